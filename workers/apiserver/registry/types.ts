@@ -1,0 +1,148 @@
+/**
+ * The contract between the generic registry store (registry/store.ts) and the
+ * per-kind strategies (kinds/<kind>.ts), after kube-apiserver's
+ * generic/registry/store.go + pkg/registry/<group>/<kind>/strategy.go.
+ *
+ * A kind is one Strategy and one ResourceInfo row in the resource table
+ * (kinds/index.ts). Routes, discovery, OpenAPI, RBAC resource names and table
+ * printing are all driven from that table; no route mentions a kind by name.
+ */
+import type { KubeObject } from "../../client/kube.ts";
+import type { StatusCause } from "../../client/status.ts";
+
+/** A field error as Kubernetes reports it (field.Error): path + type + detail. */
+export interface FieldError extends StatusCause {
+  /** e.g. "FieldValueRequired", "FieldValueInvalid", "FieldValueNotSupported", "FieldValueDuplicate", "FieldValueTooLong", "FieldValueForbidden". */
+  reason: string;
+  /** JSON path like "spec.template.spec.containers[0].image". */
+  field: string;
+  message: string;
+}
+
+/** What a strategy may need to know about the request it is part of. */
+export interface RequestContext {
+  /** Authenticated user name (e.g. "system:admin", "system:node:n1"). */
+  user: string;
+  groups: string[];
+  /** now() as the request sees it (injected clock). */
+  now: Date;
+  dryRun: boolean;
+}
+
+/** A printed column, as metav1.TableColumnDefinition. priority 1 = only with -o wide. */
+export interface ColumnDefinition {
+  name: string;
+  type: "string" | "integer" | "number" | "boolean" | "date";
+  format?: string;
+  description: string;
+  priority: number;
+}
+
+/** How one kind behaves: defaults, validation, the spec/status split and how it prints. */
+export interface Strategy<T extends KubeObject = KubeObject> {
+  /** Fill defaults (SetDefaults_*): runs on create and update before validation, and on decode of stored objects never. */
+  defaults?(object: T): void;
+  /** Create-time preparation: e.g. clear status when status is a subresource, set initial status. */
+  prepareForCreate?(object: T, ctx: RequestContext): void;
+  /** Update-time preparation: e.g. keep old status on a main-resource update (status is a subresource). */
+  prepareForUpdate?(object: T, old: T, ctx: RequestContext): void;
+  /** Every field error of a new object (never just the first). Metadata is validated generically. */
+  validate(object: T, ctx: RequestContext): FieldError[];
+  /** Every field error of an update (immutable fields etc.), on top of validate(). */
+  validateUpdate?(object: T, old: T, ctx: RequestContext): FieldError[];
+  /** The parts of the object whose change bumps metadata.generation (default: everything but metadata and status). */
+  specChanged?(object: T, old: T): boolean;
+  /** Status subresource update: copy only status from `object` onto `old` (default: replace status). */
+  prepareForStatusUpdate?(object: T, old: T, ctx: RequestContext): void;
+  /** Validation for status updates. */
+  validateStatusUpdate?(object: T, old: T, ctx: RequestContext): FieldError[];
+  /** Columns for `kubectl get` (Table), after NAME which is always first. AGE is added last unless listed. */
+  columns: ColumnDefinition[];
+  /** Cells for one object, matching `columns` (NAME excluded). */
+  row(object: T, now: Date): unknown[];
+  /** Field selectors beyond metadata.name / metadata.namespace: field path → value getter. */
+  fieldSelectors?: Record<string, (object: T) => string | undefined>;
+  /** Called when the object is deleted gracefully: returns the grace period to use (pods), or undefined for immediate deletion. */
+  gracePeriod?(object: T, requested: number | undefined): number | undefined;
+}
+
+/** The autoscaling/v1 Scale view of a resource (`<resource>/scale`). */
+export interface ScaleSpec {
+  /** JSON path of spec.replicas, status.replicas and the label selector (as a string) in the parent. */
+  specReplicasPath: string;
+  statusReplicasPath: string;
+  labelSelectorPath?: string;
+}
+
+/** One row of the resource table: what the API serves for a resource. */
+export interface ResourceInfo<T extends KubeObject = KubeObject> {
+  group: string;
+  version: string;
+  /** Plural, lowercase: "deployments". */
+  resource: string;
+  singular: string;
+  kind: string;
+  namespaced: boolean;
+  shortNames?: string[];
+  /** e.g. ["all"]: used by `kubectl get all`. */
+  categories?: string[];
+  /** Verbs served on the collection/object; default all of create, delete, deletecollection, get, list, patch, update, watch. */
+  verbs?: string[];
+  /** Subresources: status (spec/status split), scale, and others handled by the kind (binding, eviction, log, exec, ...). */
+  subresources?: {
+    status?: boolean;
+    scale?: ScaleSpec;
+    /** Extra subresources by name: the handler gets the request and the registry for the parent. */
+    custom?: Record<string, CustomSubresource>;
+  };
+  /** The @kubernetes/client-node model name whose schema describes this kind (e.g. "V1Deployment"), for OpenAPI and strict field validation. */
+  model: string;
+  strategy: Strategy<T>;
+}
+
+/** A subresource with its own semantics (pods/binding, pods/eviction, pods/log, nodes/proxy, ...). */
+export interface CustomSubresource {
+  /** HTTP verbs as Kubernetes names them: "create" (POST), "get" (GET), "update" (PUT), "patch". */
+  verbs: string[];
+  /** Kind returned/accepted, for discovery (e.g. "Binding", "Eviction", "Pod"). */
+  kind: string;
+  group?: string;
+  version?: string;
+  /** Serve one request. `deps` are the API server's dependencies (store access, tunnels, clock). */
+  handle(request: SubresourceRequest): Promise<Response>;
+}
+
+/** What a custom subresource handler is given. */
+export interface SubresourceRequest {
+  request: Request;
+  namespace?: string;
+  name: string;
+  ctx: RequestContext;
+  /** Generic access to the registry of any resource (to read the parent, write a binding, ...). */
+  registry: RegistryAccess;
+  /** Platform services the handler may need (e.g. the tunnel to a node for logs). */
+  services: Record<string, unknown>;
+}
+
+/** Narrow access to the generic registry from inside a subresource handler. */
+export interface RegistryAccess {
+  get(info: ResourceInfo, namespace: string | undefined, name: string): Promise<KubeObject>;
+  /** Read-modify-write with CAS retry; `mutate` may throw ApiError. Runs strategy status/validation as for an update. */
+  update(
+    info: ResourceInfo,
+    namespace: string | undefined,
+    name: string,
+    mutate: (current: KubeObject) => KubeObject,
+    ctx: RequestContext,
+  ): Promise<KubeObject>;
+  /** Delete as a DELETE request would (graceful for pods). */
+  delete(
+    info: ResourceInfo,
+    namespace: string | undefined,
+    name: string,
+    ctx: RequestContext,
+    options?: { gracePeriodSeconds?: number },
+  ): Promise<void>;
+  /** Look up another resource's table row. */
+  lookup(group: string, resource: string): ResourceInfo | undefined;
+}
