@@ -1,17 +1,31 @@
 /**
  * The Edgeplane Worker: one script.
- * fetch()     — the Kubernetes API server (workers/apiserver)
- * scheduled() — the per-minute full resync of scheduler and controllers
+ * fetch()     — /v2/...                the built-in OCI registry (workers/registry)
+ *               /edgeplane/v1/tunnel/  node agents' outbound WebSocket (durable-objects/tunnel)
+ *               everything else        the Kubernetes API server (workers/apiserver)
+ * scheduled() — the per-minute full resync of scheduler and controllers; writes
+ *               also wake them within milliseconds through the API server's onWrite hook.
  */
+
+import { handleTunnelConnect } from "../durable-objects/tunnel/index.ts";
+import { apiServerForEnv } from "./apiserver/index.ts";
+import { resync, wake } from "./controllers/index.ts";
 import type { Env } from "./env.ts";
+import { handleRegistry } from "./registry/index.ts";
 
 export { StoreObject } from "../durable-objects/store/object.ts";
 export { TunnelObject } from "../durable-objects/tunnel/object.ts";
 export { ControllerManager } from "./controllers/manager.ts";
 
 export default {
-  async fetch(_request: Request, _env: Env): Promise<Response> {
-    return new Response("edgeplane: apiserver not built yet\n", { status: 503 });
+  async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+    const path = new URL(request.url).pathname;
+    if (path === "/v2" || path.startsWith("/v2/")) return handleRegistry(request, env, ctx);
+    if (path.startsWith("/edgeplane/v1/tunnel/")) return handleTunnelConnect(request, env, ctx);
+    const app = apiServerForEnv(env, ctx, { onWrite: (event) => wake(env, ctx, event) });
+    return app.fetch(request);
   },
-  async scheduled(_controller: ScheduledController, _env: Env): Promise<void> {},
+  async scheduled(_controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
+    ctx.waitUntil(resync(env, ctx));
+  },
 } satisfies ExportedHandler<Env>;
