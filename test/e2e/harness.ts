@@ -1,0 +1,187 @@
+/**
+ * End-to-end harness: starts the real Edgeplane Worker (workers/index.ts,
+ * bundled with esbuild) under Miniflare/workerd on a random loopback port,
+ * with the Durable Object, R2 and var bindings read from wrangler.toml, and
+ * drives it with the real kubectl binaries.
+ *
+ * One control plane per test file (start in beforeAll, stop in afterAll).
+ */
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+import { Miniflare, type WorkerOptions } from "miniflare";
+import { unstable_getMiniflareWorkerOptions } from "wrangler";
+
+/** Repository root (test/e2e/ is two levels down). */
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+
+/** kubectl versions shipped next to the default binary. */
+export type KubectlVersion = "1.27" | "1.28" | "1.29" | "1.30" | "1.31" | "1.32" | "1.33";
+
+/** Result of one kubectl run. */
+export interface KubectlResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** A running local control plane. */
+export interface ControlPlane {
+  /** http://127.0.0.1:<port> */
+  url: string;
+  /** The admin bearer token (random per start). */
+  token: string;
+  /** Path of a kubeconfig file holding url + token. */
+  kubeconfig: string;
+  mf: Miniflare;
+  /** Run real kubectl against this control plane (own kubeconfig and a temp --cache-dir). */
+  kubectl(
+    args: string[],
+    opts?: { version?: KubectlVersion; input?: string; timeoutMs?: number },
+  ): Promise<KubectlResult>;
+  /** Stop workerd and remove temp files (persistDir is kept). */
+  stop(): Promise<void>;
+}
+
+/** Options for startControlPlane. */
+export interface ControlPlaneOptions {
+  /** Keep Durable Object/R2 state here (survives stop/start); default a temp dir removed on stop. */
+  persistDir?: string;
+  /** Extra or overriding bindings (vars/secrets), e.g. { ADMIN_TOKEN: "..." }. */
+  env?: Record<string, string>;
+}
+
+let bundlePromise: Promise<string> | undefined;
+
+/** Bundle workers/index.ts once per process (esbuild is what wrangler uses too). */
+function bundleWorker(): Promise<string> {
+  bundlePromise ??= (async () => {
+    const result = await build({
+      entryPoints: [join(ROOT, "workers/index.ts")],
+      bundle: true,
+      format: "esm",
+      platform: "neutral",
+      target: "es2022",
+      mainFields: ["module", "main"],
+      conditions: ["workerd", "worker", "browser"],
+      external: ["cloudflare:*", "node:*"],
+      write: false,
+      logLevel: "silent",
+    });
+    return result.outputFiles[0].text;
+  })();
+  return bundlePromise;
+}
+
+/** Directory holding kubectl.1.27 ... kubectl.1.33 next to the real kubectl. */
+async function kubectlDir(): Promise<string> {
+  const real = await new Promise<string>((res, rej) =>
+    execFile("sh", ["-c", 'readlink -f "$(command -v kubectl)"'], (err, out) =>
+      err ? rej(err) : res(out.trim()),
+    ),
+  );
+  return dirname(real);
+}
+
+/** Start the Worker under Miniflare on 127.0.0.1:<random port> and write a kubeconfig for it. */
+export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
+  const temp = await mkdtemp(join(tmpdir(), "edgeplane-e2e-"));
+  const persist = options.persistDir ?? join(temp, "state");
+  const token = options.env?.ADMIN_TOKEN ?? randomBytes(24).toString("hex");
+  const [script, binDir] = await Promise.all([bundleWorker(), kubectlDir()]);
+  const { workerOptions } = unstable_getMiniflareWorkerOptions(join(ROOT, "wrangler.toml"));
+  const bindings = {
+    ...((workerOptions.bindings as Record<string, unknown>) ?? {}),
+    ...options.env,
+    ADMIN_TOKEN: token,
+  };
+  const worker = {
+    ...workerOptions,
+    name: "edgeplane",
+    modules: [{ type: "ESModule", path: join(ROOT, "workers/index.js"), contents: script }],
+    bindings,
+  } as WorkerOptions;
+  // Cron triggers are fired by tests explicitly (mf.dispatchFetch("/cdn-cgi/handler/scheduled")) when needed.
+  const mf = new Miniflare({
+    workers: [worker],
+    host: "127.0.0.1",
+    port: 0,
+    durableObjectsPersist: join(persist, "do"),
+    r2Persist: join(persist, "r2"),
+    kvPersist: join(persist, "kv"),
+    cachePersist: join(persist, "cache"),
+    log: undefined,
+  });
+  let url: string;
+  try {
+    url = (await mf.ready).toString().replace(/\/$/, "");
+  } catch (error) {
+    await mf.dispose().catch(() => {});
+    await rm(temp, { recursive: true, force: true });
+    throw error;
+  }
+  const kubeconfig = join(temp, "kubeconfig");
+  await writeFile(kubeconfig, kubeconfigYaml(url, token), { mode: 0o600 });
+  const cacheDir = join(temp, "kube-cache");
+
+  return {
+    url,
+    token,
+    kubeconfig,
+    mf,
+    kubectl: (args, opts = {}) =>
+      runKubectl(
+        join(binDir, opts.version ? `kubectl.${opts.version}` : "kubectl"),
+        ["--kubeconfig", kubeconfig, "--cache-dir", join(cacheDir, opts.version ?? "default"), ...args],
+        opts.input,
+        opts.timeoutMs ?? 60_000,
+      ),
+    stop: async () => {
+      await mf.dispose().catch(() => {});
+      await rm(temp, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A kubeconfig with one cluster/user/context for url + token. */
+export function kubeconfigYaml(url: string, token: string): string {
+  return [
+    "apiVersion: v1",
+    "kind: Config",
+    "clusters:",
+    "- name: edgeplane",
+    "  cluster:",
+    `    server: ${url}`,
+    "users:",
+    "- name: admin",
+    "  user:",
+    `    token: ${token}`,
+    "contexts:",
+    "- name: edgeplane",
+    "  context:",
+    "    cluster: edgeplane",
+    "    user: admin",
+    "current-context: edgeplane",
+    "",
+  ].join("\n");
+}
+
+function runKubectl(bin: string, args: string[], input: string | undefined, timeout: number) {
+  return new Promise<KubectlResult>((res) => {
+    const child = execFile(
+      bin,
+      args,
+      { timeout, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, KUBECONFIG: "" } },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
+        res({ code, stdout: String(stdout), stderr: String(stderr) });
+      },
+    );
+    if (input !== undefined) child.stdin?.end(input);
+    else child.stdin?.end();
+  });
+}
