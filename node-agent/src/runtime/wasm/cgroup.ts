@@ -1,0 +1,95 @@
+/**
+ * cgroup v1 memory and cpu limits for WASM pod processes. node:wasi and
+ * worker resourceLimits do not cap wasm linear memory (RUNTIMES.md), so a
+ * hard per-container memory limit needs the kernel: each container's shim
+ * joins its own memory (and cpu) cgroup before it starts the runner.
+ * Where cgroups cannot be created the runtime falls back to polling RSS.
+ */
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+/** Where cgroup v1 controllers are mounted (a parameter so tests can point elsewhere). */
+export interface CgroupOptions {
+  root?: string;
+  /** Sub-path for this agent's containers, e.g. "edgeplane/<node>". */
+  parent: string;
+}
+
+/** One container's cgroups: the paths the shim writes its pid into. */
+export interface ContainerCgroups {
+  procs: string[];
+  memoryDir?: string;
+}
+
+/** cgroup v1 helper bound to one agent. */
+export class Cgroups {
+  private readonly root: string;
+  constructor(private readonly options: CgroupOptions) {
+    this.root = options.root ?? "/sys/fs/cgroup";
+  }
+
+  /** True when a memory cgroup can be created here. */
+  available(): boolean {
+    const dir = join(this.root, "memory", this.options.parent);
+    try {
+      mkdirSync(dir, { recursive: true });
+      return existsSync(join(dir, "cgroup.procs"));
+    } catch {
+      return false;
+    }
+  }
+
+  /** Create the cgroups for a container with its limits; undefined when unavailable. */
+  create(id: string, limits: { memoryBytes?: number; cpuMillis?: number }): ContainerCgroups | undefined {
+    try {
+      const procs: string[] = [];
+      const memoryDir = join(this.root, "memory", this.options.parent, id);
+      mkdirSync(memoryDir, { recursive: true });
+      if (limits.memoryBytes) {
+        writeFileSync(join(memoryDir, "memory.limit_in_bytes"), String(limits.memoryBytes));
+        // Without swap accounting limits, a swapping host would page instead of killing.
+        const memsw = join(memoryDir, "memory.memsw.limit_in_bytes");
+        if (existsSync(memsw)) writeFileSync(memsw, String(limits.memoryBytes));
+      }
+      procs.push(join(memoryDir, "cgroup.procs"));
+      if (limits.cpuMillis) {
+        const cpuDir = join(this.root, "cpu", this.options.parent, id);
+        try {
+          mkdirSync(cpuDir, { recursive: true });
+          writeFileSync(join(cpuDir, "cpu.cfs_period_us"), "100000");
+          writeFileSync(join(cpuDir, "cpu.cfs_quota_us"), String(Math.max(1000, limits.cpuMillis * 100)));
+          procs.push(join(cpuDir, "cgroup.procs"));
+        } catch {
+          // No cpu controller: CPU limits are then not enforced (documented).
+        }
+      }
+      return { procs, memoryDir };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Did the kernel OOM-kill something in this container's memory cgroup? */
+  oomKilled(id: string): boolean {
+    const dir = join(this.root, "memory", this.options.parent, id);
+    try {
+      const control = readFileSync(join(dir, "memory.oom_control"), "utf8");
+      const kills = /oom_kill (\d+)/.exec(control);
+      if (kills) return Number(kills[1]) > 0;
+      return Number(readFileSync(join(dir, "memory.failcnt"), "utf8")) > 0;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Remove a container's (now empty) cgroups. */
+  remove(id: string): void {
+    for (const controller of ["memory", "cpu"]) {
+      try {
+        rmdirSync(join(this.root, controller, this.options.parent, id));
+      } catch {
+        // already gone or still busy: harmless
+      }
+    }
+  }
+}

@@ -1,0 +1,399 @@
+/**
+ * The WASM runtime (RuntimeClass handler "wasm"). Each container runs in its
+ * own detached process: a few-line sh shim (joins the container's cgroups,
+ * runs `node runner.mjs <dir>`, writes the exit code to <dir>/exit), so a
+ * crash, an endless loop or a memory hog takes down only that process, and
+ * pods outlive an agent restart. All state lives under
+ * <dataDir>/wasm/{sandboxes,containers}/<id>/ so a restarted agent can list
+ * and adopt what is running.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type Clock, realClock } from "../../clock.ts";
+import type {
+  ContainerConfig,
+  ContainerStatus,
+  PullOptions,
+  PullResult,
+  Runtime,
+  SandboxConfig,
+  SandboxStatus,
+} from "../types.ts";
+import { Cgroups } from "./cgroup.ts";
+import { ImageStore } from "./oci.ts";
+
+const RUNNER = join(dirname(fileURLToPath(import.meta.url)), "runner.mjs");
+
+// Joins the cgroups given as extra arguments, runs the runner, records its exit status.
+const SHIM = `d="$1"; shift
+for p in "$@"; do echo $$ > "$p" || exit 125; done
+"$EDGEPLANE_NODE" --no-warnings $EDGEPLANE_NODE_FLAGS "$EDGEPLANE_RUNNER" "$d"
+echo $? > "$d/exit.tmp" && mv "$d/exit.tmp" "$d/exit"`;
+
+/** What the runner process reads from <containerDir>/config.json. */
+export interface ContainerSpec {
+  name: string;
+  kind: "module" | "component";
+  modulePath: string;
+  moduleDigest: string;
+  args: string[];
+  env: Record<string, string>;
+  /** Guest path → host directory: only the pod's volumes. */
+  preopens: Record<string, string>;
+  logPath: string;
+  logMaxBytes: number;
+  /** An HTTP component serves here. */
+  httpPort?: number;
+  /** Where transpiled components are cached by digest. */
+  cacheDir: string;
+  memoryLimitBytes?: number;
+}
+
+interface ContainerRecord {
+  id: string;
+  sandboxId: string;
+  podUid: string;
+  name: string;
+  image: string;
+  imageId: string;
+  createdAt: string;
+  startedAt?: string;
+  shimPid?: number;
+  cgroup?: boolean;
+}
+
+interface SandboxRecord {
+  id: string;
+  podUid: string;
+  namespace: string;
+  name: string;
+  state: "ready" | "notready";
+}
+
+/** Options for the WASM runtime. */
+export interface WasmRuntimeOptions {
+  dataDir: string;
+  /** The node's name: cgroups live under edgeplane/<nodeName>. */
+  nodeName: string;
+  /** IP pods get: WASM pods share the host's network (like hostNetwork). */
+  hostIP: string;
+  fetch?: typeof fetch;
+  clock?: Clock;
+  /** cgroup helper; false disables cgroups. */
+  cgroups?: Cgroups | false;
+  /** Added to limits.memory for the cgroup: the node.js runner's own footprint. */
+  runnerOverheadBytes?: number;
+  logMaxBytes?: number;
+}
+
+/** Runs WASI preview1 modules and preview2 components, one process per container. */
+export class WasmRuntime implements Runtime {
+  readonly handler = "wasm";
+  readonly images: ImageStore;
+  private readonly sandboxDir: string;
+  private readonly containerDir: string;
+  private readonly cgroups?: Cgroups;
+  private readonly clock: Clock;
+  private readonly children = new Map<string, ChildProcess>();
+
+  constructor(private readonly options: WasmRuntimeOptions) {
+    const root = join(options.dataDir, "wasm");
+    this.images = new ImageStore(join(options.dataDir, "images"), options.fetch);
+    this.sandboxDir = join(root, "sandboxes");
+    this.containerDir = join(root, "containers");
+    mkdirSync(this.sandboxDir, { recursive: true });
+    mkdirSync(this.containerDir, { recursive: true });
+    this.clock = options.clock ?? realClock;
+    if (options.cgroups !== false) {
+      const cgroups = options.cgroups ?? new Cgroups({ parent: `edgeplane/${options.nodeName}` });
+      if (cgroups.available()) this.cgroups = cgroups;
+    }
+  }
+
+  /** True when memory limits are enforced by cgroups. */
+  get enforcesMemory(): boolean {
+    return this.cgroups !== undefined;
+  }
+
+  async pullImage(image: string, options: PullOptions): Promise<PullResult> {
+    const pulled = await this.images.pull(image, options);
+    return { digest: pulled.manifestDigest };
+  }
+
+  async runSandbox(config: SandboxConfig): Promise<SandboxStatus> {
+    const id = `wasm-${config.uid}`;
+    const record: SandboxRecord = {
+      id,
+      podUid: config.uid,
+      namespace: config.namespace,
+      name: config.name,
+      state: "ready",
+    };
+    mkdirSync(join(this.sandboxDir, id), { recursive: true });
+    writeJson(join(this.sandboxDir, id, "sandbox.json"), record);
+    return { id, state: "ready", ip: this.options.hostIP };
+  }
+
+  async sandboxStatus(sandboxId: string): Promise<SandboxStatus | undefined> {
+    const record = readJson<SandboxRecord>(join(this.sandboxDir, sandboxId, "sandbox.json"));
+    return record && { id: record.id, state: record.state, ip: this.options.hostIP };
+  }
+
+  async stopSandbox(sandboxId: string): Promise<void> {
+    for (const container of await this.listContainers(sandboxId)) {
+      if (container.state === "running") await this.stopContainer(container.id, 0);
+    }
+    const path = join(this.sandboxDir, sandboxId, "sandbox.json");
+    const record = readJson<SandboxRecord>(path);
+    if (record) writeJson(path, { ...record, state: "notready" });
+  }
+
+  async removeSandbox(sandboxId: string): Promise<void> {
+    await this.stopSandbox(sandboxId);
+    for (const container of await this.listContainers(sandboxId)) await this.removeContainer(container.id);
+    rmSync(join(this.sandboxDir, sandboxId), { recursive: true, force: true });
+  }
+
+  async createContainer(sandboxId: string, config: ContainerConfig, sandbox: SandboxConfig): Promise<string> {
+    const pulled = this.images.lookup(config.image);
+    if (!pulled) throw new Error(`image ${config.image} is not pulled`);
+    const id = randomBytes(16).toString("hex");
+    const dir = join(this.containerDir, id);
+    mkdirSync(dir, { recursive: true });
+    mkdirSync(dirname(config.logPath), { recursive: true });
+    const imageEnv = Object.fromEntries(
+      (pulled.env ?? []).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]),
+    );
+    const argv0 = config.command.length ? config.command : (pulled.entrypoint ?? [config.name]);
+    const rest = config.command.length || config.args.length ? config.args : (pulled.cmd ?? []);
+    const spec: ContainerSpec = {
+      name: config.name,
+      kind: pulled.kind,
+      modulePath: pulled.modulePath,
+      moduleDigest: pulled.moduleDigest,
+      args: [...argv0.slice(1), ...rest],
+      env: { ...imageEnv, ...config.env },
+      preopens: Object.fromEntries(config.mounts.map((m) => [m.containerPath, m.hostPath])),
+      logPath: config.logPath,
+      logMaxBytes: this.options.logMaxBytes ?? 10 * 1024 * 1024,
+      httpPort: config.ports[0]?.containerPort,
+      cacheDir: join(this.options.dataDir, "cache", "jco"),
+      memoryLimitBytes: config.limits.memoryBytes,
+    };
+    writeJson(join(dir, "config.json"), spec);
+    const record: ContainerRecord = {
+      id,
+      sandboxId,
+      podUid: sandbox.uid,
+      name: config.name,
+      image: config.image,
+      imageId: pulled.manifestDigest,
+      createdAt: this.clock.now().toISOString(),
+    };
+    writeJson(join(dir, "state.json"), record);
+    writeFileSync(join(dir, "limits.json"), JSON.stringify(config.limits));
+    return id;
+  }
+
+  async startContainer(containerId: string): Promise<void> {
+    const dir = join(this.containerDir, containerId);
+    const record = readJson<ContainerRecord>(join(dir, "state.json"));
+    if (!record) throw new Error(`container ${containerId} not found`);
+    if (record.shimPid) return;
+    const limits = readJson<{ memoryBytes?: number; cpuMillis?: number }>(join(dir, "limits.json")) ?? {};
+    const overhead = this.options.runnerOverheadBytes ?? 96 * 1024 * 1024;
+    const groups = this.cgroups?.create(containerId, {
+      memoryBytes: limits.memoryBytes ? limits.memoryBytes + overhead : undefined,
+      cpuMillis: limits.cpuMillis,
+    });
+    const errFd = openSync(join(dir, "runner.err"), "a");
+    const child = spawn("/bin/sh", ["-c", SHIM, "shim", dir, ...(groups?.procs ?? [])], {
+      detached: true,
+      stdio: ["ignore", errFd, errFd],
+      env: {
+        PATH: process.env.PATH ?? "/usr/bin:/bin",
+        EDGEPLANE_NODE: process.execPath,
+        EDGEPLANE_RUNNER: RUNNER,
+        EDGEPLANE_NODE_FLAGS: "--max-old-space-size=64 --max-semi-space-size=1",
+      },
+    });
+    closeSync(errFd);
+    child.on("error", () => {});
+    child.unref();
+    this.children.set(containerId, child);
+    child.on("exit", () => this.children.delete(containerId));
+    record.shimPid = child.pid;
+    record.cgroup = groups !== undefined;
+    record.startedAt = this.clock.now().toISOString();
+    writeJson(join(dir, "state.json"), record);
+  }
+
+  async stopContainer(containerId: string, timeoutSeconds: number): Promise<void> {
+    const dir = join(this.containerDir, containerId);
+    if ((await this.containerStatus(containerId))?.state !== "running") return;
+    const deadline = Date.now() + Math.max(0, timeoutSeconds) * 1000;
+    if (timeoutSeconds > 0) {
+      this.signalRunner(dir, "SIGTERM");
+      while (Date.now() < deadline && (await this.containerStatus(containerId))?.state === "running")
+        await this.clock.sleep(25);
+    }
+    // The shim notices the runner's death and writes the exit code right after.
+    const killDeadline = Date.now() + 5000;
+    while ((await this.containerStatus(containerId))?.state === "running" && Date.now() < killDeadline) {
+      this.signalRunner(dir, "SIGKILL");
+      await this.clock.sleep(10);
+    }
+  }
+
+  async removeContainer(containerId: string): Promise<void> {
+    const dir = join(this.containerDir, containerId);
+    if (!existsSync(dir)) return;
+    await this.stopContainer(containerId, 0);
+    rmSync(dir, { recursive: true, force: true });
+    this.cgroups?.remove(containerId);
+  }
+
+  async containerStatus(containerId: string): Promise<ContainerStatus | undefined> {
+    const dir = join(this.containerDir, containerId);
+    const record = readJson<ContainerRecord>(join(dir, "state.json"));
+    if (!record) return undefined;
+    const base: ContainerStatus = {
+      id: record.id,
+      name: record.name,
+      state: "created",
+      imageId: record.imageId,
+      startedAt: record.startedAt ? new Date(record.startedAt) : undefined,
+    };
+    if (!record.shimPid) return base;
+    const exitPath = join(dir, "exit");
+    if (existsSync(exitPath)) {
+      const exitCode = Number(readFileSync(exitPath, "utf8").trim());
+      const finishedAt = statSync(exitPath).mtime;
+      const oom = exitCode === 137 && record.cgroup === true && this.cgroups?.oomKilled(containerId) === true;
+      const reason = oom ? "OOMKilled" : exitCode === 0 ? "Completed" : "Error";
+      return {
+        ...base,
+        state: "exited",
+        exitCode,
+        finishedAt,
+        reason,
+        message: this.failureMessage(dir, exitCode),
+      };
+    }
+    if (alive(record.shimPid, dir)) return { ...base, state: "running" };
+    return {
+      ...base,
+      state: "exited",
+      exitCode: 255,
+      reason: "Error",
+      message: "the container's shim vanished",
+    };
+  }
+
+  async listSandboxes(): Promise<(SandboxStatus & { podUid: string })[]> {
+    const out: (SandboxStatus & { podUid: string })[] = [];
+    for (const id of readdirSync(this.sandboxDir)) {
+      const record = readJson<SandboxRecord>(join(this.sandboxDir, id, "sandbox.json"));
+      if (record) out.push({ id, state: record.state, ip: this.options.hostIP, podUid: record.podUid });
+    }
+    return out;
+  }
+
+  async listContainers(
+    sandboxId?: string,
+  ): Promise<(ContainerStatus & { sandboxId: string; podUid: string })[]> {
+    const out: (ContainerStatus & { sandboxId: string; podUid: string })[] = [];
+    for (const id of readdirSync(this.containerDir)) {
+      const record = readJson<ContainerRecord>(join(this.containerDir, id, "state.json"));
+      if (!record || (sandboxId && record.sandboxId !== sandboxId)) continue;
+      const status = await this.containerStatus(id);
+      if (status) out.push({ ...status, sandboxId: record.sandboxId, podUid: record.podUid });
+    }
+    return out;
+  }
+
+  /** Pods keep running when the agent stops; only our handles are dropped. */
+  async close(): Promise<void> {
+    this.children.clear();
+  }
+
+  private signalRunner(dir: string, signal: NodeJS.Signals): void {
+    const pid = Number(readText(join(dir, "runner.pid")));
+    if (pid > 0 && alive(pid, dir)) {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // already gone
+      }
+      return;
+    }
+    // The runner has not written its pid yet: take down the whole shim group.
+    const record = readJson<ContainerRecord>(join(dir, "state.json"));
+    if (record?.shimPid && signal === "SIGKILL") {
+      try {
+        process.kill(-record.shimPid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+      if (!existsSync(join(dir, "exit"))) writeFileSync(join(dir, "exit"), "137\n");
+    }
+  }
+
+  private failureMessage(dir: string, exitCode: number): string | undefined {
+    if (exitCode === 0) return undefined;
+    const err = readText(join(dir, "runner.err")).trim();
+    return err ? err.slice(-1024) : undefined;
+  }
+}
+
+/** Is `pid` a live process started for this container dir (guards against pid reuse)? */
+function alive(pid: number, dir: string): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+    if (cmdline.includes("\0<defunct>")) return false;
+    return cmdline.includes(dir);
+  } catch {
+    return true;
+  }
+}
+
+function readJson<T>(path: string): T | undefined {
+  try {
+    return JSON.parse(readFileSync(path, "utf8")) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+function readText(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return "";
+  }
+}
+
+function writeJson(path: string, value: unknown): void {
+  // write-then-rename: a crash never leaves a torn state file for the next agent to adopt
+  writeFileSync(`${path}.tmp`, JSON.stringify(value));
+  renameSync(`${path}.tmp`, path);
+}
