@@ -89,7 +89,7 @@ export function runStoreConformance(name: string, make: () => Promise<StoreHarne
       it("create, then get the key with its revisions", async () => {
         const { store } = await make();
         const p = freshPrefix();
-        const before = await store.revisions();
+        const before = await store.revisions(p);
         const r = await store.create(`${p}ns/a`, "v1");
         expect(r.succeeded).toBe(true);
         expect(r.revision).toBe(before.current + 1);
@@ -104,7 +104,7 @@ export function runStoreConformance(name: string, make: () => Promise<StoreHarne
         const g = await store.get(`${p}ns/a`);
         expect(g.kv).toEqual(r.kv);
         expect(g.revision).toBe(r.revision);
-        expect((await store.revisions()).current).toBe(r.revision);
+        expect((await store.revisions(p)).current).toBe(r.revision);
         expect((await store.get(`${p}ns/missing`)).kv).toBeUndefined();
       });
 
@@ -254,7 +254,7 @@ export function runStoreConformance(name: string, make: () => Promise<StoreHarne
       it("list at a future revision fails with FutureRevision", async () => {
         const { store } = await make();
         const p = freshPrefix();
-        const { current } = await store.revisions();
+        const { current } = await store.revisions(p);
         await expectStoreError(store.list(`${p}ns/`, { revision: current + 5 }), "FutureRevision");
       });
     });
@@ -268,8 +268,8 @@ export function runStoreConformance(name: string, make: () => Promise<StoreHarne
         const b = await store.create(`${p}ns/b`, "b");
         await store.delete(`${p}ns/b`);
         const c = await store.update(`${p}ns/a`, "v3", u.revision);
-        await store.compact(b.revision);
-        expect((await store.revisions()).compacted).toBe(b.revision);
+        await store.compact(b.revision, p);
+        expect((await store.revisions(p)).compacted).toBe(b.revision);
         await expectStoreError(store.get(`${p}ns/a`, a.revision), "Compacted");
         await expectStoreError(store.list(`${p}ns/`, { revision: u.revision }), "Compacted");
         expect((await store.get(`${p}ns/a`, b.revision)).kv?.value).toBe("v2");
@@ -285,11 +285,11 @@ export function runStoreConformance(name: string, make: () => Promise<StoreHarne
         });
         expect((await store.list(`${p}ns/`)).kvs.map((k) => k.value)).toEqual(["v3"]);
         // Compacting again at or below is a no-op; beyond current is refused.
-        await store.compact(a.revision);
-        expect((await store.revisions()).compacted).toBe(b.revision);
-        await expectStoreError(store.compact(c.revision + 10), "FutureRevision");
+        await store.compact(a.revision, p);
+        expect((await store.revisions(p)).compacted).toBe(b.revision);
+        await expectStoreError(store.compact(c.revision + 10, p), "FutureRevision");
         // History after the compacted revision is intact.
-        await store.compact(c.revision);
+        await store.compact(c.revision, p);
         expect((await store.get(`${p}ns/a`, c.revision)).kv?.value).toBe("v3");
         expect((await store.get(`${p}ns/b`, c.revision)).kv).toBeUndefined();
       });
@@ -300,7 +300,7 @@ export function runStoreConformance(name: string, make: () => Promise<StoreHarne
         const a = await store.create(`${p}ns/a`, "v1");
         const u = await store.update(`${p}ns/a`, "v2", a.revision);
         await store.update(`${p}ns/a`, "v3", u.revision);
-        await store.compact(u.revision);
+        await store.compact(u.revision, p);
         const err = await firstError(store.watch(`${p}ns/`, { afterRevision: a.revision }));
         expect(err).toBeInstanceOf(StoreError);
         expect((err as StoreError).code).toBe("Compacted");
@@ -356,7 +356,7 @@ export function runStoreConformance(name: string, make: () => Promise<StoreHarne
       it("sees concurrent writes exactly once across a reconnect from a remembered revision", async () => {
         const { store } = await make();
         const p = freshPrefix();
-        const start = (await store.revisions()).current;
+        const start = (await store.revisions(p)).current;
         const total = 60;
         const writes = (async () => {
           const acked: number[] = [];
@@ -389,7 +389,7 @@ export function runStoreConformance(name: string, make: () => Promise<StoreHarne
       it("filters by prefix and does not deliver events of other prefixes", async () => {
         const { store } = await make();
         const p = freshPrefix();
-        const start = (await store.revisions()).current;
+        const start = (await store.revisions(p)).current;
         const iter = store.watch(`${p}ns1/`, { afterRevision: start })[Symbol.asyncIterator]();
         await store.create(`${p}ns2/a`, "no");
         await store.create(`${p}ns10/a`, "no");
@@ -403,7 +403,7 @@ export function runStoreConformance(name: string, make: () => Promise<StoreHarne
         const { store } = await make();
         const p = freshPrefix();
         await store.create(`${p}other/a`, "x");
-        const { current } = await store.revisions();
+        const { current } = await store.revisions(p);
         const iter = store
           .watch(`${p}ns/`, { afterRevision: current, progressIntervalMs: 20 })
           [Symbol.asyncIterator]();
@@ -416,7 +416,7 @@ export function runStoreConformance(name: string, make: () => Promise<StoreHarne
       it("a watch from a future revision delivers only writes that reach it", async () => {
         const { store } = await make();
         const p = freshPrefix();
-        const { current } = await store.revisions();
+        const { current } = await store.revisions(p);
         const iter = store.watch(`${p}ns/`, { afterRevision: current + 1 })[Symbol.asyncIterator]();
         await store.create(`${p}ns/a`, "skipped");
         const b = await store.create(`${p}ns/b`, "seen");
@@ -438,7 +438,7 @@ export function runStoreConformance(name: string, make: () => Promise<StoreHarne
         await store.create(`${p}ns/b`, "b", lease.id);
         await store.create(`${p}ns/keep`, "keep");
         const iter = store
-          .watch(`${p}ns/`, { afterRevision: (await store.revisions()).current })
+          .watch(`${p}ns/`, { afterRevision: (await store.revisions(p)).current })
           [Symbol.asyncIterator]();
         await h.advanceClock(5_000);
         expect(await store.leaseKeepAlive(lease.id)).toEqual({ id: lease.id, ttl: 10 });
@@ -479,7 +479,7 @@ export function runStoreConformance(name: string, make: () => Promise<StoreHarne
       it("rejects malformed keys, prefixes, values, revisions, options and TTLs", async () => {
         const { store } = await make();
         const p = freshPrefix();
-        const before = await store.revisions();
+        const before = await store.revisions(p);
         const bad: Array<() => Promise<unknown>> = [
           () => store.create("no-slash", "v"),
           () => store.create("/other/a/b/c", "v"),
@@ -497,7 +497,7 @@ export function runStoreConformance(name: string, make: () => Promise<StoreHarne
           () => store.list(`${p}ns/`, { bogus: 1 } as never),
           () => store.list(`${p}ns/`, { startAfter: 5 } as never),
           () => store.count("nope"),
-          () => store.compact(-1),
+          () => store.compact(-1, p),
           () => store.leaseGrant(0),
           () => store.leaseGrant(1.5),
           () => store.leaseKeepAlive(-2),
@@ -509,7 +509,7 @@ export function runStoreConformance(name: string, make: () => Promise<StoreHarne
           await firstError(store.watch(`${p}ns/`, { afterRevision: 0, nope: true } as never)),
         ];
         for (const e of watchErrs) expect((e as StoreError).code).toBe("InvalidArgument");
-        expect(await store.revisions()).toEqual(before);
+        expect(await store.revisions(p)).toEqual(before);
         expect((await store.list(p)).kvs).toEqual([] as KeyValue[]);
       });
     });

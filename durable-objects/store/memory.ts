@@ -169,11 +169,11 @@ export class MemoryStore implements Store {
     return ch;
   }
 
-  async revisions(): Promise<{ current: number; compacted: number }> {
+  async revisions(_prefix?: string): Promise<{ current: number; compacted: number }> {
     return { current: this.rev, compacted: this.compactedRev };
   }
 
-  async compact(revision: number): Promise<void> {
+  async compact(revision: number, _prefix?: string): Promise<void> {
     checkRevision("revision", revision);
     if (revision > this.rev)
       throw new StoreError("FutureRevision", `revision ${revision} > current ${this.rev}`);

@@ -91,10 +91,13 @@ export interface Store {
   delete(key: string, expectedModRevision?: number): Promise<TxnResult>;
   /** Stream of changes under `prefix` after `afterRevision`: history first, then live; none missed, none repeated. */
   watch(prefix: string, options: WatchOptions): AsyncIterable<WatchMessage>;
-  /** Current revision and the oldest revision still answerable. */
-  revisions(): Promise<{ current: number; compacted: number }>;
-  /** Drop history at or below `revision` (bounded batches; older reads then fail with Compacted). */
-  compact(revision: number): Promise<void>;
+  /**
+   * Current revision and the oldest revision still answerable, of the shard
+   * holding `prefix` (revisions are per shard; a sharded store requires it).
+   */
+  revisions(prefix?: string): Promise<{ current: number; compacted: number }>;
+  /** Drop history at or below `revision` in `prefix`'s shard (bounded batches; older reads then fail with Compacted). */
+  compact(revision: number, prefix?: string): Promise<void>;
   /** Grant a lease that expires after ttlSeconds unless kept alive. */
   leaseGrant(ttlSeconds: number): Promise<{ id: number; ttl: number }>;
   /** Renew a lease; NotFound if it expired or was revoked. */

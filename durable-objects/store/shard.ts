@@ -1,0 +1,139 @@
+/**
+ * One shard's etcd semantics over its SQLite tables: reads at a revision, and
+ * writes applied synchronously (the Durable Object batches them into one
+ * commit, see object.ts). Kept free of Durable Object APIs so the logic reads
+ * in one place; all SQL is in sql.ts.
+ */
+import { prefixEnd, type ShardSql } from "./sql.ts";
+import { type KeyValue, type ListResult, StoreError, type TxnResult, type WatchEvent } from "./types.ts";
+import type { checkListOptions } from "./validate.ts";
+
+/** A validated write waiting for the next group commit. */
+export type WriteOp =
+  | { kind: "create"; key: string; value: string; lease: number }
+  | { kind: "update"; key: string; value: string; expected: number; lease: number }
+  | { kind: "delete"; key: string; expected?: number }
+  | { kind: "revokeLease"; lease: number };
+
+/** Reads and synchronous writes of one shard. */
+export class Shard {
+  /** Last revision written (applied; durable once the current batch commits). */
+  rev: number;
+  /** Oldest revision still answerable. */
+  compacted: number;
+
+  constructor(readonly sql: ShardSql) {
+    // Like etcd, an empty store is at revision 1.
+    this.rev = sql.meta("rev", 1);
+    this.compacted = sql.meta("compacted", 0);
+  }
+
+  /** Resolves a requested read revision (0 = current), or fails Compacted / FutureRevision. */
+  readRevision(rev: number): number {
+    if (rev === 0) return this.rev;
+    if (rev > this.rev) throw new StoreError("FutureRevision", `revision ${rev} > current ${this.rev}`);
+    if (rev < this.compacted)
+      throw new StoreError("Compacted", `revision ${rev} compacted (at ${this.compacted})`);
+    return rev;
+  }
+
+  get(key: string, revision: number): { kv?: KeyValue; revision: number } {
+    const at = this.readRevision(revision);
+    return { kv: at === this.rev ? this.sql.current(key) : this.sql.at(key, at), revision: at };
+  }
+
+  list(prefix: string, options: ReturnType<typeof checkListOptions>): ListResult {
+    const at = this.readRevision(options.revision);
+    const lower = options.startAfter > prefix ? options.startAfter : prefix;
+    const upper = prefixEnd(prefix);
+    const current = at === this.rev;
+    const kvs = current
+      ? this.sql.listCurrent(lower, upper, options.limit)
+      : this.sql.listAt(lower, upper, at, options.limit);
+    let remaining = 0;
+    if (options.limit > 0 && kvs.length === options.limit) {
+      const total = current ? this.sql.countCurrent(lower, upper) : this.sql.countAt(lower, upper, at);
+      remaining = total - kvs.length;
+    }
+    return { kvs, revision: at, more: remaining > 0, remaining };
+  }
+
+  count(prefix: string): { count: number; revision: number } {
+    return { count: this.sql.countCurrent(prefix, prefixEnd(prefix)), revision: this.rev };
+  }
+
+  /** Applies one write, appending its events; a StoreError means it wrote nothing. */
+  apply(op: WriteOp, events: WatchEvent[], leaseLive: (id: number) => boolean): TxnResult | undefined {
+    switch (op.kind) {
+      case "create": {
+        if (op.lease !== 0 && !leaseLive(op.lease)) throw leaseNotFound(op.lease);
+        const cur = this.sql.current(op.key);
+        if (cur) return { succeeded: false, revision: this.rev, kv: cur };
+        return this.put(op.key, op.value, op.lease, undefined, events);
+      }
+      case "update": {
+        if (op.lease !== 0 && !leaseLive(op.lease)) throw leaseNotFound(op.lease);
+        const cur = this.sql.current(op.key);
+        if (!cur || cur.modRevision !== op.expected) return { succeeded: false, revision: this.rev, kv: cur };
+        return this.put(op.key, op.value, op.lease, cur, events);
+      }
+      case "delete": {
+        const cur = this.sql.current(op.key);
+        if (!cur || (op.expected !== undefined && cur.modRevision !== op.expected)) {
+          return { succeeded: false, revision: this.rev, kv: cur };
+        }
+        return this.remove(cur, events);
+      }
+      case "revokeLease": {
+        for (const kv of this.sql.keysWithLease(op.lease)) this.remove(kv, events);
+        this.sql.localLeaseRevoke(op.lease);
+        return undefined;
+      }
+    }
+  }
+
+  private put(key: string, value: string, lease: number, prev: KeyValue | undefined, events: WatchEvent[]) {
+    const rev = ++this.rev;
+    const kv: KeyValue = {
+      key,
+      value,
+      createRevision: prev ? prev.createRevision : rev,
+      modRevision: rev,
+      version: prev ? prev.version + 1 : 1,
+      lease,
+    };
+    this.sql.appendPut(kv, prev ? prev.modRevision : 0);
+    events.push(prev ? { type: "PUT", kv, prevKv: prev } : { type: "PUT", kv });
+    return { succeeded: true as const, revision: rev, kv };
+  }
+
+  private remove(prev: KeyValue, events: WatchEvent[]) {
+    const rev = ++this.rev;
+    this.sql.appendDelete(prev, rev);
+    events.push({ type: "DELETE", kv: { ...prev, modRevision: rev, version: 0 }, prevKv: prev });
+    return { succeeded: true as const, revision: rev, kv: prev };
+  }
+
+  /** Marks history at or below `revision` unanswerable (rows are reclaimed later, in batches). */
+  compactTo(revision: number): void {
+    if (revision > this.rev)
+      throw new StoreError("FutureRevision", `revision ${revision} > current ${this.rev}`);
+    if (revision <= this.compacted) return;
+    this.compacted = revision;
+    this.sql.setMeta("compacted", revision);
+  }
+
+  /** Reclaims up to `batches` × `batchRevisions` revisions of dead rows; true when caught up. */
+  reclaim(batchRevisions: number, batches: number): boolean {
+    let cursor = this.sql.meta("compact_cursor", 0);
+    for (let i = 0; i < batches && cursor < this.compacted; i++) {
+      cursor = this.sql.compactBatch(cursor, this.compacted, this.compacted, batchRevisions);
+    }
+    this.sql.setMeta("compact_cursor", cursor);
+    return cursor >= this.compacted;
+  }
+}
+
+function leaseNotFound(id: number): StoreError {
+  return new StoreError("LeaseNotFound", `lease ${id} not found`);
+}
