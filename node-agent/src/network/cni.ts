@@ -1,0 +1,125 @@
+/**
+ * Pod networking through CNI: the conflist containerd's CRI plugin runs for
+ * every sandbox. Standard plugins from Debian's containernetworking-plugins:
+ * `bridge` (a veth per pod on one node bridge, the bridge is the pods'
+ * gateway), `host-local` (IPs from the node's pod CIDR), `portmap`
+ * (hostPort). containerd adds `loopback` itself (go-cni's lo network, run
+ * from the same bin_dir), so the conflist must not list it again.
+ *
+ * Only addresses inside the pod CIDR are used, on a bridge the project
+ * creates; no masquerading, so nothing changes for the host's other
+ * interfaces or routes.
+ */
+import { execFile } from "node:child_process";
+import { mkdir, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { promisify } from "node:util";
+
+const execFileP = promisify(execFile);
+
+/** Default pod CIDR when the Node has no spec.podCIDR yet and none was given. */
+export const DEFAULT_POD_CIDR = "10.244.0.0/24";
+
+/** Default name of the node bridge. */
+export const DEFAULT_BRIDGE = "edgeplane0";
+
+/** What the CNI config needs. */
+export interface CniOptions {
+  /** The directory containerd's CRI reads (its cni.conf_dir). */
+  confDir: string;
+  /** The node's pod CIDR (Node spec.podCIDR), IPv4. */
+  podCidr: string;
+  /** Linux bridge name (at most 15 characters). */
+  bridge?: string;
+  /** CNI network name; also the host-local store's subdirectory. */
+  networkName?: string;
+  /** Where host-local records its leases (default /var/lib/cni/networks). */
+  ipamDataDir?: string;
+  mtu?: number;
+}
+
+/** A parsed IPv4 CIDR. */
+export interface Ipv4Cidr {
+  network: string;
+  prefix: number;
+  /** First usable address: the bridge's (gateway's) address. */
+  gateway: string;
+}
+
+function toInt(ip: string): number {
+  return ip.split(".").reduce((acc, o) => acc * 256 + Number(o), 0);
+}
+
+function toIp(n: number): string {
+  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join(".");
+}
+
+/** Parses and checks an IPv4 CIDR with room for pods (/8 to /29); throws on anything else. */
+export function parseCidr(cidr: string): Ipv4Cidr {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr.trim());
+  if (!m || m.slice(1, 5).some((o) => Number(o) > 255))
+    throw new Error(`invalid pod CIDR ${JSON.stringify(cidr)}`);
+  const prefix = Number(m[5]);
+  if (prefix < 8 || prefix > 29) throw new Error(`pod CIDR ${cidr}: prefix must be between /8 and /29`);
+  const size = 2 ** (32 - prefix);
+  const base = Math.floor(toInt(m.slice(1, 5).join(".")) / size) * size;
+  return { network: toIp(base), prefix, gateway: toIp(base + 1) };
+}
+
+/** The CNI network list (conflist) for a node. Pure. */
+export function cniConflist(options: CniOptions): Record<string, unknown> {
+  const cidr = parseCidr(options.podCidr);
+  const bridge = options.bridge ?? DEFAULT_BRIDGE;
+  if (!/^[A-Za-z0-9_.-]{1,15}$/.test(bridge))
+    throw new Error(`invalid bridge name ${JSON.stringify(bridge)}`);
+  const ipam: Record<string, unknown> = {
+    type: "host-local",
+    ranges: [[{ subnet: `${cidr.network}/${cidr.prefix}`, gateway: cidr.gateway }]],
+    routes: [{ dst: "0.0.0.0/0" }],
+  };
+  if (options.ipamDataDir) ipam.dataDir = options.ipamDataDir;
+  const bridgePlugin: Record<string, unknown> = {
+    type: "bridge",
+    bridge,
+    isGateway: true,
+    // No NAT: pods talk to each other and to the node, nothing else changes on the host.
+    ipMasq: false,
+    hairpinMode: true,
+    ipam,
+  };
+  if (options.mtu) bridgePlugin.mtu = options.mtu;
+  return {
+    cniVersion: "0.4.0",
+    name: options.networkName ?? "edgeplane",
+    plugins: [bridgePlugin, { type: "portmap", capabilities: { portMappings: true } }],
+  };
+}
+
+/**
+ * Writes the conflist into confDir (atomically: containerd watches the
+ * directory) and removes any other config there, since containerd loads the
+ * first one in lexical order.
+ */
+export async function writeCniConfig(options: CniOptions): Promise<string> {
+  const conflist = cniConflist(options);
+  await mkdir(options.confDir, { recursive: true });
+  const name = "10-edgeplane.conflist";
+  const path = join(options.confDir, name);
+  const tmp = join(options.confDir, `.${name}.tmp`);
+  await writeFile(tmp, `${JSON.stringify(conflist, null, 2)}\n`);
+  await rename(tmp, path);
+  for (const f of await readdir(options.confDir)) {
+    if (f !== name && /\.(conf|conflist|json)$/.test(f)) await rm(join(options.confDir, f), { force: true });
+  }
+  return path;
+}
+
+/** Deletes the node bridge (the CNI bridge plugin creates it but never removes it). No-op when absent. */
+export async function deleteBridge(bridge: string): Promise<void> {
+  try {
+    await execFileP("ip", ["link", "show", "dev", bridge]);
+  } catch {
+    return;
+  }
+  await execFileP("ip", ["link", "delete", "dev", bridge]);
+}

@@ -1,0 +1,225 @@
+/**
+ * A private containerd for the node agent (`--containerd=managed`): renders
+ * scripts/containerd/config.toml.tmpl into the agent's data dir, starts
+ * containerd as a child process, waits until its CRI answers, and imports the
+ * sandbox (pause) image from a local OCI archive so no pod ever needs the
+ * internet. With `--containerd=<socket>` none of this runs.
+ */
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { existsSync, openSync } from "node:fs";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { CriClient } from "./client.ts";
+
+const execFileP = promisify(execFile);
+
+/** The template shared with scripts/containerd/setup.sh. */
+export const CONFIG_TEMPLATE = fileURLToPath(
+  new URL("../../../../scripts/containerd/config.toml.tmpl", import.meta.url),
+);
+
+/** Name the locally built pause image is imported under. */
+export const DEFAULT_SANDBOX_IMAGE = "edgeplane.local/pause:1";
+
+/** A registry containerd should reach with settings other than the defaults. */
+export interface RegistryHost {
+  /** host[:port] as it appears in image references. */
+  host: string;
+  /** Base URL to talk to (default https://host, or http:// when insecure). */
+  server?: string;
+  /** Plain HTTP or unverified TLS (loopback registries need no entry: containerd uses HTTP for them). */
+  insecure?: boolean;
+}
+
+/** Where and how to run a private containerd. */
+export interface ContainerdOptions {
+  /** Holds root/, state/, the socket, config.toml, cni/ and certs.d/. */
+  dataDir: string;
+  sandboxImage?: string;
+  snapshotter?: "overlayfs" | "native";
+  cniBinDir?: string;
+  /** Defaults to <dataDir>/cni/net.d; the CNI config (node-agent/src/network) goes here. */
+  cniConfDir?: string;
+  registries?: RegistryHost[];
+  runcBinary?: string;
+  containerdBinary?: string;
+}
+
+/** Paths of a private containerd under its data dir. */
+export interface ContainerdPaths {
+  configPath: string;
+  socket: string;
+  root: string;
+  state: string;
+  cniConfDir: string;
+  certsDir: string;
+  logPath: string;
+}
+
+/** The paths a data dir implies. */
+export function containerdPaths(options: ContainerdOptions): ContainerdPaths {
+  const d = options.dataDir;
+  return {
+    configPath: join(d, "config.toml"),
+    socket: join(d, "containerd.sock"),
+    root: join(d, "root"),
+    state: join(d, "state"),
+    cniConfDir: options.cniConfDir ?? join(d, "cni", "net.d"),
+    certsDir: join(d, "certs.d"),
+    logPath: join(d, "containerd.log"),
+  };
+}
+
+/** containerd's hosts.toml for one registry. */
+export function hostsToml(reg: RegistryHost): string {
+  const server = reg.server ?? `${reg.insecure ? "http" : "https"}://${reg.host}`;
+  const lines = [`server = "${server}"`, "", `[host."${server}"]`, `  capabilities = ["pull", "resolve"]`];
+  if (reg.insecure) lines.push("  skip_verify = true");
+  return `${lines.join("\n")}\n`;
+}
+
+/** Renders config.toml from the template; pure, for tests and setup. */
+export function renderContainerdConfig(template: string, options: ContainerdOptions): string {
+  const p = containerdPaths(options);
+  const values: Record<string, string> = {
+    ROOT: p.root,
+    STATE: p.state,
+    SOCKET: p.socket,
+    SANDBOX_IMAGE: options.sandboxImage ?? DEFAULT_SANDBOX_IMAGE,
+    SNAPSHOTTER: options.snapshotter ?? "overlayfs",
+    RUNC: options.runcBinary ?? "runc",
+    CNI_BIN_DIR: options.cniBinDir ?? "/usr/lib/cni",
+    CNI_CONF_DIR: p.cniConfDir,
+    CERTS_DIR: p.certsDir,
+  };
+  return template.replace(/@([A-Z_]+)@/g, (m, name: string) => {
+    const v = values[name];
+    if (v === undefined) throw new Error(`containerd config template: unknown placeholder ${m}`);
+    // TOML basic strings: keep paths from breaking out of the quotes.
+    return v.replace(/\\/g, "\\\\").replace(/"/g, '\\"');
+  });
+}
+
+/** Writes config.toml, the registry hosts and the directories containerd expects. */
+export async function writeContainerdConfig(options: ContainerdOptions): Promise<ContainerdPaths> {
+  const p = containerdPaths(options);
+  await Promise.all(
+    [p.root, p.state, p.cniConfDir, p.certsDir].map((d) => mkdir(d, { recursive: true, mode: 0o711 })),
+  );
+  const template = await readFile(CONFIG_TEMPLATE, "utf8");
+  await writeFile(p.configPath, renderContainerdConfig(template, options));
+  for (const reg of options.registries ?? []) {
+    const dir = join(p.certsDir, reg.host.replace(/[/\\]/g, "_"));
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, "hosts.toml"), hostsToml(reg));
+  }
+  return p;
+}
+
+/** A containerd started by the agent. */
+export interface ManagedContainerd {
+  socket: string;
+  paths: ContainerdPaths;
+  process: ChildProcess;
+  /** SIGTERM, then SIGKILL; containers keep running under their shims. */
+  stop(): Promise<void>;
+}
+
+/** Polls until `check` resolves true or the deadline passes. */
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Starts containerd with a private config and resolves once its CRI answers. */
+export async function startContainerd(
+  options: ContainerdOptions,
+  timeoutMs = 30_000,
+): Promise<ManagedContainerd> {
+  const paths = await writeContainerdConfig(options);
+  const logFd = openSync(paths.logPath, "a");
+  const child = spawn(options.containerdBinary ?? "containerd", ["--config", paths.configPath], {
+    stdio: ["ignore", logFd, logFd],
+    detached: false,
+  });
+  let exited: string | undefined;
+  child.on("exit", (code, signal) => {
+    exited = `containerd exited (${signal ?? code}); see ${paths.logPath}`;
+  });
+  child.on("error", (err) => {
+    exited = `containerd failed to start: ${err.message}`;
+  });
+  const client = new CriClient(paths.socket);
+  try {
+    await waitFor(
+      async () => {
+        if (exited) throw new Error(exited);
+        if (!existsSync(paths.socket)) return false;
+        try {
+          await client.version(1_000);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      timeoutMs,
+      "containerd's CRI socket",
+    );
+  } catch (err) {
+    child.kill("SIGKILL");
+    throw err;
+  } finally {
+    client.close();
+  }
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const done = new Promise<void>((r) => child.once("exit", () => r()));
+    child.kill("SIGTERM");
+    const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+    await done;
+    clearTimeout(timer);
+  };
+  return { socket: paths.socket, paths, process: child, stop };
+}
+
+/**
+ * Makes sure the sandbox image exists in containerd's CRI namespace,
+ * importing it from an OCI archive (scripts/images/build.sh makes one) when
+ * it is missing.
+ */
+export async function ensureSandboxImage(
+  socket: string,
+  archive: string,
+  image = DEFAULT_SANDBOX_IMAGE,
+  snapshotter = "overlayfs",
+): Promise<void> {
+  const client = new CriClient(socket);
+  try {
+    if (await client.imageStatus(image)) return;
+    await importImage(socket, archive, snapshotter);
+    if (!(await client.imageStatus(image))) throw new Error(`${archive} did not provide ${image}`);
+  } finally {
+    client.close();
+  }
+}
+
+/** Imports an OCI archive into containerd's k8s.io namespace (where the CRI looks) and unpacks it. */
+export async function importImage(socket: string, archive: string, snapshotter = "overlayfs"): Promise<void> {
+  await execFileP("ctr", [
+    "--address",
+    socket,
+    "--namespace",
+    "k8s.io",
+    "images",
+    "import",
+    "--snapshotter",
+    snapshotter,
+    archive,
+  ]);
+}
