@@ -27,6 +27,21 @@ export interface RequestContext {
   /** now() as the request sees it (injected clock). */
   now: Date;
   dryRun: boolean;
+  /** Set when the write comes through a subresource ("status", "binding", ...), so a strategy can allow what only that subresource may change. */
+  subresource?: string;
+  /** Shared pools (service ClusterIPs and NodePorts); the API server backs it with the store. Absent: strategies fall back to a deterministic pick. */
+  allocator?: ServiceAllocator;
+}
+
+/**
+ * Allocates service ClusterIPs and NodePorts (kinds/service-alloc.ts has a
+ * store-agnostic implementation over a "which are in use" lookup).
+ */
+export interface ServiceAllocator {
+  /** Reserve `requested` (throws ApiError Invalid if out of range or taken) or pick a free IP; `key` is "namespace/name". */
+  allocateClusterIP(key: string, requested?: string): Promise<string>;
+  /** Reserve `requested` or pick a free port in the NodePort range. */
+  allocateNodePort(key: string, requested?: number): Promise<number>;
 }
 
 /** A printed column, as metav1.TableColumnDefinition. priority 1 = only with -o wide. */
@@ -62,6 +77,8 @@ export interface Strategy<T extends KubeObject = KubeObject> {
   row(object: T, now: Date): unknown[];
   /** Field selectors beyond metadata.name / metadata.namespace: field path → value getter. */
   fieldSelectors?: Record<string, (object: T) => string | undefined>;
+  /** Async allocation from shared pools (service ClusterIP/NodePort), after prepareFor* and before validation, on create (old undefined) and update. */
+  allocate?(object: T, old: T | undefined, ctx: RequestContext): Promise<void>;
   /** Called when the object is deleted gracefully: returns the grace period to use (pods), or undefined for immediate deletion. */
   gracePeriod?(object: T, requested: number | undefined): number | undefined;
 }
@@ -95,6 +112,8 @@ export interface ResourceInfo<T extends KubeObject = KubeObject> {
     /** Extra subresources by name: the handler gets the request and the registry for the parent. */
     custom?: Record<string, CustomSubresource>;
   };
+  /** How metadata.name is validated: DNS-1123 subdomain (default), DNS-1123 label (namespaces, services), or any path segment (RBAC). */
+  nameFormat?: "subdomain" | "label" | "path";
   /** The @kubernetes/client-node model name whose schema describes this kind (e.g. "V1Deployment"), for OpenAPI and strict field validation. */
   model: string;
   strategy: Strategy<T>;

@@ -1,0 +1,74 @@
+/**
+ * core/v1 Namespace: phase Active on create, the "kubernetes" finalizer that
+ * the namespace controller removes once the namespace is empty, and the
+ * kubernetes.io/metadata.name label kube-apiserver maintains.
+ */
+import type { KubeObject } from "../../client/kube.ts";
+import { errors } from "../../client/status.ts";
+import type { CustomSubresource, FieldError, Strategy } from "../registry/types.ts";
+import { col } from "./print.ts";
+import { statusSplit } from "./status.ts";
+import { obj } from "./util.ts";
+import { checkImmutable } from "./validation/errors.ts";
+import { validateQualifiedName } from "./validation/names.ts";
+
+const split = statusSplit(() => ({ phase: "Active" }));
+
+function nameLabel(ns: KubeObject): void {
+  const meta = ns.metadata ?? {};
+  ns.metadata = meta;
+  if (meta.name) meta.labels = { ...(meta.labels ?? {}), "kubernetes.io/metadata.name": meta.name };
+}
+
+function validateFinalizers(ns: KubeObject): FieldError[] {
+  const finalizers = obj(ns.spec).finalizers;
+  if (!Array.isArray(finalizers)) return [];
+  return finalizers.flatMap((f, i) => validateQualifiedName(String(f), `spec.finalizers[${i}]`));
+}
+
+/** The Namespace strategy. */
+export const namespaceStrategy: Strategy = {
+  defaults: nameLabel,
+  prepareForCreate(ns, ctx) {
+    split.prepareForCreate?.(ns, ctx);
+    ns.spec = { finalizers: ["kubernetes"] };
+  },
+  prepareForUpdate(ns, old, ctx) {
+    split.prepareForUpdate?.(ns, old, ctx);
+    // spec.finalizers only change through namespaces/NAME/finalize.
+    if (ctx.subresource !== "finalize") ns.spec = structuredClone(old.spec ?? {});
+  },
+  prepareForStatusUpdate: split.prepareForStatusUpdate,
+  validate: validateFinalizers,
+  validateUpdate(ns, old) {
+    return checkImmutable(ns.metadata?.name, old.metadata?.name, "metadata.name");
+  },
+  columns: [col("Status", "The status of the namespace")],
+  row: (ns) => [(obj(ns.status).phase as string) ?? ""],
+  fieldSelectors: { "status.phase": (ns) => (obj(ns.status).phase as string) ?? "" },
+};
+
+/** PUT namespaces/NAME/finalize: replace spec.finalizers (the namespace controller's last step). */
+export const finalize: CustomSubresource = {
+  verbs: ["update"],
+  kind: "Namespace",
+  async handle(req) {
+    const info = req.registry.lookup("", "namespaces");
+    if (!info) throw errors.internal("namespaces are not registered");
+    let body: KubeObject;
+    try {
+      body = (await req.request.json()) as KubeObject;
+    } catch {
+      throw errors.badRequest("the request body is not a valid JSON object");
+    }
+    const finalizers = obj(body.spec).finalizers ?? [];
+    const updated = await req.registry.update(
+      info,
+      undefined,
+      req.name,
+      (current) => ({ ...structuredClone(current), spec: { ...obj(current.spec), finalizers } }),
+      { ...req.ctx, subresource: "finalize" },
+    );
+    return new Response(JSON.stringify(updated), { headers: { "Content-Type": "application/json" } });
+  },
+};

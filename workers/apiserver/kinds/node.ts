@@ -1,0 +1,106 @@
+/**
+ * core/v1 Node: registered by node agents with their status; printed with
+ * STATUS (Ready/NotReady/Unknown, SchedulingDisabled), ROLES and VERSION.
+ */
+import type { KubeObject } from "../../client/kube.ts";
+import type { FieldError, Strategy } from "../registry/types.ts";
+import { AGE, age, col, orNone } from "./print.ts";
+import { conditions, specDiffers } from "./status.ts";
+import { list, obj } from "./util.ts";
+import { invalid, required } from "./validation/errors.ts";
+import { validateQualifiedName } from "./validation/names.ts";
+import { oneOf } from "./validation/numbers.ts";
+
+const EFFECTS = ["NoExecute", "NoSchedule", "PreferNoSchedule"];
+
+function nodeStatus(node: KubeObject): string {
+  const ready = conditions(node).find((c) => c.type === "Ready");
+  let text = !ready
+    ? "Unknown"
+    : ready.status === "True"
+      ? "Ready"
+      : ready.status === "False"
+        ? "NotReady"
+        : "Unknown";
+  if (obj(node.spec).unschedulable) text += ",SchedulingDisabled";
+  return text;
+}
+
+function roles(node: KubeObject): string {
+  const found = new Set<string>();
+  for (const [k, v] of Object.entries(node.metadata?.labels ?? {})) {
+    if (k.startsWith("node-role.kubernetes.io/")) found.add(k.slice("node-role.kubernetes.io/".length));
+    else if (k === "kubernetes.io/role" && v) found.add(v);
+  }
+  return found.size ? [...found].sort().join(",") : "<none>";
+}
+
+function address(node: KubeObject, type: string): string {
+  return orNone(list(obj(node.status).addresses).find((a) => a.type === type)?.address as string | undefined);
+}
+
+function validateTaints(node: KubeObject): FieldError[] {
+  const errs: FieldError[] = [];
+  list(obj(node.spec).taints).forEach((t, i) => {
+    const p = `spec.taints[${i}]`;
+    if (!t.key) errs.push(required(`${p}.key`));
+    else errs.push(...validateQualifiedName(String(t.key), `${p}.key`));
+    if (!t.effect) errs.push(required(`${p}.effect`));
+    else errs.push(...oneOf(t.effect, EFFECTS, `${p}.effect`));
+  });
+  const cidr = obj(node.spec).podCIDR;
+  if (cidr !== undefined && !/^[0-9a-fA-F.:]+\/\d{1,3}$/.test(String(cidr)))
+    errs.push(invalid("spec.podCIDR", cidr, "must be a valid CIDR"));
+  return errs;
+}
+
+/** The Node strategy: agents create nodes with status, so create keeps it; updates keep old status. */
+export const nodeStrategy: Strategy = {
+  prepareForUpdate(node, old) {
+    if (old.status === undefined) delete node.status;
+    else node.status = structuredClone(old.status);
+  },
+  prepareForStatusUpdate(node, old) {
+    node.spec = structuredClone(old.spec);
+  },
+  validate: validateTaints,
+  specChanged: specDiffers,
+  columns: [
+    col("Status", "The status of the node"),
+    col("Roles", "The roles of the node"),
+    AGE,
+    col("Version", "Kubelet Version reported by the node."),
+    col("Internal-IP", "List of internal IPs in the node", { wide: true }),
+    col("External-IP", "List of external IPs in the node", { wide: true }),
+    col(
+      "OS-Image",
+      "OS Image reported by the node from /etc/os-release (e.g. Debian GNU/Linux 7 (wheezy)).",
+      { wide: true },
+    ),
+    col(
+      "Kernel-Version",
+      "Kernel Version reported by the node from 'uname -r' (e.g. 3.16.0-0.bpo.4-amd64).",
+      { wide: true },
+    ),
+    col(
+      "Container-Runtime",
+      "Container runtime version reported by the node through runtime remote API (e.g. containerd://1.4.2).",
+      { wide: true },
+    ),
+  ],
+  row(node, now) {
+    const info = obj(obj(node.status).nodeInfo);
+    return [
+      nodeStatus(node),
+      roles(node),
+      age(node, now),
+      (info.kubeletVersion as string) ?? "",
+      address(node, "InternalIP"),
+      address(node, "ExternalIP"),
+      orNone(info.osImage as string),
+      orNone(info.kernelVersion as string),
+      orNone(info.containerRuntimeVersion as string),
+    ];
+  },
+  fieldSelectors: { "spec.unschedulable": (n) => String(obj(n.spec).unschedulable === true) },
+};

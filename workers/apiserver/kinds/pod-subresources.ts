@@ -1,0 +1,196 @@
+/**
+ * The pod subresources that are not plain reads/writes of the pod:
+ * binding (the scheduler's write), eviction (a graceful delete), and the
+ * streaming ones (log, exec, attach, portforward), which delegate to
+ * platform services when the API server provides them.
+ */
+import type { KubeObject } from "../../client/kube.ts";
+import { ApiError, errors } from "../../client/status.ts";
+import type { CustomSubresource, ResourceInfo, SubresourceRequest } from "../registry/types.ts";
+import { list, obj } from "./util.ts";
+
+/** `services.podLogs`: streams a container's log (plain text) from the node the pod runs on. */
+export type PodLogsService = (args: {
+  namespace: string;
+  name: string;
+  pod: KubeObject;
+  container: string;
+  /** The request's query: follow, previous, timestamps, sinceSeconds, tailLines, limitBytes. */
+  query: URLSearchParams;
+  request: Request;
+}) => Promise<Response>;
+
+/** `services.podExec`: serves exec/attach/portforward (a WebSocket upgrade) through the node tunnel. */
+export type PodExecService = (args: {
+  kind: "exec" | "attach" | "portforward";
+  namespace: string;
+  name: string;
+  pod: KubeObject;
+  request: Request;
+}) => Promise<Response>;
+
+function json(body: unknown, status = 200): Response {
+  return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
+}
+
+function podsInfo(req: SubresourceRequest): ResourceInfo {
+  const info = req.registry.lookup("", "pods");
+  if (!info) throw errors.internal("pods are not registered");
+  return info;
+}
+
+async function readBody(request: Request): Promise<Record<string, unknown>> {
+  try {
+    return obj(await request.json());
+  } catch {
+    throw errors.badRequest("the request body is not a valid JSON object");
+  }
+}
+
+/** POST pods/NAME/binding: set spec.nodeName once and mark the pod scheduled. */
+export const binding: CustomSubresource = {
+  verbs: ["create"],
+  kind: "Binding",
+  async handle(req) {
+    const body = await readBody(req.request);
+    const target = obj(body.target);
+    const node = target.name;
+    if (typeof node !== "string" || node === "")
+      throw errors.invalid("Binding", req.name, [
+        { reason: "FieldValueRequired", field: "target.name", message: "Required value" },
+      ]);
+    const ctx = { ...req.ctx, subresource: "binding" };
+    await req.registry.update(
+      podsInfo(req),
+      req.namespace,
+      req.name,
+      (current) => {
+        const pod = structuredClone(current);
+        const spec = obj(pod.spec);
+        if (pod.metadata?.deletionTimestamp)
+          throw errors.conflict(
+            "pods/binding",
+            req.name,
+            "pod is being deleted, cannot be assigned to a host",
+          );
+        if (spec.nodeName)
+          throw errors.conflict(
+            "pods/binding",
+            req.name,
+            `pod ${req.name} is already assigned to node "${spec.nodeName}"`,
+          );
+        pod.spec = { ...spec, nodeName: node };
+        const status = obj(pod.status);
+        const conds = list(status.conditions).filter((c) => c.type !== "PodScheduled");
+        conds.push({
+          type: "PodScheduled",
+          status: "True",
+          lastProbeTime: null,
+          lastTransitionTime: req.ctx.now.toISOString().replace(/\.\d+Z$/, "Z"),
+        });
+        pod.status = { ...status, conditions: conds };
+        return pod;
+      },
+      ctx,
+    );
+    return json({ kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", code: 201 }, 201);
+  },
+};
+
+/** POST pods/NAME/eviction: delete the pod as a graceful DELETE would (no disruption budgets yet). */
+export const eviction: CustomSubresource = {
+  verbs: ["create"],
+  kind: "Eviction",
+  group: "policy",
+  version: "v1",
+  async handle(req) {
+    const body = await readBody(req.request);
+    const options = obj(body.deleteOptions);
+    const grace = options.gracePeriodSeconds;
+    await req.registry.delete(podsInfo(req), req.namespace, req.name, req.ctx, {
+      gracePeriodSeconds: typeof grace === "number" ? grace : undefined,
+    });
+    return json({ kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", code: 201 }, 201);
+  },
+};
+
+function containerFor(pod: KubeObject, requested: string | null): string {
+  const names = list(obj(pod.spec).containers).map((c) => c.name as string);
+  const all = [...names, ...list(obj(pod.spec).initContainers).map((c) => c.name as string)];
+  if (requested) {
+    if (!all.includes(requested))
+      throw errors.badRequest(`container ${requested} is not valid for pod ${pod.metadata?.name}`);
+    return requested;
+  }
+  if (names.length === 1) return names[0];
+  throw errors.badRequest(
+    `a container name must be specified for pod ${pod.metadata?.name}, choose one of: [${names.join(" ")}]`,
+  );
+}
+
+/** GET pods/NAME/log: the container's log through `services.podLogs`. */
+export const log: CustomSubresource = {
+  verbs: ["get"],
+  kind: "Pod",
+  async handle(req) {
+    const pod = await req.registry.get(podsInfo(req), req.namespace, req.name);
+    const query = new URL(req.request.url).searchParams;
+    const container = containerFor(pod, query.get("container"));
+    if (!obj(pod.spec).nodeName)
+      throw errors.badRequest(
+        `container "${container}" in pod "${req.name}" is waiting to start: pod is not scheduled yet`,
+      );
+    const podLogs = req.services.podLogs as PodLogsService | undefined;
+    if (typeof podLogs !== "function")
+      throw new ApiError(
+        "ServiceUnavailable",
+        `logs for pod "${req.name}" are not available: this API server has no connection to node agents for log streaming`,
+      );
+    return podLogs({
+      namespace: req.namespace ?? "",
+      name: req.name,
+      pod,
+      container,
+      query,
+      request: req.request,
+    });
+  },
+};
+
+/** exec, attach and portforward: WebSocket upgrades served by `services.podExec`. */
+function streaming(kind: "exec" | "attach" | "portforward"): CustomSubresource {
+  return {
+    verbs: ["create", "get"],
+    kind:
+      kind === "portforward"
+        ? "PodPortForwardOptions"
+        : kind === "exec"
+          ? "PodExecOptions"
+          : "PodAttachOptions",
+    async handle(req) {
+      const pod = await req.registry.get(podsInfo(req), req.namespace, req.name);
+      const upgrade = (req.request.headers.get("Upgrade") ?? "").toLowerCase();
+      if (upgrade.startsWith("spdy"))
+        throw errors.badRequest(
+          `pods/${kind} needs a WebSocket connection (kubectl 1.30 or newer); SPDY upgrades cannot be served by this API server`,
+        );
+      const podExec = req.services.podExec as PodExecService | undefined;
+      if (typeof podExec !== "function")
+        throw new ApiError(
+          "ServiceUnavailable",
+          `pods/${kind} is not available yet: this API server does not stream ${kind} sessions (WebSocket or SPDY) to node agents`,
+        );
+      return podExec({ kind, namespace: req.namespace ?? "", name: req.name, pod, request: req.request });
+    },
+  };
+}
+
+/** The pods' custom subresources, by name. */
+export const podSubresources: Record<string, CustomSubresource> = {
+  binding,
+  eviction,
+  log,
+  exec: streaming("exec"),
+  attach: streaming("attach"),
+  portforward: streaming("portforward"),
+};

@@ -1,0 +1,141 @@
+/**
+ * core/v1 Pod (pkg/registry/core/pod/strategy.go): defaults, the spec/status
+ * split, the narrow set of mutable spec fields, graceful deletion, printing.
+ */
+import type { KubeObject } from "../../client/kube.ts";
+import type { FieldError, RequestContext, Strategy } from "../registry/types.ts";
+import { podStatusCells, podWideCells } from "./pod-print.ts";
+import { AGE, age, col } from "./print.ts";
+import { specDiffers, statusSplit } from "./status.ts";
+import { list, obj, setDefault, specOf } from "./util.ts";
+import { deepEqual, forbidden, invalid } from "./validation/errors.ts";
+import { oneOf } from "./validation/numbers.ts";
+import { validatePodSpec } from "./validation/podspec.ts";
+import { defaultPodSpec } from "./validation/podspec-defaults.ts";
+import { qosClass } from "./validation/qos.ts";
+
+const PHASES = ["Failed", "Pending", "Running", "Succeeded", "Unknown"];
+const MUTABLE_MESSAGE =
+  "pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)";
+
+/** The default NoExecute tolerations the DefaultTolerationSeconds admission plugin adds. */
+const DEFAULT_TOLERATIONS = ["node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"].map((key) => ({
+  key,
+  operator: "Exists",
+  effect: "NoExecute",
+  tolerationSeconds: 300,
+}));
+
+const split = statusSplit();
+
+/** Apply what kube's default admission chain adds on create: service account, priority, default tolerations. */
+function admissionDefaults(pod: KubeObject): void {
+  const spec = specOf(pod);
+  setDefault(spec, "serviceAccountName", "default");
+  setDefault(spec, "serviceAccount", spec.serviceAccountName);
+  setDefault(spec, "priority", 0);
+  setDefault(spec, "preemptionPolicy", "PreemptLowerPriority");
+  const tolerations = list(spec.tolerations);
+  for (const t of DEFAULT_TOLERATIONS) {
+    if (!tolerations.some((x) => x.key === t.key && (x.effect === "NoExecute" || !x.effect)))
+      tolerations.push({ ...t });
+  }
+  spec.tolerations = tolerations;
+}
+
+/** Spec updates allowed on a live pod: images, activeDeadlineSeconds, toleration additions. */
+function validateSpecUpdate(pod: KubeObject, old: KubeObject, ctx: RequestContext): FieldError[] {
+  const now = obj(pod.spec);
+  const before = structuredClone(obj(old.spec));
+  const errs: FieldError[] = [];
+  // Copy the mutable fields onto the old spec; anything else that still differs is forbidden.
+  for (const key of ["containers", "initContainers"]) {
+    const a = list(now[key]);
+    const b = list(before[key]);
+    if (a.length === b.length)
+      a.forEach((c, i) => {
+        b[i].image = c.image;
+      });
+  }
+  before.activeDeadlineSeconds = now.activeDeadlineSeconds;
+  const oldDeadline = obj(old.spec).activeDeadlineSeconds as number | undefined;
+  const newDeadline = now.activeDeadlineSeconds as number | undefined;
+  if (oldDeadline !== undefined && (newDeadline === undefined || newDeadline > oldDeadline))
+    errs.push(
+      invalid(
+        "spec.activeDeadlineSeconds",
+        newDeadline ?? null,
+        "must be less than or equal to previous value",
+      ),
+    );
+  const oldTolerations = list(before.tolerations);
+  const newTolerations = list(now.tolerations);
+  if (oldTolerations.every((t) => newTolerations.some((n) => deepEqual(n, t))))
+    before.tolerations = now.tolerations;
+  if (ctx.subresource === "binding" && !before.nodeName) before.nodeName = now.nodeName;
+  if (!deepEqual(before, now)) {
+    const changed = Object.keys({ ...before, ...now }).filter((k) => !deepEqual(before[k], now[k]));
+    errs.push(
+      forbidden("spec", `${MUTABLE_MESSAGE}\n  changed: ${changed.map((k) => `spec.${k}`).join(", ")}`),
+    );
+  }
+  return errs;
+}
+
+/** The Pod strategy. */
+export const podStrategy: Strategy = {
+  defaults(pod) {
+    defaultPodSpec(specOf(pod));
+  },
+  prepareForCreate(pod, ctx) {
+    split.prepareForCreate?.(pod, ctx);
+    admissionDefaults(pod);
+    pod.status = { phase: "Pending", qosClass: qosClass(obj(pod.spec)) };
+  },
+  prepareForUpdate(pod, old, ctx) {
+    // pods/binding writes spec.nodeName and the PodScheduled condition together.
+    if (ctx.subresource === "binding") return;
+    split.prepareForUpdate?.(pod, old, ctx);
+  },
+  prepareForStatusUpdate: split.prepareForStatusUpdate,
+  validate(pod) {
+    return validatePodSpec(pod.spec, "spec");
+  },
+  validateUpdate: validateSpecUpdate,
+  validateStatusUpdate(pod) {
+    return oneOf(obj(pod.status).phase, PHASES, "status.phase");
+  },
+  specChanged: specDiffers,
+  gracePeriod(pod, requested) {
+    const spec = obj(pod.spec);
+    const phase = obj(pod.status).phase;
+    let period = requested ?? (spec.terminationGracePeriodSeconds as number | undefined) ?? 30;
+    // Unscheduled or finished pods have nothing to stop: delete at once.
+    if (!spec.nodeName || phase === "Succeeded" || phase === "Failed") period = 0;
+    return period < 0 ? 1 : period;
+  },
+  columns: [
+    col("Ready", "The aggregate readiness state of this pod for accepting traffic."),
+    col("Status", "The aggregate status of the containers in this pod."),
+    col(
+      "Restarts",
+      "The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.",
+    ),
+    AGE,
+    col("IP", "IP address allocated to the pod.", { wide: true }),
+    col("Node", "Name of the node this pod is assigned to.", { wide: true }),
+    col("Nominated Node", "Name of the node where the pod is nominated to run.", { wide: true }),
+    col("Readiness Gates", "The readiness gates of this pod.", { wide: true }),
+  ],
+  row: (pod, now) => [...podStatusCells(pod, now), age(pod, now), ...podWideCells(pod)],
+  fieldSelectors: {
+    "spec.nodeName": (p) => (obj(p.spec).nodeName as string) ?? "",
+    "spec.restartPolicy": (p) => (obj(p.spec).restartPolicy as string) ?? "",
+    "spec.schedulerName": (p) => (obj(p.spec).schedulerName as string) ?? "",
+    "spec.serviceAccountName": (p) => (obj(p.spec).serviceAccountName as string) ?? "",
+    "spec.hostNetwork": (p) => String(obj(p.spec).hostNetwork === true),
+    "status.phase": (p) => (obj(p.status).phase as string) ?? "",
+    "status.podIP": (p) => (obj(p.status).podIP as string) ?? "",
+    "status.nominatedNodeName": (p) => (obj(p.status).nominatedNodeName as string) ?? "",
+  },
+};

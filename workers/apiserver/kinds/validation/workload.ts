@@ -1,0 +1,71 @@
+/**
+ * What every workload controller's spec shares: a non-empty selector that
+ * matches its pod template's labels, a valid template, a replica count.
+ */
+import type { KubeObject } from "../../../client/kube.ts";
+import type { FieldError } from "../../registry/types.ts";
+import { checkImmutable, invalid, required } from "./errors.ts";
+import { nonNegativeInt } from "./numbers.ts";
+import { validatePodTemplate } from "./podspec.ts";
+import { type LabelSelector, selectorIsEmpty, selectorMatches, validateLabelSelector } from "./selector.ts";
+
+type Obj = Record<string, unknown>;
+
+/** Errors of spec.selector + spec.template (+ spec.replicas when `replicas`), with the template's allowed restart policies. */
+export function validateWorkloadSpec(
+  spec: Obj,
+  path: string,
+  restartPolicies: readonly string[],
+  options: { replicas?: boolean; templatePath?: string; noSelector?: boolean } = {},
+): FieldError[] {
+  const errs: FieldError[] = [];
+  const selector = spec.selector as LabelSelector | undefined;
+  const templatePath = options.templatePath ?? `${path}.template`;
+  // A CronJob's job template has no selector: each Job generates its own when created.
+  if (!options.noSelector) {
+    if (selectorIsEmpty(selector)) errs.push(required(`${path}.selector`));
+    else errs.push(...validateLabelSelector(selector, `${path}.selector`));
+  }
+  const template = spec.template as Obj | undefined;
+  errs.push(...validatePodTemplate(template, templatePath, restartPolicies));
+  const labels = ((template?.metadata as Obj | undefined)?.labels ?? {}) as Record<string, string>;
+  if (!options.noSelector && !selectorIsEmpty(selector) && template && !selectorMatches(selector, labels))
+    errs.push(
+      invalid(`${templatePath}.metadata.labels`, labels, "`selector` does not match template `labels`"),
+    );
+  if (options.replicas) errs.push(...nonNegativeInt(spec.replicas, `${path}.replicas`));
+  errs.push(...nonNegativeInt(spec.minReadySeconds, `${path}.minReadySeconds`));
+  errs.push(...nonNegativeInt(spec.revisionHistoryLimit, `${path}.revisionHistoryLimit`));
+  return errs;
+}
+
+/** apps/v1 forbids changing spec.selector after creation. */
+export function selectorImmutable(object: KubeObject, old: KubeObject): FieldError[] {
+  return checkImmutable((object.spec as Obj)?.selector, (old.spec as Obj)?.selector, "spec.selector");
+}
+
+/** A percentage or integer (intstr) field: errors when neither a non-negative int nor "N%". */
+export function validateIntOrPercent(value: unknown, field: string): FieldError[] {
+  if (value === undefined || value === null) return [];
+  if (typeof value === "number") return nonNegativeInt(value, field);
+  if (typeof value === "string" && /^\d+%$/.test(value)) {
+    return Number(value.slice(0, -1)) > 100 ? [invalid(field, value, "must not be greater than 100%")] : [];
+  }
+  return [
+    invalid(
+      field,
+      value,
+      "a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')",
+    ),
+  ];
+}
+
+/** The integer an intstr stands for at `total` (percentages round up for surge, down for unavailable). */
+export function intOrPercent(value: unknown, total: number, roundUp: boolean): number {
+  if (typeof value === "number") return value;
+  if (typeof value === "string" && value.endsWith("%")) {
+    const v = (Number(value.slice(0, -1)) * total) / 100;
+    return roundUp ? Math.ceil(v) : Math.floor(v);
+  }
+  return 0;
+}
