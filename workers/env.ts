@@ -13,4 +13,10 @@ export interface Env {
   SERVICE_CLUSTER_IP_RANGE?: string;
   SERVICE_NODE_PORT_RANGE?: string;
   CLUSTER_CIDR?: string;
+  /** "off" disables the controllers' fast path (wake-ups after writes, timers): only the cron resync runs them. */
+  CONTROLLERS_FAST_PATH?: string;
+  /** Seconds without a Lease renewal before a node becomes Ready=Unknown (default 40). */
+  NODE_MONITOR_GRACE_PERIOD?: string;
+  /** Seconds pods tolerate an unreachable/not-ready node before they are evicted (default 300). */
+  POD_EVICTION_TIMEOUT?: string;
 }

@@ -1,0 +1,15 @@
+/**
+ * Every controller the manager runs, in pass order: owners before what they
+ * own (Deployment → ReplicaSet → pods → scheduler), so one pass can carry a
+ * new Deployment all the way to bound pods.
+ */
+import { schedulerController } from "../scheduler/index.ts";
+import { deploymentController } from "./deployment/index.ts";
+import { replicaSetController } from "./replicaset/index.ts";
+import type { Controller } from "./types.ts";
+
+/** The controllers, in the order a pass runs them. */
+export const CONTROLLERS: Controller[] = [deploymentController, replicaSetController, schedulerController];
+
+/** Every "group/resource" some controller watches: writes to anything else never wake the manager. */
+export const WATCHED = new Set(CONTROLLERS.flatMap((c) => c.watches));

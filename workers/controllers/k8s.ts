@@ -1,0 +1,273 @@
+/**
+ * Wire-form (JSON) shapes of the Kubernetes objects the scheduler and the
+ * controllers read. Hand-written on purpose: @kubernetes/client-node's models
+ * turn timestamps into Date objects, which is not what the REST API returns.
+ * Only the fields we use are listed; everything else passes through untouched.
+ */
+import type { KubeObject, ObjectMeta, OwnerReference } from "../client/kube.ts";
+
+/** A label selector (metav1.LabelSelector). */
+export interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: {
+    key: string;
+    operator: "In" | "NotIn" | "Exists" | "DoesNotExist";
+    values?: string[];
+  }[];
+}
+
+/** A toleration (core/v1). */
+export interface Toleration {
+  key?: string;
+  operator?: "Exists" | "Equal";
+  value?: string;
+  effect?: "NoSchedule" | "PreferNoSchedule" | "NoExecute" | "";
+  tolerationSeconds?: number;
+}
+
+/** A node taint (core/v1). */
+export interface Taint {
+  key: string;
+  value?: string;
+  effect: "NoSchedule" | "PreferNoSchedule" | "NoExecute";
+  timeAdded?: string;
+}
+
+/** A node selector requirement (used by node affinity). */
+export interface NodeSelectorRequirement {
+  key: string;
+  operator: "In" | "NotIn" | "Exists" | "DoesNotExist" | "Gt" | "Lt";
+  values?: string[];
+}
+
+/** A node selector term: requirements are ANDed (matchFields supports metadata.name only). */
+export interface NodeSelectorTerm {
+  matchExpressions?: NodeSelectorRequirement[];
+  matchFields?: NodeSelectorRequirement[];
+}
+
+/** A container, as far as scheduling and simulation care. */
+export interface Container {
+  name: string;
+  image?: string;
+  command?: string[];
+  args?: string[];
+  ports?: { containerPort: number; hostPort?: number; protocol?: string; name?: string; hostIP?: string }[];
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+  [field: string]: unknown;
+}
+
+/** A pod spec (the parts we read). */
+export interface PodSpec {
+  nodeName?: string;
+  schedulerName?: string;
+  nodeSelector?: Record<string, string>;
+  runtimeClassName?: string;
+  restartPolicy?: "Always" | "OnFailure" | "Never";
+  tolerations?: Toleration[];
+  containers: Container[];
+  initContainers?: Container[];
+  overhead?: Record<string, string>;
+  affinity?: {
+    nodeAffinity?: {
+      requiredDuringSchedulingIgnoredDuringExecution?: { nodeSelectorTerms: NodeSelectorTerm[] };
+      preferredDuringSchedulingIgnoredDuringExecution?: { weight: number; preference: NodeSelectorTerm }[];
+    };
+    [field: string]: unknown;
+  };
+  [field: string]: unknown;
+}
+
+/** A status condition (pods, nodes, deployments, jobs share this shape). */
+export interface Condition {
+  type: string;
+  status: "True" | "False" | "Unknown";
+  reason?: string;
+  message?: string;
+  lastTransitionTime?: string;
+  lastUpdateTime?: string;
+  lastProbeTime?: string | null;
+  lastHeartbeatTime?: string;
+}
+
+/** A Pod. */
+export interface Pod extends KubeObject {
+  metadata: ObjectMeta;
+  spec: PodSpec;
+  status?: {
+    phase?: "Pending" | "Running" | "Succeeded" | "Failed" | "Unknown";
+    conditions?: Condition[];
+    podIP?: string;
+    podIPs?: { ip: string }[];
+    hostIP?: string;
+    startTime?: string;
+    containerStatuses?: Record<string, unknown>[];
+    nominatedNodeName?: string;
+    [field: string]: unknown;
+  };
+}
+
+/** A Node. */
+export interface Node extends KubeObject {
+  metadata: ObjectMeta;
+  spec?: { unschedulable?: boolean; taints?: Taint[]; podCIDR?: string; [field: string]: unknown };
+  status?: {
+    capacity?: Record<string, string>;
+    allocatable?: Record<string, string>;
+    conditions?: Condition[];
+    addresses?: { type: string; address: string }[];
+    [field: string]: unknown;
+  };
+}
+
+/** A pod template (deployments, replicasets, jobs, ...). */
+export interface PodTemplate {
+  metadata?: ObjectMeta;
+  spec: PodSpec;
+}
+
+/** The controller ownerReference of an object, if any. */
+export function controllerRef(object: KubeObject): OwnerReference | undefined {
+  return object.metadata?.ownerReferences?.find((ref) => ref.controller === true);
+}
+
+/** "namespace/name" (or "name" for cluster-scoped objects): a reconcile key. */
+export function keyOf(object: KubeObject): string {
+  const ns = object.metadata?.namespace;
+  return ns ? `${ns}/${object.metadata?.name}` : (object.metadata?.name ?? "");
+}
+
+/** Split a reconcile key back into namespace and name. */
+export function splitKey(key: string): { namespace?: string; name: string } {
+  const slash = key.indexOf("/");
+  return slash < 0 ? { name: key } : { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
+}
+
+/** A deep copy: cached objects are shared and must never be mutated. */
+export function clone<T>(value: T): T {
+  return structuredClone(value);
+}
+
+/** Whether a pod has finished (it no longer counts as active). */
+export function isTerminal(pod: Pod): boolean {
+  return pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed";
+}
+
+/** Whether a pod counts as active for its controller: not finished and not being deleted. */
+export function isActive(pod: Pod): boolean {
+  return !isTerminal(pod) && !pod.metadata.deletionTimestamp;
+}
+
+/** Whether the pod's Ready condition is True. */
+export function isReady(pod: Pod): boolean {
+  return pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
+}
+
+/** Whether a pod has been Ready for at least minReadySeconds (available, in Kubernetes' terms). */
+export function isAvailable(pod: Pod, minReadySeconds: number, now: Date): boolean {
+  if (!isReady(pod)) return false;
+  if (minReadySeconds <= 0) return true;
+  const ready = pod.status?.conditions?.find((c) => c.type === "Ready");
+  const since = ready?.lastTransitionTime ? Date.parse(ready.lastTransitionTime) : Number.NaN;
+  return Number.isFinite(since) && since + minReadySeconds * 1000 <= now.getTime();
+}
+
+/** Find a condition by type. */
+export function findCondition(conditions: Condition[] | undefined, type: string): Condition | undefined {
+  return conditions?.find((c) => c.type === type);
+}
+
+/**
+ * Put a condition into a list, keeping lastTransitionTime when the status did
+ * not change (Kubernetes' SetCondition). Returns a new list.
+ */
+export function setCondition(conditions: Condition[] | undefined, next: Condition, now: Date): Condition[] {
+  const list = (conditions ?? []).filter((c) => c.type !== next.type);
+  const old = findCondition(conditions, next.type);
+  const stamp = now.toISOString().replace(/\.\d+Z$/, "Z");
+  const merged: Condition = { ...next };
+  merged.lastTransitionTime =
+    old && old.status === next.status && old.lastTransitionTime ? old.lastTransitionTime : stamp;
+  list.push(merged);
+  return list;
+}
+
+/** RFC 3339 with seconds precision, as Kubernetes writes metav1.Time. */
+export function timestamp(date: Date): string {
+  return date.toISOString().replace(/\.\d+Z$/, "Z");
+}
+
+/** Does a label set match a LabelSelector? An empty selector matches everything; a missing one nothing. */
+export function matchesSelector(
+  selector: LabelSelector | undefined,
+  labels: Record<string, string> = {},
+): boolean {
+  if (!selector) return false;
+  for (const [k, v] of Object.entries(selector.matchLabels ?? {})) if (labels[k] !== v) return false;
+  for (const expr of selector.matchExpressions ?? []) {
+    const has = Object.hasOwn(labels, expr.key);
+    const values = expr.values ?? [];
+    switch (expr.operator) {
+      case "In":
+        if (!has || !values.includes(labels[expr.key])) return false;
+        break;
+      case "NotIn":
+        if (has && values.includes(labels[expr.key])) return false;
+        break;
+      case "Exists":
+        if (!has) return false;
+        break;
+      case "DoesNotExist":
+        if (has) return false;
+        break;
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+
+/** A LabelSelector as the query-string form (`a=b,c in (d)`), for list calls. */
+export function selectorString(selector: LabelSelector): string {
+  const parts = Object.entries(selector.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
+  for (const e of selector.matchExpressions ?? []) {
+    if (e.operator === "Exists") parts.push(e.key);
+    else if (e.operator === "DoesNotExist") parts.push(`!${e.key}`);
+    else parts.push(`${e.key} ${e.operator.toLowerCase()} (${(e.values ?? []).join(",")})`);
+  }
+  return parts.join(",");
+}
+
+const SAFE = "bcdfghjklmnpqrstvwxz2456789";
+
+/** A random name suffix from Kubernetes' alphabet (no vowels, no confusable digits). */
+export function randomSuffix(length = 5): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(length));
+  let out = "";
+  for (const b of bytes) out += SAFE[b % SAFE.length];
+  return out;
+}
+
+/** FNV-1a 32-bit of a string, its decimal form spelled in the safe alphabet (how pod-template-hash looks). */
+export function safeHash(text: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  let out = "";
+  for (const ch of String(hash)) out += SAFE[ch.charCodeAt(0) % SAFE.length];
+  return out;
+}
+
+/** JSON with object keys sorted, so equal objects serialise equally (for hashing/comparing templates). */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value && typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}

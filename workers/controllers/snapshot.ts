@@ -1,0 +1,53 @@
+/**
+ * A per-pass cache of lists: each resource is listed at most once per pass
+ * (no per-key relists), and a write this pass makes to a resource drops that
+ * resource's list so the next controller in the same pass sees it.
+ */
+import type { KubeClient, KubeObject, ResourceRef } from "../client/kube.ts";
+import { resourceId } from "./types.ts";
+
+/** Memoised cluster-wide lists for one pass. Objects are shared: clone before mutating. */
+export class Snapshot {
+  private lists = new Map<string, Promise<KubeObject[]>>();
+  private indexes = new Map<string, Promise<Map<string, KubeObject>>>();
+
+  constructor(private readonly client: KubeClient) {}
+
+  /** Every object of a resource (all namespaces), listed once per pass. */
+  list<T extends KubeObject = KubeObject>(ref: ResourceRef): Promise<T[]> {
+    const id = resourceId(ref);
+    let entry = this.lists.get(id);
+    if (!entry) {
+      entry = this.client.list(ref).then((list) => list.items);
+      // A failed list must not poison the pass's later readers.
+      entry.catch(() => this.lists.delete(id));
+      this.lists.set(id, entry);
+    }
+    return entry as Promise<T[]>;
+  }
+
+  /** One object by namespace/name from the pass's list (undefined when absent). */
+  async get<T extends KubeObject = KubeObject>(
+    ref: ResourceRef,
+    namespace: string | undefined,
+    name: string,
+  ): Promise<T | undefined> {
+    const id = resourceId(ref);
+    let index = this.indexes.get(id);
+    if (!index) {
+      index = this.list(ref).then((items) => {
+        const map = new Map<string, KubeObject>();
+        for (const item of items) map.set(`${item.metadata?.namespace ?? ""}/${item.metadata?.name}`, item);
+        return map;
+      });
+      this.indexes.set(id, index);
+    }
+    return (await index).get(`${namespace ?? ""}/${name}`) as T | undefined;
+  }
+
+  /** Forget a resource's list (after a write to it). */
+  invalidate(id: string): void {
+    this.lists.delete(id);
+    this.indexes.delete(id);
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * The scheduler as a controller: one key ("pending") whose reconcile runs a
+ * scheduling pass over the pass's cached lists, binds the decisions through
+ * pods/binding in parallel batches, and marks the rest Unschedulable.
+ */
+
+import { R } from "../client/resources.ts";
+import { ApiError } from "../client/status.ts";
+import {
+  type Condition,
+  clone,
+  findCondition,
+  type Node,
+  type Pod,
+  setCondition,
+} from "../controllers/k8s.ts";
+import { forEachLimit } from "../controllers/pool.ts";
+import type { Controller, Deps, Result } from "../controllers/types.ts";
+import { isPending, type RuntimeClass, schedule } from "./schedule.ts";
+
+export { fitError, isPending, type RuntimeClass, Scheduler, schedule } from "./schedule.ts";
+
+/** Bind a pod to a node through the pods/binding subresource. */
+export async function bindPod(deps: Deps, pod: Pod, node: string): Promise<void> {
+  const { namespace, name } = pod.metadata;
+  const binding = {
+    apiVersion: "v1",
+    kind: "Binding",
+    metadata: { name, namespace, uid: pod.metadata.uid },
+    target: { apiVersion: "v1", kind: "Node", name: node },
+  };
+  await deps.client.create(R.pods, namespace, binding, { name, subresource: "binding" });
+  await deps.recorder.event(
+    pod,
+    "Normal",
+    "Scheduled",
+    `Successfully assigned ${namespace}/${name} to ${node}`,
+  );
+}
+
+/** Record PodScheduled=False/Unschedulable (only when it changed, so passes stay quiet) and a FailedScheduling Event. */
+export async function markUnschedulable(deps: Deps, pod: Pod, message: string): Promise<void> {
+  const old = findCondition(pod.status?.conditions, "PodScheduled");
+  if (old?.status === "False" && old.reason === "Unschedulable" && old.message === message) return;
+  const next = clone(pod);
+  const condition: Condition = {
+    type: "PodScheduled",
+    status: "False",
+    reason: "Unschedulable",
+    message,
+    lastProbeTime: null,
+  };
+  next.status = { ...next.status, phase: next.status?.phase ?? "Pending" };
+  next.status.conditions = setCondition(next.status.conditions, condition, deps.now());
+  await deps.client.update(R.pods, pod.metadata.namespace, next, { subresource: "status" });
+  await deps.recorder.event(pod, "Warning", "FailedScheduling", message);
+}
+
+/** One scheduling pass over every pending pod. Throws (so the pass is retried) if a write failed for a reason other than a lost race. */
+export async function schedulePending(deps: Deps): Promise<Result | undefined> {
+  const pods = await deps.cache.list<Pod>(R.pods);
+  const pending = pods.filter(isPending);
+  if (pending.length === 0) return undefined;
+  const [nodes, runtimeClasses] = await Promise.all([
+    deps.cache.list<Node>(R.nodes),
+    // RuntimeClass is optional: a server without it just has none.
+    deps.cache.list<RuntimeClass>(R.runtimeclasses).catch(() => [] as RuntimeClass[]),
+  ]);
+  const classes = new Map(runtimeClasses.map((rc) => [rc.metadata?.name ?? "", rc]));
+  const decisions = schedule(pending, nodes, pods, { runtimeClasses: classes });
+  const errors = await forEachLimit(decisions, deps.config.bindConcurrency, async (d) => {
+    try {
+      if (d.node !== undefined) await bindPod(deps, d.pod, d.node);
+      else await markUnschedulable(deps, d.pod, d.message);
+    } catch (error) {
+      // Already bound, deleted, or changed since our list: the next pass sees the truth.
+      if (error instanceof ApiError && (error.code === 409 || error.code === 404)) return;
+      throw error;
+    }
+  });
+  if (errors.length) throw errors[0];
+  return undefined;
+}
+
+/** The scheduler, run by the controller manager like any controller. */
+export const schedulerController: Controller = {
+  name: "scheduler",
+  watches: ["/pods", "/nodes", "node.k8s.io/runtimeclasses"],
+  keys: async () => ["pending"],
+  reconcile: (_key, deps) => schedulePending(deps),
+};

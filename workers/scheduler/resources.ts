@@ -1,0 +1,87 @@
+/**
+ * Resource quantities (cpu, memory, ephemeral-storage, pods, extended
+ * resources) as the scheduler counts them: what a pod requests and what a
+ * node can still hold.
+ */
+import type { Container, Pod } from "../controllers/k8s.ts";
+
+const BINARY: Record<string, number> = {
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+  Pi: 2 ** 50,
+  Ei: 2 ** 60,
+};
+const DECIMAL: Record<string, number> = {
+  n: 1e-9,
+  u: 1e-6,
+  m: 1e-3,
+  "": 1,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  P: 1e15,
+  E: 1e18,
+};
+
+/** Parse a Kubernetes quantity ("100m", "1.5", "128Mi", "1e3") into a number of base units; NaN when malformed. */
+export function parseQuantity(text: string | number | undefined): number {
+  if (text === undefined) return 0;
+  if (typeof text === "number") return text;
+  const match = /^([+-]?(?:\d+\.?\d*|\.\d+))(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE])?)$/.exec(
+    text.trim(),
+  );
+  if (!match) return Number.NaN;
+  const base = Number(match[1]);
+  if (match[2]) return base * 10 ** Number(match[2].slice(1));
+  const suffix = match[3] ?? "";
+  return base * (BINARY[suffix] ?? DECIMAL[suffix]);
+}
+
+/** A bag of resource amounts: cpu in millicores, everything else in base units. */
+export type ResourceList = Map<string, number>;
+
+/** Read a resources map (requests, allocatable) into canonical units. */
+export function toResourceList(map: Record<string, string> | undefined): ResourceList {
+  const out: ResourceList = new Map();
+  for (const [name, value] of Object.entries(map ?? {})) {
+    const amount = parseQuantity(value);
+    if (Number.isNaN(amount)) continue;
+    out.set(name, name === "cpu" ? Math.round(amount * 1000) : amount);
+  }
+  return out;
+}
+
+function addInto(target: ResourceList, source: ResourceList): void {
+  for (const [k, v] of source) target.set(k, (target.get(k) ?? 0) + v);
+}
+
+function containerRequests(container: Container): ResourceList {
+  // Kubernetes defaults requests to limits when only limits are given.
+  return toResourceList({ ...container.resources?.limits, ...container.resources?.requests });
+}
+
+/** What a pod asks for: max(sum of containers, largest init container) plus overhead (resourcehelper.PodRequests). */
+export function podRequests(pod: Pod): ResourceList {
+  const sum: ResourceList = new Map();
+  for (const c of pod.spec.containers ?? []) addInto(sum, containerRequests(c));
+  for (const c of pod.spec.initContainers ?? []) {
+    for (const [k, v] of containerRequests(c)) if (v > (sum.get(k) ?? 0)) sum.set(k, v);
+  }
+  addInto(sum, toResourceList(pod.spec.overhead));
+  return sum;
+}
+
+/** Defaults kube-scheduler assumes for scoring pods that request no cpu/memory (100m, 200Mi). */
+export const NON_ZERO_CPU = 100;
+export const NON_ZERO_MEMORY = 200 * 2 ** 20;
+
+/** cpu/memory for scoring: like podRequests, but zero requests count as the non-zero defaults. */
+export function nonZeroRequests(requests: ResourceList): { cpu: number; memory: number } {
+  return {
+    cpu: requests.get("cpu") || NON_ZERO_CPU,
+    memory: requests.get("memory") || NON_ZERO_MEMORY,
+  };
+}

@@ -1,0 +1,141 @@
+/**
+ * The pure scheduling algorithm: given pending pods, nodes and the pods
+ * already bound, decide a node for each pod (or say why none fits), assuming
+ * each decision before making the next so one pass never overcommits a node.
+ */
+import type { KubeObject } from "../client/kube.ts";
+import { controllerRef, type Node, type Pod, type Toleration } from "../controllers/k8s.ts";
+import { type PodInfo, runFilters } from "./filters.ts";
+import { NodeInfo, podHostPorts } from "./node-info.ts";
+import { podRequests } from "./resources.ts";
+import { scoreNodes } from "./scores.ts";
+
+/** A RuntimeClass (node.k8s.io/v1), as far as scheduling cares. */
+export interface RuntimeClass extends KubeObject {
+  handler?: string;
+  scheduling?: { nodeSelector?: Record<string, string>; tolerations?: Toleration[] };
+}
+
+/** The outcome for one pod. */
+export type Decision = { pod: Pod; node: string } | { pod: Pod; node?: undefined; message: string };
+
+/** Options of a scheduling pass. */
+export interface ScheduleOptions {
+  /** RuntimeClasses by name (their scheduling constraints apply to pods that name them). */
+  runtimeClasses?: Map<string, RuntimeClass>;
+  /** Stop filtering once this share of nodes was found feasible (kube's percentageOfNodesToScore; 0 = adaptive). */
+  percentageOfNodesToScore?: number;
+}
+
+/** Is this pod waiting for the default scheduler? */
+export function isPending(pod: Pod): boolean {
+  const scheduler = pod.spec?.schedulerName ?? "default-scheduler";
+  return (
+    !pod.spec?.nodeName &&
+    scheduler === "default-scheduler" &&
+    !pod.metadata.deletionTimestamp &&
+    pod.status?.phase !== "Succeeded" &&
+    pod.status?.phase !== "Failed"
+  );
+}
+
+/** kube-scheduler's numFeasibleNodesToFind: all nodes below 100, else an adaptive share (at least 100). */
+export function feasibleNodesToFind(numNodes: number, percentage = 0): number {
+  if (numNodes < 100 || percentage >= 100) return numNodes;
+  let pct = percentage;
+  if (pct <= 0) pct = Math.max(5, 50 - Math.floor(numNodes / 125));
+  return Math.max(100, Math.floor((numNodes * pct) / 100));
+}
+
+/** The pass-long state: node accounting plus a rotating start index (spreads work like kube-scheduler). */
+export class Scheduler {
+  readonly nodes: NodeInfo[];
+  private readonly byName = new Map<string, NodeInfo>();
+  private nextStart = 0;
+
+  constructor(
+    nodes: Node[],
+    bound: Pod[],
+    private readonly options: ScheduleOptions = {},
+  ) {
+    this.nodes = nodes.map((n) => new NodeInfo(n));
+    for (const info of this.nodes) this.byName.set(info.name, info);
+    for (const pod of bound) {
+      if (pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed") continue;
+      const name = pod.spec?.nodeName;
+      if (name) this.byName.get(name)?.addPod(pod);
+    }
+  }
+
+  /** Build the filters' view of a pod, or an error message when its RuntimeClass is missing. */
+  podInfo(pod: Pod): PodInfo | string {
+    const nodeSelector = { ...pod.spec.nodeSelector };
+    const tolerations = [...(pod.spec.tolerations ?? [])];
+    const rcName = pod.spec.runtimeClassName;
+    if (rcName) {
+      const rc = this.options.runtimeClasses?.get(rcName);
+      if (!rc) return `0/${this.nodes.length} nodes are available: runtimeclass "${rcName}" not found.`;
+      Object.assign(nodeSelector, rc.scheduling?.nodeSelector);
+      tolerations.push(...(rc.scheduling?.tolerations ?? []));
+    }
+    return { pod, requests: podRequests(pod), nodeSelector, tolerations, hostPorts: podHostPorts(pod) };
+  }
+
+  /** Pick a node for one pod and assume the pod onto it; or explain (kube-scheduler's FitError wording). */
+  scheduleOne(pod: Pod): Decision {
+    const info = this.podInfo(pod);
+    if (typeof info === "string") return { pod, message: info };
+    const total = this.nodes.length;
+    const want = feasibleNodesToFind(total, this.options.percentageOfNodesToScore);
+    const feasible: NodeInfo[] = [];
+    const reasons = new Map<string, number>();
+    let processed = 0;
+    for (; processed < total && feasible.length < want; processed++) {
+      const node = this.nodes[(this.nextStart + processed) % total];
+      const failed = runFilters(info, node);
+      if (!failed) feasible.push(node);
+      else for (const r of failed) reasons.set(r, (reasons.get(r) ?? 0) + 1);
+    }
+    this.nextStart = total ? (this.nextStart + processed) % total : 0;
+    if (feasible.length === 0) return { pod, message: fitError(total, reasons) };
+    const owner = controllerRef(pod)?.uid;
+    const scores = scoreNodes(info, feasible, owner);
+    let best = 0;
+    for (let i = 1; i < feasible.length; i++) if (scores[i] > scores[best]) best = i;
+    feasible[best].addPod(pod, info.requests, info.hostPorts);
+    return { pod, node: feasible[best].name };
+  }
+}
+
+/**
+ * "0/3 nodes are available: 2 Insufficient cpu, 1 node(s) had untolerated taint {k: v}."
+ * Reasons with their node counts, most common first (ties alphabetical).
+ */
+export function fitError(numNodes: number, reasons: Map<string, number>): string {
+  const parts = [...reasons.entries()]
+    .sort(([a, x], [b, y]) => y - x || (a < b ? -1 : a > b ? 1 : 0))
+    .map(([reason, count]) => `${count} ${reason}`);
+  if (numNodes === 0) return "0/0 nodes are available: no nodes available to schedule pods.";
+  return `0/${numNodes} nodes are available: ${parts.join(", ")}.`;
+}
+
+/** Order pods as kube-scheduler's queue does: higher priority first, then older first. */
+export function queueOrder(a: Pod, b: Pod): number {
+  const pa = (a.spec.priority as number | undefined) ?? 0;
+  const pb = (b.spec.priority as number | undefined) ?? 0;
+  if (pa !== pb) return pb - pa;
+  const ta = a.metadata.creationTimestamp ?? "";
+  const tb = b.metadata.creationTimestamp ?? "";
+  return ta < tb ? -1 : ta > tb ? 1 : 0;
+}
+
+/** Schedule every pending pod against the nodes and the pods already bound: one decision per pending pod. */
+export function schedule(
+  pending: Pod[],
+  nodes: Node[],
+  bound: Pod[],
+  options: ScheduleOptions = {},
+): Decision[] {
+  const scheduler = new Scheduler(nodes, bound, options);
+  return [...pending].sort(queueOrder).map((pod) => scheduler.scheduleOne(pod));
+}
