@@ -69,6 +69,8 @@ export class StoreObject extends DurableObject<Env> {
   options: StoreObjectOptions = { ...DEFAULT_OPTIONS };
   /** Added to Date.now() for lease deadlines; tests move time with it instead of sleeping. */
   clockOffsetMs = 0;
+  /** Group-commit counters: batches committed and writes in them. */
+  readonly stats = { commits: 0, writes: 0 };
   private readonly sql: ShardSql;
   private readonly shard: Shard;
   private readonly hub: WatchHub;
@@ -252,6 +254,11 @@ export class StoreObject extends DurableObject<Env> {
     if (next !== undefined) await this.scheduleAlarm(next);
   }
 
+  /** Revisions below the compacted revision whose dead rows are not reclaimed yet. */
+  reclaimBacklog(): number {
+    return this.shard.compacted - this.sql.meta("compact_cursor", 0);
+  }
+
   /** SQLite database size in bytes (for compaction tests and benchmarks). */
   databaseSize(): number {
     return this.ctx.storage.sql.databaseSize;
@@ -319,6 +326,8 @@ export class StoreObject extends DurableObject<Env> {
           for (const p of batch) p.reject(e);
           continue;
         }
+        this.stats.commits++;
+        this.stats.writes += batch.length;
         this.broadcastRev = this.shard.rev;
         this.hub.broadcast(events);
         batch.forEach((p, i) => {

@@ -127,7 +127,7 @@ export class Shard {
   reclaim(batchRevisions: number, batches: number): boolean {
     let cursor = this.sql.meta("compact_cursor", 0);
     for (let i = 0; i < batches && cursor < this.compacted; i++) {
-      cursor = this.sql.compactBatch(cursor, this.compacted, this.compacted, batchRevisions);
+      cursor = this.sql.compactBatch(cursor, this.compacted, batchRevisions);
     }
     this.sql.setMeta("compact_cursor", cursor);
     return cursor >= this.compacted;

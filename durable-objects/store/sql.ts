@@ -198,19 +198,20 @@ export class ShardSql {
   }
 
   /**
-   * Deletes up to `batch` log rows in (from, to] that no read at or above
-   * `compacted` can need: tombstones, and rows superseded at or below it.
-   * Returns the revision it got through (to when done).
+   * Reclaims the rows that revisions (from, to] made dead, `to` being at or
+   * below the compacted revision: every such row's predecessor (the state it
+   * replaced, found through prev_rev wherever it lies), and tombstones. A row
+   * still current at the compacted revision is reclaimed later, when the
+   * cursor reaches the write that replaced it. Returns how far it got.
    */
-  compactBatch(from: number, to: number, compacted: number, batch: number): number {
+  compactBatch(from: number, to: number, batch: number): number {
     const end = Math.min(to, from + batch);
     this.sql.exec(
-      `DELETE FROM log WHERE rev > ? AND rev <= ? AND (deleted = 1 OR EXISTS
-         (SELECT 1 FROM log n WHERE n.key = log.key AND n.rev > log.rev AND n.rev <= ?))`,
+      "DELETE FROM log WHERE rev IN (SELECT prev_rev FROM log WHERE rev > ? AND rev <= ? AND prev_rev != 0)",
       from,
       end,
-      compacted,
     );
+    this.sql.exec("DELETE FROM log WHERE rev > ? AND rev <= ? AND deleted = 1", from, end);
     return end;
   }
 
