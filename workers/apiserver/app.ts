@@ -1,0 +1,161 @@
+/**
+ * The API server as a Hono app, built from its dependencies (store,
+ * resource table, clock, authenticator, hooks, schema services). Routes are
+ * generic; one onError turns every failure into a Kubernetes Status.
+ */
+import { Hono } from "hono";
+import type { Store } from "../../durable-objects/store/types.ts";
+import { ApiError } from "../client/status.ts";
+import type { UserInfo } from "./auth.ts";
+import { apiGroup, apiGroupList, apiResourceList, apiVersions, VERSION_INFO } from "./discovery.ts";
+import type { UnknownFieldsChecker } from "./fields.ts";
+import { handleResource } from "./handlers.ts";
+import { admitNamespacedCreate, ensureBuiltinNamespaces } from "./namespaces.ts";
+import { Registry, type RegistryWrite } from "./registry/store.ts";
+import type { ResourceInfo } from "./registry/types.ts";
+import { resolveResource } from "./request-info.ts";
+
+/** OpenAPI documents and schema checks, provided by the openapi module. */
+export interface SchemaServices {
+  unknownFields?: UnknownFieldsChecker;
+  /** /openapi/v3: { paths: { "api/v1": { serverRelativeURL } ... } } */
+  openapiV3Paths?: (resources: ResourceInfo[]) => unknown;
+  /** /openapi/v3/<api/v1 | apis/g/v>: the document for one group/version. */
+  openapiV3Document?: (group: string, version: string, resources: ResourceInfo[]) => unknown;
+}
+
+/** Everything the API server depends on, passed in. */
+export interface ApiServerDeps {
+  store: Store;
+  resources: ResourceInfo[];
+  now?: () => Date;
+  /** Who sent a request; undefined = 401. */
+  authenticate: (request: Request) => Promise<UserInfo | undefined>;
+  /** Called (not awaited) after each committed write. */
+  onWrite?: (event: RegistryWrite) => void;
+  /** Platform services for custom subresources (tunnels, ...). */
+  services?: Record<string, unknown>;
+  schema?: SchemaServices;
+  /** Per-isolate memo of "built-in namespaces exist" (shared across requests); default per app. */
+  bootstrapMemo?: { done?: Promise<void> };
+  /** Authorization beyond authentication (NodeRestriction etc.); throws ApiError Forbidden. */
+  authorize?: (user: UserInfo, request: Request, registry: Registry) => Promise<void>;
+}
+
+const UNAUTHENTICATED = new Set(["/healthz", "/livez", "/readyz", "/version"]);
+
+function statusResponse(error: ApiError): Response {
+  return new Response(JSON.stringify(error.toStatus()), {
+    status: error.code,
+    headers: { "Content-Type": "application/json" },
+  });
+}
+
+/** Build the API server app. */
+export function createApiServer(deps: ApiServerDeps) {
+  const now = deps.now ?? (() => new Date());
+  const registry = new Registry({
+    store: deps.store,
+    resources: deps.resources,
+    now,
+    onWrite: deps.onWrite,
+    admitCreate: admitNamespacedCreate,
+  });
+  const memo = deps.bootstrapMemo ?? {};
+  const app = new Hono<{ Variables: { user: UserInfo } }>();
+
+  app.onError((error) => {
+    if (error instanceof ApiError) return statusResponse(error);
+    // Unexpected failures become a 500 Status; the message carries no request data (tokens stay out of logs).
+    console.error("apiserver internal error:", error instanceof Error ? error.stack : String(error));
+    return statusResponse(
+      new ApiError(
+        "InternalError",
+        `Internal error occurred: ${error instanceof Error ? error.message : String(error)}`,
+      ),
+    );
+  });
+  app.notFound(() =>
+    statusResponse(new ApiError("NotFound", "the server could not find the requested resource")),
+  );
+
+  for (const path of ["/healthz", "/livez", "/readyz"]) {
+    app.get(path, (c) => c.text("ok"));
+    app.get(`${path}/*`, (c) => c.text("ok"));
+  }
+  app.get("/version", (c) => c.json(VERSION_INFO));
+
+  app.use("*", async (c, next) => {
+    const path = new URL(c.req.url).pathname;
+    if (UNAUTHENTICATED.has(path)) return next();
+    const user = await deps.authenticate(c.req.raw);
+    if (!user) throw new ApiError("Unauthorized", "Unauthorized");
+    c.set("user", user);
+    if (deps.authorize) await deps.authorize(user, c.req.raw, registry);
+    memo.done ??= ensureBuiltinNamespaces(registry).catch((error) => {
+      memo.done = undefined;
+      throw error;
+    });
+    await memo.done;
+    return next();
+  });
+
+  app.get("/api", (c) => c.json(apiVersions(new URL(c.req.url).host)));
+  app.get("/apis", (c) => c.json(apiGroupList(deps.resources)));
+  app.get("/api/:version{v[0-9a-z]+}", (c) => {
+    const doc = apiResourceList(deps.resources, "", c.req.param("version"));
+    if (!doc) throw new ApiError("NotFound", "the server could not find the requested resource");
+    return c.json(doc);
+  });
+  app.get("/apis/:group", (c) => {
+    const doc = apiGroup(deps.resources, c.req.param("group"));
+    if (!doc) throw new ApiError("NotFound", "the server could not find the requested resource");
+    return c.json(doc);
+  });
+  app.get("/apis/:group/:version", (c) => {
+    const doc = apiResourceList(deps.resources, c.req.param("group"), c.req.param("version"));
+    if (!doc) throw new ApiError("NotFound", "the server could not find the requested resource");
+    return c.json(doc);
+  });
+
+  // kubectl 1.27/1.28 fetch the v2 protobuf document before validating; an empty body satisfies them.
+  app.get(
+    "/openapi/v2",
+    () => new Response(new Uint8Array(0), { headers: { "Content-Type": "application/octet-stream" } }),
+  );
+  app.get("/openapi/v3", (c) => {
+    if (!deps.schema?.openapiV3Paths)
+      throw new ApiError("NotFound", "the server could not find the requested resource");
+    return c.json(deps.schema.openapiV3Paths(deps.resources) as object);
+  });
+  app.get("/openapi/v3/*", (c) => {
+    const rest = new URL(c.req.url).pathname.slice("/openapi/v3/".length).split("/");
+    const [group, version] =
+      rest[0] === "api" ? ["", rest[1]] : rest[0] === "apis" ? [rest[1], rest[2]] : [undefined, undefined];
+    if (group === undefined || !version || !deps.schema?.openapiV3Document)
+      throw new ApiError("NotFound", "the server could not find the requested resource");
+    const doc = deps.schema.openapiV3Document(group, version, deps.resources);
+    if (!doc) throw new ApiError("NotFound", "the server could not find the requested resource");
+    return c.json(doc as object, 200, { "Cache-Control": "public, immutable" });
+  });
+
+  const resource = async (c: { req: { raw: Request }; get: (key: "user") => UserInfo }) => {
+    const request = c.req.raw;
+    const target = resolveResource(new URL(request.url).pathname, deps.resources);
+    if (!target) throw new ApiError("NotFound", "the server could not find the requested resource");
+    const user = c.get("user");
+    const ctx = { user: user.name, groups: user.groups, now: now(), dryRun: false };
+    return handleResource(target, request, user, ctx, {
+      registry,
+      unknownFields: deps.schema?.unknownFields,
+      services: deps.services ?? {},
+    });
+  };
+  app.all("/api/*", resource);
+  app.all("/apis/*", resource);
+
+  return Object.assign(app, { registry });
+}
+
+/** The app type returned by createApiServer. */
+export type ApiServer = ReturnType<typeof createApiServer>;

@@ -1,0 +1,218 @@
+/**
+ * managedFields: which manager owns which fields (fieldsV1 format), updated
+ * on every write, and the field-ownership side of server-side apply.
+ *
+ * Field sets are kept as maps from a path (JSON array of "f:<field>",
+ * "k:{<mergekey>:<value>}", "." segments) to the leaf's JSON value; lists
+ * without a merge key are atomic leaves.
+ */
+import type { KubeObject } from "../../client/kube.ts";
+import { mergeRule } from "./strategicpatch.ts";
+
+/** One managedFields entry (metav1.ManagedFieldsEntry). */
+export interface ManagedFieldsEntry {
+  manager: string;
+  operation: "Apply" | "Update";
+  apiVersion?: string;
+  time?: string;
+  fieldsType?: "FieldsV1";
+  fieldsV1?: Record<string, unknown>;
+  subresource?: string;
+}
+
+const SKIP_META = new Set([
+  "name",
+  "namespace",
+  "uid",
+  "resourceVersion",
+  "generation",
+  "creationTimestamp",
+  "deletionTimestamp",
+  "deletionGracePeriodSeconds",
+  "managedFields",
+  "selfLink",
+]);
+
+/** Leaf paths of an object → JSON of the leaf value. */
+export function leaves(object: unknown): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (value: unknown, segs: string[], names: string[]) => {
+    if (Array.isArray(value)) {
+      const rule = mergeRule(names);
+      if (rule.key && value.every((v) => v && typeof v === "object" && rule.key! in v)) {
+        for (const item of value as Record<string, unknown>[]) {
+          const itemSeg = `k:${JSON.stringify({ [rule.key]: item[rule.key] })}`;
+          out.set(JSON.stringify([...segs, itemSeg, "."]), "");
+          walkMap(item, [...segs, itemSeg], names);
+        }
+        return;
+      }
+      out.set(JSON.stringify(segs), JSON.stringify(value));
+      return;
+    }
+    if (value && typeof value === "object") {
+      if (Object.keys(value).length === 0) out.set(JSON.stringify(segs), "{}");
+      else walkMap(value as Record<string, unknown>, segs, names);
+      return;
+    }
+    out.set(JSON.stringify(segs), JSON.stringify(value));
+  };
+  const walkMap = (map: Record<string, unknown>, segs: string[], names: string[]) => {
+    for (const [k, v] of Object.entries(map)) {
+      if (v === undefined) continue;
+      walk(v, [...segs, `f:${k}`], [...names, k]);
+    }
+  };
+  if (object && typeof object === "object") {
+    for (const [k, v] of Object.entries(object as Record<string, unknown>)) {
+      if (k === "apiVersion" || k === "kind" || v === undefined) continue;
+      if (k === "metadata" && v && typeof v === "object") {
+        for (const [mk, mv] of Object.entries(v as Record<string, unknown>)) {
+          if (SKIP_META.has(mk) || mv === undefined) continue;
+          walk(mv, ["f:metadata", `f:${mk}`], ["metadata", mk]);
+        }
+        continue;
+      }
+      walk(v, [`f:${k}`], [k]);
+    }
+  }
+  return out;
+}
+
+/** A set of paths → fieldsV1 nested object. */
+export function toFieldsV1(paths: Iterable<string>): Record<string, unknown> {
+  const root: Record<string, unknown> = {};
+  for (const path of paths) {
+    let node = root;
+    for (const seg of JSON.parse(path) as string[]) {
+      node[seg] ??= {};
+      node = node[seg] as Record<string, unknown>;
+    }
+  }
+  return root;
+}
+
+/** fieldsV1 nested object → set of leaf paths. */
+export function fromFieldsV1(fields: unknown): Set<string> {
+  const out = new Set<string>();
+  const walk = (node: unknown, segs: string[]) => {
+    const keys = node && typeof node === "object" ? Object.keys(node) : [];
+    if (keys.length === 0) {
+      if (segs.length) out.add(JSON.stringify(segs));
+      return;
+    }
+    for (const k of keys) walk((node as Record<string, unknown>)[k], [...segs, k]);
+  };
+  walk(fields, []);
+  return out;
+}
+
+function entriesOf(object: KubeObject): ManagedFieldsEntry[] {
+  const raw = object.metadata?.managedFields;
+  return Array.isArray(raw) ? (raw as ManagedFieldsEntry[]) : [];
+}
+
+function timestamp(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+/** Rewrite managedFields: `owned` becomes this manager's set; `taken` is removed from everyone else's. */
+export function setOwnership(
+  object: KubeObject,
+  manager: string,
+  operation: "Apply" | "Update",
+  owned: Set<string>,
+  taken: Set<string>,
+  now: Date,
+  subresource?: string,
+): void {
+  const out: ManagedFieldsEntry[] = [];
+  let mine: ManagedFieldsEntry | undefined;
+  for (const entry of entriesOf(object)) {
+    if (
+      entry.manager === manager &&
+      entry.operation === operation &&
+      (entry.subresource ?? "") === (subresource ?? "")
+    ) {
+      mine = entry;
+      continue;
+    }
+    const fields = fromFieldsV1(entry.fieldsV1);
+    for (const p of taken) fields.delete(p);
+    if (fields.size) out.push({ ...entry, fieldsV1: toFieldsV1(fields) });
+  }
+  if (owned.size) {
+    const entry: ManagedFieldsEntry = {
+      manager,
+      operation,
+      apiVersion: object.apiVersion,
+      time: timestamp(now),
+      fieldsType: "FieldsV1",
+      fieldsV1: toFieldsV1(owned),
+    };
+    if (subresource) entry.subresource = subresource;
+    out.push(entry);
+  } else if (mine && operation === "Apply") {
+    // An applier that now owns nothing is dropped, as in Kubernetes.
+  }
+  object.metadata ??= {};
+  if (out.length) object.metadata.managedFields = out;
+  else delete object.metadata.managedFields;
+}
+
+/** Record an Update by `manager`: it now owns every field it changed (all fields on create). */
+export function trackUpdate(
+  old: KubeObject | undefined,
+  next: KubeObject,
+  manager: string,
+  operation: "Update" | "Apply",
+  now: Date,
+  subresource?: string,
+): void {
+  if (operation === "Apply") return; // apply.ts set ownership already
+  const before = old ? leaves(old) : new Map<string, string>();
+  const after = leaves(next);
+  const changed = new Set<string>();
+  for (const [p, v] of after) if (before.get(p) !== v) changed.add(p);
+  const removed = new Set<string>();
+  for (const p of before.keys()) if (!after.has(p)) removed.add(p);
+  if (!changed.size && !removed.size && old) return;
+  const previous = entriesOf(next).find(
+    (e) => e.manager === manager && e.operation === "Update" && (e.subresource ?? "") === (subresource ?? ""),
+  );
+  const owned = previous ? fromFieldsV1(previous.fieldsV1) : new Set<string>();
+  for (const p of removed) owned.delete(p);
+  for (const p of changed) owned.add(p);
+  setOwnership(next, manager, "Update", owned, new Set([...changed, ...removed]), now, subresource);
+}
+
+/** Owned field sets of every other manager, for conflict detection. */
+export function otherOwners(
+  object: KubeObject,
+  manager: string,
+): { entry: ManagedFieldsEntry; fields: Set<string> }[] {
+  return entriesOf(object)
+    .filter((e) => !(e.manager === manager && e.operation === "Apply"))
+    .map((entry) => ({ entry, fields: fromFieldsV1(entry.fieldsV1) }));
+}
+
+/** The fields this manager applied last time. */
+export function appliedBefore(object: KubeObject, manager: string): Set<string> {
+  const entry = entriesOf(object).find((e) => e.manager === manager && e.operation === "Apply");
+  return entry ? fromFieldsV1(entry.fieldsV1) : new Set();
+}
+
+/** A path as Kubernetes prints it in conflicts: .spec.template.spec.containers[name="x"].image */
+export function describePath(path: string): string {
+  let out = "";
+  for (const seg of JSON.parse(path) as string[]) {
+    if (seg.startsWith("f:")) out += `.${seg.slice(2)}`;
+    else if (seg.startsWith("k:")) {
+      const key = JSON.parse(seg.slice(2)) as Record<string, unknown>;
+      out += `[${Object.entries(key)
+        .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+        .join(",")}]`;
+    }
+  }
+  return out;
+}

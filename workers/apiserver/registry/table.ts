@@ -1,0 +1,107 @@
+/**
+ * meta.k8s.io/v1 Table responses (`kubectl get`), built from the kind's
+ * strategy.columns/row. NAME is always first; AGE is last unless the kind
+ * lists it. Each row carries the object as PartialObjectMetadata so kubectl
+ * can print NAMESPACE (-A) and LABELS (--show-labels).
+ */
+import type { KubeObject } from "../../client/kube.ts";
+import type { ColumnDefinition, ResourceInfo } from "./types.ts";
+
+/** True when the Accept header asks for a Table (v1 or v1beta1, which we answer as v1). */
+export function wantsTable(accept: string | null): boolean {
+  if (!accept) return false;
+  return accept.split(",").some((part) => /;\s*as=Table/.test(part) && /g=meta\.k8s\.io/.test(part));
+}
+
+/** Kubernetes' short human duration ("5s", "3m2s", "4h", "2d3h", "3y"), as duration.HumanDuration. */
+export function humanDuration(ms: number): string {
+  const seconds = Math.floor(ms / 1000);
+  if (seconds < 0) return "<invalid>";
+  if (seconds < 120) return `${seconds}s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 10) return seconds % 60 === 0 ? `${minutes}m` : `${minutes}m${seconds % 60}s`;
+  if (minutes < 180) return `${minutes}m`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 8) return minutes % 60 === 0 ? `${hours}h` : `${hours}h${minutes % 60}m`;
+  if (hours < 48) return `${hours}h`;
+  const days = Math.floor(hours / 24);
+  if (days < 8) return hours % 24 === 0 ? `${days}d` : `${days}d${hours % 24}h`;
+  if (days < 365 * 2) return `${days}d`;
+  const years = Math.floor(days / 365);
+  if (years < 8) return days % 365 === 0 ? `${years}y` : `${years}y${days % 365}d`;
+  return `${years}y`;
+}
+
+/** Age of an object as printed in the AGE column. */
+export function age(object: KubeObject, now: Date): string {
+  const created = object.metadata?.creationTimestamp;
+  if (!created) return "<unknown>";
+  return humanDuration(now.getTime() - Date.parse(created));
+}
+
+const NAME: ColumnDefinition = {
+  name: "Name",
+  type: "string",
+  format: "name",
+  description:
+    "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically.",
+  priority: 0,
+};
+const AGE: ColumnDefinition = {
+  name: "Age",
+  type: "string",
+  description: "CreationTimestamp is a timestamp representing the server time when this object was created.",
+  priority: 0,
+};
+
+function hasAge(info: ResourceInfo): boolean {
+  return info.strategy.columns.some((c) => c.name.toLowerCase() === "age");
+}
+
+/** The column definitions for a kind. */
+export function columnDefinitions(info: ResourceInfo): ColumnDefinition[] {
+  return [NAME, ...info.strategy.columns, ...(hasAge(info) ? [] : [AGE])];
+}
+
+/** How much of each object the rows carry (?includeObject=None|Metadata|Object). */
+export type IncludeObject = "None" | "Metadata" | "Object";
+
+/** One table row. */
+export function tableRow(info: ResourceInfo, object: KubeObject, now: Date, include: IncludeObject) {
+  const cells = [object.metadata?.name ?? "", ...info.strategy.row(object, now)];
+  if (!hasAge(info)) cells.push(age(object, now));
+  const row: Record<string, unknown> = { cells };
+  if (include === "Object") row.object = object;
+  else if (include === "Metadata")
+    row.object = {
+      kind: "PartialObjectMetadata",
+      apiVersion: "meta.k8s.io/v1",
+      metadata: object.metadata,
+    };
+  return row;
+}
+
+/** A Table for a list of objects (or a single object). */
+export function toTable(
+  info: ResourceInfo,
+  objects: KubeObject[],
+  now: Date,
+  listMeta: Record<string, unknown>,
+  include: IncludeObject = "Metadata",
+  withColumns = true,
+) {
+  const table: Record<string, unknown> = {
+    kind: "Table",
+    apiVersion: "meta.k8s.io/v1",
+    metadata: listMeta,
+  };
+  if (withColumns) table.columnDefinitions = columnDefinitions(info);
+  table.rows = objects.map((o) => tableRow(info, o, now, include));
+  return table;
+}
+
+/** Parse ?includeObject. */
+export function includeObjectFrom(url: URL): IncludeObject {
+  const v = url.searchParams.get("includeObject");
+  return v === "None" || v === "Object" ? v : "Metadata";
+}

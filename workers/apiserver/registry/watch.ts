@@ -1,0 +1,186 @@
+/**
+ * ?watch=true: newline-delimited JSON WatchEvents over a chunked response.
+ * resourceVersion unset/"0" sends a synthetic ADDED per current object first;
+ * otherwise every change after that revision, none missed (the store's watch
+ * replays history then streams). Selectors apply per event, so an object
+ * leaving the selection is a DELETED for this watcher and one entering is an
+ * ADDED. Too old → an ERROR event carrying a 410 Expired Status.
+ */
+
+import { StoreError, type WatchEvent as StoreEvent } from "../../../durable-objects/store/types.ts";
+import type { KubeObject } from "../../client/kube.ts";
+import { ApiError } from "../../client/status.ts";
+import { collectionPrefix, parseResourceVersion, toResourceVersion } from "./keys.ts";
+import type { Matcher } from "./selectors.ts";
+import type { Registry } from "./store.ts";
+import { type IncludeObject, toTable } from "./table.ts";
+import type { ResourceInfo } from "./types.ts";
+
+/** One event on the wire. */
+export interface WireEvent {
+  type: "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
+  object: unknown;
+}
+
+/** What a watch request asked for. */
+export interface WatchRequest {
+  namespace?: string;
+  match: Matcher;
+  resourceVersion?: string;
+  allowWatchBookmarks: boolean;
+  sendInitialEvents?: boolean;
+  timeoutSeconds?: number;
+  /** Serve each event's object as a one-row Table. */
+  table?: { include: IncludeObject };
+  /** How often a quiet watch gets a BOOKMARK (ms). */
+  bookmarkIntervalMs?: number;
+}
+
+/** Map one store event to the event this watcher sees (or none), honouring the selector. */
+export function translate(registry: Registry, event: StoreEvent, match: Matcher): WireEvent | undefined {
+  const object = registry.decode(event.kv);
+  if (event.type === "DELETE") {
+    object.metadata!.resourceVersion = toResourceVersion(event.kv.modRevision);
+    return match(object) ? { type: "DELETED", object } : undefined;
+  }
+  const now = match(object);
+  if (!event.prevKv) return now ? { type: "ADDED", object } : undefined;
+  const before = match(registry.decode(event.prevKv));
+  if (now) return { type: before ? "MODIFIED" : "ADDED", object };
+  return before ? { type: "DELETED", object } : undefined;
+}
+
+/** The events of a watch as an async iterable (initial ADDED events, then changes). */
+export async function* watchEvents(
+  registry: Registry,
+  info: ResourceInfo,
+  req: WatchRequest,
+  signal: AbortSignal,
+): AsyncGenerator<WireEvent> {
+  const rv = parseResourceVersion(req.resourceVersion);
+  let after: number;
+  const bookmark = (revision: string, extra: Record<string, string> = {}): WireEvent => ({
+    type: "BOOKMARK",
+    object: {
+      kind: info.kind,
+      apiVersion: info.group ? `${info.group}/${info.version}` : info.version,
+      metadata: { resourceVersion: revision, ...(Object.keys(extra).length ? { annotations: extra } : {}) },
+    },
+  });
+  const initial = req.sendInitialEvents ?? (rv === undefined || rv === 0);
+  if (initial) {
+    const page = await registry.list(info, req.namespace, {
+      match: req.match,
+      resourceVersion: rv ? String(rv) : undefined,
+    });
+    for (const object of page.items) yield { type: "ADDED", object };
+    after = Number(page.resourceVersion);
+    if (req.sendInitialEvents && req.allowWatchBookmarks)
+      yield bookmark(page.resourceVersion, { "k8s.io/initial-events-end": "true" });
+  } else {
+    after = rv ?? 0;
+  }
+  const stream = registry.store.watch(collectionPrefix(info, req.namespace), {
+    afterRevision: after,
+    progressIntervalMs: req.allowWatchBookmarks ? (req.bookmarkIntervalMs ?? 5000) : 0,
+    signal,
+  });
+  try {
+    for await (const message of stream) {
+      if (message.type === "progress") {
+        if (req.allowWatchBookmarks) yield bookmark(toResourceVersion(message.revision));
+        continue;
+      }
+      for (const event of message.events) {
+        const wire = translate(registry, event, req.match);
+        if (wire) yield wire;
+      }
+    }
+  } catch (error) {
+    if (signal.aborted) return;
+    if (error instanceof StoreError && error.code === "Compacted") {
+      yield {
+        type: "ERROR",
+        object: new ApiError("Expired", `too old resource version: ${after}`).toStatus(),
+      };
+      return;
+    }
+    throw error;
+  }
+}
+
+/** A streaming HTTP response for a watch request; ends on timeoutSeconds or when the client goes away. */
+export function watchResponse(registry: Registry, info: ResourceInfo, req: WatchRequest): Response {
+  const abort = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  if (req.timeoutSeconds && req.timeoutSeconds > 0)
+    timer = setTimeout(() => abort.abort(), req.timeoutSeconds * 1000);
+  const events = watchEvents(registry, info, req, abort.signal);
+  const encoder = new TextEncoder();
+  let first = true;
+  const render = (event: WireEvent): string => {
+    if (req.table && event.type !== "BOOKMARK" && event.type !== "ERROR") {
+      const object = event.object as KubeObject;
+      const table = toTable(
+        info,
+        [object],
+        registry.now(),
+        { resourceVersion: object.metadata?.resourceVersion },
+        req.table.include,
+        first,
+      );
+      first = false;
+      return `${JSON.stringify({ type: event.type, object: table })}\n`;
+    }
+    return `${JSON.stringify(event)}\n`;
+  };
+  const finish = () => {
+    if (timer) clearTimeout(timer);
+    abort.abort();
+  };
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const next = await nextOrAbort(events, abort.signal);
+        if (next.done) {
+          finish();
+          controller.close();
+        } else controller.enqueue(encoder.encode(render(next.value)));
+      } catch (error) {
+        finish();
+        const status = error instanceof ApiError ? error : new ApiError("InternalError", String(error));
+        controller.enqueue(
+          encoder.encode(`${JSON.stringify({ type: "ERROR", object: status.toStatus() })}\n`),
+        );
+        controller.close();
+      }
+    },
+    async cancel() {
+      finish();
+      await events.return(undefined).catch(() => {});
+    },
+  });
+  return new Response(body, {
+    status: 200,
+    headers: { "Content-Type": "application/json", "Cache-Control": "no-cache, private" },
+  });
+}
+
+/** next() that resolves as done when the signal aborts, even if the store is quiet. */
+function nextOrAbort<T>(iterator: AsyncGenerator<T>, signal: AbortSignal): Promise<IteratorResult<T>> {
+  if (signal.aborted) return Promise.resolve({ done: true, value: undefined });
+  return new Promise((resolve, reject) => {
+    const onAbort = () => resolve({ done: true, value: undefined });
+    signal.addEventListener("abort", onAbort, { once: true });
+    iterator.next().then(
+      (r) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(r);
+      },
+      (e) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(e);
+      },
+    );
+  });
+}
