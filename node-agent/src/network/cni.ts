@@ -85,6 +85,9 @@ export function cniConflist(options: CniOptions): Record<string, unknown> {
     // No NAT: pods talk to each other and to the node, nothing else changes on the host.
     ipMasq: false,
     hairpinMode: true,
+    // A Node's spec.podCIDR usually replaces the default once, at agent start:
+    // let the plugin re-address the bridge instead of failing every new pod.
+    forceAddress: true,
     ipam,
   };
   if (options.mtu) bridgePlugin.mtu = options.mtu;

@@ -161,7 +161,7 @@ export async function startLocalRegistry(dir: string): Promise<LocalRegistry> {
 const SUBNET_LOCKS = join(tmpdir(), "edgeplane-cri-subnets");
 
 /** Claims a /24 (10.245.N.0/24) no other test environment on this machine holds. */
-function claimSubnet(): { cidr: string; release(): void } {
+export function claimSubnet(): { cidr: string; release(): void } {
   mkdirSync(SUBNET_LOCKS, { recursive: true });
   for (let tries = 0; tries < 256; tries++) {
     const n = 1 + Math.floor(Math.random() * 254);

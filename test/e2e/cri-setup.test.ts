@@ -1,0 +1,89 @@
+/**
+ * The agent's entry to the container runtime: setupCri in managed mode
+ * starts a private containerd, imports the locally built sandbox image,
+ * writes the CNI config, and follows the Node's pod CIDR when it changes.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { deleteBridge } from "../../node-agent/src/network/cni.ts";
+import { type CriSetup, setupCri } from "../../node-agent/src/runtime/cri/setup.ts";
+import {
+  buildTestImages,
+  claimSubnet,
+  criUnavailableReason,
+  type LocalRegistry,
+  startLocalRegistry,
+} from "../../node-agent/src/runtime/cri/testing.ts";
+
+const unavailable = criUnavailableReason();
+if (unavailable) console.warn(`cri-setup tests SKIPPED: ${unavailable}`);
+
+describe.skipIf(unavailable)("setupCri (--containerd=managed)", () => {
+  let dir: string;
+  let cri: CriSetup | undefined;
+  let registry: LocalRegistry | undefined;
+  const subnets: { cidr: string; release(): void }[] = [];
+  const bridge = `eps${randomBytes(3).toString("hex")}`;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "ep-cri-setup-"));
+    subnets.push(claimSubnet(), claimSubnet());
+  });
+  afterAll(async () => {
+    if (cri) {
+      for (const s of await cri.runtime.listSandboxes()) {
+        await cri.runtime.stopSandbox(s.id);
+        await cri.runtime.removeSandbox(s.id);
+      }
+      await cri.close();
+    }
+    await registry?.stop();
+    await deleteBridge(bridge);
+    for (const s of subnets) s.release();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("starts containerd, imports the pause image, and gives pods IPs from the pod CIDR it is told", async () => {
+    const images = await buildTestImages();
+    registry = await startLocalRegistry(join(dir, "registry"));
+    const busybox = await registry.push(join(images, "oci"), "busybox", "edgeplane/busybox:1");
+    const [first, second] = subnets.map((s) => s.cidr);
+    cri = await setupCri({
+      containerd: "managed",
+      dataDir: join(dir, "agent"),
+      podCidr: first,
+      bridge,
+      sandboxImageArchive: join(images, "pause.tar"),
+      cgroupRoot: `/edgeplane-test-${bridge}`,
+    });
+    const config = await readFile(join(dir, "agent", "containerd", "config.toml"), "utf8");
+    expect(config).toContain("restrict_oom_score_adj = true");
+    expect(config).toContain('bin_dir = "/usr/lib/cni"');
+    const conditions = await cri.runtime.client.status();
+    expect(conditions).toContainEqual(expect.objectContaining({ type: "RuntimeReady", status: true }));
+    expect(conditions).toContainEqual(expect.objectContaining({ type: "NetworkReady", status: true }));
+
+    await cri.runtime.pullImage(busybox, { policy: "IfNotPresent" });
+    const pod = async (name: string) =>
+      cri!.runtime.runSandbox({
+        uid: `${name}-${randomBytes(4).toString("hex")}`,
+        namespace: "default",
+        name,
+        hostname: name,
+        labels: {},
+        annotations: {},
+        ports: [],
+        podDir: join(dir, "pods", name),
+      });
+    const a = await pod("a");
+    expect(a.ip?.startsWith(first.replace(/0\/24$/, ""))).toBe(true);
+
+    // The Node's spec.podCIDR arrives: new sandboxes use it (containerd reloads the CNI config).
+    await cri.setPodCidr(second);
+    const b = await pod("b");
+    expect(b.ip?.startsWith(second.replace(/0\/24$/, ""))).toBe(true);
+  });
+});
