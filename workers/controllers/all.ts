@@ -5,11 +5,27 @@
  */
 import { schedulerController } from "../scheduler/index.ts";
 import { deploymentController } from "./deployment/index.ts";
+import { endpointsController } from "./endpoints/index.ts";
+import { garbageCollector } from "./gc/index.ts";
+import { jobController } from "./job/index.ts";
+import { namespaceController } from "./namespace/index.ts";
+import { nodeLifecycleController } from "./nodelifecycle/index.ts";
 import { replicaSetController } from "./replicaset/index.ts";
+import { serviceAccountController } from "./serviceaccount/index.ts";
 import type { Controller } from "./types.ts";
 
 /** The controllers, in the order a pass runs them. */
-export const CONTROLLERS: Controller[] = [deploymentController, replicaSetController, schedulerController];
+export const CONTROLLERS: Controller[] = [
+  namespaceController,
+  serviceAccountController,
+  deploymentController,
+  replicaSetController,
+  jobController,
+  schedulerController,
+  endpointsController,
+  nodeLifecycleController,
+  garbageCollector,
+];
 
 /** Every "group/resource" some controller watches: writes to anything else never wake the manager. */
 export const WATCHED = new Set(CONTROLLERS.flatMap((c) => c.watches));

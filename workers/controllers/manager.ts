@@ -7,8 +7,8 @@
  * resync marks everything dirty and drains in the same way.
  */
 import { DurableObject } from "cloudflare:workers";
-import { apiServerForEnv } from "../apiserver/index.ts";
-import { createKubeClient, type KubeClient } from "../client/kube.ts";
+import { inProcessClient } from "../apiserver/index.ts";
+import type { KubeClient } from "../client/kube.ts";
 import type { Env } from "../env.ts";
 import { CONTROLLERS } from "./all.ts";
 import { runPass, watchersOf } from "./loop.ts";
@@ -36,14 +36,12 @@ export function configFromEnv(env: Env): ControllerConfig {
   };
 }
 
-/** The controllers' API client: the API server called in-process, authenticated as cluster admin. */
+/** The controllers' API client: the API server called in-process, as the controller manager's identity. */
 export function controllerClient(env: Env): KubeClient {
-  const app = apiServerForEnv(env, undefined, {});
-  return createKubeClient({
-    fetch: (request) => app.fetch(request),
-    baseUrl: "http://apiserver.internal",
-    token: env.ADMIN_TOKEN,
-    userAgent: "edgeplane-controller-manager",
+  // No onWrite hook here: the manager tracks its own writes (loop.ts) instead of poking itself.
+  return inProcessClient(env, undefined, {
+    name: "system:kube-controller-manager",
+    groups: ["system:masters", "system:authenticated"],
   });
 }
 

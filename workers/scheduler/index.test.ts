@@ -1,0 +1,70 @@
+import { describe, expect, it } from "vitest";
+import { R } from "../client/resources.ts";
+import type { Pod } from "../controllers/k8s.ts";
+import { testDeps } from "../controllers/testing/deps.ts";
+import { FakeClient } from "../controllers/testing/fake-client.ts";
+import { node, pod } from "../controllers/testing/fixtures.ts";
+import { schedulePending } from "./index.ts";
+
+describe("scheduler controller", () => {
+  it("binds through pods/binding with a Scheduled event, and marks what fits nowhere Unschedulable once", async () => {
+    const client = new FakeClient([
+      { ref: R.nodes, objects: [node("n1", { cpu: "1" })] },
+      {
+        ref: R.pods,
+        objects: [pod("small", { cpu: "500m" }), pod("huge", { cpu: "8", created: "2026-01-01T00:00:01Z" })],
+      },
+    ]);
+    await schedulePending(testDeps(client));
+    expect(
+      client.writes.map(
+        (w) => `${w.verb} ${w.resource}${w.subresource ? `/${w.subresource}` : ""} ${w.name}`,
+      ),
+    ).toEqual(["create pods/binding small", "update pods/status huge"]);
+    expect(client.writes[0].body).toEqual({
+      apiVersion: "v1",
+      kind: "Binding",
+      metadata: { name: "small", namespace: "default", uid: "pod-small" },
+      target: { apiVersion: "v1", kind: "Node", name: "n1" },
+    });
+    const huge = client.all<Pod>(R.pods).find((p) => p.metadata.name === "huge");
+    expect(huge?.status?.conditions).toEqual([
+      {
+        type: "PodScheduled",
+        status: "False",
+        reason: "Unschedulable",
+        message: "0/1 nodes are available: 1 Insufficient cpu.",
+        lastProbeTime: null,
+        lastTransitionTime: "2026-01-01T00:00:00Z",
+      },
+    ]);
+    expect(client.events).toEqual([
+      {
+        reason: "Scheduled",
+        type: "Normal",
+        message: "Successfully assigned default/small to n1",
+        object: "default/small",
+      },
+      {
+        reason: "FailedScheduling",
+        type: "Warning",
+        message: "0/1 nodes are available: 1 Insufficient cpu.",
+        object: "default/huge",
+      },
+    ]);
+    // Safe to run twice: nothing is pending that can move, and the condition is already there.
+    await schedulePending(testDeps(client));
+    expect(client.writes).toHaveLength(2);
+  });
+
+  it("retries an unschedulable pod when a node appears", async () => {
+    const client = new FakeClient([{ ref: R.pods, objects: [pod("p", { cpu: "2" })] }]);
+    await schedulePending(testDeps(client));
+    expect(client.events.map((e) => e.message)).toEqual([
+      "0/0 nodes are available: no nodes available to schedule pods.",
+    ]);
+    client.put(R.nodes, node("big", { cpu: "4" }));
+    await schedulePending(testDeps(client));
+    expect(client.all<Pod>(R.pods)[0].spec.nodeName).toBe("big");
+  });
+});
