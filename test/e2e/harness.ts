@@ -14,6 +14,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { Miniflare, type WorkerOptions } from "miniflare";
+import { Agent, fetch as undiciFetch } from "undici";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
 
 /** Repository root (test/e2e/ is two levels down). */
@@ -38,6 +39,8 @@ export interface ControlPlane {
   /** Path of a kubeconfig file holding url + token. */
   kubeconfig: string;
   mf: Miniflare;
+  /** fetch() against the control plane (self-signed TLS accepted), with the admin token unless headers say otherwise. */
+  fetch(path: string, init?: RequestInit): Promise<Response>;
   /** Run real kubectl against this control plane (own kubeconfig and a temp --cache-dir). */
   kubectl(
     args: string[],
@@ -110,6 +113,9 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     workers: [worker],
     host: "127.0.0.1",
     port: 0,
+    // kubectl (client-go) does not send bearer tokens over plain HTTP, so serve HTTPS with
+    // Miniflare's self-signed certificate; the kubeconfig skips verification for loopback.
+    https: true,
     durableObjectsPersist: join(persist, "do"),
     r2Persist: join(persist, "r2"),
     kvPersist: join(persist, "kv"),
@@ -128,11 +134,21 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   await writeFile(kubeconfig, kubeconfigYaml(url, token), { mode: 0o600 });
   const cacheDir = join(temp, "kube-cache");
 
+  const dispatcher = new Agent({ connect: { rejectUnauthorized: false } });
   return {
     url,
     token,
     kubeconfig,
     mf,
+    fetch: (path, init = {}) => {
+      const headers = new Headers(init.headers);
+      if (!headers.has("Authorization")) headers.set("Authorization", `Bearer ${token}`);
+      return undiciFetch(url + path, {
+        ...(init as object),
+        headers,
+        dispatcher,
+      } as never) as unknown as Promise<Response>;
+    },
     kubectl: (args, opts = {}) =>
       runKubectl(
         join(binDir, opts.version ? `kubectl.${opts.version}` : "kubectl"),
@@ -142,6 +158,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       ),
     stop: async () => {
       await mf.dispose().catch(() => {});
+      await dispatcher.close().catch(() => {});
       await rm(temp, { recursive: true, force: true });
     },
   };
@@ -156,6 +173,7 @@ export function kubeconfigYaml(url: string, token: string): string {
     "- name: edgeplane",
     "  cluster:",
     `    server: ${url}`,
+    ...(url.startsWith("https:") ? ["    insecure-skip-tls-verify: true"] : []),
     "users:",
     "- name: admin",
     "  user:",

@@ -13,6 +13,7 @@ export const MAX_BODY_BYTES = 3 * 1024 * 1024;
 export type BodyType =
   | "json"
   | "yaml"
+  | "protobuf"
   | "json-patch"
   | "merge-patch"
   | "strategic-merge-patch"
@@ -25,14 +26,17 @@ const MEDIA: Record<string, BodyType> = {
   "application/merge-patch+json": "merge-patch",
   "application/strategic-merge-patch+json": "strategic-merge-patch",
   "application/apply-patch+yaml": "apply-patch",
+  "application/vnd.kubernetes.protobuf": "protobuf",
 };
 
 /** The body type of a request, checked against what the verb allows (415 otherwise). */
 export function bodyType(request: Request, allowed: BodyType[]): BodyType {
   const raw = request.headers.get("Content-Type") ?? "";
   const media = raw.split(";")[0].trim().toLowerCase();
-  const type = media === "" && allowed.includes("json") ? "json" : MEDIA[media];
-  if (!type || !allowed.includes(type)) {
+  const type: BodyType | undefined = media === "" && allowed.includes("json") ? "json" : MEDIA[media];
+  // Protobuf is accepted wherever JSON is (for the models protobuf.ts knows).
+  const ok = type === "protobuf" ? allowed.includes("json") : type !== undefined && allowed.includes(type);
+  if (!type || !ok) {
     throw new ApiError(
       "UnsupportedMediaType",
       `the body of the request was in an unknown format - accepted media types include: ${Object.keys(MEDIA)
@@ -45,10 +49,15 @@ export function bodyType(request: Request, allowed: BodyType[]): BodyType {
 
 /** Read the body as text, refusing more than MAX_BODY_BYTES (413). */
 export async function readBody(request: Request): Promise<string> {
+  return new TextDecoder().decode(await readBodyBytes(request));
+}
+
+/** Read the body as bytes, refusing more than MAX_BODY_BYTES (413). */
+export async function readBodyBytes(request: Request): Promise<Uint8Array> {
   const tooLarge = () => new ApiError("RequestEntityTooLarge", "Request entity too large: limit is 3145728");
   const declared = Number(request.headers.get("Content-Length") ?? "0");
   if (declared > MAX_BODY_BYTES) throw tooLarge();
-  if (!request.body) return "";
+  if (!request.body) return new Uint8Array(0);
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -68,7 +77,7 @@ export async function readBody(request: Request): Promise<string> {
     all.set(c, offset);
     offset += c.byteLength;
   }
-  return new TextDecoder().decode(all);
+  return all;
 }
 
 /** A parsed body plus the duplicate fields it contained (paths like "spec.replicas"). */

@@ -5,9 +5,10 @@
 import type { KubeObject } from "../client/kube.ts";
 import { ApiError } from "../client/status.ts";
 import type { UserInfo } from "./auth.ts";
-import { type BodyType, bodyType, parseBody, readBody } from "./decode.ts";
+import { type BodyType, bodyType, parseBody, readBody, readBodyBytes } from "./decode.ts";
 import { checkFields, fieldValidationFrom, type UnknownFieldsChecker, warningHeader } from "./fields.ts";
 import { deleteNamespace, isNamespaceResource } from "./namespaces.ts";
+import { decodeProtobuf } from "./protobuf.ts";
 import { serverSideApply } from "./registry/apply.ts";
 import { applyPatch } from "./registry/patch.ts";
 import { getScale, scaleToParent } from "./registry/scale.ts";
@@ -79,6 +80,16 @@ async function decodeObject(
   allowed: BodyType[],
 ): Promise<{ object: KubeObject; type: BodyType; duplicates: string[] }> {
   const type = bodyType(call.request, allowed);
+  if (type === "protobuf") {
+    const bytes = await readBodyBytes(call.request);
+    const object = decodeProtobuf(
+      bytes,
+      call.info.model,
+      apiVersionOf(call.info),
+      call.info.kind,
+    ) as KubeObject;
+    return { object, type, duplicates: [] };
+  }
   const text = await readBody(call.request);
   const { value, duplicates } = parseBody(text, type === "yaml" || type === "apply-patch");
   if (

@@ -1,8 +1,16 @@
 /**
- * Builds the API server for a Worker invocation from its Env (the real
- * Durable Object store, the clock, tokens). Placeholder until the API server lands.
+ * Builds the API server for a Worker invocation from its Env: the Durable
+ * Object store, the resource table, the clock, token authentication, and an
+ * in-process client for the scheduler and controllers.
  */
+import { createDurableStore } from "../../durable-objects/store/client.ts";
+import { createKubeClient, type KubeClient } from "../client/kube.ts";
 import type { Env } from "../env.ts";
+import { type ApiServer, createApiServer, type SchemaServices } from "./app.ts";
+import { createAuthenticator, type UserInfo } from "./auth.ts";
+import { RESOURCES } from "./kinds/index.ts";
+
+export { type ApiServer, type ApiServerDeps, createApiServer } from "./app.ts";
 
 /** A write the API server committed; used to wake controllers within milliseconds. */
 export interface WriteEvent {
@@ -16,12 +24,72 @@ export interface WriteEvent {
 export interface ApiServerHooks {
   /** Called (not awaited by the request) after each committed write. */
   onWrite?: (event: WriteEvent) => void;
+  /** Platform services handed to custom subresources (e.g. tunnels for logs/exec). */
+  services?: Record<string, unknown>;
 }
 
-/** The API server as a fetch handler. */
-export function apiServerForEnv(_env: Env, _ctx: ExecutionContext | undefined, _hooks: ApiServerHooks = {}) {
-  return {
-    fetch: async (_request: Request): Promise<Response> =>
-      new Response("edgeplane: apiserver not built yet\n", { status: 503 }),
-  };
+/**
+ * Requests made by in-process clients, mapped to the identity they act as.
+ * Only Request objects created inside this isolate can be in here, so the
+ * internal identity cannot be claimed from outside (there is no token to leak).
+ */
+const internalRequests = new WeakMap<Request, UserInfo>();
+
+/** Per-isolate memo: the built-in namespaces have been ensured for this store binding. */
+const bootstrapMemos = new WeakMap<object, { done?: Promise<void> }>();
+
+let schemaServices: SchemaServices = {};
+
+/** Install the OpenAPI documents and unknown-field checker (done once by the openapi module's wiring). */
+export function setSchemaServices(services: SchemaServices): void {
+  schemaServices = services;
+}
+
+/** The API server as a fetch handler, over the Durable Object store. */
+export function apiServerForEnv(
+  env: Env,
+  ctx: ExecutionContext | undefined,
+  hooks: ApiServerHooks = {},
+): ApiServer {
+  const store = createDurableStore(env.STORE);
+  const external = createAuthenticator({ adminToken: env.ADMIN_TOKEN, store });
+  let memo = bootstrapMemos.get(env.STORE);
+  if (!memo) {
+    memo = {};
+    bootstrapMemos.set(env.STORE, memo);
+  }
+  const app = createApiServer({
+    store,
+    resources: RESOURCES,
+    authenticate: async (request) => internalRequests.get(request) ?? external(request),
+    onWrite: hooks.onWrite,
+    services: { env, ctx, ...hooks.services },
+    schema: schemaServices,
+    bootstrapMemo: memo,
+  });
+  return app;
+}
+
+/**
+ * A KubeClient for code running in this Worker (scheduler, controllers): it
+ * calls the API server in-process, authenticated as `user`.
+ */
+export function inProcessClient(
+  env: Env,
+  ctx: ExecutionContext | undefined,
+  user: UserInfo = {
+    name: "system:kube-controller-manager",
+    groups: ["system:masters", "system:authenticated"],
+  },
+  hooks: ApiServerHooks = {},
+): KubeClient {
+  const app = apiServerForEnv(env, ctx, hooks);
+  return createKubeClient({
+    baseUrl: "http://apiserver.internal",
+    userAgent: `${user.name.split(":").pop() ?? "edgeplane"}/v0 edgeplane`,
+    fetch: async (request) => {
+      internalRequests.set(request, user);
+      return app.fetch(request);
+    },
+  });
 }
