@@ -1,0 +1,103 @@
+/**
+ * Local node agents: one child process per node, each in its own process
+ * group (so stopping it also stops whatever it started), with its own name,
+ * data dir and log file, joined to the local control plane over HTTPS.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+
+/** How to run the node agent, found in the tree (its CLI is the node-agent area's). */
+export function findAgentEntry(root: string): string | undefined {
+  const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
+    bin?: Record<string, string>;
+  };
+  const candidates = [
+    pkg.bin?.["node-agent"],
+    "node-agent/src/main.ts",
+    "node-agent/src/cli.ts",
+    "node-agent/bin/node-agent.mjs",
+  ].filter((c): c is string => Boolean(c));
+  return candidates.map((c) => join(root, c)).find((p) => existsSync(p));
+}
+
+/** One running agent. */
+export interface LocalAgent {
+  name: string;
+  pid: number;
+  logFile: string;
+  /** Resolves with the exit code (or signal) when the process ends. */
+  exited: Promise<string>;
+  child: ChildProcess;
+}
+
+/** What an agent needs to join. */
+export interface AgentOptions {
+  root: string;
+  entry: string;
+  name: string;
+  server: string;
+  token: string;
+  caFile: string;
+  dataDir: string;
+  logFile: string;
+}
+
+/** Start one agent process (in its own process group). */
+export async function startAgent(o: AgentOptions): Promise<LocalAgent> {
+  await mkdir(o.dataDir, { recursive: true });
+  const args = [
+    "--server",
+    o.server,
+    "--token",
+    o.token,
+    "--ca-file",
+    o.caFile,
+    "--name",
+    o.name,
+    "--data-dir",
+    o.dataDir,
+  ];
+  const command = o.entry.endsWith(".ts") ? ["--import", "tsx", o.entry, ...args] : [o.entry, ...args];
+  const fd = openSync(o.logFile, "a");
+  const child = spawn(process.execPath, command, {
+    cwd: o.root,
+    detached: true,
+    stdio: ["ignore", fd, fd],
+    env: { ...process.env, NODE_NO_WARNINGS: "1" },
+  });
+  closeSync(fd);
+  const exited = new Promise<string>((resolve) =>
+    child.once("exit", (code, signal) => resolve(signal ?? `exit ${code}`)),
+  );
+  if (child.pid === undefined) throw new Error(`could not start node agent ${o.name}`);
+  return { name: o.name, pid: child.pid, logFile: o.logFile, exited, child };
+}
+
+/** SIGTERM the agent's process group, wait up to `graceMs`, then SIGKILL what is left. */
+export async function stopAgent(agent: LocalAgent, graceMs = 10_000): Promise<void> {
+  if (agent.child.exitCode !== null || agent.child.signalCode !== null) {
+    killGroup(agent.pid, "SIGKILL");
+    return;
+  }
+  killGroup(agent.pid, "SIGTERM");
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), graceMs);
+  });
+  const result = await Promise.race([agent.exited, timedOut]);
+  clearTimeout(timer);
+  // The agent is gone (or hung): anything left in its group goes too.
+  killGroup(agent.pid, "SIGKILL");
+  if (result === "timeout") await agent.exited;
+}
+
+/** Signal a whole process group; a group that is already gone is fine. */
+export function killGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // ESRCH: nothing left in the group
+  }
+}

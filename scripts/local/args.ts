@@ -1,0 +1,53 @@
+/** `npm start` flags. */
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+
+/** What `npm start -- [flags]` asked for. */
+export interface StartOptions {
+  /** Number of local node agents (0: control plane only). */
+  nodes: number;
+  /** HTTPS port on 127.0.0.1 (0: any free port). */
+  port: number;
+  /** Where certificates, token, kubeconfig, state and logs live. */
+  stateDir: string;
+  /** Skip scripts/setup-host.sh even when packages are missing. */
+  skipSetup: boolean;
+  help: boolean;
+}
+
+/** Usage text for --help. */
+export const USAGE = `Usage: npm start -- [--nodes N] [--port P] [--state-dir DIR] [--skip-setup]
+
+  --nodes N        local node agents to start (default 1; 0 for the control plane only)
+  --port P         HTTPS port on 127.0.0.1 (default 6443; 0 picks a free one)
+  --state-dir DIR  certificates, admin token, kubeconfig, cluster state and logs
+                   (default .edgeplane/, or $EDGEPLANE_STATE_DIR)
+  --skip-setup     do not run scripts/setup-host.sh for missing Debian packages`;
+
+/** Parse argv (after `npm start --`); throws with a message on bad flags. */
+export function parseStartArgs(argv: string[], root: string, env: NodeJS.ProcessEnv): StartOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      nodes: { type: "string", default: "1" },
+      port: { type: "string", default: env.EDGEPLANE_PORT ?? "6443" },
+      "state-dir": { type: "string", default: env.EDGEPLANE_STATE_DIR ?? resolve(root, ".edgeplane") },
+      "skip-setup": { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    strict: true,
+  });
+  const nodes = Number(values.nodes);
+  const port = Number(values.port);
+  if (!Number.isInteger(nodes) || nodes < 0 || nodes > 50)
+    throw new Error(`--nodes must be 0..50, not "${values.nodes}"`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`--port must be 0..65535, not "${values.port}"`);
+  return {
+    nodes,
+    port,
+    stateDir: resolve(values["state-dir"] as string),
+    skipSetup: values["skip-setup"] as boolean,
+    help: values.help as boolean,
+  };
+}

@@ -1,0 +1,169 @@
+/**
+ * The control plane on the local machine: the Worker (workers/index.ts,
+ * bundled with esbuild as wrangler does) under Miniflare/workerd, serving
+ * HTTPS on 127.0.0.1 with the bindings from wrangler.toml and every Durable
+ * Object and R2 object persisted under the state dir, plus the cron triggers
+ * fired on their schedule (Miniflare, like `wrangler dev`, does not).
+ */
+import { createWriteStream } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import type { Readable } from "node:stream";
+import { build } from "esbuild";
+import { Log, LogLevel, Miniflare, type WorkerOptions } from "miniflare";
+import { cronMatches } from "./cron.ts";
+
+/** What startControlPlane needs. */
+export interface ControlPlaneOptions {
+  root: string;
+  stateDir: string;
+  port: number;
+  tls: { certPath: string; keyPath: string };
+  /** Secrets and vars layered over wrangler.toml's [vars] (ADMIN_TOKEN). */
+  secrets: Record<string, string>;
+  /** Where workerd's stdout/stderr (the Worker's console) go. */
+  logFile: string;
+  /** Called with each cron run's outcome (for progress output). */
+  onCron?: (cron: string, error?: unknown) => void;
+}
+
+/** A running local control plane. */
+export interface LocalControlPlane {
+  /** https://127.0.0.1:<port> */
+  url: string;
+  crons: string[];
+  /** Run the scheduled() handler once now, as a cron trigger would. */
+  fireCron(cron: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Bundle the Worker the way wrangler does for workerd (ESM, node:* and cloudflare:* left to the runtime). */
+export async function bundleWorker(root: string): Promise<string> {
+  const result = await build({
+    entryPoints: [join(root, "workers/index.ts")],
+    bundle: true,
+    format: "esm",
+    platform: "neutral",
+    target: "es2022",
+    mainFields: ["module", "main"],
+    conditions: ["workerd", "worker", "browser"],
+    external: ["cloudflare:*", "node:*"],
+    write: false,
+    logLevel: "silent",
+  });
+  return result.outputFiles[0].text;
+}
+
+const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+
+/**
+ * Run `fn` and drop any SIGINT/SIGTERM/SIGHUP handlers it installed. Importing
+ * wrangler and constructing Miniflare both install handlers that exit the
+ * process at once; Ctrl-C must instead first stop the node agents, then
+ * workerd (scripts/local/main.ts owns the signals). Miniflare's exit hook,
+ * which kills workerd if we die anyway, stays.
+ */
+async function withoutTheirSignalHandlers<T>(fn: () => Promise<T> | T): Promise<T> {
+  const before = new Map(SIGNALS.map((s) => [s, new Set(process.listeners(s))]));
+  try {
+    return await fn();
+  } finally {
+    for (const signal of SIGNALS) {
+      for (const listener of process.listeners(signal)) {
+        if (!before.get(signal)?.has(listener)) process.removeListener(signal, listener);
+      }
+    }
+  }
+}
+
+/** wrangler's config readers, so local bindings are exactly what `wrangler deploy` ships. */
+function importWrangler(): Promise<typeof import("wrangler")> {
+  return withoutTheirSignalHandlers(() => import("wrangler"));
+}
+
+/** Start the Worker on 127.0.0.1:<port> over HTTPS, and its cron schedule. */
+export async function startControlPlane(options: ControlPlaneOptions): Promise<LocalControlPlane> {
+  const script = await bundleWorker(options.root);
+  const config = join(options.root, "wrangler.toml");
+  const wrangler = await importWrangler();
+  const { workerOptions } = wrangler.unstable_getMiniflareWorkerOptions(config);
+  const crons: string[] = wrangler.unstable_readConfig({ config }).triggers?.crons ?? [];
+  const persist = join(options.stateDir, "state");
+  await mkdir(persist, { recursive: true });
+  const log = createWriteStream(options.logFile, { flags: "a" });
+  const worker = {
+    ...workerOptions,
+    name: "edgeplane",
+    modules: [{ type: "ESModule", path: join(options.root, "workers/index.js"), contents: script }],
+    bindings: { ...((workerOptions.bindings as Record<string, unknown>) ?? {}), ...options.secrets },
+  } as WorkerOptions;
+  const mf = await withoutTheirSignalHandlers(
+    () =>
+      new Miniflare({
+        workers: [worker],
+        host: "127.0.0.1",
+        port: options.port,
+        https: true,
+        httpsCertPath: options.tls.certPath,
+        httpsKeyPath: options.tls.keyPath,
+        durableObjectsPersist: join(persist, "do"),
+        r2Persist: join(persist, "r2"),
+        kvPersist: join(persist, "kv"),
+        cachePersist: join(persist, "cache"),
+        // The Request.cf lookup needs the internet; a local cluster must not.
+        cf: false,
+        log: new Log(LogLevel.WARN),
+        handleRuntimeStdio(stdout: Readable, stderr: Readable) {
+          stdout.pipe(log, { end: false });
+          stderr.pipe(log, { end: false });
+        },
+      }),
+  );
+  let url: string;
+  try {
+    url = (await mf.ready).origin;
+  } catch (error) {
+    await mf.dispose().catch(() => {});
+    log.end();
+    throw error;
+  }
+
+  const fireCron = async (cron: string) => {
+    const w = await mf.getWorker("edgeplane");
+    await w.scheduled({ cron, scheduledTime: new Date() });
+  };
+  // Fire at the top of each minute, like Cloudflare's cron triggers.
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const schedule = () => {
+    const now = Date.now();
+    timer = setTimeout(
+      async () => {
+        const at = new Date(Math.round(Date.now() / 60_000) * 60_000);
+        for (const cron of crons.filter((c) => cronMatches(c, at))) {
+          try {
+            await fireCron(cron);
+            options.onCron?.(cron);
+          } catch (error) {
+            if (!stopped) options.onCron?.(cron, error);
+          }
+        }
+        if (!stopped) schedule();
+      },
+      60_000 - (now % 60_000),
+    );
+  };
+  schedule();
+
+  return {
+    url,
+    crons,
+    fireCron,
+    stop: async () => {
+      stopped = true;
+      clearTimeout(timer);
+      await mf.dispose();
+      await new Promise<void>((resolve) => log.end(resolve));
+    },
+  };
+}

@@ -1,0 +1,296 @@
+/**
+ * `npm start`: a local Edgeplane cluster in one command. Checks the host,
+ * makes a CA, server certificate and admin token on first start, runs the
+ * control plane on workerd over HTTPS with state on disk, fires its crons,
+ * pushes the sample workloads into the built-in registry, starts the node
+ * agents, writes a kubeconfig and says how to use it. Ctrl-C stops all of it.
+ */
+import { existsSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import { createServer } from "node:net";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type ClusterFetch, clusterFetch } from "../lib/client.ts";
+import { writeKubeconfig } from "../lib/kubeconfig.ts";
+import { findAgentEntry, killGroup, type LocalAgent, startAgent, stopAgent } from "./agents.ts";
+import { parseStartArgs, type StartOptions, USAGE } from "./args.ts";
+import { type LocalControlPlane, startControlPlane } from "./controlplane.ts";
+import { hasCommand, missingPackages, runSetupHost } from "./host.ts";
+import { ensurePki } from "./pki.ts";
+import { pushSamples } from "./samples.ts";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+
+function say(message: string): void {
+  console.log(`edgeplane: ${message}`);
+}
+
+/** A failure the user can act on: printed without a stack. */
+class StartError extends Error {}
+
+async function main(): Promise<void> {
+  let options: StartOptions;
+  try {
+    options = parseStartArgs(process.argv.slice(2), ROOT, process.env);
+  } catch (error) {
+    throw new StartError(`${(error as Error).message}\n${USAGE}`);
+  }
+  if (options.help) {
+    console.log(USAGE);
+    return;
+  }
+  checkHost(options);
+  const { stateDir } = options;
+  const logs = join(stateDir, "logs");
+  await mkdir(logs, { recursive: true });
+  claimStateDir(stateDir);
+
+  const pki = await ensurePki(join(stateDir, "pki"));
+  say(
+    pki.created
+      ? `made a local CA, server certificate and admin token in ${show(stateDir)}/pki`
+      : `using ${show(stateDir)}`,
+  );
+  if (options.port !== 0) await checkPortFree(options.port);
+
+  say("starting the control plane (workerd)...");
+  const cp = await startControlPlane({
+    root: ROOT,
+    stateDir,
+    port: options.port,
+    tls: { certPath: pki.serverCert, keyPath: pki.serverKey },
+    secrets: { ADMIN_TOKEN: pki.token },
+    logFile: join(logs, "control-plane.log"),
+    onCron: (cron, error) => {
+      if (error) say(`cron "${cron}" failed: ${(error as Error).message ?? error}`);
+    },
+  });
+  running.cp = cp;
+  const agents = running.agents;
+  const ca = readFileSync(pki.caCert, "utf8");
+  const fetcher = clusterFetch({ server: cp.url, token: pki.token, ca });
+  running.fetcher = fetcher;
+
+  await waitServing(fetcher);
+  say(
+    `control plane serving ${cp.url} (state in ${show(join(stateDir, "state"))}, crons ${cp.crons.join(", ")})`,
+  );
+  const kubeconfig = join(stateDir, "kubeconfig");
+  await writeKubeconfig(kubeconfig, "edgeplane-local", { server: cp.url, token: pki.token, ca });
+
+  for (const p of await pushSamples(ROOT, stateDir, fetcher)) {
+    say(`pushed ${p.repository}:${p.tag} (${p.digest.slice(0, 19)}) to the built-in registry`);
+  }
+  // One resync now, so a restarted cluster converges without waiting for the minute.
+  cp.fireCron(cp.crons[0] ?? "* * * * *").catch((error) => {
+    if (!shuttingDown) say(`first resync failed: ${error.message}`);
+  });
+
+  if (options.nodes > 0) await startAgents(options, cp.url, pki, agents);
+
+  const kc = show(kubeconfig);
+  console.log(
+    [
+      "",
+      `edgeplane: ready at ${cp.url} with ${agents.length} node(s)`,
+      "",
+      `  export KUBECONFIG=${kc}`,
+      "  kubectl get nodes",
+      "  kubectl apply -f examples/",
+      "  kubectl get pods -w",
+      "",
+      `Logs: ${show(logs)}/. Ctrl-C stops the cluster; state is kept for the next start.`,
+      "",
+    ].join("\n"),
+  );
+  for (const agent of agents) void reportNodeReady(fetcher, agent.name);
+}
+
+/** openssl is required; missing Debian packages are installed (as root) or listed. */
+function checkHost(options: StartOptions): void {
+  if (!hasCommand("openssl")) {
+    throw new StartError("openssl is missing: install it (apt-get install openssl) and run npm start again");
+  }
+  const missing = missingPackages(ROOT);
+  if (missing.length > 0 && !options.skipSetup && process.getuid?.() === 0) {
+    say(`installing missing Debian packages: ${missing.join(" ")}`);
+    if (!runSetupHost(ROOT)) say("scripts/setup-host.sh failed; carrying on (container pods may not run)");
+  } else if (missing.length > 0) {
+    say(
+      `missing Debian packages: ${missing.join(" ")} (run: sudo bash scripts/setup-host.sh); container pods need them`,
+    );
+  }
+  if (!hasCommand("kubectl")) say("kubectl is not on PATH: install it to use the cluster");
+}
+
+/** One `npm start` per state dir: a second one would fight over the same files and port. */
+function claimStateDir(stateDir: string): void {
+  const pidFile = join(stateDir, "start.pid");
+  if (existsSync(pidFile)) {
+    const pid = Number(readFileSync(pidFile, "utf8"));
+    if (pid && pid !== process.pid && alive(pid)) {
+      throw new StartError(
+        `already running for ${show(stateDir)} (pid ${pid}); stop it first or use --state-dir`,
+      );
+    }
+  }
+  writeFileSync(pidFile, String(process.pid));
+  running.pidFile = pidFile;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Fail clearly when the port is taken, before workerd fails obscurely. */
+async function checkPortFree(port: number): Promise<void> {
+  await new Promise<void>((resolveFree, reject) => {
+    const server = createServer();
+    server.once("error", (error: NodeJS.ErrnoException) =>
+      reject(
+        new StartError(
+          error.code === "EADDRINUSE"
+            ? `port ${port} on 127.0.0.1 is already in use (another cluster?); pick one with --port N, or --port 0 for any free port`
+            : `cannot listen on 127.0.0.1:${port}: ${error.message}`,
+        ),
+      ),
+    );
+    server.listen(port, "127.0.0.1", () => server.close(() => resolveFree()));
+  });
+}
+
+/** Wait (bounded) until the Worker answers an authenticated request. */
+async function waitServing(fetcher: ClusterFetch): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  let last = "";
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetcher("/v2/");
+      await res.arrayBuffer();
+      if (res.status === 200) return;
+      last = `HTTP ${res.status}`;
+    } catch (error) {
+      last = (error as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new StartError(
+    `the control plane did not start serving within 60s (${last}); see logs/control-plane.log`,
+  );
+}
+
+async function startAgents(
+  options: StartOptions,
+  server: string,
+  pki: { caCert: string; token: string },
+  agents: LocalAgent[],
+): Promise<void> {
+  const entry = findAgentEntry(ROOT);
+  if (!entry) {
+    say("no node agent in this tree yet (node-agent/src/main.ts): running the control plane only");
+    return;
+  }
+  for (let i = 1; i <= options.nodes; i++) {
+    const name = `node-${i}`;
+    const agent = await startAgent({
+      root: ROOT,
+      entry,
+      name,
+      server,
+      // Local nodes use the admin token; remote nodes join with a bootstrap token (docs/deploy.md).
+      token: pki.token,
+      caFile: pki.caCert,
+      dataDir: join(options.stateDir, "nodes", name),
+      logFile: join(options.stateDir, "logs", `${name}.log`),
+    });
+    agents.push(agent);
+    say(`started node agent ${name} (pid ${agent.pid}, log ${show(agent.logFile)})`);
+    agent.exited.then((how) => {
+      if (!shuttingDown) say(`node agent ${name} exited (${how}); see ${show(agent.logFile)}`);
+    });
+  }
+}
+
+/** Say when a node's Ready condition turns True (best effort, bounded). */
+async function reportNodeReady(fetcher: ClusterFetch, name: string): Promise<void> {
+  const deadline = Date.now() + 180_000;
+  while (Date.now() < deadline && !shuttingDown) {
+    try {
+      const res = await fetcher(`/api/v1/nodes/${name}`);
+      if (res.ok) {
+        const node = (await res.json()) as { status?: { conditions?: { type: string; status: string }[] } };
+        if (node.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")) {
+          say(`node ${name} is Ready`);
+          return;
+        }
+      } else await res.arrayBuffer();
+    } catch {
+      // not serving nodes yet
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+let shuttingDown = false;
+
+/** What is running, so one teardown can stop it on a signal or a failed start. */
+const running: {
+  cp?: LocalControlPlane;
+  agents: LocalAgent[];
+  fetcher?: { close(): Promise<void> };
+  pidFile?: string;
+} = { agents: [] };
+
+/** Stop the agents (their whole process groups), then workerd. */
+async function teardown(): Promise<void> {
+  shuttingDown = true;
+  await Promise.all(running.agents.map((a) => stopAgent(a)));
+  await running.fetcher?.close().catch(() => {});
+  await running.cp?.stop().catch((error) => say(`stopping workerd: ${error.message}`));
+  if (running.pidFile) {
+    try {
+      unlinkSync(running.pidFile);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** Ctrl-C / SIGTERM stop everything; a second signal forces. */
+function installSignals(): void {
+  const onSignal = async (signal: string) => {
+    if (shuttingDown) {
+      say("forced stop");
+      for (const a of running.agents) killGroup(a.pid, "SIGKILL");
+      process.exit(130);
+    }
+    say(`${signal}: stopping ${running.agents.length} node agent(s) and the control plane...`);
+    await teardown();
+    say("stopped");
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void onSignal("SIGINT"));
+  process.on("SIGTERM", () => void onSignal("SIGTERM"));
+  // Last resort if we die another way: never leave agents behind.
+  process.on("exit", () => {
+    for (const a of running.agents) killGroup(a.pid, "SIGKILL");
+  });
+}
+
+function show(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel && !rel.startsWith("..") ? rel : path;
+}
+
+installSignals();
+main().catch(async (error) => {
+  if (error instanceof StartError) console.error(`edgeplane: ${error.message}`);
+  else console.error("edgeplane: failed to start:", error);
+  await teardown();
+  process.exit(1);
+});
