@@ -13,11 +13,13 @@ import {
   criUnavailableReason,
   IMAGES_DIR,
   runTestPod,
+  startBasicAuthProxy,
   startCriTestEnv,
   testContainer,
   testSandbox,
 } from "../../node-agent/src/runtime/cri/testing.ts";
 import { buildTar, stackLayer } from "../../node-agent/src/runtime/cri/testing-oci.ts";
+import { PullError } from "../../node-agent/src/runtime/types.ts";
 
 const unavailable = criUnavailableReason();
 if (unavailable) console.warn(`cri-images tests SKIPPED: ${unavailable}`);
@@ -129,5 +131,43 @@ describe.skipIf(unavailable)("images on containerd", () => {
     const real = await env.runtime.garbageCollectImages({ highThresholdPercent: 100 });
     expect(real.usagePercent).toBeGreaterThan(0);
     expect(real.removed).toEqual([]);
+  });
+
+  it("pulls with pull-secret credentials through the CRI, and fails without them", async () => {
+    const layout = join(env.dir, "private");
+    await stackLayer(
+      join(IMAGES_DIR, "oci"),
+      "busybox",
+      layout,
+      "private",
+      await buildTar([{ name: "private-marker", content: "secret\n" }]),
+    );
+    await env.registry.push(layout, "private", "edgeplane/private:1");
+    const proxy = await startBasicAuthProxy(env.registry.host, "puller", "s3cret");
+    try {
+      const image = `${proxy.host}/edgeplane/private:1`;
+      const denied = await env.runtime.pullImage(image, { policy: "Always" }).catch((e) => e);
+      expect(denied).toBeInstanceOf(PullError);
+      expect(denied.reason).toBe("ErrImagePull");
+      expect(denied.message).toMatch(/401|unauthorized/i);
+      const wrong = await env.runtime
+        .pullImage(image, { policy: "Always", auth: { username: "puller", password: "nope" } })
+        .catch((e) => e);
+      expect(wrong).toBeInstanceOf(PullError);
+      const ok = await env.runtime.pullImage(image, {
+        policy: "Always",
+        auth: { username: "puller", password: "s3cret" },
+      });
+      expect(ok.digest).toMatch(/^sha256:/);
+      await env.runtime.client.removeImage(image);
+      // The dockerconfigjson "auth" form (base64 user:password) works too.
+      const viaAuth = await env.runtime.pullImage(image, {
+        policy: "IfNotPresent",
+        auth: { auth: Buffer.from("puller:s3cret").toString("base64") },
+      });
+      expect(viaAuth).toEqual(ok);
+    } finally {
+      await proxy.stop();
+    }
   });
 });

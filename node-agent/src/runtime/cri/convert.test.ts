@@ -173,12 +173,9 @@ describe("CRI conversions", () => {
     expect(imageRegistry("library/busybox:1")).toBe("docker.io");
     expect(imageRegistry("127.0.0.1:5000/x/y:1")).toBe("127.0.0.1:5000");
     expect(imageRegistry("localhost/x")).toBe("localhost");
-    expect(toAuthConfig(undefined, "x")).toBeUndefined();
-    expect(toAuthConfig({ username: "u", password: "p" }, "reg.example.com/a:1")).toEqual({
-      serverAddress: "reg.example.com",
-      username: "u",
-      password: "p",
-    });
+    expect(toAuthConfig(undefined)).toBeUndefined();
+    expect(toAuthConfig({ username: "u", password: "p" })).toEqual({ username: "u", password: "p" });
+    expect(toAuthConfig({ auth: "dTpw", registrytoken: "t" })).toEqual({ auth: "dTpw", registryToken: "t" });
   });
 });
 

@@ -236,10 +236,16 @@ export function fromCriContainerStatus(s: CriContainerStatus): ContainerStatus {
   return out;
 }
 
-/** Registry credentials from a pull secret, in the CRI's shape. */
-export function toAuthConfig(auth: PullOptions["auth"], image: string): AuthConfig | undefined {
+/**
+ * Registry credentials from a pull secret, in the CRI's shape. No
+ * server_address: containerd 1.6 parses it as a URL and compares its host with
+ * the registry host it resolved to (registry-1.docker.io for docker.io, and a
+ * bare "host:port" does not even parse), silently dropping or rejecting the
+ * credentials; the agent has already matched the secret to this image.
+ */
+export function toAuthConfig(auth: PullOptions["auth"]): AuthConfig | undefined {
   if (!auth) return undefined;
-  const out: AuthConfig = { serverAddress: imageRegistry(image) };
+  const out: AuthConfig = {};
   if (auth.username) out.username = auth.username;
   if (auth.password) out.password = auth.password;
   if (auth.auth) out.auth = auth.auth;

@@ -99,7 +99,7 @@ export class CriRuntime implements Runtime {
       }
     }
     try {
-      const ref = await this.client.pullImage(image, toAuthConfig(options.auth, image), options.signal);
+      const ref = await this.client.pullImage(image, toAuthConfig(options.auth), options.signal);
       this.lastUsed.set(ref, Date.now());
       const status = await this.client.imageStatus(ref);
       return { digest: status ? digestOf(status) : ref };

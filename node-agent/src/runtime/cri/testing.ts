@@ -8,6 +8,7 @@ import { execFile, spawn } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import { closeSync, existsSync, mkdirSync, openSync, rmSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer as createHttpServer, request as httpRequest } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -155,6 +156,54 @@ export async function startLocalRegistry(dir: string): Promise<LocalRegistry> {
       child.kill("SIGTERM");
       await done;
     },
+  };
+}
+
+/**
+ * A registry front that demands HTTP Basic credentials and forwards to
+ * `target` ("127.0.0.1:PORT"): proves pull-secret credentials travel through
+ * the CRI to containerd.
+ */
+export async function startBasicAuthProxy(
+  target: string,
+  username: string,
+  password: string,
+): Promise<{ host: string; stop(): Promise<void> }> {
+  const expected = `Basic ${Buffer.from(`${username}:${password}`).toString("base64")}`;
+  const server = createHttpServer((req, res) => {
+    if (req.headers.authorization !== expected) {
+      res.writeHead(401, {
+        "www-authenticate": 'Basic realm="edgeplane-test"',
+        "content-type": "application/json",
+      });
+      res.end(JSON.stringify({ errors: [{ code: "UNAUTHORIZED", message: "authentication required" }] }));
+      return;
+    }
+    const [hostname, port] = target.split(":");
+    const headers = { ...req.headers, host: target };
+    delete headers.authorization;
+    const up = httpRequest(
+      { hostname, port: Number(port), path: req.url, method: req.method, headers },
+      (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      },
+    );
+    up.on("error", () => {
+      res.writeHead(502);
+      res.end();
+    });
+    req.pipe(up);
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const host = `127.0.0.1:${(server.address() as { port: number }).port}`;
+  return {
+    host,
+    stop: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 
