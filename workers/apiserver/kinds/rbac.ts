@@ -4,7 +4,7 @@
  */
 import type { KubeObject } from "../../client/kube.ts";
 import type { FieldError, Strategy } from "../registry/types.ts";
-import { col } from "./print.ts";
+import { AGE, age, col } from "./print.ts";
 import { list, obj } from "./util.ts";
 import { deepEqual, forbidden, invalid, notSupported, required } from "./validation/errors.ts";
 import { validateLabelSelector } from "./validation/selector.ts";
@@ -119,14 +119,16 @@ function bindingStrategy(clusterScoped: boolean): Strategy {
         "Role",
         "RoleRef can reference a Role in the current namespace or a ClusterRole in the global namespace.",
       ),
+      AGE,
       col("Users", "Users in the roleBinding", { wide: true }),
       col("Groups", "Groups in the roleBinding", { wide: true }),
       col("ServiceAccounts", "ServiceAccounts in the roleBinding", { wide: true }),
     ],
-    row: (b) => {
+    row: (b, now) => {
       const ref = obj(b.roleRef);
       return [
         `${ref.kind}/${ref.name}`,
+        age(b, now),
         subjects(b, "User"),
         subjects(b, "Group"),
         subjects(b, "ServiceAccount"),
