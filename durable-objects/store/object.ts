@@ -264,6 +264,11 @@ export class StoreObject extends DurableObject<Env> {
     return this.ctx.storage.sql.databaseSize;
   }
 
+  /** Group-commit counters (benchmarks print writes per commit). */
+  commitStats(): { commits: number; writes: number } {
+    return { ...this.stats };
+  }
+
   /** A call that does nothing: the ceiling for Worker → object calls in benchmarks. */
   noop(): number {
     return 0;
@@ -300,6 +305,9 @@ export class StoreObject extends DurableObject<Env> {
     this.flushing = true;
     try {
       while (this.queue.length > 0) {
+        // Let requests that arrived during the last commit reach the queue first:
+        // measured 5x / 22x writes per commit at 10 / 100 clients instead of 3x / 4.5x.
+        await new Promise((r) => setTimeout(r, 0));
         const batch = this.queue;
         this.queue = [];
         const events: WatchEvent[] = [];

@@ -6,6 +6,7 @@
  *   GET  /get?key=K          the kv, or 404
  *   GET  /revisions?prefix=P the shard's revisions
  *   GET  /count?prefix=P
+ *   GET  /stats?shard=S      group-commit counters of a shard
  *   GET  /noop?shard=S       one Worker → object call that does nothing
  *   POST /inobject?prefix=P&n=N&size=B  N writes inside one object call
  */
@@ -40,6 +41,10 @@ async function handle(request: Request, env: FixtureEnv): Promise<Response> {
       return Response.json(await store.revisions(q("prefix")));
     case "/count":
       return Response.json(await store.count(q("prefix")));
+    case "/stats": {
+      const stub = env.STORE.get(env.STORE.idFromName(q("shard")));
+      return Response.json(await stub.commitStats());
+    }
     case "/noop": {
       const stub = env.STORE.get(env.STORE.idFromName(q("shard")));
       return Response.json(await stub.noop());

@@ -1,0 +1,114 @@
+/**
+ * Store benchmark (prints figures; not a test): puts and gets of 256-byte
+ * values at 1/10/100 concurrent clients, through a Worker into the SQLite
+ * Durable Object store (Miniflare/workerd, persisted to a temp dir) and
+ * against etcd 3.4 (v3 JSON gateway), side by side on this machine; then the
+ * in-object write rate and the no-op Worker → object call rate (the ceiling).
+ *
+ *   npm run bench -- store          BENCH_SECONDS=5 to run each row longer
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { request } from "undici";
+import { startEtcd } from "./etcd.ts";
+import { type LoadResult, runLoad } from "./load.ts";
+import { startStoreServer } from "./server.ts";
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+const CLIENTS = [1, 10, 100];
+const GET_KEYS = 100;
+const VALUE = "v".repeat(256);
+const b64 = (s: string) => Buffer.from(s).toString("base64");
+
+function row(label: string, etcd: LoadResult, store: LoadResult): string {
+  const f = (r: LoadResult) =>
+    `${r.perSecond.toFixed(0).padStart(7)}/s ${r.p50Ms.toFixed(2).padStart(7)} ${r.p99Ms.toFixed(2).padStart(7)}`;
+  const ratio = (store.perSecond / etcd.perSecond).toFixed(2);
+  const errs = etcd.errors + store.errors > 0 ? `  (errors etcd ${etcd.errors}, store ${store.errors})` : "";
+  return `${label.padEnd(12)} ${f(etcd)}   ${f(store)}   ${ratio.padStart(5)}${errs}`;
+}
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), "edgeplane-bench-store-"));
+  const etcd = await startEtcd();
+  const server = await startStoreServer(join(dir, "do"));
+  try {
+    console.log(`store bench: 256-byte values, ${SECONDS}s per row, same machine`);
+    console.log(
+      `${"".padEnd(12)} ${"etcd 3.4: ops/s   p50ms   p99ms".padEnd(34)} ${"Worker+DO: ops/s   p50ms   p99ms".padEnd(34)} ratio`,
+    );
+    // Gets read a fixed set of keys written up front to both.
+    const getKey = (c: number, i: number) => `/registry/bench/get/ns/k${(c * 31 + i) % GET_KEYS}`;
+    for (let j = 0; j < GET_KEYS; j++) {
+      const key = getKey(0, j);
+      await (
+        await request(`${etcd.url}/v3/kv/put`, {
+          method: "POST",
+          body: JSON.stringify({ key: b64(key), value: b64(VALUE) }),
+        })
+      ).body.text();
+      await (
+        await request(`${server.url}/put?key=${encodeURIComponent(key)}`, { method: "POST", body: VALUE })
+      ).body.text();
+    }
+    const perCommit: string[] = [];
+    for (const op of ["put", "get"] as const) {
+      for (const clients of CLIENTS) {
+        // Each put row writes fresh keys into its own shard, so its commit counters are its own.
+        const putKey = (c: number, i: number) => `/registry/bench/put${clients}/ns/c${c}-${i}`;
+        const key = op === "put" ? putKey : getKey;
+        const etcdResult = await runLoad(etcd.url, clients, SECONDS, (c, i) =>
+          op === "put"
+            ? {
+                method: "POST",
+                path: "/v3/kv/put",
+                body: JSON.stringify({ key: b64(key(c, i)), value: b64(VALUE) }),
+              }
+            : { method: "POST", path: "/v3/kv/range", body: JSON.stringify({ key: b64(key(c, i)) }) },
+        );
+        const storeResult = await runLoad(server.url, clients, SECONDS, (c, i) =>
+          op === "put"
+            ? { method: "POST", path: `/put?key=${encodeURIComponent(key(c, i))}`, body: VALUE }
+            : { method: "GET", path: `/get?key=${encodeURIComponent(key(c, i))}` },
+        );
+        console.log(row(`${op} x${clients}`, etcdResult, storeResult));
+        if (op === "put") {
+          const st = (await (await request(`${server.url}/stats?shard=bench/put${clients}`)).body.json()) as {
+            commits: number;
+            writes: number;
+          };
+          perCommit.push(`x${clients}: ${(st.writes / st.commits).toFixed(1)}`);
+        }
+      }
+    }
+    console.log(`group commit, writes per commit: ${perCommit.join(", ")}`);
+    // Writes inside one object call: the object's own limit, without per-request overhead.
+    const n = 20_000;
+    const t0 = performance.now();
+    const res = await request(
+      `${server.url}/inobject?prefix=${encodeURIComponent("/registry/bench/inobject/")}&n=${n}&size=256`,
+      {
+        method: "POST",
+      },
+    );
+    await res.body.text();
+    const inObject = n / ((performance.now() - t0) / 1000);
+    console.log(`in-object writes (one call, ${n} writes): ${inObject.toFixed(0)}/s`);
+    for (const clients of [10, 100]) {
+      const noop = await runLoad(server.url, clients, SECONDS, () => ({
+        method: "GET",
+        path: "/noop?shard=bench/items",
+      }));
+      console.log(
+        `no-op Worker → object call x${clients}: ${noop.perSecond.toFixed(0)}/s  p50 ${noop.p50Ms.toFixed(2)} ms  p99 ${noop.p99Ms.toFixed(2)} ms`,
+      );
+    }
+  } finally {
+    await server.stop().catch(() => {});
+    await etcd.stop().catch(() => {});
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
