@@ -191,6 +191,10 @@ describe.skipIf(unavailable)("CriRuntime on containerd + runc", () => {
       expect(await restarted.removeOrphans(live)).toEqual([orphaned.sandboxId]);
       expect(await restarted.sandboxStatus(orphaned.sandboxId)).toBeUndefined();
       expect(await restarted.sandboxStatus(kept.sandboxId)).toMatchObject({ state: "ready" });
+      // Removing a sandbox that was never stopped stops it first (network released, containers killed).
+      await restarted.removeSandbox(kept.sandboxId);
+      expect(await restarted.sandboxStatus(kept.sandboxId)).toBeUndefined();
+      expect(await restarted.containerStatus(kept.containerIds[0])).toBeUndefined();
     } finally {
       await restarted.close();
     }

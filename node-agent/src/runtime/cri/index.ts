@@ -127,10 +127,12 @@ export class CriRuntime implements Runtime {
     await ignoreNotFound(this.client.stopPodSandbox(sandboxId));
   }
 
-  /** RemovePodSandbox, then the pod cgroup runc leaves behind. Idempotent. */
+  /** Stop (if still running), RemovePodSandbox, then the pod cgroup runc leaves behind. Idempotent. */
   async removeSandbox(sandboxId: string): Promise<void> {
     const s = await this.rawSandboxStatus(sandboxId);
     if (!s) return;
+    // Callers may skip stopSandbox; the network (CNI DEL, netns) is released by the stop.
+    if (s.state === "SANDBOX_READY") await this.stopSandbox(sandboxId);
     await ignoreNotFound(this.client.removePodSandbox(sandboxId));
     const cgroup = s.annotations[CGROUP_PARENT_ANNOTATION];
     if (cgroup) removeCgroup(cgroup);
