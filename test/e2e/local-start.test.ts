@@ -1,0 +1,154 @@
+/**
+ * The README's first command, run as a user runs it: `npm start` (with a
+ * temp state dir and a free port), waiting for its ready line, then real
+ * kubectl against it over HTTPS with the generated CA and token; Ctrl-C
+ * (SIGINT to the process group) must stop everything it started; a second
+ * start must find every object again.
+ */
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Agent, fetch } from "undici";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { findAgentEntry } from "../../scripts/local/agents.ts";
+import { type Launched, launchNpmStart, repoPath } from "../../scripts/local/launch.ts";
+import { type ProcessInfo, survivors } from "../../scripts/local/process-tree.ts";
+
+let stateDir: string;
+let running: Launched | undefined;
+
+function kubectl(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const kubeconfig = join(stateDir, "kubeconfig");
+  const full = ["--kubeconfig", kubeconfig, "--cache-dir", join(stateDir, "kube-cache"), ...args];
+  return new Promise((res) =>
+    execFile("kubectl", full, { timeout: 60_000 }, (error, stdout, stderr) =>
+      res({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    ),
+  );
+}
+
+async function kubectlOk(args: string[]): Promise<string> {
+  const r = await kubectl(args);
+  if (r.code !== 0) throw new Error(`kubectl ${args.join(" ")} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** Poll `check` until it returns true (bounded): a condition, never a fixed sleep. */
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 90_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Start npm start and wait for its ready line; returns the server URL. */
+async function start(args: string[] = []): Promise<{ url: string; launched: Launched }> {
+  const launched = launchNpmStart(["--state-dir", stateDir, "--port", "0", "--skip-setup", ...args]);
+  running = launched;
+  const m = await launched.waitFor(/edgeplane: ready at (https:\/\/127\.0\.0\.1:\d+)/);
+  return { url: m[1], launched };
+}
+
+/** SIGINT like Ctrl-C; expect a clean exit and none of its processes left. */
+async function stop(launched: Launched): Promise<void> {
+  const before: ProcessInfo[] = launched.tree();
+  expect(before.some((p) => p.command.includes("workerd"))).toBe(true);
+  const code = await launched.interrupt("SIGINT");
+  running = undefined;
+  expect(launched.output()).toMatch(/edgeplane: stopped/);
+  expect([0, "SIGINT"]).toContain(code);
+  expect(survivors(before).map((p) => `${p.pid} ${p.command}`)).toEqual([]);
+}
+
+beforeAll(async () => {
+  stateDir = await mkdtemp(join(tmpdir(), "edgeplane-local-start-"));
+});
+
+afterAll(async () => {
+  if (running) await running.interrupt("SIGKILL", 10_000).catch(() => {});
+  await rm(stateDir, { recursive: true, force: true });
+});
+
+describe("npm start", () => {
+  const agentEntry = findAgentEntry(repoPath());
+
+  it("starts a local cluster kubectl can use over HTTPS, stops cleanly on Ctrl-C, and keeps state", async () => {
+    const first = await start(["--nodes", "1"]);
+    expect(first.launched.output()).toMatch(/made a local CA, server certificate and admin token/);
+    expect(first.launched.output()).toMatch(/pushed samples\/hello:v1/);
+
+    // The kubeconfig carries the server, the CA and the token: kubectl verifies TLS with it.
+    const kubeconfig = await readFile(join(stateDir, "kubeconfig"), "utf8");
+    expect(kubeconfig).toContain(first.url);
+    expect(kubeconfig).toContain("certificate-authority-data");
+    expect(await kubectlOk(["version"])).toMatch(/Server Version: v1\.\d+/);
+    expect(await kubectlOk(["get", "ns"])).toMatch(/kube-system\s+Active/);
+    await kubectlOk(["create", "configmap", "kept-across-restarts", "--from-literal=answer=42"]);
+
+    // The built-in registry holds the samples; it refuses requests without a token.
+    expect(JSON.parse(await kubectlOk(["get", "--raw", "/v2/samples/hello/tags/list"]))).toEqual({
+      name: "samples/hello",
+      tags: ["v1"],
+    });
+    const ca = await readFile(join(stateDir, "pki", "ca.crt"), "utf8");
+    const dispatcher = new Agent({ connect: { ca } });
+    const anon = await fetch(`${first.url}/v2/`, { dispatcher });
+    expect(anon.status).toBe(401);
+    await anon.arrayBuffer();
+    await dispatcher.close();
+
+    if (agentEntry) {
+      await until("node-1 Ready", async () => {
+        const r = await kubectl([
+          "get",
+          "node",
+          "node-1",
+          "-o",
+          "jsonpath={.status.conditions[?(@.type=='Ready')].status}",
+        ]);
+        return r.stdout.trim() === "True";
+      });
+    } else {
+      expect(first.launched.output()).toMatch(/no node agent in this tree yet/);
+    }
+    await stop(first.launched);
+
+    const second = await start(["--nodes", "0"]);
+    expect(second.launched.output()).not.toMatch(/made a local CA/);
+    expect(second.launched.output()).not.toMatch(/pushed samples/);
+    expect(
+      await kubectlOk(["get", "configmap", "kept-across-restarts", "-o", "jsonpath={.data.answer}"]),
+    ).toBe("42");
+    expect(JSON.parse(await kubectlOk(["get", "--raw", "/v2/samples/hello/tags/list"])).tags).toEqual(["v1"]);
+    await stop(second.launched);
+  }, 300_000);
+
+  it("says clearly when its port is taken, and leaves nothing running", async () => {
+    const blocker: Server = createServer();
+    await new Promise<void>((res) => blocker.listen(0, "127.0.0.1", res));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const launched = launchNpmStart([
+        "--state-dir",
+        stateDir,
+        "--port",
+        String(port),
+        "--skip-setup",
+        "--nodes",
+        "0",
+      ]);
+      running = launched;
+      await launched.waitFor(new RegExp(`port ${port} on 127\\.0\\.0\\.1 is already in use`), 60_000);
+      const before = launched.tree();
+      expect(await launched.exit).toBe(1);
+      running = undefined;
+      expect(survivors(before)).toEqual([]);
+    } finally {
+      await new Promise((res) => blocker.close(res));
+    }
+  }, 120_000);
+});
