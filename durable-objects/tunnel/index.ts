@@ -1,10 +1,51 @@
-/** Routes a node agent's WebSocket to its node's tunnel object. Placeholder until the node agent lands. */
+/**
+ * The tunnel endpoint: GET /edgeplane/v1/tunnel/<node> with a WebSocket
+ * upgrade and the agent's bearer token. Admins may connect for any node; a
+ * node identity (system:node:<name>) only for its own; bootstrap-token
+ * identities (group system:nodes) for any node, as they are what agents
+ * join with. The socket is then handed to that node's TunnelObject.
+ */
+import { authenticate } from "../../workers/apiserver/auth.ts";
+import { ApiError } from "../../workers/client/status.ts";
 import type { Env } from "../../workers/env.ts";
 
+const NODE_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+function statusResponse(error: ApiError): Response {
+  return new Response(JSON.stringify(error.toStatus()), {
+    status: error.code,
+    headers: { "Content-Type": "application/json" },
+  });
+}
+
+/** May `user` hold the tunnel of `node`? */
+export function mayConnect(user: { name: string; groups: string[] }, node: string): boolean {
+  if (user.groups.includes("system:masters")) return true;
+  if (user.name === `system:node:${node}`) return true;
+  return user.name.startsWith("system:bootstrap:") && user.groups.includes("system:nodes");
+}
+
+/** Route a node agent's WebSocket to its node's tunnel object. */
 export async function handleTunnelConnect(
-  _request: Request,
-  _env: Env,
+  request: Request,
+  env: Env,
   _ctx: ExecutionContext,
 ): Promise<Response> {
-  return new Response("tunnel not built yet\n", { status: 501 });
+  const path = new URL(request.url).pathname;
+  const node = decodeURIComponent(path.slice("/edgeplane/v1/tunnel/".length));
+  if (!NODE_NAME.test(node))
+    return statusResponse(new ApiError("BadRequest", `invalid node name ${JSON.stringify(node)}`));
+  const user = await authenticate(request, env);
+  if (!user) return statusResponse(new ApiError("Unauthorized", "Unauthorized"));
+  if (!mayConnect(user, node))
+    return statusResponse(
+      new ApiError("Forbidden", `User "${user.name}" cannot connect the tunnel of node "${node}"`),
+    );
+  if ((request.headers.get("Upgrade") ?? "").toLowerCase() !== "websocket")
+    return statusResponse(new ApiError("BadRequest", "the tunnel endpoint needs a WebSocket upgrade"));
+  const headers = new Headers(request.headers);
+  headers.delete("Authorization");
+  headers.set("X-Edgeplane-Node", node);
+  const stub = env.TUNNEL.get(env.TUNNEL.idFromName(node));
+  return stub.fetch(new Request(request.url, { headers }));
 }

@@ -21,6 +21,8 @@ export interface ProbeTarget {
   podIP: string;
   containerId: string;
   runtime: Runtime;
+  /** The container's spec (named ports). */
+  container?: Container;
 }
 
 /** Everything a pod worker needs from the outside world. */

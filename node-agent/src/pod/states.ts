@@ -37,14 +37,39 @@ export interface State {
 const syncMs = (ctx: PodContext) => ctx.deps.syncPeriodMs ?? 1000;
 const now = (ctx: PodContext) => ctx.deps.clock.now().getTime();
 const all = (ctx: PodContext) => [...ctx.inits, ...ctx.mains];
+/** containerID as kubelets print it: "<runtime>://<id>". */
+export const containerUri = (ctx: PodContext, id = "") =>
+  `${ctx.runtime.handler === "wasm" ? "wasm" : "containerd"}://${id}`;
 const backoffKey = (ctx: PodContext, c: ContainerRecord) => `${ctx.pod.metadata.uid}/${c.spec.name}`;
 
 /** After an agent (re)start: take over containers the runtime already runs for this pod instead of restarting them. */
 const adopting: State = {
   name: "adopting",
-  next: ["pulling", "running", "terminating"],
+  next: ["pulling", "running", "terminating", "terminated"],
   async run(ctx) {
     const uid = ctx.pod.metadata.uid ?? "";
+    const phase = ctx.pod.status?.phase;
+    if ((phase === "Succeeded" || phase === "Failed") && !deleting(ctx)) {
+      // Finished before this agent started: never run it again, just keep its final status.
+      ctx.finalPhase = phase;
+      const old = [
+        ...(ctx.pod.status?.containerStatuses ?? []),
+        ...(ctx.pod.status?.initContainerStatuses ?? []),
+      ];
+      for (const c of all(ctx)) {
+        const o = old.find((s) => s.name === c.spec.name);
+        if (o)
+          Object.assign(c, {
+            state: o.state,
+            lastState: o.lastState,
+            restartCount: o.restartCount,
+            imageID: o.imageID,
+          });
+        c.done = true;
+        c.needsStart = false;
+      }
+      return "terminated";
+    }
     const sandbox = (await ctx.runtime.listSandboxes()).find((s) => s.podUid === uid && s.state === "ready");
     let adopted = false;
     if (sandbox) {
@@ -269,7 +294,7 @@ function startProber(ctx: PodContext, c: ContainerRecord): void {
   }
   const prober = new ContainerProber(
     c.spec,
-    { podIP: ctx.podIP ?? ctx.deps.hostIP, containerId: c.id ?? "", runtime: ctx.runtime },
+    { podIP: ctx.podIP ?? ctx.deps.hostIP, containerId: c.id ?? "", runtime: ctx.runtime, container: c.spec },
     ctx.deps.clock,
     ctx.deps.probe,
     {
@@ -304,7 +329,7 @@ async function observe(ctx: PodContext): Promise<void> {
       await ctx.runtime.stopContainer(c.id, grace);
     }
     const status = await ctx.runtime.containerStatus(c.id);
-    if (!status || status.state !== "exited") continue;
+    if (status?.state !== "exited") continue;
     c.prober?.stop();
     c.ready = false;
     c.started = false;
@@ -316,7 +341,7 @@ async function observe(ctx: PodContext): Promise<void> {
         ...(status.message ? { message: status.message } : {}),
         startedAt: c.state.running?.startedAt,
         finishedAt: (status.finishedAt ?? ctx.deps.clock.now()).toISOString(),
-        containerID: `wasm://${c.id}`,
+        containerID: containerUri(ctx, c.id),
       },
     };
     const failed = exitCode !== 0;
@@ -427,7 +452,7 @@ const terminating: State = {
           reason: status?.reason ?? "Error",
           startedAt: c.state.running?.startedAt,
           finishedAt: (status?.finishedAt ?? ctx.deps.clock.now()).toISOString(),
-          containerID: `wasm://${c.id}`,
+          containerID: containerUri(ctx, c.id),
         },
       };
     }

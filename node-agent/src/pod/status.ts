@@ -6,6 +6,7 @@
 import type { ContainerRecord, PodContext } from "./context.ts";
 import type { ContainerStatusJson, Pod, PodCondition, PodStatus } from "./k8s.ts";
 import { parseQuantity } from "./k8s.ts";
+import { containerUri } from "./states.ts";
 
 /** The status to write for the pod right now. */
 export function buildStatus(ctx: PodContext): PodStatus {
@@ -62,18 +63,18 @@ export function buildStatus(ctx: PodContext): PodStatus {
     hostIP: ctx.deps.hostIP,
     hostIPs: [{ ip: ctx.deps.hostIP }],
     startTime: ctx.startTime,
-    containerStatuses: ctx.mains.map(containerStatus),
+    containerStatuses: ctx.mains.map((c) => containerStatus(ctx, c)),
     qosClass: qosClass(ctx.pod),
   };
   if (ctx.podIP) {
     status.podIP = ctx.podIP;
     status.podIPs = [{ ip: ctx.podIP }];
   }
-  if (ctx.inits.length) status.initContainerStatuses = ctx.inits.map(containerStatus);
+  if (ctx.inits.length) status.initContainerStatuses = ctx.inits.map((c) => containerStatus(ctx, c));
   return status;
 }
 
-function containerStatus(c: ContainerRecord): ContainerStatusJson {
+function containerStatus(ctx: PodContext, c: ContainerRecord): ContainerStatusJson {
   const status: ContainerStatusJson = {
     name: c.spec.name,
     state: c.state,
@@ -84,7 +85,7 @@ function containerStatus(c: ContainerRecord): ContainerStatusJson {
     imageID: c.imageID,
     started: "running" in c.state && c.started,
   };
-  if (c.id) status.containerID = `wasm://${c.id}`;
+  if (c.id) status.containerID = containerUri(ctx, c.id);
   return status;
 }
 

@@ -1,0 +1,74 @@
+/**
+ * `services.podLogs` for the API server's pods/log subresource: finds the
+ * node the pod runs on and streams the container's log through that node's
+ * TunnelObject (plain text; chunked while following). A node without a
+ * connected agent answers 503 ServiceUnavailable at once.
+ */
+import type { KubeObject } from "../../workers/client/kube.ts";
+import { ApiError } from "../../workers/client/status.ts";
+import type { Env } from "../../workers/env.ts";
+
+/** What podLogs needs: the Worker env, the pod (already read by the API server) and the request's query. */
+export interface PodLogsArgs {
+  env: Env;
+  namespace: string;
+  name: string;
+  pod: KubeObject;
+  /** Container name; default: query "container", else the pod's only container. */
+  container?: string;
+  query: URLSearchParams;
+}
+
+const QUERY_KEYS = [
+  "follow",
+  "previous",
+  "timestamps",
+  "tailLines",
+  "sinceSeconds",
+  "sinceTime",
+  "limitBytes",
+];
+
+function statusResponse(error: ApiError): Response {
+  return new Response(JSON.stringify(error.toStatus()), {
+    status: error.code,
+    headers: { "Content-Type": "application/json" },
+  });
+}
+
+/** Stream a container's log from the node the pod runs on. */
+export async function podLogs(args: PodLogsArgs): Promise<Response> {
+  const spec = (args.pod.spec ?? {}) as { nodeName?: string; containers?: { name: string }[] };
+  const node = spec.nodeName;
+  const container = args.container ?? args.query.get("container") ?? spec.containers?.[0]?.name ?? "";
+  if (!node)
+    return statusResponse(
+      new ApiError(
+        "BadRequest",
+        `container "${container}" in pod "${args.name}" is waiting to start: pod is not scheduled yet`,
+      ),
+    );
+  const query: Record<string, string> = {};
+  for (const key of QUERY_KEYS) {
+    const value = args.query.get(key);
+    if (value !== null) query[key] = value;
+  }
+  const stub = args.env.TUNNEL.get(args.env.TUNNEL.idFromName(node));
+  return stub.fetch("https://tunnel.internal/logs", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({
+      node,
+      namespace: args.namespace,
+      name: args.name,
+      uid: args.pod.metadata?.uid ?? "",
+      container,
+      query,
+    }),
+  });
+}
+
+/** podLogs bound to an env, in the shape the pods/log subresource calls (`services.podLogs`). */
+export function podLogsService(env: Env) {
+  return (args: Omit<PodLogsArgs, "env">) => podLogs({ ...args, env });
+}

@@ -1,0 +1,357 @@
+/**
+ * The node agent: wires the pieces together. It registers the Node, keeps its
+ * Lease and status fresh, watches its own pods and gives each a PodWorker
+ * (pod/worker.ts), serves logs through the tunnel, and on start adopts what
+ * the runtimes already run (pods outlive agent restarts: stop() leaves them
+ * running).
+ */
+import { join } from "node:path";
+import { createKubeClient, type KubeClient, type KubeObject } from "../../workers/client/kube.ts";
+import { R } from "../../workers/client/resources.ts";
+import { ApiError } from "../../workers/client/status.ts";
+import { type Clock, realClock } from "./clock.ts";
+import { createTransport, type Transport } from "./http.ts";
+import { parseLogQuery, streamLogs } from "./logs.ts";
+import { hostIPv4, type NodeOptions, postStatus, registerNode, renewLease } from "./node.ts";
+import { Backoff } from "./pod/backoff.ts";
+import type { PodDeps } from "./pod/context.ts";
+import type { Pod } from "./pod/k8s.ts";
+import { PodWorker } from "./pod/worker.ts";
+import { watchPods } from "./podwatch.ts";
+import { apiSources, preparePod } from "./prepare.ts";
+import { runProbe } from "./probe-run.ts";
+import type { PullOptions, Runtime } from "./runtime/types.ts";
+import { WasmRuntime } from "./runtime/wasm/runtime.ts";
+import { TunnelClient } from "./tunnel.ts";
+
+/** Agent version reported as nodeInfo.kubeletVersion. */
+export const AGENT_VERSION = "v1.32.0-edgeplane";
+
+/** Everything the CLI passes in. */
+export interface AgentOptions {
+  server: string;
+  token: string;
+  caFile?: string;
+  name: string;
+  dataDir: string;
+  labels?: Record<string, string>;
+  maxPods?: number;
+  /** RuntimeClass handlers to offer: "wasm", "cri". The first is the default for pods without a RuntimeClass. */
+  runtimes?: string[];
+  /** For --runtimes cri: "managed" (private containerd) or a CRI socket path. */
+  containerd?: string;
+  hostIP?: string;
+  clock?: Clock;
+  log?: (message: string) => void;
+  /** Extra runtimes (tests). */
+  extraRuntimes?: Runtime[];
+}
+
+/** A running agent. */
+export class NodeAgent {
+  private readonly workers = new Map<string, PodWorker>();
+  private readonly stopper = new AbortController();
+  private readonly runtimeClasses = new Map<string, string>();
+  private tunnel?: TunnelClient;
+  private closers: (() => Promise<void>)[] = [];
+  private background: Promise<unknown>[] = [];
+  readonly client: KubeClient;
+  readonly node: NodeOptions;
+  readonly runtimes = new Map<string, Runtime>();
+  private readonly clock: Clock;
+  private readonly log: (message: string) => void;
+  private readonly transport: Transport;
+  private synced = false;
+
+  private constructor(private readonly options: AgentOptions) {
+    this.clock = options.clock ?? realClock;
+    this.log = options.log ?? ((m) => console.log(`${new Date().toISOString()} ${m}`));
+    this.transport = createTransport({ server: options.server, caFile: options.caFile });
+    this.client = createKubeClient({
+      fetch: this.transport.fetch,
+      baseUrl: options.server,
+      token: options.token,
+      userAgent: `edgeplane-node-agent/${AGENT_VERSION} (${options.name})`,
+    });
+    this.node = {
+      name: options.name,
+      labels: options.labels ?? {},
+      maxPods: options.maxPods ?? 110,
+      runtimes: [],
+      hostIP: options.hostIP ?? hostIPv4(),
+      version: AGENT_VERSION,
+    };
+  }
+
+  /** Start an agent: runtimes up, Node registered, then the watch, heartbeats and tunnel run in the background. */
+  static async start(options: AgentOptions): Promise<NodeAgent> {
+    const agent = new NodeAgent(options);
+    await agent.init();
+    return agent;
+  }
+
+  private async init(): Promise<void> {
+    const { options, node } = this;
+    for (const name of options.runtimes ?? ["wasm"]) {
+      if (name === "wasm") {
+        const wasm = new WasmRuntime({ dataDir: options.dataDir, nodeName: node.name, hostIP: node.hostIP });
+        if (!wasm.enforcesMemory) this.log("wasm: cgroups unavailable; memory limits are not enforced");
+        this.runtimes.set("wasm", wasm);
+      } else if (name === "cri") {
+        const { setupCri } = await import("./runtime/cri/setup.ts");
+        const cri = await setupCri({
+          containerd: options.containerd ?? "managed",
+          dataDir: join(options.dataDir, "cri"),
+        });
+        this.runtimes.set(cri.runtime.handler, cri.runtime);
+        this.closers.push(() => cri.close());
+      } else throw new Error(`unknown runtime ${name} (supported: wasm, cri)`);
+    }
+    for (const r of options.extraRuntimes ?? []) this.runtimes.set(r.handler, r);
+    node.runtimes = [...this.runtimes.keys()];
+
+    await registerNode(this.client, node, this.clock);
+    this.log(`node ${node.name} registered (runtimes: ${node.runtimes.join(", ")})`);
+    const self = await this.client.get(R.nodes, undefined, node.name);
+    await renewLease(this.client, node, this.clock, self.metadata?.uid);
+
+    this.tunnel = new TunnelClient({
+      server: options.server,
+      node: node.name,
+      token: options.token,
+      ca: this.transport.ca,
+      clock: this.clock,
+      log: this.log,
+      logs: (request, send, signal) => {
+        const worker = this.workers.get(request.uid);
+        const record =
+          worker &&
+          [...worker.context.mains, ...worker.context.inits].find((c) => c.spec.name === request.container);
+        if (!worker || !record)
+          throw new ApiError(
+            "NotFound",
+            `container "${request.container}" in pod "${request.name}" not found on node ${node.name}`,
+          );
+        return streamLogs({
+          podDir: this.podDir(request.uid),
+          pod: request.name,
+          container: request.container,
+          query: parseLogQuery(request.query),
+          write: send,
+          running: async () => "running" in record.state,
+          clock: this.clock,
+          signal,
+        });
+      },
+    });
+    this.tunnel.start();
+    this.background.push(this.heartbeat(self.metadata?.uid));
+    this.background.push(
+      watchPods(
+        this.client,
+        node.name,
+        {
+          upsert: (pod) => this.upsert(pod),
+          remove: (pod) => this.workers.get(pod.metadata.uid ?? "")?.gone(),
+          synced: (pods) => void this.resync(pods),
+        },
+        this.clock,
+        this.stopper.signal,
+        this.log,
+      ),
+    );
+  }
+
+  /** Resolves once the tunnel is connected (tests). */
+  tunnelConnected(): Promise<void> {
+    return this.tunnel?.whenConnected() ?? Promise.resolve();
+  }
+
+  /** The workers by pod uid (read-only use). */
+  get pods(): ReadonlyMap<string, PodWorker> {
+    return this.workers;
+  }
+
+  /** Stop the agent. Pods keep running (they are adopted on the next start). */
+  async stop(): Promise<void> {
+    this.stopper.abort();
+    this.tunnel?.stop();
+    await Promise.allSettled(this.background);
+    for (const close of this.closers) await close().catch(() => {});
+    for (const r of this.runtimes.values()) await r.close();
+    await this.transport.close().catch(() => {});
+  }
+
+  private podDir(uid: string): string {
+    return join(this.options.dataDir, "pods", uid);
+  }
+
+  private upsert(pod: Pod): void {
+    const uid = pod.metadata.uid ?? "";
+    if (pod.spec.nodeName !== this.node.name) return;
+    const existing = this.workers.get(uid);
+    if (existing) {
+      existing.update(pod);
+      return;
+    }
+    if (this.workers.size >= this.node.maxPods) {
+      void this.reject(
+        pod,
+        "OutOfpods",
+        `Node didn't have enough resource: pods, requested: 1, capacity: ${this.node.maxPods}`,
+      );
+      return;
+    }
+    const worker = new PodWorker(pod, this.deps());
+    this.workers.set(uid, worker);
+    worker.done.then(
+      () => this.workers.delete(uid),
+      (error) => this.log(`pod ${pod.metadata.name}: worker failed: ${(error as Error).stack}`),
+    );
+  }
+
+  /** After a (re)list: pods gone from the API stop; runtime sandboxes of unknown pods are removed. */
+  private async resync(pods: Pod[]): Promise<void> {
+    const live = new Set(pods.map((p) => p.metadata.uid));
+    for (const [uid, worker] of this.workers) if (!live.has(uid)) worker.gone();
+    for (const pod of pods) this.upsert(pod);
+    if (this.synced) return;
+    this.synced = true;
+    for (const runtime of this.runtimes.values()) {
+      for (const sandbox of await runtime.listSandboxes()) {
+        if (live.has(sandbox.podUid)) continue;
+        this.log(`removing orphaned sandbox ${sandbox.id}`);
+        await runtime.removeSandbox(sandbox.id).catch((e) => this.log(`orphan ${sandbox.id}: ${e.message}`));
+      }
+    }
+  }
+
+  private async reject(pod: Pod, reason: string, message: string): Promise<void> {
+    await this.client
+      .patch(
+        R.pods,
+        pod.metadata.namespace,
+        pod.metadata.name ?? "",
+        "merge",
+        { status: { phase: "Failed", reason, message } },
+        { subresource: "status" },
+      )
+      .catch(() => {});
+  }
+
+  /** Lease every 10 s; node status every minute (and at once after a failure). */
+  private async heartbeat(nodeUid?: string): Promise<void> {
+    let beats = 0;
+    let healthy = true;
+    while (!this.stopper.signal.aborted) {
+      await this.clock.sleep(10_000, this.stopper.signal);
+      if (this.stopper.signal.aborted) return;
+      try {
+        await renewLease(this.client, this.node, this.clock, nodeUid);
+        if (++beats % 6 === 0 || !healthy) await postStatus(this.client, this.node, this.clock);
+        healthy = true;
+      } catch (error) {
+        healthy = false;
+        this.log(`heartbeat: ${(error as Error).message}`);
+      }
+    }
+  }
+
+  private deps(): PodDeps {
+    return {
+      runtimeFor: (pod) => this.runtimeFor(pod),
+      clock: this.clock,
+      nodeName: this.node.name,
+      hostIP: this.node.hostIP,
+      podDir: (pod) => this.podDir(pod.metadata.uid ?? ""),
+      prepare: (pod, podIP) =>
+        preparePod(
+          pod,
+          podIP,
+          this.podDir(pod.metadata.uid ?? ""),
+          this.node.hostIP,
+          apiSources(this.client),
+        ),
+      pullAuth: (pod, image) => this.pullAuth(pod, image),
+      writeStatus: async (pod, status) => {
+        await this.client.patch(
+          R.pods,
+          pod.metadata.namespace,
+          pod.metadata.name ?? "",
+          "merge",
+          { status },
+          { subresource: "status" },
+        );
+      },
+      release: async (pod) => {
+        try {
+          await this.client.delete(R.pods, pod.metadata.namespace, pod.metadata.name ?? "", {
+            gracePeriodSeconds: 0,
+            preconditions: { uid: pod.metadata.uid },
+          });
+        } catch (error) {
+          if (!(error instanceof ApiError && (error.code === 404 || error.code === 409))) throw error;
+        }
+      },
+      probe: (probe, target) => runProbe(probe, target, target.container),
+      crashBackoff: new Backoff(10_000, 300_000),
+      pullBackoff: new Backoff(10_000, 300_000),
+      syncPeriodMs: 1000,
+      log: this.log,
+    };
+  }
+
+  /** The runtime for a pod: its RuntimeClass's handler, or the default (first) runtime. */
+  private async runtimeFor(pod: Pod): Promise<Runtime> {
+    const className = pod.spec.runtimeClassName;
+    let handler = [...this.runtimes.keys()][0];
+    if (className) {
+      let cached = this.runtimeClasses.get(className);
+      if (!cached) {
+        try {
+          const rc = await this.client.get<KubeObject & { handler?: string }>(
+            R.runtimeclasses,
+            undefined,
+            className,
+          );
+          cached = rc.handler ?? "";
+        } catch (error) {
+          if (error instanceof ApiError && error.code === 404)
+            throw new Error(`RuntimeClass "${className}" not found`);
+          throw error;
+        }
+        this.runtimeClasses.set(className, cached);
+      }
+      handler = cached;
+    }
+    const runtime = this.runtimes.get(handler ?? "");
+    if (!runtime) throw new Error(`no runtime for handler "${handler}" on node ${this.node.name}`);
+    return runtime;
+  }
+
+  /** Credentials for `image` from the pod's imagePullSecrets (kubernetes.io/dockerconfigjson). */
+  private async pullAuth(pod: Pod, image: string): Promise<PullOptions["auth"]> {
+    const registry = image.split("/")[0] ?? "";
+    for (const ref of pod.spec.imagePullSecrets ?? []) {
+      try {
+        const secret = await this.client.get<KubeObject & { data?: Record<string, string> }>(
+          R.secrets,
+          pod.metadata.namespace,
+          ref.name,
+        );
+        const raw = secret.data?.[".dockerconfigjson"] ?? secret.data?.[".dockercfg"];
+        if (!raw) continue;
+        const parsed = JSON.parse(Buffer.from(raw, "base64").toString("utf8"));
+        const auths = (parsed.auths ?? parsed) as Record<
+          string,
+          { username?: string; password?: string; auth?: string }
+        >;
+        const entry = auths[registry] ?? auths[`https://${registry}`] ?? auths[`http://${registry}`];
+        if (entry) return entry;
+      } catch {
+        // a missing or malformed pull secret is ignored, as the kubelet does
+      }
+    }
+    return undefined;
+  }
+}

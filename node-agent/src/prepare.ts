@@ -1,0 +1,235 @@
+/**
+ * Turns a pod's volumes and env into what a runtime needs: directories on the
+ * host (emptyDir, hostPath, configMap, secret, downwardAPI, written with the
+ * right key→file layout and rewritten when the source changes) and a flat
+ * environment (value, configMapKeyRef, secretKeyRef, fieldRef,
+ * resourceFieldRef, envFrom). Missing non-optional sources are ConfigErrors.
+ */
+import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join, normalize } from "node:path";
+import type { KubeClient, KubeObject } from "../../workers/client/kube.ts";
+import { R } from "../../workers/client/resources.ts";
+import { ApiError } from "../../workers/client/status.ts";
+import { ConfigError, type PreparedPod } from "./pod/context.ts";
+import { type Container, type Pod, parseQuantity } from "./pod/k8s.ts";
+import type { Mount } from "./runtime/types.ts";
+
+type DataObject = KubeObject & { data?: Record<string, string>; binaryData?: Record<string, string> };
+
+/** Reads ConfigMaps and Secrets (as bytes) for a namespace; undefined when absent. */
+export interface SourceReader {
+  configMap(namespace: string, name: string): Promise<Record<string, Uint8Array> | undefined>;
+  secret(namespace: string, name: string): Promise<Record<string, Uint8Array> | undefined>;
+}
+
+/** SourceReader over the Kubernetes API. */
+export function apiSources(client: KubeClient): SourceReader {
+  const read = async (ref: typeof R.configmaps, namespace: string, name: string, base64: boolean) => {
+    try {
+      const object = await client.get<DataObject>(ref, namespace, name);
+      const out: Record<string, Uint8Array> = {};
+      for (const [k, v] of Object.entries(object.data ?? {}))
+        out[k] = base64 ? Buffer.from(v, "base64") : Buffer.from(v);
+      for (const [k, v] of Object.entries(object.binaryData ?? {})) out[k] = Buffer.from(v, "base64");
+      return out;
+    } catch (error) {
+      if (error instanceof ApiError && error.code === 404) return undefined;
+      throw error;
+    }
+  };
+  return {
+    configMap: (ns, name) => read(R.configmaps, ns, name, false),
+    secret: (ns, name) => read(R.secrets, ns, name, true),
+  };
+}
+
+/** Materialise the pod's volumes under podDir/volumes and resolve env; safe to call again to refresh. */
+export async function preparePod(
+  pod: Pod,
+  podIP: string,
+  podDir: string,
+  hostIP: string,
+  sources: SourceReader,
+): Promise<PreparedPod> {
+  const namespace = pod.metadata.namespace ?? "default";
+  const volumeDirs = new Map<string, string>();
+  for (const volume of pod.spec.volumes ?? []) {
+    const dir = join(podDir, "volumes", volume.name);
+    if (volume.hostPath) {
+      if (volume.hostPath.type === "DirectoryOrCreate") mkdirSync(volume.hostPath.path, { recursive: true });
+      volumeDirs.set(volume.name, volume.hostPath.path);
+      continue;
+    }
+    mkdirSync(dir, { recursive: true });
+    volumeDirs.set(volume.name, dir);
+    if (volume.configMap || volume.secret) {
+      const isSecret = Boolean(volume.secret);
+      const name = volume.configMap?.name ?? volume.secret?.secretName ?? "";
+      const data = isSecret
+        ? await sources.secret(namespace, name)
+        : await sources.configMap(namespace, name);
+      const optional = volume.configMap?.optional ?? volume.secret?.optional ?? false;
+      if (!data) {
+        if (optional) continue;
+        throw new ConfigError(`${isSecret ? "secret" : "configmap"} "${name}" not found`);
+      }
+      const items = volume.configMap?.items ?? volume.secret?.items;
+      const files: Record<string, Uint8Array> = {};
+      if (items) {
+        for (const item of items) {
+          if (!(item.key in data)) {
+            if (optional) continue;
+            throw new ConfigError(`configmap/secret "${name}" has no key "${item.key}"`);
+          }
+          files[item.path] = data[item.key];
+        }
+      } else Object.assign(files, data);
+      syncFiles(dir, files, volume.configMap?.defaultMode ?? volume.secret?.defaultMode ?? 0o644);
+    } else if (volume.downwardAPI) {
+      const files: Record<string, Uint8Array> = {};
+      for (const item of volume.downwardAPI.items ?? [])
+        if (item.fieldRef)
+          files[item.path] = Buffer.from(fieldValue(pod, item.fieldRef.fieldPath, podIP, hostIP, true));
+      syncFiles(dir, files, volume.downwardAPI.defaultMode ?? 0o644);
+    }
+  }
+
+  const envs = new Map<string, Record<string, string>>();
+  for (const c of [...(pod.spec.initContainers ?? []), ...pod.spec.containers])
+    envs.set(c.name, await resolveEnv(pod, c, podIP, hostIP, sources));
+
+  return {
+    env: (container) => envs.get(container.name) ?? {},
+    mounts: (container) =>
+      (container.volumeMounts ?? []).flatMap((m): Mount[] => {
+        const base = volumeDirs.get(m.name);
+        if (!base) return [];
+        const hostPath = m.subPath ? join(base, normalize(m.subPath).replace(/^(\.\.(\/|$))+/, "")) : base;
+        return [{ hostPath, containerPath: m.mountPath, readOnly: m.readOnly ?? false }];
+      }),
+  };
+}
+
+/** Write files atomically (tmp + rename) and remove ones no longer in the source, so updates show up in place. */
+function syncFiles(dir: string, files: Record<string, Uint8Array>, mode: number): void {
+  for (const [path, bytes] of Object.entries(files)) {
+    const clean = normalize(path);
+    if (clean.startsWith("..") || clean.startsWith("/"))
+      throw new ConfigError(`invalid volume item path ${path}`);
+    const target = join(dir, clean);
+    mkdirSync(dirname(target), { recursive: true });
+    const tmp = `${target}.${process.pid}.tmp`;
+    writeFileSync(tmp, bytes, { mode: mode & 0o777 });
+    renameSync(tmp, target);
+  }
+  const wanted = new Set(Object.keys(files).map((p) => normalize(p).split("/")[0]));
+  for (const entry of readdirSync(dir))
+    if (!wanted.has(entry)) rmSync(join(dir, entry), { recursive: true, force: true });
+}
+
+async function resolveEnv(
+  pod: Pod,
+  c: Container,
+  podIP: string,
+  hostIP: string,
+  sources: SourceReader,
+): Promise<Record<string, string>> {
+  const namespace = pod.metadata.namespace ?? "default";
+  const env: Record<string, string> = {};
+  const text = (bytes: Uint8Array) => Buffer.from(bytes).toString("utf8");
+  for (const from of c.envFrom ?? []) {
+    const ref = from.configMapRef ?? from.secretRef;
+    if (!ref) continue;
+    const data = from.configMapRef
+      ? await sources.configMap(namespace, ref.name)
+      : await sources.secret(namespace, ref.name);
+    if (!data) {
+      if (ref.optional) continue;
+      throw new ConfigError(`${from.configMapRef ? "configmap" : "secret"} "${ref.name}" not found`);
+    }
+    for (const [k, v] of Object.entries(data)) env[`${from.prefix ?? ""}${k}`] = text(v);
+  }
+  for (const e of c.env ?? []) {
+    if (e.value !== undefined || !e.valueFrom) {
+      env[e.name] = expand(e.value ?? "", env);
+      continue;
+    }
+    const { configMapKeyRef, secretKeyRef, fieldRef, resourceFieldRef } = e.valueFrom;
+    if (configMapKeyRef || secretKeyRef) {
+      const ref = (configMapKeyRef ?? secretKeyRef)!;
+      const kind = configMapKeyRef ? "configmap" : "secret";
+      const data = configMapKeyRef
+        ? await sources.configMap(namespace, ref.name ?? "")
+        : await sources.secret(namespace, ref.name ?? "");
+      if (!data || !(ref.key in data)) {
+        if (ref.optional) continue;
+        throw new ConfigError(
+          data
+            ? `couldn't find key ${ref.key} in ${kind === "configmap" ? "ConfigMap" : "Secret"} ${namespace}/${ref.name}`
+            : `${kind} "${ref.name}" not found`,
+        );
+      }
+      env[e.name] = text(data[ref.key]);
+    } else if (fieldRef) env[e.name] = fieldValue(pod, fieldRef.fieldPath, podIP, hostIP, false);
+    else if (resourceFieldRef)
+      env[e.name] = resourceValue(
+        pod,
+        resourceFieldRef.containerName ?? c.name,
+        resourceFieldRef.resource,
+        resourceFieldRef.divisor,
+      );
+  }
+  return env;
+}
+
+/** $(VAR) references to earlier variables, as Kubernetes expands them ($$ escapes). */
+function expand(value: string, env: Record<string, string>): string {
+  return value.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g, (match, name?: string) =>
+    match === "$$" ? "$" : name !== undefined && name in env ? env[name] : match,
+  );
+}
+
+/** The downward API's field paths. */
+function fieldValue(pod: Pod, path: string, podIP: string, hostIP: string, volume: boolean): string {
+  const meta = pod.metadata;
+  const map = (m?: Record<string, string>) =>
+    Object.entries(m ?? {})
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, v]) => `${k}="${v}"`)
+      .join("\n");
+  const sub = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(path);
+  if (sub) return (sub[1] === "labels" ? meta.labels : meta.annotations)?.[sub[2]] ?? "";
+  switch (path) {
+    case "metadata.name":
+      return meta.name ?? "";
+    case "metadata.namespace":
+      return meta.namespace ?? "default";
+    case "metadata.uid":
+      return meta.uid ?? "";
+    case "metadata.labels":
+      return volume ? map(meta.labels) : "";
+    case "metadata.annotations":
+      return volume ? map(meta.annotations) : "";
+    case "spec.nodeName":
+      return pod.spec.nodeName ?? "";
+    case "spec.serviceAccountName":
+      return pod.spec.serviceAccountName ?? "";
+    case "status.podIP":
+      return podIP;
+    case "status.hostIP":
+      return hostIP;
+    default:
+      throw new ConfigError(`unsupported fieldRef ${path}`);
+  }
+}
+
+function resourceValue(pod: Pod, containerName: string, resource: string, divisor?: string): string {
+  const c = [...(pod.spec.initContainers ?? []), ...pod.spec.containers].find(
+    (x) => x.name === containerName,
+  );
+  const [kind, name] = resource.split(".");
+  const raw = (kind === "limits" ? c?.resources?.limits : c?.resources?.requests)?.[name ?? ""];
+  const value = parseQuantity(raw) ?? 0;
+  const div = parseQuantity(divisor) ?? 1;
+  return String(Math.ceil(value / div));
+}
