@@ -6,7 +6,7 @@
  *
  * One control plane per test file (start in beforeAll, stop in afterAll).
  */
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -46,7 +46,19 @@ export interface ControlPlane {
     args: string[],
     opts?: { version?: KubectlVersion; input?: string; timeoutMs?: number },
   ): Promise<KubectlResult>;
+  /** Start a long-running kubectl (e.g. `get -w`) whose output can be awaited; always stop() it. */
+  kubectlStream(args: string[], opts?: { version?: KubectlVersion }): KubectlStream;
   /** Stop workerd and remove temp files (persistDir is kept). */
+  stop(): Promise<void>;
+}
+
+/** A running kubectl whose stdout is collected as it arrives. */
+export interface KubectlStream {
+  /** Everything printed on stdout so far. */
+  output(): string;
+  /** Resolve once stdout matches, or reject after timeoutMs (default 20 s) with the output so far. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  /** Kill the process and wait for it to exit. */
   stop(): Promise<void>;
 }
 
@@ -56,6 +68,8 @@ export interface ControlPlaneOptions {
   persistDir?: string;
   /** Extra or overriding bindings (vars/secrets), e.g. { ADMIN_TOKEN: "..." }. */
   env?: Record<string, string>;
+  /** Serve HTTPS with this certificate (e.g. signed by a test CA) instead of Miniflare's self-signed one. */
+  tls?: { certPath: string; keyPath: string };
 }
 
 let bundlePromise: Promise<string> | undefined;
@@ -116,6 +130,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     // kubectl (client-go) does not send bearer tokens over plain HTTP, so serve HTTPS with
     // Miniflare's self-signed certificate; the kubeconfig skips verification for loopback.
     https: true,
+    ...(options.tls ? { httpsCertPath: options.tls.certPath, httpsKeyPath: options.tls.keyPath } : {}),
     durableObjectsPersist: join(persist, "do"),
     r2Persist: join(persist, "r2"),
     kvPersist: join(persist, "kv"),
@@ -156,6 +171,14 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
         opts.input,
         opts.timeoutMs ?? 60_000,
       ),
+    kubectlStream: (args, opts = {}) =>
+      streamKubectl(join(binDir, opts.version ? `kubectl.${opts.version}` : "kubectl"), [
+        "--kubeconfig",
+        kubeconfig,
+        "--cache-dir",
+        join(cacheDir, opts.version ?? "default"),
+        ...args,
+      ]),
     stop: async () => {
       await mf.dispose().catch(() => {});
       await dispatcher.close().catch(() => {});
@@ -202,4 +225,48 @@ function runKubectl(bin: string, args: string[], input: string | undefined, time
     if (input !== undefined) child.stdin?.end(input);
     else child.stdin?.end();
   });
+}
+
+function streamKubectl(bin: string, args: string[]): KubectlStream {
+  const child = spawn(bin, args, {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, KUBECONFIG: "" },
+  });
+  let stdout = "";
+  let stderr = "";
+  const listeners = new Set<() => void>();
+  child.stdout.on("data", (chunk) => {
+    stdout += String(chunk);
+    for (const l of listeners) l();
+  });
+  child.stderr.on("data", (chunk) => {
+    stderr += String(chunk);
+  });
+  const exited = new Promise<void>((res) => child.once("exit", () => res()));
+  return {
+    output: () => stdout,
+    waitFor: (pattern, timeoutMs = 20_000) =>
+      new Promise<string>((res, rej) => {
+        const check = () => {
+          if (pattern.test(stdout)) {
+            cleanup();
+            res(stdout);
+          }
+        };
+        const timer = setTimeout(() => {
+          cleanup();
+          rej(new Error(`kubectl output never matched ${pattern}:\n${stdout}\n${stderr}`));
+        }, timeoutMs);
+        const cleanup = () => {
+          clearTimeout(timer);
+          listeners.delete(check);
+        };
+        listeners.add(check);
+        check();
+      }),
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      await exited;
+    },
+  };
 }

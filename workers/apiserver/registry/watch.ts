@@ -162,7 +162,12 @@ export function watchResponse(registry: Registry, info: ResourceInfo, req: Watch
   });
   return new Response(body, {
     status: 200,
-    headers: { "Content-Type": "application/json", "Cache-Control": "no-cache, private" },
+    // "identity" keeps the runtime from compressing (and so buffering) the stream when clients accept gzip.
+    headers: {
+      "Content-Type": "application/json",
+      "Cache-Control": "no-cache, private",
+      "Content-Encoding": "identity",
+    },
   });
 }
 
