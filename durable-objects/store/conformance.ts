@@ -197,6 +197,40 @@ export function runStoreConformance(name: string, make: () => Promise<StoreHarne
       });
     });
 
+    describe("large values", () => {
+      it("refuses values over the size limit and writes nothing", async () => {
+        const { store } = await make();
+        const p = freshPrefix();
+        const before = await store.revisions(p);
+        // 600k snowmen are 1.8 MB in UTF-8, though only 600k UTF-16 units.
+        await expectStoreError(store.create(`${p}ns/big`, "☃".repeat(600_000)), "InvalidArgument");
+        const ok = await store.create(`${p}ns/ok`, "x".repeat(1_500_000));
+        expect(ok.succeeded).toBe(true);
+        await expectStoreError(
+          store.update(`${p}ns/ok`, "y".repeat(1_600_000), ok.revision),
+          "InvalidArgument",
+        );
+        expect((await store.revisions(p)).current).toBe(before.current + 1);
+      });
+
+      it("watch delivers large and non-BMP values intact, in history and live", async () => {
+        const { store } = await make();
+        const p = freshPrefix();
+        // Odd and even offsets of surrogate pairs, so any frame boundary lands inside one somewhere.
+        const v1 = `a${"😀".repeat(150_000)}☃`;
+        const v2 = `${"😀".repeat(150_000)}é`;
+        const start = (await store.revisions(p)).current;
+        const a = await store.create(`${p}ns/a`, v1);
+        const iter = store.watch(`${p}ns/`, { afterRevision: start })[Symbol.asyncIterator]();
+        await store.update(`${p}ns/a`, v2, a.revision);
+        const got = await collectUntil(iter, (ev) => ev.length >= 2);
+        await iter.return?.();
+        expect(got.events[0].kv.value === v1).toBe(true);
+        expect(got.events[1].kv.value === v2).toBe(true);
+        expect(got.events[1].prevKv?.value === v1).toBe(true);
+      });
+    });
+
     describe("list and count", () => {
       it("lists a prefix in key order with limit, startAfter, more and remaining", async () => {
         const { store } = await make();

@@ -311,25 +311,29 @@ export class StoreObject extends DurableObject<Env> {
         const batch = this.queue;
         this.queue = [];
         const events: WatchEvent[] = [];
-        const outcomes: Array<{ value?: TxnResult; error?: StoreError }> = [];
+        const outcomes: Array<{ value?: TxnResult; error?: unknown }> = [];
         const startRev = this.shard.rev;
+        const live = (id: number) => this.sql.localLease(id) === "live";
         try {
-          this.ctx.storage.transactionSync(() => {
-            for (const p of batch) {
-              try {
-                outcomes.push({
-                  value: this.shard.apply(p.op, events, (id) => this.sql.localLease(id) === "live"),
-                });
-              } catch (e) {
-                if (!(e instanceof StoreError)) throw e;
-                outcomes.push({ error: e });
-              }
+          // Each write in its own savepoint: one failing write never takes its batch down.
+          // All of them still land in this turn's single commit.
+          for (const p of batch) {
+            const rev = this.shard.rev;
+            const seen = events.length;
+            try {
+              outcomes.push({
+                value: this.ctx.storage.transactionSync(() => this.shard.apply(p.op, events, live)),
+              });
+            } catch (e) {
+              this.shard.rev = rev;
+              events.length = seen;
+              outcomes.push({ error: e });
             }
-            if (this.shard.rev !== startRev) this.sql.setMeta("rev", this.shard.rev);
-          });
+          }
+          if (this.shard.rev !== startRev) this.sql.setMeta("rev", this.shard.rev);
           await this.ctx.storage.sync();
         } catch (e) {
-          // Rolled back (or not durable): nobody is told anything happened.
+          // Not durable: nobody is told anything happened.
           this.shard.rev = this.sql.meta("rev", 1);
           for (const p of batch) p.reject(e);
           continue;
@@ -340,7 +344,7 @@ export class StoreObject extends DurableObject<Env> {
         this.hub.broadcast(events);
         batch.forEach((p, i) => {
           const o = outcomes[i];
-          if (o.error) p.reject(o.error);
+          if (o.error !== undefined) p.reject(o.error);
           else p.resolve(o.value);
         });
         if (this.alarmAt === null && this.shard.rev !== startRev) {

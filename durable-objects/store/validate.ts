@@ -35,9 +35,19 @@ export function checkPrefix(prefix: unknown): string {
   return prefix;
 }
 
-/** Values are opaque strings. */
+/** Largest value, in UTF-8 bytes: etcd's default request limit, and safely under SQLite's 2 MB row limit. */
+export const MAX_VALUE_BYTES = 1.5 * 1024 * 1024;
+
+/** Values are opaque strings of at most MAX_VALUE_BYTES. */
 export function checkValue(value: unknown): string {
   if (typeof value !== "string") invalid("value", value);
+  // Only measure when the string could be too large (UTF-8 is at most 3 bytes per UTF-16 unit).
+  if (value.length * 3 > MAX_VALUE_BYTES) {
+    const bytes = new TextEncoder().encode(value).length;
+    if (bytes > MAX_VALUE_BYTES) {
+      throw new StoreError("InvalidArgument", `value too large: ${bytes} bytes > ${MAX_VALUE_BYTES}`);
+    }
+  }
   return value;
 }
 
