@@ -29,7 +29,11 @@ export interface RegistryHost {
   host: string;
   /** Base URL to talk to (default https://host, or http:// when insecure). */
   server?: string;
-  /** Plain HTTP or unverified TLS (loopback registries need no entry: containerd uses HTTP for them). */
+  /**
+   * Plain HTTP when no server is given, otherwise TLS without verification
+   * (self-signed). Loopback registries speaking plain HTTP need no entry at
+   * all: containerd uses HTTP for them.
+   */
   insecure?: boolean;
 }
 
@@ -110,12 +114,19 @@ export async function writeContainerdConfig(options: ContainerdOptions): Promise
   );
   const template = await readFile(CONFIG_TEMPLATE, "utf8");
   await writeFile(p.configPath, renderContainerdConfig(template, options));
-  for (const reg of options.registries ?? []) {
-    const dir = join(p.certsDir, reg.host.replace(/[/\\]/g, "_"));
-    await mkdir(dir, { recursive: true });
-    await writeFile(join(dir, "hosts.toml"), hostsToml(reg));
-  }
+  for (const reg of options.registries ?? []) await writeRegistryHost(p.certsDir, reg);
   return p;
+}
+
+/**
+ * Adds (or replaces) one registry's hosts.toml. containerd reads config_path
+ * on every pull, so this works on a running containerd too (e.g. the local
+ * control plane's HTTPS registry on a port known only at start).
+ */
+export async function writeRegistryHost(certsDir: string, reg: RegistryHost): Promise<void> {
+  const dir = join(certsDir, reg.host.replace(/[/\\]/g, "_"));
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, "hosts.toml"), hostsToml(reg));
 }
 
 /** A containerd started by the agent. */

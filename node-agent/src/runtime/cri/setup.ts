@@ -15,6 +15,7 @@ import {
   type ManagedContainerd,
   type RegistryHost,
   startContainerd,
+  writeRegistryHost,
 } from "./containerd.ts";
 import { CriRuntime } from "./index.ts";
 
@@ -51,6 +52,8 @@ export interface CriSetup {
   socket: string;
   /** Writes the CNI config for this pod CIDR (containerd reloads it for new sandboxes). No-op without a CNI dir. */
   setPodCidr(cidr: string): Promise<void>;
+  /** Adds a registry's hosts.toml (managed mode only; e.g. the control plane's own HTTPS registry). */
+  addRegistry(reg: RegistryHost): Promise<void>;
   /** Closes the runtime and stops a managed containerd; running containers keep running under their shims. */
   close(): Promise<void>;
 }
@@ -112,6 +115,9 @@ export async function setupCri(options: CriSetupOptions): Promise<CriSetup> {
     runtime,
     socket,
     setPodCidr,
+    async addRegistry(reg) {
+      if (child) await writeRegistryHost(child.paths.certsDir, reg);
+    },
     async close() {
       await runtime.close();
       await child?.stop();
