@@ -8,7 +8,9 @@
  */
 
 import { handleTunnelConnect } from "../durable-objects/tunnel/index.ts";
-import { apiServerForEnv } from "./apiserver/index.ts";
+import { podLogsService } from "../durable-objects/tunnel/logs.ts";
+import { apiServerForEnv, setSchemaServices } from "./apiserver/index.ts";
+import { schemaServices } from "./apiserver/openapi/index.ts";
 import { resync, wake } from "./controllers/index.ts";
 import type { Env } from "./env.ts";
 import { handleRegistry } from "./registry/index.ts";
@@ -17,12 +19,18 @@ export { StoreObject } from "../durable-objects/store/object.ts";
 export { TunnelObject } from "../durable-objects/tunnel/object.ts";
 export { ControllerManager } from "./controllers/manager.ts";
 
+// OpenAPI v3 documents and the strict unknown-field check, generated from the resource table.
+setSchemaServices(schemaServices);
+
 export default {
   async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
     const path = new URL(request.url).pathname;
     if (path === "/v2" || path.startsWith("/v2/")) return handleRegistry(request, env, ctx);
     if (path.startsWith("/edgeplane/v1/tunnel/")) return handleTunnelConnect(request, env, ctx);
-    const app = apiServerForEnv(env, ctx, { onWrite: (event) => wake(env, ctx, event) });
+    const app = apiServerForEnv(env, ctx, {
+      onWrite: (event) => wake(env, ctx, event),
+      services: { podLogs: podLogsService(env) },
+    });
     return app.fetch(request);
   },
   async scheduled(_controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {

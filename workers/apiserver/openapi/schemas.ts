@@ -37,8 +37,9 @@ const REF = "#/components/schemas/";
 
 /** Components that are not client-node models: IntOrString and the Patch body. */
 export const SPECIAL_SCHEMAS: Record<string, Schema> = {
+  // As kube-openapi's v3 definition: anyOf without a top-level type, so `kubectl explain` prints <IntOrString>.
   [INT_OR_STRING]: {
-    type: "string",
+    anyOf: [{ type: "integer" }, { type: "string" }],
     format: "int-or-string",
     description:
       "IntOrString is a type that can hold an int32 or a string.  When used in JSON or YAML marshalling and unmarshalling, it produces or consumes the inner type.  This allows you to have, for example, a JSON field that can accept a name or number.",
