@@ -40,6 +40,8 @@ export interface AgentOptions {
   runtimes?: string[];
   /** For --runtimes cri: "managed" (private containerd) or a CRI socket path. */
   containerd?: string;
+  /** For --runtimes cri: pod CIDR until the Node has spec.podCIDR, bridge name, --allow-privileged. */
+  cri?: { podCidr?: string; bridge?: string; allowPrivileged?: boolean; cgroupRoot?: string };
   hostIP?: string;
   clock?: Clock;
   log?: (message: string) => void;
@@ -92,6 +94,7 @@ export class NodeAgent {
 
   private async init(): Promise<void> {
     const { options, node } = this;
+    let setPodCidr: ((cidr: string) => Promise<void>) | undefined;
     for (const name of options.runtimes ?? ["wasm"]) {
       if (name === "wasm") {
         const wasm = new WasmRuntime({ dataDir: options.dataDir, nodeName: node.name, hostIP: node.hostIP });
@@ -102,7 +105,12 @@ export class NodeAgent {
         const cri = await setupCri({
           containerd: options.containerd ?? "managed",
           dataDir: join(options.dataDir, "cri"),
+          ...options.cri,
         });
+        // The built-in registry lives at the control plane's origin (its CA, when private).
+        const server = new URL(options.server);
+        await cri.addRegistry({ host: server.host, server: server.origin, ca: options.caFile });
+        setPodCidr = (cidr) => cri.setPodCidr(cidr);
         this.runtimes.set(cri.runtime.handler, cri.runtime);
         this.closers.push(() => cri.close());
       } else throw new Error(`unknown runtime ${name} (supported: wasm, cri)`);
@@ -113,6 +121,9 @@ export class NodeAgent {
     await registerNode(this.client, node, this.clock);
     this.log(`node ${node.name} registered (runtimes: ${node.runtimes.join(", ")})`);
     const self = await this.client.get(R.nodes, undefined, node.name);
+    // Container pods take their IPs from the Node's spec.podCIDR once the control plane allocates one.
+    const podCIDR = (self.spec as { podCIDR?: string } | undefined)?.podCIDR;
+    if (podCIDR && setPodCidr) await setPodCidr(podCIDR);
     await renewLease(this.client, node, this.clock, self.metadata?.uid);
 
     this.tunnel = new TunnelClient({

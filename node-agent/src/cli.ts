@@ -13,7 +13,8 @@ import { NodeAgent } from "./agent.ts";
 
 const USAGE = `usage: node-agent --server URL (--token T | --token-file F) [--ca-file PEM] [--name NODE]
                   [--data-dir DIR] [--labels k=v,...] [--max-pods N] [--runtimes wasm[,cri]]
-                  [--containerd managed|SOCKET] [--node-ip IP]`;
+                  [--containerd managed|SOCKET] [--pod-cidr CIDR] [--cni-bridge NAME]
+                  [--allow-privileged] [--node-ip IP]`;
 
 /** Parse argv into AgentOptions (throws with a usage message on bad input). */
 export function parseCli(argv: string[]) {
@@ -30,6 +31,9 @@ export function parseCli(argv: string[]) {
       "max-pods": { type: "string" },
       runtimes: { type: "string" },
       containerd: { type: "string" },
+      "pod-cidr": { type: "string" },
+      "cni-bridge": { type: "string" },
+      "allow-privileged": { type: "boolean" },
       "node-ip": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
@@ -57,6 +61,11 @@ export function parseCli(argv: string[]) {
     maxPods: values["max-pods"] ? Number(values["max-pods"]) : 110,
     runtimes: (values.runtimes ?? "wasm").split(",").filter(Boolean),
     containerd: values.containerd,
+    cri: {
+      podCidr: values["pod-cidr"],
+      bridge: values["cni-bridge"],
+      allowPrivileged: values["allow-privileged"],
+    },
     hostIP: values["node-ip"],
   };
 }

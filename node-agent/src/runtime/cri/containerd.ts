@@ -35,6 +35,8 @@ export interface RegistryHost {
    * all: containerd uses HTTP for them.
    */
   insecure?: boolean;
+  /** CA certificate (PEM path) the registry's TLS certificate chains to. */
+  ca?: string;
 }
 
 /** Where and how to run a private containerd. */
@@ -81,6 +83,7 @@ export function hostsToml(reg: RegistryHost): string {
   const server = reg.server ?? `${reg.insecure ? "http" : "https"}://${reg.host}`;
   const lines = [`server = "${server}"`, "", `[host."${server}"]`, `  capabilities = ["pull", "resolve"]`];
   if (reg.insecure) lines.push("  skip_verify = true");
+  if (reg.ca) lines.push(`  ca = ${JSON.stringify(reg.ca)}`);
   return `${lines.join("\n")}\n`;
 }
 
