@@ -7,6 +7,7 @@
  * rarely race for the same value). The API server supplies `inUse`, backed by
  * a list of services from the store.
  */
+import type { KubeObject } from "../../client/kube.ts";
 import { errors } from "../../client/status.ts";
 import type { ServiceAllocator } from "../registry/types.ts";
 
@@ -135,7 +136,39 @@ function invalidField(field: string, value: unknown, message: string) {
   ]);
 }
 
-/** A stateless allocator for when the API server wires none: deterministic picks, no uniqueness check. */
-export const deterministicAllocator: ServiceAllocator = createServiceAllocator({
-  inUse: { clusterIPs: async () => new Set(), nodePorts: async () => new Set() },
-});
+/** The first ClusterIP probed for `key` in the default range: the pick when no allocator is wired (no uniqueness check). */
+export function deterministicClusterIP(key: string, cidr = DEFAULT_CLUSTER_IP_RANGE): string {
+  const range = parseCidr(cidr);
+  return intToIp(range.base + 2 + (hash(key) % (range.size - 3)));
+}
+
+/** The first NodePort probed for `key` in the default range (no uniqueness check). */
+export function deterministicNodePort(key: string, range = DEFAULT_NODE_PORT_RANGE): number {
+  const { min, max } = parsePortRange(range);
+  return min + (hash(key) % (max - min + 1));
+}
+
+/** An InUse over a way to list every stored service (e.g. the registry's list of services in all namespaces). */
+export function inUseFromServices(listServices: () => Promise<KubeObject[]>): InUse {
+  const keyOf = (s: KubeObject) => `${s.metadata?.namespace ?? ""}/${s.metadata?.name ?? ""}`;
+  return {
+    async clusterIPs(exceptKey) {
+      const ips = new Set<string>();
+      for (const s of await listServices()) {
+        if (keyOf(s) === exceptKey) continue;
+        const spec = (s.spec ?? {}) as { clusterIP?: string; clusterIPs?: string[] };
+        for (const ip of [spec.clusterIP, ...(spec.clusterIPs ?? [])]) if (ip && ip !== "None") ips.add(ip);
+      }
+      return ips;
+    },
+    async nodePorts(exceptKey) {
+      const ports = new Set<number>();
+      for (const s of await listServices()) {
+        if (keyOf(s) === exceptKey) continue;
+        for (const p of ((s.spec ?? {}) as { ports?: { nodePort?: number }[] }).ports ?? [])
+          if (p.nodePort) ports.add(p.nodePort);
+      }
+      return ports;
+    },
+  };
+}

@@ -3,9 +3,10 @@ import type { KubeObject } from "../../client/kube.ts";
 import { ApiError } from "../../client/status.ts";
 import { runRegistryTester } from "../registry/tester.ts";
 import type { RequestContext } from "../registry/types.ts";
+import { testServer } from "../testing/fixture.ts";
 import { findResource, RESOURCES } from "./index.ts";
 import { serviceStrategy } from "./service.ts";
-import { createServiceAllocator, parseCidr } from "./service-alloc.ts";
+import { createServiceAllocator, inUseFromServices, parseCidr } from "./service-alloc.ts";
 
 const services = findResource("", "services")!;
 const now = new Date("2024-01-01T00:00:00Z");
@@ -90,12 +91,14 @@ describe("service strategy", () => {
 
   it("allocates a ClusterIP in range and NodePorts, keeping them on update", async () => {
     const s = svc("np", { type: "NodePort", ports: [{ port: 80, protocol: "TCP" }] });
+    serviceStrategy.prepareForCreate?.(s, ctx());
     await serviceStrategy.allocate?.(s, undefined, ctx({ ports: [30000, 30001] }));
     const spec = s.spec as { clusterIP: string; clusterIPs: string[]; ports: { nodePort: number }[] };
     expect(spec.clusterIP).toMatch(/^10\.0\.0\.\d+$/);
     expect(spec.clusterIPs).toEqual([spec.clusterIP]);
     expect(spec.ports[0].nodePort).toBe(30002);
     const update = svc("np", { type: "NodePort", ports: [{ port: 80, protocol: "TCP" }] });
+    serviceStrategy.prepareForUpdate?.(update, s, ctx());
     await serviceStrategy.allocate?.(update, s, ctx({ ports: [30000, 30001, 30002] }));
     expect(update.spec).toMatchObject({ clusterIP: spec.clusterIP, ports: [{ nodePort: 30002 }] });
   });
@@ -110,6 +113,31 @@ describe("service strategy", () => {
       reason: "Invalid",
       code: 422,
     });
+  });
+
+  it("gets a ClusterIP in the default range even with no allocator wired", async () => {
+    const { call } = testServer({ resources: RESOURCES });
+    const created = await call(
+      "POST",
+      "/api/v1/namespaces/default/services",
+      svc("plain", { type: "NodePort", ports: [{ port: 80 }] }),
+    );
+    expect(created.status, created.text).toBe(201);
+    const spec = created.body.spec as { clusterIP: string; ports: { nodePort: number }[] };
+    expect(spec.clusterIP).toMatch(/^10\.96\.\d+\.\d+$/);
+    expect(spec.ports[0].nodePort).toBeGreaterThanOrEqual(30000);
+    expect(spec.ports[0].nodePort).toBeLessThanOrEqual(32767);
+  });
+
+  it("finds used addresses from the stored services", async () => {
+    const stored = [
+      svc("a", { clusterIP: "10.0.0.7", ports: [{ port: 80, nodePort: 30001 }] }),
+      svc("b", { clusterIP: "None" }),
+    ];
+    const inUse = inUseFromServices(async () => stored);
+    expect([...(await inUse.clusterIPs("default/b"))]).toEqual(["10.0.0.7"]);
+    expect([...(await inUse.clusterIPs("default/a"))]).toEqual([]);
+    expect([...(await inUse.nodePorts("default/b"))]).toEqual([30001]);
   });
 
   it("keeps the ClusterIP immutable", () => {

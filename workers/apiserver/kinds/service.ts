@@ -5,7 +5,7 @@
 import type { KubeObject } from "../../client/kube.ts";
 import type { FieldError, RequestContext, Strategy } from "../registry/types.ts";
 import { AGE, age, col, formatLabels } from "./print.ts";
-import { deterministicAllocator } from "./service-alloc.ts";
+import { deterministicClusterIP, deterministicNodePort } from "./service-alloc.ts";
 import { specDiffers, statusSplit } from "./status.ts";
 import { list, obj, setDefault, specOf } from "./util.ts";
 import { duplicate, forbidden, immutable, invalid, required } from "./validation/errors.ts";
@@ -79,28 +79,73 @@ function validateService(svc: KubeObject): FieldError[] {
   return errs;
 }
 
-async function allocate(svc: KubeObject, old: KubeObject | undefined, ctx: RequestContext): Promise<void> {
+/** Which values prepareFor* picked itself (so allocate() may re-pick them), per request object. */
+const autoPicked = new WeakMap<object, { ip: boolean; ports: Set<number> }>();
+
+function keyOf(svc: KubeObject): string {
+  return `${svc.metadata?.namespace ?? ""}/${svc.metadata?.name ?? ""}`;
+}
+
+/**
+ * Carry over what the old object had, and fill what is still missing with a
+ * deterministic pick, so a service always has its ClusterIP/NodePorts even
+ * when the API server wires no allocator; allocate() then checks uniqueness.
+ */
+function fillAddresses(svc: KubeObject, old: KubeObject | undefined): void {
   const spec = specOf(svc);
   const before = obj(old?.spec);
-  const key = `${svc.metadata?.namespace ?? ""}/${svc.metadata?.name ?? ""}`;
-  const allocator = ctx.allocator ?? deterministicAllocator;
+  const picked = { ip: false, ports: new Set<number>() };
+  autoPicked.set(svc, picked);
   if (spec.type === "ExternalName") return;
   if (!spec.clusterIP && before.clusterIP) spec.clusterIP = before.clusterIP;
-  if (!spec.clusterIP) spec.clusterIP = await allocator.allocateClusterIP(key);
-  else if (
-    spec.clusterIP !== "None" &&
-    spec.clusterIP !== before.clusterIP &&
-    IPV4.test(String(spec.clusterIP))
-  )
-    spec.clusterIP = await allocator.allocateClusterIP(key, spec.clusterIP as string);
+  if (!spec.clusterIP) {
+    spec.clusterIP = deterministicClusterIP(keyOf(svc));
+    picked.ip = true;
+  }
   spec.clusterIPs = [spec.clusterIP];
   if (!usesNodePorts(spec.type)) return;
   const oldPorts = list(before.ports);
-  for (const port of list(spec.ports)) {
+  list(spec.ports).forEach((port, i) => {
     const previous = oldPorts.find((p) => p.port === port.port && p.protocol === port.protocol)?.nodePort;
     if (!port.nodePort && previous) port.nodePort = previous;
-    if (port.nodePort && port.nodePort === previous) continue;
-    port.nodePort = await allocator.allocateNodePort(key, (port.nodePort as number | undefined) || undefined);
+    if (!port.nodePort) {
+      port.nodePort = deterministicNodePort(`${keyOf(svc)}/${i}`);
+      picked.ports.add(i);
+    }
+  });
+}
+
+/** Reserve new ClusterIPs/NodePorts through the request's allocator (re-picking the deterministic ones). */
+async function allocate(svc: KubeObject, old: KubeObject | undefined, ctx: RequestContext): Promise<void> {
+  const allocator = ctx.allocator;
+  const spec = specOf(svc);
+  if (!allocator || spec.type === "ExternalName") return;
+  const before = obj(old?.spec);
+  const picked = autoPicked.get(svc) ?? { ip: false, ports: new Set<number>() };
+  const key = keyOf(svc);
+  if (
+    spec.clusterIP &&
+    spec.clusterIP !== "None" &&
+    spec.clusterIP !== before.clusterIP &&
+    IPV4.test(String(spec.clusterIP))
+  ) {
+    spec.clusterIP = await allocator.allocateClusterIP(
+      key,
+      picked.ip ? undefined : (spec.clusterIP as string),
+    );
+    spec.clusterIPs = [spec.clusterIP];
+  }
+  if (!usesNodePorts(spec.type)) return;
+  const oldPorts = list(before.ports);
+  const ports = list(spec.ports);
+  for (let i = 0; i < ports.length; i++) {
+    const port = ports[i];
+    const previous = oldPorts.find((p) => p.port === port.port && p.protocol === port.protocol)?.nodePort;
+    if (!port.nodePort || port.nodePort === previous) continue;
+    port.nodePort = await allocator.allocateNodePort(
+      key,
+      picked.ports.has(i) ? undefined : (port.nodePort as number),
+    );
   }
 }
 
@@ -148,7 +193,15 @@ export const serviceStrategy: Strategy = {
     }
     if (usesNodePorts(spec.type)) setDefault(spec, "externalTrafficPolicy", "Cluster");
   },
-  ...split,
+  prepareForCreate(svc, ctx) {
+    split.prepareForCreate?.(svc, ctx);
+    fillAddresses(svc, undefined);
+  },
+  prepareForUpdate(svc, old, ctx) {
+    split.prepareForUpdate?.(svc, old, ctx);
+    fillAddresses(svc, old);
+  },
+  prepareForStatusUpdate: split.prepareForStatusUpdate,
   allocate,
   validate: validateService,
   validateUpdate(svc, old) {
