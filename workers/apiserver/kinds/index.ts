@@ -334,5 +334,6 @@ export {
   createServiceAllocator,
   DEFAULT_CLUSTER_IP_RANGE,
   DEFAULT_NODE_PORT_RANGE,
+  inUseFromServices,
 } from "./service-alloc.ts";
 export { formatSelector, selectorMatches } from "./validation/selector.ts";
