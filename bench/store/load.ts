@@ -1,11 +1,19 @@
 /**
  * Closed-loop load: `clients` workers each issue one request at a time for
- * `seconds`, over keep-alive connections; reports throughput and latency
- * percentiles.
+ * `seconds`, over keep-alive connections. Samples of several runs can be
+ * merged, so a benchmark can interleave two targets in short rounds and a
+ * swing in machine load hits both alike.
  */
 import { Pool } from "undici";
 
-/** One run's figures. */
+/** Raw samples of one or more runs. */
+export interface LoadSamples {
+  latencies: number[];
+  seconds: number;
+  errors: number;
+}
+
+/** Figures of merged samples. */
 export interface LoadResult {
   ops: number;
   perSecond: number;
@@ -25,31 +33,27 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-/** Runs the load against `origin` and measures it. */
-export async function runLoad(
+/** Runs the load against `origin` and returns its samples. */
+export async function runLoadSamples(
   origin: string,
   clients: number,
   seconds: number,
   req: RequestFor,
-): Promise<LoadResult> {
+  offset = 0,
+): Promise<LoadSamples> {
   const pool = new Pool(origin, { connections: clients, pipelining: 1 });
   const latencies: number[] = [];
   let errors = 0;
-  const end = performance.now() + seconds * 1000;
   const start = performance.now();
+  const end = start + seconds * 1000;
   try {
     await Promise.all(
       Array.from({ length: clients }, async (_, c) => {
-        for (let i = 0; performance.now() < end; i++) {
+        for (let i = offset; performance.now() < end; i++) {
           const r = req(c, i);
           const t0 = performance.now();
           try {
-            const res = await pool.request({
-              method: r.method,
-              path: r.path,
-              body: r.body,
-              headers: r.body ? { "content-type": "application/json" } : undefined,
-            });
+            const res = await pool.request({ method: r.method, path: r.path, body: r.body });
             await res.body.text();
             if (res.statusCode >= 400) errors++;
             else latencies.push(performance.now() - t0);
@@ -62,13 +66,28 @@ export async function runLoad(
   } finally {
     await pool.close();
   }
-  const elapsed = (performance.now() - start) / 1000;
-  latencies.sort((a, b) => a - b);
+  return { latencies, seconds: (performance.now() - start) / 1000, errors };
+}
+
+/** Merges samples into throughput and latency percentiles. */
+export function summarize(runs: LoadSamples[]): LoadResult {
+  const latencies = runs.flatMap((r) => r.latencies).sort((a, b) => a - b);
+  const seconds = runs.reduce((s, r) => s + r.seconds, 0);
   return {
     ops: latencies.length,
-    perSecond: latencies.length / elapsed,
+    perSecond: latencies.length / seconds,
     p50Ms: percentile(latencies, 50),
     p99Ms: percentile(latencies, 99),
-    errors,
+    errors: runs.reduce((s, r) => s + r.errors, 0),
   };
+}
+
+/** One run, summarized. */
+export async function runLoad(
+  origin: string,
+  clients: number,
+  seconds: number,
+  req: RequestFor,
+): Promise<LoadResult> {
+  return summarize([await runLoadSamples(origin, clients, seconds, req)]);
 }

@@ -12,10 +12,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { request } from "undici";
 import { startEtcd } from "./etcd.ts";
-import { type LoadResult, runLoad } from "./load.ts";
+import {
+  type LoadResult,
+  type LoadSamples,
+  type RequestFor,
+  runLoad,
+  runLoadSamples,
+  summarize,
+} from "./load.ts";
 import { startStoreServer } from "./server.ts";
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
+const ROUNDS = 4;
 const CLIENTS = [1, 10, 100];
 const GET_KEYS = 100;
 const VALUE = "v".repeat(256);
@@ -32,9 +40,11 @@ function row(label: string, etcd: LoadResult, store: LoadResult): string {
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), "edgeplane-bench-store-"));
   const etcd = await startEtcd();
-  const server = await startStoreServer(join(dir, "do"));
+  const server = await startStoreServer(join(dir, "do"), { direct: true });
   try {
-    console.log(`store bench: 256-byte values, ${SECONDS}s per row, same machine`);
+    console.log(
+      `store bench: 256-byte values, ${SECONDS}s per target per row (${ROUNDS} interleaved rounds), same machine`,
+    );
     console.log(
       `${"".padEnd(12)} ${"etcd 3.4: ops/s   p50ms   p99ms".padEnd(34)} ${"Worker+DO: ops/s   p50ms   p99ms".padEnd(34)} ratio`,
     );
@@ -58,20 +68,28 @@ async function main(): Promise<void> {
         // Each put row writes fresh keys into its own shard, so its commit counters are its own.
         const putKey = (c: number, i: number) => `/registry/bench/put${clients}/ns/c${c}-${i}`;
         const key = op === "put" ? putKey : getKey;
-        const etcdResult = await runLoad(etcd.url, clients, SECONDS, (c, i) =>
+        const etcdReq: RequestFor = (c, i) =>
           op === "put"
             ? {
                 method: "POST",
                 path: "/v3/kv/put",
                 body: JSON.stringify({ key: b64(key(c, i)), value: b64(VALUE) }),
               }
-            : { method: "POST", path: "/v3/kv/range", body: JSON.stringify({ key: b64(key(c, i)) }) },
-        );
-        const storeResult = await runLoad(server.url, clients, SECONDS, (c, i) =>
+            : { method: "POST", path: "/v3/kv/range", body: JSON.stringify({ key: b64(key(c, i)) }) };
+        const storeReq: RequestFor = (c, i) =>
           op === "put"
             ? { method: "POST", path: `/put?key=${encodeURIComponent(key(c, i))}`, body: VALUE }
-            : { method: "GET", path: `/get?key=${encodeURIComponent(key(c, i))}` },
-        );
+            : { method: "GET", path: `/get?key=${encodeURIComponent(key(c, i))}` };
+        // Alternate the two targets in short rounds so load swings on the machine hit both alike.
+        const etcdRuns: LoadSamples[] = [];
+        const storeRuns: LoadSamples[] = [];
+        for (let round = 0; round < ROUNDS; round++) {
+          const offset = round * 1_000_000;
+          etcdRuns.push(await runLoadSamples(etcd.url, clients, SECONDS / ROUNDS, etcdReq, offset));
+          storeRuns.push(await runLoadSamples(server.url, clients, SECONDS / ROUNDS, storeReq, offset));
+        }
+        const etcdResult = summarize(etcdRuns);
+        const storeResult = summarize(storeRuns);
         console.log(row(`${op} x${clients}`, etcdResult, storeResult));
         if (op === "put") {
           const st = (await (await request(`${server.url}/stats?shard=bench/put${clients}`)).body.json()) as {

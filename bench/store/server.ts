@@ -58,8 +58,21 @@ async function workerdChildren(): Promise<Set<number>> {
   return pids;
 }
 
+/** Options for startStoreServer. */
+export interface StoreServerOptions {
+  /**
+   * Serve the Worker on its own socket instead of through Miniflare's entry
+   * worker (a dev-only wrapper that costs a second worker hop per request;
+   * production has no such hop). The benchmark uses it.
+   */
+  direct?: boolean;
+}
+
 /** Starts the fixture Worker, persisting Durable Objects under `persistDir`. */
-export async function startStoreServer(persistDir: string): Promise<StoreServer> {
+export async function startStoreServer(
+  persistDir: string,
+  options: StoreServerOptions = {},
+): Promise<StoreServer> {
   const script = await bundleFixture();
   const before = await workerdChildren();
   const mf = new Miniflare({
@@ -70,10 +83,12 @@ export async function startStoreServer(persistDir: string): Promise<StoreServer>
     compatibilityFlags: ["nodejs_compat"],
     durableObjects: { STORE: { className: "StoreObject", useSQLite: true } },
     durableObjectsPersist: persistDir,
+    ...(options.direct ? { unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }] } : {}),
   });
   let url: string;
   try {
-    url = (await mf.ready).toString().replace(/\/$/, "");
+    const entry = await mf.ready;
+    url = (options.direct ? await mf.unsafeGetDirectURL() : entry).toString().replace(/\/$/, "");
   } catch (e) {
     await mf.dispose().catch(() => {});
     throw e;
