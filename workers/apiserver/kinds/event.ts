@@ -30,6 +30,7 @@ export const eventStrategy: Strategy = {
   validate: validateEvent,
   specChanged: () => false,
   columns: EVENT_COLUMNS,
+  fullRow: true,
   row(ev, now) {
     const involved = obj(ev.involvedObject);
     return eventCells(

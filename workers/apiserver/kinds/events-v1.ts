@@ -47,6 +47,7 @@ export const eventsV1Strategy: Strategy = {
   },
   specChanged: () => false,
   columns: EVENT_COLUMNS,
+  fullRow: true,
   row(ev, now) {
     const regarding = obj(ev.regarding);
     return eventCells(

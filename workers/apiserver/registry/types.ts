@@ -73,6 +73,8 @@ export interface Strategy<T extends KubeObject = KubeObject> {
   validateStatusUpdate?(object: T, old: T, ctx: RequestContext): FieldError[];
   /** Columns for `kubectl get` (Table), after NAME which is always first. AGE is added last unless listed. */
   columns: ColumnDefinition[];
+  /** When true, `columns`/`row` are the whole row: the table adds neither NAME first nor AGE last (kube's events print "LAST SEEN TYPE REASON OBJECT ... NAME"). */
+  fullRow?: boolean;
   /** Cells for one object, matching `columns` (NAME excluded). */
   row(object: T, now: Date): unknown[];
   /** Field selectors beyond metadata.name / metadata.namespace: field path → value getter. */
