@@ -3,7 +3,7 @@
  * container lifecycle, CRI log files, pod IPs, exit codes, exec, graceful
  * stop and cleanup, adoption after an agent restart, pull errors.
  */
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { existingCgroupDirs } from "../../node-agent/src/runtime/cri/cgroups.ts";
@@ -12,6 +12,7 @@ import {
   type CriTestEnv,
   criUnavailableReason,
   runTestPod,
+  sandboxNetns,
   startCriTestEnv,
   testContainer,
   testSandbox,
@@ -22,10 +23,6 @@ import { PullError } from "../../node-agent/src/runtime/types.ts";
 
 const unavailable = criUnavailableReason();
 if (unavailable) console.warn(`cri-runtime tests SKIPPED: ${unavailable}`);
-
-function netnsNames(): Set<string> {
-  return new Set(existsSync("/var/run/netns") ? readdirSync("/var/run/netns") : []);
-}
 
 describe.skipIf(unavailable)("CriRuntime on containerd + runc", () => {
   let env: CriTestEnv;
@@ -109,7 +106,6 @@ describe.skipIf(unavailable)("CriRuntime on containerd + runc", () => {
   });
 
   it("stops with the grace period (TERM honoured → 0; TERM ignored → KILL after the grace period) and leaves no sandbox, container, netns or cgroup", async () => {
-    const netnsBefore = netnsNames();
     const sandbox = testSandbox(env, "graceful");
     const polite = testContainer(env, sandbox, "polite", {
       command: ["sh", "-c", "trap 'echo bye; exit 0' TERM; echo up; while true; do sleep 0.1; done"],
@@ -125,8 +121,9 @@ describe.skipIf(unavailable)("CriRuntime on containerd + runc", () => {
       "stubborn up",
     );
     await waitFor(async () => (await readFile(polite.logPath, "utf8")).includes("up"), 10_000, "polite up");
-    const newNetns = [...netnsNames()].filter((n) => !netnsBefore.has(n));
-    expect(newNetns.length).toBe(1);
+    const netns = await sandboxNetns(env.runtime.client, pod.sandboxId);
+    expect(netns).toMatch(/^\/var\/run\/netns\/cni-/);
+    expect(existsSync(netns!)).toBe(true);
     const cgroupParent = `${env.cgroupRoot}/pod${sandbox.uid}`;
     expect(existingCgroupDirs(cgroupParent).length).toBeGreaterThan(0);
 
@@ -149,7 +146,7 @@ describe.skipIf(unavailable)("CriRuntime on containerd + runc", () => {
     expect(await env.runtime.containerStatus(politeId)).toBeUndefined();
     expect((await env.runtime.listSandboxes()).map((x) => x.id)).not.toContain(pod.sandboxId);
     expect(await env.runtime.listContainers(pod.sandboxId)).toEqual([]);
-    for (const n of newNetns) expect(existsSync(`/var/run/netns/${n}`)).toBe(false);
+    expect(existsSync(netns!)).toBe(false);
     expect(existingCgroupDirs(cgroupParent)).toEqual([]);
     const runcState = "/run/containerd/runc/k8s.io";
     for (const id of [politeId, stubbornId, pod.sandboxId])

@@ -152,6 +152,15 @@ export class CriClient {
     return res.status;
   }
 
+  /** The runtime's verbose sandbox info (containerd: JSON with the OCI runtime spec, netns path, pid...). */
+  async podSandboxInfo(podSandboxId: string): Promise<Record<string, string>> {
+    const res = await this.call<{ info: Record<string, string> }>(this.runtime, "podSandboxStatus", {
+      podSandboxId,
+      verbose: true,
+    });
+    return res.info;
+  }
+
   /** Sandboxes matching a filter (labels are ANDed). */
   async listPodSandbox(
     filter: { id?: string; state?: PodSandboxState; labelSelector?: Record<string, string> } = {},

@@ -17,6 +17,7 @@ import { promisify } from "node:util";
 import { deleteBridge, writeCniConfig } from "../../network/cni.ts";
 import type { ContainerConfig, SandboxConfig } from "../types.ts";
 import { removeCgroup } from "./cgroups.ts";
+import type { CriClient } from "./client.ts";
 import { ensureSandboxImage, type ManagedContainerd, startContainerd } from "./containerd.ts";
 import { CriRuntime } from "./index.ts";
 
@@ -48,6 +49,14 @@ export function criUnavailableReason(): string | undefined {
   if (!existsSync("/sys/fs/cgroup/memory") && !existsSync("/sys/fs/cgroup/cgroup.controllers"))
     return "no cgroup memory controller";
   return undefined;
+}
+
+/** The network namespace path of a sandbox, from the runtime's verbose info (containerd's OCI spec). */
+export async function sandboxNetns(client: CriClient, sandboxId: string): Promise<string | undefined> {
+  const info = JSON.parse((await client.podSandboxInfo(sandboxId)).info ?? "{}") as {
+    runtimeSpec?: { linux?: { namespaces?: { type: string; path?: string }[] } };
+  };
+  return info.runtimeSpec?.linux?.namespaces?.find((n) => n.type === "network")?.path;
 }
 
 /** Polls `check` until it returns a truthy value or `timeoutMs` passes; resolves to that value. */
