@@ -34,9 +34,13 @@ export function resolveResource(path: string, resources: ResourceInfo[]): Resour
     rest = parts.slice(3);
   } else return undefined;
   let namespace: string | undefined;
+  let scoped = false;
   if (rest[0] === "namespaces" && rest.length > 1) {
     namespace = rest[1];
-    if (rest.length > 2 && !NAMESPACE_SUBRESOURCES.has(rest[2])) rest = rest.slice(2);
+    if (rest.length > 2 && !NAMESPACE_SUBRESOURCES.has(rest[2])) {
+      rest = rest.slice(2);
+      scoped = true;
+    }
   }
   const [resource, name, subresource, ...extra] = rest;
   const info = resources.find((r) => r.group === group && r.version === version && r.resource === resource);
@@ -47,7 +51,8 @@ export function resolveResource(path: string, resources: ResourceInfo[]): Resour
     if (name !== undefined && !namespace) throw notFound();
     return { info, namespace, name, subresource };
   }
-  const isSelf = rest[0] === "namespaces" && resource === "namespaces" && namespace !== undefined;
+  // /api/v1/namespaces/<name>[/status|/finalize] addresses the Namespace itself.
+  const isSelf = !scoped && resource === "namespaces";
   if (namespace !== undefined && !isSelf) throw notFound();
   return { info, name, subresource };
 }

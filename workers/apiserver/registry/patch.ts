@@ -32,11 +32,11 @@ export function applyPatch(
   if (type === "json-patch") {
     if (!Array.isArray(patch)) throw new ApiError("BadRequest", "json patch must be an array of operations");
     const error = jsonpatch.validate(patch as Operation[], current);
-    if (error)
-      throw new ApiError(
-        "BadRequest",
-        `the server rejected our request due to an error in our request: ${error.message}`,
-      );
+    if (error) {
+      const message = `the server rejected our request due to an error in our request: ${error.message.split("\n")[0]}`;
+      // A failed "test" operation means the object is not as the client expected: Invalid, not a malformed request.
+      throw new ApiError(error.name === "TEST_OPERATION_FAILED" ? "Invalid" : "BadRequest", message);
+    }
     try {
       return jsonpatch.applyPatch(structuredClone(current), patch as Operation[], true, true).newDocument;
     } catch (err) {

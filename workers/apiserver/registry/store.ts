@@ -19,7 +19,7 @@ import {
 } from "./keys.ts";
 import { trackUpdate } from "./managedfields.ts";
 import { validateObjectMeta } from "./meta.ts";
-import type { Matcher } from "./selectors.ts";
+import { everything, type Matcher } from "./selectors.ts";
 import type { FieldError, RegistryAccess, RequestContext, ResourceInfo } from "./types.ts";
 
 /** A committed write, reported to the onWrite hook. */
@@ -220,7 +220,7 @@ export class Registry implements RegistryAccess {
         );
       storeErrorToApi(error);
     }
-    const match = req.match;
+    const match = req.match === everything ? undefined : req.match;
     const items: KubeObject[] = [];
     for (const kv of result.kvs) {
       const object = this.decode(kv);
