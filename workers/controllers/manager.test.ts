@@ -52,7 +52,11 @@ describe("controller manager", () => {
       const pods = (await kube.list<Pod>(R.pods, "default", { labelSelector: "app=fast" })).items;
       return pods.length === 3 && pods.every((p) => p.spec.nodeName === "fast-node") ? pods : undefined;
     });
-    expect(bound.map((p) => p.metadata.ownerReferences?.[0]?.kind)).toEqual(["ReplicaSet", "ReplicaSet", "ReplicaSet"]);
+    expect(bound.map((p) => p.metadata.ownerReferences?.[0]?.kind)).toEqual([
+      "ReplicaSet",
+      "ReplicaSet",
+      "ReplicaSet",
+    ]);
     const events = (await kube.list(R.events, "default")).items.map((e) => e.reason);
     expect(events).toContain("Scheduled");
     expect(events).toContain("ScalingReplicaSet");
