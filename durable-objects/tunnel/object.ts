@@ -93,7 +93,12 @@ export class TunnelObject extends DurableObject<Env> {
         headers: { "Content-Type": "application/json" },
       });
     return new Response(readable, {
-      headers: { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-cache" },
+      headers: {
+        "Content-Type": "text/plain; charset=utf-8",
+        // Compression would buffer a followed log: ask every hop to pass it through as is.
+        "Cache-Control": "no-cache, no-transform",
+        "Content-Encoding": "identity",
+      },
     });
   }
 
@@ -156,7 +161,8 @@ export class TunnelObject extends DurableObject<Env> {
     if (!stream) return;
     this.streams.delete(id);
     if (!stream.started) stream.start(status);
-    else stream.writer.abort(new Error(status.message)).catch(() => {});
+    // Already streaming: end the body (a dropped node ends `kubectl logs -f` like a dropped kubelet does).
+    else stream.writer.close().catch(() => {});
   }
 
   private dropAll(why: string): void {

@@ -55,6 +55,7 @@ export function createTransport(options: TransportOptions): Transport {
       };
       return (await undiciFetch(request.url, init as never)) as unknown as Response;
     },
-    close: () => dispatcher.close(),
+    // destroy, not close: close() would wait for the long-lived watch to finish.
+    close: () => dispatcher.destroy(),
   };
 }

@@ -1,0 +1,110 @@
+/**
+ * Runs the real node agent CLI (bin/node-agent.mjs) as a child process for
+ * end-to-end tests and benchmarks, and cleans up the WASM pods it leaves
+ * behind (they deliberately outlive the agent).
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { WasmRuntime } from "../runtime/wasm/runtime.ts";
+
+const BIN = resolve(dirname(fileURLToPath(import.meta.url)), "../../bin/node-agent.mjs");
+
+/** A running agent process. */
+export interface AgentProcess {
+  child: ChildProcess;
+  /** Everything it printed (stdout + stderr). */
+  output(): string;
+  /** Resolves with the exit code (or signal name). */
+  exited: Promise<number | string>;
+  /** Resolve once output matches, or reject after timeoutMs with the output so far. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
+  /** SIGTERM (or the given signal) and wait for exit. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** Start `node-agent` with these CLI arguments. */
+export function spawnAgent(args: string[]): AgentProcess {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, NODE_NO_WARNINGS: "1" },
+  });
+  let out = "";
+  const listeners = new Set<() => void>();
+  const onData = (chunk: Buffer) => {
+    out += chunk.toString();
+    for (const l of listeners) l();
+  };
+  child.stdout?.on("data", onData);
+  child.stderr?.on("data", onData);
+  const exited = new Promise<number | string>((res) =>
+    child.once("exit", (code, signal) => {
+      res(signal ?? code ?? -1);
+      for (const l of listeners) l();
+    }),
+  );
+  return {
+    child,
+    output: () => out,
+    exited,
+    waitFor: (pattern, timeoutMs = 30_000) =>
+      new Promise<void>((res, rej) => {
+        const check = () => {
+          if (pattern.test(out)) {
+            cleanup();
+            res();
+          } else if (child.exitCode !== null || child.signalCode !== null) {
+            cleanup();
+            rej(new Error(`agent exited before printing ${pattern}:\n${out}`));
+          }
+        };
+        const timer = setTimeout(() => {
+          cleanup();
+          rej(new Error(`agent never printed ${pattern}:\n${out}`));
+        }, timeoutMs);
+        const cleanup = () => {
+          clearTimeout(timer);
+          listeners.delete(check);
+        };
+        listeners.add(check);
+        check();
+      }),
+    stop: async (signal = "SIGTERM") => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    },
+  };
+}
+
+/** Kill and remove every WASM pod under an agent's data dir (tests' afterAll). */
+export async function removeWasmPods(dataDir: string, nodeName: string): Promise<void> {
+  const runtime = new WasmRuntime({ dataDir, nodeName, hostIP: "127.0.0.1" });
+  for (const sandbox of await runtime.listSandboxes()) await runtime.removeSandbox(sandbox.id);
+  for (const container of await runtime.listContainers()) await runtime.removeContainer(container.id);
+}
+
+/** Poll `check` until it returns a value, at most `timeoutMs`: waits on the condition, not on time. */
+export async function until<T>(
+  check: () => Promise<T | undefined | false>,
+  timeoutMs = 30_000,
+  what = "condition",
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined && value !== false) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`${what} not met within ${timeoutMs} ms${last ? `: ${last}` : ""}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Where the sample modules live. */
+export const WASM_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "../../../wasm");
+/** Path of a sample module. */
+export const sample = (name: string) => join(WASM_DIR, `${name}.wasm`);
