@@ -69,6 +69,12 @@ export class CriRuntime implements Runtime {
   private readonly cgroupRoot: string;
   /** Image id → last time a container used or a pull fetched it, for image GC's LRU order. */
   private readonly lastUsed = new Map<string, number>();
+  /**
+   * Sandbox id → pod IP. A sandbox's IP never changes, and the pod state
+   * machine lists sandboxes once per pod it (re)starts, so listing must not
+   * cost one PodSandboxStatus per sandbox on the node.
+   */
+  private readonly sandboxIps = new Map<string, string | undefined>();
 
   constructor(options: CriRuntimeOptions) {
     this.handler = options.handler ?? "runc";
@@ -119,7 +125,13 @@ export class CriRuntime implements Runtime {
   /** PodSandboxStatus → ready/notready and the pod IP; undefined when the sandbox is gone. */
   async sandboxStatus(sandboxId: string): Promise<SandboxStatus | undefined> {
     const s = await this.rawSandboxStatus(sandboxId);
-    return s ? toSandboxStatus(s) : undefined;
+    if (!s) {
+      this.sandboxIps.delete(sandboxId);
+      return undefined;
+    }
+    const status = toSandboxStatus(s);
+    if (status.state === "ready") this.sandboxIps.set(sandboxId, status.ip);
+    return status;
   }
 
   /** StopPodSandbox: kills its containers, tears down its network. Idempotent. */
@@ -134,6 +146,7 @@ export class CriRuntime implements Runtime {
     // Callers may skip stopSandbox; the network (CNI DEL, netns) is released by the stop.
     if (s.state === "SANDBOX_READY") await this.stopSandbox(sandboxId);
     await ignoreNotFound(this.client.removePodSandbox(sandboxId));
+    this.sandboxIps.delete(sandboxId);
     const cgroup = s.annotations[CGROUP_PARENT_ANNOTATION];
     if (cgroup) removeCgroup(cgroup);
   }
@@ -189,7 +202,12 @@ export class CriRuntime implements Runtime {
     const out: (SandboxStatus & { podUid: string })[] = [];
     for (const item of items) {
       const podUid = item.metadata?.uid ?? item.labels[POD_UID_LABEL] ?? "";
-      const status = item.state === "SANDBOX_READY" ? await this.sandboxStatus(item.id) : undefined;
+      let status: SandboxStatus | undefined;
+      if (item.state === "SANDBOX_READY") {
+        status = this.sandboxIps.has(item.id)
+          ? withIp({ id: item.id, state: "ready" }, this.sandboxIps.get(item.id))
+          : await this.sandboxStatus(item.id);
+      }
       out.push({ ...(status ?? { id: item.id, state: "notready" }), podUid });
     }
     return out;
@@ -275,6 +293,10 @@ function toSandboxStatus(s: PodSandboxStatus): SandboxStatus {
   const out: SandboxStatus = { id: s.id, state: s.state === "SANDBOX_READY" ? "ready" : "notready" };
   if (s.network?.ip) out.ip = s.network.ip;
   return out;
+}
+
+function withIp(s: SandboxStatus, ip: string | undefined): SandboxStatus {
+  return ip ? { ...s, ip } : s;
 }
 
 /** The manifest digest (sha256:...) when the image came from a registry, else its id. */
