@@ -275,3 +275,134 @@ describe("endpoints printing", () => {
     expect(formatEndpoints({})).toBe("<none>");
   });
 });
+
+runRegistryTester(
+  core("replicationcontrollers"),
+  {
+    valid: [
+      {
+        metadata: { name: "legacy" },
+        spec: {
+          replicas: 2,
+          template: {
+            metadata: { labels: { app: "legacy" } },
+            spec: { containers: [{ name: "c", image: "nginx" }] },
+          },
+        },
+      },
+    ],
+    invalid: [
+      {
+        object: {
+          metadata: { name: "bad" },
+          spec: {
+            selector: { app: "x" },
+            template: {
+              metadata: { labels: { app: "y" } },
+              spec: { containers: [{ name: "c", image: "nginx" }] },
+            },
+          },
+        },
+        fields: ["spec.template.metadata.labels"],
+      },
+    ],
+  },
+  RESOURCES,
+);
+
+runRegistryTester(
+  core("podtemplates"),
+  {
+    valid: [
+      {
+        metadata: { name: "tpl" },
+        template: { metadata: { labels: { a: "b" } }, spec: { containers: [{ name: "c", image: "nginx" }] } },
+      },
+    ],
+    invalid: [
+      {
+        object: { metadata: { name: "tpl" }, template: { spec: { containers: [{ name: "c" }] } } },
+        fields: ["template.spec.containers[0].image"],
+      },
+    ],
+  },
+  RESOURCES,
+);
+
+runRegistryTester(
+  core("persistentvolumeclaims"),
+  {
+    valid: [
+      {
+        metadata: { name: "data" },
+        spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } },
+      },
+    ],
+    invalid: [
+      {
+        object: { metadata: { name: "data" }, spec: { accessModes: ["ReadWriteSometimes"] } },
+        fields: ["spec.accessModes[0]", "spec.resources[storage]"],
+      },
+    ],
+  },
+  RESOURCES,
+);
+
+runRegistryTester(
+  core("persistentvolumes"),
+  {
+    valid: [
+      {
+        metadata: { name: "pv1" },
+        spec: { accessModes: ["ReadWriteOnce"], capacity: { storage: "10Gi" }, hostPath: { path: "/data" } },
+      },
+    ],
+    invalid: [
+      {
+        object: { metadata: { name: "pv1" }, spec: { capacity: { storage: "-1Gi" } } },
+        fields: ["spec.accessModes", "spec.capacity[storage]", "spec"],
+      },
+    ],
+  },
+  RESOURCES,
+);
+
+describe("short names and categories", () => {
+  it("match real Kubernetes", () => {
+    const short = Object.fromEntries(
+      RESOURCES.filter((r) => r.shortNames).map((r) => [`${r.resource}.${r.group}`, r.shortNames]),
+    );
+    expect(short).toMatchObject({
+      "pods.": ["po"],
+      "services.": ["svc"],
+      "namespaces.": ["ns"],
+      "nodes.": ["no"],
+      "configmaps.": ["cm"],
+      "serviceaccounts.": ["sa"],
+      "events.": ["ev"],
+      "endpoints.": ["ep"],
+      "persistentvolumes.": ["pv"],
+      "persistentvolumeclaims.": ["pvc"],
+      "replicationcontrollers.": ["rc"],
+      "deployments.apps": ["deploy"],
+      "replicasets.apps": ["rs"],
+      "statefulsets.apps": ["sts"],
+      "daemonsets.apps": ["ds"],
+      "cronjobs.batch": ["cj"],
+    });
+    const all = RESOURCES.filter((r) => r.categories?.includes("all"))
+      .map((r) => r.resource)
+      .sort();
+    expect(all).toEqual([
+      "cronjobs",
+      "daemonsets",
+      "deployments",
+      "jobs",
+      "pods",
+      "replicasets",
+      "replicationcontrollers",
+      "services",
+      "statefulsets",
+    ]);
+  });
+});

@@ -5,6 +5,7 @@
  */
 import type { ResourceInfo, ScaleSpec } from "../registry/types.ts";
 import { configMapStrategy } from "./configmap.ts";
+import { controllerRevisionStrategy } from "./controllerrevision.ts";
 import { cronJobStrategy } from "./cronjob.ts";
 import { daemonSetStrategy } from "./daemonset.ts";
 import { deploymentStrategy } from "./deployment.ts";
@@ -18,6 +19,7 @@ import { finalize, namespaceStrategy } from "./namespace.ts";
 import { nodeStrategy } from "./node.ts";
 import { podStrategy } from "./pod.ts";
 import { podSubresources } from "./pod-subresources.ts";
+import { podTemplateStrategy } from "./podtemplate.ts";
 import {
   clusterRoleBindingStrategy,
   clusterRoleStrategy,
@@ -25,11 +27,13 @@ import {
   roleStrategy,
 } from "./rbac.ts";
 import { replicaSetStrategy } from "./replicaset.ts";
+import { replicationControllerStrategy } from "./replicationcontroller.ts";
 import { runtimeClassStrategy } from "./runtimeclass.ts";
 import { secretStrategy } from "./secret.ts";
 import { serviceStrategy } from "./service.ts";
 import { serviceAccountStrategy } from "./serviceaccount.ts";
 import { statefulSetStrategy } from "./statefulset.ts";
+import { persistentVolumeClaimStrategy, persistentVolumeStrategy } from "./volumes.ts";
 
 /** spec.replicas / status.replicas / spec.selector (a LabelSelector object: format it with formatSelector). */
 const REPLICAS_SCALE: ScaleSpec = {
@@ -151,6 +155,53 @@ export const RESOURCES: ResourceInfo[] = [
     model: "CoreV1Event",
     strategy: eventStrategy,
   },
+  {
+    group: "",
+    version: "v1",
+    resource: "replicationcontrollers",
+    singular: "replicationcontroller",
+    kind: "ReplicationController",
+    namespaced: true,
+    shortNames: ["rc"],
+    categories: ALL,
+    subresources: { status: true },
+    model: "V1ReplicationController",
+    strategy: replicationControllerStrategy,
+  },
+  {
+    group: "",
+    version: "v1",
+    resource: "podtemplates",
+    singular: "podtemplate",
+    kind: "PodTemplate",
+    namespaced: true,
+    model: "V1PodTemplate",
+    strategy: podTemplateStrategy,
+  },
+  {
+    group: "",
+    version: "v1",
+    resource: "persistentvolumeclaims",
+    singular: "persistentvolumeclaim",
+    kind: "PersistentVolumeClaim",
+    namespaced: true,
+    shortNames: ["pvc"],
+    subresources: { status: true },
+    model: "V1PersistentVolumeClaim",
+    strategy: persistentVolumeClaimStrategy,
+  },
+  {
+    group: "",
+    version: "v1",
+    resource: "persistentvolumes",
+    singular: "persistentvolume",
+    kind: "PersistentVolume",
+    namespaced: false,
+    shortNames: ["pv"],
+    subresources: { status: true },
+    model: "V1PersistentVolume",
+    strategy: persistentVolumeStrategy,
+  },
   // apps/v1
   {
     group: "apps",
@@ -203,6 +254,16 @@ export const RESOURCES: ResourceInfo[] = [
     subresources: { status: true },
     model: "V1DaemonSet",
     strategy: daemonSetStrategy,
+  },
+  {
+    group: "apps",
+    version: "v1",
+    resource: "controllerrevisions",
+    singular: "controllerrevision",
+    kind: "ControllerRevision",
+    namespaced: true,
+    model: "V1ControllerRevision",
+    strategy: controllerRevisionStrategy,
   },
   // batch/v1
   {

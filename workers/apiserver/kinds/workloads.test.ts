@@ -370,3 +370,12 @@ describe("cronjob strategy", () => {
     ]);
   });
 });
+
+runRegistryTester(
+  findResource("apps", "controllerrevisions")!,
+  {
+    valid: [{ metadata: { name: "ds-1" }, revision: 1, data: { spec: { template: {} } } }],
+    invalid: [{ object: { metadata: { name: "rev" }, revision: -1 }, fields: ["revision"] }],
+  },
+  RESOURCES,
+);
