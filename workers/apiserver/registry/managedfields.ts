@@ -79,6 +79,53 @@ export function leaves(object: unknown): Map<string, string> {
   return out;
 }
 
+/** fieldsV1 of every field an object sets, built directly (the create fast path; same shape as toFieldsV1(leaves(o).keys())). */
+export function objectFieldsV1(object: unknown): Record<string, unknown> {
+  const walk = (value: unknown, names: string[], node: Record<string, unknown>) => {
+    if (Array.isArray(value)) {
+      const rule = mergeRule(names);
+      if (rule.key && value.every((v) => v && typeof v === "object" && rule.key! in v)) {
+        for (const item of value as Record<string, unknown>[]) {
+          const child: Record<string, unknown> = { ".": {} };
+          node[`k:${JSON.stringify({ [rule.key]: item[rule.key] })}`] = child;
+          walkMap(item, names, child);
+        }
+      }
+      return;
+    }
+    if (value && typeof value === "object") walkMap(value as Record<string, unknown>, names, node);
+  };
+  const walkMap = (map: Record<string, unknown>, names: string[], node: Record<string, unknown>) => {
+    for (const [k, v] of Object.entries(map)) {
+      if (v === undefined) continue;
+      const child: Record<string, unknown> = {};
+      node[`f:${k}`] = child;
+      walk(v, [...names, k], child);
+    }
+  };
+  const root: Record<string, unknown> = {};
+  if (object && typeof object === "object") {
+    for (const [k, v] of Object.entries(object as Record<string, unknown>)) {
+      if (k === "apiVersion" || k === "kind" || v === undefined) continue;
+      if (k === "metadata" && v && typeof v === "object") {
+        const meta: Record<string, unknown> = {};
+        for (const [mk, mv] of Object.entries(v as Record<string, unknown>)) {
+          if (SKIP_META.has(mk) || mv === undefined) continue;
+          const child: Record<string, unknown> = {};
+          meta[`f:${mk}`] = child;
+          walk(mv, ["metadata", mk], child);
+        }
+        if (Object.keys(meta).length) root["f:metadata"] = meta;
+        continue;
+      }
+      const child: Record<string, unknown> = {};
+      root[`f:${k}`] = child;
+      walk(v, [k], child);
+    }
+  }
+  return root;
+}
+
 /** A set of paths → fieldsV1 nested object. */
 export function toFieldsV1(paths: Iterable<string>): Record<string, unknown> {
   const root: Record<string, unknown> = {};
@@ -170,6 +217,23 @@ export function trackUpdate(
   subresource?: string,
 ): void {
   if (operation === "Apply") return; // apply.ts set ownership already
+  if (!old) {
+    // Create: the manager owns everything it set; no diff needed.
+    const fieldsV1 = objectFieldsV1(next);
+    next.metadata ??= {};
+    if (Object.keys(fieldsV1).length === 0) return;
+    const entry: ManagedFieldsEntry = {
+      manager,
+      operation,
+      apiVersion: next.apiVersion,
+      time: timestamp(now),
+      fieldsType: "FieldsV1",
+      fieldsV1,
+    };
+    if (subresource) entry.subresource = subresource;
+    next.metadata.managedFields = [entry];
+    return;
+  }
   const before = old ? leaves(old) : new Map<string, string>();
   const after = leaves(next);
   const changed = new Set<string>();

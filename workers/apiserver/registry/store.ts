@@ -257,7 +257,13 @@ export class Registry implements RegistryAccess {
     const generated = !meta.name && !!meta.generateName;
     for (let attempt = 0; ; attempt++) {
       if (generated) meta.name = meta.generateName + randomSuffix();
-      const prepared = await this.prepareCreate(info, structuredClone(object), ctx, options);
+      // Only a generated name can be retried, so only then is a fresh copy needed per attempt.
+      const prepared = await this.prepareCreate(
+        info,
+        generated ? structuredClone(object) : object,
+        ctx,
+        options,
+      );
       if (ctx.dryRun) return prepared;
       const key = objectKey(info, prepared.metadata?.namespace, prepared.metadata?.name ?? "");
       const txn = await this.store.create(key, this.encode(prepared)).catch(storeErrorToApi);

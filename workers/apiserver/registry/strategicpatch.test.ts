@@ -97,3 +97,10 @@ describe("JSON merge patch (RFC 7386)", () => {
     expect(out.spec.containers).toEqual([{ name: "only" }]);
   });
 });
+
+describe("managedFields", () => {
+  it("the create fast path builds the same fieldsV1 as the general diff", async () => {
+    const { leaves, objectFieldsV1, toFieldsV1 } = await import("./managedfields.ts");
+    expect(objectFieldsV1(pod)).toEqual(toFieldsV1(leaves(pod).keys()));
+  });
+});
