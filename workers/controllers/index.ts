@@ -29,9 +29,10 @@ export async function resync(env: Env, _ctx: ExecutionContext): Promise<void> {
 export function wake(env: Env, ctx: ExecutionContext, event: WriteEvent): void {
   if (env.CONTROLLERS_FAST_PATH === "off") return;
   const id = `${event.group}/${event.resource}`;
-  if (!WATCHED.has(id)) return;
+  const tokens = event.type === "DELETED" ? [id, `${id}:DELETED`] : [id];
+  if (!tokens.some((t) => WATCHED.has(t))) return;
   const poke = managerStub(env)
-    .poke([id])
+    .poke(tokens)
     .catch((error: unknown) =>
       console.warn(`controller wake-up for ${id} failed: ${(error as Error).message}`),
     );

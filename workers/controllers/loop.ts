@@ -10,7 +10,7 @@ import { type Controller, type ControllerConfig, type Deps, type Recorder, resou
 
 /** What a pass did: resources it wrote, when it wants to run again, what failed. */
 export interface PassReport {
-  /** "group/resource" of every resource this pass wrote. */
+  /** "group/resource" of every resource this pass wrote, plus "group/resource:DELETED" for deletions. */
   wrote: Set<string>;
   /** Per controller: the earliest time (ms since epoch) a key asked to be reconciled again. */
   requeue: Map<string, number>;
@@ -30,10 +30,10 @@ export interface PassOptions {
 }
 
 /** Wrap a client so every successful write is reported (by "group/resource"). */
-export function trackWrites(client: KubeClient, onWrite: (id: string) => void): KubeClient {
-  const done = <R>(ref: ResourceRef, result: Promise<R>): Promise<R> =>
+export function trackWrites(client: KubeClient, onWrite: (id: string, deleted: boolean) => void): KubeClient {
+  const done = <R>(ref: ResourceRef, result: Promise<R>, deleted = false): Promise<R> =>
     result.then((value) => {
-      onWrite(resourceId(ref));
+      onWrite(resourceId(ref), deleted);
       return value;
     });
   return {
@@ -45,7 +45,7 @@ export function trackWrites(client: KubeClient, onWrite: (id: string) => void): 
     update: (ref, ns, object, options) => done(ref, client.update(ref, ns, object, options)),
     patch: (ref, ns, name, type, patch, options) =>
       done(ref, client.patch(ref, ns, name, type, patch, options)),
-    delete: (ref, ns, name, options) => done(ref, client.delete(ref, ns, name, options)),
+    delete: (ref, ns, name, options) => done(ref, client.delete(ref, ns, name, options), true),
   };
 }
 
@@ -54,8 +54,9 @@ export async function runPass(options: PassOptions): Promise<PassReport> {
   const report: PassReport = { wrote: new Set(), requeue: new Map(), failed: new Map() };
   const log = options.log ?? ((m: string) => console.warn(m));
   let cache: Snapshot | undefined;
-  const client = trackWrites(options.client, (id) => {
+  const client = trackWrites(options.client, (id, deleted) => {
     report.wrote.add(id);
+    if (deleted) report.wrote.add(`${id}:DELETED`);
     cache?.invalidate(id);
   });
   cache = new Snapshot(client);

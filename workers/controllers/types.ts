@@ -49,7 +49,10 @@ export interface Result {
 /** One controller: which resources wake it, which keys a pass covers, and the reconcile itself. */
 export interface Controller {
   name: string;
-  /** Resources ("group/resource", core group as "/pods") whose writes should run this controller. */
+  /**
+   * Resources ("group/resource", core group as "/pods") whose writes should run this controller;
+   * "group/resource:DELETED" means only deletions of that resource.
+   */
   watches: string[];
   /** The keys to reconcile in a pass (usually every object of the primary resource). */
   keys(deps: Deps): Promise<string[]>;

@@ -30,6 +30,8 @@ export interface SimulatedNodesOptions {
   renewIntervalMs?: number;
   /** Concurrent API calls for registration and renewals (default 16). */
   concurrency?: number;
+  /** Play kubelet for bound pods (default true); off, nodes only heartbeat (scheduler benchmarks). */
+  kubelet?: boolean;
   /** Called with errors the background loops hit (default: console.warn). */
   onError?: (error: unknown) => void;
 }
@@ -128,7 +130,7 @@ export async function startSimulatedNodes(options: SimulatedNodesOptions): Promi
 
   // List, then watch from the list's resourceVersion; relist when the watch ends or expires.
   const podLoop = (async () => {
-    while (!abort.signal.aborted) {
+    while (!abort.signal.aborted && options.kubelet !== false) {
       try {
         const list = await client.list<SimPod>(R.pods);
         for (const pod of list.items) onPod(pod);

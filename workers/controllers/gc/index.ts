@@ -168,8 +168,13 @@ export async function collect(deps: Deps): Promise<Result | undefined> {
 /** The garbage collector (one key: the whole graph). */
 export const garbageCollector: Controller = {
   name: "garbagecollector",
-  // Leases are renewed every few seconds by every node: their writes must not wake the collector.
-  watches: SCANNED.filter((r) => r !== R.leases).map((r) => `${r.group}/${r.resource}`),
+  // Owners appear, change (deletionTimestamp, finalizers) or go; pods, leases and nodes change far more
+  // often (status, renewals) but only their deletions can leave dependents behind.
+  watches: SCANNED.map((r) =>
+    r === R.pods || r === R.leases || r === R.nodes
+      ? `${r.group}/${r.resource}:DELETED`
+      : `${r.group}/${r.resource}`,
+  ),
   keys: async () => ["graph"],
   reconcile: (_key, deps) => collect(deps),
 };
