@@ -190,6 +190,10 @@ export async function runWasmStartupBench(pods = 100, rate = 20): Promise<WasmSt
       perPodRssMiB:
         Math.round(((loaded.kib - baseline.kib) / 1024 / Math.max(1, loaded.count - baseline.count)) * 10) /
         10,
+      perPodPssMiB:
+        Math.round(((loaded.pss - baseline.pss) / 1024 / Math.max(1, loaded.count - baseline.count)) * 10) /
+        10,
+      agentIdlePssMiB: Math.round((idlePss / 1024) * 10) / 10,
     };
     return figures;
   } finally {
