@@ -13,7 +13,6 @@ import { WASI } from "node:wasi";
 
 const dir = process.argv[2];
 const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
-writeFileSync(join(dir, "runner.pid"), String(process.pid));
 
 /** CRI-format log file with size-bounded rotation (one rotated file kept: <log>.1). */
 class CriLog {
@@ -69,10 +68,7 @@ function timestamp() {
   return `${iso.slice(0, 19)}.${String((ms % 1000) * 1000000 + sub).padStart(9, "0")}Z`;
 }
 
-const log = new CriLog(config.logPath, config.logMaxBytes ?? 10 * 1024 * 1024);
-process.on("exit", () => log.flush());
-
-async function runModule(bytes) {
+async function runModule(bytes, log) {
   const wasi = new WASI({
     version: "preview1",
     args: [config.name, ...config.args],
@@ -104,16 +100,26 @@ async function runModule(bytes) {
   process.exit(code ?? 0);
 }
 
-async function runComponent() {
-  const { runComponent } = await import("./component-runner.mjs");
-  await runComponent(config, log);
+async function main() {
+  const log = new CriLog(config.logPath, config.logMaxBytes ?? 10 * 1024 * 1024);
+  process.on("exit", () => log.flush());
+  try {
+    if (config.kind === "component") {
+      const { runComponent } = await import("./component-runner.mjs");
+      await runComponent(config, log, dir);
+    } else await runModule(readFileSync(config.modulePath), log);
+  } catch (error) {
+    log.write("stderr", Buffer.from(`wasm: ${error?.stack ?? error}\n`));
+    log.flush();
+    process.exit(1);
+  }
 }
 
-try {
-  if (config.kind === "component") await runComponent();
-  else await runModule(readFileSync(config.modulePath));
-} catch (error) {
-  log.write("stderr", Buffer.from(`wasm: ${error?.stack ?? error}\n`));
-  log.flush();
-  process.exit(1);
+// Dispatch last: CriLog and the helpers above must be initialised first.
+if (process.argv[3] === "--component-child") {
+  const { runComponentChild } = await import("./component-runner.mjs");
+  await runComponentChild(config);
+} else {
+  writeFileSync(join(dir, "runner.pid"), String(process.pid));
+  await main();
 }

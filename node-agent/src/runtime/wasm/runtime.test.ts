@@ -136,6 +136,21 @@ describe("WasmRuntime", () => {
     expect(status).toMatchObject({ exitCode: 137, reason: "OOMKilled" });
   });
 
+  it("runs a wasi:cli/run component (transpiled once at pull time, cached by digest)", async () => {
+    registry.push("samples/hello-component", "v1", [
+      {
+        mediaType: "application/vnd.bytecodealliance.wasm.component.layer.v0+wasm",
+        bytes: module("hello.component"),
+      },
+    ]);
+    const image = `${registry.host}/samples/hello-component:v1`;
+    await runtime.pullImage(image, { policy: "IfNotPresent" });
+    const { status, log } = await runToExit(image, "component");
+    expect(status).toMatchObject({ state: "exited", exitCode: 0 });
+    expect(log).toMatch(/ stdout F hello from edgeplane wasm$/m);
+    expect(log).toMatch(/ stderr F done$/m);
+  });
+
   it("stops a long-running module with SIGTERM and is adopted by a new runtime instance", async () => {
     const image = `${registry.host}/samples/ticker:v1`;
     await runtime.pullImage(image, { policy: "IfNotPresent" });

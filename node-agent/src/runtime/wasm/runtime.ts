@@ -22,7 +22,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { type Clock, realClock } from "../../clock.ts";
 import type {
   ContainerConfig,
@@ -37,6 +37,7 @@ import { Cgroups } from "./cgroup.ts";
 import { ImageStore } from "./oci.ts";
 
 const RUNNER = join(dirname(fileURLToPath(import.meta.url)), "runner.mjs");
+const COMPONENT_RUNNER = pathToFileURL(join(dirname(RUNNER), "component-runner.mjs")).href;
 
 // Joins the cgroups given as extra arguments, runs the runner, records its exit status.
 const SHIM = `d="$1"; shift
@@ -124,6 +125,10 @@ export class WasmRuntime implements Runtime {
     }
   }
 
+  private get cacheDir(): string {
+    return join(this.options.dataDir, "cache", "jco");
+  }
+
   /** True when memory limits are enforced by cgroups. */
   get enforcesMemory(): boolean {
     return this.cgroups !== undefined;
@@ -131,6 +136,17 @@ export class WasmRuntime implements Runtime {
 
   async pullImage(image: string, options: PullOptions): Promise<PullResult> {
     const pulled = await this.images.pull(image, options);
+    if (pulled.kind === "component") {
+      // Transpile at pull time (cached by digest), so start-up and the pod's memory limit never pay for it.
+      const runner = (await import(COMPONENT_RUNNER)) as {
+        transpiled(config: { cacheDir: string; moduleDigest: string; modulePath: string }): Promise<string>;
+      };
+      await runner.transpiled({
+        cacheDir: this.cacheDir,
+        moduleDigest: pulled.moduleDigest,
+        modulePath: pulled.modulePath,
+      });
+    }
     return { digest: pulled.manifestDigest };
   }
 
@@ -191,7 +207,7 @@ export class WasmRuntime implements Runtime {
       logPath: config.logPath,
       logMaxBytes: this.options.logMaxBytes ?? 10 * 1024 * 1024,
       httpPort: config.ports[0]?.containerPort,
-      cacheDir: join(this.options.dataDir, "cache", "jco"),
+      cacheDir: this.cacheDir,
       memoryLimitBytes: config.limits.memoryBytes,
     };
     writeJson(join(dir, "config.json"), spec);

@@ -1,0 +1,93 @@
+// Runs a WASI preview2 component (wasi:cli/run or wasi:http/incoming-handler)
+// for runner.mjs: transpiled once per content digest with jco (cached under
+// config.cacheDir), instantiated with preview2-shim's WASIShim sandbox (args,
+// env, preopens = the pod's volumes only). The shim writes the component's
+// stdout/stderr to fds 1/2, so the runner re-executes itself as a child
+// with piped stdio and turns the pipes into CRI log lines.
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { pathToFileURL } from "node:url";
+
+/** Parent side: start the component in a child process and log its output. */
+export async function runComponent(config, log, dir) {
+  await transpiled(config);
+  const child = spawn(
+    process.execPath,
+    ["--no-warnings", ...process.execArgv, process.argv[1], dir, "--component-child"],
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  child.stdout.on("data", (chunk) => log.write("stdout", chunk));
+  child.stderr.on("data", (chunk) => log.write("stderr", chunk));
+  for (const signal of ["SIGTERM", "SIGINT"]) process.on(signal, () => child.kill(signal));
+  const code = await new Promise((resolve) =>
+    child.on("exit", (c, s) => resolve(c ?? 128 + ({ SIGKILL: 9, SIGTERM: 15, SIGINT: 2 }[s] ?? 1))),
+  );
+  log.flush();
+  process.exit(code);
+}
+
+/** Child side: instantiate and run (or serve) the component. */
+export async function runComponentChild(config) {
+  const moduleDir = await transpiled(config);
+  const { WASIShim } = await import("@bytecodealliance/preview2-shim/instantiation");
+  const shim = new WASIShim({
+    sandbox: {
+      preopens: config.preopens,
+      env: config.env,
+      args: [config.name, ...config.args],
+      enableNetwork: true,
+    },
+  });
+  const { instantiate } = await import(pathToFileURL(join(moduleDir, "component.js")).href);
+  const getCoreModule = (path) => WebAssembly.compile(readFileSync(join(moduleDir, path)));
+  const instance = await instantiate(getCoreModule, shim.getImportObject());
+  const handler = instance.incomingHandler ?? instance["wasi:http/incoming-handler@0.2.0"];
+  if (handler) {
+    const { HTTPServer } = await import("@bytecodealliance/preview2-shim/http");
+    const server = new HTTPServer(handler);
+    const port = config.httpPort ?? 8080;
+    server.listen(port, "0.0.0.0");
+    console.error(`serving wasi:http component on 0.0.0.0:${port}`);
+    return;
+  }
+  const run = instance.run ?? instance["wasi:cli/run@0.2.0"];
+  if (!run?.run) throw new Error("component exports neither wasi:cli/run nor wasi:http/incoming-handler");
+  try {
+    run.run();
+  } catch (error) {
+    // wasi:cli/exit surfaces as a ComponentError carrying the status.
+    if (error?.payload?.tag === "err" || error?.message?.includes("exit")) process.exit(1);
+    throw error;
+  }
+  process.exit(0);
+}
+
+/** The transpiled component for config.moduleDigest, building it on first use (the agent calls this at pull time). */
+export async function transpiled(config) {
+  const dir = join(config.cacheDir, config.moduleDigest.replace(":", "-"));
+  if (existsSync(join(dir, "component.js"))) return dir;
+  const { transpile } = await import("@bytecodealliance/jco");
+  const out = await transpile(readFileSync(config.modulePath), {
+    name: "component",
+    instantiation: { tag: "async" },
+    noTypescript: true,
+  });
+  const tmp = `${dir}.${process.pid}.tmp`;
+  for (const [path, bytes] of Object.entries(out.files)) {
+    mkdirSync(dirname(join(tmp, path)), { recursive: true });
+    writeFileSync(join(tmp, path), bytes);
+  }
+  // Another pod may have won the race; either copy is complete.
+  if (!existsSync(join(dir, "component.js"))) {
+    mkdirSync(dirname(dir), { recursive: true });
+    try {
+      renameSync(tmp, dir);
+    } catch {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  } else rmSync(tmp, { recursive: true, force: true });
+  return dir;
+}
