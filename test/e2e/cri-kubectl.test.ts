@@ -107,12 +107,38 @@ ${container}`;
     );
   }
 
+  let caCert = "";
+  const startAgent = () =>
+    spawnAgent([
+      "--server",
+      cp.url,
+      "--token",
+      cp.token,
+      "--ca-file",
+      caCert,
+      "--name",
+      NODE,
+      "--data-dir",
+      agentDir(),
+      "--node-ip",
+      "127.0.0.1",
+      "--runtimes",
+      "wasm,cri",
+      "--containerd",
+      "managed",
+      "--pod-cidr",
+      podCidr,
+      "--cni-bridge",
+      bridge,
+    ]);
+
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "ep-cri-kubectl-"));
     const subnet = claimSubnet();
     podCidr = subnet.cidr;
     releaseSubnet = subnet.release;
     const pki = await ensurePki(join(dir, "pki"));
+    caCert = pki.caCert;
     const images = await buildTestImages();
     [cp, registry, wasmRegistry] = await Promise.all([
       startControlPlane({ tls: { certPath: pki.serverCert, keyPath: pki.serverKey } }),
@@ -138,28 +164,7 @@ scheduling:
   nodeSelector:
     edgeplane.dev/runtime-wasm: "true"
 `);
-    agent = spawnAgent([
-      "--server",
-      cp.url,
-      "--token",
-      cp.token,
-      "--ca-file",
-      pki.caCert,
-      "--name",
-      NODE,
-      "--data-dir",
-      agentDir(),
-      "--node-ip",
-      "127.0.0.1",
-      "--runtimes",
-      "wasm,cri",
-      "--containerd",
-      "managed",
-      "--pod-cidr",
-      podCidr,
-      "--cni-bridge",
-      bridge,
-    ]);
+    agent = startAgent();
     await agent.waitFor(/tunnel connected/, 90_000);
   }, 180_000);
 
@@ -358,6 +363,33 @@ ${podYaml("mixed-container", `    command: ["sh", "-c", "echo hello from a conta
       "jsonpath={.items[*].spec.nodeName}",
     ]);
     expect(nodes.stdout).toBe(`${NODE} ${NODE}`);
+  });
+
+  it("keeps container pods running across an agent kill and restart (adopted, not restarted)", async () => {
+    await apply(podYaml("survivor", `    command: ["sleep", "3600"]\n`));
+    const running = await untilPod("survivor", "Running", (p) => p.status?.phase === "Running");
+    const was = running.status?.containerStatuses?.[0];
+    await agent.stop("SIGKILL");
+    agent = startAgent();
+    await agent.waitFor(/tunnel connected/, 90_000);
+    // The new agent serves pods end to end (so it has listed and taken over this node's pods)...
+    await apply(
+      podYaml("after-restart", `    command: ["sh", "-c", "echo still here"]\n`, "  restartPolicy: Never\n"),
+    );
+    await untilPod("after-restart", "Succeeded", (p) => p.status?.phase === "Succeeded");
+    expect((await cp.kubectl(["logs", "after-restart"])).stdout).toBe("still here\n");
+    // ...and adopted the survivor's sandbox: same container, no restart, same start time, still running.
+    const now = (await getPod("survivor"))?.status?.containerStatuses?.[0];
+    expect(now?.containerID).toBe(was?.containerID);
+    expect(now?.restartCount).toBe(0);
+    expect(now?.state.running?.startedAt).toBe(was?.state.running?.startedAt);
+    const client = new CriClient(socket());
+    try {
+      const id = (was?.containerID ?? "").replace("containerd://", "");
+      expect((await client.containerStatus(id)).state).toBe("CONTAINER_RUNNING");
+    } finally {
+      client.close();
+    }
   });
 
   it("stops a container pod within its grace period on kubectl delete, leaving no sandbox, container, netns or cgroup", async () => {

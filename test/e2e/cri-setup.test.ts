@@ -4,6 +4,7 @@
  * writes the CNI config, and follows the Node's pod CIDR when it changes.
  */
 import { randomBytes } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,6 +20,21 @@ import {
 } from "../../node-agent/src/runtime/cri/testing.ts";
 
 const unavailable = criUnavailableReason();
+
+/** Pids of containerd processes running with this config file. */
+function containerdPids(config: string): number[] {
+  return readdirSync("/proc")
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        const cmd = readFileSync(`/proc/${d}/cmdline`, "utf8").split("\0");
+        return cmd[0].endsWith("containerd") && cmd.includes(config);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
 if (unavailable) console.warn(`cri-setup tests SKIPPED: ${unavailable}`);
 
 describe.skipIf(unavailable)("setupCri (--containerd=managed)", () => {
@@ -85,5 +101,24 @@ describe.skipIf(unavailable)("setupCri (--containerd=managed)", () => {
     await cri.setPodCidr(second);
     const b = await pod("b");
     expect(b.ip?.startsWith(second.replace(/0\/24$/, ""))).toBe(true);
+  });
+
+  it("adopts the containerd a killed agent left running instead of starting a second one", async () => {
+    // A second setup on the same data dir without closing the first: what an agent restarted after SIGKILL sees.
+    const again = await setupCri({
+      containerd: "managed",
+      dataDir: join(dir, "agent"),
+      podCidr: subnets[1].cidr,
+      bridge,
+      sandboxImageArchive: join(await buildTestImages(), "pause.tar"),
+      cgroupRoot: `/edgeplane-test-${bridge}`,
+    });
+    const config = join(dir, "agent", "containerd", "config.toml");
+    const pid = Number(await readFile(join(dir, "agent", "containerd", "containerd.pid"), "utf8"));
+    expect(containerdPids(config)).toEqual([pid]);
+    const before = (await cri!.runtime.listSandboxes()).map((s) => s.id).sort();
+    expect((await again.runtime.listSandboxes()).map((s) => s.id).sort()).toEqual(before);
+    expect(before.length).toBe(2);
+    await again.runtime.close();
   });
 });

@@ -6,7 +6,7 @@
  * internet. With `--containerd=<socket>` none of this runs.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { existsSync, openSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -62,6 +62,8 @@ export interface ContainerdPaths {
   cniConfDir: string;
   certsDir: string;
   logPath: string;
+  /** Pid of the containerd started with this config, to adopt or stop it after an agent crash. */
+  pidPath: string;
 }
 
 /** The paths a data dir implies. */
@@ -75,6 +77,7 @@ export function containerdPaths(options: ContainerdOptions): ContainerdPaths {
     cniConfDir: options.cniConfDir ?? join(d, "cni", "net.d"),
     certsDir: join(d, "certs.d"),
     logPath: join(d, "containerd.log"),
+    pidPath: join(d, "containerd.pid"),
   };
 }
 
@@ -132,11 +135,13 @@ export async function writeRegistryHost(certsDir: string, reg: RegistryHost): Pr
   await writeFile(join(dir, "hosts.toml"), hostsToml(reg));
 }
 
-/** A containerd started by the agent. */
+/** A containerd started by the agent (or by a previous life of it, adopted). */
 export interface ManagedContainerd {
   socket: string;
   paths: ContainerdPaths;
-  process: ChildProcess;
+  pid: number;
+  /** The child process, when this agent spawned it (undefined when adopted). */
+  process?: ChildProcess;
   /** SIGTERM, then SIGKILL; containers keep running under their shims. */
   stop(): Promise<void>;
 }
@@ -151,17 +156,82 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: s
   }
 }
 
-/** Starts containerd with a private config and resolves once its CRI answers. */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The pid of a containerd still running with this config (an agent that died without stopping it). */
+function runningContainerd(paths: ContainerdPaths): number | undefined {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(paths.pidPath, "utf8").trim());
+  } catch {
+    return undefined;
+  }
+  if (!Number.isInteger(pid) || pid <= 0 || !alive(pid)) return undefined;
+  try {
+    // The pid may have been reused by another process since.
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+    return cmdline.includes("containerd") && cmdline.includes(paths.configPath) ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function answers(socket: string, timeoutMs: number): Promise<boolean> {
+  if (!existsSync(socket)) return false;
+  const client = new CriClient(socket);
+  try {
+    await client.version(timeoutMs);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    client.close();
+  }
+}
+
+/** Stops a containerd by pid: SIGTERM, SIGKILL after 10 s, resolves once it is gone. */
+async function stopPid(pid: number): Promise<void> {
+  if (!alive(pid)) return;
+  process.kill(pid, "SIGTERM");
+  const deadline = Date.now() + 10_000;
+  while (alive(pid)) {
+    if (Date.now() > deadline) {
+      process.kill(pid, "SIGKILL");
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * Starts containerd with a private config and resolves once its CRI answers.
+ * If a containerd with this config is still running (the previous agent was
+ * killed), it is adopted instead: a second one on the same root would block
+ * on the metadata database lock.
+ */
 export async function startContainerd(
   options: ContainerdOptions,
   timeoutMs = 30_000,
 ): Promise<ManagedContainerd> {
   const paths = await writeContainerdConfig(options);
+  const previous = runningContainerd(paths);
+  if (previous !== undefined) {
+    await waitFor(() => answers(paths.socket, 1_000), timeoutMs, "the running containerd's CRI socket");
+    return { socket: paths.socket, paths, pid: previous, stop: () => stopPid(previous) };
+  }
   const logFd = openSync(paths.logPath, "a");
   const child = spawn(options.containerdBinary ?? "containerd", ["--config", paths.configPath], {
     stdio: ["ignore", logFd, logFd],
     detached: false,
   });
+  closeSync(logFd);
   let exited: string | undefined;
   child.on("exit", (code, signal) => {
     exited = `containerd exited (${signal ?? code}); see ${paths.logPath}`;
@@ -169,18 +239,12 @@ export async function startContainerd(
   child.on("error", (err) => {
     exited = `containerd failed to start: ${err.message}`;
   });
-  const client = new CriClient(paths.socket);
+  if (child.pid) writeFileSync(paths.pidPath, `${child.pid}\n`);
   try {
     await waitFor(
       async () => {
         if (exited) throw new Error(exited);
-        if (!existsSync(paths.socket)) return false;
-        try {
-          await client.version(1_000);
-          return true;
-        } catch {
-          return false;
-        }
+        return answers(paths.socket, 1_000);
       },
       timeoutMs,
       "containerd's CRI socket",
@@ -188,8 +252,6 @@ export async function startContainerd(
   } catch (err) {
     child.kill("SIGKILL");
     throw err;
-  } finally {
-    client.close();
   }
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
@@ -199,7 +261,7 @@ export async function startContainerd(
     await done;
     clearTimeout(timer);
   };
-  return { socket: paths.socket, paths, process: child, stop };
+  return { socket: paths.socket, paths, pid: child.pid ?? 0, process: child, stop };
 }
 
 /**
