@@ -21,6 +21,7 @@ import {
   summarize,
 } from "./load.ts";
 import { startStoreServer } from "./server.ts";
+import { openStream, type WatchTarget, watchLatency } from "./watch.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const ROUNDS = 4;
@@ -35,6 +36,79 @@ function row(label: string, etcd: LoadResult, store: LoadResult): string {
   const ratio = (store.perSecond / etcd.perSecond).toFixed(2);
   const errs = etcd.errors + store.errors > 0 ? `  (errors etcd ${etcd.errors}, store ${store.errors})` : "";
   return `${label.padEnd(12)} ${f(etcd)}   ${f(store)}   ${ratio.padStart(5)}${errs}`;
+}
+
+/** Watch delivery latency with 10 writers, etcd and the store interleaved in rounds. */
+async function watchRows(etcdUrl: string, storeUrl: string): Promise<void> {
+  const writers = 10;
+  const etcdRuns: LoadSamples[] = [];
+  const storeRuns: LoadSamples[] = [];
+  const storeAtWorker: LoadSamples[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const prefix = `/registry/bench/watch${round}/ns/`;
+    const etcdTarget: WatchTarget = {
+      url: etcdUrl,
+      open: (signal, onValue) =>
+        openStream(
+          `${etcdUrl}/v3/watch`,
+          {
+            method: "POST",
+            body: JSON.stringify({
+              create_request: { key: b64(prefix), range_end: b64(`${prefix.slice(0, -1)}0`) },
+            }),
+          },
+          signal,
+          (line) => {
+            const msg = JSON.parse(line) as { result?: { events?: Array<{ kv: { value: string } }> } };
+            for (const e of msg.result?.events ?? []) onValue(Buffer.from(e.kv.value, "base64").toString());
+          },
+          (line) => (JSON.parse(line) as { result?: { created?: boolean } }).result?.created === true,
+        ),
+      put: (c, i, value) => ({
+        method: "POST",
+        path: "/v3/kv/put",
+        body: JSON.stringify({ key: b64(`${prefix}w${c}-${i}`), value: b64(value) }),
+      }),
+    };
+    const rev = (await (
+      await request(`${storeUrl}/revisions?prefix=${encodeURIComponent(prefix)}`)
+    ).body.json()) as {
+      current: number;
+    };
+    const storeTarget: WatchTarget = {
+      url: storeUrl,
+      open: (signal, onValue) =>
+        openStream(
+          `${storeUrl}/watch?prefix=${encodeURIComponent(prefix)}&after=${rev.current}`,
+          { method: "GET" },
+          signal,
+          (line) => {
+            const msg = JSON.parse(line) as { value?: string; seenAt?: number };
+            if (msg.value) onValue(msg.value, msg.seenAt);
+          },
+          (line) => line === "{}",
+        ),
+      put: (c, i, value) => ({
+        method: "POST",
+        path: `/put?key=${encodeURIComponent(`${prefix}w${c}-${i}`)}`,
+        body: value,
+      }),
+    };
+    etcdRuns.push((await watchLatency(etcdTarget, writers, SECONDS / ROUNDS)).seen);
+    const store = await watchLatency(storeTarget, writers, SECONDS / ROUNDS);
+    storeRuns.push(store.seen);
+    storeAtWorker.push(store.server);
+  }
+  const e = summarize(etcdRuns);
+  const s = summarize(storeRuns);
+  const w = summarize(storeAtWorker);
+  const f = (r: LoadResult) => `p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms`;
+  console.log(
+    `watch delivery, put sent → event seen, ${writers} writers (${e.errors + s.errors} events missing):`,
+  );
+  console.log(`  etcd watch stream                     ${f(e)}  (${e.ops} events)`);
+  console.log(`  store: at the Worker (WebSocket leg)  ${f(w)}  (ms clock)`);
+  console.log(`  store: at the client (+ HTTP stream)  ${f(s)}  (${s.ops} events)`);
 }
 
 async function main(): Promise<void> {
@@ -101,6 +175,7 @@ async function main(): Promise<void> {
       }
     }
     console.log(`group commit, writes per commit: ${perCommit.join(", ")}`);
+    await watchRows(etcd.url, server.url);
     // Writes inside one object call: the object's own limit, without per-request overhead.
     const n = 20_000;
     const t0 = performance.now();
