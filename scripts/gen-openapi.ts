@@ -13,6 +13,7 @@
  * Run: npx tsx scripts/gen-openapi.ts   (the output is committed; a test
  * checks that regenerating gives the same bytes).
  */
+import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
@@ -37,6 +38,8 @@ export interface GeneratedModel {
 /** The generated file's shape. */
 export interface GeneratedSchemas {
   source: string;
+  /** sha256 of the models, so documents can be cache-busted without hashing them at run time. */
+  hash: string;
   models: Record<string, GeneratedModel>;
 }
 
@@ -180,7 +183,8 @@ export async function generate(): Promise<string> {
       .sort()
       .map((k) => [k, models[k]]),
   );
-  const out: GeneratedSchemas = { source: `@kubernetes/client-node@${version}`, models: sorted };
+  const hash = createHash("sha256").update(JSON.stringify(sorted)).digest("hex").slice(0, 16);
+  const out: GeneratedSchemas = { source: `@kubernetes/client-node@${version}`, hash, models: sorted };
   return `${JSON.stringify(out)}\n`;
 }
 

@@ -7,7 +7,7 @@
  */
 import type { ResourceInfo } from "../registry/types.ts";
 import { resourcePaths } from "./paths.ts";
-import { MODELS, modelSchema, SCHEMA_SOURCE, type Schema, SPECIAL_SCHEMAS } from "./schemas.ts";
+import { MODELS, modelSchema, SCHEMA_HASH, SCHEMA_SOURCE, type Schema, SPECIAL_SCHEMAS } from "./schemas.ts";
 import { unknownFields } from "./unknown.ts";
 
 export { unknownFields } from "./unknown.ts";
@@ -88,7 +88,13 @@ function buildDocument(group: string, version: string, resources: ResourceInfo[]
   };
 }
 
-/** 64-bit FNV-1a as 16 hex digits: the documents' ?hash= (changes whenever a document does). */
+/**
+ * Bump when paths.ts or schemas.ts change the documents' shape: the ?hash=
+ * must change whenever a document does, because kubectl caches documents by URL.
+ */
+const DOCUMENT_FORMAT = 1;
+
+/** 64-bit FNV-1a as 16 hex digits. */
 function hashOf(text: string): string {
   let h = 0xcbf29ce484222325n;
   for (let i = 0; i < text.length; i++)
@@ -96,41 +102,40 @@ function hashOf(text: string): string {
   return h.toString(16).toUpperCase().padStart(16, "0");
 }
 
-interface Built {
-  documents: Map<string, Schema>;
-  hashes: Map<string, string>;
+/**
+ * The ?hash= of a group/version's document, from what the document is a pure
+ * function of (format, generated schemas, the rows served there), so the
+ * index never has to build the documents themselves.
+ */
+function documentHash(group: string, version: string, resources: ResourceInfo[]): string {
+  const rows = resources
+    .filter((r) => r.group === group && r.version === version)
+    .map((r) => [
+      r.resource,
+      r.kind,
+      r.model,
+      r.namespaced,
+      !!r.subresources?.status,
+      !!r.subresources?.scale,
+      Object.entries(r.subresources?.custom ?? {}).map(([n, c]) => [n, c.kind, c.group, c.version, c.verbs]),
+    ]);
+  return hashOf(JSON.stringify([DOCUMENT_FORMAT, SCHEMA_HASH, rows]));
 }
 
-/** Documents are a pure function of the table: build them once per table. */
-const cache = new WeakMap<ResourceInfo[], Built>();
-
-function build(resources: ResourceInfo[]): Built {
-  const hit = cache.get(resources);
-  if (hit) return hit;
-  const documents = new Map<string, Schema>();
-  const hashes = new Map<string, string>();
-  const gvs = new Set(resources.map((r) => `${r.group}/${r.version}`));
-  for (const gv of gvs) {
-    const [group, version] = [gv.slice(0, gv.lastIndexOf("/")), gv.slice(gv.lastIndexOf("/") + 1)];
-    const doc = buildDocument(group, version, resources);
-    if (!doc) continue;
-    const key = groupVersionPath(group, version);
-    documents.set(key, doc);
-    hashes.set(key, hashOf(JSON.stringify(doc)));
-  }
-  const built = { documents, hashes };
-  cache.set(resources, built);
-  return built;
-}
+/** Documents are a pure function of the table: build each once per table, when first asked for. */
+const cache = new WeakMap<ResourceInfo[], Map<string, Schema | undefined>>();
 
 /** The /openapi/v3 index: `{"paths": {"api/v1": {"serverRelativeURL": "/openapi/v3/api/v1?hash=..."}, ...}}`. */
 export function openapiV3Paths(resources: ResourceInfo[]): {
   paths: Record<string, { serverRelativeURL: string }>;
 } {
-  const { hashes } = build(resources);
+  const gvs = new Map<string, [string, string]>();
+  for (const r of resources) gvs.set(groupVersionPath(r.group, r.version), [r.group, r.version]);
   const paths: Record<string, { serverRelativeURL: string }> = {};
-  for (const key of [...hashes.keys()].sort())
-    paths[key] = { serverRelativeURL: `/openapi/v3/${key}?hash=${hashes.get(key)}` };
+  for (const key of [...gvs.keys()].sort()) {
+    const [group, version] = gvs.get(key) as [string, string];
+    paths[key] = { serverRelativeURL: `/openapi/v3/${key}?hash=${documentHash(group, version, resources)}` };
+  }
   return { paths };
 }
 
@@ -140,7 +145,14 @@ export function openapiV3Document(
   version: string,
   resources: ResourceInfo[],
 ): Schema | undefined {
-  return build(resources).documents.get(groupVersionPath(group, version));
+  let documents = cache.get(resources);
+  if (!documents) {
+    documents = new Map();
+    cache.set(resources, documents);
+  }
+  const key = groupVersionPath(group, version);
+  if (!documents.has(key)) documents.set(key, buildDocument(group, version, resources));
+  return documents.get(key);
 }
 
 /** The three schema services in the shape the API server's SchemaServices expects. */

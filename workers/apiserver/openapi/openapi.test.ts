@@ -78,6 +78,15 @@ describe("openapi v3", () => {
     expect(container.env["x-kubernetes-patch-merge-key"]).toBe("name");
     expect(container.ports["x-kubernetes-patch-merge-key"]).toBe("containerPort");
   });
+  it("changes a document's hash only when what it serves changes", () => {
+    const before = openapiV3Paths(RESOURCES).paths;
+    const fewer = RESOURCES.filter((r) => !(r.group === "apps" && r.resource === "daemonsets"));
+    const after = openapiV3Paths(fewer).paths;
+    expect(after["apis/apps/v1"].serverRelativeURL).not.toBe(before["apis/apps/v1"].serverRelativeURL);
+    expect(after["api/v1"]).toEqual(before["api/v1"]);
+    expect(JSON.stringify(openapiV3Document("apps", "v1", fewer))).not.toContain('"kind":"DaemonSet"');
+  });
+
   it("has no document for a group/version nobody serves", () => {
     expect(openapiV3Document("example.com", "v1", RESOURCES)).toBeUndefined();
   });

@@ -28,6 +28,9 @@ export const MODELS: Record<string, Model> = (generated as { models: Record<stri
 /** Where the schemas came from (package and version), for the document's info block. */
 export const SCHEMA_SOURCE: string = (generated as { source: string }).source;
 
+/** Content hash of the generated models (computed by the generator). */
+export const SCHEMA_HASH: string = (generated as { hash: string }).hash;
+
 /** A JSON schema object. */
 export type Schema = Record<string, unknown>;
 
