@@ -9,9 +9,9 @@
  *             pullBackoff            (starting)
  *   any state but terminated ─▶ terminating ─▶ terminated ─▶ (released)
  */
-import { PullError } from "../runtime/types.ts";
+import { type ContainerConfig, PullError } from "../runtime/types.ts";
 import { ConfigError, type ContainerRecord, deleting, type PodContext } from "./context.ts";
-import { parseQuantity } from "./k8s.ts";
+import { type Container, type Pod, parseQuantity } from "./k8s.ts";
 import { ContainerProber } from "./probes.ts";
 
 /** State names. "done" ends the worker. */
@@ -210,7 +210,9 @@ const starting: State = {
       try {
         await startContainer(ctx, c, prepared);
       } catch (error) {
-        c.state = { waiting: { reason: "RunContainerError", message: (error as Error).message } };
+        // Runtimes name a refusal (e.g. CreateContainerConfigError for a privileged container).
+        const reason = (error as { reason?: string }).reason ?? "RunContainerError";
+        c.state = { waiting: { reason, message: (error as Error).message } };
         c.restartAt = now(ctx) + ctx.deps.crashBackoff.failure(backoffKey(ctx, c), now(ctx));
       }
     }
@@ -251,6 +253,7 @@ async function startContainer(
         name: p.name,
       })),
       logPath: `${deps.podDir(pod)}/logs/${c.spec.name}/${attempt}.log`,
+      securityContext: securityContextOf(pod, c.spec),
       tty: c.spec.tty,
       stdin: c.spec.stdin,
     },
@@ -283,6 +286,20 @@ async function startContainer(
   const status = await ctx.runtime.containerStatus(id);
   c.state = { running: { startedAt: (status?.startedAt ?? deps.clock.now()).toISOString() } };
   startProber(ctx, c);
+}
+
+/** The container's security context for the runtime: container fields over the pod's runAsUser/runAsGroup. */
+function securityContextOf(pod: Pod, container: Container): ContainerConfig["securityContext"] {
+  type Sc = NonNullable<ContainerConfig["securityContext"]>;
+  const podSc = ((pod.spec as { securityContext?: Sc }).securityContext ?? {}) as Sc;
+  const sc = (container.securityContext ?? {}) as Sc;
+  return {
+    runAsUser: sc.runAsUser ?? podSc.runAsUser,
+    runAsGroup: sc.runAsGroup ?? podSc.runAsGroup,
+    readOnlyRootFilesystem: sc.readOnlyRootFilesystem,
+    privileged: sc.privileged,
+    capabilities: sc.capabilities,
+  };
 }
 
 function startProber(ctx: PodContext, c: ContainerRecord): void {
