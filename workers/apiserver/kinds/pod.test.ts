@@ -88,6 +88,43 @@ runRegistryTester(
         ],
       },
       {
+        object: pod("bad-probes", {
+          containers: [
+            {
+              name: "c",
+              image: "x",
+              livenessProbe: { periodSeconds: 0 },
+              readinessProbe: { httpGet: { path: "/", port: 8080 }, tcpSocket: { port: 8080 } },
+              startupProbe: { exec: { command: [] } },
+              lifecycle: { preStop: { sleep: { seconds: 1 } }, postStart: {} },
+            },
+          ],
+          affinity: {
+            nodeAffinity: {
+              requiredDuringSchedulingIgnoredDuringExecution: {
+                nodeSelectorTerms: [
+                  {
+                    matchExpressions: [
+                      { key: "zone", operator: "Near" },
+                      { key: "gpu", operator: "In" },
+                    ],
+                  },
+                ],
+              },
+            },
+          },
+        }),
+        fields: [
+          "spec.containers[0].livenessProbe",
+          "spec.containers[0].livenessProbe.periodSeconds",
+          "spec.containers[0].readinessProbe.tcpSocket",
+          "spec.containers[0].startupProbe.exec.command",
+          "spec.containers[0].lifecycle.postStart",
+          "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].operator",
+          "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[1].values",
+        ],
+      },
+      {
         object: pod("bad-resources", {
           containers: [
             {

@@ -53,6 +53,7 @@ runRegistryTester(
         ],
       },
       { object: svc("noports", { selector: { app: "x" } }), fields: ["spec.ports"] },
+      { object: svc("1web", { ports: [{ port: 80 }] }), fields: ["metadata.name"] },
       { object: svc("ext", { type: "ExternalName" }), fields: ["spec.externalName"] },
       {
         object: svc("cip", { ports: [{ port: 80, nodePort: 30080 }] }),

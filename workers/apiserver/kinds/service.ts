@@ -56,6 +56,16 @@ function validatePorts(spec: Record<string, unknown>): FieldError[] {
 function validateService(svc: KubeObject): FieldError[] {
   const spec = obj(svc.spec);
   const errs = oneOf(spec.type, TYPES, "spec.type");
+  // Service names become DNS names and environment variable prefixes: DNS-1035 (must start with a letter).
+  const name = svc.metadata?.name;
+  if (name && /^[0-9]/.test(name) && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name))
+    errs.push(
+      invalid(
+        "metadata.name",
+        name,
+        "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')",
+      ),
+    );
   const headless = spec.clusterIP === "None";
   if (list(spec.ports).length === 0 && !headless && spec.type !== "ExternalName")
     errs.push(required("spec.ports"));

@@ -6,6 +6,7 @@ import type { FieldError } from "../../registry/types.ts";
 import { duplicate, invalid, required } from "./errors.ts";
 import { validateDNS1123Label, validateEnvVarName, validatePortName } from "./names.ts";
 import { oneOf, validPort } from "./numbers.ts";
+import { validateLifecycle, validateProbe } from "./probes.ts";
 import { parseQuantity, validateNonNegativeQuantity } from "./quantity.ts";
 
 type Obj = Record<string, unknown>;
@@ -125,5 +126,8 @@ export function validateContainer(c: Obj, path: string, volumes: Set<string>, se
   errs.push(...validateEnv(c.env, `${path}.env`));
   errs.push(...validateMounts(c.volumeMounts, `${path}.volumeMounts`, volumes));
   errs.push(...validateResources(c.resources, `${path}.resources`));
+  for (const probe of ["livenessProbe", "readinessProbe", "startupProbe"])
+    errs.push(...validateProbe(c[probe], `${path}.${probe}`));
+  errs.push(...validateLifecycle(c.lifecycle, `${path}.lifecycle`));
   return errs;
 }

@@ -7,6 +7,7 @@ import { validateContainer } from "./container.ts";
 import { duplicate, forbidden, invalid, notSupported, required } from "./errors.ts";
 import { validateDNS1123Label, validateDNS1123Subdomain, validateLabels } from "./names.ts";
 import { nonNegativeInt, oneOf, positiveInt } from "./numbers.ts";
+import { validateAffinity } from "./probes.ts";
 
 type Obj = Record<string, unknown>;
 
@@ -120,6 +121,7 @@ export function validatePodSpec(spec: unknown, path: string): FieldError[] {
   errs.push(...positiveInt(s.activeDeadlineSeconds, `${path}.activeDeadlineSeconds`));
   errs.push(...validateLabels(s.nodeSelector, `${path}.nodeSelector`));
   errs.push(...validateTolerations(s.tolerations, `${path}.tolerations`));
+  errs.push(...validateAffinity(s.affinity, `${path}.affinity`));
   if (s.serviceAccountName)
     errs.push(...validateDNS1123Subdomain(s.serviceAccountName, `${path}.serviceAccountName`));
   if (s.nodeName) errs.push(...validateDNS1123Subdomain(s.nodeName, `${path}.nodeName`));
