@@ -8,6 +8,8 @@ export interface StartOptions {
   nodes: number;
   /** HTTPS port on 127.0.0.1 (0: any free port). */
   port: number;
+  /** Loopback pull-only registry port for the node agents (0: any free port). */
+  registryPort: number;
   /** Where certificates, token, kubeconfig, state and logs live. */
   stateDir: string;
   /** Skip scripts/setup-host.sh even when packages are missing. */
@@ -16,13 +18,14 @@ export interface StartOptions {
 }
 
 /** Usage text for --help. */
-export const USAGE = `Usage: npm start -- [--nodes N] [--port P] [--state-dir DIR] [--skip-setup]
+export const USAGE = `Usage: npm start -- [--nodes N] [--port P] [--registry-port P] [--state-dir DIR] [--skip-setup]
 
-  --nodes N        local node agents to start (default 1; 0 for the control plane only)
-  --port P         HTTPS port on 127.0.0.1 (default 6443; 0 picks a free one)
-  --state-dir DIR  certificates, admin token, kubeconfig, cluster state and logs
-                   (default .edgeplane/, or $EDGEPLANE_STATE_DIR)
-  --skip-setup     do not run scripts/setup-host.sh for missing Debian packages`;
+  --nodes N          local node agents to start (default 1; 0 for the control plane only)
+  --port P           HTTPS API port on 127.0.0.1 (default 6443; 0 picks a free one)
+  --registry-port P  loopback, pull-only registry for images in pods (default 6500; 0: any)
+  --state-dir DIR    certificates, admin token, kubeconfig, cluster state and logs
+                     (default .edgeplane/, or $EDGEPLANE_STATE_DIR)
+  --skip-setup       do not run scripts/setup-host.sh for missing Debian packages`;
 
 /** Parse argv (after `npm start --`); throws with a message on bad flags. */
 export function parseStartArgs(argv: string[], root: string, env: NodeJS.ProcessEnv): StartOptions {
@@ -31,6 +34,7 @@ export function parseStartArgs(argv: string[], root: string, env: NodeJS.Process
     options: {
       nodes: { type: "string", default: "1" },
       port: { type: "string", default: env.EDGEPLANE_PORT ?? "6443" },
+      "registry-port": { type: "string", default: env.EDGEPLANE_REGISTRY_PORT ?? "6500" },
       "state-dir": { type: "string", default: env.EDGEPLANE_STATE_DIR ?? resolve(root, ".edgeplane") },
       "skip-setup": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
@@ -41,11 +45,17 @@ export function parseStartArgs(argv: string[], root: string, env: NodeJS.Process
   const port = Number(values.port);
   if (!Number.isInteger(nodes) || nodes < 0 || nodes > 50)
     throw new Error(`--nodes must be 0..50, not "${values.nodes}"`);
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new Error(`--port must be 0..65535, not "${values.port}"`);
+  const registryPort = Number(values["registry-port"]);
+  for (const [flag, v] of [
+    ["--port", port],
+    ["--registry-port", registryPort],
+  ] as const) {
+    if (!Number.isInteger(v) || v < 0 || v > 65535) throw new Error(`${flag} must be 0..65535, not "${v}"`);
+  }
   return {
     nodes,
     port,
+    registryPort,
     stateDir: resolve(values["state-dir"] as string),
     skipSetup: values["skip-setup"] as boolean,
     help: values.help as boolean,

@@ -17,6 +17,8 @@ import { parseStartArgs, type StartOptions, USAGE } from "./args.ts";
 import { type LocalControlPlane, startControlPlane } from "./controlplane.ts";
 import { hasCommand, missingPackages, runSetupHost } from "./host.ts";
 import { ensurePki } from "./pki.ts";
+import { stopProcessesMentioning } from "./process-tree.ts";
+import { type RegistryProxy, startRegistryProxy } from "./registry-proxy.ts";
 import { pushSamples } from "./samples.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -51,7 +53,8 @@ async function main(): Promise<void> {
       ? `made a local CA, server certificate and admin token in ${show(stateDir)}/pki`
       : `using ${show(stateDir)}`,
   );
-  if (options.port !== 0) await checkPortFree(options.port);
+  if (options.port !== 0) await checkPortFree(options.port, "--port");
+  if (options.registryPort !== 0) await checkPortFree(options.registryPort, "--registry-port");
 
   say("starting the control plane (workerd)...");
   const cp = await startControlPlane({
@@ -78,6 +81,9 @@ async function main(): Promise<void> {
   const kubeconfig = join(stateDir, "kubeconfig");
   await writeKubeconfig(kubeconfig, "edgeplane-local", { server: cp.url, token: pki.token, ca });
 
+  const registry = await startRegistryProxy(options.registryPort, fetcher);
+  running.registry = registry;
+  say(`registry for pods: ${registry.host} (pull-only, loopback; push with scripts/edgeplane.mjs push)`);
   for (const p of await pushSamples(ROOT, stateDir, fetcher)) {
     say(`pushed ${p.repository}:${p.tag} (${p.digest.slice(0, 19)}) to the built-in registry`);
   }
@@ -92,7 +98,7 @@ async function main(): Promise<void> {
   console.log(
     [
       "",
-      `edgeplane: ready at ${cp.url} with ${agents.length} node(s)`,
+      `edgeplane: ready at ${cp.url} with ${agents.length} node(s), registry ${registry.host}`,
       "",
       `  export KUBECONFIG=${kc}`,
       "  kubectl get nodes",
@@ -148,14 +154,14 @@ function alive(pid: number): boolean {
 }
 
 /** Fail clearly when the port is taken, before workerd fails obscurely. */
-async function checkPortFree(port: number): Promise<void> {
+async function checkPortFree(port: number, flag: string): Promise<void> {
   await new Promise<void>((resolveFree, reject) => {
     const server = createServer();
     server.once("error", (error: NodeJS.ErrnoException) =>
       reject(
         new StartError(
           error.code === "EADDRINUSE"
-            ? `port ${port} on 127.0.0.1 is already in use (another cluster?); pick one with --port N, or --port 0 for any free port`
+            ? `port ${port} on 127.0.0.1 is already in use (another cluster?); pick one with ${flag} N, or ${flag} 0 for any free port`
             : `cannot listen on 127.0.0.1:${port}: ${error.message}`,
         ),
       ),
@@ -191,6 +197,7 @@ async function startAgents(
   agents: LocalAgent[],
 ): Promise<void> {
   const entry = findAgentEntry(ROOT);
+  running.nodesDir = join(options.stateDir, "nodes");
   if (!entry) {
     say("no node agent in this tree yet (node-agent/src/main.ts): running the control plane only");
     return;
@@ -205,7 +212,7 @@ async function startAgents(
       // Local nodes use the admin token; remote nodes join with a bootstrap token (docs/deploy.md).
       token: pki.token,
       caFile: pki.caCert,
-      dataDir: join(options.stateDir, "nodes", name),
+      dataDir: join(running.nodesDir, name),
       logFile: join(options.stateDir, "logs", `${name}.log`),
     });
     agents.push(agent);
@@ -242,6 +249,9 @@ let shuttingDown = false;
 const running: {
   cp?: LocalControlPlane;
   agents: LocalAgent[];
+  registry?: RegistryProxy;
+  /** Parent of the node agents' data dirs: their pods' processes mention it. */
+  nodesDir?: string;
   fetcher?: { close(): Promise<void> };
   pidFile?: string;
 } = { agents: [] };
@@ -250,6 +260,12 @@ const running: {
 async function teardown(): Promise<void> {
   shuttingDown = true;
   await Promise.all(running.agents.map((a) => stopAgent(a)));
+  // Pods outlive their agent by design (a restarted agent adopts them); a stopped local cluster must not.
+  if (running.nodesDir) {
+    const pods = await stopProcessesMentioning(`${running.nodesDir}/`);
+    if (pods > 0) say(`stopped ${pods} pod process(es)`);
+  }
+  await running.registry?.stop();
   await running.fetcher?.close().catch(() => {});
   await running.cp?.stop().catch((error) => say(`stopping workerd: ${error.message}`));
   if (running.pidFile) {

@@ -63,3 +63,46 @@ export function survivors(processes: ProcessInfo[]): ProcessInfo[] {
     return now !== undefined && now.start === p.start && now.state !== "Z";
   });
 }
+
+/** Every live process whose command line mentions `text` (e.g. a node's data dir). */
+export function processesMentioning(text: string): ProcessInfo[] {
+  return readdirSync("/proc")
+    .filter((d) => /^\d+$/.test(d) && Number(d) !== process.pid)
+    .map((d) => processInfo(Number(d)))
+    .filter((p): p is ProcessInfo => p !== undefined && p.state !== "Z" && p.command.includes(text));
+}
+
+/**
+ * Stop every process group holding a process whose command line mentions
+ * `text`: SIGTERM, then SIGKILL for what is left after `graceMs`. The node
+ * agent deliberately leaves pods running when it stops (a restarted agent
+ * adopts them); a local cluster that is shut down must not leave them behind.
+ */
+export async function stopProcessesMentioning(text: string, graceMs = 5000): Promise<number> {
+  const found = processesMentioning(text);
+  const groups = new Set(found.map((p) => p.pgid).filter((g) => g > 1 && g !== process.pid));
+  for (const g of groups) signalGroup(g, "SIGTERM");
+  const deadline = Date.now() + graceMs;
+  while (survivors(found).length > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  for (const g of groups) signalGroup(g, "SIGKILL");
+  for (const p of survivors(found)) signalPid(p.pid, "SIGKILL");
+  return found.length;
+}
+
+function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // the group is gone
+  }
+}
+
+function signalPid(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // the process is gone
+  }
+}

@@ -6,7 +6,7 @@
  * start must find every object again.
  */
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,23 +14,24 @@ import { Agent, fetch } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findAgentEntry } from "../../scripts/local/agents.ts";
 import { type Launched, launchNpmStart, repoPath } from "../../scripts/local/launch.ts";
-import { type ProcessInfo, survivors } from "../../scripts/local/process-tree.ts";
+import { type ProcessInfo, processesMentioning, survivors } from "../../scripts/local/process-tree.ts";
 
 let stateDir: string;
 let running: Launched | undefined;
 
-function kubectl(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function kubectl(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
   const kubeconfig = join(stateDir, "kubeconfig");
   const full = ["--kubeconfig", kubeconfig, "--cache-dir", join(stateDir, "kube-cache"), ...args];
-  return new Promise((res) =>
-    execFile("kubectl", full, { timeout: 60_000 }, (error, stdout, stderr) =>
+  return new Promise((res) => {
+    const child = execFile("kubectl", full, { timeout: 120_000 }, (error, stdout, stderr) =>
       res({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    ),
-  );
+    );
+    child.stdin?.end(input ?? "");
+  });
 }
 
-async function kubectlOk(args: string[]): Promise<string> {
-  const r = await kubectl(args);
+async function kubectlOk(args: string[], input?: string): Promise<string> {
+  const r = await kubectl(args, input);
   if (r.code !== 0) throw new Error(`kubectl ${args.join(" ")} failed: ${r.stderr}`);
   return r.stdout;
 }
@@ -46,11 +47,22 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 90
 }
 
 /** Start npm start and wait for its ready line; returns the server URL. */
-async function start(args: string[] = []): Promise<{ url: string; launched: Launched }> {
-  const launched = launchNpmStart(["--state-dir", stateDir, "--port", "0", "--skip-setup", ...args]);
+async function start(args: string[] = []): Promise<{ url: string; registry: string; launched: Launched }> {
+  const launched = launchNpmStart([
+    "--state-dir",
+    stateDir,
+    "--port",
+    "0",
+    "--registry-port",
+    "0",
+    "--skip-setup",
+    ...args,
+  ]);
   running = launched;
-  const m = await launched.waitFor(/edgeplane: ready at (https:\/\/127\.0\.0\.1:\d+)/);
-  return { url: m[1], launched };
+  const m = await launched.waitFor(
+    /edgeplane: ready at (https:\/\/127\.0\.0\.1:\d+) .*registry (127\.0\.0\.1:\d+)/,
+  );
+  return { url: m[1], registry: m[2], launched };
 }
 
 /** SIGINT like Ctrl-C; expect a clean exit and none of its processes left. */
@@ -62,6 +74,16 @@ async function stop(launched: Launched): Promise<void> {
   expect(launched.output()).toMatch(/edgeplane: stopped/);
   expect([0, "SIGINT"]).toContain(code);
   expect(survivors(before).map((p) => `${p.pid} ${p.command}`)).toEqual([]);
+  // Pods' processes are not the launcher's descendants (they outlive agents by design): none may be left.
+  expect(processesMentioning(stateDir).map((p) => `${p.pid} ${p.command}`)).toEqual([]);
+}
+
+/** examples/*.yaml as a user applies them, with the registry host of this run's (free) registry port. */
+async function examplesFor(registryHost: string): Promise<string> {
+  const dir = repoPath("examples");
+  const files = (await readdir(dir)).filter((f) => f.endsWith(".yaml")).sort();
+  const docs = await Promise.all(files.map((f) => readFile(join(dir, f), "utf8")));
+  return docs.map((d) => d.replaceAll("127.0.0.1:6500/", `${registryHost}/`)).join("\n---\n");
 }
 
 beforeAll(async () => {
@@ -101,20 +123,30 @@ describe("npm start", () => {
     await anon.arrayBuffer();
     await dispatcher.close();
 
-    if (agentEntry) {
-      await until("node-1 Ready", async () => {
-        const r = await kubectl([
-          "get",
-          "node",
-          "node-1",
-          "-o",
-          "jsonpath={.status.conditions[?(@.type=='Ready')].status}",
-        ]);
-        return r.stdout.trim() === "True";
-      });
-    } else {
-      expect(first.launched.output()).toMatch(/no node agent in this tree yet/);
-    }
+    expect(agentEntry).toBeDefined();
+    await until("node-1 Ready", async () => {
+      const jsonpath = "jsonpath={.status.conditions[?(@.type=='Ready')].status}";
+      return (await kubectl(["get", "node", "node-1", "-o", jsonpath])).stdout.trim() === "True";
+    });
+    expect(await kubectlOk(["get", "node", "node-1", "--show-labels"])).toContain(
+      "edgeplane.dev/runtime-wasm=true",
+    );
+
+    // The examples, applied with real kubectl: the long-running sample rolls out, the Job completes.
+    await kubectlOk(["apply", "-f", "-"], await examplesFor(first.registry));
+    await kubectlOk(["rollout", "status", "deployment/ticker", "--timeout=120s"]);
+    await kubectlOk(["wait", "--for=condition=complete", "job/hello", "--timeout=120s"]);
+    expect(await kubectlOk(["logs", "job/hello"])).toContain("hello from edgeplane wasm");
+    expect(await kubectlOk(["logs", "deployment/ticker", "--tail=1"])).toMatch(/tick \d+/);
+    const phases = await kubectlOk([
+      "get",
+      "pods",
+      "-l",
+      "app=ticker",
+      "-o",
+      "jsonpath={.items[*].status.phase}",
+    ]);
+    expect(phases.split(" ")).toEqual(["Running", "Running"]);
     await stop(first.launched);
 
     const second = await start(["--nodes", "0"]);
@@ -124,6 +156,11 @@ describe("npm start", () => {
       await kubectlOk(["get", "configmap", "kept-across-restarts", "-o", "jsonpath={.data.answer}"]),
     ).toBe("42");
     expect(JSON.parse(await kubectlOk(["get", "--raw", "/v2/samples/hello/tags/list"])).tags).toEqual(["v1"]);
+    expect(await kubectlOk(["get", "deployment/ticker", "-o", "jsonpath={.spec.replicas}"])).toBe("2");
+    expect(await kubectlOk(["get", "cronjob/hello-every-minute", "-o", "jsonpath={.spec.schedule}"])).toBe(
+      "* * * * *",
+    );
+    expect(await kubectlOk(["get", "runtimeclass/wasm", "-o", "jsonpath={.handler}"])).toBe("wasm");
     await stop(second.launched);
   }, 300_000);
 
@@ -134,7 +171,7 @@ describe("npm start", () => {
     try {
       const launched = launchNpmStart([
         "--state-dir",
-        stateDir,
+        join(stateDir, "port-taken"),
         "--port",
         String(port),
         "--skip-setup",
