@@ -1,0 +1,96 @@
+/**
+ * A wasi:http/incoming-handler component served on its containerPort by the
+ * WASM runtime. The component is built once with `jco componentize`
+ * (wasm/build-components.mjs, cached in wasm/build/: slow, never rebuilt
+ * when present).
+ */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, expect, it } from "vitest";
+// @ts-expect-error plain ESM build script without type declarations
+import { ensureComponents } from "../../../../wasm/build-components.mjs";
+import { until } from "../../testing/agent-process.ts";
+import { startTestRegistry, type TestRegistry } from "../../testing/oci-registry.ts";
+import { WasmRuntime } from "./runtime.ts";
+
+let registry: TestRegistry;
+let dataDir: string;
+let runtime: WasmRuntime;
+let image: string;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const port = (server.address() as { port: number }).port;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+beforeAll(async () => {
+  const { httpHello } = (await ensureComponents()) as { httpHello: string };
+  registry = await startTestRegistry();
+  dataDir = mkdtempSync(join(tmpdir(), "wasm-http-"));
+  runtime = new WasmRuntime({ dataDir, nodeName: `http-${process.pid}`, hostIP: "127.0.0.1" });
+  image = registry.push("samples/http-hello", "v1", [
+    {
+      mediaType: "application/vnd.bytecodealliance.wasm.component.layer.v0+wasm",
+      bytes: new Uint8Array(readFileSync(httpHello)),
+    },
+  ]).image;
+}, 600_000);
+
+afterAll(async () => {
+  for (const c of (await runtime?.listContainers()) ?? []) await runtime.removeContainer(c.id);
+  await registry?.close();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+it("serves HTTP requests from a wasi:http component on its containerPort, and stops on SIGTERM", async () => {
+  await runtime.pullImage(image, { policy: "IfNotPresent" });
+  const port = await freePort();
+  const sandbox = {
+    uid: "http-pod",
+    namespace: "default",
+    name: "http",
+    hostname: "http",
+    labels: {},
+    annotations: {},
+    ports: [],
+    podDir: join(dataDir, "pods", "http-pod"),
+  };
+  const sb = await runtime.runSandbox(sandbox);
+  const id = await runtime.createContainer(
+    sb.id,
+    {
+      name: "web",
+      image,
+      command: [],
+      args: [],
+      env: {},
+      mounts: [],
+      limits: {},
+      requests: {},
+      ports: [{ containerPort: port, protocol: "TCP" }],
+      logPath: join(dataDir, "logs", "web.log"),
+    },
+    sandbox,
+  );
+  await runtime.startContainer(id);
+  const body = await until(
+    async () => {
+      const response = await fetch(`http://127.0.0.1:${port}/greet?x=1`);
+      return response.status === 200 ? await response.text() : undefined;
+    },
+    30_000,
+    "component answering",
+  );
+  expect(body).toBe("hello from a wasi:http component, path /greet?x=1\n");
+  // More than one request per instance (incoming-handler, not the one-shot fetch-event style).
+  expect(await (await fetch(`http://127.0.0.1:${port}/again`)).text()).toContain("path /again");
+  await runtime.stopContainer(id, 5);
+  expect(await runtime.containerStatus(id)).toMatchObject({ state: "exited", exitCode: 143 });
+});
