@@ -330,6 +330,29 @@ spec:
     expect(events.stdout).toBe("Pending");
   });
 
+  it("applies the security context (runAsUser, readOnlyRootFilesystem) and refuses privileged containers", async () => {
+    await apply(
+      podYaml(
+        "secure",
+        `    command: ["sh", "-c", "id -u; touch /x 2>/dev/null && echo writable || echo read-only"]
+    securityContext: { readOnlyRootFilesystem: true }
+`,
+        "  restartPolicy: Never\n  securityContext: { runAsUser: 65534, runAsGroup: 65534 }\n",
+      ),
+    );
+    await untilPod("secure", "Succeeded", (p) => p.status?.phase === "Succeeded");
+    expect((await cp.kubectl(["logs", "secure"])).stdout).toBe("65534\nread-only\n");
+    await apply(
+      podYaml("privileged", `    command: ["sleep", "3600"]\n    securityContext: { privileged: true }\n`),
+    );
+    const pod = await untilPod(
+      "privileged",
+      "CreateContainerConfigError",
+      (p) => p.status?.containerStatuses?.[0].state.waiting?.reason === "CreateContainerConfigError",
+    );
+    expect(pod.status?.containerStatuses?.[0].state.waiting?.message).toMatch(/privileged/);
+  });
+
   it("runs WASM and container pods side by side on one node, chosen by RuntimeClass", async () => {
     const wasm = wasmRegistry.push("samples/hello", "v1", [
       { mediaType: "application/wasm", bytes: new Uint8Array(readFileSync(sample("hello"))) },
