@@ -4,6 +4,8 @@
  * new Deployment all the way to bound pods.
  */
 import { schedulerController } from "../scheduler/index.ts";
+import { cronJobController } from "./cronjob/index.ts";
+import { daemonSetController } from "./daemonset/index.ts";
 import { deploymentController } from "./deployment/index.ts";
 import { endpointsController } from "./endpoints/index.ts";
 import { garbageCollector } from "./gc/index.ts";
@@ -12,6 +14,7 @@ import { namespaceController } from "./namespace/index.ts";
 import { nodeLifecycleController } from "./nodelifecycle/index.ts";
 import { replicaSetController } from "./replicaset/index.ts";
 import { serviceAccountController } from "./serviceaccount/index.ts";
+import { statefulSetController } from "./statefulset/index.ts";
 import type { Controller } from "./types.ts";
 
 /** The controllers, in the order a pass runs them. */
@@ -20,6 +23,9 @@ export const CONTROLLERS: Controller[] = [
   serviceAccountController,
   deploymentController,
   replicaSetController,
+  daemonSetController,
+  statefulSetController,
+  cronJobController,
   jobController,
   schedulerController,
   endpointsController,

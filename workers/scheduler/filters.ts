@@ -133,6 +133,12 @@ export const FILTERS: ((pod: PodInfo, node: NodeInfo) => FilterResult)[] = [
   resourcesFit,
 ];
 
+/** The filters about where a pod may go at all (taints, selector, affinity), not whether it fits now. */
+export const PLACEMENT_FILTERS: ((pod: PodInfo, node: NodeInfo) => FilterResult)[] = [
+  taintToleration,
+  nodeAffinity,
+];
+
 /** Run every filter; the first failure's reasons, or undefined when the node fits. */
 export function runFilters(pod: PodInfo, node: NodeInfo): FilterResult {
   for (const filter of FILTERS) {
