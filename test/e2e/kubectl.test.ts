@@ -74,6 +74,45 @@ describe.each(["1.27", "1.33"] as KubectlVersion[])("kubectl %s", (version) => {
     expect(await ok(["get", "ns"])).toMatch(new RegExp(`^${ns}\\s+Active`, "m"));
   });
 
+  it("creates with the typed create subcommands (protobuf bodies on 1.32+)", async () => {
+    await ok(["-n", ns, "create", "deployment", "made", "--image=nginx:1", "--replicas=3", "--port=8080"]);
+    const dep = JSON.parse(await ok(["-n", ns, "get", "deploy", "made", "-o", "json"]));
+    expect(dep.spec.replicas).toBe(3);
+    expect(dep.spec.selector).toEqual({ matchLabels: { app: "made" } });
+    expect(dep.spec.template.metadata.labels).toEqual({ app: "made" });
+    expect(dep.spec.template.spec.containers[0]).toMatchObject({
+      name: "nginx",
+      image: "nginx:1",
+      ports: [{ containerPort: 8080, protocol: "TCP" }],
+    });
+    await ok(["-n", ns, "expose", "deployment", "made", "--port=80", "--target-port=8080"]);
+    const svc = JSON.parse(await ok(["-n", ns, "get", "service", "made", "-o", "json"]));
+    expect(svc.spec.ports[0]).toMatchObject({ port: 80, targetPort: 8080, protocol: "TCP" });
+    expect(svc.spec.selector).toEqual({ app: "made" });
+    await ok(["-n", ns, "create", "job", "once", "--image=busybox", "--", "sleep", "1"]);
+    expect(
+      await ok([
+        "-n",
+        ns,
+        "get",
+        "job",
+        "once",
+        "-o",
+        "jsonpath={.spec.template.spec.containers[0].command}",
+      ]),
+    ).toBe('["sleep","1"]');
+    await ok(["-n", ns, "create", "serviceaccount", "robot"]);
+    await ok(["-n", ns, "create", "role", "reader", "--verb=get", "--verb=list", "--resource=pods"]);
+    await ok(["-n", ns, "create", "rolebinding", "reader", "--role=reader", `--serviceaccount=${ns}:robot`]);
+    const rb = JSON.parse(await ok(["-n", ns, "get", "rolebinding", "reader", "-o", "json"]));
+    expect(rb.roleRef).toEqual({ apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "reader" });
+    expect(rb.subjects).toEqual([{ kind: "ServiceAccount", name: "robot", namespace: ns }]);
+    await ok(["-n", ns, "create", "cronjob", "tick", "--image=busybox", "--schedule=*/5 * * * *"]);
+    expect(await ok(["-n", ns, "get", "cronjob", "tick", "-o", "jsonpath={.spec.schedule}"])).toBe(
+      "*/5 * * * *",
+    );
+  });
+
   it("applies a deployment, then re-applies a change (client-side apply)", async () => {
     expect(await ok(["apply", "-f", "-"], deployment(ns, "web", "nginx:1"))).toContain(
       "deployment.apps/web created",
@@ -138,7 +177,7 @@ describe.each(["1.27", "1.33"] as KubectlVersion[])("kubectl %s", (version) => {
       "get",
       "deploy",
       "--field-selector",
-      "metadata.name!=web",
+      "metadata.name!=web,metadata.name!=made",
       "-o",
       "name",
     ]);

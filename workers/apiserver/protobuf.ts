@@ -1,48 +1,13 @@
 /**
  * Decoding of Kubernetes protobuf request bodies (application/vnd.kubernetes.protobuf).
  *
- * kubectl 1.32+ sends typed-client writes (`kubectl create configmap|secret|namespace`)
+ * kubectl 1.32+ sends typed-client writes (`kubectl create configmap|secret|deployment|...`)
  * as protobuf and, unlike for CBOR, never falls back to JSON on 415. We decode the
  * envelope (magic "k8s\0" + runtime.Unknown{raw=2}) and the object for the models in
- * the one field-number table below (from k8s.io/api generated.proto); other models get
- * a 415 that names the problem. Responses are always JSON (clients also accept it).
+ * the field-number table (protobuf-schemas.ts); other models get a 415 that names the problem. Responses are always JSON (clients also accept it).
  */
 import { ApiError } from "../client/status.ts";
-
-type FieldType = "string" | "bytes" | "bool" | "int" | "map" | "bytesmap" | "strings" | Schema;
-interface Schema {
-  [field: number]: [name: string, type: FieldType];
-}
-
-const OBJECT_META: Schema = {
-  1: ["name", "string"],
-  2: ["generateName", "string"],
-  3: ["namespace", "string"],
-  5: ["uid", "string"],
-  6: ["resourceVersion", "string"],
-  7: ["generation", "int"],
-  11: ["labels", "map"],
-  12: ["annotations", "map"],
-  14: ["finalizers", "strings"],
-};
-
-/** Field numbers per @kubernetes/client-node model name. */
-const MODELS: Record<string, Schema> = {
-  V1ConfigMap: {
-    1: ["metadata", OBJECT_META],
-    2: ["data", "map"],
-    3: ["binaryData", "bytesmap"],
-    4: ["immutable", "bool"],
-  },
-  V1Secret: {
-    1: ["metadata", OBJECT_META],
-    2: ["data", "bytesmap"],
-    3: ["type", "string"],
-    4: ["stringData", "map"],
-    5: ["immutable", "bool"],
-  },
-  V1Namespace: { 1: ["metadata", OBJECT_META], 2: ["spec", { 1: ["finalizers", "strings"] }] },
-};
+import { type FieldType, PROTOBUF_MODELS, type Schema } from "./protobuf-schemas.ts";
 
 class Reader {
   pos = 0;
@@ -99,34 +64,61 @@ function entry(bytes: Uint8Array): [string, Uint8Array] {
   return [key, value];
 }
 
+/** int64/int32 varints: negative numbers arrive as 64-bit two's complement. */
+function signed(v: number): number {
+  return v >= 2 ** 63 ? v - 2 ** 64 : v;
+}
+
+function decodeValue(r: Reader, wire: number, type: FieldType): unknown {
+  if (type === "int" || type === "int0") return signed(r.varint());
+  if (type === "bool" || type === "keepbool") return r.varint() !== 0;
+  const bytes = r.bytes();
+  if (type === "string") return text.decode(bytes);
+  if (type === "bytes") return b64(bytes);
+  if (type === "intorstring") {
+    // IntOrString: type=1 (0 int, 1 string), intVal=2, strVal=3.
+    const v = decodeMessage(bytes, { 1: ["type", "int"], 2: ["intVal", "int"], 3: ["strVal", "string"] });
+    return v.type === 1 ? (v.strVal ?? "") : (v.intVal ?? 0);
+  }
+  if (Array.isArray(type)) return decodeMessage(bytes, type[0]);
+  if (typeof type === "object") return decodeMessage(bytes, type);
+  throw new Error(`unexpected wire type ${wire} for ${String(type)}`);
+}
+
 function decodeMessage(bytes: Uint8Array, schema: Schema): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const r = new Reader(bytes);
   while (!r.done) {
     const tag = r.varint();
-    const field = schema[tag >> 3];
+    const field = schema[Math.floor(tag / 8)];
     const wire = tag & 7;
     if (!field) {
       r.skip(wire);
       continue;
     }
     const [name, type] = field;
-    if (type === "bool" || type === "int") {
-      const v = r.varint();
-      out[name] = type === "bool" ? v !== 0 : v;
-    } else if (type === "string") {
-      // Go marshals empty strings too; JSON would have omitted them.
-      const v = text.decode(r.bytes());
-      if (v !== "") out[name] = v;
-    } else if (type === "bytes") out[name] = b64(r.bytes());
-    else if (type === "strings") {
-      out[name] ??= [];
-      (out[name] as string[]).push(text.decode(r.bytes()));
-    } else if (type === "map" || type === "bytesmap") {
+    if (type === "map" || type === "bytesmap" || type === "quantitymap") {
       const [k, v] = entry(r.bytes());
       out[name] ??= {};
-      (out[name] as Record<string, string>)[k] = type === "map" ? text.decode(v) : b64(v);
-    } else out[name] = decodeMessage(r.bytes(), type);
+      const value =
+        type === "bytesmap"
+          ? b64(v)
+          : type === "quantitymap"
+            ? (decodeMessage(v, { 1: ["string", "string"] }).string ?? "")
+            : text.decode(v);
+      (out[name] as Record<string, unknown>)[k] = value;
+    } else if (type === "strings") {
+      out[name] ??= [];
+      (out[name] as string[]).push(text.decode(r.bytes()));
+    } else if (Array.isArray(type)) {
+      out[name] ??= [];
+      (out[name] as unknown[]).push(decodeValue(r, wire, type));
+    } else {
+      const value = decodeValue(r, wire, type);
+      // Go marshals zero values of non-pointer fields; JSON (omitempty) would not have them.
+      if (value === "" || (type === "bool" && value === false) || (type === "int0" && value === 0)) continue;
+      out[name] = value;
+    }
   }
   return out;
 }
@@ -138,7 +130,7 @@ export function decodeProtobuf(
   apiVersion: string,
   kind: string,
 ): Record<string, unknown> {
-  const schema = MODELS[model];
+  const schema = PROTOBUF_MODELS[model];
   if (!schema)
     throw new ApiError(
       "UnsupportedMediaType",
