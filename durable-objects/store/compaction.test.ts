@@ -43,7 +43,7 @@ it("the alarm compacts history beyond the retention; older reads answer Compacte
   expect((err as StoreError).code).toBe("Compacted");
   expect((await store.get(`${prefix}ns/a`, compacted)).kv?.value).toBe(String(compacted - first));
   expect((await store.get(`${prefix}ns/a`)).kv?.value).toBe("100");
-});
+}, 30_000);
 
 it("the time retention keeps recent history however many revisions", async () => {
   const { prefix, stub } = shard("time");
@@ -55,7 +55,7 @@ it("the time retention keeps recent history however many revisions", async () =>
   for (let i = 1; i <= 30; i++) r = await store.update(`${prefix}ns/a`, String(i), r.revision);
   await compactFully(stub);
   expect((await store.revisions(prefix)).compacted).toBe(0);
-});
+}, 30_000);
 
 it("storage stops growing under steady churn", async () => {
   const { prefix, stub } = shard("churn");

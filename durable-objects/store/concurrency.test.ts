@@ -74,7 +74,7 @@ async function race(store: Store, prefix: string): Promise<void> {
   }
 }
 
-describe("concurrent read-modify-CAS increments", () => {
+describe("concurrent read-modify-CAS increments", { timeout: 60_000 }, () => {
   it("memory store", async () => {
     await race(new MemoryStore(), "/registry/concurrency/memory/");
   });

@@ -34,7 +34,7 @@ it("expiry deletes the lease's keys in every shard, and both shards then refuse 
     const err = await store.create(`${p}ns/again`, "x", lease.id).catch((e: unknown) => e);
     expect((err as StoreError).code).toBe("LeaseNotFound");
   }
-});
+}, 30_000);
 
 it("revoke reaches every shard, each delete being its own revision with a DELETE event", async () => {
   const store = createDurableStore(env.STORE);
@@ -52,4 +52,4 @@ it("revoke reaches every shard, each delete being its own revision with a DELETE
   });
   expect((await store.count(`${p2}ns/`)).count).toBe(0);
   expect((await store.revisions(p1)).current).toBe(a.revision + 1);
-});
+}, 30_000);

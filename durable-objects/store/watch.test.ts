@@ -46,7 +46,7 @@ it("abort and break both close the object's socket", async () => {
   await eventually(async () => (await openSockets(stub)) === 0);
   // The aborted iterator is finished.
   expect((await aborted.next()).done).toBe(true);
-});
+}, 30_000);
 
 it("a refused watch (Compacted) opens no socket", async () => {
   const { prefix, stub } = shard("refused");
@@ -59,7 +59,7 @@ it("a refused watch (Compacted) opens no socket", async () => {
   expect(err).toBeInstanceOf(StoreError);
   expect((err as StoreError).code).toBe("Compacted");
   expect(await openSockets(stub)).toBe(0);
-});
+}, 30_000);
 
 it("many sequential watches leave no sockets behind", async () => {
   const { prefix, stub } = shard("many");
@@ -72,4 +72,4 @@ it("many sequential watches leave no sockets behind", async () => {
     }
   }
   await eventually(async () => (await openSockets(stub)) === 0);
-});
+}, 30_000);
