@@ -55,6 +55,18 @@ async function eachLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
+/** Retry a call that failed in transport (not with an API Status): connections drop under load. */
+export async function retryTransport<T>(fn: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (error) {
+      if (error instanceof ApiError || i >= attempts) throw error;
+      await new Promise((r) => setTimeout(r, 100 * 2 ** i));
+    }
+  }
+}
+
 /** Register the nodes, start their heartbeats and their pod handling. */
 export async function startSimulatedNodes(options: SimulatedNodesOptions): Promise<SimulatedNodes> {
   const { client } = options;
@@ -88,7 +100,9 @@ export async function startSimulatedNodes(options: SimulatedNodesOptions): Promi
   } catch (error) {
     if (!(error instanceof ApiError && error.code === 409)) throw error;
   }
-  await eachLimit(specs, concurrency, (s) => registerNode(client, s, now()).then(() => undefined));
+  await eachLimit(specs, concurrency, (s) =>
+    retryTransport(() => registerNode(client, s, now())).then(() => undefined),
+  );
 
   const abort = new AbortController();
   const stopped = new Promise<undefined>((resolve) =>
