@@ -60,6 +60,28 @@ describe("workloads with kubectl", () => {
     );
   }, 90_000);
 
+  it("deleting a namespace empties it and removes it; new namespaces get a default ServiceAccount", async () => {
+    await cluster.kubectl(["create", "namespace", "team"]);
+    await waitFor("default ServiceAccount in team", async () =>
+      (await cluster.client.get(R.serviceaccounts, "team", "default").catch(() => undefined))
+        ? true
+        : undefined,
+    );
+    await cluster.kubectl(["-n", "team", "create", "deployment", "web", "--image=nginx", "--replicas=2"]);
+    await cluster.kubectl(["-n", "team", "rollout", "status", "deployment/web", "--timeout=60s"]);
+    await cluster.kubectl(["delete", "namespace", "team", "--wait=false"]);
+    await waitFor(
+      "namespace team gone",
+      async () => {
+        const r = await cluster.cp.kubectl(["get", "namespace", "team"]);
+        return r.code !== 0 && r.stderr.includes("NotFound") ? true : undefined;
+      },
+      60_000,
+    );
+    const pods = await cluster.client.list(R.pods, "team");
+    expect(pods.items).toHaveLength(0);
+  }, 90_000);
+
   it("replaces the pods of a node that stops heartbeating", async () => {
     // The API server adds the default 300 s not-ready/unreachable tolerations (DefaultTolerationSeconds);
     // a short explicit toleration is how a workload asks to be moved sooner.

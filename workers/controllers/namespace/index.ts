@@ -68,16 +68,23 @@ export async function reconcileNamespace(key: string, deps: Deps): Promise<Resul
   }
   if (remaining > 0) return { requeueAfterMs: 2000 };
   const spec = (ns.spec ?? {}) as { finalizers?: string[] };
-  if (!spec.finalizers?.includes("kubernetes")) return undefined;
-  const finalized = {
-    ...ns,
-    spec: { ...spec, finalizers: spec.finalizers.filter((f) => f !== "kubernetes") },
-  };
-  await deps.client
-    .update(R.namespaces, undefined, finalized, { subresource: "finalize" })
-    .catch((error: unknown) => {
-      if (!(error instanceof ApiError && error.code === 404)) throw error;
-    });
+  const ignore =
+    (...codes: number[]) =>
+    (error: unknown) => {
+      if (!(error instanceof ApiError && codes.includes(error.code))) throw error;
+    };
+  if (spec.finalizers?.includes("kubernetes")) {
+    const finalized = {
+      ...ns,
+      spec: { ...spec, finalizers: spec.finalizers.filter((f) => f !== "kubernetes") },
+    };
+    await deps.client
+      .update(R.namespaces, undefined, finalized, { subresource: "finalize" })
+      .catch(ignore(404));
+  }
+  // Deleting again is idempotent; an API server that removes empty Terminating namespaces on DELETE
+  // (rather than on finalize) needs it to let go. 409 = still finishing, 404 = gone.
+  await deps.client.delete(R.namespaces, undefined, key).catch(ignore(404, 409));
   return undefined;
 }
 
