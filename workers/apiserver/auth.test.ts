@@ -4,6 +4,7 @@ import { MemoryStore } from "../../durable-objects/store/memory.ts";
 import { R } from "../client/resources.ts";
 import { createApiServer } from "./app.ts";
 import { ADMIN_USER, constantTimeEqual, createAuthenticator } from "./auth.ts";
+import { authorize } from "./authorize.ts";
 import { inProcessClient } from "./index.ts";
 import { RESOURCES } from "./kinds/index.ts";
 
@@ -85,5 +86,94 @@ describe("authentication", () => {
       data: { a: "1" },
     });
     expect(cm.metadata?.managedFields).toBeDefined();
+  });
+});
+
+describe("node restriction", () => {
+  const NODE = { name: "system:node:n1", groups: ["system:nodes", "system:authenticated"] };
+  function server() {
+    const app = createApiServer({
+      store: new MemoryStore(),
+      resources: RESOURCES,
+      authenticate: async (r) => (r.headers.get("Authorization") === "Bearer node" ? NODE : ADMIN_USER),
+      authorize,
+    });
+    return async (
+      who: "node" | "admin",
+      method: string,
+      path: string,
+      body?: unknown,
+      type = "application/json",
+    ) => {
+      const response = await app.request(`http://test${path}`, {
+        method,
+        headers: { Authorization: `Bearer ${who}`, "Content-Type": type },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return response.status;
+    };
+  }
+  const pod = (name: string, nodeName: string) => ({
+    metadata: { name },
+    spec: { nodeName, containers: [{ name: "c", image: "busybox" }] },
+  });
+
+  it("lets a node write only its own Node, Lease and bound pods' status", async () => {
+    const call = server();
+    expect(await call("node", "POST", "/api/v1/nodes", { metadata: { name: "n1" } })).toBe(201);
+    expect(await call("node", "POST", "/api/v1/nodes", { metadata: { name: "n2" } })).toBe(403);
+    const lease = (name: string) => ({
+      metadata: { name },
+      spec: { holderIdentity: name, leaseDurationSeconds: 40 },
+    });
+    expect(
+      await call(
+        "node",
+        "POST",
+        "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases",
+        lease("n1"),
+      ),
+    ).toBe(201);
+    expect(
+      await call(
+        "node",
+        "POST",
+        "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases",
+        lease("n2"),
+      ),
+    ).toBe(403);
+    expect(await call("admin", "POST", "/api/v1/namespaces/default/pods", pod("mine", "n1"))).toBe(201);
+    expect(await call("admin", "POST", "/api/v1/namespaces/default/pods", pod("theirs", "n2"))).toBe(201);
+    const status = { status: { phase: "Running" } };
+    const merge = "application/merge-patch+json";
+    expect(await call("node", "PATCH", "/api/v1/namespaces/default/pods/mine/status", status, merge)).toBe(
+      200,
+    );
+    expect(await call("node", "PATCH", "/api/v1/namespaces/default/pods/theirs/status", status, merge)).toBe(
+      403,
+    );
+    expect(
+      await call(
+        "node",
+        "PATCH",
+        "/api/v1/namespaces/default/pods/mine",
+        { metadata: { labels: { a: "b" } } },
+        merge,
+      ),
+    ).toBe(403);
+    expect(
+      await call("node", "POST", "/api/v1/namespaces/default/configmaps", { metadata: { name: "x" } }),
+    ).toBe(403);
+    expect(await call("node", "GET", "/api/v1/namespaces/default/pods")).toBe(200);
+    expect(await call("node", "DELETE", "/api/v1/namespaces/default/pods/theirs")).toBe(403);
+    expect(await call("node", "DELETE", "/api/v1/namespaces/default/pods/mine?gracePeriodSeconds=0")).toBe(
+      200,
+    );
+  });
+
+  it("a bootstrap token bound to a node authenticates as that node", async () => {
+    const store = await storeWithToken("node01", "0123456789abcdef", { "node-name": "n1" });
+    const user = await createAuthenticator({ store })(req("node01.0123456789abcdef"));
+    expect(user).toEqual({ name: "system:node:n1", groups: ["system:nodes", "system:authenticated"] });
   });
 });

@@ -26,6 +26,8 @@ const CACHE_MS = 10_000;
 interface CachedSecret {
   secret?: string;
   groups: string[];
+  /** Node name the token is bound to (data "node-name"), if any. */
+  node?: string;
   expiresAt?: number;
   fetchedAt: number;
 }
@@ -72,6 +74,7 @@ async function bootstrapSecret(store: Store, id: string, now: number): Promise<C
       entry.secret = b64(data["token-secret"]);
       const expiration = b64(data.expiration);
       if (expiration) entry.expiresAt = Date.parse(expiration);
+      entry.node = b64(data["node-name"]) || undefined;
       const extra = b64(data["auth-extra-groups"]);
       if (extra)
         entry.groups = extra
@@ -103,6 +106,9 @@ export function createAuthenticator(options: AuthenticatorOptions) {
     const entry = await bootstrapSecret(options.store, m[1], now);
     if (!entry.secret || (entry.expiresAt !== undefined && entry.expiresAt < now)) return undefined;
     if (!(await constantTimeEqual(m[2], entry.secret))) return undefined;
+    // Edgeplane extension: a token bound to one node (data "node-name") is that node's credential.
+    if (entry.node)
+      return { name: `system:node:${entry.node}`, groups: ["system:nodes", "system:authenticated"] };
     return {
       name: `system:bootstrap:${m[1]}`,
       groups: ["system:bootstrappers", "system:nodes", ...entry.groups, "system:authenticated"],

@@ -8,6 +8,7 @@ import { createKubeClient, type KubeClient } from "../client/kube.ts";
 import type { Env } from "../env.ts";
 import { type ApiServer, createApiServer, type SchemaServices } from "./app.ts";
 import { createAuthenticator, type UserInfo } from "./auth.ts";
+import { authorize } from "./authorize.ts";
 import { RESOURCES } from "./kinds/index.ts";
 
 export { type ApiServer, type ApiServerDeps, createApiServer } from "./app.ts";
@@ -66,6 +67,7 @@ export function apiServerForEnv(
     services: { env, ctx, ...hooks.services },
     schema: schemaServices,
     bootstrapMemo: memo,
+    authorize,
   });
   return app;
 }
