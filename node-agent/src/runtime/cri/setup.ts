@@ -44,6 +44,10 @@ export interface CriSetupOptions {
   allowPrivileged?: boolean;
   cgroupRoot?: string;
   snapshotter?: "overlayfs" | "native";
+  /** How often unused images are garbage-collected when the image filesystem is full (default 5 min; 0 = never). */
+  imageGcIntervalMs?: number;
+  /** Where GC failures are reported (default console.warn). */
+  log?: (message: string) => void;
 }
 
 /** A ready container runtime and its lifecycle. */
@@ -111,6 +115,21 @@ export async function setupCri(options: CriSetupOptions): Promise<CriSetup> {
     allowPrivileged: options.allowPrivileged,
     cgroupRoot: options.cgroupRoot,
   });
+  const gcEvery = options.imageGcIntervalMs ?? 5 * 60_000;
+  const log = options.log ?? ((m: string) => console.warn(m));
+  const gcTimer =
+    gcEvery > 0
+      ? setInterval(() => {
+          runtime.garbageCollectImages().then(
+            (r) =>
+              r.removed.length &&
+              log(`cri: image GC removed ${r.removed.length} image(s), ${r.freedBytes} bytes`),
+            (err) => log(`cri: image GC failed: ${(err as Error).message}`),
+          );
+        }, gcEvery)
+      : undefined;
+  // The timer must not keep an otherwise finished agent process alive.
+  gcTimer?.unref();
   return {
     runtime,
     socket,
@@ -119,6 +138,7 @@ export async function setupCri(options: CriSetupOptions): Promise<CriSetup> {
       if (child) await writeRegistryHost(child.paths.certsDir, reg);
     },
     async close() {
+      if (gcTimer) clearInterval(gcTimer);
       await runtime.close();
       await child?.stop();
     },
