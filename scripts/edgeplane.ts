@@ -1,0 +1,55 @@
+/**
+ * `edgeplane`: small commands for an Edgeplane cluster.
+ *
+ *   edgeplane push <file.wasm> <[host/]repository[:tag]> [--kubeconfig F]
+ *
+ * Pushes a .wasm module or component into the cluster's built-in registry
+ * as an OCI artifact, using the kubeconfig's server, CA and token (default:
+ * $KUBECONFIG, else .edgeplane/kubeconfig from `npm start`). A host in the
+ * reference is informational: the push always goes to the kubeconfig's
+ * control plane, whose /v2/ is the registry.
+ */
+import { readFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { clusterFetch } from "./lib/client.ts";
+import { readKubeconfig } from "./lib/kubeconfig.ts";
+import { parseRef, pushWasm } from "./lib/oci-push.ts";
+
+const USAGE = `usage: edgeplane push <file.wasm> <[host/]repository[:tag]> [--kubeconfig FILE]
+
+  Pushes a WebAssembly module or component to the cluster's built-in registry
+  as an OCI artifact (config application/vnd.wasm.config.v0+json, layer
+  application/wasm). --kubeconfig defaults to $KUBECONFIG, then .edgeplane/kubeconfig.`;
+
+/** Run the CLI with `argv` (without node and script); returns the exit code. */
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { kubeconfig: { type: "string" }, help: { type: "boolean", short: "h" } },
+    allowPositionals: true,
+    strict: true,
+  });
+  const [command, file, ref] = positionals;
+  if (values.help || command !== "push" || !file || !ref || positionals.length !== 3) {
+    console.error(USAGE);
+    return values.help ? 0 : 2;
+  }
+  const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+  const kubeconfig =
+    values.kubeconfig ?? env.KUBECONFIG?.split(":")[0] ?? resolve(root, ".edgeplane/kubeconfig");
+  const access = await readKubeconfig(kubeconfig);
+  const { repository, tag } = parseRef(ref);
+  const wasm = new Uint8Array(await readFile(file));
+  const fetcher = clusterFetch(access);
+  try {
+    const pushed = await pushWasm(fetcher, repository, tag, wasm);
+    console.log(
+      `pushed ${repository}:${tag} ${pushed.digest} (${wasm.byteLength} bytes) to ${access.server}`,
+    );
+    return 0;
+  } finally {
+    await fetcher.close();
+  }
+}
