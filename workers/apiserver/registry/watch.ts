@@ -7,11 +7,15 @@
  * ADDED. Too old → an ERROR event carrying a 410 Expired Status.
  */
 
-import { StoreError, type WatchEvent as StoreEvent } from "../../../durable-objects/store/types.ts";
+import {
+  type KeyValue,
+  StoreError,
+  type WatchEvent as StoreEvent,
+} from "../../../durable-objects/store/types.ts";
 import type { KubeObject } from "../../client/kube.ts";
 import { ApiError } from "../../client/status.ts";
 import { collectionPrefix, parseResourceVersion, toResourceVersion } from "./keys.ts";
-import type { Matcher } from "./selectors.ts";
+import { everything, type Matcher } from "./selectors.ts";
 import type { Registry } from "./store.ts";
 import { type IncludeObject, toTable } from "./table.ts";
 import type { ResourceInfo } from "./types.ts";
@@ -20,7 +24,15 @@ import type { ResourceInfo } from "./types.ts";
 export interface WireEvent {
   type: "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
   object: unknown;
+  /** The store state the object came from (lets watchers share one encoding). */
+  kv?: KeyValue;
 }
+
+/**
+ * Encoded objects per store event, shared by every watcher that receives the
+ * same event object (the in-memory store fans one event out to all watchers).
+ */
+const encoded = new WeakMap<KeyValue, string>();
 
 /** What a watch request asked for. */
 export interface WatchRequest {
@@ -38,16 +50,22 @@ export interface WatchRequest {
 
 /** Map one store event to the event this watcher sees (or none), honouring the selector. */
 export function translate(registry: Registry, event: StoreEvent, match: Matcher): WireEvent | undefined {
-  const object = registry.decode(event.kv);
+  const kv = event.kv;
+  if (match === everything) {
+    // No selector: no need to decode anything but lazily, once per event, when it is sent.
+    const type = event.type === "DELETE" ? "DELETED" : event.prevKv ? "MODIFIED" : "ADDED";
+    return { type, object: undefined, kv };
+  }
+  const object = registry.decode(kv);
   if (event.type === "DELETE") {
-    object.metadata!.resourceVersion = toResourceVersion(event.kv.modRevision);
-    return match(object) ? { type: "DELETED", object } : undefined;
+    object.metadata!.resourceVersion = toResourceVersion(kv.modRevision);
+    return match(object) ? { type: "DELETED", object, kv } : undefined;
   }
   const now = match(object);
-  if (!event.prevKv) return now ? { type: "ADDED", object } : undefined;
+  if (!event.prevKv) return now ? { type: "ADDED", object, kv } : undefined;
   const before = match(registry.decode(event.prevKv));
-  if (now) return { type: before ? "MODIFIED" : "ADDED", object };
-  return before ? { type: "DELETED", object } : undefined;
+  if (now) return { type: before ? "MODIFIED" : "ADDED", object, kv };
+  return before ? { type: "DELETED", object, kv } : undefined;
 }
 
 /** The events of a watch as an async iterable (initial ADDED events, then changes). */
@@ -119,6 +137,17 @@ export function watchResponse(registry: Registry, info: ResourceInfo, req: Watch
   const encoder = new TextEncoder();
   let first = true;
   const render = (event: WireEvent): string => {
+    if (event.kv && !req.table) {
+      let json = encoded.get(event.kv);
+      if (json === undefined) {
+        const object = event.object ?? registry.decode(event.kv);
+        (object as KubeObject).metadata!.resourceVersion = toResourceVersion(event.kv.modRevision);
+        json = JSON.stringify(object);
+        encoded.set(event.kv, json);
+      }
+      return `{"type":"${event.type}","object":${json}}\n`;
+    }
+    if (event.kv && event.object === undefined) event.object = registry.decode(event.kv);
     if (req.table && event.type !== "BOOKMARK" && event.type !== "ERROR") {
       const object = event.object as KubeObject;
       const table = toTable(
