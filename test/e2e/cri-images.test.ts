@@ -6,6 +6,7 @@
  * image garbage collection removes unused images only.
  */
 import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { type AddressInfo, createServer, type Socket } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -168,6 +169,37 @@ describe.skipIf(unavailable)("images on containerd", () => {
       expect(viaAuth).toEqual(ok);
     } finally {
       await proxy.stop();
+    }
+  });
+
+  it("cancels a pull when the pod's pull is aborted (a registry that never answers)", async () => {
+    let connected: () => void = () => {};
+    const reached = new Promise<void>((r) => {
+      connected = r;
+    });
+    // Accepts and never answers.
+    const sockets: Socket[] = [];
+    const silent = createServer((c) => {
+      sockets.push(c);
+      connected();
+    });
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+    try {
+      const image = `127.0.0.1:${(silent.address() as AddressInfo).port}/edgeplane/hangs:1`;
+      const controller = new AbortController();
+      const pull = env.runtime
+        .pullImage(image, { policy: "Always", signal: controller.signal })
+        .catch((e) => e);
+      // containerd is now waiting on the registry: cancel the pull mid-flight.
+      await reached;
+      controller.abort();
+      const err = await pull;
+      expect(err).toBeInstanceOf(PullError);
+      expect(err.reason).toBe("ErrImagePull");
+      expect(err.message).toMatch(/cancel/i);
+    } finally {
+      silent.close();
+      for (const c of sockets) c.destroy();
     }
   });
 });
