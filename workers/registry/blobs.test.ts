@@ -14,6 +14,32 @@ describe("registry auth", () => {
     expect((await reg("/v2/", {}, `Basic ${btoa(`anyone:${ADMIN}`)}`)).status).toBe(200);
   });
 
+  it("lets a node's bootstrap token pull but not push (403 DENIED)", async () => {
+    const secret = {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "bootstrap-token-regabc", namespace: "kube-system" },
+      type: "bootstrap.kubernetes.io/token",
+      data: {
+        "token-id": btoa("regabc"),
+        "token-secret": btoa("0123456789abcdef"),
+        "usage-bootstrap-authentication": btoa("true"),
+      },
+    };
+    const created = await reg("/api/v1/namespaces/kube-system/secrets", {
+      method: "POST",
+      body: JSON.stringify(secret),
+      headers: { "Content-Type": "application/json" },
+    });
+    expect(created.status).toBe(201);
+    const node = "Bearer regabc.0123456789abcdef";
+    const digest = await pushBlob("auth/node", "pulled by a node");
+    expect((await reg(`/v2/auth/node/blobs/${digest}`, {}, node)).status).toBe(200);
+    const push = await reg(`/v2/auth/node/blobs/uploads/`, { method: "POST" }, node);
+    expect(push.status).toBe(403);
+    expect(await errorCode(push)).toBe("DENIED");
+  });
+
   it("refuses pushes without a token and stores nothing", async () => {
     const digest = await digestOf("anonymous");
     const res = await reg(
