@@ -55,6 +55,18 @@ describe.each(["1.27", "1.33"] as KubectlVersion[])("kubectl %s", (version) => {
     expect(out).toMatch(/^namespaces\s+ns\s+v1\s+false\s+Namespace$/m);
   });
 
+  it("explains fields from the OpenAPI documents and validates fields strictly", async () => {
+    const explained = await ok(["explain", "deployment.spec"]);
+    expect(explained).toContain("DeploymentSpec");
+    expect(explained).toMatch(/replicas\s+<integer>/);
+    const unknown = await k(
+      ["apply", "-f", "-"],
+      deployment("default", "strict", "nginx").replace("  replicas:", "  bogus: 1\n  replicas:"),
+    );
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toContain('unknown field "spec.bogus"');
+  });
+
   it("creates a namespace, a configmap from literals and a generic secret", async () => {
     await ok(["create", "namespace", ns]);
     await ok([
