@@ -353,6 +353,29 @@ spec:
     expect(pod.status?.containerStatuses?.[0].state.waiting?.message).toMatch(/privileged/);
   });
 
+  it("gives a pod with dnsPolicy None its own resolv.conf and its hostname", async () => {
+    await apply(
+      podYaml(
+        "dns",
+        `    command: ["sh", "-c", "hostname; cat /etc/resolv.conf"]\n`,
+        `  restartPolicy: Never
+  hostname: custom-host
+  dnsPolicy: "None"
+  dnsConfig:
+    nameservers: ["10.96.0.10"]
+    searches: ["default.svc.cluster.local"]
+    options: [{ name: ndots, value: "5" }]
+`,
+      ),
+    );
+    await untilPod("dns", "Succeeded", (p) => p.status?.phase === "Succeeded");
+    const out = (await cp.kubectl(["logs", "dns"])).stdout;
+    expect(out).toMatch(/^custom-host\n/);
+    expect(out).toContain("nameserver 10.96.0.10");
+    expect(out).toContain("search default.svc.cluster.local");
+    expect(out).toContain("options ndots:5");
+  });
+
   it("runs WASM and container pods side by side on one node, chosen by RuntimeClass", async () => {
     const wasm = wasmRegistry.push("samples/hello", "v1", [
       { mediaType: "application/wasm", bytes: new Uint8Array(readFileSync(sample("hello"))) },

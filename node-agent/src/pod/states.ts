@@ -9,7 +9,7 @@
  *             pullBackoff            (starting)
  *   any state but terminated ─▶ terminating ─▶ terminated ─▶ (released)
  */
-import { type ContainerConfig, PullError } from "../runtime/types.ts";
+import { type ContainerConfig, PullError, type SandboxConfig } from "../runtime/types.ts";
 import { ConfigError, type ContainerRecord, deleting, type PodContext } from "./context.ts";
 import { type Container, type Pod, parseQuantity } from "./k8s.ts";
 import { ContainerProber } from "./probes.ts";
@@ -170,6 +170,7 @@ const starting: State = {
         namespace: pod.metadata.namespace ?? "default",
         name: pod.metadata.name ?? "",
         hostname: pod.spec.hostname ?? pod.metadata.name ?? "",
+        dns: dnsOf(pod),
         labels: pod.metadata.labels ?? {},
         annotations: pod.metadata.annotations ?? {},
         ports: pod.spec.containers.flatMap((c) =>
@@ -286,6 +287,22 @@ async function startContainer(
   const status = await ctx.runtime.containerStatus(id);
   c.state = { running: { startedAt: (status?.startedAt ?? deps.clock.now()).toISOString() } };
   startProber(ctx, c);
+}
+
+/** The pod's own DNS settings (dnsPolicy None + dnsConfig); otherwise the runtime's default resolv.conf. */
+function dnsOf(pod: Pod): SandboxConfig["dns"] {
+  const spec = pod.spec as {
+    dnsPolicy?: string;
+    dnsConfig?: { nameservers?: string[]; searches?: string[]; options?: { name: string; value?: string }[] };
+  };
+  if (spec.dnsPolicy !== "None" || !spec.dnsConfig) return undefined;
+  return {
+    servers: spec.dnsConfig.nameservers ?? [],
+    searches: spec.dnsConfig.searches ?? [],
+    options: (spec.dnsConfig.options ?? []).map((o) =>
+      o.value === undefined ? o.name : `${o.name}:${o.value}`,
+    ),
+  };
 }
 
 /** The container's security context for the runtime: container fields over the pod's runAsUser/runAsGroup. */
