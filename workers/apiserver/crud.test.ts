@@ -212,3 +212,31 @@ describe("generic registry over HTTP", () => {
     expect((left.body.items as { metadata: { name: string } }[]).map((i) => i.metadata.name)).toEqual(["b"]);
   });
 });
+
+describe("propagation policies", () => {
+  it("Foreground and Orphan leave the object with the garbage collector's finalizer; removing it deletes the object", async () => {
+    const { call } = testServer();
+    await call("POST", "/api/v1/namespaces/default/configmaps", { metadata: { name: "fg" } });
+    await call("POST", "/api/v1/namespaces/default/configmaps", { metadata: { name: "or" } });
+    const fg = await call("DELETE", "/api/v1/namespaces/default/configmaps/fg", {
+      propagationPolicy: "Foreground",
+    });
+    expect(fg.body.metadata!.finalizers).toEqual(["foregroundDeletion"]);
+    expect(fg.body.metadata!.deletionTimestamp).toBeTruthy();
+    const or = await call("DELETE", "/api/v1/namespaces/default/configmaps/or?propagationPolicy=Orphan");
+    expect(or.body.metadata!.finalizers).toEqual(["orphan"]);
+    const released = await call(
+      "PATCH",
+      "/api/v1/namespaces/default/configmaps/fg",
+      { metadata: { finalizers: null } },
+      {
+        "Content-Type": "application/merge-patch+json",
+      },
+    );
+    expect(released.status).toBe(200);
+    expect((await call("GET", "/api/v1/namespaces/default/configmaps/fg")).status).toBe(404);
+    expect(
+      (await call("DELETE", "/api/v1/namespaces/default/configmaps/or?propagationPolicy=Sideways")).status,
+    ).toBe(400);
+  });
+});

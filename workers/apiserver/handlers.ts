@@ -455,6 +455,7 @@ async function deleteCollection(call: Call): Promise<Response> {
         : await registry.remove(call.info, ns, name, ctx, {
             gracePeriodSeconds: options.gracePeriodSeconds,
             dryRun: options.dryRun,
+            propagationPolicy: options.propagationPolicy,
           });
       items.push(result.object);
     } catch (error) {

@@ -70,6 +70,8 @@ export interface ListPage {
 /** Delete options (metav1.DeleteOptions subset). */
 export interface DeleteRequest {
   gracePeriodSeconds?: number;
+  /** Foreground/Orphan add the foregroundDeletion/orphan finalizer for the garbage collector; Background (default) does not. */
+  propagationPolicy?: string;
   preconditions?: { uid?: string; resourceVersion?: string };
   dryRun?: boolean;
 }
@@ -500,7 +502,16 @@ export class Registry implements RegistryAccess {
         );
       const grace = info.strategy.gracePeriod?.(object, options.gracePeriodSeconds);
       const graceful = grace !== undefined && grace > 0;
-      const pending = (meta.finalizers?.length ?? 0) > 0;
+      const policy = options.propagationPolicy;
+      if (policy && !["Foreground", "Background", "Orphan"].includes(policy))
+        throw new ApiError("BadRequest", `unsupported propagationPolicy "${policy}"`);
+      const gcFinalizer =
+        !meta.deletionTimestamp && policy === "Foreground"
+          ? "foregroundDeletion"
+          : !meta.deletionTimestamp && policy === "Orphan"
+            ? "orphan"
+            : undefined;
+      const pending = (meta.finalizers?.length ?? 0) > 0 || gcFinalizer !== undefined;
       if (!graceful && !pending) {
         if (options.dryRun || ctx.dryRun) return { object, deleted: true };
         const txn = await this.store.delete(kv.key, kv.modRevision).catch(storeErrorToApi);
@@ -510,6 +521,8 @@ export class Registry implements RegistryAccess {
       }
       const next = structuredClone(object);
       const nm = next.metadata!;
+      if (gcFinalizer && !(nm.finalizers ?? []).includes(gcFinalizer))
+        nm.finalizers = [...(nm.finalizers ?? []), gcFinalizer];
       const seconds = graceful ? grace : 0;
       if (!nm.deletionTimestamp || (nm.deletionGracePeriodSeconds ?? 0) > seconds) {
         nm.deletionTimestamp = timestamp(new Date(ctx.now.getTime() + seconds * 1000));
