@@ -38,7 +38,8 @@ export interface AgentOptions {
   entry: string;
   name: string;
   server: string;
-  token: string;
+  /** File holding the agent's token (not the token itself: argv is visible to every user in ps). */
+  tokenFile: string;
   caFile: string;
   dataDir: string;
   logFile: string;
@@ -50,8 +51,8 @@ export async function startAgent(o: AgentOptions): Promise<LocalAgent> {
   const args = [
     "--server",
     o.server,
-    "--token",
-    o.token,
+    "--token-file",
+    o.tokenFile,
     "--ca-file",
     o.caFile,
     "--name",

@@ -20,6 +20,7 @@ import { ensurePki } from "./pki.ts";
 import { stopProcessesMentioning } from "./process-tree.ts";
 import { type RegistryProxy, startRegistryProxy } from "./registry-proxy.ts";
 import { pushSamples } from "./samples.ts";
+import { ensureBootstrapToken } from "./tokens.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -81,7 +82,13 @@ async function main(): Promise<void> {
   const kubeconfig = join(stateDir, "kubeconfig");
   await writeKubeconfig(kubeconfig, "edgeplane-local", { server: cp.url, token: pki.token, ca });
 
-  const registry = await startRegistryProxy(options.registryPort, fetcher);
+  // The pods' registry endpoint pulls with a bootstrap token: it can pull, not push.
+  const pullToken = await ensureBootstrapToken(fetcher, join(stateDir, "pki", "registry-pull.token"), {
+    description: "npm start: loopback registry endpoint for local pods (pull only)",
+  });
+  const pullFetcher = clusterFetch({ server: cp.url, token: pullToken, ca });
+  running.closers.push(() => pullFetcher.close());
+  const registry = await startRegistryProxy(options.registryPort, pullFetcher);
   running.registry = registry;
   say(`registry for pods: ${registry.host} (pull-only, loopback; push with scripts/edgeplane.mjs push)`);
   for (const p of await pushSamples(ROOT, stateDir, fetcher)) {
@@ -92,7 +99,7 @@ async function main(): Promise<void> {
     if (!shuttingDown) say(`first resync failed: ${error.message}`);
   });
 
-  if (options.nodes > 0) await startAgents(options, cp.url, pki, agents);
+  if (options.nodes > 0) await startAgents(options, cp.url, pki.caCert, fetcher, agents);
 
   const kc = show(kubeconfig);
   console.log(
@@ -193,7 +200,8 @@ async function waitServing(fetcher: ClusterFetch): Promise<void> {
 async function startAgents(
   options: StartOptions,
   server: string,
-  pki: { caCert: string; token: string },
+  caFile: string,
+  fetcher: ClusterFetch,
   agents: LocalAgent[],
 ): Promise<void> {
   const entry = findAgentEntry(ROOT);
@@ -204,14 +212,19 @@ async function startAgents(
   }
   for (let i = 1; i <= options.nodes; i++) {
     const name = `node-${i}`;
+    const tokenFile = join(options.stateDir, "pki", `${name}.token`);
+    await ensureBootstrapToken(fetcher, tokenFile, {
+      nodeName: name,
+      description: `npm start: local node ${name}`,
+    });
     const agent = await startAgent({
       root: ROOT,
       entry,
       name,
       server,
-      // Local nodes use the admin token; remote nodes join with a bootstrap token (docs/deploy.md).
-      token: pki.token,
-      caFile: pki.caCert,
+      // Each local node joins as a remote one does: with its own bootstrap token (docs/deploy.md).
+      tokenFile,
+      caFile,
       dataDir: join(running.nodesDir, name),
       logFile: join(options.stateDir, "logs", `${name}.log`),
     });
@@ -253,8 +266,9 @@ const running: {
   /** Parent of the node agents' data dirs: their pods' processes mention it. */
   nodesDir?: string;
   fetcher?: { close(): Promise<void> };
+  closers: (() => Promise<void>)[];
   pidFile?: string;
-} = { agents: [] };
+} = { agents: [], closers: [] };
 
 /** Stop the agents (their whole process groups), then workerd. */
 async function teardown(): Promise<void> {
@@ -266,6 +280,7 @@ async function teardown(): Promise<void> {
     if (pods > 0) say(`stopped ${pods} pod process(es)`);
   }
   await running.registry?.stop();
+  for (const close of running.closers) await close().catch(() => {});
   await running.fetcher?.close().catch(() => {});
   await running.cp?.stop().catch((error) => say(`stopping workerd: ${error.message}`));
   if (running.pidFile) {

@@ -69,6 +69,12 @@ async function start(args: string[] = []): Promise<{ url: string; registry: stri
 async function stop(launched: Launched): Promise<void> {
   const before: ProcessInfo[] = launched.tree();
   expect(before.some((p) => p.command.includes("workerd"))).toBe(true);
+  // Tokens are passed in files, never on command lines (visible to every user in ps).
+  const pki = join(stateDir, "pki");
+  for (const file of (await readdir(pki)).filter((f) => f === "admin-token" || f.endsWith(".token"))) {
+    const token = (await readFile(join(pki, file), "utf8")).trim();
+    expect(before.filter((p) => p.command.includes(token)).map((p) => p.command)).toEqual([]);
+  }
   const code = await launched.interrupt("SIGINT");
   running = undefined;
   expect(launched.output()).toMatch(/edgeplane: stopped/);
