@@ -14,6 +14,7 @@ import type { Store } from "../../durable-objects/store/types.ts";
 import { createApiServer } from "../../workers/apiserver/app.ts";
 import { ADMIN_USER } from "../../workers/apiserver/auth.ts";
 import { RESOURCES } from "../../workers/apiserver/kinds/index.ts";
+import { benchWorker } from "./worker.ts";
 
 const small = process.env.BENCH_SCALE === "small";
 const TOKEN = "bench-token";
@@ -237,6 +238,7 @@ async function main() {
   for (const clients of clientCounts) await crud(clients, small ? 200 : 1000);
   if (!small) await crud(10, 10000);
   await watchLatency(small ? 10 : 100, 10, small ? 5 : 20);
+  await benchWorker(small ? 50 : 500);
 }
 
 await main();
