@@ -11,7 +11,7 @@ import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { build } from "esbuild";
 import { Log, LogLevel, Miniflare, type WorkerOptions } from "miniflare";
-import { cronMatches } from "./cron.ts";
+import { startCronLoop } from "./cron.ts";
 
 /** What startControlPlane needs. */
 export interface ControlPlaneOptions {
@@ -132,36 +132,21 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<L
     const w = await mf.getWorker("edgeplane");
     await w.scheduled({ cron, scheduledTime: new Date() });
   };
-  // Fire at the top of each minute, like Cloudflare's cron triggers.
-  let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
-  const schedule = () => {
-    const now = Date.now();
-    timer = setTimeout(
-      async () => {
-        const at = new Date(Math.round(Date.now() / 60_000) * 60_000);
-        for (const cron of crons.filter((c) => cronMatches(c, at))) {
-          try {
-            await fireCron(cron);
-            options.onCron?.(cron);
-          } catch (error) {
-            if (!stopped) options.onCron?.(cron, error);
-          }
-        }
-        if (!stopped) schedule();
-      },
-      60_000 - (now % 60_000),
-    );
-  };
-  schedule();
+  const loop = startCronLoop(crons, async (cron) => {
+    try {
+      await fireCron(cron);
+      options.onCron?.(cron);
+    } catch (error) {
+      if (!loop.stopped) options.onCron?.(cron, error);
+    }
+  });
 
   return {
     url,
     crons,
     fireCron,
     stop: async () => {
-      stopped = true;
-      clearTimeout(timer);
+      loop.stop();
       await mf.dispose();
       await new Promise<void>((resolve) => log.end(resolve));
     },

@@ -1,5 +1,5 @@
-import { describe, expect, it } from "vitest";
-import { cronMatches } from "./cron.ts";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { cronMatches, startCronLoop } from "./cron.ts";
 
 const at = (iso: string) => new Date(iso);
 
@@ -28,5 +28,31 @@ describe("cronMatches", () => {
     expect(() => cronMatches("* * * *", new Date())).toThrow(/5 fields/);
     expect(() => cronMatches("0 0 * * MON", new Date())).toThrow(/unsupported/);
     expect(() => cronMatches("61 * * * *", new Date())).toThrow(/out of range/);
+  });
+});
+
+describe("startCronLoop", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("fires matching crons at the top of each minute, without waiting for slow runs, until stopped", async () => {
+    vi.useFakeTimers();
+    vi.setSystemTime(new Date("2026-11-22T04:58:30Z"));
+    const fired: string[] = [];
+    const loop = startCronLoop(["* * * * *", "0 5 * * *", "*/2 * * * *"], async (cron) => {
+      fired.push(`${new Date().toISOString().slice(11, 16)} ${cron}`);
+      await new Promise(() => {}); // never settles: the next minute must still fire
+    });
+    await vi.advanceTimersByTimeAsync(29_000);
+    expect(fired).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(fired).toEqual(["04:59 * * * * *"]);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(fired.slice(1)).toEqual(["05:00 * * * * *", "05:00 0 5 * * *", "05:00 */2 * * * *"]);
+    loop.stop();
+    await vi.advanceTimersByTimeAsync(120_000);
+    expect(fired).toHaveLength(4);
+    expect(loop.stopped).toBe(true);
   });
 });

@@ -51,3 +51,42 @@ function fieldMatches(
     return false;
   });
 }
+
+/** A running cron schedule. */
+export interface CronLoop {
+  readonly stopped: boolean;
+  stop(): void;
+}
+
+/**
+ * Call `fire(cron)` at the top of every minute for each expression matching
+ * that minute, as Cloudflare's cron triggers do. Runs do not wait for each
+ * other: a slow scheduled() never makes the next minute skip.
+ */
+export function startCronLoop(
+  crons: string[],
+  fire: (cron: string) => Promise<void>,
+  now = Date.now,
+): CronLoop {
+  let timer: NodeJS.Timeout | undefined;
+  const loop = {
+    stopped: false,
+    stop() {
+      loop.stopped = true;
+      clearTimeout(timer);
+    },
+  };
+  const schedule = () => {
+    timer = setTimeout(
+      () => {
+        if (loop.stopped) return;
+        const minute = new Date(Math.round(now() / 60_000) * 60_000);
+        schedule();
+        for (const cron of crons.filter((c) => cronMatches(c, minute))) void fire(cron);
+      },
+      60_000 - (now() % 60_000),
+    );
+  };
+  schedule();
+  return loop;
+}
