@@ -42,10 +42,21 @@ function watchBindings(client: KubeClient, namespace: string, signal: AbortSigna
   return bound;
 }
 
-async function until(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
+async function until(
+  what: string,
+  check: () => boolean,
+  timeoutMs: number,
+  progress?: () => string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  let report = Date.now() + 10_000;
   while (!check()) {
-    if (Date.now() > deadline) throw new Error(`bench: timed out waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`bench: timed out waiting for ${what}${progress ? ` (${progress()})` : ""}`);
+    if (progress && Date.now() > report) {
+      console.log(`  ... ${progress()}`);
+      report = Date.now() + 10_000;
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -79,6 +90,10 @@ export async function runApi(nodeCount: number, podCount: number): Promise<void>
     const created = new Map<string, number>();
     const names = Array.from({ length: podCount }, (_, i) => `pod-${i}`);
     t = performance.now();
+    const creating = setInterval(
+      () => console.log(`  ... ${created.size} created, ${bound.size} bound`),
+      15_000,
+    );
     await eachLimit(names, 32, async (name) => {
       const i = Number(name.slice(4));
       await retryTransport(() =>
@@ -104,11 +119,17 @@ export async function runApi(nodeCount: number, podCount: number): Promise<void>
       );
       created.set(name, performance.now());
     });
+    clearInterval(creating);
     const createSecs = (performance.now() - t) / 1000;
     console.log(
       `  created          ${podCount} pods in ${createSecs.toFixed(1)} s (${(podCount / createSecs).toFixed(0)} pods/s, 32 concurrent)`,
     );
-    await until(`${podCount} pods bound`, () => bound.size >= podCount, 15 * 60_000);
+    await until(
+      `${podCount} pods bound`,
+      () => bound.size >= podCount,
+      10 * 60_000,
+      () => `${bound.size} bound`,
+    );
     const firstCreated = Math.min(...created.values());
     const lastBound = Math.max(...bound.values());
     const latencies = names.map((n) => (bound.get(n) ?? 0) - (created.get(n) ?? 0)).sort((a, b) => a - b);

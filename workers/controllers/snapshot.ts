@@ -6,6 +6,9 @@
 import type { KubeClient, KubeObject, ResourceRef } from "../client/kube.ts";
 import { resourceId } from "./types.ts";
 
+/** Objects per list page: keeps each response (and store RPC) bounded however big a resource grows. */
+const PAGE_SIZE = 1000;
+
 /** Memoised cluster-wide lists for one pass. Objects are shared: clone before mutating. */
 export class Snapshot {
   private lists = new Map<string, Promise<KubeObject[]>>();
@@ -18,12 +21,24 @@ export class Snapshot {
     const id = resourceId(ref);
     let entry = this.lists.get(id);
     if (!entry) {
-      entry = this.client.list(ref).then((list) => list.items);
+      entry = this.listAll(ref);
       // A failed list must not poison the pass's later readers.
       entry.catch(() => this.lists.delete(id));
       this.lists.set(id, entry);
     }
     return entry as Promise<T[]>;
+  }
+
+  /** Page through a resource (bounded responses, one consistent revision via continue tokens). */
+  private async listAll(ref: ResourceRef): Promise<KubeObject[]> {
+    const items: KubeObject[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.client.list(ref, undefined, { limit: PAGE_SIZE, continue: token });
+      items.push(...page.items);
+      token = page.metadata.continue || undefined;
+    } while (token);
+    return items;
   }
 
   /** One object by namespace/name from the pass's list (undefined when absent). */
