@@ -187,10 +187,12 @@ export class NodeAgent {
   async stop(): Promise<void> {
     this.stopper.abort();
     this.tunnel?.stop();
-    await Promise.allSettled(this.background);
+    // Tear the connections down first: an aborted signal does not always end a watch body that is
+    // already streaming, and the loops must not keep the agent alive.
+    await this.transport.close().catch(() => {});
+    await Promise.race([Promise.allSettled(this.background), this.clock.sleep(5_000)]);
     for (const close of this.closers) await close().catch(() => {});
     for (const r of this.runtimes.values()) await r.close();
-    await this.transport.close().catch(() => {});
   }
 
   private podDir(uid: string): string {

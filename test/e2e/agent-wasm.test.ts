@@ -4,6 +4,7 @@
  * modules pulled from an OCI registry, driven with real kubectl.
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -16,6 +17,8 @@ import {
 } from "../../node-agent/src/testing/agent-process.ts";
 import { startTestRegistry, type TestRegistry } from "../../node-agent/src/testing/oci-registry.ts";
 import { ensurePki, type LocalPki } from "../../scripts/local/pki.ts";
+// @ts-expect-error plain ESM build script without type declarations
+import { ensureComponents } from "../../wasm/build-components.mjs";
 import { type ControlPlane, startControlPlane } from "./harness.ts";
 
 const NODE = "wasm-node-1";
@@ -51,6 +54,16 @@ async function getPod(name: string): Promise<PodJson | undefined> {
   const response = await cp.fetch(`/api/v1/namespaces/default/pods/${name}`);
   if (response.status === 404) return undefined;
   return (await response.json()) as PodJson;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const port = (server.address() as { port: number }).port;
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 function podYaml(name: string, image: string, extra = ""): string {
@@ -114,12 +127,13 @@ scheduling:
 }, 120_000);
 
 afterAll(async () => {
-  await agent?.stop();
+  // Every step runs even if one fails: pods outlive the agent by design and must not leak.
+  await agent?.stop().catch(() => {});
   await removeWasmPods(join(dir, "agent"), NODE).catch(() => {});
-  await registry?.close();
-  await cp?.stop();
+  await registry?.close().catch(() => {});
+  await cp?.stop().catch(() => {});
   rmSync(dir, { recursive: true, force: true });
-});
+}, 120_000);
 
 describe("node agent with WASM pods", () => {
   it("registers a Ready node with its capacity, labels and Lease", async () => {
@@ -279,6 +293,35 @@ spec:
     // Grace period is 5 s and the module stops on SIGTERM: the whole delete fits well inside it.
     expect((Date.now() - started) / 1000).toBeLessThan(5 + 10);
   });
+
+  it("serves HTTP from a wasi:http component pod on its containerPort", async () => {
+    const { httpHello } = (await ensureComponents()) as { httpHello: string };
+    const image = registry.push("samples/http-hello", "v1", [
+      {
+        mediaType: "application/vnd.bytecodealliance.wasm.component.layer.v0+wasm",
+        bytes: new Uint8Array(readFileSync(httpHello)),
+      },
+    ]).image;
+    const port = await freePort();
+    await cp.kubectl(["apply", "-f", "-"], {
+      input: `${podYaml("web", image)}    ports:
+    - containerPort: ${port}
+    readinessProbe:
+      httpGet: { path: /healthz, port: ${port} }
+      periodSeconds: 1
+`,
+    });
+    const pod = await until(
+      async () => {
+        const p = await getPod("web");
+        return p?.status?.conditions?.find((c) => c.type === "Ready")?.status === "True" ? p : undefined;
+      },
+      90_000,
+      "web Ready",
+    );
+    const response = await fetch(`http://${pod.status?.podIP}:${port}/hello`);
+    expect(await response.text()).toBe("hello from a wasi:http component, path /hello\n");
+  }, 120_000);
 
   it("answers logs for a node without a connected agent with a clear error", async () => {
     await cp.kubectl(["apply", "-f", "-"], {

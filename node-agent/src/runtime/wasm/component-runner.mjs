@@ -91,3 +91,9 @@ export async function transpiled(config) {
   } else rmSync(tmp, { recursive: true, force: true });
   return dir;
 }
+
+// `node component-runner.mjs --transpile <json>`: the agent's pull-time transpile, in its own process.
+if (process.argv[2] === "--transpile") {
+  await transpiled(JSON.parse(process.argv[3]));
+  process.exit(0);
+}

@@ -22,22 +22,23 @@ import {
   writeFileSync,
 } from "node:fs";
 import { dirname, join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import { type Clock, realClock } from "../../clock.ts";
-import type {
-  ContainerConfig,
-  ContainerStatus,
-  PullOptions,
-  PullResult,
-  Runtime,
-  SandboxConfig,
-  SandboxStatus,
+import {
+  type ContainerConfig,
+  type ContainerStatus,
+  PullError,
+  type PullOptions,
+  type PullResult,
+  type Runtime,
+  type SandboxConfig,
+  type SandboxStatus,
 } from "../types.ts";
 import { Cgroups } from "./cgroup.ts";
 import { ImageStore } from "./oci.ts";
 
 const RUNNER = join(dirname(fileURLToPath(import.meta.url)), "runner.mjs");
-const COMPONENT_RUNNER = pathToFileURL(join(dirname(RUNNER), "component-runner.mjs")).href;
+const COMPONENT_RUNNER = join(dirname(RUNNER), "component-runner.mjs");
 
 // Joins the cgroups given as extra arguments, runs the runner, records its exit status.
 const SHIM = `d="$1"; shift
@@ -137,14 +138,33 @@ export class WasmRuntime implements Runtime {
   async pullImage(image: string, options: PullOptions): Promise<PullResult> {
     const pulled = await this.images.pull(image, options);
     if (pulled.kind === "component") {
-      // Transpile at pull time (cached by digest), so start-up and the pod's memory limit never pay for it.
-      const runner = (await import(COMPONENT_RUNNER)) as {
-        transpiled(config: { cacheDir: string; moduleDigest: string; modulePath: string }): Promise<string>;
-      };
-      await runner.transpiled({
+      // Transpile at pull time (cached by digest), in a short-lived process: start-up and the pod's memory
+      // limit never pay for it, and jco never loads into the agent itself.
+      const job = {
         cacheDir: this.cacheDir,
         moduleDigest: pulled.moduleDigest,
         modulePath: pulled.modulePath,
+      };
+      await new Promise<void>((resolve, reject) => {
+        const child = spawn(
+          process.execPath,
+          ["--no-warnings", COMPONENT_RUNNER, "--transpile", JSON.stringify(job)],
+          {
+            stdio: ["ignore", "ignore", "pipe"],
+          },
+        );
+        let stderr = "";
+        child.stderr?.on("data", (chunk) => {
+          stderr += String(chunk);
+        });
+        child.on("error", reject);
+        child.on("exit", (code) =>
+          code === 0
+            ? resolve()
+            : reject(
+                new PullError("ErrImagePull", `transpiling component ${image}: ${stderr.trim().slice(-500)}`),
+              ),
+        );
       });
     }
     return { digest: pulled.manifestDigest };
@@ -348,6 +368,17 @@ export class WasmRuntime implements Runtime {
   }
 
   private signalRunner(dir: string, signal: NodeJS.Signals): void {
+    const record = readJson<ContainerRecord>(join(dir, "state.json"));
+    if (signal === "SIGKILL" && record?.shimPid) {
+      // The whole process group (shim, runner, a component's child): nothing may outlive a kill.
+      try {
+        process.kill(-record.shimPid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+      if (!existsSync(join(dir, "exit"))) writeFileSync(join(dir, "exit"), "137\n");
+      return;
+    }
     const pid = Number(readText(join(dir, "runner.pid")));
     if (pid > 0 && alive(pid, dir)) {
       try {
@@ -355,17 +386,6 @@ export class WasmRuntime implements Runtime {
       } catch {
         // already gone
       }
-      return;
-    }
-    // The runner has not written its pid yet: take down the whole shim group.
-    const record = readJson<ContainerRecord>(join(dir, "state.json"));
-    if (record?.shimPid && signal === "SIGKILL") {
-      try {
-        process.kill(-record.shimPid, "SIGKILL");
-      } catch {
-        // already gone
-      }
-      if (!existsSync(join(dir, "exit"))) writeFileSync(join(dir, "exit"), "137\n");
     }
   }
 
