@@ -13,7 +13,7 @@ import type { LogsRequest, TunnelReply, TunnelRequest } from "./protocol.ts";
 const START_TIMEOUT_MS = 15_000;
 
 interface PendingStream {
-  writer: WritableStreamDefaultWriter<Uint8Array>;
+  controller: ReadableStreamDefaultController<Uint8Array>;
   start: (status?: Status) => void;
   started: boolean;
 }
@@ -65,13 +65,20 @@ export class TunnelObject extends DurableObject<Env> {
         ),
       );
     const id = crypto.randomUUID();
-    const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
-    const writer = writable.getWriter();
     let start!: (status?: Status) => void;
     const started = new Promise<Status | undefined>((resolve) => {
       start = resolve;
     });
-    this.streams.set(id, { writer, start, started: false });
+    // Chunks are pushed as the agent sends them (enqueue never blocks on the reader).
+    const readable = new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        this.streams.set(id, { controller, start, started: false });
+      },
+      cancel: () => {
+        // The reader went away (kubectl ^C): stop the agent's stream.
+        if (this.streams.delete(id)) this.agent()?.send(JSON.stringify({ type: "cancel", id }));
+      },
+    });
     const message: TunnelRequest = { type: "logs", id, ...body };
     ws.send(JSON.stringify(message));
     const timer = setTimeout(
@@ -126,16 +133,21 @@ export class TunnelObject extends DurableObject<Env> {
           stream.started = true;
           stream.start();
         }
-        stream.writer.write(this.encoder.encode(reply.data)).catch(() => {
-          // The reader went away (kubectl ^C): stop the agent's stream.
+        try {
+          stream.controller.enqueue(this.encoder.encode(reply.data));
+        } catch {
           this.streams.delete(reply.id);
           ws.send(JSON.stringify({ type: "cancel", id: reply.id }));
-        });
+        }
         break;
       case "end":
         this.streams.delete(reply.id);
         stream.start();
-        stream.writer.close().catch(() => {});
+        try {
+          stream.controller.close();
+        } catch {
+          // already closed by a cancel
+        }
         break;
       case "error":
         this.fail(reply.id, reply.status);
@@ -162,7 +174,12 @@ export class TunnelObject extends DurableObject<Env> {
     this.streams.delete(id);
     if (!stream.started) stream.start(status);
     // Already streaming: end the body (a dropped node ends `kubectl logs -f` like a dropped kubelet does).
-    else stream.writer.close().catch(() => {});
+    else
+      try {
+        stream.controller.close();
+      } catch {
+        // already closed
+      }
   }
 
   private dropAll(why: string): void {
