@@ -131,14 +131,19 @@ export async function streamLogs(options: {
   };
 
   let lines: Line[] = [];
-  for (const f of files) lines = lines.concat(parse(readFileSync(f, "utf8"), carry));
+  // Follow continues exactly where this read ended (a later stat would skip lines written in between).
+  let offset = 0;
+  for (const f of files) {
+    const bytes = readFileSync(f);
+    offset = bytes.length;
+    lines = lines.concat(parse(bytes.toString("utf8"), carry));
+  }
   if (query.tailLines !== undefined) lines = query.tailLines <= 0 ? [] : lines.slice(-query.tailLines);
   if (!(await emit(lines))) return;
   if (!query.follow || query.previous) return;
 
   // Follow the current file from where we stopped; a rotation (file shrank) restarts at 0.
   const current = files[files.length - 1];
-  let offset = current ? statSync(current).size : 0;
   let pending = "";
   for (;;) {
     if (options.signal?.aborted) return;
