@@ -12,8 +12,8 @@
 import { MemoryStore } from "../../durable-objects/store/memory.ts";
 import type { Store } from "../../durable-objects/store/types.ts";
 import { createApiServer } from "../../workers/apiserver/app.ts";
-import { ADMIN_USER } from "../../workers/apiserver/auth.ts";
 import { RESOURCES } from "../../workers/apiserver/kinds/index.ts";
+import { ADMIN_USER } from "../../workers/apiserver/tokens.ts";
 import { benchWorker } from "./worker.ts";
 
 const small = process.env.BENCH_SCALE === "small";

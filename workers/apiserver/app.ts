@@ -6,7 +6,6 @@
 import { Hono } from "hono";
 import type { Store } from "../../durable-objects/store/types.ts";
 import { ApiError } from "../client/status.ts";
-import type { UserInfo } from "./auth.ts";
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, VERSION_INFO } from "./discovery.ts";
 import type { UnknownFieldsChecker } from "./fields.ts";
 import { handleResource } from "./handlers.ts";
@@ -14,6 +13,7 @@ import { admitNamespacedCreate, ensureBuiltinNamespaces } from "./namespaces.ts"
 import { Registry, type RegistryWrite } from "./registry/store.ts";
 import type { ResourceInfo } from "./registry/types.ts";
 import { resolveResource } from "./request-info.ts";
+import type { UserInfo } from "./tokens.ts";
 
 /** OpenAPI documents and schema checks, provided by the openapi module. */
 export interface SchemaServices {

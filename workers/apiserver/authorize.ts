@@ -7,9 +7,9 @@
  */
 import type { KubeObject } from "../client/kube.ts";
 import { ApiError } from "../client/status.ts";
-import type { UserInfo } from "./auth.ts";
 import type { Registry } from "./registry/store.ts";
 import { resolveResource } from "./request-info.ts";
+import type { UserInfo } from "./tokens.ts";
 
 const NODE_PREFIX = "system:node:";
 const READS = new Set(["GET", "HEAD", "OPTIONS"]);

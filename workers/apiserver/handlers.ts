@@ -4,7 +4,6 @@
  */
 import type { KubeObject } from "../client/kube.ts";
 import { ApiError } from "../client/status.ts";
-import type { UserInfo } from "./auth.ts";
 import { type BodyType, bodyType, parseBody, readBody, readBodyBytes } from "./decode.ts";
 import { checkFields, fieldValidationFrom, type UnknownFieldsChecker, warningHeader } from "./fields.ts";
 import { deleteNamespace, isNamespaceResource } from "./namespaces.ts";
@@ -18,6 +17,7 @@ import { includeObjectFrom, toTable, wantsTable } from "./registry/table.ts";
 import type { RequestContext, ResourceInfo } from "./registry/types.ts";
 import { watchResponse } from "./registry/watch.ts";
 import type { ResourceTarget } from "./request-info.ts";
+import type { UserInfo } from "./tokens.ts";
 
 /** What the resource handlers need besides the request. */
 export interface HandlerDeps {

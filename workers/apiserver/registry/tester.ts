@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { MemoryStore } from "../../../durable-objects/store/memory.ts";
 import type { KubeObject } from "../../client/kube.ts";
 import { createApiServer } from "../app.ts";
-import { ADMIN_USER } from "../auth.ts";
+import { ADMIN_USER } from "../tokens.ts";
 import type { ResourceInfo } from "./types.ts";
 
 /** Examples for one kind: valid objects, and invalid ones with the exact field paths they must be rejected for. */

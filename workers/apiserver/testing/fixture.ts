@@ -8,8 +8,8 @@ import { MemoryStore } from "../../../durable-objects/store/memory.ts";
 import type { Store } from "../../../durable-objects/store/types.ts";
 import type { KubeObject } from "../../client/kube.ts";
 import { type ApiServerDeps, createApiServer } from "../app.ts";
-import { ADMIN_USER } from "../auth.ts";
 import type { FieldError, ResourceInfo } from "../registry/types.ts";
+import { ADMIN_USER } from "../tokens.ts";
 
 /** The admin token the test server accepts. */
 export const TEST_TOKEN = "test-token";
