@@ -7,9 +7,9 @@ import { createDurableStore } from "../../durable-objects/store/client.ts";
 import { createKubeClient, type KubeClient } from "../client/kube.ts";
 import type { Env } from "../env.ts";
 import { type ApiServer, createApiServer, type SchemaServices } from "./app.ts";
-import { createAuthenticator, type UserInfo } from "./tokens.ts";
 import { authorize } from "./authorize.ts";
 import { RESOURCES } from "./kinds/index.ts";
+import { createAuthenticator, type UserInfo } from "./tokens.ts";
 
 export { type ApiServer, type ApiServerDeps, createApiServer } from "./app.ts";
 
