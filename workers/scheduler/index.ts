@@ -56,6 +56,13 @@ export async function markUnschedulable(deps: Deps, pod: Pod, message: string): 
   await deps.recorder.event(pod, "Warning", "FailedScheduling", message);
 }
 
+/**
+ * Most pods one pass binds: the rest stay pending for the next pass, which runs
+ * right away (our own binding writes mark the scheduler dirty). Smaller passes
+ * publish bindings steadily instead of in one long burst.
+ */
+export const MAX_BINDINGS_PER_PASS = 500;
+
 /** One scheduling pass over every pending pod. Throws (so the pass is retried) if a write failed for a reason other than a lost race. */
 export async function schedulePending(deps: Deps): Promise<Result | undefined> {
   const pods = await deps.cache.list<Pod>(R.pods);
@@ -68,7 +75,9 @@ export async function schedulePending(deps: Deps): Promise<Result | undefined> {
   ]);
   const classes = new Map(runtimeClasses.map((rc) => [rc.metadata?.name ?? "", rc]));
   const decisions = schedule(pending, nodes, pods, { runtimeClasses: classes });
-  const errors = await forEachLimit(decisions, deps.config.bindConcurrency, async (d) => {
+  let binds = 0;
+  const batch = decisions.filter((d) => d.node === undefined || binds++ < MAX_BINDINGS_PER_PASS);
+  const errors = await forEachLimit(batch, deps.config.bindConcurrency, async (d) => {
     try {
       if (d.node !== undefined) await bindPod(deps, d.pod, d.node);
       else await markUnschedulable(deps, d.pod, d.message);
@@ -79,7 +88,7 @@ export async function schedulePending(deps: Deps): Promise<Result | undefined> {
     }
   });
   if (errors.length) throw errors[0];
-  return undefined;
+  return binds > MAX_BINDINGS_PER_PASS ? { requeueAfterMs: 0 } : undefined;
 }
 
 /** The scheduler, run by the controller manager like any controller. */
