@@ -157,6 +157,7 @@ export class NodeAgent {
     });
     this.tunnel.start();
     this.background.push(this.heartbeat(self.metadata?.uid));
+    this.background.push(this.refreshVolumes());
     this.background.push(
       watchPods(
         this.client,
@@ -250,6 +251,29 @@ export class NodeAgent {
         { subresource: "status" },
       )
       .catch(() => {});
+  }
+
+  /**
+   * Every 30 s rewrite the configMap, secret and downwardAPI volumes of running pods, so changed
+   * sources show up in the files (as the kubelet's periodic sync does). Env vars stay as started.
+   */
+  private async refreshVolumes(): Promise<void> {
+    while (!this.stopper.signal.aborted) {
+      await this.clock.sleep(30_000, this.stopper.signal);
+      for (const worker of this.workers.values()) {
+        if (this.stopper.signal.aborted) return;
+        const { pod, podIP } = worker.context;
+        const live = (pod.spec.volumes ?? []).some((v) => v.configMap || v.secret || v.downwardAPI);
+        if (!live || !podIP || pod.metadata.deletionTimestamp || worker.state !== "running") continue;
+        await preparePod(
+          pod,
+          podIP,
+          this.podDir(pod.metadata.uid ?? ""),
+          this.node.hostIP,
+          apiSources(this.client),
+        ).catch((error) => this.log(`volumes of ${pod.metadata.name}: ${(error as Error).message}`));
+      }
+    }
   }
 
   /** Lease every 10 s; node status every minute (and at once after a failure). */
