@@ -98,7 +98,8 @@ export class NodeAgent {
     for (const name of options.runtimes ?? ["wasm"]) {
       if (name === "wasm") {
         const wasm = new WasmRuntime({ dataDir: options.dataDir, nodeName: node.name, hostIP: node.hostIP });
-        if (!wasm.enforcesMemory) this.log("wasm: cgroups unavailable; memory limits are not enforced");
+        if (wasm.memoryEnforcement !== "cgroup")
+          this.log("wasm: cgroups unavailable; memory limits are enforced by polling RSS (coarser)");
         this.runtimes.set("wasm", wasm);
       } else if (name === "cri") {
         const { setupCri } = await import("./runtime/cri/setup.ts");

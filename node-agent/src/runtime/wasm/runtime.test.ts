@@ -128,11 +128,31 @@ describe("WasmRuntime", () => {
     expect(log).toContain("stderr F about to fail");
   });
 
-  it("kills a memory hog at its limit as OOMKilled (137)", async (ctx) => {
-    if (!runtime.enforcesMemory) ctx.skip();
+  it("kills a memory hog at its limit as OOMKilled (137)", async () => {
     const image = `${registry.host}/samples/hog:v1`;
     await runtime.pullImage(image, { policy: "IfNotPresent" });
     const { status } = await runToExit(image, "hog", { limits: { memoryBytes: 32 * 1024 * 1024 } });
+    expect(status).toMatchObject({ exitCode: 137, reason: "OOMKilled" });
+  });
+
+  it("without cgroups, a memory watchdog kills the hog as OOMKilled (137)", async () => {
+    const noCgroups = new WasmRuntime({
+      dataDir,
+      nodeName: `test-${process.pid}`,
+      hostIP: "127.0.0.1",
+      cgroups: false,
+    });
+    expect(noCgroups.memoryEnforcement).toBe("watchdog");
+    const image = `${registry.host}/samples/hog:v1`;
+    await noCgroups.pullImage(image, { policy: "IfNotPresent" });
+    const sb = await noCgroups.runSandbox(sandbox("pod-hog2"));
+    const config = container(image, "hog2", { limits: { memoryBytes: 32 * 1024 * 1024 } });
+    const id = await noCgroups.createContainer(sb.id, config, sandbox("pod-hog2"));
+    await noCgroups.startContainer(id);
+    const status = await until(async () => {
+      const s = await noCgroups.containerStatus(id);
+      return s?.state === "exited" ? s : undefined;
+    }, 60_000);
     expect(status).toMatchObject({ exitCode: 137, reason: "OOMKilled" });
   });
 

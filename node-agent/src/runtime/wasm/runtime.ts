@@ -111,6 +111,7 @@ export class WasmRuntime implements Runtime {
   private readonly cgroups?: Cgroups;
   private readonly clock: Clock;
   private readonly children = new Map<string, ChildProcess>();
+  private readonly watched = new Set<string>();
 
   constructor(private readonly options: WasmRuntimeOptions) {
     const root = join(options.dataDir, "wasm");
@@ -130,9 +131,9 @@ export class WasmRuntime implements Runtime {
     return join(this.options.dataDir, "cache", "jco");
   }
 
-  /** True when memory limits are enforced by cgroups. */
-  get enforcesMemory(): boolean {
-    return this.cgroups !== undefined;
+  /** How limits.memory is enforced: a kernel cgroup, or (no cgroups here) the agent polling RSS. */
+  get memoryEnforcement(): "cgroup" | "watchdog" {
+    return this.cgroups ? "cgroup" : "watchdog";
   }
 
   async pullImage(image: string, options: PullOptions): Promise<PullResult> {
@@ -276,6 +277,29 @@ export class WasmRuntime implements Runtime {
     record.cgroup = groups !== undefined;
     record.startedAt = this.clock.now().toISOString();
     writeJson(join(dir, "state.json"), record);
+    if (!record.cgroup && limits.memoryBytes) this.watchMemory(containerId, limits.memoryBytes + overhead);
+  }
+
+  /**
+   * Without cgroups: poll the container's processes' RSS every 250 ms and kill the group past the
+   * limit, marking it OOMKilled. Coarser than the kernel (a fast grower overshoots by one interval).
+   */
+  private watchMemory(containerId: string, limitBytes: number): void {
+    if (this.watched.has(containerId)) return;
+    this.watched.add(containerId);
+    const dir = join(this.containerDir, containerId);
+    const timer = setInterval(() => {
+      const pid = Number(readText(join(dir, "runner.pid")));
+      if (existsSync(join(dir, "exit")) || !existsSync(dir)) {
+        clearInterval(timer);
+        this.watched.delete(containerId);
+        return;
+      }
+      if (!(pid > 0) || treeRssBytes(pid) <= limitBytes) return;
+      writeFileSync(join(dir, "oom"), "");
+      this.signalRunner(dir, "SIGKILL");
+    }, 250);
+    timer.unref();
   }
 
   async stopContainer(containerId: string, timeoutSeconds: number): Promise<void> {
@@ -319,7 +343,10 @@ export class WasmRuntime implements Runtime {
     if (existsSync(exitPath)) {
       const exitCode = Number(readFileSync(exitPath, "utf8").trim());
       const finishedAt = statSync(exitPath).mtime;
-      const oom = exitCode === 137 && record.cgroup === true && this.cgroups?.oomKilled(containerId) === true;
+      const oom =
+        exitCode === 137 &&
+        ((record.cgroup === true && this.cgroups?.oomKilled(containerId) === true) ||
+          existsSync(join(dir, "oom")));
       const reason = oom ? "OOMKilled" : exitCode === 0 ? "Completed" : "Error";
       return {
         ...base,
@@ -330,7 +357,18 @@ export class WasmRuntime implements Runtime {
         message: this.failureMessage(dir, exitCode),
       };
     }
-    if (alive(record.shimPid, dir)) return { ...base, state: "running" };
+    if (alive(record.shimPid, dir)) {
+      if (!record.cgroup && !this.watched.has(containerId)) {
+        // Adopted after an agent restart: re-arm the memory watchdog.
+        const limits = readJson<{ memoryBytes?: number }>(join(dir, "limits.json"));
+        if (limits?.memoryBytes)
+          this.watchMemory(
+            containerId,
+            limits.memoryBytes + (this.options.runnerOverheadBytes ?? 96 * 1024 * 1024),
+          );
+      }
+      return { ...base, state: "running" };
+    }
     return {
       ...base,
       state: "exited",
@@ -394,6 +432,19 @@ export class WasmRuntime implements Runtime {
     const err = readText(join(dir, "runner.err")).trim();
     return err ? err.slice(-1024) : undefined;
   }
+}
+
+/** RSS of a process and its children (a component runner has one), in bytes. */
+function treeRssBytes(pid: number): number {
+  let total = 0;
+  const pids = [pid];
+  for (let i = 0; i < pids.length && i < 16; i++) {
+    const status = readText(`/proc/${pids[i]}/status`);
+    total += Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
+    for (const child of readText(`/proc/${pids[i]}/task/${pids[i]}/children`).trim().split(/\s+/))
+      if (Number(child) > 0) pids.push(Number(child));
+  }
+  return total;
 }
 
 /** Is `pid` a live process started for this container dir (guards against pid reuse)? */
