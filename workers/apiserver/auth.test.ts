@@ -171,6 +171,49 @@ describe("node restriction", () => {
     );
   });
 
+  it("a node reads only the Secrets its own pods reference, and never lists them", async () => {
+    const call = server();
+    const secret = (name: string) => ({ metadata: { name }, stringData: { k: "v" } });
+    for (const name of ["used", "unused", "elsewhere"])
+      expect(await call("admin", "POST", "/api/v1/namespaces/default/secrets", secret(name))).toBe(201);
+    const mine = pod("mine", "n1") as { spec: Record<string, unknown> };
+    mine.spec.volumes = [{ name: "s", secret: { secretName: "used" } }];
+    const theirs = pod("theirs", "n2") as { spec: Record<string, unknown> };
+    theirs.spec.volumes = [{ name: "s", secret: { secretName: "elsewhere" } }];
+    expect(await call("admin", "POST", "/api/v1/namespaces/default/pods", mine)).toBe(201);
+    expect(await call("admin", "POST", "/api/v1/namespaces/default/pods", theirs)).toBe(201);
+    expect(await call("node", "GET", "/api/v1/namespaces/default/secrets/used")).toBe(200);
+    expect(await call("node", "GET", "/api/v1/namespaces/default/secrets/unused")).toBe(403);
+    expect(await call("node", "GET", "/api/v1/namespaces/default/secrets/elsewhere")).toBe(403);
+    expect(await call("node", "GET", "/api/v1/namespaces/default/secrets")).toBe(403);
+    expect(await call("node", "GET", "/api/v1/secrets?watch=true")).toBe(403);
+  });
+
+  it("a bootstrap token not bound to a node may read discovery only", async () => {
+    const BOOT = {
+      name: "system:bootstrap:abcdef",
+      groups: ["system:bootstrappers", "system:authenticated"],
+    };
+    const app = createApiServer({
+      store: new MemoryStore(),
+      resources: RESOURCES,
+      authenticate: async () => BOOT,
+      authorize,
+    });
+    const status = async (method: string, path: string, body?: unknown) =>
+      (
+        await app.request(`http://test${path}`, {
+          method,
+          headers: { "Content-Type": "application/json" },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        })
+      ).status;
+    expect(await status("GET", "/api/v1")).toBe(200);
+    expect(await status("GET", "/api/v1/namespaces/kube-system/secrets")).toBe(403);
+    expect(await status("GET", "/api/v1/pods")).toBe(403);
+    expect(await status("POST", "/api/v1/nodes", { metadata: { name: "any" } })).toBe(403);
+  });
+
   it("a bootstrap token bound to a node authenticates as that node", async () => {
     const store = await storeWithToken("node01", "0123456789abcdef", { "node-name": "n1" });
     const user = await createAuthenticator({ store })(req("node01.0123456789abcdef"));
