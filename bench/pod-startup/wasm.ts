@@ -205,18 +205,23 @@ export async function runWasmStartupBench(pods = 100, rate = 20): Promise<WasmSt
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values } = parseArgs({ options: { pods: { type: "string" }, rate: { type: "string" } } });
-  const f = await runWasmStartupBench(Number(values.pods ?? 100), Number(values.rate ?? 20));
+/** Print the figures (shared with main.ts). */
+export function printFigures(f: WasmStartupFigures): void {
   console.log(
     `wasm pod start-up: ${f.pods} preview1 pods at ${f.ratePerSecond}/s (module cached), creation → Running via watch`,
   );
   console.log(
     `  p50 ${f.p50} ms   p90 ${f.p90} ms   p99 ${f.p99} ms   max ${f.max} ms   not running: ${f.notRunning}`,
   );
+  console.log(`  agent idle: RSS ${f.agentIdleRssMiB} MiB, PSS ${f.agentIdlePssMiB} MiB`);
   console.log(
-    `  agent idle RSS ${f.agentIdleRssMiB} MiB; per running pod ${f.perPodRssMiB} MiB (runner process + shim)`,
+    `  per running pod (runner process + shim): RSS ${f.perPodRssMiB} MiB, PSS ${f.perPodPssMiB} MiB`,
   );
   console.log("  targets: p99 <= 500 ms (preview1), agent idle RSS <= 80 MB");
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { values } = parseArgs({ options: { pods: { type: "string" }, rate: { type: "string" } } });
+  printFigures(await runWasmStartupBench(Number(values.pods ?? 100), Number(values.rate ?? 20)));
   process.exit(0);
 }
