@@ -1,5 +1,5 @@
 /**
- * First-start sample pushes: every wasm/*.wasm goes into the built-in
+ * First-start sample pushes: every wasm/*.wasm (and wasm/build/*.wasm, the built components) goes into the built-in
  * registry as samples/<name>:v1, so the examples run with no outside
  * registry. The record of what was pushed (samples.json in the state dir)
  * makes later starts skip it.
@@ -14,11 +14,15 @@ import { type Pushed, pushWasm } from "../lib/oci-push.ts";
 export async function pushSamples(root: string, stateDir: string, fetcher: ClusterFetch): Promise<Pushed[]> {
   const record = join(stateDir, "samples.json");
   if (existsSync(record)) return [];
-  const dir = join(root, "wasm");
-  const files = existsSync(dir) ? (await readdir(dir)).filter((f) => f.endsWith(".wasm")).sort() : [];
+  // wasm/*.wasm are committed; wasm/build/*.wasm are components built by wasm/build-components.mjs.
+  const files: string[] = [];
+  for (const dir of [join(root, "wasm"), join(root, "wasm", "build")]) {
+    if (!existsSync(dir)) continue;
+    for (const f of (await readdir(dir)).sort()) if (f.endsWith(".wasm")) files.push(join(dir, f));
+  }
   const pushed: Pushed[] = [];
   for (const file of files) {
-    const bytes = new Uint8Array(await readFile(join(dir, file)));
+    const bytes = new Uint8Array(await readFile(file));
     pushed.push(await pushWasm(fetcher, `samples/${basename(file, ".wasm")}`, "v1", bytes));
   }
   await writeFile(record, `${JSON.stringify(pushed, null, 2)}\n`);

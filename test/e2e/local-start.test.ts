@@ -15,6 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findAgentEntry } from "../../scripts/local/agents.ts";
 import { type Launched, launchNpmStart, repoPath } from "../../scripts/local/launch.ts";
 import { type ProcessInfo, processesMentioning, survivors } from "../../scripts/local/process-tree.ts";
+// @ts-expect-error plain ESM build script without type declarations
+import { ensureComponents } from "../../wasm/build-components.mjs";
 
 let stateDir: string;
 let running: Launched | undefined;
@@ -89,12 +91,27 @@ async function examplesFor(registryHost: string): Promise<string> {
   const dir = repoPath("examples");
   const files = (await readdir(dir)).filter((f) => f.endsWith(".yaml")).sort();
   const docs = await Promise.all(files.map((f) => readFile(join(dir, f), "utf8")));
-  return docs.map((d) => d.replaceAll("127.0.0.1:6500/", `${registryHost}/`)).join("\n---\n");
+  // The HTTP component listens on the node's port: a free one here, so parallel runs cannot collide.
+  return docs
+    .map((d) =>
+      d
+        .replaceAll("127.0.0.1:6500/", `${registryHost}/`)
+        .replaceAll("containerPort: 8080", `containerPort: ${httpPort}`),
+    )
+    .join("\n---\n");
 }
+
+let httpPort: number;
 
 beforeAll(async () => {
   stateDir = await mkdtemp(join(tmpdir(), "edgeplane-local-start-"));
-});
+  // The HTTP example's component is built (slowly, once) into wasm/build/, which npm start pushes.
+  await ensureComponents();
+  const probe: Server = createServer();
+  await new Promise<void>((res) => probe.listen(0, "127.0.0.1", res));
+  httpPort = (probe.address() as { port: number }).port;
+  await new Promise((res) => probe.close(res));
+}, 600_000);
 
 afterAll(async () => {
   if (running) await running.interrupt("SIGKILL", 10_000).catch(() => {});
@@ -144,6 +161,27 @@ describe("npm start", () => {
     await kubectlOk(["wait", "--for=condition=complete", "job/hello", "--timeout=120s"]);
     expect(await kubectlOk(["logs", "job/hello"])).toContain("hello from edgeplane wasm");
     expect(await kubectlOk(["logs", "deployment/ticker", "--tail=1"])).toMatch(/tick \d+/);
+    // The HTTP component answers at the address its Service's endpoints give.
+    await kubectlOk(["rollout", "status", "deployment/http-hello", "--timeout=120s"]);
+    let endpoint = "";
+    await until("http-hello endpoints", async () => {
+      const jsonpath = "jsonpath={.subsets[0].addresses[0].ip}:{.subsets[0].ports[0].port}";
+      endpoint = (await kubectl(["get", "endpoints", "http-hello", "-o", jsonpath])).stdout.trim();
+      return /^\d+\.\d+\.\d+\.\d+:\d+$/.test(endpoint);
+    });
+    expect(endpoint.endsWith(`:${httpPort}`)).toBe(true);
+    let answer = "";
+    await until("http-hello answering", async () => {
+      try {
+        const res = await fetch(`http://${endpoint}/from-the-test`);
+        answer = await res.text();
+        return res.status === 200;
+      } catch {
+        return false;
+      }
+    });
+    expect(answer).toBe("hello from a wasi:http component, path /from-the-test\n");
+
     const phases = await kubectlOk([
       "get",
       "pods",
