@@ -36,7 +36,9 @@ export class Snapshot {
     do {
       const page = await this.client.list(ref, undefined, { limit: PAGE_SIZE, continue: token });
       items.push(...page.items);
-      token = page.metadata.continue || undefined;
+      const next = page.metadata.continue || undefined;
+      // An empty page or a repeated token would otherwise loop forever.
+      token = page.items.length > 0 && next !== token ? next : undefined;
     } while (token);
     return items;
   }
