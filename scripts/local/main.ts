@@ -91,7 +91,7 @@ async function main(): Promise<void> {
   const registry = await startRegistryProxy(options.registryPort, pullFetcher);
   running.registry = registry;
   say(`registry for pods: ${registry.host} (pull-only, loopback; push with scripts/edgeplane.mjs push)`);
-  for (const p of await pushSamples(ROOT, stateDir, fetcher)) {
+  for (const p of await pushSamples(ROOT, stateDir, fetcher, say)) {
     say(`pushed ${p.repository}:${p.tag} (${p.digest.slice(0, 19)}) to the built-in registry`);
   }
   // One resync now, so a restarted cluster converges without waiting for the minute.
