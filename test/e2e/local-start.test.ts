@@ -106,7 +106,9 @@ let httpPort: number;
 beforeAll(async () => {
   stateDir = await mkdtemp(join(tmpdir(), "edgeplane-local-start-"));
   // The HTTP example's component is built (slowly, once) into wasm/build/, which npm start pushes.
-  await ensureComponents();
+  // Another test file may be building it at the same moment (the builder shares a scratch dir):
+  // one retry finds the finished file.
+  await ensureComponents().catch(() => ensureComponents());
   const probe: Server = createServer();
   await new Promise<void>((res) => probe.listen(0, "127.0.0.1", res));
   httpPort = (probe.address() as { port: number }).port;
