@@ -37,7 +37,9 @@ import {
 import { Cgroups } from "./cgroup.ts";
 import { ImageStore } from "./oci.ts";
 
-const RUNNER = join(dirname(fileURLToPath(import.meta.url)), "runner.mjs");
+// The bundled agent (bin/node-agent.mjs) no longer sits next to runner.mjs: it says where it is.
+const RUNNER =
+  process.env.EDGEPLANE_WASM_RUNNER ?? join(dirname(fileURLToPath(import.meta.url)), "runner.mjs");
 const COMPONENT_RUNNER = join(dirname(RUNNER), "component-runner.mjs");
 
 // Joins the cgroups given as extra arguments, runs the runner, records its exit status.
