@@ -11,7 +11,7 @@ import type { UnknownFieldsChecker } from "./fields.ts";
 import { handleResource } from "./handlers.ts";
 import { admitNamespacedCreate, ensureBuiltinNamespaces } from "./namespaces.ts";
 import { Registry, type RegistryWrite } from "./registry/store.ts";
-import type { ResourceInfo } from "./registry/types.ts";
+import type { ResourceInfo, ServiceAllocator } from "./registry/types.ts";
 import { resolveResource } from "./request-info.ts";
 import type { UserInfo } from "./tokens.ts";
 
@@ -40,6 +40,8 @@ export interface ApiServerDeps {
   bootstrapMemo?: { done?: Promise<void> };
   /** Authorization beyond authentication (NodeRestriction etc.); throws ApiError Forbidden. */
   authorize?: (user: UserInfo, request: Request, registry: Registry) => Promise<void>;
+  /** Shared allocation pools for strategy.allocate (service ClusterIPs/NodePorts). */
+  allocator?: (registry: Registry) => ServiceAllocator;
 }
 
 const UNAUTHENTICATED = new Set(["/healthz", "/livez", "/readyz", "/version"]);
@@ -60,6 +62,7 @@ export function createApiServer(deps: ApiServerDeps) {
     now,
     onWrite: deps.onWrite,
     admitCreate: admitNamespacedCreate,
+    allocator: deps.allocator,
   });
   const memo = deps.bootstrapMemo ?? {};
   const app = new Hono<{ Variables: { user: UserInfo } }>();

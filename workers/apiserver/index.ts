@@ -8,7 +8,8 @@ import { createKubeClient, type KubeClient } from "../client/kube.ts";
 import type { Env } from "../env.ts";
 import { type ApiServer, createApiServer, type SchemaServices } from "./app.ts";
 import { authorize } from "./authorize.ts";
-import { RESOURCES } from "./kinds/index.ts";
+import { createServiceAllocator, inUseFromServices, RESOURCES } from "./kinds/index.ts";
+import type { Registry } from "./registry/store.ts";
 import { createAuthenticator, type UserInfo } from "./tokens.ts";
 
 export { type ApiServer, type ApiServerDeps, createApiServer } from "./app.ts";
@@ -68,6 +69,7 @@ export function apiServerForEnv(
     schema: schemaServices,
     bootstrapMemo: memo,
     authorize,
+    allocator: (registry) => serviceAllocator(env, registry),
   });
   return app;
 }
@@ -93,5 +95,15 @@ export function inProcessClient(
       internalRequests.set(request, user);
       return app.fetch(request);
     },
+  });
+}
+
+/** Service ClusterIPs and NodePorts from the configured ranges, unique against the stored services. */
+function serviceAllocator(env: Env, registry: Registry) {
+  const services = registry.lookup("", "services");
+  return createServiceAllocator({
+    clusterIPRange: env.SERVICE_CLUSTER_IP_RANGE,
+    nodePortRange: env.SERVICE_NODE_PORT_RANGE,
+    inUse: inUseFromServices(async () => (services ? (await registry.list(services, undefined)).items : [])),
   });
 }

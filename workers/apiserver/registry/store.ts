@@ -20,7 +20,7 @@ import {
 import { trackUpdate } from "./managedfields.ts";
 import { validateObjectMeta } from "./meta.ts";
 import { everything, type Matcher } from "./selectors.ts";
-import type { FieldError, RegistryAccess, RequestContext, ResourceInfo } from "./types.ts";
+import type { FieldError, RegistryAccess, RequestContext, ResourceInfo, ServiceAllocator } from "./types.ts";
 
 /** A committed write, reported to the onWrite hook. */
 export interface RegistryWrite {
@@ -39,6 +39,8 @@ export interface RegistryDeps {
   onWrite?: (event: RegistryWrite) => void;
   /** Admission checks run before every create (e.g. namespace lifecycle). */
   admitCreate?: (info: ResourceInfo, object: KubeObject, registry: Registry) => Promise<void>;
+  /** Shared pools (service ClusterIPs/NodePorts) for strategy.allocate; built per registry so it can list what is in use. */
+  allocator?: (registry: Registry) => ServiceAllocator;
 }
 
 /** Options of a write request. */
@@ -128,6 +130,18 @@ export class Registry implements RegistryAccess {
     this.deps = deps;
     this.store = deps.store;
     this.resources = deps.resources;
+  }
+
+  /** Run the kind's allocation from shared pools (after prepareFor*, before validation). */
+  private async allocate(
+    info: ResourceInfo,
+    object: KubeObject,
+    old: KubeObject | undefined,
+    ctx: RequestContext,
+  ) {
+    if (!info.strategy.allocate) return;
+    if (!ctx.allocator && this.deps.allocator) ctx.allocator = this.deps.allocator(this);
+    await info.strategy.allocate(object, old, ctx);
   }
 
   /** now() from the injected clock. */
@@ -293,6 +307,7 @@ export class Registry implements RegistryAccess {
     if (options.operation !== "Apply") delete meta.managedFields;
     info.strategy.defaults?.(object);
     info.strategy.prepareForCreate?.(object, ctx);
+    await this.allocate(info, object, undefined, ctx);
     if (this.deps.admitCreate) await this.deps.admitCreate(info, object, this);
     const errs = [...validateObjectMeta(object, info), ...info.strategy.validate(object, ctx)];
     if (errs.length) throw this.invalid(info, object, errs);
@@ -333,7 +348,7 @@ export class Registry implements RegistryAccess {
           `the name of the object (${desired.metadata.name}) does not match the name on the URL (${name})`,
         );
       const applied = desired.metadata?.managedFields;
-      const next = this.prepareUpdate(info, desired, old, ctx, target);
+      const next = await this.prepareUpdate(info, desired, old, ctx, target);
       if (options.operation === "Apply") next.metadata!.managedFields = applied;
       trackUpdate(
         old,
@@ -372,13 +387,13 @@ export class Registry implements RegistryAccess {
   }
 
   /** Apply the strategy's update hooks and the generic metadata rules; throws 422 with every error. */
-  private prepareUpdate(
+  private async prepareUpdate(
     info: ResourceInfo,
     desired: KubeObject,
     old: KubeObject,
     ctx: RequestContext,
     target: UpdateTarget | "raw",
-  ): KubeObject {
+  ): Promise<KubeObject> {
     let next: KubeObject;
     if (target === "status") {
       next = structuredClone(old);
@@ -426,6 +441,7 @@ export class Registry implements RegistryAccess {
     if (target === "main") {
       info.strategy.defaults?.(next);
       info.strategy.prepareForUpdate?.(next, old, ctx);
+      await this.allocate(info, next, old, ctx);
     }
     const changed = info.strategy.specChanged
       ? info.strategy.specChanged(next, old)

@@ -60,6 +60,8 @@ function hasAge(info: ResourceInfo): boolean {
 
 /** The column definitions for a kind. */
 export function columnDefinitions(info: ResourceInfo): ColumnDefinition[] {
+  // A kind that prints like kube's events (LAST SEEN first, no NAME/AGE) gives its full row itself.
+  if (info.strategy.fullRow) return info.strategy.columns;
   return [NAME, ...info.strategy.columns, ...(hasAge(info) ? [] : [AGE])];
 }
 
@@ -68,8 +70,10 @@ export type IncludeObject = "None" | "Metadata" | "Object";
 
 /** One table row. */
 export function tableRow(info: ResourceInfo, object: KubeObject, now: Date, include: IncludeObject) {
-  const cells = [object.metadata?.name ?? "", ...info.strategy.row(object, now)];
-  if (!hasAge(info)) cells.push(age(object, now));
+  const cells = info.strategy.fullRow
+    ? info.strategy.row(object, now)
+    : [object.metadata?.name ?? "", ...info.strategy.row(object, now)];
+  if (!info.strategy.fullRow && !hasAge(info)) cells.push(age(object, now));
   const row: Record<string, unknown> = { cells };
   if (include === "Object") row.object = object;
   else if (include === "Metadata")
