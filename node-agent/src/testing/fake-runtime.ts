@@ -90,7 +90,7 @@ export class FakeRuntime implements Runtime {
 
   async stopContainer(id: string, timeoutSeconds: number): Promise<void> {
     const c = this.containers.get(id);
-    if (!c || c.state !== "running") return;
+    if (c?.state !== "running") return;
     this.calls.push(`stop ${c.config.name} ${timeoutSeconds}`);
     if (this.ignoresSigterm) {
       await this.clock.sleep(timeoutSeconds * 1000);
