@@ -1,9 +1,10 @@
 /**
  * The tunnel endpoint: GET /edgeplane/v1/tunnel/<node> with a WebSocket
  * upgrade and the agent's bearer token. Admins may connect for any node; a
- * node identity (system:node:<name>) only for its own; bootstrap-token
- * identities (group system:nodes) for any node, as they are what agents
- * join with. The socket is then handed to that node's TunnelObject.
+ * node identity (system:node:<name>, e.g. a bootstrap token bound to that
+ * node with data "node-name") only for its own. An unbound bootstrap token
+ * may hold no tunnel: it could otherwise impersonate any node's agent.
+ * The socket is then handed to that node's TunnelObject.
  */
 import { authenticate } from "../../workers/apiserver/auth.ts";
 import { ApiError } from "../../workers/client/status.ts";
@@ -21,8 +22,7 @@ function statusResponse(error: ApiError): Response {
 /** May `user` hold the tunnel of `node`? */
 export function mayConnect(user: { name: string; groups: string[] }, node: string): boolean {
   if (user.groups.includes("system:masters")) return true;
-  if (user.name === `system:node:${node}`) return true;
-  return user.name.startsWith("system:bootstrap:") && user.groups.includes("system:nodes");
+  return user.name === `system:node:${node}`;
 }
 
 /** Route a node agent's WebSocket to its node's tunnel object. */

@@ -52,8 +52,10 @@ describe("authentication", () => {
     const user = await auth(req("abcdef.0123456789abcdef"));
     expect(user?.name).toBe("system:bootstrap:abcdef");
     expect(user?.groups).toEqual(
-      expect.arrayContaining(["system:bootstrappers", "system:nodes", "system:bootstrappers:worker"]),
+      expect.arrayContaining(["system:bootstrappers", "system:bootstrappers:worker"]),
     );
+    // An unbound bootstrap token is no node: it must not pass for one anywhere.
+    expect(user?.groups).not.toContain("system:nodes");
     expect(await auth(req("abcdef.0123456789abcdee"))).toBeUndefined();
     expect(await auth(req("zzzzzz.0123456789abcdef"))).toBeUndefined();
     expect(await auth(req("not-a-token"))).toBeUndefined();

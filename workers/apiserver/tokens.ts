@@ -110,7 +110,8 @@ export function createAuthenticator(options: AuthenticatorOptions) {
       return { name: `system:node:${entry.node}`, groups: ["system:nodes", "system:authenticated"] };
     return {
       name: `system:bootstrap:${m[1]}`,
-      groups: ["system:bootstrappers", "system:nodes", ...entry.groups, "system:authenticated"],
+      // Not "system:nodes": an unbound token is no node (authorize.ts limits it to discovery).
+      groups: ["system:bootstrappers", ...entry.groups, "system:authenticated"],
     };
   };
 }
