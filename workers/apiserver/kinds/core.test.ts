@@ -200,6 +200,14 @@ describe("namespaces", () => {
 });
 
 describe("nodes", () => {
+  it("print a node whose Ready condition is Unknown (lease expired) as NotReady, like kubectl", () => {
+    const status = (conditions: unknown[]) =>
+      nodeStrategy.row({ metadata: { name: "n" }, status: { conditions } }, now)[0];
+    expect(status([{ type: "Ready", status: "Unknown" }])).toBe("NotReady");
+    expect(status([{ type: "Ready", status: "True" }])).toBe("Ready");
+    expect(status([])).toBe("Unknown");
+  });
+
   it("print STATUS, ROLES, VERSION and wide addresses", () => {
     const node: KubeObject = {
       metadata: {

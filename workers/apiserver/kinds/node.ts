@@ -15,13 +15,8 @@ const EFFECTS = ["NoExecute", "NoSchedule", "PreferNoSchedule"];
 
 function nodeStatus(node: KubeObject): string {
   const ready = conditions(node).find((c) => c.type === "Ready");
-  let text = !ready
-    ? "Unknown"
-    : ready.status === "True"
-      ? "Ready"
-      : ready.status === "False"
-        ? "NotReady"
-        : "Unknown";
+  // As kubectl's printNode: any Ready status but True prints NotReady; only a missing condition is Unknown.
+  let text = !ready ? "Unknown" : ready.status === "True" ? "Ready" : "NotReady";
   if (obj(node.spec).unschedulable) text += ",SchedulingDisabled";
   return text;
 }
