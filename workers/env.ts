@@ -1,7 +1,9 @@
+import type { StoreObject } from "../durable-objects/store/object.ts";
+
 /** The Worker's bindings and configuration (wrangler.toml + secrets). */
 export interface Env {
   /** Store shards: one SQLite Durable Object per shard (durable-objects/store). */
-  STORE: DurableObjectNamespace;
+  STORE: DurableObjectNamespace<StoreObject>;
   /** One Durable Object per node: the agent's outbound WebSocket (durable-objects/tunnel). */
   TUNNEL: DurableObjectNamespace;
   /** Singleton that runs the scheduler and controllers on wake-ups (workers/controllers). */

@@ -40,8 +40,8 @@ async function call<T>(fn: () => Promise<unknown>): Promise<T> {
 }
 
 /** A Store whose shards are the Durable Objects of `namespace` (the STORE binding). */
-export function createDurableStore(namespace: DurableObjectNamespace): Store {
-  const ns = namespace as DurableObjectNamespace<StoreObject>;
+export function createDurableStore(namespace: DurableObjectNamespace<StoreObject>): Store {
+  const ns = namespace;
   const stubs = new Map<string, Stub>();
   const stub = (name: string): Stub => {
     let s = stubs.get(name);

@@ -367,12 +367,12 @@ export class StoreObject extends DurableObject<Env> {
   }
 
   private authority(): DurableObjectStub<StoreObject> {
-    const ns = this.env.STORE as DurableObjectNamespace<StoreObject>;
+    const ns = this.env.STORE;
     return ns.get(ns.idFromName(LEASE_AUTHORITY));
   }
 
   private async revokeIn(shard: string, lease: number): Promise<void> {
-    const ns = this.env.STORE as DurableObjectNamespace<StoreObject>;
+    const ns = this.env.STORE;
     unwrap(await ns.get(ns.idFromName(shard)).revokeLease(lease));
   }
 

@@ -3,27 +3,10 @@
  * ages as kubectl shows them, column definitions, "<none>" cells.
  */
 import type { KubeObject } from "../../client/kube.ts";
+import { humanDuration } from "../registry/table.ts";
 import type { ColumnDefinition } from "../registry/types.ts";
 
-/** duration.HumanDuration: "45s", "3m20s", "5h", "12d", "2y30d". */
-export function humanDuration(ms: number): string {
-  const seconds = Math.floor(ms / 1000);
-  if (seconds < -1) return "<invalid>";
-  if (seconds < 0) return "0s";
-  if (seconds < 120) return `${seconds}s`;
-  const minutes = Math.floor(seconds / 60);
-  if (minutes < 10) return seconds % 60 === 0 ? `${minutes}m` : `${minutes}m${seconds % 60}s`;
-  if (minutes < 180) return `${minutes}m`;
-  const hours = Math.floor(minutes / 60);
-  if (hours < 8) return minutes % 60 === 0 ? `${hours}h` : `${hours}h${minutes % 60}m`;
-  if (hours < 48) return `${hours}h`;
-  if (hours < 24 * 8) return hours % 24 === 0 ? `${hours / 24}d` : `${Math.floor(hours / 24)}d${hours % 24}h`;
-  const days = Math.floor(hours / 24);
-  if (hours < 24 * 365 * 2) return `${days}d`;
-  if (hours < 24 * 365 * 8)
-    return days % 365 === 0 ? `${days / 365}y` : `${Math.floor(days / 365)}y${days % 365}d`;
-  return `${Math.floor(days / 365)}y`;
-}
+export { humanDuration };
 
 /** translateTimestampSince: the age of a timestamp at `now`, "<unknown>" when unset. */
 export function since(timestamp: string | undefined | null, now: Date): string {

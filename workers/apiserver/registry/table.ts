@@ -13,10 +13,11 @@ export function wantsTable(accept: string | null): boolean {
   return accept.split(",").some((part) => /;\s*as=Table/.test(part) && /g=meta\.k8s\.io/.test(part));
 }
 
-/** Kubernetes' short human duration ("5s", "3m2s", "4h", "2d3h", "3y"), as duration.HumanDuration. */
+/** duration.HumanDuration: "45s", "3m20s", "5h", "12d", "2y30d". */
 export function humanDuration(ms: number): string {
   const seconds = Math.floor(ms / 1000);
-  if (seconds < 0) return "<invalid>";
+  if (seconds < -1) return "<invalid>";
+  if (seconds < 0) return "0s";
   if (seconds < 120) return `${seconds}s`;
   const minutes = Math.floor(seconds / 60);
   if (minutes < 10) return seconds % 60 === 0 ? `${minutes}m` : `${minutes}m${seconds % 60}s`;
@@ -24,12 +25,12 @@ export function humanDuration(ms: number): string {
   const hours = Math.floor(minutes / 60);
   if (hours < 8) return minutes % 60 === 0 ? `${hours}h` : `${hours}h${minutes % 60}m`;
   if (hours < 48) return `${hours}h`;
+  if (hours < 24 * 8) return hours % 24 === 0 ? `${hours / 24}d` : `${Math.floor(hours / 24)}d${hours % 24}h`;
   const days = Math.floor(hours / 24);
-  if (days < 8) return hours % 24 === 0 ? `${days}d` : `${days}d${hours % 24}h`;
-  if (days < 365 * 2) return `${days}d`;
-  const years = Math.floor(days / 365);
-  if (years < 8) return days % 365 === 0 ? `${years}y` : `${years}y${days % 365}d`;
-  return `${years}y`;
+  if (hours < 24 * 365 * 2) return `${days}d`;
+  if (hours < 24 * 365 * 8)
+    return days % 365 === 0 ? `${days / 365}y` : `${Math.floor(days / 365)}y${days % 365}d`;
+  return `${Math.floor(days / 365)}y`;
 }
 
 /** Age of an object as printed in the AGE column. */
