@@ -9,11 +9,13 @@
  *
  * BENCH_SCALE=small runs a reduced set (CI smoke).
  */
+
 import { MemoryStore } from "../../durable-objects/store/memory.ts";
 import type { Store } from "../../durable-objects/store/types.ts";
 import { createApiServer } from "../../workers/apiserver/app.ts";
 import { RESOURCES } from "../../workers/apiserver/kinds/index.ts";
 import { ADMIN_USER } from "../../workers/apiserver/tokens.ts";
+import { closedLoop, percentile } from "../lib/stats.ts";
 import { benchWorker } from "./worker.ts";
 
 const small = process.env.BENCH_SCALE === "small";
@@ -28,11 +30,6 @@ function pod(name: string, extra: Record<string, string> = {}) {
   };
 }
 
-function percentile(sorted: number[], p: number): number {
-  if (!sorted.length) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
 interface Result {
   ops: number;
   seconds: number;
@@ -42,22 +39,7 @@ interface Result {
 
 /** Run `total` operations with `clients` concurrent loops; op(i) is awaited and timed. */
 async function run(total: number, clients: number, op: (i: number) => Promise<void>): Promise<Result> {
-  const latencies: number[] = [];
-  let next = 0;
-  const start = performance.now();
-  await Promise.all(
-    Array.from({ length: clients }, async () => {
-      for (;;) {
-        const i = next++;
-        if (i >= total) return;
-        const t = performance.now();
-        await op(i);
-        latencies.push(performance.now() - t);
-      }
-    }),
-  );
-  const seconds = (performance.now() - start) / 1000;
-  latencies.sort((a, b) => a - b);
+  const { seconds, latencies } = await closedLoop(total, clients, op);
   return { ops: total, seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
 }
 

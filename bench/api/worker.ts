@@ -3,29 +3,12 @@
  * store) measured with real HTTP clients against the Worker under Miniflare.
  * `npm run bench -- api` runs it after the in-process comparison.
  */
-import { startControlPlane } from "../../test/e2e/harness.ts";
 
-function percentile(sorted: number[], p: number): number {
-  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : 0;
-}
+import { startControlPlane } from "../../test/e2e/harness.ts";
+import { closedLoop, percentile } from "../lib/stats.ts";
 
 async function timed(total: number, clients: number, op: (i: number) => Promise<void>) {
-  const lat: number[] = [];
-  let next = 0;
-  const start = performance.now();
-  await Promise.all(
-    Array.from({ length: clients }, async () => {
-      for (;;) {
-        const i = next++;
-        if (i >= total) return;
-        const t = performance.now();
-        await op(i);
-        lat.push(performance.now() - t);
-      }
-    }),
-  );
-  const seconds = (performance.now() - start) / 1000;
-  lat.sort((a, b) => a - b);
+  const { seconds, latencies: lat } = await closedLoop(total, clients, op);
   return `${String(Math.round(total / seconds)).padStart(6)} ops/s  p50 ${percentile(lat, 50).toFixed(1).padStart(6)} ms  p99 ${percentile(lat, 99).toFixed(1).padStart(6)} ms`;
 }
 

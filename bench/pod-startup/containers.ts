@@ -17,6 +17,7 @@ import {
   testSandbox,
   waitFor,
 } from "../../node-agent/src/runtime/cri/testing.ts";
+import { percentile } from "../lib/stats.ts";
 
 /** Latency figures in milliseconds. */
 export interface StartupFigures {
@@ -27,11 +28,6 @@ export interface StartupFigures {
   p99: number;
   max: number;
   failures: number;
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
 /** Creates `pods` container pods at `rate` per second and measures creation → Running. */

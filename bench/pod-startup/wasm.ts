@@ -18,6 +18,7 @@ import { removeWasmPods, sample, spawnAgent, until } from "../../node-agent/src/
 import { startTestRegistry } from "../../node-agent/src/testing/oci-registry.ts";
 import { ensurePki } from "../../scripts/local/pki.ts";
 import { startControlPlane } from "../../test/e2e/harness.ts";
+import { percentile } from "../lib/stats.ts";
 
 /** What the WASM start-up benchmark measured (ms and MiB). */
 export interface WasmStartupFigures {
@@ -65,10 +66,6 @@ function rssOfProcesses(needle: string): { count: number; kib: number; pss: numb
     if (line.includes("runner.mjs")) count++;
   }
   return { count, kib, pss };
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
 }
 
 /** Run the benchmark and return its figures. */

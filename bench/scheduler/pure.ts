@@ -5,6 +5,7 @@
  */
 import type { Node, Pod } from "../../workers/controllers/k8s.ts";
 import { Scheduler } from "../../workers/scheduler/schedule.ts";
+import { percentile } from "../lib/stats.ts";
 
 /** Nodes with generous capacity and a zone label. */
 export function benchNodes(count: number): Node[] {
@@ -50,10 +51,6 @@ export function benchPods(count: number, owners = 100): Pod[] {
       ],
     },
   }));
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
 /** Run the in-memory benchmark and print its figures. */

@@ -5,6 +5,7 @@
  * swing in machine load hits both alike.
  */
 import { Pool } from "undici";
+import { percentile } from "../lib/stats.ts";
 
 /** Raw samples of one or more runs. */
 export interface LoadSamples {
@@ -27,11 +28,6 @@ export type RequestFor = (
   client: number,
   i: number,
 ) => { method: "GET" | "POST"; path: string; body?: string };
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
 
 /** Runs the load against `origin` and returns its samples. */
 export async function runLoadSamples(
