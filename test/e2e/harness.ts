@@ -12,10 +12,10 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
 import { Miniflare, type WorkerOptions } from "miniflare";
 import { Agent, fetch as undiciFetch } from "undici";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
+import { bundleWorker as bundleLocalWorker } from "../../scripts/local/controlplane.ts";
 
 /** Repository root (test/e2e/ is two levels down). */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -74,23 +74,9 @@ export interface ControlPlaneOptions {
 
 let bundlePromise: Promise<string> | undefined;
 
-/** Bundle workers/index.ts once per process (esbuild is what wrangler uses too). */
+/** Bundle workers/index.ts once per process, exactly as `npm start` does. */
 function bundleWorker(): Promise<string> {
-  bundlePromise ??= (async () => {
-    const result = await build({
-      entryPoints: [join(ROOT, "workers/index.ts")],
-      bundle: true,
-      format: "esm",
-      platform: "neutral",
-      target: "es2022",
-      mainFields: ["module", "main"],
-      conditions: ["workerd", "worker", "browser"],
-      external: ["cloudflare:*", "node:*"],
-      write: false,
-      logLevel: "silent",
-    });
-    return result.outputFiles[0].text;
-  })();
+  bundlePromise ??= bundleLocalWorker(ROOT);
   return bundlePromise;
 }
 
