@@ -12,7 +12,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Miniflare, type WorkerOptions } from "miniflare";
+import { Log, LogLevel, Miniflare, type WorkerOptions } from "miniflare";
 import { Agent, fetch as undiciFetch } from "undici";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
 import { bundleWorker as bundleLocalWorker } from "../../scripts/local/controlplane.ts";
@@ -121,7 +121,8 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     r2Persist: join(persist, "r2"),
     kvPersist: join(persist, "kv"),
     cachePersist: join(persist, "cache"),
-    log: undefined,
+    // EDGEPLANE_LOG=warn|info|debug shows the Worker's console output (benchmarks, debugging); silent by default.
+    log: logFromEnv(process.env.EDGEPLANE_LOG),
   });
   let url: string;
   try {
@@ -171,6 +172,16 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       await rm(temp, { recursive: true, force: true });
     },
   };
+}
+
+/** Miniflare's log at the level EDGEPLANE_LOG names, or none. */
+function logFromEnv(level: string | undefined): Log | undefined {
+  const levels: Record<string, LogLevel> = {
+    warn: LogLevel.WARN,
+    info: LogLevel.INFO,
+    debug: LogLevel.DEBUG,
+  };
+  return level && levels[level] !== undefined ? new Log(levels[level]) : undefined;
 }
 
 /** A kubeconfig with one cluster/user/context for url + token. */

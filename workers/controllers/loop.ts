@@ -6,7 +6,14 @@
  */
 import type { KubeClient, ResourceRef } from "../client/kube.ts";
 import { Snapshot } from "./snapshot.ts";
-import { type Controller, type ControllerConfig, type Deps, type Recorder, resourceId } from "./types.ts";
+import {
+  type Controller,
+  type ControllerConfig,
+  type Deps,
+  type ObjectCache,
+  type Recorder,
+  resourceId,
+} from "./types.ts";
 
 /** What a pass did: resources it wrote, when it wants to run again, what failed. */
 export interface PassReport {
@@ -24,16 +31,21 @@ export interface PassOptions {
   client: KubeClient;
   now: () => Date;
   config: ControllerConfig;
+  /** Long-lived cache (the manager's informers); default: a fresh per-pass Snapshot. */
+  cache?: ObjectCache;
   /** Builds the event recorder over the tracking client. */
   recorder: (client: KubeClient) => Recorder;
   log?: (message: string) => void;
 }
 
 /** Wrap a client so every successful write is reported (by "group/resource"). */
-export function trackWrites(client: KubeClient, onWrite: (id: string, deleted: boolean) => void): KubeClient {
+export function trackWrites(
+  client: KubeClient,
+  onWrite: (ref: ResourceRef, result: unknown, deleted: boolean) => void,
+): KubeClient {
   const done = <R>(ref: ResourceRef, result: Promise<R>, deleted = false): Promise<R> =>
     result.then((value) => {
-      onWrite(resourceId(ref), deleted);
+      onWrite(ref, value, deleted);
       return value;
     });
   return {
@@ -53,13 +65,14 @@ export function trackWrites(client: KubeClient, onWrite: (id: string, deleted: b
 export async function runPass(options: PassOptions): Promise<PassReport> {
   const report: PassReport = { wrote: new Set(), requeue: new Map(), failed: new Map() };
   const log = options.log ?? ((m: string) => console.warn(m));
-  let cache: Snapshot | undefined;
-  const client = trackWrites(options.client, (id, deleted) => {
+  let cache: ObjectCache | undefined;
+  const client = trackWrites(options.client, (ref, result, deleted) => {
+    const id = resourceId(ref);
     report.wrote.add(id);
     if (deleted) report.wrote.add(`${id}:DELETED`);
-    cache?.invalidate(id);
+    cache?.wrote(ref, result, deleted);
   });
-  cache = new Snapshot(client);
+  cache = options.cache ?? new Snapshot(client);
   const deps: Deps = {
     client,
     cache,

@@ -11,6 +11,7 @@ import { inProcessClient } from "../apiserver/index.ts";
 import type { KubeClient } from "../client/kube.ts";
 import type { Env } from "../env.ts";
 import { CONTROLLERS } from "./all.ts";
+import { InformerCache, type InformerEvent } from "./informer.ts";
 import { runPass, watchersOf } from "./loop.ts";
 import { eventRecorder } from "./recorder.ts";
 import { type Controller, type ControllerConfig, defaultConfig } from "./types.ts";
@@ -54,6 +55,15 @@ export class ControllerManager extends DurableObject<Env> {
   private readonly failures = new Map<string, number>();
   private running: Promise<void> | undefined;
   private passes = 0;
+  /** An alarm for "now" is set and has not fired yet (saves a storage write per event). */
+  private alarmPending = false;
+  private informers: InformerCache | undefined;
+
+  /** The informers, started on first use; they live as long as this object stays in memory. */
+  private get cache(): InformerCache {
+    this.informers ??= new InformerCache(controllerClient(this.env), (e) => this.changed(e));
+    return this.informers;
+  }
 
   private get fastPath(): boolean {
     return this.env.CONTROLLERS_FAST_PATH !== "off";
@@ -62,9 +72,28 @@ export class ControllerManager extends DurableObject<Env> {
   /** Fast path: writes to these resources happened; run their watchers soon (coalesced through an alarm). */
   async poke(resources: string[]): Promise<void> {
     if (!this.fastPath) return;
+    // A running watch delivers this change itself (and after the cache has it); poke only for the rest.
+    const unwatched = resources.filter((r) => !this.informers?.watching(r.replace(/:DELETED$/, "")));
+    await this.markDirty(unwatched);
+  }
+
+  /** An informer saw a change: run the controllers watching that resource. */
+  private changed(event: InformerEvent): void {
+    if (!this.fastPath) return;
+    const tokens =
+      event.type === "DELETED" ? [event.resource, `${event.resource}:DELETED`] : [event.resource];
+    this.markDirty(tokens).catch((error: unknown) =>
+      console.warn(`controller manager: arming the alarm failed: ${(error as Error).message}`),
+    );
+  }
+
+  private async markDirty(resources: string[]): Promise<void> {
     const before = this.dirty.size;
     for (const name of watchersOf(this.controllers, resources)) this.dirty.add(name);
-    if (this.dirty.size > before && !this.running) await this.ctx.storage.setAlarm(Date.now());
+    if (this.dirty.size > before && !this.running && !this.alarmPending) {
+      this.alarmPending = true;
+      await this.ctx.storage.setAlarm(Date.now());
+    }
   }
 
   /** Cron: a full pass of every controller; resolves when the manager is idle again. */
@@ -82,6 +111,7 @@ export class ControllerManager extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
+    this.alarmPending = false;
     const now = Date.now();
     for (const [name, at] of this.due) {
       if (at <= now) {
@@ -107,6 +137,7 @@ export class ControllerManager extends DurableObject<Env> {
   private async loop(): Promise<void> {
     const client = controllerClient(this.env);
     const config = configFromEnv(this.env);
+    const cache = this.cache;
     for (let i = 0; i < MAX_PASSES && this.dirty.size > 0; i++) {
       const selected = this.controllers.filter((c) => this.dirty.has(c.name));
       this.dirty.clear();
@@ -114,6 +145,7 @@ export class ControllerManager extends DurableObject<Env> {
       const report = await runPass({
         controllers: selected,
         client,
+        cache,
         now: () => new Date(),
         config,
         recorder: (c) => eventRecorder(c, "edgeplane-controller-manager", () => new Date()),

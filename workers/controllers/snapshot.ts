@@ -4,13 +4,13 @@
  * resource's list so the next controller in the same pass sees it.
  */
 import type { KubeClient, KubeObject, ResourceRef } from "../client/kube.ts";
-import { resourceId } from "./types.ts";
+import { type ObjectCache, resourceId } from "./types.ts";
 
 /** Objects per list page: keeps each response (and store RPC) bounded however big a resource grows. */
 const PAGE_SIZE = 1000;
 
 /** Memoised cluster-wide lists for one pass. Objects are shared: clone before mutating. */
-export class Snapshot {
+export class Snapshot implements ObjectCache {
   private lists = new Map<string, Promise<KubeObject[]>>();
   private indexes = new Map<string, Promise<Map<string, KubeObject>>>();
 
@@ -61,6 +61,14 @@ export class Snapshot {
     }
     return (await index).get(`${namespace ?? ""}/${name}`) as T | undefined;
   }
+
+  /** A write drops the resource's list: the next reader lists again and sees it. */
+  wrote(ref: ResourceRef): void {
+    this.invalidate(resourceId(ref));
+  }
+
+  /** Nothing to do: the write that made the assumption already dropped the list. */
+  assume(): void {}
 
   /** Forget a resource's list (after a write to it). */
   invalidate(id: string): void {

@@ -4,7 +4,6 @@
  * (manager.ts / loop.ts) only lists keys and loops, isolating failures.
  */
 import type { KubeClient, KubeObject, ResourceRef } from "../client/kube.ts";
-import type { Snapshot } from "./snapshot.ts";
 
 /** Records Kubernetes Events about an object (best effort: failures never fail a reconcile). */
 export interface Recorder {
@@ -31,11 +30,29 @@ export const defaultConfig: ControllerConfig = {
   writeConcurrency: 16,
 };
 
+/**
+ * Where controllers read objects from: never a per-key API call. The manager
+ * passes its watch-fed informers (informer.ts); unit tests a per-pass Snapshot.
+ */
+export interface ObjectCache {
+  /** Every object of a resource, all namespaces (shared: clone before mutating). */
+  list<T extends KubeObject = KubeObject>(ref: ResourceRef): Promise<T[]>;
+  get<T extends KubeObject = KubeObject>(
+    ref: ResourceRef,
+    namespace: string | undefined,
+    name: string,
+  ): Promise<T | undefined>;
+  /** One of our writes succeeded with this answer: later reads must see it. */
+  wrote(ref: ResourceRef, result: unknown, deleted: boolean): void;
+  /** The server accepted a change it does not answer with (a binding): read it as done until the watch shows it. */
+  assume(ref: ResourceRef, object: KubeObject): void;
+}
+
 /** What a reconcile gets: every dependency is passed in. */
 export interface Deps {
   client: KubeClient;
-  /** Lists, memoised for one pass and invalidated by this pass's own writes (never relist per key). */
-  cache: Snapshot;
+  /** Cached lists that reflect our own writes (never relist per key). */
+  cache: ObjectCache;
   now: () => Date;
   recorder: Recorder;
   config: ControllerConfig;

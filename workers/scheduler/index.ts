@@ -30,6 +30,8 @@ export async function bindPod(deps: Deps, pod: Pod, node: string): Promise<void>
     target: { apiVersion: "v1", kind: "Node", name: node },
   };
   await deps.client.create(R.pods, namespace, binding, { name, subresource: "binding" });
+  // kube-scheduler's "assume": count the pod on its node until the watch shows the binding.
+  deps.cache.assume(R.pods, { ...pod, spec: { ...pod.spec, nodeName: node } });
   await deps.recorder.event(
     pod,
     "Normal",

@@ -100,17 +100,16 @@ export async function startSimulatedNodes(options: SimulatedNodesOptions): Promi
   } catch (error) {
     if (!(error instanceof ApiError && error.code === 409)) throw error;
   }
-  await eachLimit(specs, concurrency, (s) =>
-    retryTransport(() => registerNode(client, s, now())).then(() => undefined),
-  );
-
   const abort = new AbortController();
   const stopped = new Promise<undefined>((resolve) =>
     abort.signal.addEventListener("abort", () => resolve(undefined)),
   );
   let handled = 0;
+  // Heartbeats start before registration ends, so the first nodes of a large batch never go silent
+  // for longer than the renew interval (each node renews once it is registered, as a kubelet would).
+  const registered = new Set<string>();
   const renew = setInterval(() => {
-    const current = [...live.values()];
+    const current = [...live.values()].filter((s) => registered.has(s.name));
     void eachLimit(current, concurrency, async (s) => {
       try {
         await renewLease(client, s.name, now());
@@ -120,6 +119,16 @@ export async function startSimulatedNodes(options: SimulatedNodesOptions): Promi
       }
     });
   }, options.renewIntervalMs ?? 10_000);
+
+  try {
+    await eachLimit(specs, concurrency, async (s) => {
+      await retryTransport(() => registerNode(client, s, now()));
+      registered.add(s.name);
+    });
+  } catch (error) {
+    clearInterval(renew);
+    throw error;
+  }
 
   const hostIP = (s: SimNodeSpec) => `10.250.${Math.floor(s.index / 250)}.${(s.index % 250) + 1}`;
   const podIP = (s: SimNodeSpec) => () => {

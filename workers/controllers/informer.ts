@@ -1,0 +1,241 @@
+/**
+ * Watch-fed caches for the controller manager, after client-go's shared
+ * informers: each resource is listed once (in pages), then kept current by a
+ * watch from the list's resourceVersion, with bookmarks; a 410 Expired
+ * relists, any other end of the stream re-watches from the last revision seen.
+ * Every change is reported (onEvent) so the manager runs the controllers that
+ * watch that resource, whatever wrote it.
+ *
+ * Read-your-writes inside the manager: the manager's own successful writes
+ * are applied at once (`wrote`), and the scheduler `assume`s the pods it
+ * bound, so a controller running right after a write never acts on the state
+ * from before it (kube-controller-manager needs "expectations" for this).
+ * A copy is only ever replaced by a newer resourceVersion (revisions are
+ * per resource, so they compare as numbers), and a deleted key ignores
+ * older copies still in flight for it.
+ */
+import type { KubeClient, KubeObject, ResourceRef } from "../client/kube.ts";
+import { ApiError } from "../client/status.ts";
+import { type ObjectCache, resourceId } from "./types.ts";
+
+/** Objects per list page: bounded responses however big a resource grows. */
+const PAGE_SIZE = 1000;
+/** Wait before re-watching after an unexpected end, doubling up to the cap. */
+const RETRY_MS = [100, 500, 1000, 5000];
+/** Deleted keys remembered (against late copies of what was deleted). */
+const MAX_TOMBSTONES = 10_000;
+
+const keyOf = (o: KubeObject) => `${o.metadata?.namespace ?? ""}/${o.metadata?.name ?? ""}`;
+const rvOf = (o: KubeObject | undefined) => Number(o?.metadata?.resourceVersion ?? 0) || 0;
+
+/** What an informer reports to its owner: the resource ("group/resource") and the change. */
+export type InformerEvent = { resource: string; type: "ADDED" | "MODIFIED" | "DELETED" };
+
+/** One resource's cache: a list, then a watch that keeps it current. */
+export class Informer {
+  private readonly items = new Map<string, KubeObject>();
+  /** Keys our own deletes removed, with the revision they had: older events for them are stale. */
+  private readonly tombstones = new Map<string, number>();
+  private array: KubeObject[] | undefined;
+  private resourceVersion = "";
+  private readonly abort = new AbortController();
+  /** Resolves once the first list is in (rejects if it failed: the owner drops this informer). */
+  readonly synced: Promise<void>;
+  /** False while the watch is down (between an end and the re-watch). */
+  live = false;
+  private listed = false;
+
+  constructor(
+    private readonly client: KubeClient,
+    readonly ref: ResourceRef,
+    private readonly onEvent: (event: InformerEvent) => void,
+  ) {
+    this.synced = this.relist();
+    this.synced.then(
+      () => void this.run(),
+      () => {},
+    );
+  }
+
+  /** Every cached object (shared: clone before mutating). */
+  list(): KubeObject[] {
+    this.array ??= [...this.items.values()];
+    return this.array;
+  }
+
+  get(namespace: string | undefined, name: string): KubeObject | undefined {
+    return this.items.get(`${namespace ?? ""}/${name}`);
+  }
+
+  /** Put a copy in if it is at least as new as ours (our own writes and the scheduler's assumptions). */
+  put(object: KubeObject): void {
+    const key = keyOf(object);
+    const have = this.items.get(key);
+    const rv = rvOf(object);
+    if ((have && rvOf(have) > rv) || (this.tombstones.get(key) ?? -1) >= rv) return;
+    this.items.set(key, object);
+    this.array = undefined;
+  }
+
+  /** Our own delete removed this object (its last revision was rv). */
+  remove(object: KubeObject): void {
+    const key = keyOf(object);
+    this.bury(key, rvOf(object));
+    if (this.items.delete(key)) this.array = undefined;
+  }
+
+  /** Remember a deleted key's last revision (bounded: the oldest are forgotten first). */
+  private bury(key: string, rv: number): void {
+    if ((this.tombstones.get(key) ?? -1) >= rv) return;
+    this.tombstones.delete(key);
+    this.tombstones.set(key, rv);
+    if (this.tombstones.size > MAX_TOMBSTONES)
+      this.tombstones.delete(this.tombstones.keys().next().value ?? "");
+  }
+
+  stop(): void {
+    this.abort.abort();
+    this.live = false;
+  }
+
+  /** List every page at one revision and replace the cache with it. */
+  private async relist(): Promise<void> {
+    const items = new Map<string, KubeObject>();
+    let token: string | undefined;
+    let revision = "";
+    do {
+      const page = await this.client.list(this.ref, undefined, { limit: PAGE_SIZE, continue: token });
+      for (const item of page.items) items.set(keyOf(item), item);
+      revision ||= page.metadata.resourceVersion ?? "";
+      const next = page.metadata.continue || undefined;
+      token = page.items.length > 0 && next !== token ? next : undefined;
+    } while (token);
+    const changed = items.size !== this.items.size || [...items].some(([k, o]) => this.items.get(k) !== o);
+    this.items.clear();
+    for (const [k, o] of items) this.items.set(k, o);
+    this.tombstones.clear();
+    this.array = undefined;
+    this.resourceVersion = revision;
+    // A relist (after 410) may have missed changes: the watchers must look again.
+    if (changed && this.listed) this.onEvent({ resource: resourceId(this.ref), type: "MODIFIED" });
+    this.listed = true;
+  }
+
+  /** Watch from the last revision until stopped; relist after 410, back off after other failures. */
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (!this.abort.signal.aborted) {
+      try {
+        this.live = true;
+        const stream = this.client.watch(this.ref, undefined, {
+          resourceVersion: this.resourceVersion,
+          allowWatchBookmarks: true,
+          signal: this.abort.signal,
+        });
+        for await (const event of stream) {
+          failures = 0;
+          if (event.type === "ERROR") {
+            const code = (event.object as { code?: number }).code;
+            if (code === 410) await this.relist();
+            break;
+          }
+          this.apply(event.type, event.object);
+        }
+      } catch (error) {
+        if (this.abort.signal.aborted) break;
+        if (error instanceof ApiError && error.code === 410) await this.relist().catch(() => {});
+        failures++;
+      }
+      this.live = false;
+      if (failures > 0 && !this.abort.signal.aborted)
+        await new Promise((r) => setTimeout(r, RETRY_MS[Math.min(failures, RETRY_MS.length) - 1]));
+    }
+    this.live = false;
+  }
+
+  private apply(type: "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK", object: KubeObject): void {
+    const rv = rvOf(object);
+    if (rv && String(rv) !== this.resourceVersion)
+      this.resourceVersion = object.metadata?.resourceVersion ?? "";
+    if (type === "BOOKMARK") return;
+    const key = keyOf(object);
+    if (type === "DELETED") {
+      this.bury(key, rv);
+      if (!this.items.delete(key)) return;
+    } else {
+      const have = this.items.get(key);
+      if ((have && rvOf(have) >= rv) || (this.tombstones.get(key) ?? -1) >= rv) return;
+      this.tombstones.delete(key);
+      this.items.set(key, object);
+    }
+    this.array = undefined;
+    this.onEvent({ resource: resourceId(this.ref), type });
+  }
+}
+
+/** The manager's long-lived cache: one informer per resource, started on first use. */
+export class InformerCache implements ObjectCache {
+  private readonly informers = new Map<string, Informer>();
+
+  constructor(
+    private readonly client: KubeClient,
+    private readonly onEvent: (event: InformerEvent) => void,
+  ) {}
+
+  /** The informer for a resource, started (and listed) on first use; a failed start is retried next time. */
+  private informer(ref: ResourceRef): Informer {
+    const id = resourceId(ref);
+    let informer = this.informers.get(id);
+    if (!informer) {
+      informer = new Informer(this.client, ref, this.onEvent);
+      const started = informer;
+      this.informers.set(id, started);
+      started.synced.catch(() => {
+        if (this.informers.get(id) === started) this.informers.delete(id);
+        started.stop();
+      });
+    }
+    return informer;
+  }
+
+  async list<T extends KubeObject = KubeObject>(ref: ResourceRef): Promise<T[]> {
+    const informer = this.informer(ref);
+    await informer.synced;
+    return informer.list() as T[];
+  }
+
+  async get<T extends KubeObject = KubeObject>(
+    ref: ResourceRef,
+    namespace: string | undefined,
+    name: string,
+  ): Promise<T | undefined> {
+    const informer = this.informer(ref);
+    await informer.synced;
+    return informer.get(namespace, name) as T | undefined;
+  }
+
+  /** A write of ours succeeded: reflect what the server returned (objects only; Status answers carry none). */
+  wrote(ref: ResourceRef, result: unknown, deleted: boolean): void {
+    const informer = this.informers.get(resourceId(ref));
+    const object = result as KubeObject | undefined;
+    if (!informer || !object?.metadata?.name || object.kind === "Status") return;
+    // A delete answers with the object: still there when graceful or finalized, else gone.
+    if (deleted && !object.metadata.deletionTimestamp) informer.remove(object);
+    else informer.put(object);
+  }
+
+  /** Record a change the server has accepted but not yet shown us (the scheduler's bindings). */
+  assume(ref: ResourceRef, object: KubeObject): void {
+    this.informers.get(resourceId(ref))?.put(object);
+  }
+
+  /** Is this resource's watch running (so its changes reach us without a poke)? */
+  watching(id: string): boolean {
+    return this.informers.get(id)?.live === true;
+  }
+
+  stop(): void {
+    for (const informer of this.informers.values()) informer.stop();
+    this.informers.clear();
+  }
+}
