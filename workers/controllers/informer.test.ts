@@ -18,7 +18,7 @@ function cluster(): KubeClient {
     resources: RESOURCES,
     authenticate: async () => ADMIN_USER,
   });
-  return createKubeClient({ baseUrl: "http://apiserver.test", fetch: (r) => app.fetch(r) });
+  return createKubeClient({ baseUrl: "http://apiserver.test", fetch: async (r) => app.fetch(r) });
 }
 
 async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
@@ -108,7 +108,9 @@ describe("InformerCache", () => {
     await kube.patch(R.configmaps, "default", "pod-like", "merge", { data: { node: "n2" } });
     await until(
       "the newer revision",
-      async () => (await cache.get(R.configmaps, "default", "pod-like"))?.data?.node === "n2",
+      async () =>
+        (await cache.get<KubeObject & { data?: Record<string, string> }>(R.configmaps, "default", "pod-like"))
+          ?.data?.node === "n2",
     );
   });
 
