@@ -116,6 +116,8 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     // kubectl (client-go) does not send bearer tokens over plain HTTP, so serve HTTPS with
     // Miniflare's self-signed certificate; the kubeconfig skips verification for loopback.
     https: true,
+    // No network here: placeholder Request.cf instead of fetching it from Cloudflare.
+    cf: false,
     ...(options.tls ? { httpsCertPath: options.tls.certPath, httpsKeyPath: options.tls.keyPath } : {}),
     durableObjectsPersist: join(persist, "do"),
     r2Persist: join(persist, "r2"),

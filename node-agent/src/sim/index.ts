@@ -105,25 +105,36 @@ export async function startSimulatedNodes(options: SimulatedNodesOptions): Promi
     abort.signal.addEventListener("abort", () => resolve(undefined)),
   );
   let handled = 0;
-  // Heartbeats start before registration ends, so the first nodes of a large batch never go silent
-  // for longer than the renew interval (each node renews once it is registered, as a kubelet would).
-  const registered = new Set<string>();
+  // Each node heartbeats on its own clock from the moment it registers, as independent kubelets do:
+  // renewing all nodes as one batch would make the last of 1,000 wait behind the first 999.
+  const interval = options.renewIntervalMs ?? 10_000;
+  const nextBeat = new Map<string, number>();
+  const beating = new Set<string>();
+  const heartbeat = async (s: SimNodeSpec) => {
+    beating.add(s.name);
+    try {
+      await renewLease(client, s.name, now());
+      await reassertReady(client, s, now());
+    } catch (error) {
+      if (!abort.signal.aborted) onError(error);
+    } finally {
+      beating.delete(s.name);
+    }
+  };
   const renew = setInterval(() => {
-    const current = [...live.values()].filter((s) => registered.has(s.name));
-    void eachLimit(current, concurrency, async (s) => {
-      try {
-        await renewLease(client, s.name, now());
-        await reassertReady(client, s, now());
-      } catch (error) {
-        if (!abort.signal.aborted) onError(error);
-      }
-    });
-  }, options.renewIntervalMs ?? 10_000);
+    const t = Date.now();
+    for (const s of live.values()) {
+      const at = nextBeat.get(s.name);
+      if (at === undefined || at > t || beating.has(s.name) || beating.size >= concurrency * 4) continue;
+      nextBeat.set(s.name, t + interval);
+      void heartbeat(s);
+    }
+  }, Math.min(250, interval));
 
   try {
     await eachLimit(specs, concurrency, async (s) => {
       await retryTransport(() => registerNode(client, s, now()));
-      registered.add(s.name);
+      nextBeat.set(s.name, Date.now() + interval);
     });
   } catch (error) {
     clearInterval(renew);
