@@ -70,6 +70,8 @@ export interface ControlPlaneOptions {
   env?: Record<string, string>;
   /** Serve HTTPS with this certificate (e.g. signed by a test CA) instead of Miniflare's self-signed one. */
   tls?: { certPath: string; keyPath: string };
+  /** Open workerd's V8 inspector on this port (CPU profiles of the Worker; benchmarks, debugging). */
+  inspectorPort?: number;
 }
 
 let bundlePromise: Promise<string> | undefined;
@@ -118,6 +120,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     https: true,
     // No network here: placeholder Request.cf instead of fetching it from Cloudflare.
     cf: false,
+    ...(options.inspectorPort ? { inspectorPort: options.inspectorPort } : {}),
     ...(options.tls ? { httpsCertPath: options.tls.certPath, httpsKeyPath: options.tls.keyPath } : {}),
     durableObjectsPersist: join(persist, "do"),
     r2Persist: join(persist, "r2"),

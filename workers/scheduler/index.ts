@@ -1,6 +1,6 @@
 /**
  * The scheduler as a controller: one key ("pending") whose reconcile runs a
- * scheduling pass over the pass's cached lists, binds the decisions through
+ * scheduling pass over the cached lists, binds the decisions through
  * pods/binding in parallel batches, and marks the rest Unschedulable.
  */
 
@@ -16,7 +16,7 @@ import {
 } from "../controllers/k8s.ts";
 import { forEachLimit } from "../controllers/pool.ts";
 import type { Controller, Deps, Result } from "../controllers/types.ts";
-import { isPending, type RuntimeClass, schedule } from "./schedule.ts";
+import { isPending, queueOrder, type RuntimeClass, Scheduler } from "./schedule.ts";
 
 export { fitError, isPending, type RuntimeClass, Scheduler, schedule } from "./schedule.ts";
 
@@ -59,38 +59,39 @@ export async function markUnschedulable(deps: Deps, pod: Pod, message: string): 
 }
 
 /**
- * Most pods one pass binds: the rest stay pending for the next pass, which runs
- * right away (our own binding writes mark the scheduler dirty). Smaller passes
- * publish bindings steadily instead of in one long burst.
+ * Pods decided and bound per round of a pass: a pass works through its queue
+ * in rounds over one Scheduler (so every pod is decided once), and each
+ * round's bindings are published before the next round is decided.
  */
-export const MAX_BINDINGS_PER_PASS = 500;
+export const BIND_ROUND = 500;
 
 /** One scheduling pass over every pending pod. Throws (so the pass is retried) if a write failed for a reason other than a lost race. */
 export async function schedulePending(deps: Deps): Promise<Result | undefined> {
   const pods = await deps.cache.list<Pod>(R.pods);
-  const pending = pods.filter(isPending);
-  if (pending.length === 0) return undefined;
+  const queue = pods.filter(isPending).sort(queueOrder);
+  if (queue.length === 0) return undefined;
   const [nodes, runtimeClasses] = await Promise.all([
     deps.cache.list<Node>(R.nodes),
     // RuntimeClass is optional: a server without it just has none.
     deps.cache.list<RuntimeClass>(R.runtimeclasses).catch(() => [] as RuntimeClass[]),
   ]);
   const classes = new Map(runtimeClasses.map((rc) => [rc.metadata?.name ?? "", rc]));
-  const decisions = schedule(pending, nodes, pods, { runtimeClasses: classes });
-  let binds = 0;
-  const batch = decisions.filter((d) => d.node === undefined || binds++ < MAX_BINDINGS_PER_PASS);
-  const errors = await forEachLimit(batch, deps.config.bindConcurrency, async (d) => {
-    try {
-      if (d.node !== undefined) await bindPod(deps, d.pod, d.node);
-      else await markUnschedulable(deps, d.pod, d.message);
-    } catch (error) {
-      // Already bound, deleted, or changed since our list: the next pass sees the truth.
-      if (error instanceof ApiError && (error.code === 409 || error.code === 404)) return;
-      throw error;
-    }
-  });
-  if (errors.length) throw errors[0];
-  return binds > MAX_BINDINGS_PER_PASS ? { requeueAfterMs: 0 } : undefined;
+  const scheduler = new Scheduler(nodes, pods, { runtimeClasses: classes });
+  for (let start = 0; start < queue.length; start += BIND_ROUND) {
+    const decisions = queue.slice(start, start + BIND_ROUND).map((pod) => scheduler.scheduleOne(pod));
+    const errors = await forEachLimit(decisions, deps.config.bindConcurrency, async (d) => {
+      try {
+        if (d.node !== undefined) await bindPod(deps, d.pod, d.node);
+        else await markUnschedulable(deps, d.pod, d.message);
+      } catch (error) {
+        // Already bound, deleted, or changed since our list: the next pass sees the truth.
+        if (error instanceof ApiError && (error.code === 409 || error.code === 404)) return;
+        throw error;
+      }
+    });
+    if (errors.length) throw errors[0];
+  }
+  return undefined;
 }
 
 /** The scheduler, run by the controller manager like any controller. */
