@@ -18,7 +18,7 @@ import { type Controller, type ControllerConfig, defaultConfig } from "./types.t
 
 /** Bounds of the pause between back-to-back passes of one controller (see settle). */
 const MIN_SETTLE_MS = 10;
-const MAX_SETTLE_MS = 250;
+const MAX_SETTLE_MS = 100;
 /** Retry delay after a failure doubles from this, up to the cron interval. */
 const BACKOFF_MS = [500, 1000, 2000, 5000, 10_000, 30_000, 60_000];
 

@@ -26,7 +26,7 @@ export interface ControllerConfig {
 export const defaultConfig: ControllerConfig = {
   nodeMonitorGracePeriodSeconds: 40,
   podEvictionTimeoutSeconds: 300,
-  bindConcurrency: 32,
+  bindConcurrency: 128,
   writeConcurrency: 16,
 };
 

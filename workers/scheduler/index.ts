@@ -58,13 +58,6 @@ export async function markUnschedulable(deps: Deps, pod: Pod, message: string): 
   await deps.recorder.event(pod, "Warning", "FailedScheduling", message);
 }
 
-/**
- * Pods decided and bound per round of a pass: a pass works through its queue
- * in rounds over one Scheduler (so every pod is decided once), and each
- * round's bindings are published before the next round is decided.
- */
-export const BIND_ROUND = 500;
-
 /** One scheduling pass over every pending pod. Throws (so the pass is retried) if a write failed for a reason other than a lost race. */
 export async function schedulePending(deps: Deps): Promise<Result | undefined> {
   const pods = await deps.cache.list<Pod>(R.pods);
@@ -77,20 +70,20 @@ export async function schedulePending(deps: Deps): Promise<Result | undefined> {
   ]);
   const classes = new Map(runtimeClasses.map((rc) => [rc.metadata?.name ?? "", rc]));
   const scheduler = new Scheduler(nodes, pods, { runtimeClasses: classes });
-  for (let start = 0; start < queue.length; start += BIND_ROUND) {
-    const decisions = queue.slice(start, start + BIND_ROUND).map((pod) => scheduler.scheduleOne(pod));
-    const errors = await forEachLimit(decisions, deps.config.bindConcurrency, async (d) => {
-      try {
-        if (d.node !== undefined) await bindPod(deps, d.pod, d.node);
-        else await markUnschedulable(deps, d.pod, d.message);
-      } catch (error) {
-        // Already bound, deleted, or changed since our list: the next pass sees the truth.
-        if (error instanceof ApiError && (error.code === 409 || error.code === 404)) return;
-        throw error;
-      }
-    });
-    if (errors.length) throw errors[0];
-  }
+  // A pipeline: each pod is decided (and assumed onto its node) when a binding slot frees up, so
+  // decisions see every earlier one and bindings flow without waiting for a whole batch.
+  const errors = await forEachLimit(queue, deps.config.bindConcurrency, async (pod) => {
+    const d = scheduler.scheduleOne(pod);
+    try {
+      if (d.node !== undefined) await bindPod(deps, d.pod, d.node);
+      else await markUnschedulable(deps, d.pod, d.message);
+    } catch (error) {
+      // Already bound, deleted, or changed since our list: the next pass sees the truth.
+      if (error instanceof ApiError && (error.code === 409 || error.code === 404)) return;
+      throw error;
+    }
+  });
+  if (errors.length) throw errors[0];
   return undefined;
 }
 

@@ -65,14 +65,24 @@ function containerRequests(container: Container): ResourceList {
 
 /** What a pod asks for: max(sum of containers, largest init container) plus overhead (resourcehelper.PodRequests). */
 export function podRequests(pod: Pod): ResourceList {
+  const known = requestsBySpec.get(pod.spec);
+  if (known) return known;
   const sum: ResourceList = new Map();
   for (const c of pod.spec.containers ?? []) addInto(sum, containerRequests(c));
   for (const c of pod.spec.initContainers ?? []) {
     for (const [k, v] of containerRequests(c)) if (v > (sum.get(k) ?? 0)) sum.set(k, v);
   }
   addInto(sum, toResourceList(pod.spec.overhead));
+  requestsBySpec.set(pod.spec, sum);
   return sum;
 }
+
+/**
+ * podRequests by pod spec: every pass accounts for every bound pod, and the
+ * informers hand out the same (never mutated) objects until they change, so
+ * quantities are parsed once per pod version instead of once per pass.
+ */
+const requestsBySpec = new WeakMap<object, ResourceList>();
 
 /** Defaults kube-scheduler assumes for scoring pods that request no cpu/memory (100m, 200Mi). */
 export const NON_ZERO_CPU = 100;

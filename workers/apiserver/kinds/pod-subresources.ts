@@ -64,8 +64,8 @@ export const binding: CustomSubresource = {
       podsInfo(req),
       req.namespace,
       req.name,
-      (current) => {
-        const pod = structuredClone(current);
+      // The registry hands over its own copy of the current object: change it in place.
+      (pod) => {
         const spec = obj(pod.spec);
         if (pod.metadata?.deletionTimestamp)
           throw errors.conflict(
@@ -92,6 +92,7 @@ export const binding: CustomSubresource = {
         return pod;
       },
       ctx,
+      { manager: "", target: "raw", managedFields: false },
     );
     return json({ kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", code: 201 }, 201);
   },

@@ -86,6 +86,8 @@ export interface UpdateOptions extends WriteOptions {
   operation?: "Update" | "Apply";
   /** resourceVersion the client sent: 409 Conflict unless it is current. Without it, races are retried. */
   precondition?: string;
+  /** false: leave managedFields as they are (pods/binding: kube's BindingREST writes storage directly). */
+  managedFields?: boolean;
 }
 
 /** Which part of an object an update writes. */
@@ -350,14 +352,15 @@ export class Registry implements RegistryAccess {
       const applied = desired.metadata?.managedFields;
       const next = await this.prepareUpdate(info, desired, old, ctx, target);
       if (options.operation === "Apply") next.metadata!.managedFields = applied;
-      trackUpdate(
-        old,
-        next,
-        options.manager,
-        options.operation ?? "Update",
-        ctx.now,
-        target === "status" ? "status" : undefined,
-      );
+      if (options.managedFields !== false)
+        trackUpdate(
+          old,
+          next,
+          options.manager,
+          options.operation ?? "Update",
+          ctx.now,
+          target === "status" ? "status" : undefined,
+        );
       if (ctx.dryRun) return next;
       if (finished(next, old)) {
         const txn = await this.store.delete(kv.key, kv.modRevision).catch(storeErrorToApi);
@@ -367,8 +370,9 @@ export class Registry implements RegistryAccess {
           return next;
         }
       } else {
-        if (this.encode(next) === this.encode(old)) return old; // no-op writes keep their resourceVersion, as in Kubernetes
-        const txn = await this.store.update(kv.key, this.encode(next), kv.modRevision).catch(storeErrorToApi);
+        const value = this.encode(next);
+        if (value === kv.value) return old; // no-op writes keep their resourceVersion, as in Kubernetes
+        const txn = await this.store.update(kv.key, value, kv.modRevision).catch(storeErrorToApi);
         if (txn.succeeded) {
           next.metadata!.resourceVersion = toResourceVersion(txn.kv.modRevision);
           this.notify(info, next, "MODIFIED");

@@ -155,6 +155,7 @@ export interface RegistryAccess {
     name: string,
     mutate: (current: KubeObject) => KubeObject,
     ctx: RequestContext,
+    options?: { manager: string; target?: "main" | "status" | "raw"; managedFields?: boolean },
   ): Promise<KubeObject>;
   /** Delete as a DELETE request would (graceful for pods). */
   delete(
