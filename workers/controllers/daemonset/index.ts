@@ -3,13 +3,16 @@
  * node affinity, taints), placed through the scheduler by pinning each pod
  * to its node with a matchFields affinity (as kube's controller does);
  * RollingUpdate replaces old pods at most maxUnavailable at a time, OnDelete
- * leaves them alone; status as `kubectl rollout status` reads it.
+ * leaves them alone; status as `kubectl rollout status` reads it. Each
+ * template is kept as a ControllerRevision (history.ts) for `kubectl rollout
+ * history/undo`; pods carry its hash in `controller-revision-hash`.
  */
 import type { KubeObject, ObjectMeta } from "../../client/kube.ts";
 import { R } from "../../client/resources.ts";
 import { PLACEMENT_FILTERS, type PodInfo } from "../../scheduler/filters.ts";
 import { NodeInfo } from "../../scheduler/node-info.ts";
 import { podRequests } from "../../scheduler/resources.ts";
+import { currentRevision, ownedRevisions, REVISION_HASH_LABEL, truncateHistory } from "../history.ts";
 import {
   canonicalJson,
   clone,
@@ -22,7 +25,6 @@ import {
   type Node,
   type Pod,
   type PodTemplate,
-  safeHash,
   splitKey,
   type Toleration,
 } from "../k8s.ts";
@@ -36,15 +38,16 @@ export interface DaemonSet extends KubeObject {
     selector: LabelSelector;
     template: PodTemplate;
     minReadySeconds?: number;
+    revisionHistoryLimit?: number;
     updateStrategy?: {
       type?: "RollingUpdate" | "OnDelete";
       rollingUpdate?: { maxUnavailable?: number | string };
     };
   };
-  status?: Record<string, unknown>;
+  status?: { collisionCount?: number; [field: string]: unknown };
 }
 
-export const REVISION_LABEL = "controller-revision-hash";
+export const REVISION_LABEL = REVISION_HASH_LABEL;
 
 /** Tolerations every daemon pod gets (kube's daemon controller adds them). */
 const DAEMON_TOLERATIONS: Toleration[] = [
@@ -112,7 +115,10 @@ export async function reconcileDaemonSet(key: string, deps: Deps): Promise<Resul
   const cached = await deps.cache.get<DaemonSet>(R.daemonsets, namespace, name);
   if (!cached || cached.metadata.deletionTimestamp) return undefined;
   const ds = { apiVersion: "apps/v1", kind: "DaemonSet", ...clone(cached) } as DaemonSet;
-  const hash = safeHash(canonicalJson(ds.spec.template));
+  // The revision first (as kube's constructHistory does): its hash labels the pods created below.
+  const revisions = await ownedRevisions(deps, ds);
+  const revision = await currentRevision(deps, R.daemonsets, ds, revisions);
+  const hash = revision.metadata.labels?.[REVISION_LABEL] ?? "";
   const nodes = await deps.cache.list<Node>(R.nodes);
   const pods = (await deps.cache.list<Pod>(R.pods)).filter(
     (p) => p.metadata.namespace === namespace && controllerRef(p)?.uid === ds.metadata.uid && isActive(p),
@@ -157,6 +163,9 @@ export async function reconcileDaemonSet(key: string, deps: Deps): Promise<Resul
     await deps.recorder.event(ds, "Normal", "SuccessfulCreate", `Created pod: ${created.metadata?.name}`);
   }
   if (toDelete.length) await deletePods(deps, ds, toDelete);
+  // Revisions some pod still runs stay (kube's cleanupHistory counts the pods from the start of the sync).
+  const liveHashes = pods.map((p) => p.metadata.labels?.[REVISION_LABEL] ?? "");
+  await truncateHistory(deps, ds, revisions, new Set([revision.metadata.name ?? "", hash, ...liveHashes]));
 
   const running = [...eligibleNames].map((n) => byNode.get(n)?.[0]).filter((p): p is Pod => Boolean(p));
   const status = {
@@ -181,7 +190,8 @@ export async function reconcileDaemonSet(key: string, deps: Deps): Promise<Resul
 /** The DaemonSet controller. */
 export const daemonSetController: Controller = {
   name: "daemonset",
-  watches: ["apps/daemonsets", "/pods", "/nodes"],
+  // Revisions too, so one deleted by hand is recreated (kube's daemonset controller watches them).
+  watches: ["apps/daemonsets", "/pods", "/nodes", "apps/controllerrevisions"],
   keys: async (deps) => (await deps.cache.list(R.daemonsets)).map(keyOf),
   reconcile: reconcileDaemonSet,
 };

@@ -5,9 +5,12 @@
  * once. RollingUpdate replaces pods of an old revision from the highest
  * ordinal down (respecting `partition`), one at a time. Finished pods are
  * recreated. Volume claim templates are not provisioned (no storage here).
+ * Each template is kept as a ControllerRevision (history.ts); pods carry the
+ * revision's name in `controller-revision-hash`, as in kube.
  */
 import type { KubeObject, ObjectMeta } from "../../client/kube.ts";
 import { R } from "../../client/resources.ts";
+import { currentRevision, ownedRevisions, REVISION_HASH_LABEL, truncateHistory } from "../history.ts";
 import {
   canonicalJson,
   clone,
@@ -19,7 +22,6 @@ import {
   type LabelSelector,
   type Pod,
   type PodTemplate,
-  safeHash,
   splitKey,
 } from "../k8s.ts";
 import { deletePods, podFromTemplate } from "../pods.ts";
@@ -35,12 +37,13 @@ export interface StatefulSet extends KubeObject {
     serviceName?: string;
     podManagementPolicy?: "OrderedReady" | "Parallel";
     minReadySeconds?: number;
+    revisionHistoryLimit?: number;
     updateStrategy?: { type?: "RollingUpdate" | "OnDelete"; rollingUpdate?: { partition?: number } };
   };
-  status?: Record<string, unknown>;
+  status?: { collisionCount?: number; currentRevision?: string; [field: string]: unknown };
 }
 
-const REVISION_LABEL = "controller-revision-hash";
+const REVISION_LABEL = REVISION_HASH_LABEL;
 
 /** The ordinal of a pod named `<set>-<n>`, or -1. */
 export function ordinalOf(set: string, pod: Pod): number {
@@ -73,7 +76,8 @@ export async function reconcileStatefulSet(key: string, deps: Deps): Promise<Res
   const cached = await deps.cache.get<StatefulSet>(R.statefulsets, namespace, name);
   if (!cached || cached.metadata.deletionTimestamp) return undefined;
   const sts = { apiVersion: "apps/v1", kind: "StatefulSet", ...clone(cached) } as StatefulSet;
-  const revision = `${name}-${safeHash(canonicalJson(sts.spec.template))}`;
+  const revisions = await ownedRevisions(deps, sts);
+  const revision = (await currentRevision(deps, R.statefulsets, sts, revisions)).metadata.name ?? "";
   const replicas = sts.spec.replicas ?? 1;
   const parallel = sts.spec.podManagementPolicy === "Parallel";
   const now = deps.now();
@@ -151,6 +155,13 @@ export async function reconcileStatefulSet(key: string, deps: Deps): Promise<Res
         ? revision
         : (sts.status?.currentRevision ?? revision),
   };
+  // Keep what the status and the live pods point at; older unused revisions go beyond the limit.
+  const inUse = new Set([
+    revision,
+    status.currentRevision,
+    ...owned.map((p) => p.metadata.labels?.[REVISION_LABEL]),
+  ]);
+  await truncateHistory(deps, sts, revisions, new Set([...inUse].filter((r): r is string => Boolean(r))));
   if (canonicalJson(status) !== canonicalJson(sts.status ?? {})) {
     await deps.client.update(R.statefulsets, namespace, { ...sts, status }, { subresource: "status" });
   }
@@ -160,7 +171,8 @@ export async function reconcileStatefulSet(key: string, deps: Deps): Promise<Res
 /** The StatefulSet controller. */
 export const statefulSetController: Controller = {
   name: "statefulset",
-  watches: ["apps/statefulsets", "/pods"],
+  // Revisions too, so one deleted by hand is recreated.
+  watches: ["apps/statefulsets", "/pods", "apps/controllerrevisions"],
   keys: async (deps) => (await deps.cache.list(R.statefulsets)).map(keyOf),
   reconcile: reconcileStatefulSet,
 };

@@ -1,12 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { R } from "../../client/resources.ts";
+import type { ControllerRevision } from "../history.ts";
 import type { Pod } from "../k8s.ts";
 import { converge, fakeKubelet } from "../testing/converge.ts";
 import { testDeps } from "../testing/deps.ts";
 import { FakeClient } from "../testing/fake-client.ts";
 import { reconcileStatefulSet, type StatefulSet, statefulSetController } from "./index.ts";
 
-function sts(replicas: number, policy?: "Parallel"): StatefulSet {
+function sts(replicas: number, policy?: "Parallel", revisionHistoryLimit?: number): StatefulSet {
   return {
     apiVersion: "apps/v1",
     kind: "StatefulSet",
@@ -15,6 +16,7 @@ function sts(replicas: number, policy?: "Parallel"): StatefulSet {
       replicas,
       serviceName: "db",
       podManagementPolicy: policy,
+      revisionHistoryLimit,
       selector: { matchLabels: { app: "db" } },
       template: { metadata: { labels: { app: "db" } }, spec: { containers: [{ name: "c", image: "pg:1" }] } },
     },
@@ -75,5 +77,96 @@ describe("statefulset controller", () => {
         .map((w) => w.name),
     ).toEqual(["db-2", "db-1", "db-0"]);
     expect(client.all<Pod>(R.pods).map((p) => p.spec.containers[0].image)).toEqual(["pg:2", "pg:2", "pg:2"]);
+  });
+
+  // ControllerRevisions, for kubectl rollout history/undo.
+  const revisions = (client: FakeClient) =>
+    client
+      .all<ControllerRevision>(R.controllerrevisions)
+      .sort((a, b) => a.revision - b.revision)
+      .map((r) => `${r.revision} ${r.metadata.name}`);
+  const podRevisions = (client: FakeClient) => [
+    ...new Set(client.all<Pod>(R.pods).map((p) => p.metadata.labels?.["controller-revision-hash"])),
+  ];
+  const setImage = (client: FakeClient, image: string) => {
+    const s = client.all<StatefulSet>(R.statefulsets)[0];
+    s.spec.template.spec.containers[0].image = image;
+    s.metadata.generation = (s.metadata.generation ?? 1) + 1;
+    client.put(R.statefulsets, s);
+  };
+  const status = (client: FakeClient) => client.all<StatefulSet>(R.statefulsets)[0].status;
+
+  it("keeps one ControllerRevision per template; status and pods name it; a rollback renumbers it", async () => {
+    const client = new FakeClient([{ ref: R.statefulsets, objects: [sts(2)] }]);
+    await reconcileStatefulSet("default/db", testDeps(client));
+    expect(client.writes.map((w) => `${w.verb} ${w.resource}`)).toEqual([
+      "create controllerrevisions",
+      "create pods",
+      "update statefulsets",
+    ]);
+    const [first] = client.all<ControllerRevision>(R.controllerrevisions);
+    const rev1 = first.metadata.name;
+    expect(first).toMatchObject({
+      metadata: {
+        name: `db-${first.metadata.labels?.["controller-revision-hash"]}`,
+        labels: { app: "db" },
+        ownerReferences: [
+          { kind: "StatefulSet", name: "db", uid: "sts-uid", controller: true, blockOwnerDeletion: true },
+        ],
+      },
+      revision: 1,
+      data: { spec: { template: { ...sts(2).spec.template, $patch: "replace" } } },
+    });
+    expect(status(client)).toMatchObject({ updateRevision: rev1, currentRevision: rev1 });
+    expect(podRevisions(client)).toEqual([rev1]);
+    await converge(client, [statefulSetController]);
+
+    setImage(client, "pg:2");
+    const before = client.writes.length;
+    await reconcileStatefulSet("default/db", testDeps(client));
+    expect(client.writes[before]).toMatchObject({ verb: "create", resource: "controllerrevisions" });
+    const rev2 = client.all<ControllerRevision>(R.controllerrevisions).find((r) => r.revision === 2)
+      ?.metadata.name;
+    expect(rev2).not.toBe(rev1);
+    expect(status(client)).toMatchObject({ updateRevision: rev2, currentRevision: rev1 });
+    await converge(client, [statefulSetController]);
+    expect(status(client)).toMatchObject({ updateRevision: rev2, currentRevision: rev2 });
+    expect(podRevisions(client)).toEqual([rev2]);
+    expect(revisions(client)).toEqual([`1 ${rev1}`, `2 ${rev2}`]);
+
+    // What `kubectl rollout undo` does: the template goes back to revision 1's.
+    setImage(client, "pg:1");
+    const undo = client.writes.length;
+    await reconcileStatefulSet("default/db", testDeps(client));
+    expect(client.writes[undo]).toMatchObject({
+      verb: "update",
+      resource: "controllerrevisions",
+      name: rev1,
+      body: { revision: 3 },
+    });
+    await converge(client, [statefulSetController]);
+    expect(client.writesOf("controllerrevisions", "create")).toHaveLength(2);
+    expect(revisions(client)).toEqual([`2 ${rev2}`, `3 ${rev1}`]);
+    expect(status(client)).toMatchObject({ updateRevision: rev1, currentRevision: rev1 });
+    expect(podRevisions(client)).toEqual([rev1]);
+    expect(client.all<Pod>(R.pods).map((p) => p.spec.containers[0].image)).toEqual(["pg:1", "pg:1"]);
+
+    const settled = client.writes.length;
+    await reconcileStatefulSet("default/db", testDeps(client));
+    expect(client.writes.slice(settled)).toEqual([]);
+  });
+
+  it("deletes the oldest revisions beyond revisionHistoryLimit once nothing uses them", async () => {
+    const client = new FakeClient([{ ref: R.statefulsets, objects: [sts(2, undefined, 0)] }]);
+    await converge(client, [statefulSetController]);
+    const [rev1] = client.all<ControllerRevision>(R.controllerrevisions);
+    setImage(client, "pg:2");
+    await reconcileStatefulSet("default/db", testDeps(client));
+    // The pods and status.currentRevision still use revision 1: it stays for now.
+    expect(revisions(client)).toHaveLength(2);
+    expect(client.writesOf("controllerrevisions", "delete")).toEqual([]);
+    await converge(client, [statefulSetController]);
+    expect(client.writesOf("controllerrevisions", "delete").map((w) => w.name)).toEqual([rev1.metadata.name]);
+    expect(revisions(client).map((r) => r.split(" ")[0])).toEqual(["2"]);
   });
 });
