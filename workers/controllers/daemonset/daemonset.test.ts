@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { R } from "../../client/resources.ts";
 import { schedulerController } from "../../scheduler/index.ts";
-import type { ControllerRevision } from "../history.ts";
+import { type ControllerRevision, templateHash } from "../history.ts";
 import type { Pod } from "../k8s.ts";
 import { converge } from "../testing/converge.ts";
 import { testDeps } from "../testing/deps.ts";
@@ -186,5 +186,33 @@ describe("daemonset controller", () => {
     await converge(client, controllers);
     expect(client.writesOf("controllerrevisions", "delete").map((w) => w.name)).toEqual([rev1.metadata.name]);
     expect(revisions(client).map((r) => r.split(" ")[0])).toEqual(["2", "3"]);
+  });
+
+  it("a revision name taken by another object bumps status.collisionCount and hashes again", async () => {
+    const taken = `agent-${templateHash(ds().spec.template)}`;
+    const stranger: ControllerRevision = {
+      apiVersion: "apps/v1",
+      kind: "ControllerRevision",
+      metadata: { name: taken, namespace: "default", labels: { app: "agent" } },
+      revision: 1,
+      data: { spec: { template: { $patch: "replace" } } },
+    };
+    const client = new FakeClient([
+      { ref: R.nodes, objects: [node("a")] },
+      { ref: R.daemonsets, objects: [ds()] },
+      { ref: R.controllerrevisions, objects: [stranger] },
+    ]);
+    await expect(reconcileDaemonSet("default/agent", testDeps(client))).rejects.toThrow(
+      /collisionCount now 1/,
+    );
+    expect(client.writes.map((w) => `${w.verb} ${w.resource} ${w.subresource}`)).toEqual([
+      "update daemonsets status",
+    ]);
+    expect(client.all<DaemonSet>(R.daemonsets)[0].status?.collisionCount).toBe(1);
+    await reconcileDaemonSet("default/agent", testDeps(client));
+    const hash = templateHash(ds().spec.template, 1);
+    expect(client.writesOf("controllerrevisions", "create").map((w) => w.name)).toEqual([`agent-${hash}`]);
+    expect(hashes(client)).toEqual([hash]);
+    expect(client.all<DaemonSet>(R.daemonsets)[0].status?.collisionCount).toBe(1);
   });
 });
