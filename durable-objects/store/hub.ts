@@ -24,21 +24,29 @@ function send(ws: WebSocket, msg: WatchMessage): void {
   for (const frame of toFrames(JSON.stringify(msg))) ws.send(frame);
 }
 
-/** Sends events in messages of bounded size. */
-function sendEvents(ws: WebSocket, events: WatchEvent[]): void {
+/** Events as the frames to send: messages of bounded size, each split into frames. */
+function eventFrames(events: WatchEvent[]): string[] {
+  const frames: string[] = [];
+  const flush = (batch: WatchEvent[]) =>
+    frames.push(...toFrames(JSON.stringify({ type: "events", events: batch } satisfies WatchMessage)));
   let batch: WatchEvent[] = [];
   let size = 0;
   for (const e of events) {
     const n = e.kv.value.length + (e.prevKv?.value.length ?? 0) + 200;
     if (batch.length > 0 && size + n > MESSAGE_CHARS) {
-      send(ws, { type: "events", events: batch });
+      flush(batch);
       batch = [];
       size = 0;
     }
     batch.push(e);
     size += n;
   }
-  if (batch.length > 0) send(ws, { type: "events", events: batch });
+  if (batch.length > 0) flush(batch);
+  return frames;
+}
+
+function sendEvents(ws: WebSocket, events: WatchEvent[]): void {
+  for (const frame of eventFrames(events)) ws.send(frame);
 }
 
 /** The set of watch sockets of one store object. */
@@ -68,13 +76,19 @@ export class WatchHub {
   /** Sends committed events to every watcher whose prefix matches. */
   broadcast(events: WatchEvent[]): void {
     if (events.length === 0) return;
+    // Watchers of the same prefix get the same bytes: serialize once per prefix, not once per watcher.
+    const byPrefix = new Map<string, string[]>();
     for (const ws of this.ctx.getWebSockets()) {
       const prefix = this.prefixOf(ws);
       if (prefix === undefined) continue;
-      const mine = events.filter((e) => e.kv.key.startsWith(prefix));
-      if (mine.length === 0) continue;
+      let frames = byPrefix.get(prefix);
+      if (!frames) {
+        const mine = events.filter((e) => e.kv.key.startsWith(prefix));
+        frames = mine.length ? eventFrames(mine) : [];
+        byPrefix.set(prefix, frames);
+      }
       try {
-        sendEvents(ws, mine);
+        for (const frame of frames) ws.send(frame);
       } catch {
         // A socket closing under us: its close handler cleans up.
       }

@@ -3,7 +3,9 @@
  * resource table, clock, authenticator, hooks, schema services). Routes are
  * generic; one onError turns every failure into a Kubernetes Status.
  */
-import { Hono } from "hono";
+// hono/quick routes without compiling a matcher: the app is built per Worker request
+// (apiServerForEnv), where RegExpRouter's one-time build cost would be paid every time.
+import { Hono } from "hono/quick";
 import type { Store } from "../../durable-objects/store/types.ts";
 import { ApiError } from "../client/status.ts";
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, VERSION_INFO } from "./discovery.ts";
