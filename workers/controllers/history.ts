@@ -112,7 +112,9 @@ export async function currentRevision(
     metadata: {
       name,
       namespace,
-      labels: { ...owner.spec.selector.matchLabels, [REVISION_HASH_LABEL]: hash },
+      // The template's labels, as kube's history.NewControllerRevision: they always match the selector
+      // (validation ensures it), so kubectl finds the revision whatever form the selector takes.
+      labels: { ...owner.spec.template.metadata?.labels, [REVISION_HASH_LABEL]: hash },
       annotations: owner.metadata.annotations ? { ...owner.metadata.annotations } : undefined,
       ownerReferences: [ownerRefTo(owner)],
     },

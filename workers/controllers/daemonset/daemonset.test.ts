@@ -114,6 +114,23 @@ describe("daemonset controller", () => {
     client.put(R.daemonsets, d);
   };
 
+  it("labels revisions with the template's labels, so a matchExpressions selector still finds them", async () => {
+    const owner = ds();
+    owner.spec.selector = { matchExpressions: [{ key: "app", operator: "In", values: ["agent"] }] };
+    owner.spec.template.metadata = { labels: { app: "agent", tier: "node" } };
+    const client = new FakeClient([
+      { ref: R.nodes, objects: [node("a")] },
+      { ref: R.daemonsets, objects: [owner] },
+    ]);
+    await reconcileDaemonSet("default/agent", testDeps(client));
+    const [revision] = client.all<ControllerRevision>(R.controllerrevisions);
+    expect(revision.metadata.labels).toEqual({
+      app: "agent",
+      tier: "node",
+      "controller-revision-hash": revision.metadata.name?.replace("agent-", ""),
+    });
+  });
+
   it("keeps one ControllerRevision per template; a rollback renumbers the old one instead of copying it", async () => {
     const client = new FakeClient([
       { ref: R.nodes, objects: [node("a"), node("b")] },
