@@ -121,15 +121,18 @@ export async function startSimulatedNodes(options: SimulatedNodesOptions): Promi
       beating.delete(s.name);
     }
   };
-  const renew = setInterval(() => {
-    const t = Date.now();
-    for (const s of live.values()) {
-      const at = nextBeat.get(s.name);
-      if (at === undefined || at > t || beating.has(s.name) || beating.size >= concurrency * 4) continue;
-      nextBeat.set(s.name, t + interval);
-      void heartbeat(s);
-    }
-  }, Math.min(250, interval));
+  const renew = setInterval(
+    () => {
+      const t = Date.now();
+      for (const s of live.values()) {
+        const at = nextBeat.get(s.name);
+        if (at === undefined || at > t || beating.has(s.name) || beating.size >= concurrency * 4) continue;
+        nextBeat.set(s.name, t + interval);
+        void heartbeat(s);
+      }
+    },
+    Math.min(250, interval),
+  );
 
   try {
     await eachLimit(specs, concurrency, async (s) => {
