@@ -45,7 +45,11 @@ describe.skipIf(unavailable)("CriRuntime on containerd + runc", () => {
     const status = await waitExited(env, pod.containerIds[0]);
     expect(status).toMatchObject({ name: "main", state: "exited", exitCode: 0, reason: "Completed" });
     expect(status.startedAt).toBeInstanceOf(Date);
-    expect(status.finishedAt!.getTime()).toBeGreaterThanOrEqual(status.startedAt!.getTime());
+    // containerd stamps startedAt when runc's start returns and finishedAt from the exit event, so a
+    // process this short can "finish" a moment before it "started": check both are real and close.
+    expect(status.finishedAt).toBeInstanceOf(Date);
+    expect(Math.abs(status.finishedAt!.getTime() - status.startedAt!.getTime())).toBeLessThan(10_000);
+    expect(status.startedAt!.getTime()).toBeGreaterThan(Date.now() - 120_000);
     expect(status.imageId).toBeTruthy();
     const log = await readFile(c.logPath, "utf8");
     const lines = log.trim().split("\n");
