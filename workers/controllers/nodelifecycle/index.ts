@@ -3,7 +3,8 @@
  * not been renewed within the grace period gets Ready=Unknown and the
  * node.kubernetes.io/unreachable taints; a NotReady node gets the not-ready
  * taints; a healthy node loses them. Pods on a node with a NoExecute taint are
- * evicted once their toleration runs out (the taint manager's job).
+ * evicted once their toleration runs out (the taint manager's job). When every
+ * node is down at once, nothing is evicted (kube's master disruption mode).
  */
 import type { KubeObject } from "../../client/kube.ts";
 import { R } from "../../client/resources.ts";
@@ -34,7 +35,33 @@ export function lastHeartbeat(node: Node, lease: KubeObject | undefined): number
   return times.length ? Math.max(...times) : 0;
 }
 
-function wantedTaints(node: Node, unreachable: boolean, now: Date): Taint[] {
+/**
+ * Is every node down (silent past the grace period, or not Ready)? Then the
+ * likelier fault is the control plane's own (it could not hear anyone), and
+ * kube's node lifecycle controller enters "master disruption" mode: no
+ * NoExecute taints and no evictions until some node is heard again. Worked
+ * out once per pass (deps), not once per node.
+ */
+function allNodesDown(deps: Deps, now: Date): Promise<boolean> {
+  let answer = allDownByPass.get(deps);
+  if (!answer) {
+    answer = (async () => {
+      const nodes = await deps.cache.list<Node>(R.nodes);
+      const grace = deps.config.nodeMonitorGracePeriodSeconds * 1000;
+      for (const n of nodes) {
+        const lease = await deps.cache.get(R.leases, LEASE_NAMESPACE, n.metadata.name ?? "");
+        const heard = now.getTime() <= lastHeartbeat(n, lease) + grace;
+        if (heard && findCondition(n.status?.conditions, "Ready")?.status === "True") return false;
+      }
+      return nodes.length > 0;
+    })();
+    allDownByPass.set(deps, answer);
+  }
+  return answer;
+}
+const allDownByPass = new WeakMap<Deps, Promise<boolean>>();
+
+function wantedTaints(node: Node, unreachable: boolean, now: Date, noExecute = true): Taint[] {
   const others = (node.spec?.taints ?? []).filter((t) => t.key !== UNREACHABLE && t.key !== NOT_READY);
   const ready = findCondition(node.status?.conditions, "Ready")?.status;
   const key = unreachable ? UNREACHABLE : ready === "True" ? undefined : NOT_READY;
@@ -46,7 +73,7 @@ function wantedTaints(node: Node, unreachable: boolean, now: Date): Taint[] {
       effect,
       ...(effect === "NoExecute" ? { timeAdded: timestamp(now) } : {}),
     };
-  return [...others, keep("NoSchedule"), keep("NoExecute")];
+  return noExecute ? [...others, keep("NoSchedule"), keep("NoExecute")] : [...others, keep("NoSchedule")];
 }
 
 const sameTaints = (a: Taint[], b: Taint[]) => JSON.stringify(a) === JSON.stringify(b);
@@ -130,12 +157,13 @@ export async function reconcileNode(key: string, deps: Deps): Promise<Result | u
     node = await deps.client.update<Node>(R.nodes, undefined, { ...node, status }, { subresource: "status" });
     await deps.recorder.event(node, "Normal", "NodeNotReady", `Node ${key} status is now: NodeNotReady`);
   }
-  const taints = wantedTaints(node, unreachable, now);
+  const disrupted = await allNodesDown(deps, now);
+  const taints = wantedTaints(node, unreachable, now, !disrupted);
   if (!sameTaints(taints, node.spec?.taints ?? [])) {
     const patch = { spec: { taints: taints.length ? taints : null } };
     node = await deps.client.patch<Node>(R.nodes, undefined, key, "merge", patch);
   }
-  const evictNext = await evictPods(deps, node, taints, now);
+  const evictNext = disrupted ? undefined : await evictPods(deps, node, taints, now);
   const checks = [evictNext, unreachable ? undefined : silentUntil + 1].filter(
     (t): t is number => t !== undefined,
   );

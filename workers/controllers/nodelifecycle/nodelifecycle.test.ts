@@ -6,20 +6,27 @@ import { FakeClient } from "../testing/fake-client.ts";
 import { node, pod } from "../testing/fixtures.ts";
 import { reconcileNode } from "./index.ts";
 
-const lease = (renewTime: string) => ({
+const lease = (renewTime: string, name = "n1") => ({
   apiVersion: "coordination.k8s.io/v1",
   kind: "Lease",
-  metadata: { name: "n1", namespace: "kube-node-lease" },
-  spec: { holderIdentity: "n1", leaseDurationSeconds: 40, renewTime },
+  metadata: { name, namespace: "kube-node-lease" },
+  spec: { holderIdentity: name, leaseDurationSeconds: 40, renewTime },
 });
 
-function setup(extraPods: Pod[] = []) {
+/** n1 (lease renewed at 0 s) and, unless alone, n2 heard from throughout (lease at 100 s). */
+function setup(extraPods: Pod[] = [], alone = false) {
   const n = node("n1");
   n.metadata.creationTimestamp = "2026-01-01T00:00:00Z";
   const p = pod("web", { spec: { nodeName: "n1" } });
   return new FakeClient([
-    { ref: R.nodes, objects: [n] },
-    { ref: R.leases, objects: [lease("2026-01-01T00:00:00.000000Z")] },
+    { ref: R.nodes, objects: alone ? [n] : [n, node("n2")] },
+    {
+      ref: R.leases,
+      objects: [
+        lease("2026-01-01T00:00:00.000000Z"),
+        ...(alone ? [] : [lease("2026-01-01T00:01:40.000000Z", "n2")]),
+      ],
+    },
     { ref: R.pods, objects: [p, ...extraPods] },
   ]);
 }
@@ -75,6 +82,18 @@ describe("node lifecycle controller", () => {
       "TaintManagerEviction",
       "TaintManagerEviction",
     ]);
+  });
+
+  it("evicts nothing when every node is silent at once (kube's master disruption mode)", async () => {
+    const client = setup([], true);
+    const config = { nodeMonitorGracePeriodSeconds: 40, podEvictionTimeoutSeconds: 60 };
+    await reconcileNode("n1", testDeps(client, at(41), config));
+    const n = client.all<Node>(R.nodes)[0];
+    expect(n.status?.conditions?.[0]).toMatchObject({ type: "Ready", status: "Unknown" });
+    expect(n.spec?.taints).toEqual([{ key: "node.kubernetes.io/unreachable", effect: "NoSchedule" }]);
+    await reconcileNode("n1", testDeps(client, at(500), config));
+    expect(client.writes.filter((w) => w.verb === "delete")).toEqual([]);
+    expect(client.all<Pod>(R.pods).map((p) => p.metadata.name)).toEqual(["web"]);
   });
 
   it("removes the taints when the node is back", async () => {
