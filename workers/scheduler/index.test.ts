@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { R } from "../client/resources.ts";
 import type { Pod } from "../controllers/k8s.ts";
+import { Snapshot } from "../controllers/snapshot.ts";
 import { testDeps } from "../controllers/testing/deps.ts";
 import { FakeClient } from "../controllers/testing/fake-client.ts";
 import { node, pod } from "../controllers/testing/fixtures.ts";
-import { schedulePending } from "./index.ts";
+import { RETRY_UNSCHEDULABLE_MS, schedulePending } from "./index.ts";
 
 describe("scheduler controller", () => {
   it("binds through pods/binding with a Scheduled event, and marks what fits nowhere Unschedulable once", async () => {
@@ -66,5 +67,33 @@ describe("scheduler controller", () => {
     client.put(R.nodes, node("big", { cpu: "4" }));
     await schedulePending(testDeps(client));
     expect(client.all<Pod>(R.pods)[0].spec.nodeName).toBe("big");
+  });
+
+  it("keeps pods that fit nowhere aside until the cluster changes or the retry period ends", async () => {
+    const client = new FakeClient([
+      { ref: R.nodes, objects: [node("n1", { cpu: "1" })] },
+      { ref: R.pods, objects: [pod("huge", { cpu: "8" })] },
+    ]);
+    // One long-lived cache across passes, as the manager's informers are: unchanged lists keep their identity.
+    const cache = new Snapshot(client);
+    const t0 = new Date("2026-01-01T00:00:00Z");
+    const pass = (at: Date) => schedulePending({ ...testDeps(client, at), cache });
+    expect(await pass(t0)).toBeUndefined();
+    expect(client.events.map((e) => e.reason)).toEqual(["FailedScheduling"]);
+
+    // A new pod is tried at once; the unschedulable one is not (nothing that could make it fit changed).
+    client.put(R.pods, pod("small", { cpu: "500m" }));
+    cache.invalidate("/pods");
+    expect(await pass(t0)).toEqual({ requeueAfterMs: RETRY_UNSCHEDULABLE_MS });
+    expect(client.all<Pod>(R.pods).find((p) => p.metadata.name === "small")?.spec.nodeName).toBe("n1");
+
+    // After the retry period it is tried again (and still fits nowhere).
+    expect(await pass(new Date(t0.getTime() + RETRY_UNSCHEDULABLE_MS))).toBeUndefined();
+
+    // A node change retries it at once.
+    client.put(R.nodes, node("big", { cpu: "16" }));
+    cache.invalidate("/nodes");
+    await pass(new Date(t0.getTime() + RETRY_UNSCHEDULABLE_MS + 1000));
+    expect(client.all<Pod>(R.pods).find((p) => p.metadata.name === "huge")?.spec.nodeName).toBe("big");
   });
 });

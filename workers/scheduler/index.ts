@@ -58,25 +58,68 @@ export async function markUnschedulable(deps: Deps, pod: Pod, message: string): 
   await deps.recorder.event(pod, "Warning", "FailedScheduling", message);
 }
 
+/** Has this scheduler already found no node for the pod (and said so)? */
+function markedUnschedulable(pod: Pod): boolean {
+  const c = findCondition(pod.status?.conditions, "PodScheduled");
+  return c?.status === "False" && c.reason === "Unschedulable";
+}
+
+/**
+ * kube-scheduler's unschedulable queue, reduced to what a stateless pass
+ * needs: the cluster as it was when pods were last found not to fit. Pods
+ * already marked Unschedulable are tried again only when that may have
+ * changed (a node or RuntimeClass changed, a bound pod went away) or after
+ * RETRY_UNSCHEDULABLE_MS (kube: 5 min), not on every new pod: otherwise a
+ * thousand pods that fit nowhere would be re-filtered against every node on
+ * each pass. Kept per long-lived cache (the manager's informers, whose list
+ * arrays only change identity when their contents do); a per-pass Snapshot
+ * has no history, so every pod is tried.
+ */
+interface ClusterSeen {
+  nodes: Node[];
+  classes: RuntimeClass[];
+  /** Bound, unfinished pods after the pass (with the bindings it made). */
+  bound: number;
+  at: number;
+}
+const seen = new WeakMap<object, ClusterSeen>();
+export const RETRY_UNSCHEDULABLE_MS = 60_000;
+
+const isBound = (p: Pod) =>
+  !!p.spec?.nodeName && p.status?.phase !== "Succeeded" && p.status?.phase !== "Failed";
+
 /** One scheduling pass over every pending pod. Throws (so the pass is retried) if a write failed for a reason other than a lost race. */
 export async function schedulePending(deps: Deps): Promise<Result | undefined> {
   const pods = await deps.cache.list<Pod>(R.pods);
-  const queue = pods.filter(isPending).sort(queueOrder);
-  if (queue.length === 0) return undefined;
+  const pending = pods.filter(isPending);
+  if (pending.length === 0) return undefined;
   const [nodes, runtimeClasses] = await Promise.all([
     deps.cache.list<Node>(R.nodes),
     // RuntimeClass is optional: a server without it just has none.
     deps.cache.list<RuntimeClass>(R.runtimeclasses).catch(() => [] as RuntimeClass[]),
   ]);
+  const now = deps.now().getTime();
+  const bound = pods.filter(isBound).length;
+  const last = seen.get(deps.cache);
+  const retry =
+    !last ||
+    last.nodes !== nodes ||
+    last.classes !== runtimeClasses ||
+    bound < last.bound ||
+    now - last.at >= RETRY_UNSCHEDULABLE_MS;
+  const queue = (retry ? pending : pending.filter((p) => !markedUnschedulable(p))).sort(queueOrder);
   const classes = new Map(runtimeClasses.map((rc) => [rc.metadata?.name ?? "", rc]));
   const scheduler = new Scheduler(nodes, pods, { runtimeClasses: classes });
+  let binds = 0;
   // A pipeline: each pod is decided (and assumed onto its node) when a binding slot frees up, so
   // decisions see every earlier one and bindings flow without waiting for a whole batch.
   const errors = await forEachLimit(queue, deps.config.bindConcurrency, async (pod) => {
     const d = scheduler.scheduleOne(pod);
     try {
-      if (d.node !== undefined) await bindPod(deps, d.pod, d.node);
-      else await markUnschedulable(deps, d.pod, d.message);
+      if (d.node !== undefined) {
+        binds++;
+        await bindPod(deps, d.pod, d.node);
+      } else await markUnschedulable(deps, d.pod, d.message);
     } catch (error) {
       // Already bound, deleted, or changed since our list: the next pass sees the truth.
       if (error instanceof ApiError && (error.code === 409 || error.code === 404)) return;
@@ -84,7 +127,10 @@ export async function schedulePending(deps: Deps): Promise<Result | undefined> {
     }
   });
   if (errors.length) throw errors[0];
-  return undefined;
+  const at = retry ? now : (last?.at ?? now);
+  seen.set(deps.cache, { nodes, classes: runtimeClasses, bound: bound + binds, at });
+  // Pods left out wait for a change or for the retry period.
+  return queue.length < pending.length ? { requeueAfterMs: at + RETRY_UNSCHEDULABLE_MS - now } : undefined;
 }
 
 /** The scheduler, run by the controller manager like any controller. */
