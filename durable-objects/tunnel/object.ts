@@ -12,10 +12,16 @@ import type { LogsRequest, TunnelReply, TunnelRequest } from "./protocol.ts";
 /** How long the agent has to answer a request before it counts as unreachable. */
 const START_TIMEOUT_MS = 15_000;
 
+/** Replies held back waiting for an earlier one (beyond this the stream is failed, not buffered on). */
+const MAX_EARLY = 1000;
+
 interface PendingStream {
   controller: ReadableStreamDefaultController<Uint8Array>;
   start: (status?: Status) => void;
   started: boolean;
+  /** The seq of the next reply to act on, and the later ones that arrived first. */
+  next: number;
+  early: Map<number, TunnelReply>;
 }
 
 function statusResponse(error: ApiError): Response {
@@ -72,7 +78,7 @@ export class TunnelObject extends DurableObject<Env> {
     // Chunks are pushed as the agent sends them (enqueue never blocks on the reader).
     const readable = new ReadableStream<Uint8Array>({
       start: (controller) => {
-        this.streams.set(id, { controller, start, started: false });
+        this.streams.set(id, { controller, start, started: false, next: 0, early: new Map() });
       },
       cancel: () => {
         // The reader went away (kubectl ^C): stop the agent's stream.
@@ -116,6 +122,28 @@ export class TunnelObject extends DurableObject<Env> {
     } catch {
       return;
     }
+    const stream = this.streams.get(reply.id);
+    if (stream && typeof reply.seq === "number") {
+      // Act on a stream's replies in the order the agent sent them, holding early ones back.
+      stream.early.set(reply.seq, reply);
+      if (stream.early.size > MAX_EARLY) {
+        this.fail(
+          reply.id,
+          new ApiError("InternalError", "node agent's log stream lost a message").toStatus(),
+        );
+        return;
+      }
+      for (let next = stream.early.get(stream.next); next; next = stream.early.get(stream.next)) {
+        stream.early.delete(stream.next);
+        stream.next++;
+        this.handle(ws, next);
+      }
+      return;
+    }
+    this.handle(ws, reply);
+  }
+
+  private handle(ws: WebSocket, reply: TunnelReply): void {
     const stream = this.streams.get(reply.id);
     if (!stream) {
       // A stream this object no longer knows (it restarted, or the reader left): tell the agent to stop.

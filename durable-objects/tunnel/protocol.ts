@@ -22,12 +22,18 @@ export interface LogsRequest {
 /** Object → agent. */
 export type TunnelRequest = LogsRequest | { type: "cancel"; id: string };
 
-/** Agent → object. */
-export type TunnelReply =
+/**
+ * Agent → object. `seq` numbers one stream's replies from 0: the object acts
+ * on them in that order. (Under load, workerd has been seen to hand a Durable
+ * Object its WebSocket messages out of order: an "end" before the last
+ * "data", which lost a log line.) Replies without seq are taken as they come.
+ */
+export type TunnelReply = (
   | { type: "start"; id: string }
   | { type: "data"; id: string; data: string }
   | { type: "end"; id: string }
-  | { type: "error"; id: string; status: Status };
+  | { type: "error"; id: string; status: Status }
+) & { seq?: number };
 
 /** The tunnel endpoint path for a node. */
 export function tunnelPath(node: string): string {

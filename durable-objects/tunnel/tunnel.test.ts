@@ -23,7 +23,9 @@ async function connectAgent(
   ws.accept();
   ws.addEventListener("message", (event) => {
     const request = JSON.parse(event.data as string) as TunnelRequest;
-    serve(request, (reply) => ws.send(JSON.stringify(reply)));
+    // Number each stream's replies as the agent does (a reply that carries its own seq keeps it).
+    let seq = 0;
+    serve(request, (reply) => ws.send(JSON.stringify({ seq: seq++, ...reply })));
   });
   return ws;
 }
@@ -87,6 +89,27 @@ describe("tunnel", () => {
       container: "main",
       query: { tailLines: "2", timestamps: "true" },
     });
+    ws.close();
+  });
+
+  it("puts replies that arrive out of order back in the agent's order", async () => {
+    const ws = await connectAgent("n-order", (request, reply) => {
+      if (request.type !== "logs") return;
+      reply({ type: "start", id: request.id, seq: 0 });
+      reply({ type: "data", id: request.id, data: "a\n", seq: 1 });
+      reply({ type: "end", id: request.id, seq: 4 });
+      reply({ type: "data", id: request.id, data: "c\n", seq: 3 });
+      reply({ type: "data", id: request.id, data: "b\n", seq: 2 });
+    });
+    const response = await podLogs({
+      env,
+      namespace: "default",
+      name: "p",
+      pod: pod("n-order"),
+      query: new URLSearchParams(),
+    });
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe("a\nb\nc\n");
     ws.close();
   });
 

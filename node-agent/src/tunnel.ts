@@ -115,8 +115,9 @@ export class TunnelClient {
       return;
     }
     if (request.type !== "logs") return;
+    let seq = 0;
     const send = (reply: TunnelReply) => {
-      if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(reply));
+      if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ ...reply, seq: seq++ }));
     };
     const controller = new AbortController();
     this.active.set(request.id, controller);
