@@ -3,41 +3,13 @@
  * resources) as the scheduler counts them: what a pod requests and what a
  * node can still hold.
  */
+import { parseQuantity as parseKubeQuantity } from "../client/quantity.ts";
 import type { Container, Pod } from "../controllers/k8s.ts";
 
-const BINARY: Record<string, number> = {
-  Ki: 2 ** 10,
-  Mi: 2 ** 20,
-  Gi: 2 ** 30,
-  Ti: 2 ** 40,
-  Pi: 2 ** 50,
-  Ei: 2 ** 60,
-};
-const DECIMAL: Record<string, number> = {
-  n: 1e-9,
-  u: 1e-6,
-  m: 1e-3,
-  "": 1,
-  k: 1e3,
-  M: 1e6,
-  G: 1e9,
-  T: 1e12,
-  P: 1e15,
-  E: 1e18,
-};
-
-/** Parse a Kubernetes quantity ("100m", "1.5", "128Mi", "1e3") into a number of base units; NaN when malformed. */
+/** A quantity as the scheduler counts it: absent = 0, malformed = NaN (the shared parser underneath). */
 export function parseQuantity(text: string | number | undefined): number {
   if (text === undefined) return 0;
-  if (typeof text === "number") return text;
-  const match = /^([+-]?(?:\d+\.?\d*|\.\d+))(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE])?)$/.exec(
-    text.trim(),
-  );
-  if (!match) return Number.NaN;
-  const base = Number(match[1]);
-  if (match[2]) return base * 10 ** Number(match[2].slice(1));
-  const suffix = match[3] ?? "";
-  return base * (BINARY[suffix] ?? DECIMAL[suffix]);
+  return parseKubeQuantity(typeof text === "string" ? text.trim() : text) ?? Number.NaN;
 }
 
 /** A bag of resource amounts: cpu in millicores, everything else in base units. */

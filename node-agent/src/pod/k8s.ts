@@ -5,6 +5,7 @@
  * keeps this narrow wire-shaped copy.
  */
 import type { KubeObject, ObjectMeta } from "../../../workers/client/kube.ts";
+import { parseQuantity as parseKubeQuantity } from "../../../workers/client/quantity.ts";
 
 /** httpGet / tcpSocket / exec probe handler plus Kubernetes timing fields. */
 export interface Probe {
@@ -169,30 +170,8 @@ export function podKey(pod: Pod): string {
   return `${pod.metadata.namespace ?? "default"}/${pod.metadata.name}`;
 }
 
-/** Parse a Kubernetes quantity ("128Mi", "0.5", "500m", "1G") into a number of base units. */
+/** A quantity ("128Mi", "0.5", "500m", "1G") in base units; undefined when absent or malformed. */
 export function parseQuantity(value: string | undefined): number | undefined {
   if (value === undefined || value === "") return undefined;
-  const m = /^([+-]?[0-9.]+(?:[eE][+-]?\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|K|M|G|T|P|E)?$/.exec(
-    String(value).trim(),
-  );
-  if (!m) return undefined;
-  const factors: Record<string, number> = {
-    Ki: 2 ** 10,
-    Mi: 2 ** 20,
-    Gi: 2 ** 30,
-    Ti: 2 ** 40,
-    Pi: 2 ** 50,
-    Ei: 2 ** 60,
-    n: 1e-9,
-    u: 1e-6,
-    m: 1e-3,
-    k: 1e3,
-    K: 1e3,
-    M: 1e6,
-    G: 1e9,
-    T: 1e12,
-    P: 1e15,
-    E: 1e18,
-  };
-  return Number(m[1]) * (m[2] ? factors[m[2]] : 1);
+  return parseKubeQuantity(String(value).trim());
 }
