@@ -10,6 +10,7 @@ import {
   type Condition,
   clone,
   findCondition,
+  isTerminal,
   type Node,
   type Pod,
   setCondition,
@@ -85,8 +86,7 @@ interface ClusterSeen {
 const seen = new WeakMap<object, ClusterSeen>();
 export const RETRY_UNSCHEDULABLE_MS = 60_000;
 
-const isBound = (p: Pod) =>
-  !!p.spec?.nodeName && p.status?.phase !== "Succeeded" && p.status?.phase !== "Failed";
+const isBound = (p: Pod) => !!p.spec?.nodeName && !isTerminal(p);
 
 /** One scheduling pass over every pending pod. Throws (so the pass is retried) if a write failed for a reason other than a lost race. */
 export async function schedulePending(deps: Deps): Promise<Result | undefined> {

@@ -4,7 +4,7 @@
  * each decision before making the next so one pass never overcommits a node.
  */
 import type { KubeObject } from "../client/kube.ts";
-import { controllerRef, type Node, type Pod, type Toleration } from "../controllers/k8s.ts";
+import { controllerRef, isTerminal, type Node, type Pod, type Toleration } from "../controllers/k8s.ts";
 import { type PodInfo, runFilters } from "./filters.ts";
 import { NodeInfo, podHostPorts } from "./node-info.ts";
 import { podRequests } from "./resources.ts";
@@ -34,8 +34,7 @@ export function isPending(pod: Pod): boolean {
     !pod.spec?.nodeName &&
     scheduler === "default-scheduler" &&
     !pod.metadata.deletionTimestamp &&
-    pod.status?.phase !== "Succeeded" &&
-    pod.status?.phase !== "Failed"
+    !isTerminal(pod)
   );
 }
 
@@ -61,7 +60,7 @@ export class Scheduler {
     this.nodes = nodes.map((n) => new NodeInfo(n));
     for (const info of this.nodes) this.byName.set(info.name, info);
     for (const pod of bound) {
-      if (pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed") continue;
+      if (isTerminal(pod)) continue;
       const name = pod.spec?.nodeName;
       if (name) this.byName.get(name)?.addPod(pod);
     }
