@@ -5,6 +5,7 @@
  */
 // hono/quick routes without compiling a matcher: the app is built per Worker request
 // (apiServerForEnv), where RegExpRouter's one-time build cost would be paid every time.
+import type { Context } from "hono";
 import { Hono } from "hono/quick";
 import type { Store } from "../../durable-objects/store/types.ts";
 import { ApiError } from "../client/status.ts";
@@ -12,9 +13,10 @@ import { apiGroup, apiGroupList, apiResourceList, apiVersions, VERSION_INFO } fr
 import type { UnknownFieldsChecker } from "./fields.ts";
 import { handleResource } from "./handlers.ts";
 import { admitNamespacedCreate, ensureBuiltinNamespaces } from "./namespaces.ts";
+import { admitNodeCreate, admitNodeUpdate } from "./node-restriction.ts";
 import { Registry, type RegistryWrite } from "./registry/store.ts";
 import type { ResourceInfo, ServiceAllocator } from "./registry/types.ts";
-import { resolveResource } from "./request-info.ts";
+import { type RequestAttributes, requestAttributes } from "./request-info.ts";
 import type { UserInfo } from "./tokens.ts";
 
 /** OpenAPI documents and schema checks, provided by the openapi module. */
@@ -40,11 +42,14 @@ export interface ApiServerDeps {
   schema?: SchemaServices;
   /** Per-isolate memo of "built-in namespaces exist" (shared across requests); default per app. */
   bootstrapMemo?: { done?: Promise<void> };
-  /** Authorization beyond authentication (NodeRestriction etc.); throws ApiError Forbidden. */
-  authorize?: (user: UserInfo, request: Request, registry: Registry) => Promise<void>;
+  /** Authorization by verb (Node authorizer etc.); throws ApiError Forbidden. Never sees the body. */
+  authorize?: (user: UserInfo, attributes: RequestAttributes, registry: Registry) => Promise<void>;
   /** Shared allocation pools for strategy.allocate (service ClusterIPs/NodePorts). */
   allocator?: (registry: Registry) => ServiceAllocator;
 }
+
+/** What the middleware hands the routes: who is asking, and for what verb on what. */
+type AppEnv = { Variables: { user: UserInfo; attributes: RequestAttributes } };
 
 const UNAUTHENTICATED = new Set(["/healthz", "/livez", "/readyz", "/version"]);
 
@@ -63,11 +68,15 @@ export function createApiServer(deps: ApiServerDeps) {
     resources: deps.resources,
     now,
     onWrite: deps.onWrite,
-    admitCreate: admitNamespacedCreate,
+    admitCreate: async (info, object, registry, ctx) => {
+      admitNodeCreate(info, object, ctx);
+      await admitNamespacedCreate(info, object, registry);
+    },
+    admitUpdate: async (info, next, old, ctx) => admitNodeUpdate(info, next, old, ctx),
     allocator: deps.allocator,
   });
   const memo = deps.bootstrapMemo ?? {};
-  const app = new Hono<{ Variables: { user: UserInfo } }>();
+  const app = new Hono<AppEnv>();
 
   app.onError((error) => {
     if (error instanceof ApiError) return statusResponse(error);
@@ -96,7 +105,10 @@ export function createApiServer(deps: ApiServerDeps) {
     const user = await deps.authenticate(c.req.raw);
     if (!user) throw new ApiError("Unauthorized", "Unauthorized");
     c.set("user", user);
-    if (deps.authorize) await deps.authorize(user, c.req.raw, registry);
+    // The verb is fixed here, once: a method with no verb, or one the (sub)resource does not serve, is 405 now.
+    const attributes = requestAttributes(c.req.raw, deps.resources);
+    c.set("attributes", attributes);
+    if (deps.authorize) await deps.authorize(user, attributes, registry);
     memo.done ??= ensureBuiltinNamespaces(registry).catch((error) => {
       memo.done = undefined;
       throw error;
@@ -144,13 +156,13 @@ export function createApiServer(deps: ApiServerDeps) {
     return c.json(doc as object, 200, { "Cache-Control": "public, immutable" });
   });
 
-  const resource = async (c: { req: { raw: Request }; get: (key: "user") => UserInfo }) => {
+  const resource = async (c: Context<AppEnv>) => {
     const request = c.req.raw;
-    const target = resolveResource(new URL(request.url).pathname, deps.resources);
+    const { target, verb } = c.get("attributes");
     if (!target) throw new ApiError("NotFound", "the server could not find the requested resource");
     const user = c.get("user");
     const ctx = { user: user.name, groups: user.groups, now: now(), dryRun: false };
-    return handleResource(target, request, user, ctx, {
+    return handleResource(target, verb, request, user, ctx, {
       registry,
       unknownFields: deps.schema?.unknownFields,
       services: deps.services ?? {},

@@ -91,6 +91,18 @@ describe("authentication", () => {
   });
 });
 
+/** The fields of a stored pod the node-restriction tests look at. */
+interface StoredPod {
+  metadata: {
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    finalizers?: string[];
+    ownerReferences?: unknown[];
+  };
+  spec: { nodeName?: string; containers: { image: string }[] };
+  status: { phase?: string };
+}
+
 describe("node restriction", () => {
   const NODE = { name: "system:node:n1", groups: ["system:nodes", "system:authenticated"] };
   function server() {
@@ -100,7 +112,7 @@ describe("node restriction", () => {
       authenticate: async (r) => (r.headers.get("Authorization") === "Bearer node" ? NODE : ADMIN_USER),
       authorize,
     });
-    return async (
+    const call = async (
       who: "node" | "admin",
       method: string,
       path: string,
@@ -114,6 +126,13 @@ describe("node restriction", () => {
       });
       return response.status;
     };
+    return Object.assign(call, {
+      /** GET as admin, parsed. */
+      read: async (path: string) =>
+        (await (
+          await app.request(`http://test${path}`, { headers: { Authorization: "Bearer admin" } })
+        ).json()) as StoredPod,
+    });
   }
   const pod = (name: string, nodeName: string) => ({
     metadata: { name },
@@ -189,6 +208,100 @@ describe("node restriction", () => {
     expect(await call("node", "GET", "/api/v1/namespaces/default/secrets/elsewhere")).toBe(403);
     expect(await call("node", "GET", "/api/v1/namespaces/default/secrets")).toBe(403);
     expect(await call("node", "GET", "/api/v1/secrets?watch=true")).toBe(403);
+  });
+
+  it("a node reads ConfigMaps, PVCs and PVs only through its own pods, and never lists them", async () => {
+    const call = server();
+    for (const name of ["used", "unused"]) {
+      expect(
+        await call("admin", "POST", "/api/v1/namespaces/default/configmaps", { metadata: { name } }),
+      ).toBe(201);
+      const claim = {
+        metadata: { name },
+        spec: {
+          accessModes: ["ReadWriteOnce"],
+          resources: { requests: { storage: "1Gi" } },
+          volumeName: `pv-${name}`,
+        },
+      };
+      expect(await call("admin", "POST", "/api/v1/namespaces/default/persistentvolumeclaims", claim)).toBe(
+        201,
+      );
+      const pv = {
+        metadata: { name: `pv-${name}` },
+        spec: { capacity: { storage: "1Gi" }, accessModes: ["ReadWriteOnce"], hostPath: { path: "/tmp" } },
+      };
+      expect(await call("admin", "POST", "/api/v1/persistentvolumes", pv)).toBe(201);
+    }
+    const mine = pod("mine", "n1") as { spec: Record<string, unknown> };
+    mine.spec.containers = [
+      {
+        name: "c",
+        image: "busybox",
+        env: [{ name: "A", valueFrom: { configMapKeyRef: { name: "used", key: "a" } } }],
+      },
+    ];
+    mine.spec.volumes = [{ name: "v", persistentVolumeClaim: { claimName: "used" } }];
+    expect(await call("admin", "POST", "/api/v1/namespaces/default/pods", mine)).toBe(201);
+    expect(await call("node", "GET", "/api/v1/namespaces/default/configmaps/used")).toBe(200);
+    expect(await call("node", "GET", "/api/v1/namespaces/default/configmaps/unused")).toBe(403);
+    expect(await call("node", "GET", "/api/v1/namespaces/default/configmaps")).toBe(403);
+    expect(await call("node", "GET", "/api/v1/configmaps?watch=1")).toBe(403);
+    expect(await call("node", "GET", "/api/v1/namespaces/default/persistentvolumeclaims/used")).toBe(200);
+    expect(await call("node", "GET", "/api/v1/namespaces/default/persistentvolumeclaims/unused")).toBe(403);
+    expect(await call("node", "GET", "/api/v1/persistentvolumes/pv-used")).toBe(200);
+    expect(await call("node", "GET", "/api/v1/persistentvolumes/pv-unused")).toBe(403);
+    expect(await call("node", "GET", "/api/v1/persistentvolumes")).toBe(403);
+    // Reads the node agent needs stay open (kube's system:node role).
+    expect(
+      await call("node", "GET", "/api/v1/namespaces/default/pods?fieldSelector=spec.nodeName%3Dn1"),
+    ).toBe(200);
+    expect(await call("node", "GET", "/api/v1/nodes")).toBe(200);
+    expect(await call("node", "GET", "/apis/node.k8s.io/v1/runtimeclasses")).toBe(200);
+  });
+
+  it("a node gets no log, exec, attach or portforward, even for its own pods", async () => {
+    const call = server();
+    expect(await call("admin", "POST", "/api/v1/namespaces/default/pods", pod("mine", "n1"))).toBe(201);
+    for (const sub of ["log", "exec", "attach", "portforward"])
+      expect(await call("node", "GET", `/api/v1/namespaces/default/pods/mine/${sub}`), sub).toBe(403);
+    expect(await call("node", "POST", "/api/v1/namespaces/default/pods/mine/exec?command=sh")).toBe(403);
+  });
+
+  it("a node's pod status write cannot change labels, annotations, owner references, finalizers or spec", async () => {
+    const call = server();
+    const owned = pod("mine", "n1") as { metadata: Record<string, unknown> };
+    owned.metadata = {
+      name: "mine",
+      labels: { app: "web" },
+      annotations: { a: "1" },
+      finalizers: ["example.com/keep"],
+      ownerReferences: [
+        { apiVersion: "apps/v1", kind: "ReplicaSet", name: "rs", uid: "u1", controller: true },
+      ],
+    };
+    expect(await call("admin", "POST", "/api/v1/namespaces/default/pods", owned)).toBe(201);
+    const merge = "application/merge-patch+json";
+    const path = "/api/v1/namespaces/default/pods/mine/status";
+    expect(await call("node", "PATCH", path, { metadata: { labels: { app: "db" } } }, merge)).toBe(403);
+    expect(await call("node", "PATCH", path, { metadata: { labels: { extra: "x" } } }, merge)).toBe(403);
+    expect(await call("node", "PATCH", path, { metadata: { annotations: { a: "2" } } }, merge)).toBe(403);
+    const sneaky = {
+      metadata: { finalizers: null, ownerReferences: null },
+      spec: { nodeName: "n2", containers: [{ name: "c", image: "evil" }] },
+      status: { phase: "Running" },
+    };
+    expect(await call("node", "PATCH", path, sneaky, merge)).toBe(200);
+    const body = await call.read("/api/v1/namespaces/default/pods/mine");
+    expect(body.metadata.labels).toEqual({ app: "web" });
+    expect(body.metadata.annotations).toEqual({ a: "1" });
+    expect(body.metadata.finalizers).toEqual(["example.com/keep"]);
+    expect(body.metadata.ownerReferences).toHaveLength(1);
+    expect(body.spec.nodeName).toBe("n1");
+    expect(body.spec.containers[0].image).toBe("busybox");
+    expect(body.status.phase).toBe("Running");
+    // The same label change by an admin through status is allowed: the rule is the node's.
+    expect(await call("admin", "PATCH", path, { metadata: { labels: { app: "db" } } }, merge)).toBe(200);
   });
 
   it("a bootstrap token not bound to a node may read discovery only", async () => {

@@ -1,45 +1,62 @@
 /**
- * Authorization. Admins and in-cluster components may do anything (RBAC
- * objects are stored but not enforced yet). Node identities
- * (system:node:<name>) get kube's Node authorizer + NodeRestriction: they may
- * read, except Secrets, which they may only GET by name when a pod bound to
- * them references it; they may only write their own Node and Lease, the
- * status of pods bound to them, delete those pods (confirming graceful
- * deletion), and create events. A bootstrap token not bound to a node
- * (system:bootstrap:<id>) may only read discovery: with no CSR flow here, an
- * unbound token must not be able to act as any node.
+ * Authorization by verb (never by raw HTTP method, never by reading the
+ * body). Admins and in-cluster components may do anything (RBAC objects are
+ * stored but not enforced yet). Node identities (system:node:<name>) get
+ * kube's Node authorizer: they read most kinds, but Secrets, ConfigMaps,
+ * PersistentVolumeClaims and PersistentVolumes only by name and only through
+ * a pod bound to them; they get none of the pod subresources that act on
+ * other workloads (binding, eviction) or reach into containers (log, exec,
+ * attach, portforward), nor namespaces/finalize; they may write their own
+ * Node and Lease, the status of pods bound to them, delete those pods, and
+ * create events. What the authorizer cannot see without the body (the name
+ * of a created Node or Lease, which fields a status write changes) is
+ * checked by NodeRestriction admission (node-restriction.ts), as in kube.
+ * A bootstrap token not bound to a node (system:bootstrap:<id>) may only read
+ * discovery: with no CSR flow here, an unbound token must not act as a node.
  */
 import type { KubeObject } from "../client/kube.ts";
 import { ApiError } from "../client/status.ts";
+import { nodeOf, type PodReferences, podReferences } from "./node-graph.ts";
 import type { Registry } from "./registry/store.ts";
-import { resolveResource } from "./request-info.ts";
+import type { RequestAttributes } from "./request-info.ts";
 import type { UserInfo } from "./tokens.ts";
 
 const NODE_PREFIX = "system:node:";
 const BOOTSTRAP_PREFIX = "system:bootstrap:";
-const READS = new Set(["GET", "HEAD", "OPTIONS"]);
+const READ_VERBS = new Set(["get", "list", "watch"]);
 
-function forbidden(user: UserInfo, what: string): ApiError {
-  return new ApiError(
-    "Forbidden",
-    `${what} is forbidden: User "${user.name}" cannot do this: node restriction`,
-  );
+/** Subresources no node may use, whatever the verb. */
+const NODE_DENIED_SUBRESOURCES = new Set([
+  "/pods/binding",
+  "/pods/eviction",
+  "/pods/log",
+  "/pods/exec",
+  "/pods/attach",
+  "/pods/portforward",
+  "/namespaces/finalize",
+]);
+
+/** Kinds a node reads only through the graph: resource → the pod reference set that reaches it. */
+const GRAPH_READS: Record<string, keyof PodReferences | "persistentvolumes"> = {
+  "/secrets": "secrets",
+  "/configmaps": "configmaps",
+  "/persistentvolumeclaims": "persistentvolumeclaims",
+  "/persistentvolumes": "persistentvolumes",
+};
+
+function forbidden(user: UserInfo, verb: string, what: string, why: string): ApiError {
+  return new ApiError("Forbidden", `${what} is forbidden: User "${user.name}" cannot ${verb} it: ${why}`);
 }
 
-async function bodyName(request: Request): Promise<string | undefined> {
-  try {
-    const body = (await request.clone().json()) as KubeObject;
-    return body.metadata?.name;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Throws 403 unless `user` may make `request`. */
-export async function authorize(user: UserInfo, request: Request, registry: Registry): Promise<void> {
-  const path = new URL(request.url).pathname;
+/** Throws 403 unless `user` may perform the request described by `attributes`. */
+export async function authorize(
+  user: UserInfo,
+  attributes: RequestAttributes,
+  registry: Registry,
+): Promise<void> {
+  const { verb, path, target } = attributes;
   if (user.name.startsWith(BOOTSTRAP_PREFIX)) {
-    if (READS.has(request.method.toUpperCase()) && !resolveResource(path, registry.resources)) return;
+    if (!target && (verb === "get" || verb === "head")) return;
     throw new ApiError(
       "Forbidden",
       `${path} is forbidden: User "${user.name}" is a bootstrap token not bound to a node; ` +
@@ -48,82 +65,80 @@ export async function authorize(user: UserInfo, request: Request, registry: Regi
   }
   if (!user.name.startsWith(NODE_PREFIX)) return;
   const node = user.name.slice(NODE_PREFIX.length);
-  const target = resolveResource(path, registry.resources);
-  if (READS.has(request.method.toUpperCase())) {
-    if (target && target.info.group === "" && target.info.resource === "secrets") {
-      await authorizeSecretRead(user, node, target.namespace, target.name, registry);
-    }
-    return;
+  if (!target) {
+    if (verb === "get" || verb === "head") return;
+    throw forbidden(user, verb, path, "node restriction");
   }
-  if (!target) throw forbidden(user, path);
-  const { info, namespace, subresource } = target;
-  const name = target.name ?? (request.method.toUpperCase() === "POST" ? await bodyName(request) : undefined);
-  const what = `${info.resource}${info.group ? `.${info.group}` : ""} "${name ?? ""}"`;
+  const { info, namespace, name, subresource } = target;
   const key = `${info.group}/${info.resource}`;
-  if (key === "/nodes" && name === node) return;
-  if (key === "coordination.k8s.io/leases" && namespace === "kube-node-lease" && name === node) return;
-  if ((key === "/events" || key === "events.k8s.io/events") && request.method.toUpperCase() === "POST")
-    return;
+  const what = `${info.resource}${subresource ? `/${subresource}` : ""}${info.group ? `.${info.group}` : ""} "${name ?? ""}"`;
+  if (subresource && NODE_DENIED_SUBRESOURCES.has(`${key}/${subresource}`))
+    throw forbidden(user, verb, what, "nodes may not use this subresource (node authorizer)");
+  if (READ_VERBS.has(verb)) {
+    const graph = GRAPH_READS[key];
+    if (!graph) return;
+    if (verb !== "get" || !name || subresource)
+      throw forbidden(
+        user,
+        verb,
+        what,
+        "a node can only get individual objects of this kind (node authorizer)",
+      );
+    if (await reachable(node, graph, namespace, name, registry)) return;
+    throw forbidden(user, verb, what, `no relationship found between node "${node}" and this object`);
+  }
+  if (mayWrite(node, key, verb, namespace, name, subresource)) return;
   if (
     key === "/pods" &&
     name &&
-    (subresource === "status" || (!subresource && request.method.toUpperCase() === "DELETE"))
+    ((subresource === "status" && verb !== "create") || (!subresource && verb === "delete"))
   ) {
     const pod = await registry.get(info, namespace, name).catch(() => undefined);
-    if ((pod?.spec as { nodeName?: string } | undefined)?.nodeName === node) return;
+    if (pod && nodeOf(pod) === node) return;
   }
-  throw forbidden(user, what);
+  throw forbidden(user, verb, what, "node restriction");
 }
 
-/** Secrets a pod uses: volumes (incl. projected), env, envFrom and image pull secrets. */
-function secretsOf(pod: KubeObject): Set<string> {
-  const spec = (pod.spec ?? {}) as {
-    volumes?: {
-      secret?: { secretName?: string };
-      projected?: { sources?: { secret?: { name?: string } }[] };
-    }[];
-    imagePullSecrets?: { name?: string }[];
-    containers?: PodContainer[];
-    initContainers?: PodContainer[];
-    ephemeralContainers?: PodContainer[];
-  };
-  const names = new Set<string>();
-  const add = (name: string | undefined) => name && names.add(name);
-  for (const v of spec.volumes ?? []) {
-    add(v.secret?.secretName);
-    for (const source of v.projected?.sources ?? []) add(source.secret?.name);
-  }
-  for (const ref of spec.imagePullSecrets ?? []) add(ref.name);
-  for (const c of [
-    ...(spec.containers ?? []),
-    ...(spec.initContainers ?? []),
-    ...(spec.ephemeralContainers ?? []),
-  ]) {
-    for (const e of c.env ?? []) add(e.valueFrom?.secretKeyRef?.name);
-    for (const e of c.envFrom ?? []) add(e.secretRef?.name);
-  }
-  return names;
-}
-
-interface PodContainer {
-  env?: { valueFrom?: { secretKeyRef?: { name?: string } } }[];
-  envFrom?: { secretRef?: { name?: string } }[];
-}
-
-/** A node may read a Secret only by name, and only when a pod bound to it references it (kube's Node authorizer). */
-async function authorizeSecretRead(
-  user: UserInfo,
+/** Writes a node may make that need no lookup: its own Node and Lease (create is checked at admission), events. */
+function mayWrite(
   node: string,
+  key: string,
+  verb: string,
   namespace: string | undefined,
   name: string | undefined,
+  subresource: string | undefined,
+): boolean {
+  if (key === "/nodes") return verb === "create" || name === node;
+  if (key === "coordination.k8s.io/leases")
+    return namespace === "kube-node-lease" && !subresource && (verb === "create" || name === node);
+  if (key === "/events" || key === "events.k8s.io/events") return verb === "create";
+  return false;
+}
+
+/** Whether a pod bound to `node` references the object (a PV: through such a pod's bound claim). */
+async function reachable(
+  node: string,
+  kind: keyof PodReferences | "persistentvolumes",
+  namespace: string | undefined,
+  name: string,
   registry: Registry,
-): Promise<void> {
-  const what = `secrets "${name ?? ""}"`;
+): Promise<boolean> {
   const pods = registry.lookup("", "pods");
-  if (!name || !namespace || !pods) throw forbidden(user, what);
-  const page = await registry.list(pods, namespace);
-  const used = page.items.some(
-    (pod) => (pod.spec as { nodeName?: string } | undefined)?.nodeName === node && secretsOf(pod).has(name),
-  );
-  if (!used) throw forbidden(user, what);
+  if (!pods) return false;
+  const bound = (pod: KubeObject) => nodeOf(pod) === node;
+  if (kind !== "persistentvolumes") {
+    if (!namespace) return false;
+    const page = await registry.list(pods, namespace, { match: bound });
+    return page.items.some((pod) => podReferences(pod)[kind].has(name));
+  }
+  const claims = registry.lookup("", "persistentvolumeclaims");
+  if (!claims) return false;
+  const page = await registry.list(pods, undefined, { match: bound });
+  for (const pod of page.items) {
+    for (const claim of podReferences(pod).persistentvolumeclaims) {
+      const pvc = await registry.get(claims, pod.metadata?.namespace, claim).catch(() => undefined);
+      if ((pvc?.spec as { volumeName?: string } | undefined)?.volumeName === name) return true;
+    }
+  }
+  return false;
 }

@@ -5,8 +5,7 @@
  * Content-Type is plain application/json.
  */
 import type { ResourceInfo } from "./registry/types.ts";
-
-const ALL_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
+import { servedVerbs } from "./request-info.ts";
 
 /** The version we report (/version). */
 export const VERSION_INFO = {
@@ -73,7 +72,7 @@ export function apiResourceList(resources: ResourceInfo[], group: string, versio
       singularName: r.singular,
       namespaced: r.namespaced,
       kind: r.kind,
-      verbs: r.verbs ?? ALL_VERBS,
+      verbs: servedVerbs(r),
     };
     if (r.shortNames?.length) entry.shortNames = r.shortNames;
     if (r.categories?.length) entry.categories = r.categories;
@@ -85,7 +84,7 @@ export function apiResourceList(resources: ResourceInfo[], group: string, versio
         singularName: "",
         namespaced: r.namespaced,
         kind: r.kind,
-        verbs: ["get", "patch", "update"],
+        verbs: servedVerbs(r, "status"),
       });
     if (sub.scale)
       entries.push({
@@ -95,7 +94,7 @@ export function apiResourceList(resources: ResourceInfo[], group: string, versio
         group: "autoscaling",
         version: "v1",
         kind: "Scale",
-        verbs: ["get", "patch", "update"],
+        verbs: servedVerbs(r, "scale"),
       });
     for (const [name, custom] of Object.entries(sub.custom ?? {})) {
       const e: Record<string, unknown> = {
@@ -103,7 +102,7 @@ export function apiResourceList(resources: ResourceInfo[], group: string, versio
         singularName: "",
         namespaced: r.namespaced,
         kind: custom.kind,
-        verbs: custom.verbs,
+        verbs: servedVerbs(r, name),
       };
       if (custom.group !== undefined) e.group = custom.group;
       if (custom.version !== undefined) e.version = custom.version;

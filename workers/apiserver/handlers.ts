@@ -16,7 +16,7 @@ import type { Registry } from "./registry/store.ts";
 import { includeObjectFrom, toTable, wantsTable } from "./registry/table.ts";
 import type { RequestContext, ResourceInfo } from "./registry/types.ts";
 import { watchResponse } from "./registry/watch.ts";
-import type { ResourceTarget } from "./request-info.ts";
+import { type ResourceTarget, servedVerbs } from "./request-info.ts";
 import type { UserInfo } from "./tokens.ts";
 
 /** What the resource handlers need besides the request. */
@@ -36,8 +36,6 @@ interface Call extends ResourceTarget {
   warnings: string[];
 }
 
-const ALL_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
-
 function json(body: unknown, status: number, warnings: string[] = []): Response {
   const headers = new Headers({ "Content-Type": "application/json" });
   for (const w of warnings) headers.append("Warning", warningHeader(w));
@@ -45,7 +43,7 @@ function json(body: unknown, status: number, warnings: string[] = []): Response 
 }
 
 function requireVerb(info: ResourceInfo, verb: string): void {
-  if (!(info.verbs ?? ALL_VERBS).includes(verb))
+  if (!servedVerbs(info)?.includes(verb))
     throw new ApiError("MethodNotAllowed", `the server does not allow this method on the requested resource`);
 }
 
@@ -123,16 +121,19 @@ function apiVersionOf(info: ResourceInfo): string {
   return info.group ? `${info.group}/${info.version}` : info.version;
 }
 
-/** Serve one resource request. */
+/**
+ * Serve one resource request by its verb, which requestAttributes resolved and
+ * checked against what the resource or subresource declares (405 otherwise).
+ */
 export async function handleResource(
   target: ResourceTarget,
+  verb: string,
   request: Request,
   user: UserInfo,
   ctx: RequestContext,
   deps: HandlerDeps,
 ): Promise<Response> {
   const call: Call = { ...target, request, url: new URL(request.url), user, ctx, deps, warnings: [] };
-  const method = request.method.toUpperCase();
   const { info, name, subresource } = call;
   if (subresource) {
     const custom = info.subresources?.custom?.[subresource];
@@ -151,25 +152,28 @@ export async function handleResource(
       (subresource === "scale" && info.subresources?.scale);
     if (!known) throw new ApiError("NotFound", "the server could not find the requested resource");
   }
-  if (name === undefined) {
-    if (method === "GET") {
-      const watch = call.url.searchParams.get("watch");
-      if (watch === "true" || watch === "1") return watchCollection(call);
+  switch (verb) {
+    case "list":
       return list(call);
-    }
-    if (method === "POST") return create(call);
-    if (method === "DELETE") return deleteCollection(call);
-    throw new ApiError("MethodNotAllowed", `the server does not allow this method on the requested resource`);
+    case "watch":
+      return watchCollection(call);
+    case "create":
+      return create(call);
+    case "deletecollection":
+      return deleteCollection(call);
+    case "get":
+      return subresource === "scale" ? getScaleResponse(call) : get(call);
+    case "update":
+      return update(call);
+    case "patch":
+      return patch(call);
+    case "delete":
+      return remove(call);
   }
-  if (method === "GET") return subresource === "scale" ? getScaleResponse(call) : get(call);
-  if (method === "PUT") return update(call);
-  if (method === "PATCH") return patch(call);
-  if (method === "DELETE" && !subresource) return remove(call);
   throw new ApiError("MethodNotAllowed", `the server does not allow this method on the requested resource`);
 }
 
 async function get(call: Call): Promise<Response> {
-  requireVerb(call.info, "get");
   const object = await call.deps.registry.get(call.info, call.namespace, call.name!);
   return respondObjects(call, object);
 }
@@ -189,7 +193,6 @@ function respondObjects(call: Call, object: KubeObject, status = 200): Response 
 }
 
 async function list(call: Call): Promise<Response> {
-  requireVerb(call.info, "list");
   const { url, info } = call;
   const page = await call.deps.registry.list(info, call.namespace, {
     match: selectorFromQuery(url, info),
@@ -207,7 +210,6 @@ async function list(call: Call): Promise<Response> {
 }
 
 function watchCollection(call: Call): Response {
-  requireVerb(call.info, "watch");
   const { url, info } = call;
   const table = wantsTable(call.request.headers.get("Accept"))
     ? { include: includeObjectFrom(url) }
@@ -225,7 +227,6 @@ function watchCollection(call: Call): Response {
 }
 
 async function create(call: Call): Promise<Response> {
-  requireVerb(call.info, "create");
   const { object, duplicates } = await decodeObject(call, ["json", "yaml"]);
   checkKind(call, object, call.info.kind, apiVersionOf(call.info));
   call.warnings.push(
@@ -239,7 +240,6 @@ async function create(call: Call): Promise<Response> {
 }
 
 async function update(call: Call): Promise<Response> {
-  requireVerb(call.info, "update");
   const { object, duplicates } = await decodeObject(call, ["json", "yaml"]);
   const ctx = { ...call.ctx, dryRun: dryRun(call.url) };
   if (call.subresource === "scale") {
@@ -280,7 +280,6 @@ async function update(call: Call): Promise<Response> {
 }
 
 async function patch(call: Call): Promise<Response> {
-  requireVerb(call.info, "patch");
   const {
     object: body,
     type,
@@ -380,7 +379,6 @@ function patchRV(type: BodyType, body: unknown): string | undefined {
 }
 
 async function getScaleResponse(call: Call): Promise<Response> {
-  requireVerb(call.info, "get");
   const object = await call.deps.registry.get(call.info, call.namespace, call.name!);
   return json(getScale(call.info, object), 200);
 }
@@ -412,7 +410,6 @@ async function deleteOptions(call: Call): Promise<{
 }
 
 async function remove(call: Call): Promise<Response> {
-  requireVerb(call.info, "delete");
   const options = await deleteOptions(call);
   const ctx = { ...call.ctx, dryRun: options.dryRun };
   const registry = call.deps.registry;
@@ -438,7 +435,6 @@ async function remove(call: Call): Promise<Response> {
 }
 
 async function deleteCollection(call: Call): Promise<Response> {
-  requireVerb(call.info, "deletecollection");
   const options = await deleteOptions(call);
   const ctx = { ...call.ctx, dryRun: options.dryRun };
   const registry = call.deps.registry;

@@ -1,9 +1,11 @@
 /**
  * Resolve a resource URL into group/version/resource/namespace/name/subresource
- * (kube's RequestInfoResolver), generically against the resource table.
+ * and the request's verb (kube's RequestInfoFactory), generically against the
+ * resource table. The verb, never the raw HTTP method, is what the handlers
+ * and the authorizer act on.
  */
 import { ApiError } from "../client/status.ts";
-import type { ResourceInfo } from "./registry/types.ts";
+import { DEFAULT_VERBS, type ResourceInfo } from "./registry/types.ts";
 
 /** What a resource URL addresses. */
 export interface ResourceTarget {
@@ -55,4 +57,90 @@ export function resolveResource(path: string, resources: ResourceInfo[]): Resour
   const isSelf = !scoped && resource === "namespaces";
   if (namespace !== undefined && !isSelf) throw notFound();
   return { info, name, subresource };
+}
+
+/** A resource request as the authorizer and the handlers see it (authorizer.Attributes). */
+export interface RequestAttributes {
+  /** get, list, watch, create, update, patch, delete or deletecollection. */
+  verb: string;
+  path: string;
+  /** Undefined for non-resource paths (discovery, OpenAPI, health). */
+  target?: ResourceTarget;
+}
+
+/** The verbs kube-apiserver's status and scale subresources serve. */
+const STATUS_VERBS = ["get", "patch", "update"];
+
+/** The verbs a resource (no subresource) or one of its subresources declares; undefined when it has no such subresource. */
+export function servedVerbs(info: ResourceInfo, subresource?: string): string[] | undefined {
+  if (!subresource) return info.verbs ?? DEFAULT_VERBS;
+  const custom = info.subresources?.custom?.[subresource];
+  if (custom) return custom.verbs;
+  if (subresource === "status" && info.subresources?.status) return STATUS_VERBS;
+  if (subresource === "scale" && info.subresources?.scale) return STATUS_VERBS;
+  return undefined;
+}
+
+/**
+ * ?watch= as kube decodes it (runtime.Convert_Slice_string_To_bool, which
+ * accepts everything strconv.ParseBool does and more): absent, "0" or "false"
+ * in any case is false; any other value, even empty, is true.
+ */
+function isWatch(url: URL): boolean {
+  const values = url.searchParams.getAll("watch");
+  if (!values.length) return false;
+  return values[0] !== "0" && values[0].toLowerCase() !== "false";
+}
+
+/** The kube verb for an HTTP method on a resource path (RequestInfoFactory); undefined for any other method. */
+export function verbFor(method: string, url: URL, target: ResourceTarget): string | undefined {
+  const collection = target.name === undefined;
+  switch (method.toUpperCase()) {
+    case "GET":
+    case "HEAD": {
+      if (!collection) return "get";
+      return isWatch(url) ? "watch" : "list";
+    }
+    case "POST":
+      return "create";
+    case "PUT":
+      return "update";
+    case "PATCH":
+      return "patch";
+    case "DELETE":
+      return collection ? "deletecollection" : "delete";
+    default:
+      return undefined;
+  }
+}
+
+function methodNotAllowed(method: string): ApiError {
+  return new ApiError(
+    "MethodNotAllowed",
+    `the server does not allow this method on the requested resource (${method.toUpperCase().slice(0, 16)})`,
+  );
+}
+
+/**
+ * Resolve a request into its attributes. On a resource path a method that
+ * maps to no verb, or a verb the resource or subresource does not declare,
+ * is 405 MethodNotAllowed, before authorization and before any handler runs.
+ */
+export function requestAttributes(request: Request, resources: ResourceInfo[]): RequestAttributes {
+  const url = new URL(request.url);
+  const path = url.pathname;
+  const target = resolveResource(path, resources);
+  if (!target) return { verb: request.method.toLowerCase(), path };
+  const verbs = servedVerbs(target.info, target.subresource);
+  if (!verbs) throw new ApiError("NotFound", "the server could not find the requested resource");
+  const verb = verbFor(request.method, url, target);
+  if (!verb || !verbs.includes(verb) || !routed(verb, target)) throw methodNotAllowed(request.method);
+  return { verb, path, target };
+}
+
+/** Whether a verb has a route at this URL: an object takes no create, a collection no get/update/patch/delete. */
+function routed(verb: string, target: ResourceTarget): boolean {
+  if (target.subresource) return true;
+  const collectionVerbs = ["list", "watch", "create", "deletecollection"];
+  return collectionVerbs.includes(verb) === (target.name === undefined);
 }

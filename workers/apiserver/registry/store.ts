@@ -38,7 +38,14 @@ export interface RegistryDeps {
   now: () => Date;
   onWrite?: (event: RegistryWrite) => void;
   /** Admission checks run before every create (e.g. namespace lifecycle). */
-  admitCreate?: (info: ResourceInfo, object: KubeObject, registry: Registry) => Promise<void>;
+  admitCreate?: (
+    info: ResourceInfo,
+    object: KubeObject,
+    registry: Registry,
+    ctx: RequestContext,
+  ) => Promise<void>;
+  /** Admission checks run on every update once the new object is prepared (e.g. NodeRestriction). */
+  admitUpdate?: (info: ResourceInfo, next: KubeObject, old: KubeObject, ctx: RequestContext) => Promise<void>;
   /** Shared pools (service ClusterIPs/NodePorts) for strategy.allocate; built per registry so it can list what is in use. */
   allocator?: (registry: Registry) => ServiceAllocator;
 }
@@ -310,7 +317,7 @@ export class Registry implements RegistryAccess {
     info.strategy.defaults?.(object);
     info.strategy.prepareForCreate?.(object, ctx);
     await this.allocate(info, object, undefined, ctx);
-    if (this.deps.admitCreate) await this.deps.admitCreate(info, object, this);
+    if (this.deps.admitCreate) await this.deps.admitCreate(info, object, this, ctx);
     const errs = [...validateObjectMeta(object, info), ...info.strategy.validate(object, ctx)];
     if (errs.length) throw this.invalid(info, object, errs);
     trackUpdate(undefined, object, options.manager, options.operation ?? "Update", ctx.now);
@@ -451,6 +458,7 @@ export class Registry implements RegistryAccess {
       ? info.strategy.specChanged(next, old)
       : specChangedDefault(next, old);
     if (changed && target !== "status") meta.generation = (oldMeta.generation ?? 0) + 1;
+    if (this.deps.admitUpdate) await this.deps.admitUpdate(info, next, old, ctx);
     const errs = [...validateObjectMeta(next, info)];
     if (target === "status") errs.push(...(info.strategy.validateStatusUpdate?.(next, old, ctx) ?? []));
     else {

@@ -93,6 +93,18 @@ export interface ScaleSpec {
   labelSelectorPath?: string;
 }
 
+/** The verbs a resource serves unless its row says otherwise (kube's full generic store). */
+export const DEFAULT_VERBS = [
+  "create",
+  "delete",
+  "deletecollection",
+  "get",
+  "list",
+  "patch",
+  "update",
+  "watch",
+];
+
 /** One row of the resource table: what the API serves for a resource. */
 export interface ResourceInfo<T extends KubeObject = KubeObject> {
   group: string;
@@ -105,7 +117,7 @@ export interface ResourceInfo<T extends KubeObject = KubeObject> {
   shortNames?: string[];
   /** e.g. ["all"]: used by `kubectl get all`. */
   categories?: string[];
-  /** Verbs served on the collection/object; default all of create, delete, deletecollection, get, list, patch, update, watch. */
+  /** Verbs served on the collection/object (default DEFAULT_VERBS); any other verb answers 405 before authorization. */
   verbs?: string[];
   /** Subresources: status (spec/status split), scale, and others handled by the kind (binding, eviction, log, exec, ...). */
   subresources?: {
@@ -123,7 +135,7 @@ export interface ResourceInfo<T extends KubeObject = KubeObject> {
 
 /** A subresource with its own semantics (pods/binding, pods/eviction, pods/log, nodes/proxy, ...). */
 export interface CustomSubresource {
-  /** HTTP verbs as Kubernetes names them: "create" (POST), "get" (GET), "update" (PUT), "patch". */
+  /** The kube verbs served, as discovery lists them: "create" (POST), "get" (GET/HEAD), "update" (PUT), "patch", "delete"; any other answers 405 before authorization. */
   verbs: string[];
   /** Kind returned/accepted, for discovery (e.g. "Binding", "Eviction", "Pod"). */
   kind: string;
