@@ -13,6 +13,7 @@ export {
   type AuthenticatorOptions,
   constantTimeEqual,
   createAuthenticator,
+  TokenCache,
   type UserInfo,
 } from "./tokens.ts";
 

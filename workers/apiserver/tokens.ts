@@ -20,8 +20,10 @@ export const ADMIN_USER: UserInfo = {
 };
 
 const BOOTSTRAP_TOKEN = /^([a-z0-9]{6})\.([a-z0-9]{16})$/;
-const CACHE_MS = 10_000;
+/** Go's time.RFC3339, which kube parses bootstrap-token expirations with. */
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 
+/** A bootstrap-token Secret as the authenticator needs it; no `secret` = the token id is refused. */
 interface CachedSecret {
   secret?: string;
   groups: string[];
@@ -31,8 +33,61 @@ interface CachedSecret {
   fetchedAt: number;
 }
 
-/** Short-lived cache of bootstrap-token Secrets, so each request does not read the store. */
-const bootstrapCache = new Map<string, CachedSecret>();
+/** Bounds of a TokenCache. */
+export interface TokenCacheOptions {
+  /** Most token ids held (least recently used are dropped first). */
+  max?: number;
+  /** How long a usable token's Secret is trusted before it is read again. */
+  ttlMs?: number;
+  /** How long a refused token id is remembered, so repeating it costs no store read. */
+  negativeTtlMs?: number;
+}
+
+/**
+ * A bounded LRU of bootstrap-token Secrets by token id, with a shorter life
+ * for refusals: a flood of made-up tokens can neither grow memory past `max`
+ * nor cost a store read per request for a token already refused.
+ */
+export class TokenCache {
+  private readonly entries = new Map<string, CachedSecret>();
+  readonly max: number;
+  readonly ttlMs: number;
+  readonly negativeTtlMs: number;
+
+  constructor(options: TokenCacheOptions = {}) {
+    this.max = options.max ?? 1000;
+    this.ttlMs = options.ttlMs ?? 10_000;
+    this.negativeTtlMs = options.negativeTtlMs ?? 3_000;
+  }
+
+  /** How many token ids are held. */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** The entry for `id` while still fresh at `now`, marking it most recently used. */
+  get(id: string, now: number): CachedSecret | undefined {
+    const entry = this.entries.get(id);
+    if (!entry) return undefined;
+    this.entries.delete(id);
+    if (now - entry.fetchedAt >= (entry.secret ? this.ttlMs : this.negativeTtlMs)) return undefined;
+    this.entries.set(id, entry);
+    return entry;
+  }
+
+  /** Remember `entry` for `id`, dropping the least recently used ids past `max`. */
+  set(id: string, entry: CachedSecret): void {
+    this.entries.delete(id);
+    this.entries.set(id, entry);
+    while (this.entries.size > this.max) {
+      const oldest = this.entries.keys().next().value as string;
+      this.entries.delete(oldest);
+    }
+  }
+}
+
+/** One cache per isolate unless the caller passes its own. */
+const sharedCache = new TokenCache();
 
 function bearer(request: Request): string {
   const header = request.headers.get("Authorization") ?? "";
@@ -48,41 +103,55 @@ function b64(value: unknown): string | undefined {
   }
 }
 
-/** Read and cache the bootstrap-token Secret for a token id. */
-async function bootstrapSecret(store: Store, id: string, now: number): Promise<CachedSecret> {
-  const cached = bootstrapCache.get(id);
-  if (cached && now - cached.fetchedAt < CACHE_MS) return cached;
+/** Read a bootstrap-token Secret and decide, as kube's bootstrap authenticator does, whether it may authenticate. */
+async function readBootstrapSecret(store: Store, id: string, now: number): Promise<CachedSecret> {
   const { kv } = await store.get(`/registry/core/secrets/kube-system/bootstrap-token-${id}`);
   const entry: CachedSecret = { groups: [], fetchedAt: now };
-  if (kv) {
-    const secret = JSON.parse(kv.value) as {
-      type?: string;
-      data?: Record<string, string>;
-      metadata?: { deletionTimestamp?: string };
-    };
-    const data = secret.data ?? {};
-    const usable =
-      b64(data["usage-bootstrap-authentication"]) === "true" ||
-      data["usage-bootstrap-authentication"] === undefined;
-    if (
-      secret.type === "bootstrap.kubernetes.io/token" &&
-      b64(data["token-id"]) === id &&
-      usable &&
-      !secret.metadata?.deletionTimestamp
-    ) {
-      entry.secret = b64(data["token-secret"]);
-      const expiration = b64(data.expiration);
-      if (expiration) entry.expiresAt = Date.parse(expiration);
-      entry.node = b64(data["node-name"]) || undefined;
-      const extra = b64(data["auth-extra-groups"]);
-      if (extra)
-        entry.groups = extra
-          .split(",")
-          .map((g) => g.trim())
-          .filter((g) => g.startsWith("system:bootstrappers:"));
-    }
+  if (!kv) return entry;
+  let secret: { type?: string; data?: Record<string, string>; metadata?: { deletionTimestamp?: string } };
+  try {
+    secret = JSON.parse(kv.value);
+  } catch {
+    return entry;
   }
-  bootstrapCache.set(id, entry);
+  const data = secret.data ?? {};
+  if (
+    secret.type !== "bootstrap.kubernetes.io/token" ||
+    b64(data["token-id"]) !== id ||
+    // Absent is refused: a token is for authentication only when it says so.
+    b64(data["usage-bootstrap-authentication"]) !== "true" ||
+    secret.metadata?.deletionTimestamp
+  )
+    return entry;
+  if (data.expiration !== undefined) {
+    const expiration = b64(data.expiration) ?? "";
+    // An expiration that does not parse means expired (kube: isSecretExpired), never eternal.
+    const at = RFC3339.test(expiration) ? Date.parse(expiration) : Number.NaN;
+    if (Number.isNaN(at)) return entry;
+    entry.expiresAt = at;
+  }
+  entry.secret = b64(data["token-secret"]);
+  entry.node = b64(data["node-name"]) || undefined;
+  const extra = b64(data["auth-extra-groups"]);
+  if (extra)
+    entry.groups = extra
+      .split(",")
+      .map((g) => g.trim())
+      .filter((g) => g.startsWith("system:bootstrappers:"));
+  return entry;
+}
+
+/** The cached entry for a token id, or a fresh read of its Secret. */
+async function bootstrapSecret(
+  store: Store,
+  cache: TokenCache,
+  id: string,
+  now: number,
+): Promise<CachedSecret> {
+  const cached = cache.get(id, now);
+  if (cached) return cached;
+  const entry = await readBootstrapSecret(store, id, now);
+  cache.set(id, entry);
   return entry;
 }
 
@@ -91,6 +160,8 @@ export interface AuthenticatorOptions {
   adminToken?: string;
   store?: Store;
   now?: () => Date;
+  /** Bootstrap-token cache; default one shared per isolate. */
+  cache?: TokenCache;
 }
 
 /** Build an authenticate(request) function from explicit dependencies. */
@@ -102,7 +173,7 @@ export function createAuthenticator(options: AuthenticatorOptions) {
     const m = BOOTSTRAP_TOKEN.exec(token);
     if (!m || !options.store) return undefined;
     const now = (options.now?.() ?? new Date()).getTime();
-    const entry = await bootstrapSecret(options.store, m[1], now);
+    const entry = await bootstrapSecret(options.store, options.cache ?? sharedCache, m[1], now);
     if (!entry.secret || (entry.expiresAt !== undefined && entry.expiresAt < now)) return undefined;
     if (!(await constantTimeEqual(m[2], entry.secret))) return undefined;
     // Edgeplane extension: a token bound to one node (data "node-name") is that node's credential.
