@@ -8,6 +8,7 @@
 import { Hono } from "hono/quick";
 import type { Store } from "../../durable-objects/store/types.ts";
 import { ApiError } from "../client/status.ts";
+import { type Level, podSecurityAdmission } from "./admission/podsecurity.ts";
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, VERSION_INFO } from "./discovery.ts";
 import type { UnknownFieldsChecker } from "./fields.ts";
 import { handleResource } from "./handlers.ts";
@@ -44,6 +45,8 @@ export interface ApiServerDeps {
   authorize?: (user: UserInfo, request: Request, registry: Registry) => Promise<void>;
   /** Shared allocation pools for strategy.allocate (service ClusterIPs/NodePorts). */
   allocator?: (registry: Registry) => ServiceAllocator;
+  /** Pod Security level for namespaces without pod-security.kubernetes.io labels (default baseline). */
+  podSecurityDefault?: Level;
 }
 
 const UNAUTHENTICATED = new Set(["/healthz", "/livez", "/readyz", "/version"]);
@@ -64,6 +67,7 @@ export function createApiServer(deps: ApiServerDeps) {
     now,
     onWrite: deps.onWrite,
     admitCreate: admitNamespacedCreate,
+    admit: podSecurityAdmission({ defaultLevel: deps.podSecurityDefault ?? "baseline" }).admit,
     allocator: deps.allocator,
   });
   const memo = deps.bootstrapMemo ?? {};

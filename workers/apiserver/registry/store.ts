@@ -39,6 +39,14 @@ export interface RegistryDeps {
   onWrite?: (event: RegistryWrite) => void;
   /** Admission checks run before every create (e.g. namespace lifecycle). */
   admitCreate?: (info: ResourceInfo, object: KubeObject, registry: Registry) => Promise<void>;
+  /** Validating admission after the strategy's validation, on create (old undefined) and main-resource update. */
+  admit?: (
+    info: ResourceInfo,
+    object: KubeObject,
+    old: KubeObject | undefined,
+    registry: Registry,
+    ctx: RequestContext,
+  ) => Promise<void>;
   /** Shared pools (service ClusterIPs/NodePorts) for strategy.allocate; built per registry so it can list what is in use. */
   allocator?: (registry: Registry) => ServiceAllocator;
 }
@@ -313,6 +321,7 @@ export class Registry implements RegistryAccess {
     if (this.deps.admitCreate) await this.deps.admitCreate(info, object, this);
     const errs = [...validateObjectMeta(object, info), ...info.strategy.validate(object, ctx)];
     if (errs.length) throw this.invalid(info, object, errs);
+    if (this.deps.admit) await this.deps.admit(info, object, undefined, this, ctx);
     trackUpdate(undefined, object, options.manager, options.operation ?? "Update", ctx.now);
     return object;
   }
@@ -458,6 +467,7 @@ export class Registry implements RegistryAccess {
       if (target === "main") errs.push(...(info.strategy.validateUpdate?.(next, old, ctx) ?? []));
     }
     if (errs.length) throw this.invalid(info, next, errs);
+    if (target === "main" && this.deps.admit) await this.deps.admit(info, next, old, this, ctx);
     return next;
   }
 
