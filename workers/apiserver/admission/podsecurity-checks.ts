@@ -68,7 +68,8 @@ export interface Check {
   overlap?: boolean;
   /** Minor version of v1.x from which the check applies. */
   since: number;
-  check: (annotations: Record<string, string>, spec: PsaPodSpec) => CheckResult;
+  /** `minor` is the policy version's N in v1.N (Infinity for latest), for checks whose rules changed over versions. */
+  check: (annotations: Record<string, string>, spec: PsaPodSpec, minor: number) => CheckResult;
 }
 
 const OK: CheckResult = { allowed: true };
@@ -258,25 +259,29 @@ function seLinuxOptions(_: Record<string, string>, spec: PsaPodSpec): CheckResul
   );
 }
 
-const SAFE_SYSCTLS = new Set([
-  "kernel.shm_rmid_forced",
-  "net.ipv4.ip_local_port_range",
-  "net.ipv4.tcp_syncookies",
-  "net.ipv4.ping_group_range",
-  "net.ipv4.ip_unprivileged_port_start",
-  "net.ipv4.ip_local_reserved_ports",
-  "net.ipv4.tcp_keepalive_time",
-  "net.ipv4.tcp_fin_timeout",
-  "net.ipv4.tcp_keepalive_intvl",
-  "net.ipv4.tcp_keepalive_probes",
-  "net.ipv4.tcp_rmem",
-  "net.ipv4.tcp_wmem",
+/** The safe sysctls, each with the policy version (v1.N) from which it is allowed (kube's sysctls_1_0 ... _1_32). */
+const SAFE_SYSCTLS = new Map<string, number>([
+  ["kernel.shm_rmid_forced", 0],
+  ["net.ipv4.ip_local_port_range", 0],
+  ["net.ipv4.tcp_syncookies", 0],
+  ["net.ipv4.ping_group_range", 0],
+  ["net.ipv4.ip_unprivileged_port_start", 0],
+  ["net.ipv4.ip_local_reserved_ports", 27],
+  ["net.ipv4.tcp_keepalive_time", 29],
+  ["net.ipv4.tcp_fin_timeout", 29],
+  ["net.ipv4.tcp_keepalive_intvl", 29],
+  ["net.ipv4.tcp_keepalive_probes", 29],
+  ["net.ipv4.tcp_rmem", 32],
+  ["net.ipv4.tcp_wmem", 32],
 ]);
 
-function sysctls(_: Record<string, string>, spec: PsaPodSpec): CheckResult {
+function sysctls(_: Record<string, string>, spec: PsaPodSpec, minor: number): CheckResult {
   const bad = (spec.securityContext?.sysctls ?? [])
     .map((s) => s.name ?? "")
-    .filter((n) => !SAFE_SYSCTLS.has(n));
+    .filter((n) => {
+      const since = SAFE_SYSCTLS.get(n);
+      return since === undefined || since > minor;
+    });
   return bad.length ? fail("forbidden sysctls", bad.join(", ")) : OK;
 }
 

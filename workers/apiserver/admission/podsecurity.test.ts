@@ -180,10 +180,16 @@ describe("Pod Security Standards checks", () => {
     ]);
   });
 
-  it("versions gate checks that came later (probe hosts from v1.34)", () => {
+  it("versions gate checks that came later (probe hosts from v1.34) and sysctls made safe later (tcp_rmem from v1.32)", () => {
     const spec = withContainer({ livenessProbe: { httpGet: { host: "h" } } });
     expect(evaluatePod({ level: "baseline", version: "v1.33" }, {}, spec)).toEqual([]);
     expect(evaluatePod({ level: "baseline", version: "v1.34" }, {}, spec)).toHaveLength(1);
+    const rmem = withContainer({}, { securityContext: { sysctls: [{ name: "net.ipv4.tcp_rmem" }] } });
+    expect(forbiddenDetail(evaluatePod({ level: "baseline", version: "v1.31" }, {}, rmem))).toBe(
+      "forbidden sysctls (net.ipv4.tcp_rmem)",
+    );
+    expect(evaluatePod({ level: "baseline", version: "v1.32" }, {}, rmem)).toEqual([]);
+    expect(evaluatePod(BASELINE, {}, rmem)).toEqual([]);
   });
 
   it("labels select levels per mode; the default fills the gaps; bad values fail closed with field errors", () => {

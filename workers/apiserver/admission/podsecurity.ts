@@ -112,7 +112,7 @@ export function evaluatePod(
       lv.level === "baseline" ? c.level === "baseline" && c.overlap : c.level === "restricted",
     ),
   ];
-  return order.map((c) => c.check(annotations ?? {}, spec)).filter((r) => !r.allowed);
+  return order.map((c) => c.check(annotations ?? {}, spec, v)).filter((r) => !r.allowed);
 }
 
 /** "reason (detail), reason (detail)" (AggregateCheckResult.ForbiddenDetail). */
