@@ -248,7 +248,7 @@ export function podSecurityAdmission(options: PodSecurityOptions): PodSecurityAd
     if (ctx.subresource) return;
     const policy = await namespacePolicy(registry, namespace);
     if (!policy) return;
-    // Workloads are never refused: their pods are. Both levels warn, the stricter first.
+    // Workloads are never refused (their pods are): the enforce level, then the warn level, only warn.
     const seen = new Set<string>();
     for (const lv of [policy.enforce, policy.warn]) {
       const key = levelString(lv);
