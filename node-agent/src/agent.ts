@@ -20,7 +20,6 @@ import { PodWorker } from "./pod/worker.ts";
 import { watchPods } from "./podwatch.ts";
 import { apiSources, preparePod } from "./prepare.ts";
 import { runProbe } from "./probe-run.ts";
-import { ownRegistryAuth } from "./pull-auth.ts";
 import type { PullOptions, Runtime } from "./runtime/types.ts";
 import { WasmRuntime } from "./runtime/wasm/runtime.ts";
 import { TunnelClient } from "./tunnel.ts";
@@ -368,7 +367,7 @@ export class NodeAgent {
     return runtime;
   }
 
-  /** Credentials for `image` from the pod's imagePullSecrets (kubernetes.io/dockerconfigjson), else the node's own for the built-in registry. */
+  /** Credentials for `image` from the pod's imagePullSecrets (kubernetes.io/dockerconfigjson). */
   private async pullAuth(pod: Pod, image: string): Promise<PullOptions["auth"]> {
     const registry = image.split("/")[0] ?? "";
     for (const ref of pod.spec.imagePullSecrets ?? []) {
@@ -391,6 +390,6 @@ export class NodeAgent {
         // a missing or malformed pull secret is ignored, as the kubelet does
       }
     }
-    return ownRegistryAuth(image, this.options.server, this.options.token);
+    return undefined;
   }
 }
