@@ -21,4 +21,6 @@ export interface Env {
   NODE_MONITOR_GRACE_PERIOD?: string;
   /** Seconds pods tolerate an unreachable/not-ready node before they are evicted (default 300). */
   POD_EVICTION_TIMEOUT?: string;
+  /** Pod Security level (privileged, baseline, restricted) for namespaces without pod-security labels (default baseline). */
+  POD_SECURITY_DEFAULT?: string;
 }

@@ -71,20 +71,23 @@ export async function runFullPathBench(
     const rc = (name: string) =>
       `apiVersion: node.k8s.io/v1\nkind: RuntimeClass\nmetadata:\n  name: ${name}\nhandler: ${name}\n---\n`;
     await cp.kubectl(["apply", "-f", "-"], { input: `${rc("runc")}${rc("wasm")}` });
-    agent = spawnAgent([
-      ...["--server", cp.url, "--token", cp.token, "--ca-file", pki.caCert, "--name", node],
-      ...[
-        "--data-dir",
-        agentDir,
-        "--node-ip",
-        "127.0.0.1",
-        "--runtimes",
-        "wasm,cri",
-        "--containerd",
-        "managed",
+    agent = spawnAgent(
+      [
+        ...["--server", cp.url, "--ca-file", pki.caCert, "--name", node],
+        ...[
+          "--data-dir",
+          agentDir,
+          "--node-ip",
+          "127.0.0.1",
+          "--runtimes",
+          "wasm,cri",
+          "--containerd",
+          "managed",
+        ],
+        ...["--pod-cidr", subnet.cidr, "--cni-bridge", bridge, "--max-pods", String(pods + 10)],
       ],
-      ...["--pod-cidr", subnet.cidr, "--cni-bridge", bridge, "--max-pods", String(pods + 10)],
-    ]);
+      { token: cp.token },
+    );
     await agent.waitFor(/tunnel connected/, 90_000);
 
     const pod = (name: string, runtime: "runc" | "wasm") => ({

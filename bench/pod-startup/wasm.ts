@@ -78,10 +78,13 @@ export async function runWasmStartupBench(pods = 100, rate = 20): Promise<WasmSt
   ]);
   const node = "bench-wasm-node";
   const dataDir = join(dir, "agent");
-  const agent = spawnAgent([
-    ...["--server", cp.url, "--token", cp.token, "--ca-file", pki.caCert],
-    ...["--name", node, "--data-dir", dataDir, "--node-ip", "127.0.0.1", "--max-pods", String(pods + 10)],
-  ]);
+  const agent = spawnAgent(
+    [
+      ...["--server", cp.url, "--ca-file", pki.caCert],
+      ...["--name", node, "--data-dir", dataDir, "--node-ip", "127.0.0.1", "--max-pods", String(pods + 10)],
+    ],
+    { token: cp.token },
+  );
   try {
     await agent.waitFor(/tunnel connected/, 60_000);
     const image = registry.push("bench/ticker", "v1", [

@@ -2,22 +2,29 @@
  * `node-agent`: joins this host to an Edgeplane (or any Kubernetes) control
  * plane as a node and runs its pods.
  *
- *   node-agent --server https://edgeplane.example.workers.dev --token <id.secret>
- *              [--token-file F] [--ca-file ca.pem] [--name NODE] [--data-dir DIR]
+ *   node-agent --server https://edgeplane.example.workers.dev --token-file /etc/edgeplane/token
+ *              [--ca-file ca.pem] [--name NODE] [--data-dir DIR]
  *              [--labels k=v,...] [--max-pods N] [--runtimes wasm[,cri]] [--containerd managed|SOCKET]
+ *
+ * The token comes from a file (mode 0600) or EDGEPLANE_TOKEN, never from the
+ * command line: argv is readable by every user on the host (ps,
+ * /proc/<pid>/cmdline). `--token` still works but is deprecated and warns.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import os from "node:os";
 import { parseArgs } from "node:util";
 import { NodeAgent } from "./agent.ts";
 
-const USAGE = `usage: node-agent --server URL (--token T | --token-file F) [--ca-file PEM] [--name NODE]
+/** The environment variable the token may come from (removed from the environment once read). */
+export const TOKEN_ENV = "EDGEPLANE_TOKEN";
+
+const USAGE = `usage: node-agent --server URL (--token-file F | EDGEPLANE_TOKEN=T) [--ca-file PEM] [--name NODE]
                   [--data-dir DIR] [--labels k=v,...] [--max-pods N] [--runtimes wasm[,cri]]
                   [--containerd managed|SOCKET] [--pod-cidr CIDR] [--cni-bridge NAME]
                   [--allow-privileged] [--node-ip IP]`;
 
-/** Parse argv into AgentOptions (throws with a usage message on bad input). */
-export function parseCli(argv: string[]) {
+/** Parse argv (and the token variable of `env`) into AgentOptions plus warnings (throws with a usage message on bad input). */
+export function parseCli(argv: string[], env: Record<string, string | undefined> = {}) {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -41,9 +48,7 @@ export function parseCli(argv: string[]) {
   });
   if (values.help) throw new Error(USAGE);
   if (!values.server) throw new Error(`--server is required\n${USAGE}`);
-  const token =
-    values.token ?? (values["token-file"] ? readFileSync(values["token-file"], "utf8").trim() : undefined);
-  if (!token) throw new Error(`--token or --token-file is required\n${USAGE}`);
+  const { token, warnings } = readToken(values.token, values["token-file"], env[TOKEN_ENV]);
   const labels: Record<string, string> = {};
   for (const pair of (values.labels ?? "").split(",").filter(Boolean)) {
     const eq = pair.indexOf("=");
@@ -67,18 +72,48 @@ export function parseCli(argv: string[]) {
       allowPrivileged: values["allow-privileged"],
     },
     hostIP: values["node-ip"],
+    warnings,
   };
+}
+
+/** The token from exactly one source: a file, the environment, or (deprecated) argv. */
+function readToken(
+  inline: string | undefined,
+  file: string | undefined,
+  fromEnv: string | undefined,
+): { token: string; warnings: string[] } {
+  const sources = [inline, file, fromEnv].filter((s) => s !== undefined).length;
+  if (sources > 1) throw new Error(`give the token once: --token-file, ${TOKEN_ENV} or --token\n${USAGE}`);
+  const warnings: string[] = [];
+  let token: string | undefined;
+  if (file !== undefined) {
+    // A token others can read is a credential others hold (ssh refuses such keys; we warn).
+    if ((statSync(file).mode & 0o077) !== 0)
+      warnings.push(`warning: ${file} is readable by group or others; chmod 600 it`);
+    token = readFileSync(file, "utf8").trim();
+  } else if (fromEnv !== undefined) token = fromEnv.trim();
+  else if (inline !== undefined) {
+    warnings.push(
+      `warning: --token is deprecated: the command line is visible to every user (ps); use --token-file or ${TOKEN_ENV}`,
+    );
+    token = inline;
+  }
+  if (!token) throw new Error(`a token is required: --token-file F or ${TOKEN_ENV}\n${USAGE}`);
+  return { token, warnings };
 }
 
 /** Entry point: start, and on SIGTERM/SIGINT stop (pods keep running). */
 export async function main(argv = process.argv.slice(2)): Promise<void> {
   let options: ReturnType<typeof parseCli>;
   try {
-    options = parseCli(argv);
+    options = parseCli(argv, process.env);
   } catch (error) {
     console.error((error as Error).message);
     process.exit(2);
   }
+  // Children (containerd, runc, wasm runners) inherit the environment: the token stays in this process only.
+  delete process.env[TOKEN_ENV];
+  for (const w of options.warnings) console.error(w);
   let agent: NodeAgent;
   try {
     agent = await NodeAgent.start(options);

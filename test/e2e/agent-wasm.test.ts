@@ -82,21 +82,22 @@ ${extra}  containers:
 }
 
 function startAgent(extra: string[] = []): AgentProcess {
-  return spawnAgent([
-    "--server",
-    cp.url,
-    "--token",
-    cp.token,
-    "--ca-file",
-    pki.caCert,
-    "--name",
-    NODE,
-    "--data-dir",
-    join(dir, "agent"),
-    "--node-ip",
-    "127.0.0.1",
-    ...extra,
-  ]);
+  return spawnAgent(
+    [
+      "--server",
+      cp.url,
+      "--ca-file",
+      pki.caCert,
+      "--name",
+      NODE,
+      "--data-dir",
+      join(dir, "agent"),
+      "--node-ip",
+      "127.0.0.1",
+      ...extra,
+    ],
+    { token: cp.token },
+  );
 }
 
 beforeAll(async () => {
@@ -333,16 +334,10 @@ spec:
   });
 
   it("refuses a server certificate it does not trust", async () => {
-    const untrusting = spawnAgent([
-      "--server",
-      cp.url,
-      "--token",
-      cp.token,
-      "--name",
-      "untrusting",
-      "--data-dir",
-      join(dir, "u"),
-    ]);
+    const untrusting = spawnAgent(
+      ["--server", cp.url, "--name", "untrusting", "--data-dir", join(dir, "u")],
+      { token: cp.token },
+    );
     const code = await untrusting.exited;
     expect(code).toBe(1);
     expect(untrusting.output()).toMatch(/certificate|self.signed|unable to verify/i);

@@ -109,28 +109,29 @@ ${container}`;
 
   let caCert = "";
   const startAgent = () =>
-    spawnAgent([
-      "--server",
-      cp.url,
-      "--token",
-      cp.token,
-      "--ca-file",
-      caCert,
-      "--name",
-      NODE,
-      "--data-dir",
-      agentDir(),
-      "--node-ip",
-      "127.0.0.1",
-      "--runtimes",
-      "wasm,cri",
-      "--containerd",
-      "managed",
-      "--pod-cidr",
-      podCidr,
-      "--cni-bridge",
-      bridge,
-    ]);
+    spawnAgent(
+      [
+        "--server",
+        cp.url,
+        "--ca-file",
+        caCert,
+        "--name",
+        NODE,
+        "--data-dir",
+        agentDir(),
+        "--node-ip",
+        "127.0.0.1",
+        "--runtimes",
+        "wasm,cri",
+        "--containerd",
+        "managed",
+        "--pod-cidr",
+        podCidr,
+        "--cni-bridge",
+        bridge,
+      ],
+      { token: cp.token },
+    );
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "ep-cri-kubectl-"));
@@ -342,9 +343,17 @@ spec:
     );
     await untilPod("secure", "Succeeded", (p) => p.status?.phase === "Succeeded");
     expect((await cp.kubectl(["logs", "secure"])).stdout).toBe("65534\nread-only\n");
-    await apply(
-      podYaml("privileged", `    command: ["sleep", "3600"]\n    securityContext: { privileged: true }\n`),
-    );
+    // Pod Security (baseline by default) would refuse it at the API; opting the namespace into
+    // privileged shows the node's own refusal behind it.
+    const label = "pod-security.kubernetes.io/enforce";
+    await cp.kubectl(["label", "namespace", "default", `${label}=privileged`, "--overwrite"]);
+    try {
+      await apply(
+        podYaml("privileged", `    command: ["sleep", "3600"]\n    securityContext: { privileged: true }\n`),
+      );
+    } finally {
+      await cp.kubectl(["label", "namespace", "default", `${label}-`]);
+    }
     const pod = await untilPod(
       "privileged",
       "CreateContainerConfigError",

@@ -9,6 +9,7 @@ import type { Context } from "hono";
 import { Hono } from "hono/quick";
 import type { Store } from "../../durable-objects/store/types.ts";
 import { ApiError } from "../client/status.ts";
+import { type Level, podSecurityAdmission } from "./admission/podsecurity.ts";
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, VERSION_INFO } from "./discovery.ts";
 import type { UnknownFieldsChecker } from "./fields.ts";
 import { handleResource } from "./handlers.ts";
@@ -46,6 +47,8 @@ export interface ApiServerDeps {
   authorize?: (user: UserInfo, attributes: RequestAttributes, registry: Registry) => Promise<void>;
   /** Shared allocation pools for strategy.allocate (service ClusterIPs/NodePorts). */
   allocator?: (registry: Registry) => ServiceAllocator;
+  /** Pod Security level for namespaces without pod-security.kubernetes.io labels (default baseline). */
+  podSecurityDefault?: Level;
 }
 
 /** What the middleware hands the routes: who is asking, and for what verb on what. */
@@ -73,6 +76,7 @@ export function createApiServer(deps: ApiServerDeps) {
       await admitNamespacedCreate(info, object, registry);
     },
     admitUpdate: async (info, next, old, ctx) => admitNodeUpdate(info, next, old, ctx),
+    admit: podSecurityAdmission({ defaultLevel: deps.podSecurityDefault ?? "baseline" }).admit,
     allocator: deps.allocator,
   });
   const memo = deps.bootstrapMemo ?? {};

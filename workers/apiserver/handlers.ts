@@ -38,7 +38,8 @@ interface Call extends ResourceTarget {
 
 function json(body: unknown, status: number, warnings: string[] = []): Response {
   const headers = new Headers({ "Content-Type": "application/json" });
-  for (const w of warnings) headers.append("Warning", warningHeader(w));
+  // A write retried after a CAS conflict runs admission again: send each warning once, as kube's recorder does.
+  for (const w of new Set(warnings)) headers.append("Warning", warningHeader(w));
   return new Response(JSON.stringify(body), { status, headers });
 }
 
@@ -133,7 +134,17 @@ export async function handleResource(
   ctx: RequestContext,
   deps: HandlerDeps,
 ): Promise<Response> {
-  const call: Call = { ...target, request, url: new URL(request.url), user, ctx, deps, warnings: [] };
+  // Admission adds its warnings to the same list the field checks use.
+  const warnings: string[] = [];
+  const call: Call = {
+    ...target,
+    request,
+    url: new URL(request.url),
+    user,
+    ctx: { ...ctx, warnings },
+    deps,
+    warnings,
+  };
   const { info, name, subresource } = call;
   if (subresource) {
     const custom = info.subresources?.custom?.[subresource];

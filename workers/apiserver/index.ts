@@ -6,6 +6,7 @@
 import { createDurableStore } from "../../durable-objects/store/client.ts";
 import { createKubeClient, type KubeClient } from "../client/kube.ts";
 import type { Env } from "../env.ts";
+import { parseLevel } from "./admission/podsecurity.ts";
 import { type ApiServer, createApiServer, type SchemaServices } from "./app.ts";
 import { authorize } from "./authorize.ts";
 import { createServiceAllocator, inUseFromServices, RESOURCES } from "./kinds/index.ts";
@@ -70,6 +71,11 @@ export function apiServerForEnv(
     bootstrapMemo: memo,
     authorize,
     allocator: (registry) => serviceAllocator(env, registry),
+    // An unknown level fails closed, as kube's label parsing does.
+    podSecurityDefault:
+      env.POD_SECURITY_DEFAULT === undefined
+        ? "baseline"
+        : (parseLevel(env.POD_SECURITY_DEFAULT) ?? "restricted"),
   });
   return app;
 }

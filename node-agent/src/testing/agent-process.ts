@@ -23,12 +23,11 @@ export interface AgentProcess {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** Start `node-agent` with these CLI arguments. */
-export function spawnAgent(args: string[]): AgentProcess {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, NODE_NO_WARNINGS: "1" },
-  });
+/** Start `node-agent` with these CLI arguments; `token` goes in through the environment, never argv. */
+export function spawnAgent(args: string[], options: { token?: string } = {}): AgentProcess {
+  const env: NodeJS.ProcessEnv = { ...process.env, NODE_NO_WARNINGS: "1" };
+  if (options.token !== undefined) env.EDGEPLANE_TOKEN = options.token;
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"], env });
   let out = "";
   const listeners = new Set<() => void>();
   const onData = (chunk: Buffer) => {

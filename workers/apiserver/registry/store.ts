@@ -46,6 +46,14 @@ export interface RegistryDeps {
   ) => Promise<void>;
   /** Admission checks run on every update once the new object is prepared (e.g. NodeRestriction). */
   admitUpdate?: (info: ResourceInfo, next: KubeObject, old: KubeObject, ctx: RequestContext) => Promise<void>;
+  /** Validating admission after the strategy's validation, on create (old undefined) and main-resource update. */
+  admit?: (
+    info: ResourceInfo,
+    object: KubeObject,
+    old: KubeObject | undefined,
+    registry: Registry,
+    ctx: RequestContext,
+  ) => Promise<void>;
   /** Shared pools (service ClusterIPs/NodePorts) for strategy.allocate; built per registry so it can list what is in use. */
   allocator?: (registry: Registry) => ServiceAllocator;
 }
@@ -320,6 +328,7 @@ export class Registry implements RegistryAccess {
     if (this.deps.admitCreate) await this.deps.admitCreate(info, object, this, ctx);
     const errs = [...validateObjectMeta(object, info), ...info.strategy.validate(object, ctx)];
     if (errs.length) throw this.invalid(info, object, errs);
+    if (this.deps.admit) await this.deps.admit(info, object, undefined, this, ctx);
     trackUpdate(undefined, object, options.manager, options.operation ?? "Update", ctx.now);
     return object;
   }
@@ -466,6 +475,7 @@ export class Registry implements RegistryAccess {
       if (target === "main") errs.push(...(info.strategy.validateUpdate?.(next, old, ctx) ?? []));
     }
     if (errs.length) throw this.invalid(info, next, errs);
+    if (target === "main" && this.deps.admit) await this.deps.admit(info, next, old, this, ctx);
     return next;
   }
 

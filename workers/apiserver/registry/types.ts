@@ -31,6 +31,8 @@ export interface RequestContext {
   subresource?: string;
   /** Shared pools (service ClusterIPs and NodePorts); the API server backs it with the store. Absent: strategies fall back to a deterministic pick. */
   allocator?: ServiceAllocator;
+  /** Admission warnings for this request; the handler returns them as Warning headers. */
+  warnings?: string[];
 }
 
 /**

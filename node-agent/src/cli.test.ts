@@ -1,0 +1,38 @@
+import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parseCli, TOKEN_ENV } from "./cli.ts";
+
+describe("node-agent token sources", () => {
+  const dir = mkdtempSync(join(tmpdir(), "ep-cli-"));
+  const file = join(dir, "token");
+  writeFileSync(file, "abcdef.0123456789abcdef\n", { mode: 0o600 });
+  const base = ["--server", "https://cp.example"];
+
+  it("reads --token-file (0600) and the environment without warnings", () => {
+    const fromFile = parseCli([...base, "--token-file", file]);
+    expect(fromFile.token).toBe("abcdef.0123456789abcdef");
+    expect(fromFile.warnings).toEqual([]);
+    const fromEnv = parseCli(base, { [TOKEN_ENV]: "abcdef.0123456789abcdef" });
+    expect(fromEnv.token).toBe("abcdef.0123456789abcdef");
+    expect(fromEnv.warnings).toEqual([]);
+  });
+
+  it("warns for --token (deprecated: argv is public) and for a token file others can read", () => {
+    const inline = parseCli([...base, "--token", "abcdef.0123456789abcdef"]);
+    expect(inline.token).toBe("abcdef.0123456789abcdef");
+    expect(inline.warnings.join()).toMatch(/--token is deprecated/);
+    const open = join(dir, "open");
+    writeFileSync(open, "t\n");
+    chmodSync(open, 0o644);
+    expect(parseCli([...base, "--token-file", open]).warnings.join()).toMatch(/readable by group or others/);
+  });
+
+  it("refuses no token and more than one source", () => {
+    expect(() => parseCli(base)).toThrow(/token is required/);
+    expect(() => parseCli([...base, "--token-file", file], { [TOKEN_ENV]: "x" })).toThrow(
+      /give the token once/,
+    );
+  });
+});
