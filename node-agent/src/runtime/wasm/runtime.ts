@@ -67,6 +67,9 @@ while [ "$1" != "--" ]; do echo $$ > "$1" || exit 125; shift; done; shift
 "$@" ${SECCOMP_FD}<"$EDGEPLANE_SECCOMP"
 echo $? > "$d/exit.tmp" && mv "$d/exit.tmp" "$d/exit"`;
 
+// Processes + threads per container: node's runner uses about 11, a component runner twice that.
+const PIDS_MAX = 128;
+
 const NODE_FLAGS = ["--no-warnings", "--max-old-space-size=64", "--max-semi-space-size=1"];
 
 /** What the runner process reads from <containerDir>/config.json. */
@@ -378,6 +381,7 @@ export class WasmRuntime implements Runtime {
     const groups = this.cgroups?.create(containerId, {
       memoryBytes: limits.memoryBytes ? limits.memoryBytes + overhead : undefined,
       cpuMillis: limits.cpuMillis,
+      pids: PIDS_MAX,
     });
     const box = readJson<SandboxSpec>(join(dir, "box.json"));
     if (!box) throw new Error(`container ${containerId} has no sandbox spec`);

@@ -139,6 +139,12 @@ describe("WASM pod sandbox", () => {
       expect(status).toMatch(new RegExp(`^${set}:\\s+0000000000000000$`, "m"));
     expect(status).toMatch(/^NoNewPrivs:\s+1$/m);
     expect(status).toMatch(/^Seccomp:\s+2$/m);
+    // cgroup limits: its own memory and pids cgroups (pids.max stops a fork bomb).
+    const cgroups = readFileSync(`/proc/${pid}/cgroup`, "utf8");
+    const own = `/edgeplane/sandbox-${process.pid}/${id}`;
+    expect(cgroups).toMatch(new RegExp(`:memory:${own}$`, "m"));
+    expect(cgroups).toMatch(new RegExp(`:pids:${own}$`, "m"));
+    expect(readFileSync(`/sys/fs/cgroup/pids${own}/pids.max`, "utf8").trim()).toBe("128");
     // pid 2 in its own PID namespace (bwrap's init is 1).
     expect(status).toMatch(/^NSpid:\s+\d+\s+2$/m);
     for (const ns of ["mnt", "pid", "ipc", "uts", "net"])
