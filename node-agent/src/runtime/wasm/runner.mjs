@@ -121,9 +121,23 @@ async function runModule(bytes, log) {
   const module = await WebAssembly.compile(bytes);
   const instance = await WebAssembly.instantiate(module, { wasi_snapshot_preview1: imports });
   memory = instance.exports.memory;
+  reportTiming();
   const code = wasi.start(instance);
   log.flush();
   process.exit(code ?? 0);
+}
+
+// The shim opens fd 8 on <containerDir>/timing.json: process start and instantiation, epoch ms (bench/pod-startup).
+function reportTiming() {
+  try {
+    writeSync(
+      8,
+      JSON.stringify({ runnerStart: Math.round(performance.timeOrigin), instantiated: Date.now() }),
+    );
+    closeSync(8);
+  } catch {
+    // not started by the shim (fd 8 closed): nothing to report
+  }
 }
 
 async function main() {

@@ -60,11 +60,14 @@ const RUNNER =
   process.env.EDGEPLANE_WASM_RUNNER ?? join(dirname(fileURLToPath(import.meta.url)), "runner.mjs");
 const COMPONENT_RUNNER = join(dirname(RUNNER), "component-runner.mjs");
 
+// The runner writes its start and instantiation times here (epoch ms) for bench/pod-startup.
+const TIMING_FD = 8;
+
 // Joins the cgroups listed before "--", runs the sandboxed command after it with the seccomp program
 // on its fd, records the exit status.
 const SHIM = `d="$1"; shift
 while [ "$1" != "--" ]; do echo $$ > "$1" || exit 125; shift; done; shift
-"$@" ${SECCOMP_FD}<"$EDGEPLANE_SECCOMP"
+"$@" ${SECCOMP_FD}<"$EDGEPLANE_SECCOMP" ${TIMING_FD}>"$d/timing.json"
 echo $? > "$d/exit.tmp" && mv "$d/exit.tmp" "$d/exit"`;
 
 // Processes + threads per container: node's runner uses about 11, a component runner twice that.
@@ -106,6 +109,8 @@ interface ContainerRecord {
   startedAt?: string;
   shimPid?: number;
   cgroup?: boolean;
+  /** Epoch ms when the shim was spawned (bench/pod-startup's breakdown). */
+  spawnedAtMs?: number;
 }
 
 interface SandboxRecord {
@@ -120,6 +125,8 @@ interface SandboxRecord {
   netns?: string;
   /** The network the IP came from: CNI DEL must see the same config, even from another agent instance. */
   network?: PodNetwork;
+  /** Epoch ms at which runSandbox began and had the sandbox (netns + IP) ready (bench/pod-startup). */
+  timing?: { begin: number; ready: number };
 }
 
 /** The node's pod network (the same CNI bridge and host-local store the container runtime uses). */
@@ -241,6 +248,7 @@ export class WasmRuntime implements Runtime {
     const path = join(this.sandboxDir, id, "sandbox.json");
     const existing = readJson<SandboxRecord>(path);
     if (existing?.state === "ready") return { id, state: "ready", ip: existing.ip ?? this.options.hostIP };
+    const begin = Date.now();
     const record: SandboxRecord = {
       id,
       podUid: config.uid,
@@ -266,6 +274,7 @@ export class WasmRuntime implements Runtime {
       record.netns = netns;
       record.network = network;
     }
+    record.timing = { begin, ready: Date.now() };
     writeJson(path, record);
     return { id, state: "ready", ip: record.ip ?? this.options.hostIP };
   }
@@ -412,6 +421,7 @@ export class WasmRuntime implements Runtime {
     this.children.set(containerId, child);
     child.on("exit", () => this.children.delete(containerId));
     record.shimPid = child.pid;
+    record.spawnedAtMs = Date.now();
     record.cgroup = groups !== undefined;
     record.startedAt = this.clock.now().toISOString();
     writeJson(join(dir, "state.json"), record);
