@@ -176,15 +176,14 @@ async function runPlugin(
 }
 
 /**
- * Runs CNI ADD for a pod netns the caller created, the way containerd's CRI
- * plugin does for a sandbox: `loopback` on lo, then the conflist's `bridge`
- * (with host-local IPAM) on eth0. portmap is left out: nothing maps
+ * Runs CNI ADD of the conflist's `bridge` plugin (with host-local IPAM) on
+ * eth0 of a pod netns the caller created and whose lo it brought up (the
+ * `loopback` plugin's whole job). portmap is left out: nothing maps
  * hostPorts to these pods. Returns the pod's IPv4 address.
  */
 export async function cniAdd(options: CniNetwork, attachment: CniAttachment): Promise<string> {
   const conflist = cniConflist(options);
   const base = { cniVersion: conflist.cniVersion, name: conflist.name };
-  await runPlugin("ADD", "loopback", { ...base, type: "loopback" }, { ...attachment, ifName: "lo" });
   const bridge = (conflist.plugins as Record<string, unknown>[])[0];
   const result = await runPlugin("ADD", "bridge", { ...base, ...bridge }, attachment);
   const address = (result.ips as { address?: string }[] | undefined)?.[0]?.address;

@@ -22,15 +22,16 @@ function inode(path: string): string | undefined {
 }
 
 /**
- * Creates the named namespace (or reuses it when it exists and is a namespace of its own) and
- * returns its path. Refuses a path that is the agent's own namespace: CNI would then wire the host.
+ * Creates the named namespace with its loopback up (or reuses it when it exists and is a namespace
+ * of its own: `fresh` is then false) and returns its path. Refuses a path that is the agent's own
+ * namespace: CNI would then wire the host.
  */
-export async function createNetns(name: string): Promise<string> {
+export async function createNetns(name: string): Promise<{ path: string; fresh: boolean }> {
   const path = `${NETNS_DIR}/${name}`;
   const host = inode("/proc/self/ns/net");
   for (let attempt = 0; ; attempt++) {
     const existing = inode(path);
-    if (existing && existing !== host && existing !== inode(NETNS_DIR)) return path;
+    if (existing && existing !== host && existing !== inode(NETNS_DIR)) return { path, fresh: false };
     if (existing) await execFileP("ip", ["netns", "delete", name]).catch(() => {});
     try {
       await execFileP("ip", ["netns", "add", name]);
@@ -38,7 +39,11 @@ export async function createNetns(name: string): Promise<string> {
       if (attempt >= 2) throw error;
     }
     const made = inode(path);
-    if (made && made !== host) return path;
+    if (made && made !== host) {
+      // What CNI's loopback plugin does, without starting a Go binary per pod.
+      await execFileP("ip", ["-n", name, "link", "set", "lo", "up"]);
+      return { path, fresh: true };
+    }
     if (attempt >= 2) throw new Error(`could not create network namespace ${name}`);
   }
 }

@@ -170,6 +170,8 @@ export class WasmRuntime implements Runtime {
   private readonly network: PodNetwork;
   private readonly seccompPath: string;
   private runtimeFiles?: RuntimeFiles;
+  /** Checked once, on the first pod: are bwrap, setpriv and nsenter installed? */
+  private sandboxReady?: boolean;
 
   constructor(private readonly options: WasmRuntimeOptions) {
     const root = join(options.dataDir, "wasm");
@@ -242,7 +244,8 @@ export class WasmRuntime implements Runtime {
   }
 
   async runSandbox(config: SandboxConfig): Promise<SandboxStatus> {
-    if (!sandboxAvailable())
+    this.sandboxReady ??= sandboxAvailable();
+    if (!this.sandboxReady)
       throw new Error("WASM pods need bwrap (Debian package bubblewrap), setpriv and nsenter (util-linux)");
     const id = `wasm-${config.uid}`;
     const path = join(this.sandboxDir, id, "sandbox.json");
@@ -260,10 +263,10 @@ export class WasmRuntime implements Runtime {
     if (!config.hostNetwork) {
       // A named netns (a bind mount under /run/netns) outlives every process in it and the agent:
       // containers join it one by one, and a restarted agent finds it again.
-      const netns = await createNetns(`edgeplane-${config.uid}`);
+      const { path: netns, fresh } = await createNetns(`edgeplane-${config.uid}`);
       const network = { ...this.network };
       // A namespace left by an agent that died between ADD and writing sandbox.json: start it clean.
-      await cniDel(network, { containerId: id, netns }).catch(() => {});
+      if (!fresh) await cniDel(network, { containerId: id, netns }).catch(() => {});
       try {
         record.ip = await cniAdd(network, { containerId: id, netns });
       } catch (error) {
