@@ -62,8 +62,14 @@ function sandbox(uid: string, extra: Partial<SandboxConfig> = {}): SandboxConfig
   };
 }
 
-async function start(r: WasmRuntime, uid: string, image: string, extra: Partial<ContainerConfig> = {}) {
-  const sb = sandbox(uid);
+async function start(
+  r: WasmRuntime,
+  uid: string,
+  image: string,
+  extra: Partial<ContainerConfig> = {},
+  sandboxExtra: Partial<SandboxConfig> = {},
+) {
+  const sb = sandbox(uid, sandboxExtra);
   const status = await r.runSandbox(sb);
   const config: ContainerConfig = {
     name: "main",
@@ -207,6 +213,45 @@ describe("WASM pod sandbox", () => {
     expect(readFileSync(join(volume, "written-inside"), "utf8")).toBe("pwned\n");
   });
 
+  it("mounts configMap/secret/downwardAPI volumes read-only even when the mount asks for read-write", async () => {
+    const r = runtime({ engineGuard: false });
+    const podDir = join(dataDir, "pods", "ro");
+    const config = join(podDir, "volumes", "config");
+    const scratch = join(podDir, "volumes", "scratch");
+    mkdirSync(config, { recursive: true });
+    mkdirSync(scratch, { recursive: true });
+    writeFileSync(join(config, "key"), "value");
+    const run = async (volume: string) => {
+      const { id, logPath } = await start(
+        r,
+        `ro-${volume}`,
+        images.escape,
+        {
+          mounts: [{ hostPath: join(podDir, "volumes", volume), containerPath: "/data", readOnly: false }],
+          args: ["W:new-file"],
+          logPath: join(podDir, "logs", volume, "0.log"),
+        },
+        { podDir, readOnlyVolumes: ["config"] },
+      );
+      await exited(r, id);
+      return readFileSync(logPath, "utf8");
+    };
+    expect(await run("config")).toMatch(/W:new-file -> ERR 69/); // EROFS
+    expect(existsSync(join(config, "new-file"))).toBe(false);
+    // An emptyDir of the pod's own is writable by the sandbox uid.
+    expect(await run("scratch")).toMatch(/W:new-file -> OK pwned/);
+  });
+
+  it("a hostNetwork pod keeps the node's network namespace and IP", async () => {
+    const r = runtime();
+    const { id, ip } = await start(r, "hostnet", images.ticker, {}, { hostNetwork: true });
+    expect(ip).toBe("127.0.0.1");
+    const pid = await until(async () => runnerPid(id), 15_000);
+    expect(readlinkSync(`/proc/${pid}/ns/net`)).toBe(readlinkSync("/proc/self/ns/net"));
+    expect(readlinkSync(`/proc/${pid}/ns/mnt`)).not.toBe(readlinkSync("/proc/self/ns/mnt"));
+    await r.stopContainer(id, 5);
+  });
+
   it("with the engine guard on, the symlink chain is refused inside node:wasi already", async () => {
     const r = runtime();
     const volume = join(dataDir, "pods", "guard", "volumes", "data");
@@ -223,7 +268,7 @@ describe("WASM pod sandbox", () => {
     expect(log).toMatch(/R:\.\.\/x -> ERR 76/);
   });
 
-  it("the seccomp filter refuses namespace, mount and ptrace syscalls with EPERM", () => {
+  it("the seccomp filter refuses unshare (which uid 65534 may otherwise call here) and lets ordinary work run", () => {
     const filter = join(dataDir, "seccomp.bpf");
     writeFileSync(filter, seccompFilter());
     const files = findRuntimeFiles(join(here, "runner.mjs"));
