@@ -360,7 +360,8 @@ export class WasmRuntime implements Runtime {
     }
     const cacheName = pulled.moduleDigest.replace(":", "-");
     const box: SandboxSpec = {
-      hostname: sandbox.name,
+      // As kubelet: spec.hostname or the pod name, cut to 63 characters (sethostname allows 64).
+      hostname: (sandbox.hostname || sandbox.name).slice(0, 63).replace(/[-.]+$/, ""),
       configDir: join(dir, "guest"),
       modulePath: pulled.modulePath,
       componentCacheDir: pulled.kind === "component" ? join(this.cacheDir, cacheName) : undefined,

@@ -135,7 +135,9 @@ afterAll(async () => {
 describe("WASM pod sandbox", () => {
   it("runs the runner as uid 65534 with no capabilities, no_new_privs, seccomp and its own namespaces", async () => {
     const r = runtime();
-    const { id, ip } = await start(r, "ns", images.ticker);
+    // A pod name longer than a hostname may be (64): cut to 63 as kubelet does.
+    const longName = `pod-ns-${"x".repeat(80)}`;
+    const { id, ip } = await start(r, "ns", images.ticker, {}, { name: longName, hostname: longName });
     const pid = await until(async () => runnerPid(id), 15_000);
     const status = readFileSync(`/proc/${pid}/status`, "utf8");
     expect(status).toMatch(/^Uid:\s+65534\s+65534\s+65534\s+65534$/m);
@@ -157,7 +159,7 @@ describe("WASM pod sandbox", () => {
       expect(readlinkSync(`/proc/${pid}/ns/${ns}`)).not.toBe(readlinkSync(`/proc/self/ns/${ns}`));
     // hostname = pod name; the pod IP is on the pod's eth0.
     const uts = execFileSync("nsenter", [`--uts=/proc/${pid}/ns/uts`, "hostname"], { encoding: "utf8" });
-    expect(uts.trim()).toBe("pod-ns");
+    expect(uts.trim()).toBe(longName.slice(0, 63));
     expect(ip).toMatch(new RegExp(`^10\\.253\\.${process.pid % 250}\\.\\d+$`));
     const addr = execFileSync(
       "nsenter",
