@@ -94,10 +94,21 @@ export class NodeAgent {
 
   private async init(): Promise<void> {
     const { options, node } = this;
-    let setPodCidr: ((cidr: string) => Promise<void>) | undefined;
+    const podCidrSetters: ((cidr: string) => Promise<void> | void)[] = [];
     for (const name of options.runtimes ?? ["wasm"]) {
       if (name === "wasm") {
-        const wasm = new WasmRuntime({ dataDir: options.dataDir, nodeName: node.name, hostIP: node.hostIP });
+        // WASM pods join the same bridge and host-local pool as container pods (--pod-cidr, --cni-bridge).
+        const wasm = new WasmRuntime({
+          dataDir: options.dataDir,
+          nodeName: node.name,
+          hostIP: node.hostIP,
+          network: {
+            podCidr: options.cri?.podCidr,
+            bridge: options.cri?.bridge,
+            ipamDataDir: join(options.dataDir, "cri", "cni-ipam"),
+          },
+        });
+        podCidrSetters.push((cidr) => wasm.setPodCidr(cidr));
         if (wasm.memoryEnforcement !== "cgroup")
           this.log("wasm: cgroups unavailable; memory limits are enforced by polling RSS (coarser)");
         this.runtimes.set("wasm", wasm);
@@ -111,7 +122,7 @@ export class NodeAgent {
         // The built-in registry lives at the control plane's origin (its CA, when private).
         const server = new URL(options.server);
         await cri.addRegistry({ host: server.host, server: server.origin, ca: options.caFile });
-        setPodCidr = (cidr) => cri.setPodCidr(cidr);
+        podCidrSetters.push((cidr) => cri.setPodCidr(cidr));
         this.runtimes.set(cri.runtime.handler, cri.runtime);
         this.closers.push(() => cri.close());
       } else throw new Error(`unknown runtime ${name} (supported: wasm, cri)`);
@@ -124,7 +135,7 @@ export class NodeAgent {
     const self = await this.client.get(R.nodes, undefined, node.name);
     // Container pods take their IPs from the Node's spec.podCIDR once the control plane allocates one.
     const podCIDR = (self.spec as { podCIDR?: string } | undefined)?.podCIDR;
-    if (podCIDR && setPodCidr) await setPodCidr(podCIDR);
+    if (podCIDR) for (const set of podCidrSetters) await set(podCIDR);
     await renewLease(this.client, node, this.clock, self.metadata?.uid);
 
     this.tunnel = new TunnelClient({

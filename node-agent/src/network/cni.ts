@@ -38,6 +38,9 @@ export interface CniOptions {
   mtu?: number;
 }
 
+/** The network options without where containerd reads its config (the WASM runtime runs CNI itself). */
+export type CniNetwork = Omit<CniOptions, "confDir"> & { confDir?: string };
+
 /** A parsed IPv4 CIDR. */
 export interface Ipv4Cidr {
   network: string;
@@ -67,7 +70,7 @@ export function parseCidr(cidr: string): Ipv4Cidr {
 }
 
 /** The CNI network list (conflist) for a node. Pure. */
-export function cniConflist(options: CniOptions): Record<string, unknown> {
+export function cniConflist(options: CniNetwork): Record<string, unknown> {
   const cidr = parseCidr(options.podCidr);
   const bridge = options.bridge ?? DEFAULT_BRIDGE;
   if (!/^[A-Za-z0-9_.-]{1,15}$/.test(bridge))
@@ -125,4 +128,77 @@ export async function deleteBridge(bridge: string): Promise<void> {
     return;
   }
   await execFileP("ip", ["link", "delete", "dev", bridge]);
+}
+
+/** Where Debian's containernetworking-plugins live. */
+export const CNI_BIN_DIR = "/usr/lib/cni";
+
+/** One pod's attachment: what CNI ADD/DEL needs besides the node's network options. */
+export interface CniAttachment {
+  /** Unique per pod (CNI_CONTAINERID; host-local records its lease under it). */
+  containerId: string;
+  /** Path of the pod's network namespace (e.g. /run/netns/<name>). */
+  netns: string;
+  ifName?: string;
+  binDir?: string;
+}
+
+async function runPlugin(
+  command: "ADD" | "DEL",
+  type: string,
+  config: Record<string, unknown>,
+  attachment: CniAttachment,
+): Promise<Record<string, unknown>> {
+  const binDir = attachment.binDir ?? CNI_BIN_DIR;
+  const child = execFile(join(binDir, type), [], {
+    env: {
+      PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin",
+      CNI_COMMAND: command,
+      CNI_CONTAINERID: attachment.containerId,
+      CNI_NETNS: attachment.netns,
+      CNI_IFNAME: attachment.ifName ?? "eth0",
+      CNI_PATH: binDir,
+    },
+  });
+  let stdout = "";
+  child.stdout?.on("data", (chunk) => {
+    stdout += String(chunk);
+  });
+  child.stdin?.end(JSON.stringify(config));
+  const code = await new Promise<number>((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (c) => resolve(c ?? 1));
+  });
+  // CNI plugins report errors as JSON on stdout ({code, msg, details}).
+  const result = stdout.trim() ? (JSON.parse(stdout) as Record<string, unknown>) : {};
+  if (code !== 0) throw new Error(`CNI ${command} ${type}: ${String(result.msg ?? `exit ${code}`)}`);
+  return result;
+}
+
+/**
+ * Runs CNI ADD of the conflist's `bridge` plugin (with host-local IPAM) on
+ * eth0 of a pod netns the caller created and whose lo it brought up (the
+ * `loopback` plugin's whole job). portmap is left out: nothing maps
+ * hostPorts to these pods. Returns the pod's IPv4 address.
+ */
+export async function cniAdd(options: CniNetwork, attachment: CniAttachment): Promise<string> {
+  const conflist = cniConflist(options);
+  const base = { cniVersion: conflist.cniVersion, name: conflist.name };
+  const bridge = (conflist.plugins as Record<string, unknown>[])[0];
+  const result = await runPlugin("ADD", "bridge", { ...base, ...bridge }, attachment);
+  const address = (result.ips as { address?: string }[] | undefined)?.[0]?.address;
+  if (!address) throw new Error("CNI ADD bridge returned no IP address");
+  return address.split("/")[0];
+}
+
+/** Runs CNI DEL for a pod: releases its IP (host-local) and its veth. Safe to call twice or for a gone netns. */
+export async function cniDel(options: CniNetwork, attachment: CniAttachment): Promise<void> {
+  const conflist = cniConflist(options);
+  const bridge = (conflist.plugins as Record<string, unknown>[])[0];
+  await runPlugin(
+    "DEL",
+    "bridge",
+    { cniVersion: conflist.cniVersion, name: conflist.name, ...bridge },
+    attachment,
+  );
 }

@@ -100,6 +100,7 @@ export interface PodSpec {
   containers: Container[];
   volumes?: Volume[];
   hostname?: string;
+  hostNetwork?: boolean;
   imagePullSecrets?: { name: string }[];
   serviceAccountName?: string;
 }

@@ -182,6 +182,10 @@ const starting: State = {
           })),
         ),
         podDir: deps.podDir(pod),
+        hostNetwork: pod.spec.hostNetwork === true,
+        readOnlyVolumes: (pod.spec.volumes ?? [])
+          .filter((v) => v.configMap || v.secret || v.downwardAPI)
+          .map((v) => v.name),
       });
       ctx.sandboxId = sandbox.id;
       ctx.podIP = sandbox.ip ?? deps.hostIP;

@@ -21,6 +21,10 @@ export interface SandboxConfig {
   podDir: string;
   /** Cgroup parent for the pod (empty when cgroups are not used). */
   cgroupParent?: string;
+  /** spec.hostNetwork: the pod keeps the node's network namespace and IP. */
+  hostNetwork?: boolean;
+  /** Volumes that are read-only whatever the mount says (configMap, secret, downwardAPI, projected). */
+  readOnlyVolumes?: string[];
 }
 
 export interface SandboxStatus {

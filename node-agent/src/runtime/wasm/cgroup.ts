@@ -40,7 +40,10 @@ export class Cgroups {
   }
 
   /** Create the cgroups for a container with its limits; undefined when unavailable. */
-  create(id: string, limits: { memoryBytes?: number; cpuMillis?: number }): ContainerCgroups | undefined {
+  create(
+    id: string,
+    limits: { memoryBytes?: number; cpuMillis?: number; pids?: number },
+  ): ContainerCgroups | undefined {
     try {
       const procs: string[] = [];
       const memoryDir = join(this.root, "memory", this.options.parent, id);
@@ -61,6 +64,17 @@ export class Cgroups {
           procs.push(join(cpuDir, "cgroup.procs"));
         } catch {
           // No cpu controller: CPU limits are then not enforced (documented).
+        }
+      }
+      if (limits.pids) {
+        // A fork bomb in an escaped runner stops at pids.max instead of exhausting the node's pid space.
+        const pidsDir = join(this.root, "pids", this.options.parent, id);
+        try {
+          mkdirSync(pidsDir, { recursive: true });
+          writeFileSync(join(pidsDir, "pids.max"), String(limits.pids));
+          procs.push(join(pidsDir, "cgroup.procs"));
+        } catch {
+          // No pids controller: the limit is then not enforced (documented).
         }
       }
       return { procs, memoryDir };
@@ -84,7 +98,7 @@ export class Cgroups {
 
   /** Remove a container's (now empty) cgroups. */
   remove(id: string): void {
-    for (const controller of ["memory", "cpu"]) {
+    for (const controller of ["memory", "cpu", "pids"]) {
       try {
         rmdirSync(join(this.root, controller, this.options.parent, id));
       } catch {

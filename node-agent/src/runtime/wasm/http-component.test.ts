@@ -5,12 +5,12 @@
  * when present).
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 // @ts-expect-error plain ESM build script without type declarations
 import { ensureComponents } from "../../../../wasm/build-components.mjs";
+import { deleteBridge } from "../../network/cni.ts";
 import { until } from "../../testing/agent-process.ts";
 import { startTestRegistry, type TestRegistry } from "../../testing/oci-registry.ts";
 import { WasmRuntime } from "./runtime.ts";
@@ -20,21 +20,20 @@ let dataDir: string;
 let runtime: WasmRuntime;
 let image: string;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
+// A bridge and pod CIDR of this run's own: other suites on the machine use theirs.
+const BRIDGE = `epwh${process.pid % 100000}`;
+const POD_CIDR = `10.252.${process.pid % 250}.0/24`;
 
 beforeAll(async () => {
   const { httpHello } = (await ensureComponents()) as { httpHello: string };
   registry = await startTestRegistry();
   dataDir = mkdtempSync(join(tmpdir(), "wasm-http-"));
-  runtime = new WasmRuntime({ dataDir, nodeName: `http-${process.pid}`, hostIP: "127.0.0.1" });
+  runtime = new WasmRuntime({
+    dataDir,
+    nodeName: `http-${process.pid}`,
+    hostIP: "127.0.0.1",
+    network: { podCidr: POD_CIDR, bridge: BRIDGE },
+  });
   image = registry.push("samples/http-hello", "v1", [
     {
       mediaType: "application/vnd.bytecodealliance.wasm.component.layer.v0+wasm",
@@ -44,14 +43,17 @@ beforeAll(async () => {
 }, 600_000);
 
 afterAll(async () => {
+  for (const s of (await runtime?.listSandboxes()) ?? []) await runtime.removeSandbox(s.id);
   for (const c of (await runtime?.listContainers()) ?? []) await runtime.removeContainer(c.id);
+  await deleteBridge(BRIDGE);
   await registry?.close();
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
-it("serves HTTP requests from a wasi:http component on its containerPort, and stops on SIGTERM", async () => {
+it("serves HTTP requests from a wasi:http component on its pod IP and containerPort, and stops on SIGTERM", async () => {
   await runtime.pullImage(image, { policy: "IfNotPresent" });
-  const port = await freePort();
+  // Every pod has its own network namespace, so a fixed port cannot clash with the host or other pods.
+  const port = 8080;
   const sandbox = {
     uid: "http-pod",
     namespace: "default",
@@ -63,6 +65,7 @@ it("serves HTTP requests from a wasi:http component on its containerPort, and st
     podDir: join(dataDir, "pods", "http-pod"),
   };
   const sb = await runtime.runSandbox(sandbox);
+  expect(sb.ip).toMatch(new RegExp(`^10\\.252\\.${process.pid % 250}\\.\\d+$`));
   const id = await runtime.createContainer(
     sb.id,
     {
@@ -82,7 +85,7 @@ it("serves HTTP requests from a wasi:http component on its containerPort, and st
   await runtime.startContainer(id);
   const body = await until(
     async () => {
-      const response = await fetch(`http://127.0.0.1:${port}/greet?x=1`);
+      const response = await fetch(`http://${sb.ip}:${port}/greet?x=1`);
       return response.status === 200 ? await response.text() : undefined;
     },
     30_000,
@@ -90,7 +93,7 @@ it("serves HTTP requests from a wasi:http component on its containerPort, and st
   );
   expect(body).toBe("hello from a wasi:http component, path /greet?x=1\n");
   // More than one request per instance (incoming-handler, not the one-shot fetch-event style).
-  expect(await (await fetch(`http://127.0.0.1:${port}/again`)).text()).toContain("path /again");
+  expect(await (await fetch(`http://${sb.ip}:${port}/again`)).text()).toContain("path /again");
   await runtime.stopContainer(id, 5);
   expect(await runtime.containerStatus(id)).toMatchObject({ state: "exited", exitCode: 143 });
 });

@@ -7,18 +7,29 @@
 // <containerDir>/config.json says what to run (see ContainerSpec in
 // runtime.ts). stdout/stderr of the module go to config.logPath in CRI
 // format ("<RFC3339Nano> stdout F <line>"), rotated at config.logMaxBytes.
-import { closeSync, openSync, readFileSync, renameSync, statSync, writeFileSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  ftruncateSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  statSync,
+  writeSync,
+} from "node:fs";
 import { join } from "node:path";
 import { WASI } from "node:wasi";
+import { guardPaths } from "./wasi-guard.mjs";
 
 const dir = process.argv[2];
 const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
 
 /** CRI-format log file with size-bounded rotation (one rotated file kept: <log>.1). */
 class CriLog {
-  constructor(path, maxBytes) {
+  constructor(path, maxBytes, inPlace) {
     this.path = path;
     this.maxBytes = maxBytes;
+    this.inPlace = inPlace;
     this.fd = openSync(path, "a");
     this.size = statSync(path).size;
     this.partial = { stdout: "", stderr: "" };
@@ -47,6 +58,20 @@ class CriLog {
     this.size += bytes.length;
   }
   rotate() {
+    if (this.inPlace) {
+      // Sandboxed: the log and <log>.1 are bind-mounted files (renaming is impossible), so copy, then truncate.
+      const old = Buffer.alloc(this.size);
+      const read = openSync(this.path, "r");
+      readSync(read, old, 0, old.length, 0);
+      closeSync(read);
+      const rotated = openSync(`${this.path}.1`, "r+");
+      ftruncateSync(rotated, 0);
+      writeSync(rotated, old, 0, old.length, 0);
+      closeSync(rotated);
+      ftruncateSync(this.fd, 0);
+      this.size = 0;
+      return;
+    }
     closeSync(this.fd);
     renameSync(this.path, `${this.path}.1`);
     this.fd = openSync(this.path, "a");
@@ -77,7 +102,8 @@ async function runModule(bytes, log) {
     returnOnExit: true,
   });
   let memory;
-  const imports = { ...wasi.wasiImport };
+  const imports =
+    config.engineGuard === false ? { ...wasi.wasiImport } : guardPaths({ ...wasi.wasiImport }, () => memory);
   // stdout/stderr are captured here (not handed an fd) so each line gets a CRI timestamp.
   imports.fd_write = (fd, iovs, iovsLen, nwritten) => {
     if (fd !== 1 && fd !== 2) return wasi.wasiImport.fd_write(fd, iovs, iovsLen, nwritten);
@@ -95,13 +121,31 @@ async function runModule(bytes, log) {
   const module = await WebAssembly.compile(bytes);
   const instance = await WebAssembly.instantiate(module, { wasi_snapshot_preview1: imports });
   memory = instance.exports.memory;
+  reportTiming();
   const code = wasi.start(instance);
   log.flush();
   process.exit(code ?? 0);
 }
 
+// The shim opens fd 8 on <containerDir>/timing.json: process start and instantiation, epoch ms (bench/pod-startup).
+function reportTiming() {
+  try {
+    writeSync(
+      8,
+      JSON.stringify({ runnerStart: Math.round(performance.timeOrigin), instantiated: Date.now() }),
+    );
+    closeSync(8);
+  } catch {
+    // not started by the shim (fd 8 closed): nothing to report
+  }
+}
+
 async function main() {
-  const log = new CriLog(config.logPath, config.logMaxBytes ?? 10 * 1024 * 1024);
+  const log = new CriLog(
+    config.logPath,
+    config.logMaxBytes ?? 10 * 1024 * 1024,
+    config.rotateInPlace === true,
+  );
   process.on("exit", () => log.flush());
   try {
     if (config.kind === "component") {
@@ -119,7 +163,4 @@ async function main() {
 if (process.argv[3] === "--component-child") {
   const { runComponentChild } = await import("./component-runner.mjs");
   await runComponentChild(config);
-} else {
-  writeFileSync(join(dir, "runner.pid"), String(process.pid));
-  await main();
-}
+} else await main();

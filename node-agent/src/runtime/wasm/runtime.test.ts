@@ -4,6 +4,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { deleteBridge } from "../../network/cni.ts";
 import { startTestRegistry, type TestRegistry } from "../../testing/oci-registry.ts";
 import { makeTar } from "../../testing/tar.ts";
 import type { ContainerConfig, SandboxConfig } from "../types.ts";
@@ -12,6 +13,16 @@ import { WasmRuntime } from "./runtime.ts";
 
 const wasmDir = join(dirname(fileURLToPath(import.meta.url)), "../../../../wasm");
 const module = (name: string) => new Uint8Array(readFileSync(join(wasmDir, `${name}.wasm`)));
+
+// A bridge and pod CIDR of this run's own: other suites on the machine use theirs.
+const BRIDGE = `epwr${process.pid % 100000}`;
+const POD_CIDR = `10.251.${process.pid % 250}.0/24`;
+const options = () => ({
+  dataDir,
+  nodeName: `test-${process.pid}`,
+  hostIP: "127.0.0.1",
+  network: { podCidr: POD_CIDR, bridge: BRIDGE },
+});
 
 let registry: TestRegistry;
 let dataDir: string;
@@ -80,13 +91,15 @@ async function runToExit(image: string, name: string, extra: Partial<ContainerCo
 beforeAll(async () => {
   registry = await startTestRegistry({ token: "pull-token" });
   dataDir = mkdtempSync(join(tmpdir(), "wasm-runtime-"));
-  runtime = new WasmRuntime({ dataDir, nodeName: `test-${process.pid}`, hostIP: "127.0.0.1" });
+  runtime = new WasmRuntime(options());
   for (const name of ["hello", "fail", "ticker", "hog"])
     registry.push(`samples/${name}`, "v1", [{ mediaType: "application/wasm", bytes: module(name) }]);
 });
 
 afterAll(async () => {
+  for (const s of await runtime.listSandboxes()) await runtime.removeSandbox(s.id);
   for (const c of await runtime.listContainers()) await runtime.removeContainer(c.id);
+  await deleteBridge(BRIDGE);
   await registry.close();
   rmSync(dataDir, { recursive: true, force: true });
 });
@@ -136,12 +149,7 @@ describe("WasmRuntime", () => {
   });
 
   it("without cgroups, a memory watchdog kills the hog as OOMKilled (137)", async () => {
-    const noCgroups = new WasmRuntime({
-      dataDir,
-      nodeName: `test-${process.pid}`,
-      hostIP: "127.0.0.1",
-      cgroups: false,
-    });
+    const noCgroups = new WasmRuntime({ ...options(), cgroups: false });
     expect(noCgroups.memoryEnforcement).toBe("watchdog");
     const image = `${registry.host}/samples/hog:v1`;
     await noCgroups.pullImage(image, { policy: "IfNotPresent" });
@@ -180,7 +188,7 @@ describe("WasmRuntime", () => {
     await runtime.startContainer(id);
     await until(async () => (readIfExists(config.logPath).includes("tick 2") ? true : undefined));
     // A second runtime over the same data dir (an agent restart) sees it running.
-    const again = new WasmRuntime({ dataDir, nodeName: `test-${process.pid}`, hostIP: "127.0.0.1" });
+    const again = new WasmRuntime(options());
     const listed = await again.listContainers(sb.id);
     expect(listed).toMatchObject([{ id, state: "running", podUid: "pod-ticker", name: "ticker" }]);
     await again.stopContainer(id, 5);

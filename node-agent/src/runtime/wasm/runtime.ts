@@ -1,15 +1,19 @@
 /**
  * The WASM runtime (RuntimeClass handler "wasm"). Each container runs in its
  * own detached process: a few-line sh shim (joins the container's cgroups,
- * runs `node runner.mjs <dir>`, writes the exit code to <dir>/exit), so a
- * crash, an endless loop or a memory hog takes down only that process, and
- * pods outlive an agent restart. All state lives under
- * <dataDir>/wasm/{sandboxes,containers}/<id>/ so a restarted agent can list
- * and adopt what is running.
+ * enters the pod's network namespace, drops to an unprivileged uid and runs
+ * `node runner.mjs` inside a bubblewrap sandbox (sandbox.ts), then writes the
+ * exit code to <dir>/exit), so a crash, an endless loop, a memory hog or an
+ * engine escape is confined to that process, and pods outlive an agent
+ * restart. Each pod (sandbox) gets its own network namespace with an IP from
+ * the node's pod CIDR through CNI (bridge + host-local), unless hostNetwork.
+ * All state lives under <dataDir>/wasm/{sandboxes,containers}/<id>/ so a
+ * restarted agent can list and adopt what is running.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import {
+  chownSync,
   closeSync,
   existsSync,
   mkdirSync,
@@ -21,9 +25,10 @@ import {
   statSync,
   writeFileSync,
 } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Clock, realClock } from "../../clock.ts";
+import { cniAdd, cniDel, DEFAULT_BRIDGE, DEFAULT_POD_CIDR } from "../../network/cni.ts";
 import {
   type ContainerConfig,
   type ContainerStatus,
@@ -35,18 +40,40 @@ import {
   type SandboxStatus,
 } from "../types.ts";
 import { Cgroups } from "./cgroup.ts";
+import { createNetns, deleteNetns } from "./netns.ts";
 import { ImageStore } from "./oci.ts";
+import {
+  bwrapArgs,
+  dropPrivileges,
+  findRuntimeFiles,
+  GUEST,
+  type RuntimeFiles,
+  SANDBOX_UID,
+  type SandboxSpec,
+  SECCOMP_FD,
+  sandboxAvailable,
+} from "./sandbox.ts";
+import { seccompFilter } from "./seccomp.ts";
 
 // The bundled agent (bin/node-agent.mjs) no longer sits next to runner.mjs: it says where it is.
 const RUNNER =
   process.env.EDGEPLANE_WASM_RUNNER ?? join(dirname(fileURLToPath(import.meta.url)), "runner.mjs");
 const COMPONENT_RUNNER = join(dirname(RUNNER), "component-runner.mjs");
 
-// Joins the cgroups given as extra arguments, runs the runner, records its exit status.
+// The runner writes its start and instantiation times here (epoch ms) for bench/pod-startup.
+const TIMING_FD = 8;
+
+// Joins the cgroups listed before "--", runs the sandboxed command after it with the seccomp program
+// on its fd, records the exit status.
 const SHIM = `d="$1"; shift
-for p in "$@"; do echo $$ > "$p" || exit 125; done
-"$EDGEPLANE_NODE" --no-warnings $EDGEPLANE_NODE_FLAGS "$EDGEPLANE_RUNNER" "$d"
+while [ "$1" != "--" ]; do echo $$ > "$1" || exit 125; shift; done; shift
+"$@" ${SECCOMP_FD}<"$EDGEPLANE_SECCOMP" ${TIMING_FD}>"$d/timing.json"
 echo $? > "$d/exit.tmp" && mv "$d/exit.tmp" "$d/exit"`;
+
+// Processes + threads per container: node's runner uses about 11, a component runner twice that.
+const PIDS_MAX = 128;
+
+const NODE_FLAGS = ["--no-warnings", "--max-old-space-size=64", "--max-semi-space-size=1"];
 
 /** What the runner process reads from <containerDir>/config.json. */
 export interface ContainerSpec {
@@ -60,6 +87,10 @@ export interface ContainerSpec {
   preopens: Record<string, string>;
   logPath: string;
   logMaxBytes: number;
+  /** False turns off runner.mjs's preview1 path guard (wasi-guard.mjs): tests use it to show the OS wall alone. */
+  engineGuard?: boolean;
+  /** Rotate by copying to <log>.1 and truncating: inside the sandbox the log is a bound file, not a directory. */
+  rotateInPlace?: boolean;
   /** An HTTP component serves here. */
   httpPort?: number;
   /** Where transpiled components are cached by digest. */
@@ -78,6 +109,8 @@ interface ContainerRecord {
   startedAt?: string;
   shimPid?: number;
   cgroup?: boolean;
+  /** Epoch ms when the shim was spawned (bench/pod-startup's breakdown). */
+  spawnedAtMs?: number;
 }
 
 interface SandboxRecord {
@@ -86,6 +119,22 @@ interface SandboxRecord {
   namespace: string;
   name: string;
   state: "ready" | "notready";
+  /** The pod's IP in its own network namespace (absent for hostNetwork pods). */
+  ip?: string;
+  /** /run/netns/<name> while the pod's network is attached. */
+  netns?: string;
+  /** The network the IP came from: CNI DEL must see the same config, even from another agent instance. */
+  network?: PodNetwork;
+  /** Epoch ms at which runSandbox began and had the sandbox (netns + IP) ready (bench/pod-startup). */
+  timing?: { begin: number; ready: number };
+}
+
+/** The node's pod network (the same CNI bridge and host-local store the container runtime uses). */
+export interface PodNetwork {
+  podCidr: string;
+  bridge: string;
+  /** host-local's lease directory; shared with the CRI runtime so both draw from one pool. */
+  ipamDataDir: string;
 }
 
 /** Options for the WASM runtime. */
@@ -93,8 +142,10 @@ export interface WasmRuntimeOptions {
   dataDir: string;
   /** The node's name: cgroups live under edgeplane/<nodeName>. */
   nodeName: string;
-  /** IP pods get: WASM pods share the host's network (like hostNetwork). */
+  /** The node's IP: what hostNetwork pods get. */
   hostIP: string;
+  /** Pod network; defaults to the default bridge and pod CIDR with leases under <dataDir>/cri/cni-ipam. */
+  network?: Partial<PodNetwork>;
   fetch?: typeof fetch;
   clock?: Clock;
   /** cgroup helper; false disables cgroups. */
@@ -102,6 +153,8 @@ export interface WasmRuntimeOptions {
   /** Added to limits.memory for the cgroup: the node.js runner's own footprint. */
   runnerOverheadBytes?: number;
   logMaxBytes?: number;
+  /** Tests only: false runs preview1 modules without the engine's path guard, to test the OS sandbox alone. */
+  engineGuard?: boolean;
 }
 
 /** Runs WASI preview1 modules and preview2 components, one process per container. */
@@ -114,6 +167,11 @@ export class WasmRuntime implements Runtime {
   private readonly clock: Clock;
   private readonly children = new Map<string, ChildProcess>();
   private readonly watched = new Set<string>();
+  private readonly network: PodNetwork;
+  private readonly seccompPath: string;
+  private runtimeFiles?: RuntimeFiles;
+  /** Checked once, on the first pod: are bwrap, setpriv and nsenter installed? */
+  private sandboxReady?: boolean;
 
   constructor(private readonly options: WasmRuntimeOptions) {
     const root = join(options.dataDir, "wasm");
@@ -123,10 +181,22 @@ export class WasmRuntime implements Runtime {
     mkdirSync(this.sandboxDir, { recursive: true });
     mkdirSync(this.containerDir, { recursive: true });
     this.clock = options.clock ?? realClock;
+    this.network = {
+      podCidr: options.network?.podCidr ?? DEFAULT_POD_CIDR,
+      bridge: options.network?.bridge ?? DEFAULT_BRIDGE,
+      ipamDataDir: options.network?.ipamDataDir ?? join(options.dataDir, "cri", "cni-ipam"),
+    };
+    this.seccompPath = join(root, "seccomp.bpf");
+    writeFileSync(this.seccompPath, seccompFilter());
     if (options.cgroups !== false) {
       const cgroups = options.cgroups ?? new Cgroups({ parent: `edgeplane/${options.nodeName}` });
       if (cgroups.available()) this.cgroups = cgroups;
     }
+  }
+
+  /** New pods draw IPs from this CIDR (the Node's spec.podCIDR once allocated); running pods keep theirs. */
+  setPodCidr(cidr: string): void {
+    this.network.podCidr = cidr;
   }
 
   private get cacheDir(): string {
@@ -174,7 +244,14 @@ export class WasmRuntime implements Runtime {
   }
 
   async runSandbox(config: SandboxConfig): Promise<SandboxStatus> {
+    this.sandboxReady ??= sandboxAvailable();
+    if (!this.sandboxReady)
+      throw new Error("WASM pods need bwrap (Debian package bubblewrap), setpriv and nsenter (util-linux)");
     const id = `wasm-${config.uid}`;
+    const path = join(this.sandboxDir, id, "sandbox.json");
+    const existing = readJson<SandboxRecord>(path);
+    if (existing?.state === "ready") return { id, state: "ready", ip: existing.ip ?? this.options.hostIP };
+    const begin = Date.now();
     const record: SandboxRecord = {
       id,
       podUid: config.uid,
@@ -183,13 +260,31 @@ export class WasmRuntime implements Runtime {
       state: "ready",
     };
     mkdirSync(join(this.sandboxDir, id), { recursive: true });
-    writeJson(join(this.sandboxDir, id, "sandbox.json"), record);
-    return { id, state: "ready", ip: this.options.hostIP };
+    if (!config.hostNetwork) {
+      // A named netns (a bind mount under /run/netns) outlives every process in it and the agent:
+      // containers join it one by one, and a restarted agent finds it again.
+      const { path: netns, fresh } = await createNetns(`edgeplane-${config.uid}`);
+      const network = { ...this.network };
+      // A namespace left by an agent that died between ADD and writing sandbox.json: start it clean.
+      if (!fresh) await cniDel(network, { containerId: id, netns }).catch(() => {});
+      try {
+        record.ip = await cniAdd(network, { containerId: id, netns });
+      } catch (error) {
+        await cniDel(network, { containerId: id, netns }).catch(() => {});
+        await deleteNetns(netns);
+        throw error;
+      }
+      record.netns = netns;
+      record.network = network;
+    }
+    record.timing = { begin, ready: Date.now() };
+    writeJson(path, record);
+    return { id, state: "ready", ip: record.ip ?? this.options.hostIP };
   }
 
   async sandboxStatus(sandboxId: string): Promise<SandboxStatus | undefined> {
     const record = readJson<SandboxRecord>(join(this.sandboxDir, sandboxId, "sandbox.json"));
-    return record && { id: record.id, state: record.state, ip: this.options.hostIP };
+    return record && { id: record.id, state: record.state, ip: record.ip ?? this.options.hostIP };
   }
 
   async stopSandbox(sandboxId: string): Promise<void> {
@@ -198,7 +293,13 @@ export class WasmRuntime implements Runtime {
     }
     const path = join(this.sandboxDir, sandboxId, "sandbox.json");
     const record = readJson<SandboxRecord>(path);
-    if (record) writeJson(path, { ...record, state: "notready" });
+    if (!record) return;
+    if (record.netns && record.network) {
+      // CNI DEL releases the IP lease and the veth; then the namespace itself goes.
+      await cniDel(record.network, { containerId: record.id, netns: record.netns });
+      await deleteNetns(record.netns);
+    }
+    writeJson(path, { ...record, state: "notready", netns: undefined });
   }
 
   async removeSandbox(sandboxId: string): Promise<void> {
@@ -219,21 +320,56 @@ export class WasmRuntime implements Runtime {
     );
     const argv0 = config.command.length ? config.command : (pulled.entrypoint ?? [config.name]);
     const rest = config.command.length || config.args.length ? config.args : (pulled.cmd ?? []);
+    const volumesDir = join(sandbox.podDir, "volumes");
+    const readOnlyVolume = (hostPath: string) =>
+      (sandbox.readOnlyVolumes ?? []).some(
+        (name) => !relative(join(volumesDir, name), hostPath).startsWith(".."),
+      );
+    const volumes = config.mounts.map((m, i) => ({
+      host: m.hostPath,
+      guest: GUEST.volume(i),
+      readOnly: m.readOnly || readOnlyVolume(m.hostPath),
+    }));
+    for (const v of volumes) {
+      // A writable volume of the pod's own (emptyDir) belongs to the sandbox uid, as kubelet makes emptyDir writable.
+      if (!v.readOnly && !relative(volumesDir, v.host).startsWith("..") && existsSync(v.host))
+        chownSync(v.host, SANDBOX_UID, SANDBOX_UID);
+    }
     const spec: ContainerSpec = {
       name: config.name,
       kind: pulled.kind,
-      modulePath: pulled.modulePath,
+      modulePath: GUEST.module,
       moduleDigest: pulled.moduleDigest,
       args: [...argv0.slice(1), ...rest],
       env: { ...imageEnv, ...config.env },
-      preopens: Object.fromEntries(config.mounts.map((m) => [m.containerPath, m.hostPath])),
-      logPath: config.logPath,
+      preopens: Object.fromEntries(config.mounts.map((m, i) => [m.containerPath, GUEST.volume(i)])),
+      logPath: GUEST.log,
       logMaxBytes: this.options.logMaxBytes ?? 10 * 1024 * 1024,
+      rotateInPlace: true,
+      engineGuard: this.options.engineGuard,
       httpPort: config.ports[0]?.containerPort,
-      cacheDir: this.cacheDir,
+      cacheDir: GUEST.cache,
       memoryLimitBytes: config.limits.memoryBytes,
     };
-    writeJson(join(dir, "config.json"), spec);
+    // The runner sees only guest paths: its config lives in a directory of its own, bound read-only.
+    mkdirSync(join(dir, "guest"));
+    writeJson(join(dir, "guest", "config.json"), spec);
+    for (const log of [config.logPath, `${config.logPath}.1`]) {
+      closeSync(openSync(log, "a"));
+      chownSync(log, SANDBOX_UID, SANDBOX_UID);
+    }
+    const cacheName = pulled.moduleDigest.replace(":", "-");
+    const box: SandboxSpec = {
+      // As kubelet: spec.hostname or the pod name, cut to 63 characters (sethostname allows 64).
+      hostname: (sandbox.hostname || sandbox.name).slice(0, 63).replace(/[-.]+$/, ""),
+      configDir: join(dir, "guest"),
+      modulePath: pulled.modulePath,
+      componentCacheDir: pulled.kind === "component" ? join(this.cacheDir, cacheName) : undefined,
+      componentCacheName: pulled.kind === "component" ? cacheName : undefined,
+      logPath: config.logPath,
+      volumes,
+    };
+    writeJson(join(dir, "box.json"), box);
     const record: ContainerRecord = {
       id,
       sandboxId,
@@ -258,16 +394,29 @@ export class WasmRuntime implements Runtime {
     const groups = this.cgroups?.create(containerId, {
       memoryBytes: limits.memoryBytes ? limits.memoryBytes + overhead : undefined,
       cpuMillis: limits.cpuMillis,
+      pids: PIDS_MAX,
     });
+    const box = readJson<SandboxSpec>(join(dir, "box.json"));
+    if (!box) throw new Error(`container ${containerId} has no sandbox spec`);
+    const netns = readJson<SandboxRecord>(join(this.sandboxDir, record.sandboxId, "sandbox.json"))?.netns;
+    this.runtimeFiles ??= findRuntimeFiles(RUNNER);
+    const command = [
+      ...(netns ? ["nsenter", `--net=${netns}`] : []),
+      "bwrap",
+      ...bwrapArgs(this.runtimeFiles, box),
+      ...dropPrivileges(),
+      "/usr/bin/node",
+      ...NODE_FLAGS,
+      `${GUEST.runnerDir}/runner.mjs`,
+      GUEST.container,
+    ];
     const errFd = openSync(join(dir, "runner.err"), "a");
-    const child = spawn("/bin/sh", ["-c", SHIM, "shim", dir, ...(groups?.procs ?? [])], {
+    const child = spawn("/bin/sh", ["-c", SHIM, "shim", dir, ...(groups?.procs ?? []), "--", ...command], {
       detached: true,
       stdio: ["ignore", errFd, errFd],
       env: {
-        PATH: process.env.PATH ?? "/usr/bin:/bin",
-        EDGEPLANE_NODE: process.execPath,
-        EDGEPLANE_RUNNER: RUNNER,
-        EDGEPLANE_NODE_FLAGS: "--max-old-space-size=64 --max-semi-space-size=1",
+        PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin",
+        EDGEPLANE_SECCOMP: this.seccompPath,
       },
     });
     closeSync(errFd);
@@ -276,6 +425,7 @@ export class WasmRuntime implements Runtime {
     this.children.set(containerId, child);
     child.on("exit", () => this.children.delete(containerId));
     record.shimPid = child.pid;
+    record.spawnedAtMs = Date.now();
     record.cgroup = groups !== undefined;
     record.startedAt = this.clock.now().toISOString();
     writeJson(join(dir, "state.json"), record);
@@ -291,7 +441,7 @@ export class WasmRuntime implements Runtime {
     this.watched.add(containerId);
     const dir = join(this.containerDir, containerId);
     const timer = setInterval(() => {
-      const pid = Number(readText(join(dir, "runner.pid")));
+      const pid = readJson<ContainerRecord>(join(dir, "state.json"))?.shimPid ?? 0;
       if (existsSync(join(dir, "exit")) || !existsSync(dir)) {
         clearInterval(timer);
         this.watched.delete(containerId);
@@ -384,7 +534,8 @@ export class WasmRuntime implements Runtime {
     const out: (SandboxStatus & { podUid: string })[] = [];
     for (const id of readdirSync(this.sandboxDir)) {
       const record = readJson<SandboxRecord>(join(this.sandboxDir, id, "sandbox.json"));
-      if (record) out.push({ id, state: record.state, ip: this.options.hostIP, podUid: record.podUid });
+      if (record)
+        out.push({ id, state: record.state, ip: record.ip ?? this.options.hostIP, podUid: record.podUid });
     }
     return out;
   }
@@ -419,8 +570,10 @@ export class WasmRuntime implements Runtime {
       if (!existsSync(join(dir, "exit"))) writeFileSync(join(dir, "exit"), "137\n");
       return;
     }
-    const pid = Number(readText(join(dir, "runner.pid")));
-    if (pid > 0 && alive(pid, dir)) {
+    // The runner is a few processes below the shim (nsenter/setpriv exec into bwrap, whose pid-1 init
+    // forks the runner); it is pid 2 in its own PID namespace, so signals reach it with default actions.
+    const pid = record?.shimPid && alive(record.shimPid, dir) ? runnerPid(record.shimPid) : undefined;
+    if (pid) {
       try {
         process.kill(pid, signal);
       } catch {
@@ -434,6 +587,18 @@ export class WasmRuntime implements Runtime {
     const err = readText(join(dir, "runner.err")).trim();
     return err ? err.slice(-1024) : undefined;
   }
+}
+
+/** The first process under `pid` (breadth first) that is the node runner: the bwrap'd runner.mjs. */
+function runnerPid(pid: number): number | undefined {
+  const pids = [pid];
+  for (let i = 0; i < pids.length && i < 16; i++) {
+    const argv = readText(`/proc/${pids[i]}/cmdline`).split("\0");
+    if (i > 0 && argv[0] === "/usr/bin/node" && argv.some((a) => a.endsWith("/runner.mjs"))) return pids[i];
+    for (const child of readText(`/proc/${pids[i]}/task/${pids[i]}/children`).trim().split(/\s+/))
+      if (Number(child) > 0) pids.push(Number(child));
+  }
+  return undefined;
 }
 
 /** RSS of a process and its children (a component runner has one), in bytes. */
