@@ -6,12 +6,13 @@
 // hono/quick routes without compiling a matcher: the app is built per Worker request
 // (apiServerForEnv), where RegExpRouter's one-time build cost would be paid every time.
 import { Hono } from "hono/quick";
-import type { Store } from "../../durable-objects/store/types.ts";
+import type { KeyValue, Store } from "../../durable-objects/store/types.ts";
 import { ApiError } from "../client/status.ts";
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, VERSION_INFO } from "./discovery.ts";
 import type { UnknownFieldsChecker } from "./fields.ts";
-import { handleResource } from "./handlers.ts";
+import { handleResource, type WatchSettings } from "./handlers.ts";
 import { admitNamespacedCreate, ensureBuiltinNamespaces } from "./namespaces.ts";
+import type { LeaseManager } from "./registry/leases.ts";
 import { Registry, type RegistryWrite } from "./registry/store.ts";
 import type { ResourceInfo, ServiceAllocator } from "./registry/types.ts";
 import { resolveResource } from "./request-info.ts";
@@ -44,15 +45,24 @@ export interface ApiServerDeps {
   authorize?: (user: UserInfo, request: Request, registry: Registry) => Promise<void>;
   /** Shared allocation pools for strategy.allocate (service ClusterIPs/NodePorts). */
   allocator?: (registry: Registry) => ServiceAllocator;
+  /** The store's stale-read check when it transforms values (registry/transformed-store.ts). */
+  isStale?: (kv: KeyValue) => boolean;
+  /** Lifetime of expiring objects (Events) and the leases that carry it. */
+  expiringTtlSeconds?: number;
+  leases?: LeaseManager;
+  /** Watch cap per identity and server-side watch timeout. */
+  watch?: WatchSettings;
 }
 
 const UNAUTHENTICATED = new Set(["/healthz", "/livez", "/readyz", "/version"]);
 
 function statusResponse(error: ApiError): Response {
-  return new Response(JSON.stringify(error.toStatus()), {
-    status: error.code,
-    headers: { "Content-Type": "application/json" },
-  });
+  const headers = new Headers({ "Content-Type": "application/json" });
+  // As kube-apiserver: a Status asking to retry later says so in Retry-After too (clients honour the header).
+  const retry = error.details?.retryAfterSeconds;
+  if (retry !== undefined && (error.code === 429 || error.code >= 500))
+    headers.set("Retry-After", String(retry));
+  return new Response(JSON.stringify(error.toStatus()), { status: error.code, headers });
 }
 
 /** Build the API server app. */
@@ -65,6 +75,9 @@ export function createApiServer(deps: ApiServerDeps) {
     onWrite: deps.onWrite,
     admitCreate: admitNamespacedCreate,
     allocator: deps.allocator,
+    isStale: deps.isStale,
+    expiringTtlSeconds: deps.expiringTtlSeconds,
+    leases: deps.leases,
   });
   const memo = deps.bootstrapMemo ?? {};
   const app = new Hono<{ Variables: { user: UserInfo } }>();
@@ -154,6 +167,7 @@ export function createApiServer(deps: ApiServerDeps) {
       registry,
       unknownFields: deps.schema?.unknownFields,
       services: deps.services ?? {},
+      watch: deps.watch,
     });
   };
   app.all("/api/*", resource);

@@ -9,7 +9,17 @@ import type { Env } from "../env.ts";
 import { type ApiServer, createApiServer, type SchemaServices } from "./app.ts";
 import { authorize } from "./authorize.ts";
 import { createServiceAllocator, inUseFromServices, RESOURCES } from "./kinds/index.ts";
-import type { Registry } from "./registry/store.ts";
+import { aesgcmTransformer, type ValueTransformer } from "./registry/encryption.ts";
+import { createLeaseManager, type LeaseManager } from "./registry/leases.ts";
+import { DEFAULT_EXPIRING_TTL_SECONDS, type Registry } from "./registry/store.ts";
+import { transformedStore } from "./registry/transformed-store.ts";
+import {
+  createWatchLimiter,
+  DEFAULT_MAX_WATCHES_PER_USER,
+  DEFAULT_MIN_REQUEST_TIMEOUT_SECONDS,
+  intSetting,
+  type WatchLimiter,
+} from "./registry/watch-limits.ts";
 import { createAuthenticator, type UserInfo } from "./tokens.ts";
 
 export { type ApiServer, type ApiServerDeps, createApiServer } from "./app.ts";
@@ -37,8 +47,36 @@ export interface ApiServerHooks {
  */
 const internalRequests = new WeakMap<Request, UserInfo>();
 
-/** Per-isolate memo: the built-in namespaces have been ensured for this store binding. */
-const bootstrapMemos = new WeakMap<object, { done?: Promise<void> }>();
+/**
+ * Per-isolate state per store binding, shared across requests: the
+ * built-in namespaces have been ensured, the open-watch counts, the Event
+ * lease being reused, and the parsed encryption keys.
+ */
+interface IsolateState {
+  bootstrap: { done?: Promise<void> };
+  watches: { max: number; limiter: WatchLimiter };
+  leases: LeaseManager;
+  encryption: { spec?: string; transformer: ValueTransformer };
+}
+const isolateStates = new WeakMap<object, IsolateState>();
+
+function isolateState(env: Env): IsolateState {
+  let state = isolateStates.get(env.STORE);
+  const max = intSetting(env.MAX_WATCHES_PER_USER, DEFAULT_MAX_WATCHES_PER_USER);
+  if (!state) {
+    state = {
+      bootstrap: {},
+      watches: { max, limiter: createWatchLimiter(max) },
+      leases: createLeaseManager(createDurableStore(env.STORE), Date.now),
+      encryption: { spec: env.ENCRYPTION_KEYS, transformer: aesgcmTransformer(env.ENCRYPTION_KEYS) },
+    };
+    isolateStates.set(env.STORE, state);
+  }
+  if (state.watches.max !== max) state.watches = { max, limiter: createWatchLimiter(max) };
+  if (state.encryption.spec !== env.ENCRYPTION_KEYS)
+    state.encryption = { spec: env.ENCRYPTION_KEYS, transformer: aesgcmTransformer(env.ENCRYPTION_KEYS) };
+  return state;
+}
 
 let schemaServices: SchemaServices = {};
 
@@ -53,21 +91,30 @@ export function apiServerForEnv(
   ctx: ExecutionContext | undefined,
   hooks: ApiServerHooks = {},
 ): ApiServer {
-  const store = createDurableStore(env.STORE);
+  const state = isolateState(env);
+  // Everything above the store, the bootstrap-token authenticator included, reads through the value transform.
+  const store = transformedStore(createDurableStore(env.STORE), state.encryption.transformer, RESOURCES);
   const external = createAuthenticator({ adminToken: env.ADMIN_TOKEN, store });
-  let memo = bootstrapMemos.get(env.STORE);
-  if (!memo) {
-    memo = {};
-    bootstrapMemos.set(env.STORE, memo);
-  }
   const app = createApiServer({
     store,
+    isStale: store.isStale,
+    expiringTtlSeconds:
+      intSetting(env.EVENT_TTL_SECONDS, DEFAULT_EXPIRING_TTL_SECONDS) || DEFAULT_EXPIRING_TTL_SECONDS,
+    leases: state.leases,
+    watch: {
+      limiter: state.watches.limiter,
+      minRequestTimeoutSeconds: intSetting(
+        env.MIN_REQUEST_TIMEOUT_SECONDS,
+        DEFAULT_MIN_REQUEST_TIMEOUT_SECONDS,
+      ),
+      random: Math.random,
+    },
     resources: RESOURCES,
     authenticate: async (request) => internalRequests.get(request) ?? external(request),
     onWrite: hooks.onWrite,
     services: { env, ctx, ...hooks.services },
     schema: schemaServices,
-    bootstrapMemo: memo,
+    bootstrapMemo: state.bootstrap,
     authorize,
     allocator: (registry) => serviceAllocator(env, registry),
   });

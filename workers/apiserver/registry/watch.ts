@@ -127,12 +127,33 @@ export async function* watchEvents(
   }
 }
 
-/** A streaming HTTP response for a watch request; ends on timeoutSeconds or when the client goes away. */
-export function watchResponse(registry: Registry, info: ResourceInfo, req: WatchRequest): Response {
+/** Runs `fn` after `ms`; returns the cancel. Injected so tests can end a watch without waiting. */
+export type Schedule = (ms: number, fn: () => void) => () => void;
+
+/** setTimeout as a Schedule. */
+export const realSchedule: Schedule = (ms, fn) => {
+  const timer = setTimeout(fn, ms);
+  return () => clearTimeout(timer);
+};
+
+/** What a watch response is told besides the request. */
+export interface WatchHooks {
+  /** Called once when the watch ends, however it ends (timeout, client gone, error). */
+  onClose?: () => void;
+  schedule?: Schedule;
+}
+
+/** A streaming HTTP response for a watch request; ends cleanly on timeoutSeconds or when the client goes away. */
+export function watchResponse(
+  registry: Registry,
+  info: ResourceInfo,
+  req: WatchRequest,
+  hooks: WatchHooks = {},
+): Response {
   const abort = new AbortController();
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let cancelTimer: (() => void) | undefined;
   if (req.timeoutSeconds && req.timeoutSeconds > 0)
-    timer = setTimeout(() => abort.abort(), req.timeoutSeconds * 1000);
+    cancelTimer = (hooks.schedule ?? realSchedule)(req.timeoutSeconds * 1000, () => abort.abort());
   const events = watchEvents(registry, info, req, abort.signal);
   const encoder = new TextEncoder();
   let first = true;
@@ -163,9 +184,13 @@ export function watchResponse(registry: Registry, info: ResourceInfo, req: Watch
     }
     return `${JSON.stringify(event)}\n`;
   };
+  let closed = false;
   const finish = () => {
-    if (timer) clearTimeout(timer);
+    cancelTimer?.();
     abort.abort();
+    if (closed) return;
+    closed = true;
+    hooks.onClose?.();
   };
   const nextEvent = abortableNext(events, abort.signal);
   const body = new ReadableStream<Uint8Array>({
