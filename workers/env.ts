@@ -20,6 +20,8 @@ export interface Env {
   MAX_WATCHES_PER_USER?: string;
   /** kube's --min-request-timeout: watches end after a random 1–2× this many seconds (default 1800; 0 = never). */
   MIN_REQUEST_TIMEOUT_SECONDS?: string;
+  /** A quiet watch writes a newline this often so a vanished client frees its slot (default 5; 0 = never). */
+  WATCH_KEEPALIVE_SECONDS?: string;
   SERVICE_CLUSTER_IP_RANGE?: string;
   SERVICE_NODE_PORT_RANGE?: string;
   CLUSTER_CIDR?: string;

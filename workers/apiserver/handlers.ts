@@ -36,6 +36,8 @@ export interface WatchSettings {
   minRequestTimeoutSeconds: number;
   random: () => number;
   schedule?: Schedule;
+  /** Newline after this many quiet ms, so a vanished client is noticed (registry/watch.ts WatchHooks). */
+  keepaliveMs?: number;
 }
 
 /** One resource request, resolved and authenticated. */
@@ -241,7 +243,12 @@ function watchCollection(call: Call): Response {
   // The slot is taken last, once the request is known to be valid, and given back when the stream ends.
   const release = limits?.limiter?.acquire(call.user.name);
   try {
-    return watchResponse(call.deps.registry, info, request, { onClose: release, schedule: limits?.schedule });
+    return watchResponse(call.deps.registry, info, request, {
+      onClose: release,
+      schedule: limits?.schedule,
+      signal: call.request.signal,
+      keepaliveMs: limits?.keepaliveMs,
+    });
   } catch (error) {
     release?.();
     throw error;

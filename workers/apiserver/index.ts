@@ -17,6 +17,7 @@ import {
   createWatchLimiter,
   DEFAULT_MAX_WATCHES_PER_USER,
   DEFAULT_MIN_REQUEST_TIMEOUT_SECONDS,
+  DEFAULT_WATCH_KEEPALIVE_SECONDS,
   intSetting,
   type WatchLimiter,
 } from "./registry/watch-limits.ts";
@@ -108,6 +109,7 @@ export function apiServerForEnv(
         DEFAULT_MIN_REQUEST_TIMEOUT_SECONDS,
       ),
       random: Math.random,
+      keepaliveMs: intSetting(env.WATCH_KEEPALIVE_SECONDS, DEFAULT_WATCH_KEEPALIVE_SECONDS) * 1000,
     },
     resources: RESOURCES,
     authenticate: async (request) => internalRequests.get(request) ?? external(request),

@@ -23,14 +23,17 @@ function manualTimers() {
   return { timers, schedule };
 }
 
-function setup(max: number, random = 0.5) {
+function setup(max: number, random = 0.5, keepaliveMs?: number) {
   const limiter = createWatchLimiter(max);
   const { timers, schedule } = manualTimers();
   const server = testServer({
-    watch: { limiter, minRequestTimeoutSeconds: 1800, random: () => random, schedule },
+    watch: { limiter, minRequestTimeoutSeconds: 1800, random: () => random, schedule, keepaliveMs },
   });
-  const open = (query = "") =>
-    server.app.request(`${WATCH}${query}`, { headers: { Authorization: `Bearer ${TEST_TOKEN}` } });
+  const open = (query = "", signal?: AbortSignal) =>
+    server.app.request(`${WATCH}${query}`, {
+      headers: { Authorization: `Bearer ${TEST_TOKEN}` },
+      signal,
+    });
   return { limiter, timers, server, open };
 }
 
@@ -86,5 +89,34 @@ describe("watch limits", () => {
     expect(await drain(none)).toBe("");
     expect(await drain(small)).toBe("");
     expect(limiter.open("system:admin")).toBe(0);
+  });
+
+  it("a client that goes away (request signal aborted) frees its slot at once, with no write needed", async () => {
+    const { open, limiter } = setup(1);
+    const gone = new AbortController();
+    const response = await open("", gone.signal);
+    expect(response.status).toBe(200);
+    expect((await open()).status).toBe(429);
+    gone.abort();
+    expect(limiter.open("system:admin")).toBe(0);
+    const again = await open();
+    expect(again.status).toBe(200);
+    await again.body!.cancel();
+  });
+
+  it("a quiet watch writes a bare newline every keepalive interval, then goes on with events", async () => {
+    const { open, timers, server } = setup(5, 0.5, 5000);
+    const response = await open("&resourceVersion=1");
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    const read = reader.read();
+    // The first pull waits for an event; the keepalive timer is armed beside the 1-2x timeout.
+    const keepalive = timers.find((t) => t.ms === 5000 && !t.cancelled)!;
+    keepalive.fire();
+    expect((await read).value).toBe("\n");
+    const next = reader.read();
+    await server.call("POST", "/api/v1/namespaces/default/configmaps", { metadata: { name: "k" }, data: {} });
+    const text = (await next).value!;
+    expect(JSON.parse(text)).toMatchObject({ type: "ADDED", object: { metadata: { name: "k" } } });
+    await reader.cancel();
   });
 });

@@ -14,6 +14,8 @@ import { ApiError } from "../../client/status.ts";
 export const DEFAULT_MIN_REQUEST_TIMEOUT_SECONDS = 1800;
 /** Default cap per identity: far above what a node agent (a handful) or the controller manager's informers open. */
 export const DEFAULT_MAX_WATCHES_PER_USER = 100;
+/** A quiet watch writes a newline this often (s), so a client that went away is noticed and its slot freed. */
+export const DEFAULT_WATCH_KEEPALIVE_SECONDS = 5;
 /** What a refused client is told to wait before retrying (kube's default Retry-After for 429 is 1 s). */
 const RETRY_AFTER_SECONDS = 1;
 
