@@ -9,10 +9,8 @@ import type { Env } from "../env.ts";
 import { type ApiServer, createApiServer, type SchemaServices } from "./app.ts";
 import { authorize } from "./authorize.ts";
 import { createServiceAllocator, inUseFromServices, RESOURCES } from "./kinds/index.ts";
-import { aesgcmTransformer, type ValueTransformer } from "./registry/encryption.ts";
 import { createLeaseManager, type LeaseManager } from "./registry/leases.ts";
 import { DEFAULT_EXPIRING_TTL_SECONDS, type Registry } from "./registry/store.ts";
-import { transformedStore } from "./registry/transformed-store.ts";
 import {
   createWatchLimiter,
   DEFAULT_MAX_WATCHES_PER_USER,
@@ -21,6 +19,7 @@ import {
   intSetting,
   type WatchLimiter,
 } from "./registry/watch-limits.ts";
+import { storeForEnv } from "./storage.ts";
 import { createAuthenticator, type UserInfo } from "./tokens.ts";
 
 export { type ApiServer, type ApiServerDeps, createApiServer } from "./app.ts";
@@ -50,14 +49,13 @@ const internalRequests = new WeakMap<Request, UserInfo>();
 
 /**
  * Per-isolate state per store binding, shared across requests: the
- * built-in namespaces have been ensured, the open-watch counts, the Event
- * lease being reused, and the parsed encryption keys.
+ * built-in namespaces have been ensured, the open-watch counts and the
+ * Event lease being reused (the parsed encryption keys: storage.ts).
  */
 interface IsolateState {
   bootstrap: { done?: Promise<void> };
   watches: { max: number; limiter: WatchLimiter };
   leases: LeaseManager;
-  encryption: { spec?: string; transformer: ValueTransformer };
 }
 const isolateStates = new WeakMap<object, IsolateState>();
 
@@ -69,13 +67,10 @@ function isolateState(env: Env): IsolateState {
       bootstrap: {},
       watches: { max, limiter: createWatchLimiter(max) },
       leases: createLeaseManager(createDurableStore(env.STORE), Date.now),
-      encryption: { spec: env.ENCRYPTION_KEYS, transformer: aesgcmTransformer(env.ENCRYPTION_KEYS) },
     };
     isolateStates.set(env.STORE, state);
   }
   if (state.watches.max !== max) state.watches = { max, limiter: createWatchLimiter(max) };
-  if (state.encryption.spec !== env.ENCRYPTION_KEYS)
-    state.encryption = { spec: env.ENCRYPTION_KEYS, transformer: aesgcmTransformer(env.ENCRYPTION_KEYS) };
   return state;
 }
 
@@ -94,7 +89,7 @@ export function apiServerForEnv(
 ): ApiServer {
   const state = isolateState(env);
   // Everything above the store, the bootstrap-token authenticator included, reads through the value transform.
-  const store = transformedStore(createDurableStore(env.STORE), state.encryption.transformer, RESOURCES);
+  const store = storeForEnv(env);
   const external = createAuthenticator({ adminToken: env.ADMIN_TOKEN, store });
   const app = createApiServer({
     store,
