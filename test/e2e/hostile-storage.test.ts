@@ -168,7 +168,7 @@ describe("watch limits", () => {
 });
 
 describe("Secrets at rest", () => {
-  it("a Secret created with kubectl is nowhere in plaintext in the persisted Durable Object files", async () => {
+  it("a Secret created with kubectl is nowhere in plaintext in the files workerd persisted", async () => {
     const value = `s3cret-${randomBytes(12).toString("hex")}`;
     const control = `visible-${randomBytes(12).toString("hex")}`;
     const made = await cp.kubectl([
@@ -184,7 +184,8 @@ describe("Secrets at rest", () => {
     const read = await cp.kubectl(["get", "secret", "at-rest", "-o", "jsonpath={.data.password}"]);
     expect(Buffer.from(read.stdout, "base64").toString()).toBe(value);
 
-    const paths = await files(join(persist, "do"));
+    // Everything workerd persisted: Durable Objects (SQLite files and WAL), R2, KV, cache.
+    const paths = await files(persist);
     const contents = await Promise.all(paths.map((p) => readFile(p)));
     const anywhere = (needle: string) => contents.some((c) => c.includes(needle));
     expect(anywhere(control)).toBe(true);
