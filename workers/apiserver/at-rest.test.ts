@@ -59,6 +59,45 @@ describe("Secrets encrypted at rest", () => {
     expect(read.json.data).toEqual({ password: btoa(PLAIN) });
   });
 
+  it("watches and lists of Secrets carry the decrypted objects (MODIFIED and DELETED included)", async () => {
+    const vars = { ENCRYPTION_KEYS: randomKey("w1") };
+    const created = await call(vars, "POST", SECRETS, {
+      metadata: { name: "watched" },
+      data: { a: btoa(PLAIN) },
+    });
+    const app = apiServerForEnv({ ...(env as unknown as Env), ...vars }, undefined);
+    const response = await app.request(
+      `http://test${SECRETS}?watch=true&resourceVersion=${created.json.metadata.resourceVersion}`,
+      { headers: { Authorization: `Bearer ${ADMIN}` } },
+    );
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = "";
+    const next = async () => {
+      for (;;) {
+        const nl = buffer.indexOf("\n");
+        if (nl >= 0) {
+          const line = buffer.slice(0, nl);
+          buffer = buffer.slice(nl + 1);
+          if (line.trim()) return JSON.parse(line);
+          continue;
+        }
+        const { value, done } = await reader.read();
+        if (done) return undefined;
+        buffer += value;
+      }
+    };
+    await call(vars, "PUT", `${SECRETS}/watched`, { ...created.json, data: { a: btoa("second") } });
+    await call(vars, "DELETE", `${SECRETS}/watched`);
+    expect(await next()).toMatchObject({ type: "MODIFIED", object: { data: { a: btoa("second") } } });
+    expect(await next()).toMatchObject({ type: "DELETED", object: { data: { a: btoa("second") } } });
+    await reader.cancel();
+    // A list decrypts every Secret it reads: kube-public holds only this test's (other tests use other keys).
+    const own = "/api/v1/namespaces/kube-public/secrets";
+    await call(vars, "POST", own, { metadata: { name: "listed" }, data: { a: btoa(PLAIN) } });
+    const list = await call(vars, "GET", own);
+    expect(list.json.items.map((i: { data: unknown }) => i.data)).toEqual([{ a: btoa(PLAIN) }]);
+  });
+
   it("rotates: a second key reads the old, an unchanged replace rewrites with the first key", async () => {
     const k1 = randomKey("old");
     const k2 = randomKey("new");
