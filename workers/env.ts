@@ -12,6 +12,16 @@ export interface Env {
   REGISTRY: R2Bucket;
   /** cluster-admin bearer token (secret). */
   ADMIN_TOKEN?: string;
+  /** Encryption-at-rest keys (secret): `name:base64key,...`, 32-byte AES-GCM keys; the first encrypts, all decrypt. Unset: stored in plaintext. */
+  ENCRYPTION_KEYS?: string;
+  /** Seconds an Event lives after its last write (kube's --event-ttl; default 3600). */
+  EVENT_TTL_SECONDS?: string;
+  /** Concurrent watches one identity may hold open per isolate (default 100; 0 = unlimited). */
+  MAX_WATCHES_PER_USER?: string;
+  /** kube's --min-request-timeout: watches end after a random 1–2× this many seconds (default 1800; 0 = never). */
+  MIN_REQUEST_TIMEOUT_SECONDS?: string;
+  /** A quiet watch writes a newline this often so a vanished client frees its slot (default 5; 0 = never). */
+  WATCH_KEEPALIVE_SECONDS?: string;
   SERVICE_CLUSTER_IP_RANGE?: string;
   SERVICE_NODE_PORT_RANGE?: string;
   CLUSTER_CIDR?: string;

@@ -6,7 +6,7 @@
  * agents, writes a kubeconfig and says how to use it. Ctrl-C stops all of it.
  */
 import { existsSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
+import { chmod } from "node:fs/promises";
 import { createServer } from "node:net";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -16,7 +16,8 @@ import { findAgentEntry, killGroup, type LocalAgent, startAgent, stopAgent } fro
 import { parseStartArgs, type StartOptions, USAGE } from "./args.ts";
 import { type LocalControlPlane, startControlPlane } from "./controlplane.ts";
 import { hasCommand, missingPackages, runSetupHost } from "./host.ts";
-import { ensurePki } from "./pki.ts";
+import { ensureEncryptionKeys, ensurePki } from "./pki.ts";
+import { privateDir, restrictTree } from "./private.ts";
 import { stopProcessesMentioning } from "./process-tree.ts";
 import { type RegistryProxy, startRegistryProxy } from "./registry-proxy.ts";
 import { pushSamples } from "./samples.ts";
@@ -45,10 +46,15 @@ async function main(): Promise<void> {
   checkHost(options);
   const { stateDir } = options;
   const logs = join(stateDir, "logs");
-  await mkdir(logs, { recursive: true });
+  // Owner-only, whatever the umask: the state dir holds the CA key, tokens, encryption keys and the cluster's data.
+  await privateDir(stateDir);
+  await privateDir(logs);
   claimStateDir(stateDir);
 
   const pki = await ensurePki(join(stateDir, "pki"));
+  const encryptionKeys = await ensureEncryptionKeys(join(stateDir, "pki", "encryption-keys"));
+  await privateDir(join(stateDir, "state"));
+  await restrictTree(join(stateDir, "state"));
   say(
     pki.created
       ? `made a local CA, server certificate and admin token in ${show(stateDir)}/pki`
@@ -63,7 +69,7 @@ async function main(): Promise<void> {
     stateDir,
     port: options.port,
     tls: { certPath: pki.serverCert, keyPath: pki.serverKey },
-    secrets: { ADMIN_TOKEN: pki.token },
+    secrets: { ADMIN_TOKEN: pki.token, ENCRYPTION_KEYS: encryptionKeys },
     logFile: join(logs, "control-plane.log"),
     onCron: (cron, error) => {
       if (error) say(`cron "${cron}" failed: ${(error as Error).message ?? error}`);
@@ -81,6 +87,7 @@ async function main(): Promise<void> {
   );
   const kubeconfig = join(stateDir, "kubeconfig");
   await writeKubeconfig(kubeconfig, "edgeplane-local", { server: cp.url, token: pki.token, ca });
+  await chmod(kubeconfig, 0o600);
 
   // The pods' registry endpoint pulls with a bootstrap token: it can pull, not push.
   const pullToken = await ensureBootstrapToken(fetcher, join(stateDir, "pki", "registry-pull.token"), {

@@ -7,9 +7,10 @@
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { chmod, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { privateDir, privateFile, restrictTree } from "./private.ts";
 
 const run = promisify(execFile);
 
@@ -25,9 +26,9 @@ export interface LocalPki {
   created: boolean;
 }
 
-/** Create (first start) or load the CA, server certificate and admin token under `dir`. */
+/** Create (first start) or load the CA, server certificate and admin token under `dir` (0700, files 0600). */
 export async function ensurePki(dir: string): Promise<LocalPki> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await privateDir(dir);
   const paths = {
     caCert: join(dir, "ca.crt"),
     caKey: join(dir, "ca.key"),
@@ -45,11 +46,31 @@ export async function ensurePki(dir: string): Promise<LocalPki> {
     created = true;
   }
   if (!existsSync(tokenFile)) {
-    await writeFile(tokenFile, `${randomBytes(32).toString("hex")}\n`, { mode: 0o600 });
+    await privateFile(tokenFile, `${randomBytes(32).toString("hex")}\n`);
     created = true;
   }
+  // openssl creates its files under the umask: make them, and anything left from older starts, owner-only.
+  await restrictTree(dir);
   const token = (await readFile(tokenFile, "utf8")).trim();
   return { ...paths, token, created };
+}
+
+/**
+ * The encryption-at-rest keys (the Worker's ENCRYPTION_KEYS secret) kept in
+ * `file` (0600): `name:base64key,...`, first encrypts, all decrypt. Made on
+ * first start with one random 32-byte AES-GCM key; to rotate, put a new key
+ * first and keep the old one after it (docs/deploy.md).
+ */
+export async function ensureEncryptionKeys(file: string): Promise<string> {
+  if (!existsSync(file)) {
+    const name = `key-${new Date().toISOString().slice(0, 10).replaceAll("-", "")}`;
+    await privateFile(file, `${name}:${randomBytes(32).toString("base64")}\n`);
+  }
+  await chmod(file, 0o600);
+  const keys = (await readFile(file, "utf8")).trim();
+  if (!/^[A-Za-z0-9_.-]+:[A-Za-z0-9+/=]+(,[A-Za-z0-9_.-]+:[A-Za-z0-9+/=]+)*$/.test(keys))
+    throw new Error(`${file}: expected name:base64key[,name:base64key...]`);
+  return keys;
 }
 
 async function makeCa(cert: string, key: string): Promise<void> {

@@ -8,8 +8,9 @@
  */
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { readFile, writeFile } from "node:fs/promises";
+import { chmod, readFile } from "node:fs/promises";
 import type { ClusterFetch } from "../lib/client.ts";
+import { privateFile } from "./private.ts";
 
 const ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
 
@@ -33,8 +34,9 @@ export async function ensureBootstrapToken(
   let token = existsSync(file) ? (await readFile(file, "utf8")).trim() : "";
   if (!/^[a-z0-9]{6}\.[a-z0-9]{16}$/.test(token)) {
     token = `${randomToken(6)}.${randomToken(16)}`;
-    await writeFile(file, `${token}\n`, { mode: 0o600 });
+    await privateFile(file, `${token}\n`);
   }
+  await chmod(file, 0o600);
   const [id, secret] = token.split(".");
   const path = "/api/v1/namespaces/kube-system/secrets";
   const existing = await fetcher(`${path}/bootstrap-token-${id}`);

@@ -101,6 +101,8 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   const { workerOptions } = unstable_getMiniflareWorkerOptions(join(ROOT, "wrangler.toml"));
   const bindings = {
     ...((workerOptions.bindings as Record<string, unknown>) ?? {}),
+    // Secrets are encrypted at rest, as under `npm start`: a fresh key per control plane unless the test brings one.
+    ENCRYPTION_KEYS: `e2e:${randomBytes(32).toString("base64")}`,
     ...options.env,
     ADMIN_TOKEN: token,
   };

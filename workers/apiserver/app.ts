@@ -7,14 +7,15 @@
 // (apiServerForEnv), where RegExpRouter's one-time build cost would be paid every time.
 import type { Context } from "hono";
 import { Hono } from "hono/quick";
-import type { Store } from "../../durable-objects/store/types.ts";
+import type { KeyValue, Store } from "../../durable-objects/store/types.ts";
 import { ApiError } from "../client/status.ts";
 import { type Level, podSecurityAdmission } from "./admission/podsecurity.ts";
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, VERSION_INFO } from "./discovery.ts";
 import type { UnknownFieldsChecker } from "./fields.ts";
-import { handleResource } from "./handlers.ts";
+import { handleResource, type WatchSettings } from "./handlers.ts";
 import { admitNamespacedCreate, ensureBuiltinNamespaces } from "./namespaces.ts";
 import { admitNodeCreate, admitNodeUpdate } from "./node-restriction.ts";
+import type { LeaseManager } from "./registry/leases.ts";
 import { Registry, type RegistryWrite } from "./registry/store.ts";
 import type { ResourceInfo, ServiceAllocator } from "./registry/types.ts";
 import { type RequestAttributes, requestAttributes } from "./request-info.ts";
@@ -49,6 +50,13 @@ export interface ApiServerDeps {
   allocator?: (registry: Registry) => ServiceAllocator;
   /** Pod Security level for namespaces without pod-security.kubernetes.io labels (default baseline). */
   podSecurityDefault?: Level;
+  /** The store's stale-read check when it transforms values (registry/transformed-store.ts). */
+  isStale?: (kv: KeyValue) => boolean;
+  /** Lifetime of expiring objects (Events) and the leases that carry it. */
+  expiringTtlSeconds?: number;
+  leases?: LeaseManager;
+  /** Watch cap per identity and server-side watch timeout. */
+  watch?: WatchSettings;
 }
 
 /** What the middleware hands the routes: who is asking, and for what verb on what. */
@@ -57,10 +65,12 @@ type AppEnv = { Variables: { user: UserInfo; attributes: RequestAttributes } };
 const UNAUTHENTICATED = new Set(["/healthz", "/livez", "/readyz", "/version"]);
 
 function statusResponse(error: ApiError): Response {
-  return new Response(JSON.stringify(error.toStatus()), {
-    status: error.code,
-    headers: { "Content-Type": "application/json" },
-  });
+  const headers = new Headers({ "Content-Type": "application/json" });
+  // As kube-apiserver: a Status asking to retry later says so in Retry-After too (clients honour the header).
+  const retry = error.details?.retryAfterSeconds;
+  if (retry !== undefined && (error.code === 429 || error.code >= 500))
+    headers.set("Retry-After", String(retry));
+  return new Response(JSON.stringify(error.toStatus()), { status: error.code, headers });
 }
 
 /** Build the API server app. */
@@ -78,6 +88,9 @@ export function createApiServer(deps: ApiServerDeps) {
     admitUpdate: async (info, next, old, ctx) => admitNodeUpdate(info, next, old, ctx),
     admit: podSecurityAdmission({ defaultLevel: deps.podSecurityDefault ?? "baseline" }).admit,
     allocator: deps.allocator,
+    isStale: deps.isStale,
+    expiringTtlSeconds: deps.expiringTtlSeconds,
+    leases: deps.leases,
   });
   const memo = deps.bootstrapMemo ?? {};
   const app = new Hono<AppEnv>();
@@ -170,6 +183,7 @@ export function createApiServer(deps: ApiServerDeps) {
       registry,
       unknownFields: deps.schema?.unknownFields,
       services: deps.services ?? {},
+      watch: deps.watch,
     });
   };
   app.all("/api/*", resource);

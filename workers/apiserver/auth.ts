@@ -4,8 +4,8 @@
  * (env.ADMIN_TOKEN) and bootstrap-token Secrets read from the Durable Object
  * store. The logic lives in tokens.ts.
  */
-import { createDurableStore } from "../../durable-objects/store/client.ts";
 import type { Env } from "../env.ts";
+import { storeForEnv } from "./storage.ts";
 import { createAuthenticator } from "./tokens.ts";
 
 export {
@@ -19,5 +19,5 @@ export {
 
 /** Authenticate a request's bearer token; undefined when missing or invalid. Never logs the token. */
 export async function authenticate(request: Request, env: Env) {
-  return createAuthenticator({ adminToken: env.ADMIN_TOKEN, store: createDurableStore(env.STORE) })(request);
+  return createAuthenticator({ adminToken: env.ADMIN_TOKEN, store: storeForEnv(env) })(request);
 }

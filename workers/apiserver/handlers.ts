@@ -15,7 +15,8 @@ import { selectorFromQuery } from "./registry/selectors.ts";
 import type { Registry } from "./registry/store.ts";
 import { includeObjectFrom, toTable, wantsTable } from "./registry/table.ts";
 import type { RequestContext, ResourceInfo } from "./registry/types.ts";
-import { watchResponse } from "./registry/watch.ts";
+import { type Schedule, watchResponse } from "./registry/watch.ts";
+import { type WatchLimiter, watchTimeoutSeconds } from "./registry/watch-limits.ts";
 import { type ResourceTarget, servedVerbs } from "./request-info.ts";
 import type { UserInfo } from "./tokens.ts";
 
@@ -24,6 +25,19 @@ export interface HandlerDeps {
   registry: Registry;
   unknownFields?: UnknownFieldsChecker;
   services: Record<string, unknown>;
+  /** Watch limits: per-identity cap and the server-side timeout bound (absent: no cap, no bound). */
+  watch?: WatchSettings;
+}
+
+/** How watches are limited (registry/watch-limits.ts). */
+export interface WatchSettings {
+  limiter?: WatchLimiter;
+  /** kube's --min-request-timeout in seconds; 0 = no server-side bound. */
+  minRequestTimeoutSeconds: number;
+  random: () => number;
+  schedule?: Schedule;
+  /** Newline after this many quiet ms, so a vanished client is noticed (registry/watch.ts WatchHooks). */
+  keepaliveMs?: number;
 }
 
 /** One resource request, resolved and authenticated. */
@@ -226,15 +240,32 @@ function watchCollection(call: Call): Response {
     ? { include: includeObjectFrom(url) }
     : undefined;
   const sendInitial = url.searchParams.get("sendInitialEvents");
-  return watchResponse(call.deps.registry, info, {
+  const limits = call.deps.watch;
+  const requested = intParam(url, "timeoutSeconds");
+  const request = {
     namespace: call.namespace,
     match: selectorFromQuery(url, info),
     resourceVersion: url.searchParams.get("resourceVersion") ?? undefined,
     allowWatchBookmarks: url.searchParams.get("allowWatchBookmarks") === "true",
     sendInitialEvents: sendInitial === null ? undefined : sendInitial === "true",
-    timeoutSeconds: intParam(url, "timeoutSeconds"),
+    timeoutSeconds: limits
+      ? watchTimeoutSeconds(requested, limits.minRequestTimeoutSeconds, limits.random)
+      : requested,
     table,
-  });
+  };
+  // The slot is taken last, once the request is known to be valid, and given back when the stream ends.
+  const release = limits?.limiter?.acquire(call.user.name);
+  try {
+    return watchResponse(call.deps.registry, info, request, {
+      onClose: release,
+      schedule: limits?.schedule,
+      signal: call.request.signal,
+      keepaliveMs: limits?.keepaliveMs,
+    });
+  } catch (error) {
+    release?.();
+    throw error;
+  }
 }
 
 async function create(call: Call): Promise<Response> {

@@ -10,7 +10,17 @@ import { parseLevel } from "./admission/podsecurity.ts";
 import { type ApiServer, createApiServer, type SchemaServices } from "./app.ts";
 import { authorize } from "./authorize.ts";
 import { createServiceAllocator, inUseFromServices, RESOURCES } from "./kinds/index.ts";
-import type { Registry } from "./registry/store.ts";
+import { createLeaseManager, type LeaseManager } from "./registry/leases.ts";
+import { DEFAULT_EXPIRING_TTL_SECONDS, type Registry } from "./registry/store.ts";
+import {
+  createWatchLimiter,
+  DEFAULT_MAX_WATCHES_PER_USER,
+  DEFAULT_MIN_REQUEST_TIMEOUT_SECONDS,
+  DEFAULT_WATCH_KEEPALIVE_SECONDS,
+  intSetting,
+  type WatchLimiter,
+} from "./registry/watch-limits.ts";
+import { storeForEnv } from "./storage.ts";
 import { createAuthenticator, type UserInfo } from "./tokens.ts";
 
 export { type ApiServer, type ApiServerDeps, createApiServer } from "./app.ts";
@@ -38,8 +48,32 @@ export interface ApiServerHooks {
  */
 const internalRequests = new WeakMap<Request, UserInfo>();
 
-/** Per-isolate memo: the built-in namespaces have been ensured for this store binding. */
-const bootstrapMemos = new WeakMap<object, { done?: Promise<void> }>();
+/**
+ * Per-isolate state per store binding, shared across requests: the
+ * built-in namespaces have been ensured, the open-watch counts and the
+ * Event lease being reused (the parsed encryption keys: storage.ts).
+ */
+interface IsolateState {
+  bootstrap: { done?: Promise<void> };
+  watches: { max: number; limiter: WatchLimiter };
+  leases: LeaseManager;
+}
+const isolateStates = new WeakMap<object, IsolateState>();
+
+function isolateState(env: Env): IsolateState {
+  let state = isolateStates.get(env.STORE);
+  const max = intSetting(env.MAX_WATCHES_PER_USER, DEFAULT_MAX_WATCHES_PER_USER);
+  if (!state) {
+    state = {
+      bootstrap: {},
+      watches: { max, limiter: createWatchLimiter(max) },
+      leases: createLeaseManager(createDurableStore(env.STORE), Date.now),
+    };
+    isolateStates.set(env.STORE, state);
+  }
+  if (state.watches.max !== max) state.watches = { max, limiter: createWatchLimiter(max) };
+  return state;
+}
 
 let schemaServices: SchemaServices = {};
 
@@ -54,21 +88,31 @@ export function apiServerForEnv(
   ctx: ExecutionContext | undefined,
   hooks: ApiServerHooks = {},
 ): ApiServer {
-  const store = createDurableStore(env.STORE);
+  const state = isolateState(env);
+  // Everything above the store, the bootstrap-token authenticator included, reads through the value transform.
+  const store = storeForEnv(env);
   const external = createAuthenticator({ adminToken: env.ADMIN_TOKEN, store });
-  let memo = bootstrapMemos.get(env.STORE);
-  if (!memo) {
-    memo = {};
-    bootstrapMemos.set(env.STORE, memo);
-  }
   const app = createApiServer({
     store,
+    isStale: store.isStale,
+    expiringTtlSeconds:
+      intSetting(env.EVENT_TTL_SECONDS, DEFAULT_EXPIRING_TTL_SECONDS) || DEFAULT_EXPIRING_TTL_SECONDS,
+    leases: state.leases,
+    watch: {
+      limiter: state.watches.limiter,
+      minRequestTimeoutSeconds: intSetting(
+        env.MIN_REQUEST_TIMEOUT_SECONDS,
+        DEFAULT_MIN_REQUEST_TIMEOUT_SECONDS,
+      ),
+      random: Math.random,
+      keepaliveMs: intSetting(env.WATCH_KEEPALIVE_SECONDS, DEFAULT_WATCH_KEEPALIVE_SECONDS) * 1000,
+    },
     resources: RESOURCES,
     authenticate: async (request) => internalRequests.get(request) ?? external(request),
     onWrite: hooks.onWrite,
     services: { env, ctx, ...hooks.services },
     schema: schemaServices,
-    bootstrapMemo: memo,
+    bootstrapMemo: state.bootstrap,
     authorize,
     allocator: (registry) => serviceAllocator(env, registry),
     // An unknown level fails closed, as kube's label parsing does.

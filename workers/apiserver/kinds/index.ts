@@ -101,11 +101,14 @@ export const RESOURCES: ResourceInfo[] = [
   }),
   row("v1", "endpoints", "Endpoints", "V1Endpoints", endpointsStrategy, { shortNames: ["ep"] }),
   row("v1", "configmaps", "ConfigMap", "V1ConfigMap", configMapStrategy, { shortNames: ["cm"] }),
-  row("v1", "secrets", "Secret", "V1Secret", secretStrategy),
+  row("v1", "secrets", "Secret", "V1Secret", secretStrategy, { storage: { encryptAtRest: true } }),
   row("v1", "serviceaccounts", "ServiceAccount", "V1ServiceAccount", serviceAccountStrategy, {
     shortNames: ["sa"],
   }),
-  row("v1", "events", "Event", "CoreV1Event", eventStrategy, { shortNames: ["ev"] }),
+  row("v1", "events", "Event", "CoreV1Event", eventStrategy, {
+    shortNames: ["ev"],
+    storage: { expires: true },
+  }),
   row(
     "v1",
     "replicationcontrollers",
@@ -173,7 +176,10 @@ export const RESOURCES: ResourceInfo[] = [
   // coordination, discovery, events, node
   row("coordination.k8s.io/v1", "leases", "Lease", "V1Lease", leaseStrategy),
   row("discovery.k8s.io/v1", "endpointslices", "EndpointSlice", "V1EndpointSlice", endpointSliceStrategy),
-  row("events.k8s.io/v1", "events", "Event", "EventsV1Event", eventsV1Strategy, { shortNames: ["ev"] }),
+  row("events.k8s.io/v1", "events", "Event", "EventsV1Event", eventsV1Strategy, {
+    shortNames: ["ev"],
+    storage: { expires: true },
+  }),
   row("node.k8s.io/v1", "runtimeclasses", "RuntimeClass", "V1RuntimeClass", runtimeClassStrategy, {
     namespaced: false,
   }),

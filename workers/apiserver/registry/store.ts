@@ -5,7 +5,7 @@
  * and nowhere else. Watch is in watch.ts; patches in patch.ts.
  */
 
-import type { KeyValue, Store } from "../../../durable-objects/store/types.ts";
+import type { KeyValue, Store, TxnResult } from "../../../durable-objects/store/types.ts";
 import { StoreError } from "../../../durable-objects/store/types.ts";
 import type { KubeObject } from "../../client/kube.ts";
 import { ApiError, errors } from "../../client/status.ts";
@@ -17,6 +17,7 @@ import {
   parseResourceVersion,
   toResourceVersion,
 } from "./keys.ts";
+import { createLeaseManager, type LeaseManager } from "./leases.ts";
 import { trackUpdate } from "./managedfields.ts";
 import { validateObjectMeta } from "./meta.ts";
 import { everything, type Matcher } from "./selectors.ts";
@@ -56,6 +57,12 @@ export interface RegistryDeps {
   ) => Promise<void>;
   /** Shared pools (service ClusterIPs/NodePorts) for strategy.allocate; built per registry so it can list what is in use. */
   allocator?: (registry: Registry) => ServiceAllocator;
+  /** The store read this value from an old key or plaintext (TransformedStore.isStale): an update rewrites it even if unchanged. */
+  isStale?: (kv: KeyValue) => boolean;
+  /** Lifetime of objects of resources marked storage.expires (kube's --event-ttl); default 1 h. */
+  expiringTtlSeconds?: number;
+  /** Leases for expiring objects; default one manager per registry. Share one per isolate to share grants. */
+  leases?: LeaseManager;
 }
 
 /** Options of a write request. */
@@ -109,6 +116,8 @@ export interface UpdateOptions extends WriteOptions {
 export type UpdateTarget = "main" | "status";
 
 const MAX_RETRIES = 16;
+/** kube-apiserver's default --event-ttl. */
+export const DEFAULT_EXPIRING_TTL_SECONDS = 3600;
 const NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789";
 
 /** Timestamps as Kubernetes writes them: RFC 3339, seconds precision, UTC. */
@@ -142,11 +151,32 @@ export class Registry implements RegistryAccess {
   readonly store: Store;
   readonly resources: ResourceInfo[];
   private readonly deps: RegistryDeps;
+  private readonly leases: LeaseManager;
 
   constructor(deps: RegistryDeps) {
     this.deps = deps;
     this.store = deps.store;
     this.resources = deps.resources;
+    this.leases = deps.leases ?? createLeaseManager(deps.store, () => deps.now().getTime());
+  }
+
+  /**
+   * A store write of one of `info`'s objects, given the lease to attach
+   * (objects of resources marked storage.expires; none for the rest). A
+   * lease revoked under us is replaced once.
+   */
+  private async write(info: ResourceInfo, op: (lease?: number) => Promise<TxnResult>): Promise<TxnResult> {
+    const ttl = this.deps.expiringTtlSeconds ?? DEFAULT_EXPIRING_TTL_SECONDS;
+    const lease = info.storage?.expires ? await this.leases.leaseFor(ttl).catch(storeErrorToApi) : undefined;
+    try {
+      return await op(lease);
+    } catch (error) {
+      if (lease === undefined || !(error instanceof StoreError) || error.code !== "LeaseNotFound")
+        storeErrorToApi(error);
+      this.leases.forget(lease);
+      const fresh = await this.leases.leaseFor(ttl).catch(storeErrorToApi);
+      return op(fresh).catch(storeErrorToApi);
+    }
   }
 
   /** Run the kind's allocation from shared pools (after prepareFor*, before validation). */
@@ -299,7 +329,8 @@ export class Registry implements RegistryAccess {
       );
       if (ctx.dryRun) return prepared;
       const key = objectKey(info, prepared.metadata?.namespace, prepared.metadata?.name ?? "");
-      const txn = await this.store.create(key, this.encode(prepared)).catch(storeErrorToApi);
+      const value = this.encode(prepared);
+      const txn = await this.write(info, (lease) => this.store.create(key, value, lease));
       if (txn.succeeded) {
         prepared.metadata!.resourceVersion = toResourceVersion(txn.kv.modRevision);
         this.notify(info, prepared, "ADDED");
@@ -387,8 +418,11 @@ export class Registry implements RegistryAccess {
         }
       } else {
         const value = this.encode(next);
-        if (value === kv.value) return old; // no-op writes keep their resourceVersion, as in Kubernetes
-        const txn = await this.store.update(kv.key, value, kv.modRevision).catch(storeErrorToApi);
+        // No-op writes keep their resourceVersion, as in Kubernetes, unless the stored form is stale (old key, plaintext).
+        if (value === kv.value && !this.deps.isStale?.(kv)) return old;
+        const txn = await this.write(info, (lease) =>
+          this.store.update(kv.key, value, kv.modRevision, lease),
+        );
         if (txn.succeeded) {
           next.metadata!.resourceVersion = toResourceVersion(txn.kv.modRevision);
           this.notify(info, next, "MODIFIED");
@@ -489,7 +523,8 @@ export class Registry implements RegistryAccess {
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
       const kv = await this.getKV(info, namespace, name);
       const next = mutate(this.decode(kv));
-      const txn = await this.store.update(kv.key, this.encode(next), kv.modRevision).catch(storeErrorToApi);
+      const value = this.encode(next);
+      const txn = await this.write(info, (lease) => this.store.update(kv.key, value, kv.modRevision, lease));
       if (!txn.succeeded) continue;
       next.metadata!.resourceVersion = toResourceVersion(txn.kv.modRevision);
       this.notify(info, next, "MODIFIED");
@@ -569,7 +604,8 @@ export class Registry implements RegistryAccess {
         return { object, deleted: false };
       }
       if (options.dryRun || ctx.dryRun) return { object: next, deleted: false };
-      const txn = await this.store.update(kv.key, this.encode(next), kv.modRevision).catch(storeErrorToApi);
+      const value = this.encode(next);
+      const txn = await this.write(info, (lease) => this.store.update(kv.key, value, kv.modRevision, lease));
       if (!txn.succeeded) continue;
       next.metadata!.resourceVersion = toResourceVersion(txn.kv.modRevision);
       this.notify(info, next, "MODIFIED");

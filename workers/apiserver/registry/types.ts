@@ -133,6 +133,8 @@ export interface ResourceInfo<T extends KubeObject = KubeObject> {
   /** The @kubernetes/client-node model name whose schema describes this kind (e.g. "V1Deployment"), for OpenAPI and strict field validation. */
   model: string;
   strategy: Strategy<T>;
+  /** How objects are kept in the store: encrypted at rest (kube's EncryptionConfiguration), or expiring through a store lease after the registry's TTL (kube's --event-ttl). */
+  storage?: { encryptAtRest?: boolean; expires?: boolean };
 }
 
 /** A subresource with its own semantics (pods/binding, pods/eviction, pods/log, nodes/proxy, ...). */

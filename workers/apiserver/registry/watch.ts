@@ -127,12 +127,41 @@ export async function* watchEvents(
   }
 }
 
-/** A streaming HTTP response for a watch request; ends on timeoutSeconds or when the client goes away. */
-export function watchResponse(registry: Registry, info: ResourceInfo, req: WatchRequest): Response {
+/** Runs `fn` after `ms`; returns the cancel. Injected so tests can end a watch without waiting. */
+export type Schedule = (ms: number, fn: () => void) => () => void;
+
+/** setTimeout as a Schedule. */
+export const realSchedule: Schedule = (ms, fn) => {
+  const timer = setTimeout(fn, ms);
+  return () => clearTimeout(timer);
+};
+
+/** What a watch response is told besides the request. */
+export interface WatchHooks {
+  /** Called once when the watch ends, however it ends (timeout, client gone, error). */
+  onClose?: () => void;
+  schedule?: Schedule;
+  /** The request's signal: aborts when the client goes away (workerd's enable_request_signal), ending the watch. */
+  signal?: AbortSignal;
+  /**
+   * Write a bare newline after this many quiet ms (0/absent: never). JSON
+   * watch decoders skip whitespace between events; the write is what lets
+   * the runtime notice a client that went away from an idle watch.
+   */
+  keepaliveMs?: number;
+}
+
+/** A streaming HTTP response for a watch request; ends cleanly on timeoutSeconds or when the client goes away. */
+export function watchResponse(
+  registry: Registry,
+  info: ResourceInfo,
+  req: WatchRequest,
+  hooks: WatchHooks = {},
+): Response {
   const abort = new AbortController();
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let cancelTimer: (() => void) | undefined;
   if (req.timeoutSeconds && req.timeoutSeconds > 0)
-    timer = setTimeout(() => abort.abort(), req.timeoutSeconds * 1000);
+    cancelTimer = (hooks.schedule ?? realSchedule)(req.timeoutSeconds * 1000, () => abort.abort());
   const events = watchEvents(registry, info, req, abort.signal);
   const encoder = new TextEncoder();
   let first = true;
@@ -163,15 +192,31 @@ export function watchResponse(registry: Registry, info: ResourceInfo, req: Watch
     }
     return `${JSON.stringify(event)}\n`;
   };
+  let closed = false;
   const finish = () => {
-    if (timer) clearTimeout(timer);
+    cancelTimer?.();
     abort.abort();
+    if (closed) return;
+    closed = true;
+    hooks.onClose?.();
   };
+  // Without this, a client that drops an idle watch is only noticed at the next write (or the timeout).
+  hooks.signal?.addEventListener("abort", () => finish(), { once: true });
   const nextEvent = abortableNext(events, abort.signal);
+  const schedule = hooks.schedule ?? realSchedule;
+  const keepalive = hooks.keepaliveMs ?? 0;
+  // The next event, kept across pulls that ended with a keepalive instead.
+  let pending: Promise<IteratorResult<WireEvent>> | undefined;
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
-        const next = await nextEvent();
+        pending ??= nextEvent();
+        const next = keepalive > 0 ? await orQuiet(pending, keepalive, schedule) : await pending;
+        if (next === QUIET) {
+          controller.enqueue(NEWLINE);
+          return;
+        }
+        pending = undefined;
         if (next.done) {
           finish();
           controller.close();
@@ -198,6 +243,26 @@ export function watchResponse(registry: Registry, info: ResourceInfo, req: Watch
       "Cache-Control": "no-cache, private",
       "Content-Encoding": "identity",
     },
+  });
+}
+
+const QUIET = Symbol("quiet");
+const NEWLINE = new TextEncoder().encode("\n");
+
+/** `promise`'s result, or QUIET if it has not settled after `ms`. */
+function orQuiet<T>(promise: Promise<T>, ms: number, schedule: Schedule): Promise<T | typeof QUIET> {
+  return new Promise((resolve, reject) => {
+    const cancel = schedule(ms, () => resolve(QUIET));
+    promise.then(
+      (value) => {
+        cancel();
+        resolve(value);
+      },
+      (error) => {
+        cancel();
+        reject(error);
+      },
+    );
   });
 }
 
