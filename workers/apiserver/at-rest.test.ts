@@ -54,7 +54,9 @@ describe("Secrets encrypted at rest", () => {
     expect(kv!.value.startsWith("k8s:enc:aesgcm:v1:k1:")).toBe(true);
     expect(kv!.value).not.toContain(PLAIN);
     expect(kv!.value).not.toContain(btoa(PLAIN));
-    expect(kv!.value).not.toContain("s1");
+    // No JSON at all: base64 has no quotes, so a quoted name or field would be plaintext leaking.
+    expect(kv!.value).not.toContain('"s1"');
+    expect(kv!.value).not.toContain('"metadata"');
     const read = await call({ ENCRYPTION_KEYS: k1 }, "GET", `${SECRETS}/s1`);
     expect(read.json.data).toEqual({ password: btoa(PLAIN) });
   });
