@@ -61,7 +61,13 @@ export interface Container {
   }[];
   ports?: { containerPort: number; hostPort?: number; protocol?: string; name?: string }[];
   resources?: { limits?: Record<string, string>; requests?: Record<string, string> };
-  volumeMounts?: { name: string; mountPath: string; readOnly?: boolean; subPath?: string }[];
+  volumeMounts?: {
+    name: string;
+    mountPath: string;
+    readOnly?: boolean;
+    subPath?: string;
+    subPathExpr?: string;
+  }[];
   livenessProbe?: Probe;
   readinessProbe?: Probe;
   startupProbe?: Probe;
