@@ -1,12 +1,15 @@
 /**
  * End-to-end, as an attacker with a crafted image and a pod: the real control
- * plane (workerd via Miniflare), the real node agent CLI and real kubectl.
+ * plane (workerd via Miniflare) with its built-in registry (images pushed to
+ * /v2/, pulled through the loopback pull-only endpoint `npm start` gives the
+ * agents), the real node agent CLI and real kubectl.
  * Crafted WASM images whose layers climb out through a symlink chain, or
  * whose entrypoint is a link to a host file, must not write or read outside
  * the agent's unpack root; a pod whose subPath a container turned into a
  * link out of its emptyDir must be refused with CreateContainerConfigError.
  * A canary directory outside the agent's data dir must stay untouched.
  */
+import { createHash } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,15 +21,15 @@ import {
   spawnAgent,
   until,
 } from "../../node-agent/src/testing/agent-process.ts";
-import { startTestRegistry, type TestRegistry } from "../../node-agent/src/testing/oci-registry.ts";
 import { makeTar, type TarEntry } from "../../node-agent/src/testing/tar.ts";
 import { ensurePki, type LocalPki } from "../../scripts/local/pki.ts";
+import { type RegistryProxy, startRegistryProxy } from "../../scripts/local/registry-proxy.ts";
 import { type ControlPlane, startControlPlane } from "./harness.ts";
 
 const NODE = "hostile-node-1";
 let cp: ControlPlane;
-let registry: TestRegistry;
 let pki: LocalPki;
+let proxy: RegistryProxy;
 let dir: string;
 let outside: string;
 let agent: AgentProcess;
@@ -107,9 +110,45 @@ function chainToSlash(): TarEntry[] {
   ];
 }
 
+/** Push one blob into the built-in registry (monolithic upload); returns its descriptor. */
+async function pushBlob(repo: string, bytes: Uint8Array, mediaType: string) {
+  const digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+  const response = await cp.fetch(`/v2/${repo}/blobs/uploads/?digest=${digest}`, {
+    method: "POST",
+    headers: { "Content-Type": "application/octet-stream" },
+    body: bytes,
+  });
+  expect(response.status).toBe(201);
+  return { mediaType, digest, size: bytes.length };
+}
+
+/** Push an image (one layer, a config with the entrypoint) into the built-in registry; returns its reference. */
+async function pushImage(repo: string, layer: { mediaType: string; bytes: Uint8Array }, entrypoint?: string) {
+  const config = new TextEncoder().encode(
+    JSON.stringify({
+      architecture: "wasm",
+      os: "wasip1",
+      config: entrypoint ? { Entrypoint: [entrypoint] } : {},
+    }),
+  );
+  const manifest = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: "application/vnd.oci.image.manifest.v1+json",
+    config: await pushBlob(repo, config, "application/vnd.oci.image.config.v1+json"),
+    layers: [await pushBlob(repo, layer.bytes, layer.mediaType)],
+  });
+  const response = await cp.fetch(`/v2/${repo}/manifests/v1`, {
+    method: "PUT",
+    headers: { "Content-Type": "application/vnd.oci.image.manifest.v1+json" },
+    body: manifest,
+  });
+  expect(response.status).toBe(201);
+  return `${proxy.host}/${repo}:v1`;
+}
+
 async function pushLayer(repo: string, entries: TarEntry[], entrypoint?: string): Promise<string> {
   const layer = { mediaType: "application/vnd.oci.image.layer.v1.tar", bytes: await makeTar(entries) };
-  return registry.push(repo, "v1", [layer], entrypoint ? { config: { Entrypoint: [entrypoint] } } : {}).image;
+  return pushImage(repo, layer, entrypoint);
 }
 
 function expectOutsideUntouched(): void {
@@ -124,10 +163,8 @@ beforeAll(async () => {
   writeFileSync(join(outside, "canary"), "canary");
   writeFileSync(join(outside, "hello.wasm"), readFileSync(sample("hello")));
   pki = await ensurePki(join(dir, "pki"));
-  [cp, registry] = await Promise.all([
-    startControlPlane({ tls: { certPath: pki.serverCert, keyPath: pki.serverKey } }),
-    startTestRegistry(),
-  ]);
+  cp = await startControlPlane({ tls: { certPath: pki.serverCert, keyPath: pki.serverKey } });
+  proxy = await startRegistryProxy(0, cp.fetch);
   const rc = await cp.kubectl(["apply", "-f", "-"], {
     input: `apiVersion: node.k8s.io/v1
 kind: RuntimeClass
@@ -157,7 +194,7 @@ handler: wasm
 afterAll(async () => {
   await agent?.stop().catch(() => {});
   await removeWasmPods(join(dir, "agent"), NODE).catch(() => {});
-  await registry?.close().catch(() => {});
+  await proxy?.stop().catch(() => {});
   await cp?.stop().catch(() => {});
   rmSync(dir, { recursive: true, force: true });
   rmSync(outside, { recursive: true, force: true });
@@ -232,9 +269,10 @@ describe("a crafted image cannot reach outside the agent's unpack root", () => {
 
 describe("a subPath turned into a link out of its emptyDir", () => {
   it("is refused with CreateContainerConfigError and not mounted", async () => {
-    const image = registry.push("samples/fail", "v1", [
-      { mediaType: "application/wasm", bytes: new Uint8Array(readFileSync(sample("fail"))) },
-    ]).image;
+    const image = await pushImage("samples/fail", {
+      mediaType: "application/wasm",
+      bytes: new Uint8Array(readFileSync(sample("fail"))),
+    });
     const apply = await cp.kubectl(["apply", "-f", "-"], {
       input: podYaml(
         "subpath",
