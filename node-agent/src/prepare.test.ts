@@ -200,6 +200,40 @@ describe("volume writes stay inside the volume", () => {
     }
   });
 
+  it("writes a projected volume from configMap, secret and downwardAPI sources, read-only", async () => {
+    const p = pod({
+      volumes: [
+        {
+          name: "all",
+          projected: {
+            defaultMode: 0o440,
+            sources: [
+              { configMap: { name: "cfg", items: [{ key: "color", path: "cfg/color" }] } },
+              { secret: { name: "creds", items: [{ key: "pass", path: "pass", mode: 0o400 }] } },
+              { downwardAPI: { items: [{ path: "name", fieldRef: { fieldPath: "metadata.name" } }] } },
+            ],
+          },
+        },
+      ],
+    });
+    p.spec.containers[0].volumeMounts = [{ name: "all", mountPath: "/all", readOnly: false }];
+    const prepared = await preparePod(p, "10.0.0.9", podDir, "192.0.2.1", sources);
+    const [mount] = prepared.mounts(p.spec.containers[0]);
+    expect(mount.readOnly).toBe(true);
+    expect(visible(mount.hostPath).sort()).toEqual(["cfg", "name", "pass"]);
+    expect(readFileSync(join(mount.hostPath, "cfg/color"), "utf8")).toBe("blue");
+    expect(statSync(join(mount.hostPath, "cfg/color")).mode & 0o777).toBe(0o440);
+    expect(statSync(join(mount.hostPath, "pass")).mode & 0o777).toBe(0o400);
+    expect(readFileSync(join(mount.hostPath, "name"), "utf8")).toBe("p");
+    p.spec.volumes = [
+      {
+        name: "all",
+        projected: { sources: [{ configMap: { name: "cfg", items: [{ key: "color", path: "../x" }] } }] },
+      },
+    ];
+    await expect(preparePod(p, "10.0.0.9", podDir, "192.0.2.1", sources)).rejects.toThrow(/must not contain/);
+  });
+
   it("resolves subPath and subPathExpr inside the volume and refuses links out of it", async () => {
     const p = pod();
     p.spec.containers[0].env = [{ name: "POD", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } }];

@@ -67,40 +67,40 @@ export async function preparePod(
     }
     mkdirSync(dir, { recursive: true });
     volumeDirs.set(volume.name, dir);
-    if (volume.configMap || volume.secret) {
-      readOnlyVolumes.add(volume.name);
-      const isSecret = Boolean(volume.secret);
-      const name = volume.configMap?.name ?? volume.secret?.secretName ?? "";
-      const data = isSecret
-        ? await sources.secret(namespace, name)
-        : await sources.configMap(namespace, name);
-      const optional = volume.configMap?.optional ?? volume.secret?.optional ?? false;
-      if (!data) {
-        if (optional) continue;
-        throw new ConfigError(`${isSecret ? "secret" : "configmap"} "${name}" not found`);
+    const cm = volume.configMap;
+    const secret = volume.secret;
+    const downward = volume.downwardAPI;
+    let files: Record<string, PayloadFile> | undefined;
+    if (cm) files = await keyFiles(sources, namespace, { kind: "configmap", ...cm }, cm.defaultMode);
+    else if (secret)
+      files = await keyFiles(
+        sources,
+        namespace,
+        { kind: "secret", ...secret, name: secret.secretName },
+        secret.defaultMode,
+      );
+    else if (downward) files = downwardFiles(pod, downward.items, podIP, hostIP, downward.defaultMode);
+    else if (volume.projected) {
+      // One payload from every source, as kubelet's projected volume plugin builds it.
+      files = {};
+      const mode = volume.projected.defaultMode;
+      for (const source of volume.projected.sources ?? []) {
+        if (source.configMap)
+          Object.assign(
+            files,
+            await keyFiles(sources, namespace, { kind: "configmap", ...source.configMap }, mode),
+          );
+        if (source.secret)
+          Object.assign(
+            files,
+            await keyFiles(sources, namespace, { kind: "secret", ...source.secret }, mode),
+          );
+        if (source.downwardAPI)
+          Object.assign(files, downwardFiles(pod, source.downwardAPI.items, podIP, hostIP, mode));
       }
-      const items = volume.configMap?.items ?? volume.secret?.items;
-      const mode = volume.configMap?.defaultMode ?? volume.secret?.defaultMode;
-      const files: Record<string, PayloadFile> = {};
-      if (items) {
-        for (const item of items) {
-          if (!(item.key in data)) {
-            if (optional) continue;
-            throw new ConfigError(`configmap/secret "${name}" has no key "${item.key}"`);
-          }
-          files[item.path] = { data: data[item.key], mode: item.mode ?? mode };
-        }
-      } else for (const [key, bytes] of Object.entries(data)) files[key] = { data: bytes, mode };
-      writeVolume(volume.name, dir, files);
-    } else if (volume.downwardAPI) {
+    }
+    if (files) {
       readOnlyVolumes.add(volume.name);
-      const files: Record<string, PayloadFile> = {};
-      for (const item of volume.downwardAPI.items ?? [])
-        if (item.fieldRef)
-          files[item.path] = {
-            data: Buffer.from(fieldValue(pod, item.fieldRef.fieldPath, podIP, hostIP, true)),
-            mode: volume.downwardAPI.defaultMode,
-          };
       writeVolume(volume.name, dir, files);
     }
   }
@@ -130,6 +130,61 @@ export async function preparePod(
         }
       }),
   };
+}
+
+/** A configMap or secret as a volume source: all its keys, or the listed items. */
+interface KeySource {
+  kind: "configmap" | "secret";
+  name: string;
+  items?: { key: string; path: string; mode?: number }[];
+  optional?: boolean;
+}
+
+/** The files of a configMap/secret source; none when it is optional and absent. */
+async function keyFiles(
+  sources: SourceReader,
+  namespace: string,
+  source: KeySource,
+  mode: number | undefined,
+): Promise<Record<string, PayloadFile>> {
+  const { kind, name, items, optional } = source;
+  const data =
+    kind === "secret" ? await sources.secret(namespace, name) : await sources.configMap(namespace, name);
+  if (!data) {
+    if (optional) return {};
+    throw new ConfigError(`${kind} "${name}" not found`);
+  }
+  const files: Record<string, PayloadFile> = {};
+  if (!items) {
+    for (const [key, bytes] of Object.entries(data)) files[key] = { data: bytes, mode };
+    return files;
+  }
+  for (const item of items) {
+    if (!(item.key in data)) {
+      if (optional) continue;
+      throw new ConfigError(`configmap/secret "${name}" has no key "${item.key}"`);
+    }
+    files[item.path] = { data: data[item.key], mode: item.mode ?? mode };
+  }
+  return files;
+}
+
+/** The files of a downwardAPI source (fieldRef items). */
+function downwardFiles(
+  pod: Pod,
+  items: { path: string; fieldRef?: { fieldPath: string }; mode?: number }[] | undefined,
+  podIP: string,
+  hostIP: string,
+  mode: number | undefined,
+): Record<string, PayloadFile> {
+  const files: Record<string, PayloadFile> = {};
+  for (const item of items ?? [])
+    if (item.fieldRef)
+      files[item.path] = {
+        data: Buffer.from(fieldValue(pod, item.fieldRef.fieldPath, podIP, hostIP, true)),
+        mode: item.mode ?? mode,
+      };
+  return files;
 }
 
 /** A volumeMount subPath that cannot be used safely: the container waits with kubelet's reason. */
