@@ -7,7 +7,8 @@
  * is then created without following its final component (files with
  * O_EXCL|O_NOFOLLOW). OCI whiteouts (`.wh.<name>`, `.wh..wh..opq`) delete
  * what lower layers added, resolved the same way. Device nodes and fifos are
- * refused: a wasm image has no use for them.
+ * skipped, as rootless unpackers skip them: the agent creates no special
+ * files, and a wasm image has no use for them.
  *
  * Races: the unpacker is the only writer to the fresh directory it was
  * given (oci.ts makes it with mkdtemp and nothing runs from it until the
@@ -35,6 +36,8 @@ import { PullError } from "../types.ts";
 
 const WHITEOUT = ".wh.";
 const OPAQUE = ".wh..wh..opq";
+/** Entry types skipped rather than created. */
+const SPECIAL = new Set(["character-device", "block-device", "fifo"]);
 
 /** Apply one layer blob on top of `root` (an absolute directory path without symlinks). */
 export async function applyLayer(root: string, blob: Uint8Array): Promise<void> {
@@ -60,6 +63,7 @@ export async function applyLayer(root: string, blob: Uint8Array): Promise<void> 
 
 function applyEntry(root: string, header: tar.Header, content: Buffer, written: Set<string>): void {
   const parts = entryParts(header.name);
+  if (SPECIAL.has(header.type ?? "")) return;
   const base = parts.pop();
   if (base === undefined) return;
   if (base === "..") {
