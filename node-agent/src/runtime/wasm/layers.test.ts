@@ -87,6 +87,12 @@ describe("applyLayer keeps every entry inside the root", () => {
       { name: "hard", type: "link", linkname: "/etc/inside" },
     ]);
     expect(statSync(join(root, "hard")).ino).toBe(statSync(join(root, "etc/inside")).ino);
+    // A hard link to a symlink links the symlink itself, which still resolves inside the root.
+    await apply([
+      { name: "tocanary", type: "symlink", linkname: canary },
+      { name: "hard2", type: "link", linkname: "tocanary" },
+    ]);
+    expect(readlinkSync(join(root, "hard2"))).toBe(canary);
     for (const linkname of [canary, `../${canary}`, `r${canary}`]) {
       const error = await apply([...chainToSlash("r"), { name: "h", type: "link", linkname }]).catch(
         (e) => e,

@@ -115,8 +115,9 @@ function applyEntry(root: string, header: tar.Header, content: Buffer, written: 
       return;
     }
     case "link": {
-      // Hard link targets are archive paths: resolved (symlinks included) inside the root.
-      const source = resolveInRoot(root, header.linkname ?? "");
+      // Hard link targets are archive paths, resolved inside the root; like link(2), a final
+      // symlink is linked itself, not followed (it is harmless: every use resolves it in the root).
+      const source = resolveInRoot(root, header.linkname ?? "", { followFinal: false });
       const stat = lstatOrUndefined(source);
       if (!stat || stat.isDirectory())
         throw new PullError(
