@@ -179,6 +179,20 @@ describe("volume writes stay inside the volume", () => {
     expect(readFileSync(join(config, "sub/colour.txt"), "utf8")).toBe("green");
   });
 
+  it("rewrites a damaged volume (..data dangling, a link inside the data dir) instead of failing", async () => {
+    const p = pod();
+    await preparePod(p, "10.0.0.9", podDir, "192.0.2.1", sources);
+    const config = join(podDir, "volumes/config");
+    const data = join(config, readlinkSync(join(config, "..data")));
+    rmSync(join(data, "sub/colour.txt"));
+    symlinkSync(join(outside, "colour.txt"), join(data, "sub/colour.txt"));
+    await preparePod(p, "10.0.0.9", podDir, "192.0.2.1", sources);
+    expect(lstatSync(join(config, "..data/sub/colour.txt")).isFile()).toBe(true);
+    rmSync(join(config, readlinkSync(join(config, "..data"))), { recursive: true });
+    await preparePod(p, "10.0.0.9", podDir, "192.0.2.1", sources);
+    expect(readFileSync(join(config, "sub/colour.txt"), "utf8")).toBe("blue");
+  });
+
   it("refuses keys and item paths that would leave the volume or clash with ..data", async () => {
     for (const [key, path] of [
       ["../../colour.txt", undefined],

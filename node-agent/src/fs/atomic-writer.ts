@@ -25,7 +25,6 @@ import {
   readlinkSync,
   renameSync,
   rmSync,
-  statSync,
   symlinkSync,
   writeSync,
 } from "node:fs";
@@ -111,25 +110,39 @@ function currentDataDir(dir: string): string | undefined {
   }
 }
 
-/** True when `dataDir` holds exactly `files`, byte for byte and mode for mode. */
+/** True when `dataDir` holds exactly `files` as regular files, byte for byte and mode for mode. */
 function holds(dataDir: string, files: Map<string, PayloadFile>): boolean {
-  const present = listFiles(dataDir);
-  if (present.length !== files.size) return false;
-  for (const path of present) {
-    const file = files.get(path);
-    if (!file) return false;
-    const full = join(dataDir, path);
-    if ((statSync(full).mode & 0o777) !== ((file.mode ?? 0o644) & 0o777)) return false;
-    if (!Buffer.from(file.data).equals(readFileSync(full))) return false;
+  try {
+    const present = listFiles(dataDir);
+    if (!present || present.length !== files.size) return false;
+    for (const path of present) {
+      const file = files.get(path);
+      if (!file) return false;
+      const full = join(dataDir, path);
+      if ((lstatSync(full).mode & 0o777) !== ((file.mode ?? 0o644) & 0o777)) return false;
+      if (!Buffer.from(file.data).equals(readFileSync(full))) return false;
+    }
+    return true;
+  } catch {
+    // Missing or damaged: write a fresh copy.
+    return false;
   }
-  return true;
 }
 
-function listFiles(dir: string, prefix = ""): string[] {
-  return readdirSync(join(dir, prefix), { withFileTypes: true }).flatMap((e) => {
+/** Regular files under `dir` (relative paths); undefined when anything else (a link...) is there. */
+function listFiles(dir: string, prefix = ""): string[] | undefined {
+  const out: string[] = [];
+  for (const e of readdirSync(join(dir, prefix), { withFileTypes: true })) {
     const rel = prefix ? `${prefix}/${e.name}` : e.name;
-    return e.isDirectory() ? listFiles(dir, rel) : [rel];
-  });
+    if (e.isFile()) out.push(rel);
+    else if (!e.isDirectory()) return undefined;
+    else {
+      const inner = listFiles(dir, rel);
+      if (!inner) return undefined;
+      out.push(...inner);
+    }
+  }
+  return out;
 }
 
 function lstatOrUndefined(path: string) {
