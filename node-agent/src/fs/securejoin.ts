@@ -17,8 +17,8 @@ export class PathEscapeError extends Error {
   override name = "PathEscapeError";
 }
 
-/** Linux's limit on symlinks followed in one lookup (MAXSYMLINKS is 40; securejoin allows 255). */
-const MAX_LINKS = 255;
+/** Symlinks followed in one lookup before ELOOP: Linux's MAXSYMLINKS, which also bounds a hostile layer's work. */
+const MAX_LINKS = 40;
 
 /** Options for resolveInRoot. */
 export interface InRootOptions {
