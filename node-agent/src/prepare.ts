@@ -1,15 +1,18 @@
 /**
  * Turns a pod's volumes and env into what a runtime needs: directories on the
  * host (emptyDir, hostPath, configMap, secret, downwardAPI, written with the
- * right key→file layout and rewritten when the source changes) and a flat
+ * right key→file layout, atomically the kubelet way and rewritten when the
+ * source changes; subPaths resolved without leaving the volume) and a flat
  * environment (value, configMapKeyRef, secretKeyRef, fieldRef,
  * resourceFieldRef, envFrom). Missing non-optional sources are ConfigErrors.
  */
-import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join, normalize } from "node:path";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 import type { KubeClient, KubeObject } from "../../workers/client/kube.ts";
 import { R } from "../../workers/client/resources.ts";
 import { ApiError } from "../../workers/client/status.ts";
+import { type PayloadFile, PayloadPathError, writeAtomically } from "./fs/atomic-writer.ts";
+import { PathEscapeError, resolveBeneath } from "./fs/securejoin.ts";
 import { ConfigError, type PreparedPod } from "./pod/context.ts";
 import { type Container, type Pod, parseQuantity } from "./pod/k8s.ts";
 import type { Mount } from "./runtime/types.ts";
@@ -53,6 +56,8 @@ export async function preparePod(
 ): Promise<PreparedPod> {
   const namespace = pod.metadata.namespace ?? "default";
   const volumeDirs = new Map<string, string>();
+  // Kubelet mounts these read-only whatever the pod asks: the container must not plant links in them.
+  const readOnlyVolumes = new Set<string>();
   for (const volume of pod.spec.volumes ?? []) {
     const dir = join(podDir, "volumes", volume.name);
     if (volume.hostPath) {
@@ -62,35 +67,41 @@ export async function preparePod(
     }
     mkdirSync(dir, { recursive: true });
     volumeDirs.set(volume.name, dir);
-    if (volume.configMap || volume.secret) {
-      const isSecret = Boolean(volume.secret);
-      const name = volume.configMap?.name ?? volume.secret?.secretName ?? "";
-      const data = isSecret
-        ? await sources.secret(namespace, name)
-        : await sources.configMap(namespace, name);
-      const optional = volume.configMap?.optional ?? volume.secret?.optional ?? false;
-      if (!data) {
-        if (optional) continue;
-        throw new ConfigError(`${isSecret ? "secret" : "configmap"} "${name}" not found`);
+    const cm = volume.configMap;
+    const secret = volume.secret;
+    const downward = volume.downwardAPI;
+    let files: Record<string, PayloadFile> | undefined;
+    if (cm) files = await keyFiles(sources, namespace, { kind: "configmap", ...cm }, cm.defaultMode);
+    else if (secret)
+      files = await keyFiles(
+        sources,
+        namespace,
+        { kind: "secret", ...secret, name: secret.secretName },
+        secret.defaultMode,
+      );
+    else if (downward) files = downwardFiles(pod, downward.items, podIP, hostIP, downward.defaultMode);
+    else if (volume.projected) {
+      // One payload from every source, as kubelet's projected volume plugin builds it.
+      files = {};
+      const mode = volume.projected.defaultMode;
+      for (const source of volume.projected.sources ?? []) {
+        if (source.configMap)
+          Object.assign(
+            files,
+            await keyFiles(sources, namespace, { kind: "configmap", ...source.configMap }, mode),
+          );
+        if (source.secret)
+          Object.assign(
+            files,
+            await keyFiles(sources, namespace, { kind: "secret", ...source.secret }, mode),
+          );
+        if (source.downwardAPI)
+          Object.assign(files, downwardFiles(pod, source.downwardAPI.items, podIP, hostIP, mode));
       }
-      const items = volume.configMap?.items ?? volume.secret?.items;
-      const files: Record<string, Uint8Array> = {};
-      if (items) {
-        for (const item of items) {
-          if (!(item.key in data)) {
-            if (optional) continue;
-            throw new ConfigError(`configmap/secret "${name}" has no key "${item.key}"`);
-          }
-          files[item.path] = data[item.key];
-        }
-      } else Object.assign(files, data);
-      syncFiles(dir, files, volume.configMap?.defaultMode ?? volume.secret?.defaultMode ?? 0o644);
-    } else if (volume.downwardAPI) {
-      const files: Record<string, Uint8Array> = {};
-      for (const item of volume.downwardAPI.items ?? [])
-        if (item.fieldRef)
-          files[item.path] = Buffer.from(fieldValue(pod, item.fieldRef.fieldPath, podIP, hostIP, true));
-      syncFiles(dir, files, volume.downwardAPI.defaultMode ?? 0o644);
+    }
+    if (files) {
+      readOnlyVolumes.add(volume.name);
+      writeVolume(volume.name, dir, files);
     }
   }
 
@@ -104,27 +115,91 @@ export async function preparePod(
       (container.volumeMounts ?? []).flatMap((m): Mount[] => {
         const base = volumeDirs.get(m.name);
         if (!base) return [];
-        const hostPath = m.subPath ? join(base, normalize(m.subPath).replace(/^(\.\.(\/|$))+/, "")) : base;
-        return [{ hostPath, containerPath: m.mountPath, readOnly: m.readOnly ?? false }];
+        const readOnly = readOnlyVolumes.has(m.name) || (m.readOnly ?? false);
+        const subPath = m.subPathExpr ? expand(m.subPathExpr, envs.get(container.name) ?? {}) : m.subPath;
+        if (!subPath) return [{ hostPath: base, containerPath: m.mountPath, readOnly }];
+        try {
+          // Created when missing, as kubelet does; refused when it is or passes through a link out.
+          const hostPath = resolveBeneath(base, subPath, { mkdir: !readOnlyVolumes.has(m.name) });
+          return [{ hostPath, containerPath: m.mountPath, readOnly }];
+        } catch (error) {
+          if (!(error instanceof PathEscapeError)) throw error;
+          throw new SubPathError(
+            `failed to prepare subPath for volumeMount "${m.name}" of container "${container.name}": ${error.message}`,
+          );
+        }
       }),
   };
 }
 
-/** Write files atomically (tmp + rename) and remove ones no longer in the source, so updates show up in place. */
-function syncFiles(dir: string, files: Record<string, Uint8Array>, mode: number): void {
-  for (const [path, bytes] of Object.entries(files)) {
-    const clean = normalize(path);
-    if (clean.startsWith("..") || clean.startsWith("/"))
-      throw new ConfigError(`invalid volume item path ${path}`);
-    const target = join(dir, clean);
-    mkdirSync(dirname(target), { recursive: true });
-    const tmp = `${target}.${process.pid}.tmp`;
-    writeFileSync(tmp, bytes, { mode: mode & 0o777 });
-    renameSync(tmp, target);
+/** A configMap or secret as a volume source: all its keys, or the listed items. */
+interface KeySource {
+  kind: "configmap" | "secret";
+  name: string;
+  items?: { key: string; path: string; mode?: number }[];
+  optional?: boolean;
+}
+
+/** The files of a configMap/secret source; none when it is optional and absent. */
+async function keyFiles(
+  sources: SourceReader,
+  namespace: string,
+  source: KeySource,
+  mode: number | undefined,
+): Promise<Record<string, PayloadFile>> {
+  const { kind, name, items, optional } = source;
+  const data =
+    kind === "secret" ? await sources.secret(namespace, name) : await sources.configMap(namespace, name);
+  if (!data) {
+    if (optional) return {};
+    throw new ConfigError(`${kind} "${name}" not found`);
   }
-  const wanted = new Set(Object.keys(files).map((p) => normalize(p).split("/")[0]));
-  for (const entry of readdirSync(dir))
-    if (!wanted.has(entry)) rmSync(join(dir, entry), { recursive: true, force: true });
+  const files: Record<string, PayloadFile> = {};
+  if (!items) {
+    for (const [key, bytes] of Object.entries(data)) files[key] = { data: bytes, mode };
+    return files;
+  }
+  for (const item of items) {
+    if (!(item.key in data)) {
+      if (optional) continue;
+      throw new ConfigError(`configmap/secret "${name}" has no key "${item.key}"`);
+    }
+    files[item.path] = { data: data[item.key], mode: item.mode ?? mode };
+  }
+  return files;
+}
+
+/** The files of a downwardAPI source (fieldRef items). */
+function downwardFiles(
+  pod: Pod,
+  items: { path: string; fieldRef?: { fieldPath: string }; mode?: number }[] | undefined,
+  podIP: string,
+  hostIP: string,
+  mode: number | undefined,
+): Record<string, PayloadFile> {
+  const files: Record<string, PayloadFile> = {};
+  for (const item of items ?? [])
+    if (item.fieldRef)
+      files[item.path] = {
+        data: Buffer.from(fieldValue(pod, item.fieldRef.fieldPath, podIP, hostIP, true)),
+        mode: item.mode ?? mode,
+      };
+  return files;
+}
+
+/** A volumeMount subPath that cannot be used safely: the container waits with kubelet's reason. */
+export class SubPathError extends ConfigError {
+  readonly reason = "CreateContainerConfigError";
+}
+
+/** Write one configMap/secret/downwardAPI volume; a bad item path is the pod's configuration error. */
+function writeVolume(name: string, dir: string, files: Record<string, PayloadFile>): void {
+  try {
+    writeAtomically(dir, files);
+  } catch (error) {
+    if (error instanceof PayloadPathError) throw new ConfigError(`volume "${name}": ${error.message}`);
+    throw error;
+  }
 }
 
 async function resolveEnv(

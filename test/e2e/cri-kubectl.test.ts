@@ -6,7 +6,7 @@
  * `runc`; WASM pods by `wasm`, on the same node.
  */
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -360,6 +360,67 @@ spec:
       (p) => p.status?.containerStatuses?.[0].state.waiting?.reason === "CreateContainerConfigError",
     );
     expect(pod.status?.containerStatuses?.[0].state.waiting?.message).toMatch(/privileged/);
+  });
+
+  it("refuses a subPath that an init container turned into a link out of its emptyDir", async () => {
+    // kubelet's CVE-2017-1002101: one container plants a link, the next mounts the subPath through it.
+    const outside = mkdtempSync(join(tmpdir(), "ep-subpath-canary-"));
+    writeFileSync(join(outside, "canary"), "canary");
+    try {
+      await apply(
+        podYaml(
+          "subpath-link",
+          `    command: ["sh", "-c", "echo pwned > /data/canary; echo pwned > /data/created"]
+    volumeMounts:
+    - { name: scratch, mountPath: /data, subPath: work }
+`,
+          `  restartPolicy: Never
+  volumes:
+  - { name: scratch, emptyDir: {} }
+  initContainers:
+  - name: plant
+    image: ${busybox}
+    command: ["ln", "-s", "${outside}", "/scratch/work"]
+    volumeMounts:
+    - { name: scratch, mountPath: /scratch }
+`,
+        ),
+      );
+      const pod = await untilPod(
+        "subpath-link",
+        "CreateContainerConfigError",
+        (p) => p.status?.containerStatuses?.[0]?.state.waiting?.reason === "CreateContainerConfigError",
+      );
+      expect(pod.status?.containerStatuses?.[0].state.waiting?.message).toMatch(
+        /failed to prepare subPath for volumeMount "scratch" of container "main": .*points outside the volume/,
+      );
+      expect(readdirSync(outside)).toEqual(["canary"]);
+      expect(readFileSync(join(outside, "canary"), "utf8")).toBe("canary");
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
+  it("mounts a configMap volume read-only even when the pod asks for read-write", async () => {
+    await apply(`apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: ro-cfg
+data:
+  key: value
+`);
+    await apply(
+      podYaml(
+        "ro-cfg",
+        `    command: ["sh", "-c", "cat /cfg/key; echo; touch /cfg/new 2>/dev/null && echo writable || echo read-only"]
+    volumeMounts:
+    - { name: cfg, mountPath: /cfg, readOnly: false }
+`,
+        "  restartPolicy: Never\n  volumes:\n  - { name: cfg, configMap: { name: ro-cfg } }\n",
+      ),
+    );
+    await untilPod("ro-cfg", "Succeeded", (p) => p.status?.phase === "Succeeded");
+    expect((await cp.kubectl(["logs", "ro-cfg"])).stdout).toBe("value\nread-only\n");
   });
 
   it("gives a pod with dnsPolicy None its own resolv.conf and its hostname", async () => {

@@ -61,7 +61,13 @@ export interface Container {
   }[];
   ports?: { containerPort: number; hostPort?: number; protocol?: string; name?: string }[];
   resources?: { limits?: Record<string, string>; requests?: Record<string, string> };
-  volumeMounts?: { name: string; mountPath: string; readOnly?: boolean; subPath?: string }[];
+  volumeMounts?: {
+    name: string;
+    mountPath: string;
+    readOnly?: boolean;
+    subPath?: string;
+    subPathExpr?: string;
+  }[];
   livenessProbe?: Probe;
   readinessProbe?: Probe;
   startupProbe?: Probe;
@@ -87,7 +93,29 @@ export interface Volume {
     optional?: boolean;
     defaultMode?: number;
   };
-  downwardAPI?: { items?: { path: string; fieldRef?: { fieldPath: string } }[]; defaultMode?: number };
+  downwardAPI?: { items?: DownwardItem[]; defaultMode?: number };
+  projected?: {
+    sources?: {
+      configMap?: { name: string; items?: KeyToPath[]; optional?: boolean };
+      secret?: { name: string; items?: KeyToPath[]; optional?: boolean };
+      downwardAPI?: { items?: DownwardItem[] };
+    }[];
+    defaultMode?: number;
+  };
+}
+
+/** core/v1 KeyToPath: a configMap/secret key written at a path. */
+export interface KeyToPath {
+  key: string;
+  path: string;
+  mode?: number;
+}
+
+/** core/v1 DownwardAPIVolumeFile (fieldRef only). */
+export interface DownwardItem {
+  path: string;
+  fieldRef?: { fieldPath: string };
+  mode?: number;
 }
 
 /** core/v1 PodSpec (the fields the agent uses). */

@@ -1,10 +1,10 @@
 /** Builds tar layers for tests (tar-stream pack), including hostile entries. */
 import tar from "tar-stream";
 
-/** One tar entry: a file, a directory or a symlink. */
+/** One tar entry: a file, a directory, a symlink, a hard link or a special file. */
 export interface TarEntry {
   name: string;
-  type?: "file" | "directory" | "symlink" | "character-device";
+  type?: "file" | "directory" | "symlink" | "link" | "character-device" | "block-device" | "fifo";
   content?: Uint8Array;
   linkname?: string;
 }

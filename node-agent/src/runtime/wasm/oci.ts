@@ -5,9 +5,10 @@
  * ordinary images whose filesystem holds the module (tar/tar+gzip layers).
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { resolveInRoot } from "../../fs/securejoin.ts";
 import { PullError, type PullOptions } from "../types.ts";
 import { applyLayer } from "./layers.ts";
 
@@ -187,8 +188,9 @@ export class ImageStore {
         Boolean,
       ) as string[];
       for (const candidate of candidates) {
-        const path = join(root, candidate.replace(/^\/+/, ""));
-        if (existsSync(path)) return await readFile(path);
+        // A symlinked entrypoint is followed inside the image root, never to a host file.
+        const path = resolveInRoot(root, candidate);
+        if (statSync(path, { throwIfNoEntry: false })?.isFile()) return await readFile(path);
       }
       throw new PullError(
         "ErrImagePull",
