@@ -5,6 +5,7 @@
  */
 import type { KubeObject } from "../../client/kube.ts";
 import { errors } from "../../client/status.ts";
+import { readJsonObject } from "../decode.ts";
 import type { CustomSubresource, FieldError, Strategy } from "../registry/types.ts";
 import { col } from "./print.ts";
 import { statusSplit } from "./status.ts";
@@ -55,12 +56,7 @@ export const finalize: CustomSubresource = {
   async handle(req) {
     const info = req.registry.lookup("", "namespaces");
     if (!info) throw errors.internal("namespaces are not registered");
-    let body: KubeObject;
-    try {
-      body = (await req.request.json()) as KubeObject;
-    } catch {
-      throw errors.badRequest("the request body is not a valid JSON object");
-    }
+    const body = (await readJsonObject(req.request)) as KubeObject;
     const finalizers = obj(body.spec).finalizers ?? [];
     const updated = await req.registry.update(
       info,
