@@ -92,10 +92,14 @@ async function decodeObject(
   }
   const text = await readBody(call.request);
   const { value, duplicates } = parseBody(text, type === "yaml" || type === "apply-patch");
-  if (
-    (type !== "json-patch" && (value === null || typeof value !== "object")) ||
-    (type !== "json-patch" && Array.isArray(value))
-  )
+  if (type === "json-patch") {
+    // A JSON patch is a list of operation objects; anything else would reach the patcher as a TypeError.
+    if (
+      !Array.isArray(value) ||
+      value.some((op) => op === null || typeof op !== "object" || Array.isArray(op))
+    )
+      throw new ApiError("BadRequest", "the body must be a JSON patch: a list of operation objects");
+  } else if (value === null || typeof value !== "object" || Array.isArray(value))
     throw new ApiError("BadRequest", "the body must be a JSON object");
   return { object: value as KubeObject, type, duplicates };
 }
