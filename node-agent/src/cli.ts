@@ -5,6 +5,7 @@
  *   node-agent --server https://edgeplane.example.workers.dev --token <id.secret>
  *              [--token-file F] [--ca-file ca.pem] [--name NODE] [--data-dir DIR]
  *              [--labels k=v,...] [--max-pods N] [--runtimes wasm[,cri]] [--containerd managed|SOCKET]
+ *              [--registry-login HOST[:PORT],...]  registries that get the node's own token
  */
 import { readFileSync } from "node:fs";
 import os from "node:os";
@@ -14,7 +15,7 @@ import { NodeAgent } from "./agent.ts";
 const USAGE = `usage: node-agent --server URL (--token T | --token-file F) [--ca-file PEM] [--name NODE]
                   [--data-dir DIR] [--labels k=v,...] [--max-pods N] [--runtimes wasm[,cri]]
                   [--containerd managed|SOCKET] [--pod-cidr CIDR] [--cni-bridge NAME]
-                  [--allow-privileged] [--node-ip IP]`;
+                  [--allow-privileged] [--node-ip IP] [--registry-login HOST[:PORT],...]`;
 
 /** Parse argv into AgentOptions (throws with a usage message on bad input). */
 export function parseCli(argv: string[]) {
@@ -35,6 +36,7 @@ export function parseCli(argv: string[]) {
       "cni-bridge": { type: "string" },
       "allow-privileged": { type: "boolean" },
       "node-ip": { type: "string" },
+      "registry-login": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -67,6 +69,7 @@ export function parseCli(argv: string[]) {
       allowPrivileged: values["allow-privileged"],
     },
     hostIP: values["node-ip"],
+    registryLogins: (values["registry-login"] ?? "").split(",").filter(Boolean),
   };
 }
 
