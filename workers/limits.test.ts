@@ -125,3 +125,63 @@ describe("body limits on every route", () => {
     expect(await errorCode(wrong)).toBe("DIGEST_INVALID");
   });
 });
+
+describe("fuzz: registry and tunnel routes", () => {
+  it("400 seeded malformed registry and tunnel requests never answer 5xx", async () => {
+    let seed = 7;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)];
+    const digest = `sha256:${"0".repeat(64)}`;
+    const paths = [
+      "/v2/",
+      "/v2/_catalog?n=%&last=%zz",
+      "/v2/a/tags/list?n=-1",
+      "/v2/a/tags/list?n=abc&last=%",
+      "/v2/%/manifests/v1",
+      "/v2/a/manifests/%e0",
+      `/v2/a/manifests/${digest}`,
+      "/v2/a/manifests/sha256:xyz",
+      "/v2/a/blobs/%",
+      `/v2/a/blobs/${digest}`,
+      "/v2/a/blobs/uploads/",
+      "/v2/a/blobs/uploads/?digest=%",
+      "/v2/a/blobs/uploads/?mount=%zz&from=%",
+      "/v2/a/blobs/uploads/00000000-0000-0000-0000-000000000000?digest=bogus",
+      "/v2/a/blobs/uploads/not-a-uuid",
+      "/v2/../api/v1/secrets",
+      "/v2//a/manifests/v1",
+      "/edgeplane/v1/tunnel/%",
+      "/edgeplane/v1/tunnel/node-1",
+      "/edgeplane/v1/tunnel/",
+    ];
+    const bodies = [
+      "",
+      "{",
+      "null",
+      '{"schemaVersion":2,"mediaType":"bogus"}',
+      '{"schemaVersion":2,"layers":"x"}',
+      "[".repeat(50_000),
+    ];
+    const failures: string[] = [];
+    for (let i = 0; i < 400; i++) {
+      const method = pick(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
+      const path = pick(paths);
+      const headers: Record<string, string> = {};
+      const auth = pick([ADMIN.Authorization, "", "Bearer nope", "Basic %%%", `Basic ${btoa("x:nope")}`]);
+      if (auth) headers.Authorization = auth;
+      if (next() < 0.5)
+        headers["Content-Type"] = pick(["application/vnd.oci.image.manifest.v1+json", "bogus/%", ""]);
+      if (next() < 0.2) headers["Content-Range"] = pick(["0-", "5-1", "bytes=0-0", "%"]);
+      if (next() < 0.2) headers.Range = pick(["bytes=5-1", "bytes=-", "items=0-1"]);
+      const body = method === "GET" || method === "HEAD" ? undefined : pick(bodies);
+      const res = await SELF.fetch(BASE + path, { method, headers, body });
+      const text = await res.text();
+      if (res.status >= 500)
+        failures.push(`${method} ${path} ${auth.slice(0, 12)}: ${res.status} ${text.slice(0, 120)}`);
+    }
+    expect(failures).toEqual([]);
+  }, 60_000);
+});
