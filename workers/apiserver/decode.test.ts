@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { ApiError } from "../client/status.ts";
 import { MAX_BODY_BYTES, MAX_NESTING, MAX_YAML_NODES, parseBody, readAtMost, readBody } from "./decode.ts";
+import { RESOURCES } from "./kinds/index.ts";
+import { testServer } from "./testing/fixture.ts";
 
 /** The ApiError reason parseBody throws for `text`, or "ok". */
 function reason(text: string, yaml: boolean): string {
@@ -109,5 +111,54 @@ describe("body reads", () => {
     const ok = new Request("http://x/", { method: "POST", body: "hello" });
     expect(new TextDecoder().decode(await readAtMost(ok, 5))).toBe("hello");
     expect(await readAtMost(new Request("http://x/", { method: "POST", body: "hello!" }), 5)).toBeUndefined();
+  });
+});
+
+describe("ObjectMeta wire types", () => {
+  it("answer 400 for metadata of the wrong type (a TypeError 500 before), null label values still delete", async () => {
+    const { call } = testServer({ resources: RESOURCES });
+    const path = "/api/v1/namespaces/default/configmaps";
+    for (const metadata of [
+      "string",
+      [],
+      { name: "a", uid: [] },
+      { name: "a", labels: { x: 1 } },
+      { name: 5 },
+    ]) {
+      const res = await call("POST", path, { apiVersion: "v1", kind: "ConfigMap", metadata });
+      expect(res.status, JSON.stringify(metadata)).toBe(400);
+      expect(res.body.reason).toBe("BadRequest");
+    }
+    const patch = await call(
+      "PATCH",
+      `${path}/nope`,
+      { metadata: "x" },
+      {
+        "Content-Type": "application/merge-patch+json",
+      },
+    );
+    expect(patch.status).toBe(400);
+    const created = await call("POST", path, {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "ok", labels: { a: "b" } },
+    });
+    expect(created.status).toBe(201);
+    // A merge patch deletes a label with null: still allowed.
+    const unlabel = await call(
+      "PATCH",
+      `${path}/ok`,
+      { metadata: { labels: { a: null } } },
+      {
+        "Content-Type": "application/merge-patch+json",
+      },
+    );
+    expect(unlabel.status, unlabel.text).toBe(200);
+    const owners = await call("POST", path, {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "owners", ownerReferences: "x" },
+    });
+    expect(owners.status).toBe(400);
   });
 });

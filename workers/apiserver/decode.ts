@@ -122,6 +122,52 @@ export async function readAtMost(request: Request, limit: number): Promise<Uint8
   return all;
 }
 
+const META_STRINGS = [
+  "name",
+  "generateName",
+  "namespace",
+  "uid",
+  "resourceVersion",
+  "selfLink",
+  "creationTimestamp",
+  "deletionTimestamp",
+] as const;
+const META_MAPS = ["labels", "annotations"] as const;
+const META_LISTS = ["ownerReferences", "finalizers", "managedFields"] as const;
+const META_NUMBERS = ["generation", "deletionGracePeriodSeconds"] as const;
+
+/**
+ * Check a body's metadata against ObjectMeta's wire types, as kube's typed
+ * decoder does (400 on a mismatch), so `metadata: "x"` or `uid: []` is a
+ * decode error rather than a TypeError deep in the registry. null counts as
+ * absent, as it does in Go (and deletes a label in a merge patch).
+ */
+export function checkObjectMeta(object: Record<string, unknown>): void {
+  if (!("metadata" in object) || object.metadata === null) return;
+  const meta = object.metadata;
+  const bad = (field: string, want: string) =>
+    new ApiError(
+      "BadRequest",
+      `error decoding request body: metadata${field ? `.${field}` : ""} must be ${want}`,
+    );
+  if (typeof meta !== "object" || Array.isArray(meta)) throw bad("", "an object (ObjectMeta)");
+  const m = meta as Record<string, unknown>;
+  const present = (k: string) => m[k] !== undefined && m[k] !== null;
+  for (const k of META_STRINGS) if (present(k) && typeof m[k] !== "string") throw bad(k, "a string");
+  for (const k of META_NUMBERS) if (present(k) && typeof m[k] !== "number") throw bad(k, "a number");
+  for (const k of META_LISTS) if (present(k) && !Array.isArray(m[k])) throw bad(k, "a list");
+  for (const k of META_MAPS) {
+    if (!present(k)) continue;
+    const map = m[k];
+    if (
+      typeof map !== "object" ||
+      Array.isArray(map) ||
+      Object.values(map as object).some((v) => v !== null && typeof v !== "string")
+    )
+      throw bad(k, "a map of strings");
+  }
+}
+
 /** A parsed body plus the duplicate fields it contained (paths like "spec.replicas"). */
 export interface Decoded {
   value: unknown;

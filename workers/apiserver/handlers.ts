@@ -4,7 +4,7 @@
  */
 import type { KubeObject } from "../client/kube.ts";
 import { ApiError } from "../client/status.ts";
-import { type BodyType, bodyType, parseBody, readBody, readBodyBytes } from "./decode.ts";
+import { type BodyType, bodyType, checkObjectMeta, parseBody, readBody, readBodyBytes } from "./decode.ts";
 import { checkFields, fieldValidationFrom, type UnknownFieldsChecker, warningHeader } from "./fields.ts";
 import { deleteNamespace, isNamespaceResource } from "./namespaces.ts";
 import { decodeProtobuf } from "./protobuf.ts";
@@ -101,6 +101,7 @@ async function decodeObject(
       throw new ApiError("BadRequest", "the body must be a JSON patch: a list of operation objects");
   } else if (value === null || typeof value !== "object" || Array.isArray(value))
     throw new ApiError("BadRequest", "the body must be a JSON object");
+  else checkObjectMeta(value as Record<string, unknown>);
   return { object: value as KubeObject, type, duplicates };
 }
 
