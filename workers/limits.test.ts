@@ -185,3 +185,36 @@ describe("fuzz: registry and tunnel routes", () => {
     expect(failures).toEqual([]);
   }, 60_000);
 });
+
+describe("nesting just under the limit", () => {
+  it("is decoded and handled without a 5xx on create, server-side apply and merge patch", async () => {
+    const deep = (n: number) => `${'{"a":'.repeat(n)}1${"}".repeat(n)}`;
+    const path = "/api/v1/namespaces/default/configmaps";
+    const body = `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"deep"},"x":${deep(490)}}`;
+    const headers = { ...ADMIN, "Content-Type": "application/json" };
+    const created = await SELF.fetch(`${BASE}${path}?fieldValidation=Warn`, {
+      method: "POST",
+      headers,
+      body,
+    });
+    expect(created.status, await created.clone().text()).toBe(201);
+    const strict = await SELF.fetch(`${BASE}${path}?fieldValidation=Strict`, {
+      method: "POST",
+      headers,
+      body,
+    });
+    expect(strict.status).toBeLessThan(500);
+    const applied = await SELF.fetch(`${BASE}${path}/deep-apply?fieldManager=t&fieldValidation=Ignore`, {
+      method: "PATCH",
+      headers: { ...ADMIN, "Content-Type": "application/apply-patch+yaml" },
+      body: body.replace('"deep"', '"deep-apply"'),
+    });
+    expect(applied.status, await applied.clone().text()).toBeLessThan(300);
+    const patched = await SELF.fetch(`${BASE}${path}/deep`, {
+      method: "PATCH",
+      headers: { ...ADMIN, "Content-Type": "application/merge-patch+json" },
+      body: `{"y":${deep(495)}}`,
+    });
+    expect(patched.status).toBeLessThan(500);
+  });
+});
