@@ -8,6 +8,7 @@
  */
 import { authenticate } from "../../workers/apiserver/auth.ts";
 import { ApiError } from "../../workers/client/status.ts";
+import { tryDecodeURIComponent } from "../../workers/client/uri.ts";
 import type { Env } from "../../workers/env.ts";
 
 const NODE_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
@@ -32,7 +33,8 @@ export async function handleTunnelConnect(
   _ctx: ExecutionContext,
 ): Promise<Response> {
   const path = new URL(request.url).pathname;
-  const node = decodeURIComponent(path.slice("/edgeplane/v1/tunnel/".length));
+  // A malformed %-escape decodes to "" and fails the name check (400), like any bad name.
+  const node = tryDecodeURIComponent(path.slice("/edgeplane/v1/tunnel/".length)) ?? "";
   if (!NODE_NAME.test(node))
     return statusResponse(new ApiError("BadRequest", `invalid node name ${JSON.stringify(node)}`));
   const user = await authenticate(request, env);

@@ -43,6 +43,12 @@ export interface AgentOptions {
   /** For --runtimes cri: pod CIDR until the Node has spec.podCIDR, bridge name, --allow-privileged. */
   cri?: { podCidr?: string; bridge?: string; allowPrivileged?: boolean; cgroupRoot?: string };
   hostIP?: string;
+  /**
+   * Registries (host[:port]) that get this node's own token when a pod names no
+   * pull secret for them: the control plane's built-in registry, and locally the
+   * loopback pull endpoint of `npm start`, which forwards the credential to it.
+   */
+  registryLogins?: string[];
   clock?: Clock;
   log?: (message: string) => void;
   /** Extra runtimes (tests). */
@@ -401,6 +407,9 @@ export class NodeAgent {
         // a missing or malformed pull secret is ignored, as the kubelet does
       }
     }
+    // The cluster's own registry: the node's credential, as the kubelet's credential provider would give.
+    const own = [new URL(this.options.server).host, ...(this.options.registryLogins ?? [])];
+    if (own.includes(registry)) return { username: "node", password: this.options.token };
     return undefined;
   }
 }

@@ -5,6 +5,7 @@
  *   node-agent --server https://edgeplane.example.workers.dev --token-file /etc/edgeplane/token
  *              [--ca-file ca.pem] [--name NODE] [--data-dir DIR]
  *              [--labels k=v,...] [--max-pods N] [--runtimes wasm[,cri]] [--containerd managed|SOCKET]
+ *              [--registry-login HOST[:PORT],...]  registries that get the node's own token
  *
  * The token comes from a file (mode 0600) or EDGEPLANE_TOKEN, never from the
  * command line: argv is readable by every user on the host (ps,
@@ -21,7 +22,7 @@ export const TOKEN_ENV = "EDGEPLANE_TOKEN";
 const USAGE = `usage: node-agent --server URL (--token-file F | EDGEPLANE_TOKEN=T) [--ca-file PEM] [--name NODE]
                   [--data-dir DIR] [--labels k=v,...] [--max-pods N] [--runtimes wasm[,cri]]
                   [--containerd managed|SOCKET] [--pod-cidr CIDR] [--cni-bridge NAME]
-                  [--allow-privileged] [--node-ip IP]`;
+                  [--allow-privileged] [--node-ip IP] [--registry-login HOST[:PORT],...]`;
 
 /** Parse argv (and the token variable of `env`) into AgentOptions plus warnings (throws with a usage message on bad input). */
 export function parseCli(argv: string[], env: Record<string, string | undefined> = {}) {
@@ -42,6 +43,7 @@ export function parseCli(argv: string[], env: Record<string, string | undefined>
       "cni-bridge": { type: "string" },
       "allow-privileged": { type: "boolean" },
       "node-ip": { type: "string" },
+      "registry-login": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -73,6 +75,7 @@ export function parseCli(argv: string[], env: Record<string, string | undefined>
     },
     hostIP: values["node-ip"],
     warnings,
+    registryLogins: (values["registry-login"] ?? "").split(",").filter(Boolean),
   };
 }
 

@@ -41,6 +41,8 @@ export interface AgentOptions {
   /** File holding the agent's token (not the token itself: argv is visible to every user in ps). */
   tokenFile: string;
   caFile: string;
+  /** The loopback registry endpoint, which needs the node's token (--registry-login). */
+  registryLogin?: string;
   dataDir: string;
   logFile: string;
 }
@@ -59,6 +61,7 @@ export async function startAgent(o: AgentOptions): Promise<LocalAgent> {
     o.name,
     "--data-dir",
     o.dataDir,
+    ...(o.registryLogin ? ["--registry-login", o.registryLogin] : []),
   ];
   const command = o.entry.endsWith(".ts") ? ["--import", "tsx", o.entry, ...args] : [o.entry, ...args];
   const fd = openSync(o.logFile, "a");

@@ -89,11 +89,8 @@ async function main(): Promise<void> {
   await writeKubeconfig(kubeconfig, "edgeplane-local", { server: cp.url, token: pki.token, ca });
   await chmod(kubeconfig, 0o600);
 
-  // The pods' registry endpoint pulls with a bootstrap token: it can pull, not push.
-  const pullToken = await ensureBootstrapToken(fetcher, join(stateDir, "pki", "registry-pull.token"), {
-    description: "npm start: loopback registry endpoint for local pods (pull only)",
-  });
-  const pullFetcher = clusterFetch({ server: cp.url, token: pullToken, ca });
+  // The pods' registry endpoint holds no credential of its own: it forwards the puller's (a node's token).
+  const pullFetcher = clusterFetch({ server: cp.url, token: "", ca });
   running.closers.push(() => pullFetcher.close());
   const registry = await startRegistryProxy(options.registryPort, pullFetcher);
   running.registry = registry;
@@ -106,7 +103,7 @@ async function main(): Promise<void> {
     if (!shuttingDown) say(`first resync failed: ${error.message}`);
   });
 
-  if (options.nodes > 0) await startAgents(options, cp.url, pki.caCert, fetcher, agents);
+  if (options.nodes > 0) await startAgents(options, cp.url, pki.caCert, fetcher, agents, registry.host);
 
   const kc = show(kubeconfig);
   console.log(
@@ -210,6 +207,7 @@ async function startAgents(
   caFile: string,
   fetcher: ClusterFetch,
   agents: LocalAgent[],
+  registryHost: string,
 ): Promise<void> {
   const entry = findAgentEntry(ROOT);
   running.nodesDir = join(options.stateDir, "nodes");
@@ -232,6 +230,7 @@ async function startAgents(
       // Each local node joins as a remote one does: with its own bootstrap token (docs/deploy.md).
       tokenFile,
       caFile,
+      registryLogin: registryHost,
       dataDir: join(running.nodesDir, name),
       logFile: join(options.stateDir, "logs", `${name}.log`),
     });

@@ -1,10 +1,22 @@
 /**
  * The local node agents' door to the built-in registry: plain HTTP on
  * 127.0.0.1 (the agent, like containerd, speaks plain HTTP to loopback
- * registries and HTTPS to every other), pull-only, forwarding GET/HEAD
- * /v2/... to the control plane over HTTPS with a pull credential. Image
+ * registries and HTTPS to every other), pull-only, forwarding GET/HEAD of the
+ * distribution API's read endpoints to the control plane over HTTPS. Image
  * references then read `127.0.0.1:<port>/samples/ticker:v1` whatever port
  * the API serves on. Pushes go to the control plane itself (`edgeplane push`).
+ *
+ * What it refuses, because it forwards into the control plane's origin:
+ * - anything but GET/HEAD (405), and any path that is not one of
+ *   `/v2/`, `/v2/<name>/manifests/<tag|digest>`, `/v2/<name>/blobs/<digest>`,
+ *   `/v2/<name>/tags/list` with the OCI grammar for each part (404). The
+ *   upstream URL is built from those validated parts, never from the raw
+ *   path, so `/v2/../api`, `/v2/%2e%2e/api`, `/v2//x` or encoded slashes
+ *   cannot reach the Kubernetes API;
+ * - requests without a credential (401 with the Basic challenge containerd
+ *   and the agent answer): it holds none of its own and forwards the
+ *   puller's `Authorization` (each node agent sends its own node token,
+ *   `--registry-login`), so it is no anonymous mirror for every local process.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -28,7 +40,58 @@ const PASS = [
   "accept-ranges",
   "etag",
   "link",
+  "www-authenticate",
 ];
+
+// The OCI distribution spec's grammar (workers/registry/names.ts checks the same upstream).
+const NAME = /^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$/;
+const TAG = /^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/;
+const DIGEST = /^sha256:[a-f0-9]{64}$/;
+const CHALLENGE = 'Basic realm="edgeplane registry"';
+
+/** An upstream request the proxy may make: a path rebuilt from validated parts. */
+export interface PullTarget {
+  path: string;
+}
+
+/**
+ * The canonical upstream path for a pull request, or an OCI error. Only the
+ * read endpoints, each part checked against the spec's grammar; no query
+ * survives except `n`/`last` on tags/list (numbers and tags only).
+ */
+export function pullTarget(
+  method: string,
+  rawUrl: string,
+): PullTarget | { status: number; code: string; message: string } {
+  if (method !== "GET" && method !== "HEAD")
+    return {
+      status: 405,
+      code: "UNSUPPORTED",
+      message: "this loopback endpoint is pull-only; push with `edgeplane push`",
+    };
+  const notFound = { status: 404, code: "NAME_UNKNOWN", message: "not a registry pull path" };
+  const q = rawUrl.indexOf("?");
+  const path = q < 0 ? rawUrl : rawUrl.slice(0, q);
+  const query = new URLSearchParams(q < 0 ? "" : rawUrl.slice(q + 1));
+  // No escapes at all: every valid name, tag and digest is plain ASCII, so none is ever needed.
+  if (path.includes("%") || path.includes("\\")) return notFound;
+  if (path === "/v2" || path === "/v2/") return { path: "/v2/" };
+  const m =
+    /^\/v2\/(.+)\/(manifests|blobs)\/([^/]+)$/.exec(path) ?? /^\/v2\/(.+)\/(tags)\/(list)$/.exec(path);
+  if (!m) return notFound;
+  const [, name, kind, ref] = m;
+  if (name.length > 255 || !NAME.test(name)) return notFound;
+  if (kind === "blobs" && !DIGEST.test(ref)) return notFound;
+  if (kind === "manifests" && !DIGEST.test(ref) && !TAG.test(ref)) return notFound;
+  if (kind !== "tags") return { path: `/v2/${name}/${kind}/${ref}` };
+  const keep = new URLSearchParams();
+  const n = query.get("n");
+  const last = query.get("last");
+  if (n !== null && /^\d{1,6}$/.test(n)) keep.set("n", n);
+  if (last !== null && TAG.test(last)) keep.set("last", last);
+  const rest = keep.toString();
+  return { path: `/v2/${name}/tags/list${rest ? `?${rest}` : ""}` };
+}
 
 /** Listen on 127.0.0.1:<port> (0: any) and forward pulls through `fetcher`. */
 export async function startRegistryProxy(port: number, fetcher: ClusterFetch): Promise<RegistryProxy> {
@@ -54,18 +117,17 @@ export async function startRegistryProxy(port: number, fetcher: ClusterFetch): P
 }
 
 async function forward(req: IncomingMessage, res: ServerResponse, fetcher: ClusterFetch): Promise<void> {
-  const path = req.url ?? "/";
-  if (!(path === "/v2" || path.startsWith("/v2/")))
-    return reply(res, 404, "NAME_UNKNOWN", "not a registry path");
-  if (req.method !== "GET" && req.method !== "HEAD") {
-    return reply(res, 405, "UNSUPPORTED", "this loopback endpoint is pull-only; push with `edgeplane push`");
-  }
-  const headers: Record<string, string> = {};
+  const target = pullTarget(req.method ?? "", req.url ?? "/");
+  if (!("path" in target)) return reply(res, target.status, target.code, target.message);
+  const authorization = req.headers.authorization;
+  if (!authorization || !/^(Basic|Bearer) \S+$/i.test(authorization))
+    return reply(res, 401, "UNAUTHORIZED", "authentication required", { "www-authenticate": CHALLENGE });
+  const headers: Record<string, string> = { authorization };
   for (const name of ["accept", "range"]) {
     const value = req.headers[name];
     if (typeof value === "string") headers[name] = value;
   }
-  const upstream = await fetcher(path, { method: req.method, headers });
+  const upstream = await fetcher(target.path, { method: req.method, headers, redirect: "manual" });
   const out: Record<string, string> = {};
   for (const name of PASS) {
     const value = upstream.headers.get(name);
@@ -80,7 +142,13 @@ async function forward(req: IncomingMessage, res: ServerResponse, fetcher: Clust
   Readable.fromWeb(upstream.body as import("node:stream/web").ReadableStream).pipe(res);
 }
 
-function reply(res: ServerResponse, status: number, code: string, message: string): void {
-  res.writeHead(status, { "content-type": "application/json" });
+function reply(
+  res: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+  headers: Record<string, string> = {},
+): void {
+  res.writeHead(status, { "content-type": "application/json", ...headers });
   res.end(JSON.stringify({ errors: [{ code, message, detail: null }] }));
 }

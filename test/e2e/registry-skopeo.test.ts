@@ -148,7 +148,11 @@ describe("built-in registry with real clients", () => {
 
     // The puller speaks plain HTTP to loopback registries: the local cluster's endpoint for pods.
     const store = new ImageStore(join(dir, "images"));
-    const pulled = await store.pull(`${proxy.host}/e2e/skopeo:v1`, { policy: "Always" });
+    // It holds no credential of its own: the puller sends one (a node sends its own token).
+    const pulled = await store.pull(`${proxy.host}/e2e/skopeo:v1`, {
+      policy: "Always",
+      auth: { username: "node", password: cp.token },
+    });
     expect(pulled.manifestDigest).toBe(manifestDigest);
     expect(pulled.moduleDigest).toBe(sha256(wasm));
     expect(new Uint8Array(await readFile(pulled.modulePath))).toEqual(wasm);
@@ -176,7 +180,10 @@ describe("built-in registry with real clients", () => {
 
     const wasm = new Uint8Array(await readFile(file));
     const store = new ImageStore(join(dir, "images-cli"));
-    const pulled = await store.pull(`${proxy.host}/e2e/ticker:cli`, { policy: "Always" });
+    const pulled = await store.pull(`${proxy.host}/e2e/ticker:cli`, {
+      policy: "Always",
+      auth: { username: "node", password: cp.token },
+    });
     expect(pulled.moduleDigest).toBe(sha256(wasm));
     expect(pulled.kind).toBe("module");
   });

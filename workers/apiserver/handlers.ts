@@ -4,7 +4,7 @@
  */
 import type { KubeObject } from "../client/kube.ts";
 import { ApiError } from "../client/status.ts";
-import { type BodyType, bodyType, parseBody, readBody, readBodyBytes } from "./decode.ts";
+import { type BodyType, bodyType, checkObjectMeta, parseBody, readBody, readBodyBytes } from "./decode.ts";
 import { checkFields, fieldValidationFrom, type UnknownFieldsChecker, warningHeader } from "./fields.ts";
 import { deleteNamespace, isNamespaceResource } from "./namespaces.ts";
 import { decodeProtobuf } from "./protobuf.ts";
@@ -105,11 +105,16 @@ async function decodeObject(
   }
   const text = await readBody(call.request);
   const { value, duplicates } = parseBody(text, type === "yaml" || type === "apply-patch");
-  if (
-    (type !== "json-patch" && (value === null || typeof value !== "object")) ||
-    (type !== "json-patch" && Array.isArray(value))
-  )
+  if (type === "json-patch") {
+    // A JSON patch is a list of operation objects; anything else would reach the patcher as a TypeError.
+    if (
+      !Array.isArray(value) ||
+      value.some((op) => op === null || typeof op !== "object" || Array.isArray(op))
+    )
+      throw new ApiError("BadRequest", "the body must be a JSON patch: a list of operation objects");
+  } else if (value === null || typeof value !== "object" || Array.isArray(value))
     throw new ApiError("BadRequest", "the body must be a JSON object");
+  else checkObjectMeta(value as Record<string, unknown>);
   return { object: value as KubeObject, type, duplicates };
 }
 

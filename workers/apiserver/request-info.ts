@@ -5,6 +5,7 @@
  * and the authorizer act on.
  */
 import { ApiError } from "../client/status.ts";
+import { tryDecodeURIComponent } from "../client/uri.ts";
 import { DEFAULT_VERBS, type ResourceInfo } from "./registry/types.ts";
 
 /** What a resource URL addresses. */
@@ -17,12 +18,16 @@ export interface ResourceTarget {
 
 const NAMESPACE_SUBRESOURCES = new Set(["status", "finalize"]);
 
+function badEscape(segment: string): never {
+  throw new ApiError("BadRequest", `malformed %-escape in path segment ${JSON.stringify(segment)}`);
+}
+
 /** Parse /api/v1/... or /apis/<g>/<v>/...; undefined when the path is not a resource path. */
 export function resolveResource(path: string, resources: ResourceInfo[]): ResourceTarget | undefined {
   const parts = path
     .split("/")
     .filter((p) => p !== "")
-    .map(decodeURIComponent);
+    .map((p) => tryDecodeURIComponent(p) ?? badEscape(p));
   let group: string;
   let version: string;
   let rest: string[];

@@ -4,6 +4,7 @@
  * child manifest checked to exist; GET/HEAD with the stored Content-Type;
  * DELETE by tag or digest; the tags list and the catalog.
  */
+import { readAtMost } from "../apiserver/decode.ts";
 import { blobSize, hasBody } from "./blobs.ts";
 import { RegistryError } from "./errors.ts";
 import { isDigest, isTag, validDigest } from "./names.ts";
@@ -42,8 +43,9 @@ export async function putManifest(
   name: string,
   reference: string,
 ): Promise<Response> {
-  const bytes = new Uint8Array(await request.arrayBuffer());
-  if (bytes.byteLength > MAX_MANIFEST_BYTES) {
+  // Counted while streaming: Content-Length may lie or be absent (chunked).
+  const bytes = await readAtMost(request, MAX_MANIFEST_BYTES);
+  if (!bytes) {
     throw new RegistryError("SIZE_INVALID", "manifest too large", { limit: MAX_MANIFEST_BYTES }, 413);
   }
   const manifest = parse(bytes);

@@ -2,6 +2,7 @@
  * Repository names, references and digests, validated with the grammar of
  * the OCI distribution spec, and the parsing of /v2/ paths into endpoints.
  */
+import { tryDecodeURIComponent } from "../client/uri.ts";
 import { RegistryError } from "./errors.ts";
 
 const NAME = /^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$/;
@@ -42,12 +43,12 @@ export function parseRoute(path: string): Route | undefined {
     return { kind: "upload", name, uuid };
   }
   if (rest.startsWith("blobs/")) return { kind: "blob", name, digest: validDigest(rest.slice(6)) };
-  return { kind: "manifest", name, reference: validReference(decodeURIComponent(rest.slice(10))) };
+  return { kind: "manifest", name, reference: validReference(tryDecodeURIComponent(rest.slice(10)) ?? "") };
 }
 
 /** A repository name, or NAME_INVALID. */
 export function validName(raw: string): string {
-  const name = decodeURIComponent(raw);
+  const name = tryDecodeURIComponent(raw) ?? "";
   if (name.length > MAX_NAME || !NAME.test(name)) {
     throw new RegistryError("NAME_INVALID", "invalid repository name", { name });
   }
@@ -56,7 +57,7 @@ export function validName(raw: string): string {
 
 /** A sha256 digest (the only algorithm this registry stores), or DIGEST_INVALID / UNSUPPORTED. */
 export function validDigest(raw: string): string {
-  const digest = decodeURIComponent(raw);
+  const digest = tryDecodeURIComponent(raw) ?? "";
   if (SHA256.test(digest)) return digest;
   if (DIGEST.test(digest)) {
     throw new RegistryError("DIGEST_INVALID", "only sha256 digests are supported", { digest }, 400);

@@ -23,7 +23,18 @@ export async function startUpload(bucket: R2Bucket, request: Request, name: stri
   const digestParam = url.searchParams.get("digest");
   if (digestParam) {
     const digest = validDigest(digestParam);
-    await putVerifiedBlob(bucket, digest, await bodyOf(request));
+    if (hasLength(request)) await putVerifiedBlob(bucket, digest, request.body as ReadableStream);
+    else {
+      // Unknown length: store it in pieces as a chunked upload would, then commit those.
+      const uuid = crypto.randomUUID();
+      const parts: Part[] = [];
+      try {
+        await storePieces(bucket, uuid, 0, request, parts);
+        await putVerifiedBlob(bucket, digest, concatenate(bucket, parts));
+      } finally {
+        if (parts.length) await bucket.delete(parts.map((p) => p.key));
+      }
+    }
     return blobCreated(name, digest);
   }
   const uuid = crypto.randomUUID();
@@ -61,16 +72,14 @@ export async function patchUpload(
       },
     );
   }
-  const body = await bodyOf(request);
-  const length =
-    body instanceof ArrayBuffer ? body.byteLength : Number(request.headers.get("Content-Length"));
-  if (range && range.end - range.start + 1 !== length) {
+  const declared = Number(request.headers.get("Content-Length"));
+  if (range && hasLength(request) && range.end - range.start + 1 !== declared) {
     throw new RegistryError("SIZE_INVALID", "Content-Range does not match the chunk's length", {
       range: `${range.start}-${range.end}`,
-      length,
+      length: declared,
     });
   }
-  if (length > 0) await bucket.put(uploadPartKey(uuid, offset), body);
+  const length = await storePieces(bucket, uuid, offset, request, []);
   return uploadAccepted(name, uuid, offset + length);
 }
 
@@ -85,14 +94,7 @@ export async function finishUpload(
   if (!digestParam) throw new RegistryError("DIGEST_INVALID", "digest query parameter is required");
   const digest = validDigest(digestParam);
   const { offset, parts } = await session(bucket, name, uuid);
-  const body = await bodyOf(request);
-  const length =
-    body instanceof ArrayBuffer ? body.byteLength : Number(request.headers.get("Content-Length"));
-  if (length > 0) {
-    const key = uploadPartKey(uuid, offset);
-    await bucket.put(key, body);
-    parts.push({ key, size: length });
-  }
+  await storePieces(bucket, uuid, offset, request, parts);
   await putVerifiedBlob(bucket, digest, concatenate(bucket, parts));
   await bucket.delete([uploadMetaKey(uuid), ...parts.map((p) => p.key)]);
   return blobCreated(name, digest);
@@ -144,14 +146,62 @@ function concatenate(bucket: R2Bucket, parts: Part[]): ReadableStream | ArrayBuf
   return readable;
 }
 
-/**
- * A request body R2 can store: the stream itself when its length is known,
- * otherwise (chunked transfer encoding) the buffered bytes.
- */
-async function bodyOf(request: Request): Promise<ReadableStream | ArrayBuffer> {
+/** Largest piece of a body of unknown length held in memory before it is stored as its own chunk. */
+const PIECE_BYTES = 8 * 1024 * 1024;
+
+function hasLength(request: Request): boolean {
   const declared = request.headers.get("Content-Length");
-  if (request.body && declared !== null && Number(declared) > 0) return request.body;
-  return request.arrayBuffer();
+  return request.body !== null && declared !== null && Number(declared) > 0;
+}
+
+/**
+ * Store a request body as the upload's chunk(s) from `offset`, adding them to
+ * `parts`; returns the bytes stored. A body with a Content-Length streams
+ * into R2 as one object (R2 checks the length, so a lying header fails the
+ * put). A body without one (chunked transfer) is cut into PIECE_BYTES
+ * pieces, each its own chunk, so memory stays bounded whatever the size.
+ */
+async function storePieces(
+  bucket: R2Bucket,
+  uuid: string,
+  offset: number,
+  request: Request,
+  parts: Part[],
+): Promise<number> {
+  if (!request.body) return 0;
+  if (hasLength(request)) {
+    const size = Number(request.headers.get("Content-Length"));
+    const key = uploadPartKey(uuid, offset);
+    await bucket.put(key, request.body);
+    parts.push({ key, size });
+    return size;
+  }
+  const reader = request.body.getReader();
+  let stored = 0;
+  let piece = new Uint8Array(PIECE_BYTES);
+  let filled = 0;
+  const flush = async () => {
+    if (filled === 0) return;
+    const key = uploadPartKey(uuid, offset + stored);
+    await bucket.put(key, piece.subarray(0, filled));
+    parts.push({ key, size: filled });
+    stored += filled;
+    piece = new Uint8Array(PIECE_BYTES);
+    filled = 0;
+  };
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    for (let at = 0; at < value.byteLength; ) {
+      const n = Math.min(PIECE_BYTES - filled, value.byteLength - at);
+      piece.set(value.subarray(at, at + n), filled);
+      filled += n;
+      at += n;
+      if (filled === PIECE_BYTES) await flush();
+    }
+  }
+  await flush();
+  return stored;
 }
 
 /** "start-end" (distribution) or "bytes start-end/total" (RFC 9110). */

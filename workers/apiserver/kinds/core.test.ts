@@ -197,6 +197,27 @@ describe("namespaces", () => {
     expect(fin.status, fin.text).toBe(200);
     expect(fin.body.spec).toEqual({ finalizers: [] });
   });
+
+  it("refuse a finalize body that is no Namespace of that name, or finalizers that are no strings (400)", async () => {
+    const { call } = testServer({ resources: RESOURCES });
+    await call("POST", "/api/v1/namespaces", { metadata: { name: "team-d" } });
+    const path = "/api/v1/namespaces/team-d/finalize";
+    for (const body of [
+      { metadata: "string" },
+      { kind: "Pod", metadata: { name: "team-d" } },
+      { apiVersion: "v9", metadata: { name: "team-d" } },
+      { metadata: { name: "other" }, spec: { finalizers: [] } },
+      { metadata: { name: "team-d" }, spec: { finalizers: [1, {}] } },
+      { metadata: { name: "team-d" }, spec: "x" },
+    ]) {
+      const res = await call("PUT", path, body);
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect(res.body.reason).toBe("BadRequest");
+    }
+    expect((await call("GET", "/api/v1/namespaces/team-d")).body.spec).toEqual({
+      finalizers: ["kubernetes"],
+    });
+  });
 });
 
 describe("nodes", () => {

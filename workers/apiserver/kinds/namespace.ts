@@ -5,6 +5,7 @@
  */
 import type { KubeObject } from "../../client/kube.ts";
 import { errors } from "../../client/status.ts";
+import { readJsonObject } from "../decode.ts";
 import type { CustomSubresource, FieldError, Strategy } from "../registry/types.ts";
 import { col } from "./print.ts";
 import { statusSplit } from "./status.ts";
@@ -48,6 +49,34 @@ export const namespaceStrategy: Strategy = {
   fieldSelectors: { "status.phase": (ns) => (obj(ns.status).phase as string) ?? "" },
 };
 
+/**
+ * The finalizers a finalize body sets, once the body is known to be this
+ * Namespace (as kube decodes it into one): 400 otherwise, so a stray body
+ * cannot empty a namespace's finalizers.
+ */
+function finalizeBody(body: KubeObject, name: string): string[] {
+  const isObject = (v: unknown) =>
+    v === undefined || (v !== null && typeof v === "object" && !Array.isArray(v));
+  if (body.kind !== undefined && body.kind !== "Namespace")
+    throw errors.badRequest(
+      `the body of a finalize request must be a Namespace, not ${JSON.stringify(body.kind)}`,
+    );
+  if (body.apiVersion !== undefined && body.apiVersion !== "v1")
+    throw errors.badRequest(
+      `the body of a finalize request must be a v1 Namespace, not ${JSON.stringify(body.apiVersion)}`,
+    );
+  if (!isObject(body.metadata) || !isObject(body.spec))
+    throw errors.badRequest("metadata and spec of a finalize request must be objects");
+  if (body.metadata?.name !== undefined && body.metadata.name !== name)
+    throw errors.badRequest(
+      `the name of the object (${String(body.metadata.name)}) does not match the name on the URL (${name})`,
+    );
+  const finalizers = obj(body.spec).finalizers ?? [];
+  if (!Array.isArray(finalizers) || finalizers.some((f) => typeof f !== "string"))
+    throw errors.badRequest("spec.finalizers must be a list of strings");
+  return finalizers as string[];
+}
+
 /** PUT namespaces/NAME/finalize: replace spec.finalizers (the namespace controller's last step). */
 export const finalize: CustomSubresource = {
   verbs: ["update"],
@@ -55,13 +84,8 @@ export const finalize: CustomSubresource = {
   async handle(req) {
     const info = req.registry.lookup("", "namespaces");
     if (!info) throw errors.internal("namespaces are not registered");
-    let body: KubeObject;
-    try {
-      body = (await req.request.json()) as KubeObject;
-    } catch {
-      throw errors.badRequest("the request body is not a valid JSON object");
-    }
-    const finalizers = obj(body.spec).finalizers ?? [];
+    const body = (await readJsonObject(req.request)) as KubeObject;
+    const finalizers = finalizeBody(body, req.name);
     const updated = await req.registry.update(
       info,
       undefined,

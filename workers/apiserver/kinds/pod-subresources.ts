@@ -6,6 +6,7 @@
  */
 import type { KubeObject } from "../../client/kube.ts";
 import { ApiError, errors } from "../../client/status.ts";
+import { readJsonObject } from "../decode.ts";
 import type { CustomSubresource, ResourceInfo, SubresourceRequest } from "../registry/types.ts";
 import { list, obj } from "./util.ts";
 
@@ -39,20 +40,12 @@ function podsInfo(req: SubresourceRequest): ResourceInfo {
   return info;
 }
 
-async function readBody(request: Request): Promise<Record<string, unknown>> {
-  try {
-    return obj(await request.json());
-  } catch {
-    throw errors.badRequest("the request body is not a valid JSON object");
-  }
-}
-
 /** POST pods/NAME/binding: set spec.nodeName once and mark the pod scheduled. */
 export const binding: CustomSubresource = {
   verbs: ["create"],
   kind: "Binding",
   async handle(req) {
-    const body = await readBody(req.request);
+    const body = await readJsonObject(req.request);
     const target = obj(body.target);
     const node = target.name;
     if (typeof node !== "string" || node === "")
@@ -105,7 +98,7 @@ export const eviction: CustomSubresource = {
   group: "policy",
   version: "v1",
   async handle(req) {
-    const body = await readBody(req.request);
+    const body = await readJsonObject(req.request);
     const options = obj(body.deleteOptions);
     const grace = options.gracePeriodSeconds;
     await req.registry.delete(podsInfo(req), req.namespace, req.name, req.ctx, {
