@@ -140,6 +140,16 @@ describe("verbs by HTTP method", () => {
     expect(checked).toBeGreaterThan(1000);
   });
 
+  it("a namespaced resource across all namespaces serves only list and watch, as kube's installer routes it", async () => {
+    const app = server();
+    for (const r of RESOURCES.filter((r) => r.namespaced)) {
+      const url = `${r.group ? `/apis/${r.group}/${r.version}` : "/api/v1"}/${r.resource}`;
+      for (const method of ["POST", "DELETE", "PUT", "PATCH"])
+        expect((await send(app, "admin", method, url)).status, `${method} ${url}`).toBe(405);
+      expect((await send(app, "admin", "GET", url)).status, `GET ${url}`).toBe(200);
+    }
+  });
+
   it("a made-up method cannot even be constructed inside workerd, so no handler sees it", () => {
     expect(
       () => new Request("http://test/api/v1/namespaces/default/pods/x/binding", { method: "FROBNICATE" }),

@@ -143,9 +143,14 @@ export function requestAttributes(request: Request, resources: ResourceInfo[]): 
   return { verb, path, target };
 }
 
-/** Whether a verb has a route at this URL: an object takes no create, a collection no get/update/patch/delete. */
+/**
+ * Whether a verb has a route at this URL: an object takes no create, a collection no get/update/patch/delete,
+ * and a namespaced resource across all namespaces (/api/v1/pods) only list and watch, as kube's installer
+ * registers it (a create or delete-collection there would have no namespace to act in).
+ */
 function routed(verb: string, target: ResourceTarget): boolean {
   if (target.subresource) return true;
+  if (target.info.namespaced && target.namespace === undefined) return verb === "list" || verb === "watch";
   const collectionVerbs = ["list", "watch", "create", "deletecollection"];
   return collectionVerbs.includes(verb) === (target.name === undefined);
 }
