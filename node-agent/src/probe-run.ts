@@ -4,8 +4,8 @@
  * by the probe's timeoutSeconds.
  */
 import { connect } from "node:net";
-import type { ProbeTarget } from "./pod/context.ts";
 import type { Container, Probe } from "./pod/k8s.ts";
+import type { ProbeTarget } from "./pod/probes.ts";
 
 /** Resolve a named port against the container's ports. */
 function portOf(port: number | string, container?: Container): number {

@@ -8,21 +8,12 @@ import type { Clock } from "../clock.ts";
 import type { Mount, PullOptions, Runtime } from "../runtime/types.ts";
 import type { Backoff } from "./backoff.ts";
 import type { Container, ContainerStateJson, Pod, PodStatus, Probe } from "./k8s.ts";
-import type { ContainerProber } from "./probes.ts";
+import type { ContainerProber, ProbeTarget } from "./probes.ts";
 
 /** Volumes and environment resolved for a pod (configMaps, secrets, downward API). */
 export interface PreparedPod {
   mounts(container: Container): Mount[];
   env(container: Container): Record<string, string>;
-}
-
-/** Where a probe is sent: the pod's IP and the container it checks (for exec). */
-export interface ProbeTarget {
-  podIP: string;
-  containerId: string;
-  runtime: Runtime;
-  /** The container's spec (named ports). */
-  container?: Container;
 }
 
 /** Everything a pod worker needs from the outside world. */
@@ -106,4 +97,9 @@ export interface PodContext {
 /** True once the API server has marked the pod for deletion. */
 export function deleting(ctx: PodContext): boolean {
   return Boolean(ctx.pod.metadata.deletionTimestamp);
+}
+
+/** containerID as kubelets print it: "<runtime>://<id>". */
+export function containerUri(ctx: PodContext, id = ""): string {
+  return `${ctx.runtime.handler === "wasm" ? "wasm" : "containerd"}://${id}`;
 }

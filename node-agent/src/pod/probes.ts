@@ -5,8 +5,17 @@
  * probe asks the worker to kill the container; readiness flips `ready`.
  */
 import type { Clock } from "../clock.ts";
-import type { ProbeTarget } from "./context.ts";
+import type { Runtime } from "../runtime/types.ts";
 import type { Container, Probe } from "./k8s.ts";
+
+/** Where a probe is sent: the pod's IP and the container it checks (for exec). */
+export interface ProbeTarget {
+  podIP: string;
+  containerId: string;
+  runtime: Runtime;
+  /** The container's spec (named ports). */
+  container?: Container;
+}
 
 /** What the prober reports back to the pod worker. */
 export interface ProberEvents {

@@ -3,10 +3,9 @@
  * the four conditions (keeping lastTransitionTime when a condition did not
  * change), container statuses, IPs, start time and QoS class.
  */
-import type { ContainerRecord, PodContext } from "./context.ts";
+import { type ContainerRecord, containerUri, type PodContext } from "./context.ts";
 import type { ContainerStatusJson, Pod, PodCondition, PodStatus } from "./k8s.ts";
 import { parseQuantity } from "./k8s.ts";
-import { containerUri } from "./states.ts";
 
 /** The status to write for the pod right now. */
 export function buildStatus(ctx: PodContext): PodStatus {

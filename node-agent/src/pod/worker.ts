@@ -1,5 +1,5 @@
 /**
- * One pod's worker: runs the lifecycle states (states.ts) one after another,
+ * One pod's worker: runs the lifecycle states (states/) one after another,
  * checking every transition against the state's declared successors, and
  * carries the pod's latest object in. A state that throws is retried after
  * a sync period; it never takes down other pods or the agent.
@@ -7,7 +7,7 @@
 import { ApiError } from "../../../workers/client/status.ts";
 import type { ContainerRecord, PodContext, PodDeps } from "./context.ts";
 import type { Container, Pod } from "./k8s.ts";
-import { STATES, type State, type StateName } from "./states.ts";
+import { STATES, type State, type StateName } from "./states/index.ts";
 import { buildStatus } from "./status.ts";
 
 function record(spec: Container, init: boolean): ContainerRecord {

@@ -1,0 +1,11 @@
+/** Small helpers the state units share. */
+import type { ContainerRecord, PodContext } from "../context.ts";
+
+/** How long a watching state sleeps between checks (ms). */
+export const syncMs = (ctx: PodContext) => ctx.deps.syncPeriodMs ?? 1000;
+/** The clock's now, in ms. */
+export const now = (ctx: PodContext) => ctx.deps.clock.now().getTime();
+/** Init containers then main containers. */
+export const all = (ctx: PodContext) => [...ctx.inits, ...ctx.mains];
+/** The crash back-off key of one container of this pod. */
+export const backoffKey = (ctx: PodContext, c: ContainerRecord) => `${ctx.pod.metadata.uid}/${c.spec.name}`;
