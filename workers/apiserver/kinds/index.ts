@@ -206,7 +206,6 @@ export function findKind(group: string, version: string, kind: string): Resource
   return RESOURCES.find((r) => r.group === group && r.version === version && r.kind === kind);
 }
 
-export type { PodExecService, PodLogsService } from "./pod-subresources.ts";
 export {
   createServiceAllocator,
   DEFAULT_CLUSTER_IP_RANGE,

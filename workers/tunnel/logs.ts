@@ -4,9 +4,9 @@
  * TunnelObject (plain text; chunked while following). A node without a
  * connected agent answers 503 ServiceUnavailable at once.
  */
-import type { KubeObject } from "../../workers/client/kube.ts";
-import { ApiError } from "../../workers/client/status.ts";
-import type { Env } from "../../workers/env.ts";
+import type { KubeObject } from "../client/kube.ts";
+import { ApiError } from "../client/status.ts";
+import type { Env } from "../env.ts";
 
 /** What podLogs needs: the Worker env, the pod (already read by the API server) and the request's query. */
 export interface PodLogsArgs {
