@@ -1,5 +1,5 @@
 /**
- * The source layers run one way (docs/architecture.md, "Layers"): read the
+ * The source layers run one way (README, "Architecture"): read the
  * imports of every source file and check who may import whom. A rule broken
  * here is a dependency pointing up the stack, which the type checker accepts.
  */
@@ -56,6 +56,24 @@ describe("layers", () => {
       !target.startsWith("workers/") || target.startsWith("workers/client/");
     expect(violations("durable-objects/store", allowed)).toEqual([]);
     expect(violations("durable-objects/tunnel", allowed)).toEqual([]);
+  });
+
+  it("keeps the three Durable Object classes in one place: durable-objects/<name>/object.ts", () => {
+    const classes = files("durable-objects", true).flatMap((file) =>
+      [
+        ...readFileSync(join(ROOT, file), "utf8").matchAll(/^export class (\w+) extends DurableObject\b/gm),
+      ].map((m) => `${file}: ${m[1]}`),
+    );
+    expect(classes).toEqual([
+      "durable-objects/controller-manager/object.ts: ControllerManager",
+      "durable-objects/store/object.ts: StoreObject",
+      "durable-objects/tunnel/object.ts: TunnelObject",
+    ]);
+    // workers/ holds no Durable Object class of its own.
+    const inWorkers = files("workers", true).filter((file) =>
+      /^export class \w+ extends DurableObject\b/m.test(readFileSync(join(ROOT, file), "utf8")),
+    );
+    expect(inWorkers).toEqual([]);
   });
 
   it("workers/client, the bottom layer, imports nothing else of the project", () => {

@@ -14,9 +14,9 @@ import { handleRegistry } from "./oci-registry/index.ts";
 import { handleTunnelConnect } from "./tunnel/connect.ts";
 import { podLogsService } from "./tunnel/logs.ts";
 
+export { ControllerManager } from "../durable-objects/controller-manager/object.ts";
 export { StoreObject } from "../durable-objects/store/object.ts";
 export { TunnelObject } from "../durable-objects/tunnel/object.ts";
-export { ControllerManager } from "./controllers/manager.ts";
 
 export default {
   async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
