@@ -48,7 +48,7 @@ export interface StoreObjectOptions {
 }
 
 /** Defaults: 10,000 revisions and 5 minutes of history. */
-export const DEFAULT_OPTIONS: StoreObjectOptions = {
+const DEFAULT_OPTIONS: StoreObjectOptions = {
   keepRevisions: 10_000,
   keepMs: 5 * 60_000,
   alarmIntervalMs: 30_000,

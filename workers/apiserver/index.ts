@@ -25,8 +25,6 @@ import {
 import { storeForEnv } from "./storage.ts";
 import { createAuthenticator, type UserInfo } from "./tokens.ts";
 
-export { type ApiServer, type ApiServerDeps, createApiServer } from "./app.ts";
-
 /** A write the API server committed; used to wake controllers within milliseconds. */
 export interface WriteEvent {
   group: string;

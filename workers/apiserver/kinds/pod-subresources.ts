@@ -21,7 +21,7 @@ function podsInfo(req: SubresourceRequest): ResourceInfo {
 }
 
 /** POST pods/NAME/binding: set spec.nodeName once and mark the pod scheduled. */
-export const binding: CustomSubresource = {
+const binding: CustomSubresource = {
   verbs: ["create"],
   kind: "Binding",
   async handle(req) {
@@ -72,7 +72,7 @@ export const binding: CustomSubresource = {
 };
 
 /** POST pods/NAME/eviction: delete the pod as a graceful DELETE would (no disruption budgets yet). */
-export const eviction: CustomSubresource = {
+const eviction: CustomSubresource = {
   verbs: ["create"],
   kind: "Eviction",
   group: "policy",
@@ -103,7 +103,7 @@ function containerFor(pod: KubeObject, requested: string | null): string {
 }
 
 /** GET pods/NAME/log: the container's log through `services.podLogs`. */
-export const log: CustomSubresource = {
+const log: CustomSubresource = {
   verbs: ["get"],
   kind: "Pod",
   async handle(req) {
