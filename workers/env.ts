@@ -1,14 +1,14 @@
-import type { StoreObject } from "../durable-objects/store/object.ts";
+import type { StoreEnv, StoreObject } from "../durable-objects/store/object.ts";
 
-/** The Worker's bindings and configuration (wrangler.toml + secrets). */
-export interface Env {
+/** The Worker's bindings and configuration (wrangler.toml + secrets); a superset of what each Durable Object declares it needs. */
+export interface Env extends StoreEnv {
   /** Store shards: one SQLite Durable Object per shard (durable-objects/store). */
   STORE: DurableObjectNamespace<StoreObject>;
-  /** One Durable Object per node: the agent's outbound WebSocket (durable-objects/tunnel). */
+  /** One Durable Object per node: the agent's outbound WebSocket (durable-objects/tunnel; its Worker-side route: workers/tunnel). */
   TUNNEL: DurableObjectNamespace;
   /** Singleton that runs the scheduler and controllers on wake-ups (workers/controllers). */
   CONTROLLERS: DurableObjectNamespace;
-  /** Built-in OCI registry content (workers/registry). */
+  /** Built-in OCI registry content (workers/oci-registry). */
   REGISTRY: R2Bucket;
   /** cluster-admin bearer token (secret). */
   ADMIN_TOKEN?: string;

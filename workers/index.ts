@@ -1,26 +1,22 @@
 /**
  * The Edgeplane Worker: one script.
- * fetch()     — /v2/...                the built-in OCI registry (workers/registry)
- *               /edgeplane/v1/tunnel/  node agents' outbound WebSocket (durable-objects/tunnel)
+ * fetch()     — /v2/...                the built-in OCI registry (workers/oci-registry)
+ *               /edgeplane/v1/tunnel/  node agents' outbound WebSocket (workers/tunnel → durable-objects/tunnel)
  *               everything else        the Kubernetes API server (workers/apiserver)
  * scheduled() — the per-minute full resync of scheduler and controllers; writes
  *               also wake them within milliseconds through the API server's onWrite hook.
  */
 
-import { handleTunnelConnect } from "../durable-objects/tunnel/index.ts";
-import { podLogsService } from "../durable-objects/tunnel/logs.ts";
-import { apiServerForEnv, setSchemaServices } from "./apiserver/index.ts";
-import { schemaServices } from "./apiserver/openapi/index.ts";
+import { apiServerForEnv } from "./apiserver/index.ts";
 import { resync, wake } from "./controllers/index.ts";
 import type { Env } from "./env.ts";
-import { handleRegistry } from "./registry/index.ts";
+import { handleRegistry } from "./oci-registry/index.ts";
+import { handleTunnelConnect } from "./tunnel/connect.ts";
+import { podLogsService } from "./tunnel/logs.ts";
 
+export { ControllerManager } from "../durable-objects/controller-manager/object.ts";
 export { StoreObject } from "../durable-objects/store/object.ts";
 export { TunnelObject } from "../durable-objects/tunnel/object.ts";
-export { ControllerManager } from "./controllers/manager.ts";
-
-// OpenAPI v3 documents and the strict unknown-field check, generated from the resource table.
-setSchemaServices(schemaServices);
 
 export default {
   async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {

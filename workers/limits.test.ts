@@ -1,7 +1,7 @@
 /** Limits and malformed input through the whole Worker (workers/index.ts routing), as a client sends them. */
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { digestOf, errorCode, reg } from "./registry/test-helpers.ts";
+import { digestOf, errorCode, reg } from "./oci-registry/test-helpers.ts";
 
 const ADMIN = { Authorization: "Bearer test-admin-token" };
 const BASE = "https://edgeplane.test";

@@ -11,7 +11,7 @@ import type { StoreHarness } from "./conformance/helpers.ts";
 import { historyCases } from "./conformance/history.ts";
 import { kvCases } from "./conformance/kv.ts";
 
-export { collectUntil, type StoreHarness } from "./conformance/helpers.ts";
+export { collectUntil } from "./conformance/helpers.ts";
 
 /** Runs the shared Store conformance suite against `make()`. */
 export function runStoreConformance(name: string, make: () => Promise<StoreHarness>): void {

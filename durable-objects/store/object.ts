@@ -10,7 +10,6 @@
  * Callers are answered (and watchers told) only after their batch is durable.
  */
 import { DurableObject } from "cloudflare:workers";
-import type { Env } from "../../workers/env.ts";
 import { WatchHub } from "./hub.ts";
 import { LeaseAuthority } from "./leases.ts";
 import { LEASE_AUTHORITY, type Result, unwrap, watchStatus, wrap } from "./rpc.ts";
@@ -49,7 +48,7 @@ export interface StoreObjectOptions {
 }
 
 /** Defaults: 10,000 revisions and 5 minutes of history. */
-export const DEFAULT_OPTIONS: StoreObjectOptions = {
+const DEFAULT_OPTIONS: StoreObjectOptions = {
   keepRevisions: 10_000,
   keepMs: 5 * 60_000,
   alarmIntervalMs: 30_000,
@@ -63,8 +62,14 @@ interface Pending {
   reject(e: unknown): void;
 }
 
+/** The bindings a store shard needs (declared here so this layer does not import the Worker's Env). */
+export interface StoreEnv {
+  /** The store shards themselves: a shard reaches the lease authority through it. */
+  STORE: DurableObjectNamespace<StoreObject>;
+}
+
 /** One store shard (and, under the name LEASE_AUTHORITY, the lease authority). */
-export class StoreObject extends DurableObject<Env> {
+export class StoreObject extends DurableObject<StoreEnv> {
   /** Tuning; tests adjust it through runInDurableObject. */
   options: StoreObjectOptions = { ...DEFAULT_OPTIONS };
   /** Added to Date.now() for lease deadlines; tests move time with it instead of sleeping. */
@@ -81,7 +86,7 @@ export class StoreObject extends DurableObject<Env> {
   private broadcastRev: number;
   private alarmAt: number | null = null;
 
-  constructor(ctx: DurableObjectState, env: Env) {
+  constructor(ctx: DurableObjectState, env: StoreEnv) {
     super(ctx, env);
     this.sql = new ShardSql(ctx.storage.sql);
     this.shard = new Shard(this.sql);

@@ -9,7 +9,7 @@
 import type { KeyValue, WatchEvent } from "./types.ts";
 
 /** Schema, applied idempotently when the object starts. */
-export const SCHEMA = `
+const SCHEMA = `
 CREATE TABLE IF NOT EXISTS log (
   rev INTEGER PRIMARY KEY,
   key TEXT NOT NULL,

@@ -6,7 +6,7 @@
 import { type ListOptions, StoreError, shardFor, type WatchOptions } from "./types.ts";
 
 /** Throws InvalidArgument naming `what`. */
-export function invalid(what: string, got: unknown): never {
+function invalid(what: string, got: unknown): never {
   throw new StoreError("InvalidArgument", `invalid ${what}: ${describe(got)}`);
 }
 
@@ -36,7 +36,7 @@ export function checkPrefix(prefix: unknown): string {
 }
 
 /** Largest value, in UTF-8 bytes: etcd's default request limit, and safely under SQLite's 2 MB row limit. */
-export const MAX_VALUE_BYTES = 1.5 * 1024 * 1024;
+const MAX_VALUE_BYTES = 1.5 * 1024 * 1024;
 
 /** Values are opaque strings of at most MAX_VALUE_BYTES. */
 export function checkValue(value: unknown): string {

@@ -6,7 +6,6 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { ApiError, type Status } from "../../workers/client/status.ts";
-import type { Env } from "../../workers/env.ts";
 import type { LogsRequest, TunnelReply, TunnelRequest } from "./protocol.ts";
 
 /** How long the agent has to answer a request before it counts as unreachable. */
@@ -32,7 +31,7 @@ function statusResponse(error: ApiError): Response {
 }
 
 /** The per-node tunnel. */
-export class TunnelObject extends DurableObject<Env> {
+export class TunnelObject extends DurableObject {
   /** In-flight streams; a request keeps the object awake, so this survives until it ends. */
   private streams = new Map<string, PendingStream>();
   private encoder = new TextEncoder();

@@ -43,7 +43,7 @@ const PASS = [
   "www-authenticate",
 ];
 
-// The OCI distribution spec's grammar (workers/registry/names.ts checks the same upstream).
+// The OCI distribution spec's grammar (workers/oci-registry/names.ts checks the same upstream).
 const NAME = /^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$/;
 const TAG = /^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/;
 const DIGEST = /^sha256:[a-f0-9]{64}$/;

@@ -15,6 +15,7 @@ import type { UnknownFieldsChecker } from "./fields.ts";
 import { handleResource, type WatchSettings } from "./handlers.ts";
 import { admitNamespacedCreate, ensureBuiltinNamespaces } from "./namespaces.ts";
 import { admitNodeCreate, admitNodeUpdate } from "./node-restriction.ts";
+import type { PlatformServices } from "./platform.ts";
 import type { LeaseManager } from "./registry/leases.ts";
 import { Registry, type RegistryWrite } from "./registry/store.ts";
 import type { ResourceInfo, ServiceAllocator } from "./registry/types.ts";
@@ -39,8 +40,8 @@ export interface ApiServerDeps {
   authenticate: (request: Request) => Promise<UserInfo | undefined>;
   /** Called (not awaited) after each committed write. */
   onWrite?: (event: RegistryWrite) => void;
-  /** Platform services for custom subresources (tunnels, ...). */
-  services?: Record<string, unknown>;
+  /** Platform services for custom subresources (the node tunnels behind pods/log, exec, ...). */
+  services?: PlatformServices;
   schema?: SchemaServices;
   /** Per-isolate memo of "built-in namespaces exist" (shared across requests); default per app. */
   bootstrapMemo?: { done?: Promise<void> };

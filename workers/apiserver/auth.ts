@@ -8,14 +8,7 @@ import type { Env } from "../env.ts";
 import { storeForEnv } from "./storage.ts";
 import { createAuthenticator } from "./tokens.ts";
 
-export {
-  ADMIN_USER,
-  type AuthenticatorOptions,
-  constantTimeEqual,
-  createAuthenticator,
-  TokenCache,
-  type UserInfo,
-} from "./tokens.ts";
+export { ADMIN_USER, constantTimeEqual, createAuthenticator, type UserInfo } from "./tokens.ts";
 
 /** Authenticate a request's bearer token; undefined when missing or invalid. Never logs the token. */
 export async function authenticate(request: Request, env: Env) {

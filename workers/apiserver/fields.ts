@@ -27,7 +27,7 @@ export function fieldValidationFrom(url: URL): FieldValidation {
 }
 
 /** Remove a field path like "spec.containers[0].foo" from an object. */
-export function dropField(object: unknown, path: string): void {
+function dropField(object: unknown, path: string): void {
   const segs = path.match(/[^.[\]]+|\[\d+\]/g) ?? [];
   let node: unknown = object;
   for (let i = 0; i < segs.length; i++) {

@@ -7,6 +7,7 @@ import { ApiError } from "../client/status.ts";
 import { type BodyType, bodyType, checkObjectMeta, parseBody, readBody, readBodyBytes } from "./decode.ts";
 import { checkFields, fieldValidationFrom, type UnknownFieldsChecker, warningHeader } from "./fields.ts";
 import { deleteNamespace, isNamespaceResource } from "./namespaces.ts";
+import type { PlatformServices } from "./platform.ts";
 import { decodeProtobuf } from "./protobuf.ts";
 import { serverSideApply } from "./registry/apply.ts";
 import { applyPatch } from "./registry/patch.ts";
@@ -24,7 +25,7 @@ import type { UserInfo } from "./tokens.ts";
 export interface HandlerDeps {
   registry: Registry;
   unknownFields?: UnknownFieldsChecker;
-  services: Record<string, unknown>;
+  services: PlatformServices;
   /** Watch limits: per-identity cap and the server-side timeout bound (absent: no cap, no bound). */
   watch?: WatchSettings;
 }

@@ -7,9 +7,11 @@ import { createDurableStore } from "../../durable-objects/store/client.ts";
 import { createKubeClient, type KubeClient } from "../client/kube.ts";
 import type { Env } from "../env.ts";
 import { parseLevel } from "./admission/podsecurity.ts";
-import { type ApiServer, createApiServer, type SchemaServices } from "./app.ts";
+import { type ApiServer, createApiServer } from "./app.ts";
 import { authorize } from "./authorize.ts";
 import { createServiceAllocator, inUseFromServices, RESOURCES } from "./kinds/index.ts";
+import { schemaServices } from "./openapi/index.ts";
+import type { PlatformServices } from "./platform.ts";
 import { createLeaseManager, type LeaseManager } from "./registry/leases.ts";
 import { DEFAULT_EXPIRING_TTL_SECONDS, type Registry } from "./registry/store.ts";
 import {
@@ -23,8 +25,6 @@ import {
 import { storeForEnv } from "./storage.ts";
 import { createAuthenticator, type UserInfo } from "./tokens.ts";
 
-export { type ApiServer, type ApiServerDeps, createApiServer } from "./app.ts";
-
 /** A write the API server committed; used to wake controllers within milliseconds. */
 export interface WriteEvent {
   group: string;
@@ -34,11 +34,12 @@ export interface WriteEvent {
   type: "ADDED" | "MODIFIED" | "DELETED";
 }
 
+/** What the Worker adds to the API server beyond its Env: the write hook and the platform services. */
 export interface ApiServerHooks {
   /** Called (not awaited by the request) after each committed write. */
   onWrite?: (event: WriteEvent) => void;
   /** Platform services handed to custom subresources (e.g. tunnels for logs/exec). */
-  services?: Record<string, unknown>;
+  services?: PlatformServices;
 }
 
 /**
@@ -75,17 +76,10 @@ function isolateState(env: Env): IsolateState {
   return state;
 }
 
-let schemaServices: SchemaServices = {};
-
-/** Install the OpenAPI documents and unknown-field checker (done once by the openapi module's wiring). */
-export function setSchemaServices(services: SchemaServices): void {
-  schemaServices = services;
-}
-
 /** The API server as a fetch handler, over the Durable Object store. */
 export function apiServerForEnv(
   env: Env,
-  ctx: ExecutionContext | undefined,
+  _ctx: ExecutionContext | undefined,
   hooks: ApiServerHooks = {},
 ): ApiServer {
   const state = isolateState(env);
@@ -110,7 +104,8 @@ export function apiServerForEnv(
     resources: RESOURCES,
     authenticate: async (request) => internalRequests.get(request) ?? external(request),
     onWrite: hooks.onWrite,
-    services: { env, ctx, ...hooks.services },
+    services: hooks.services ?? {},
+    // OpenAPI v3 documents and the strict unknown-field check, generated from the resource table.
     schema: schemaServices,
     bootstrapMemo: state.bootstrap,
     authorize,

@@ -23,7 +23,7 @@ function badEscape(segment: string): never {
 }
 
 /** Parse /api/v1/... or /apis/<g>/<v>/...; undefined when the path is not a resource path. */
-export function resolveResource(path: string, resources: ResourceInfo[]): ResourceTarget | undefined {
+function resolveResource(path: string, resources: ResourceInfo[]): ResourceTarget | undefined {
   const parts = path
     .split("/")
     .filter((p) => p !== "")
@@ -98,7 +98,7 @@ function isWatch(url: URL): boolean {
 }
 
 /** The kube verb for an HTTP method on a resource path (RequestInfoFactory); undefined for any other method. */
-export function verbFor(method: string, url: URL, target: ResourceTarget): string | undefined {
+function verbFor(method: string, url: URL, target: ResourceTarget): string | undefined {
   const collection = target.name === undefined;
   switch (method.toUpperCase()) {
     case "GET":

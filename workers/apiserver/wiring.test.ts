@@ -69,4 +69,21 @@ describe("apiServerForEnv", () => {
     expect(table.rows[0].cells.length).toBe(names.length);
     expect(table.rows[0].cells).toContain("Scheduled");
   });
+
+  it("serves OpenAPI v3 and rejects unknown fields without any module-level setup", async () => {
+    // The schema services are passed in by apiServerForEnv itself: importing it is all a caller does.
+    const client = inProcessClient(env, undefined);
+    const index = await client.request("/openapi/v3");
+    expect(index.status).toBe(200);
+    expect(Object.keys(((await index.json()) as { paths: object }).paths)).toContain("api/v1");
+    const error = await client
+      .request("/api/v1/namespaces/default/configmaps?fieldValidation=Strict", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ metadata: { name: "strict" }, data: {}, bogus: 1 }),
+      })
+      .then((r) => r.json() as Promise<{ code: number; message: string }>);
+    expect(error.code).toBe(400);
+    expect(error.message).toContain('unknown field "bogus"');
+  });
 });

@@ -166,12 +166,7 @@ const PATCH_TYPES: Record<PatchType, string> = {
 };
 
 /** The path of a collection or object, e.g. /apis/apps/v1/namespaces/ns/deployments/name/scale. */
-export function resourcePath(
-  ref: ResourceRef,
-  namespace?: string,
-  name?: string,
-  subresource?: string,
-): string {
+function resourcePath(ref: ResourceRef, namespace?: string, name?: string, subresource?: string): string {
   let path = ref.group === "" ? `/api/${ref.version}` : `/apis/${ref.group}/${ref.version}`;
   if (ref.namespaced && namespace) path += `/namespaces/${encodeURIComponent(namespace)}`;
   path += `/${ref.resource}`;
@@ -261,7 +256,7 @@ function writeQuery(options: WriteOptions): Record<string, unknown> {
 }
 
 /** Encode defined values as a query string (with leading "?", or "" when empty). */
-export function query(params: Record<string, unknown>): string {
+function query(params: Record<string, unknown>): string {
   const search = new URLSearchParams();
   for (const [key, value] of Object.entries(params)) {
     if (value !== undefined && value !== null && value !== "") search.set(key, String(value));

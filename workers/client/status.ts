@@ -6,7 +6,7 @@
  */
 
 /** Status reasons we use, with their HTTP codes (metav1.StatusReason). */
-export const REASON_CODES = {
+const REASON_CODES = {
   BadRequest: 400,
   Unauthorized: 401,
   Forbidden: 403,

@@ -5,10 +5,11 @@
  *  - resync(): the cron trigger (once a minute), a full pass of everything;
  *  - wake():   the API server's onWrite hook, milliseconds after a write.
  */
+
+import type { ControllerManager } from "../../durable-objects/controller-manager/object.ts";
 import type { WriteEvent } from "../apiserver/index.ts";
 import type { Env } from "../env.ts";
 import { WATCHED } from "./all.ts";
-import type { ControllerManager } from "./manager.ts";
 
 /** The singleton's name: there is exactly one controller manager. */
 export const MANAGER_NAME = "controller-manager";

@@ -201,16 +201,4 @@ export function findResource(group: string, resource: string): ResourceInfo | un
   return RESOURCES.find((r) => r.group === group && r.resource === resource);
 }
 
-/** The row for a group/version/kind, if served. */
-export function findKind(group: string, version: string, kind: string): ResourceInfo | undefined {
-  return RESOURCES.find((r) => r.group === group && r.version === version && r.kind === kind);
-}
-
-export type { PodExecService, PodLogsService } from "./pod-subresources.ts";
-export {
-  createServiceAllocator,
-  DEFAULT_CLUSTER_IP_RANGE,
-  DEFAULT_NODE_PORT_RANGE,
-  inUseFromServices,
-} from "./service-alloc.ts";
-export { formatSelector, selectorMatches } from "./validation/selector.ts";
+export { createServiceAllocator, inUseFromServices } from "./service-alloc.ts";

@@ -30,7 +30,7 @@ export function defaultJobSpec(spec: Record<string, unknown>): void {
 }
 
 /** Unless manualSelector, select the job's pods by its uid and label the template to match (generateSelector). */
-export function generateSelector(job: KubeObject): void {
+function generateSelector(job: KubeObject): void {
   const spec = specOf(job);
   const uid = job.metadata?.uid;
   if (spec.manualSelector === true || !uid || !job.metadata?.name) return;

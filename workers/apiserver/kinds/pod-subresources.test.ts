@@ -1,14 +1,11 @@
 import { describe, expect, it } from "vitest";
+import type { PlatformServices, PodExecService, PodLogsService } from "../platform.ts";
 import { testServer } from "../testing/fixture.ts";
 import { RESOURCES } from "./index.ts";
-import type { PodExecService, PodLogsService } from "./pod-subresources.ts";
 
 const PODS = "/api/v1/namespaces/default/pods";
 
-async function withPod(
-  services: Record<string, unknown> = {},
-  containers = [{ name: "main", image: "nginx" }],
-) {
+async function withPod(services: PlatformServices = {}, containers = [{ name: "main", image: "nginx" }]) {
   const server = testServer({ resources: RESOURCES, services });
   const created = await server.call("POST", PODS, { metadata: { name: "p" }, spec: { containers } });
   expect(created.status, created.text).toBe(201);
@@ -92,6 +89,9 @@ describe("pods/log, exec, attach, portforward", () => {
     expect(log.status).toBe(200);
     expect(log.text).toBe("hello\n");
     expect(seen).toEqual(["p/main/5"]);
+    // The services are typed (platform.ts), not cast: one of another shape does not compile.
+    // @ts-expect-error podLogs answers a Promise<Response>, not a string
+    testServer({ resources: RESOURCES, services: { podLogs: async () => "hello" } });
   });
 
   it("needs a container name when the pod has several, and rejects unknown ones", async () => {

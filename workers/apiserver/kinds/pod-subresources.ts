@@ -10,26 +10,6 @@ import { readJsonObject } from "../decode.ts";
 import type { CustomSubresource, ResourceInfo, SubresourceRequest } from "../registry/types.ts";
 import { list, obj } from "./util.ts";
 
-/** `services.podLogs`: streams a container's log (plain text) from the node the pod runs on. */
-export type PodLogsService = (args: {
-  namespace: string;
-  name: string;
-  pod: KubeObject;
-  container: string;
-  /** The request's query: follow, previous, timestamps, sinceSeconds, tailLines, limitBytes. */
-  query: URLSearchParams;
-  request: Request;
-}) => Promise<Response>;
-
-/** `services.podExec`: serves exec/attach/portforward (a WebSocket upgrade) through the node tunnel. */
-export type PodExecService = (args: {
-  kind: "exec" | "attach" | "portforward";
-  namespace: string;
-  name: string;
-  pod: KubeObject;
-  request: Request;
-}) => Promise<Response>;
-
 function json(body: unknown, status = 200): Response {
   return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
 }
@@ -41,7 +21,7 @@ function podsInfo(req: SubresourceRequest): ResourceInfo {
 }
 
 /** POST pods/NAME/binding: set spec.nodeName once and mark the pod scheduled. */
-export const binding: CustomSubresource = {
+const binding: CustomSubresource = {
   verbs: ["create"],
   kind: "Binding",
   async handle(req) {
@@ -92,7 +72,7 @@ export const binding: CustomSubresource = {
 };
 
 /** POST pods/NAME/eviction: delete the pod as a graceful DELETE would (no disruption budgets yet). */
-export const eviction: CustomSubresource = {
+const eviction: CustomSubresource = {
   verbs: ["create"],
   kind: "Eviction",
   group: "policy",
@@ -123,7 +103,7 @@ function containerFor(pod: KubeObject, requested: string | null): string {
 }
 
 /** GET pods/NAME/log: the container's log through `services.podLogs`. */
-export const log: CustomSubresource = {
+const log: CustomSubresource = {
   verbs: ["get"],
   kind: "Pod",
   async handle(req) {
@@ -134,8 +114,8 @@ export const log: CustomSubresource = {
       throw errors.badRequest(
         `container "${container}" in pod "${req.name}" is waiting to start: pod is not scheduled yet`,
       );
-    const podLogs = req.services.podLogs as PodLogsService | undefined;
-    if (typeof podLogs !== "function")
+    const podLogs = req.services.podLogs;
+    if (!podLogs)
       throw new ApiError(
         "ServiceUnavailable",
         `logs for pod "${req.name}" are not available: this API server has no connection to node agents for log streaming`,
@@ -168,8 +148,8 @@ function streaming(kind: "exec" | "attach" | "portforward"): CustomSubresource {
         throw errors.badRequest(
           `pods/${kind} needs a WebSocket connection (kubectl 1.30 or newer); SPDY upgrades cannot be served by this API server`,
         );
-      const podExec = req.services.podExec as PodExecService | undefined;
-      if (typeof podExec !== "function")
+      const podExec = req.services.podExec;
+      if (!podExec)
         throw new ApiError(
           "ServiceUnavailable",
           `pods/${kind} is not available yet: this API server does not stream ${kind} sessions (WebSocket or SPDY) to node agents`,

@@ -12,8 +12,8 @@ import { errors } from "../../client/status.ts";
 import type { ServiceAllocator } from "../registry/types.ts";
 
 /** Default ranges, as kube-apiserver's --service-cluster-ip-range and --service-node-port-range. */
-export const DEFAULT_CLUSTER_IP_RANGE = "10.96.0.0/16";
-export const DEFAULT_NODE_PORT_RANGE = "30000-32767";
+const DEFAULT_CLUSTER_IP_RANGE = "10.96.0.0/16";
+const DEFAULT_NODE_PORT_RANGE = "30000-32767";
 
 /** An IPv4 CIDR as a base address and size. */
 export interface Ipv4Range {
@@ -44,7 +44,7 @@ export function parseCidr(cidr: string): Ipv4Range {
 }
 
 /** Parse "30000-32767". */
-export function parsePortRange(range: string): { min: number; max: number } {
+function parsePortRange(range: string): { min: number; max: number } {
   const m = /^(\d+)-(\d+)$/.exec(range.trim());
   const min = Number(m?.[1]);
   const max = Number(m?.[2]);

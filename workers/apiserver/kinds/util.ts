@@ -26,7 +26,7 @@ export function setDefault(o: Obj, key: string, value: unknown): void {
 }
 
 /** The value at a dotted path ("status.phase"), as a string for field selectors. */
-export function fieldString(object: unknown, path: string): string | undefined {
+function fieldString(object: unknown, path: string): string | undefined {
   let cur: unknown = object;
   for (const part of path.split(".")) {
     if (!cur || typeof cur !== "object") return undefined;

@@ -24,7 +24,7 @@ const EXTRA_GVKS: Record<string, { group: string; version: string; kind: string 
 };
 
 /** "api/v1" or "apis/<group>/<version>": the key of a group/version in the /openapi/v3 index. */
-export function groupVersionPath(group: string, version: string): string {
+function groupVersionPath(group: string, version: string): string {
   return group === "" ? `api/${version}` : `apis/${group}/${version}`;
 }
 

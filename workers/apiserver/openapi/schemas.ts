@@ -73,7 +73,7 @@ export function innerType(t: string): { kind: "array" | "map"; of: string } | un
 }
 
 /** The OpenAPI schema for a client-node type string; `refs` collects referenced models. */
-export function typeSchema(t: string, format: string | undefined, refs: Set<string>): Schema {
+function typeSchema(t: string, format: string | undefined, refs: Set<string>): Schema {
   const inner = innerType(t);
   if (inner?.kind === "array") return { type: "array", items: typeSchema(inner.of, undefined, refs) };
   if (inner?.kind === "map")

@@ -9,6 +9,7 @@
  */
 import type { KubeObject } from "../../client/kube.ts";
 import type { StatusCause } from "../../client/status.ts";
+import type { PlatformServices } from "../platform.ts";
 
 /** A field error as Kubernetes reports it (field.Error): path + type + detail. */
 export interface FieldError extends StatusCause {
@@ -158,7 +159,7 @@ export interface SubresourceRequest {
   /** Generic access to the registry of any resource (to read the parent, write a binding, ...). */
   registry: RegistryAccess;
   /** Platform services the handler may need (e.g. the tunnel to a node for logs). */
-  services: Record<string, unknown>;
+  services: PlatformServices;
 }
 
 /** Narrow access to the generic registry from inside a subresource handler. */

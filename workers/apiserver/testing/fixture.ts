@@ -128,7 +128,7 @@ const widgets: ResourceInfo = {
 };
 
 /** The fixture's resource table. */
-export const TEST_RESOURCES: ResourceInfo[] = [namespaces, configmaps, widgets];
+const TEST_RESOURCES: ResourceInfo[] = [namespaces, configmaps, widgets];
 
 /** Look up a fixture row. */
 export function testResource(resource: string): ResourceInfo {

@@ -11,12 +11,12 @@ const MAX_TOTAL = 1024 * 1024;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 /** True when `value` is standard, padded base64. */
-export function isBase64(value: unknown): boolean {
+function isBase64(value: unknown): boolean {
   return typeof value === "string" && BASE64.test(value);
 }
 
 /** Bytes of a base64 string once decoded. */
-export function decodedLength(value: string): number {
+function decodedLength(value: string): number {
   const pad = value.endsWith("==") ? 2 : value.endsWith("=") ? 1 : 0;
   return (value.length / 4) * 3 - pad;
 }

@@ -17,13 +17,8 @@ const LABEL_MSG =
 const SUBDOMAIN_MSG =
   "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
 
-/** True when `value` is a DNS-1123 label (63 chars max). */
-export function isDNS1123Label(value: string): boolean {
-  return value.length <= 63 && DNS1123_LABEL.test(value);
-}
-
 /** True when `value` is a DNS-1123 subdomain (253 chars max). */
-export function isDNS1123Subdomain(value: string): boolean {
+function isDNS1123Subdomain(value: string): boolean {
   return value.length <= 253 && DNS1123_SUBDOMAIN.test(value);
 }
 

@@ -30,7 +30,7 @@ function defaultProbe(probe: unknown): void {
 }
 
 /** Defaults of one container (regular, init or ephemeral). */
-export function defaultContainer(c: Obj): void {
+function defaultContainer(c: Obj): void {
   setDefault(c, "imagePullPolicy", defaultPullPolicy(c.image as string | undefined));
   setDefault(c, "terminationMessagePath", "/dev/termination-log");
   setDefault(c, "terminationMessagePolicy", "File");

@@ -12,7 +12,7 @@ import { validateAffinity } from "./probes.ts";
 type Obj = Record<string, unknown>;
 
 /** The valid pod restart policies. */
-export const RESTART_POLICIES = ["Always", "Never", "OnFailure"] as const;
+const RESTART_POLICIES = ["Always", "Never", "OnFailure"] as const;
 const DNS_POLICIES = ["ClusterFirst", "ClusterFirstWithHostNet", "Default", "None"];
 const TOLERATION_OPERATORS = ["Equal", "Exists"];
 const TAINT_EFFECTS = ["NoExecute", "NoSchedule", "PreferNoSchedule"];

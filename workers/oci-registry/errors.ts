@@ -5,7 +5,7 @@
  */
 
 /** Error codes from the OCI distribution spec, with their HTTP status. */
-export const OCI_ERROR_STATUS = {
+const OCI_ERROR_STATUS = {
   BLOB_UNKNOWN: 404,
   BLOB_UPLOAD_INVALID: 400,
   BLOB_UPLOAD_UNKNOWN: 404,

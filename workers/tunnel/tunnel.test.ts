@@ -1,7 +1,7 @@
 import { env, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import type { TunnelReply, TunnelRequest } from "../../durable-objects/tunnel/protocol.ts";
 import { podLogs } from "./logs.ts";
-import type { TunnelReply, TunnelRequest } from "./protocol.ts";
 
 const pod = (node: string) => ({
   apiVersion: "v1",

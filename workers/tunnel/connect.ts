@@ -6,10 +6,10 @@
  * may hold no tunnel: it could otherwise impersonate any node's agent.
  * The socket is then handed to that node's TunnelObject.
  */
-import { authenticate } from "../../workers/apiserver/auth.ts";
-import { ApiError } from "../../workers/client/status.ts";
-import { tryDecodeURIComponent } from "../../workers/client/uri.ts";
-import type { Env } from "../../workers/env.ts";
+import { authenticate } from "../apiserver/auth.ts";
+import { ApiError } from "../client/status.ts";
+import { tryDecodeURIComponent } from "../client/uri.ts";
+import type { Env } from "../env.ts";
 
 const NODE_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 

@@ -66,7 +66,7 @@ export function validDigest(raw: string): string {
 }
 
 /** A tag or a digest, or MANIFEST_INVALID / DIGEST_INVALID. */
-export function validReference(reference: string): string {
+function validReference(reference: string): string {
   if (reference.includes(":")) return validDigest(reference);
   if (!TAG.test(reference)) {
     throw new RegistryError("MANIFEST_INVALID", "invalid tag", { tag: reference }, 400);

@@ -15,7 +15,7 @@ export type Access = "pull" | "push";
 const CHALLENGE = 'Basic realm="edgeplane registry", charset="UTF-8"';
 
 /** The bearer token carried by a request (Bearer, or Basic password); empty when none. Never logged. */
-export function registryToken(request: Request): string {
+function registryToken(request: Request): string {
   const header = request.headers.get("Authorization") ?? "";
   const space = header.indexOf(" ");
   if (space < 0) return "";

@@ -11,7 +11,7 @@ import { isDigest, isTag, validDigest } from "./names.ts";
 import { catalogKey, listAll, manifestKey, sha256Hex, tagPrefix } from "./storage.ts";
 
 /** Manifest media types this registry accepts, and whether they list blobs (image) or manifests (index). */
-export const MANIFEST_TYPES: Record<string, "image" | "index"> = {
+const MANIFEST_TYPES: Record<string, "image" | "index"> = {
   "application/vnd.oci.image.manifest.v1+json": "image",
   "application/vnd.oci.image.index.v1+json": "index",
   "application/vnd.docker.distribution.manifest.v2+json": "image",

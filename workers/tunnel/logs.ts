@@ -4,13 +4,15 @@
  * TunnelObject (plain text; chunked while following). A node without a
  * connected agent answers 503 ServiceUnavailable at once.
  */
-import type { KubeObject } from "../../workers/client/kube.ts";
-import { ApiError } from "../../workers/client/status.ts";
-import type { Env } from "../../workers/env.ts";
 
-/** What podLogs needs: the Worker env, the pod (already read by the API server) and the request's query. */
+import type { PodLogsService } from "../apiserver/platform.ts";
+import type { KubeObject } from "../client/kube.ts";
+import { ApiError } from "../client/status.ts";
+import type { Env } from "../env.ts";
+
+/** What podLogs needs: the node tunnels, the pod (already read by the API server) and the request's query. */
 export interface PodLogsArgs {
-  env: Env;
+  env: Pick<Env, "TUNNEL">;
   namespace: string;
   name: string;
   pod: KubeObject;
@@ -68,7 +70,7 @@ export async function podLogs(args: PodLogsArgs): Promise<Response> {
   });
 }
 
-/** podLogs bound to an env, in the shape the pods/log subresource calls (`services.podLogs`). */
-export function podLogsService(env: Env) {
+/** podLogs bound to the node tunnels, in the shape the pods/log subresource calls (`services.podLogs`). */
+export function podLogsService(env: Pick<Env, "TUNNEL">): PodLogsService {
   return (args: Omit<PodLogsArgs, "env">) => podLogs({ ...args, env });
 }

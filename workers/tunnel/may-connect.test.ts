@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { mayConnect } from "./index.ts";
+import { mayConnect } from "./connect.ts";
 
 describe("mayConnect", () => {
   it("lets admins hold any node's tunnel and a node only its own", () => {

@@ -5,16 +5,19 @@
  * acts at a time. Wake-ups are coalesced: pokes mark controllers dirty and
  * set an immediate alarm; the alarm drains the dirty set in passes. The cron
  * resync marks everything dirty and drains in the same way.
+ *
+ * Only the Durable Object lives here; the controllers, their informers and
+ * the pass loop are in workers/controllers, which this class composes.
  */
 import { DurableObject } from "cloudflare:workers";
-import { inProcessClient } from "../apiserver/index.ts";
-import type { KubeClient } from "../client/kube.ts";
-import type { Env } from "../env.ts";
-import { CONTROLLERS } from "./all.ts";
-import { InformerCache, type InformerEvent } from "./informer.ts";
-import { runPass, watchersOf } from "./loop.ts";
-import { eventRecorder } from "./recorder.ts";
-import { type Controller, type ControllerConfig, defaultConfig } from "./types.ts";
+import { inProcessClient } from "../../workers/apiserver/index.ts";
+import type { KubeClient } from "../../workers/client/kube.ts";
+import { CONTROLLERS } from "../../workers/controllers/all.ts";
+import { InformerCache, type InformerEvent } from "../../workers/controllers/informer.ts";
+import { runPass, watchersOf } from "../../workers/controllers/loop.ts";
+import { eventRecorder } from "../../workers/controllers/recorder.ts";
+import { type Controller, type ControllerConfig, defaultConfig } from "../../workers/controllers/types.ts";
+import type { Env } from "../../workers/env.ts";
 
 /** Bounds of the pause between back-to-back passes of one controller (see settle). */
 const MIN_SETTLE_MS = 10;
@@ -23,7 +26,7 @@ const MAX_SETTLE_MS = 100;
 const BACKOFF_MS = [500, 1000, 2000, 5000, 10_000, 30_000, 60_000];
 
 /** Controller settings from the Worker's vars. */
-export function configFromEnv(env: Env): ControllerConfig {
+function configFromEnv(env: Env): ControllerConfig {
   const seconds = (v: string | undefined, d: number) => {
     const n = Number(v);
     return v !== undefined && Number.isFinite(n) && n >= 0 ? n : d;
@@ -39,7 +42,7 @@ export function configFromEnv(env: Env): ControllerConfig {
 }
 
 /** The controllers' API client: the API server called in-process, as the controller manager's identity. */
-export function controllerClient(env: Env): KubeClient {
+function controllerClient(env: Env): KubeClient {
   // No onWrite hook here: the manager tracks its own writes (loop.ts) instead of poking itself.
   return inProcessClient(env, undefined, {
     name: "system:kube-controller-manager",
