@@ -13,10 +13,10 @@ import { type Level, podSecurityAdmission } from "./admission/podsecurity.ts";
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, VERSION_INFO } from "./discovery.ts";
 import type { UnknownFieldsChecker } from "./fields.ts";
 import { handleResource, type WatchSettings } from "./handlers.ts";
-import { admitNamespacedCreate, ensureBuiltinNamespaces } from "./namespaces.ts";
-import { admitNodeCreate, admitNodeUpdate } from "./node-restriction.ts";
+import { ensureBuiltinNamespaces, namespaceLifecycle } from "./namespaces.ts";
+import { nodeRestriction } from "./node-restriction.ts";
 import type { LeaseManager } from "./registry/leases.ts";
-import { Registry, type RegistryWrite } from "./registry/store.ts";
+import { Registry, type RegistryWrite } from "./registry/registry.ts";
 import type { ResourceInfo, ServiceAllocator } from "./registry/types.ts";
 import { type RequestAttributes, requestAttributes } from "./request-info.ts";
 import type { UserInfo } from "./tokens.ts";
@@ -81,12 +81,12 @@ export function createApiServer(deps: ApiServerDeps) {
     resources: deps.resources,
     now,
     onWrite: deps.onWrite,
-    admitCreate: async (info, object, registry, ctx) => {
-      admitNodeCreate(info, object, ctx);
-      await admitNamespacedCreate(info, object, registry);
-    },
-    admitUpdate: async (info, next, old, ctx) => admitNodeUpdate(info, next, old, ctx),
-    admit: podSecurityAdmission({ defaultLevel: deps.podSecurityDefault ?? "baseline" }).admit,
+    // kube's order: NamespaceLifecycle, NodeRestriction, (validation), PodSecurity.
+    admission: [
+      namespaceLifecycle,
+      nodeRestriction,
+      podSecurityAdmission({ defaultLevel: deps.podSecurityDefault ?? "baseline" }),
+    ],
     allocator: deps.allocator,
     isStale: deps.isStale,
     expiringTtlSeconds: deps.expiringTtlSeconds,

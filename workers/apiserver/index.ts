@@ -11,7 +11,7 @@ import { type ApiServer, createApiServer, type SchemaServices } from "./app.ts";
 import { authorize } from "./authorize.ts";
 import { createServiceAllocator, inUseFromServices, RESOURCES } from "./kinds/index.ts";
 import { createLeaseManager, type LeaseManager } from "./registry/leases.ts";
-import { DEFAULT_EXPIRING_TTL_SECONDS, type Registry } from "./registry/store.ts";
+import { DEFAULT_EXPIRING_TTL_SECONDS, type Registry } from "./registry/registry.ts";
 import {
   createWatchLimiter,
   DEFAULT_MAX_WATCHES_PER_USER,

@@ -7,8 +7,9 @@
  */
 import type { KubeObject } from "../client/kube.ts";
 import { ApiError, errors } from "../client/status.ts";
-import type { Registry } from "./registry/store.ts";
-import { timestamp } from "./registry/store.ts";
+import type { AdmissionPlugin } from "./admission/chain.ts";
+import { timestamp } from "./registry/prepare.ts";
+import type { Registry } from "./registry/registry.ts";
 import type { RequestContext, ResourceInfo } from "./registry/types.ts";
 
 /** Namespaces that always exist. */
@@ -24,7 +25,7 @@ export function isNamespaceResource(info: ResourceInfo): boolean {
 }
 
 /** Admission for creates: the object's namespace must exist and not be terminating. */
-export async function admitNamespacedCreate(
+async function admitNamespacedCreate(
   info: ResourceInfo,
   object: KubeObject,
   registry: Registry,
@@ -60,6 +61,14 @@ export async function admitNamespacedCreate(
       },
     );
 }
+
+/** The NamespaceLifecycle plugin of the admission chain (creates only, before validation). */
+export const namespaceLifecycle: AdmissionPlugin = {
+  name: "NamespaceLifecycle",
+  async admit({ operation, info, object, registry }) {
+    if (operation === "CREATE") await admitNamespacedCreate(info, object, registry);
+  },
+};
 
 const SYSTEM: RequestContext = {
   user: "system:apiserver",

@@ -1,5 +1,5 @@
 /**
- * The contract between the generic registry store (registry/store.ts) and the
+ * The contract between the generic registry store (registry/registry.ts) and the
  * per-kind strategies (kinds/<kind>.ts), after kube-apiserver's
  * generic/registry/store.go + pkg/registry/<group>/<kind>/strategy.go.
  *

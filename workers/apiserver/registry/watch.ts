@@ -15,8 +15,8 @@ import {
 import type { KubeObject } from "../../client/kube.ts";
 import { ApiError } from "../../client/status.ts";
 import { collectionPrefix, parseResourceVersion, toResourceVersion } from "./keys.ts";
+import type { Registry } from "./registry.ts";
 import { everything, type Matcher } from "./selectors.ts";
-import type { Registry } from "./store.ts";
 import { type IncludeObject, toTable } from "./table.ts";
 import type { ResourceInfo } from "./types.ts";
 
