@@ -12,8 +12,7 @@ import { ApiError } from "../client/status.ts";
 import { type Level, podSecurityAdmission } from "./admission/podsecurity.ts";
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, VERSION_INFO } from "./discovery.ts";
 import type { UnknownFieldsChecker } from "./fields.ts";
-import { handleResource, type WatchSettings } from "./handlers.ts";
-import { ensureBuiltinNamespaces, namespaceLifecycle } from "./namespaces.ts";
+import { handleResource, type WatchSettings } from "./handlers/index.ts";
 import { nodeRestriction } from "./node-restriction.ts";
 import type { LeaseManager } from "./registry/leases.ts";
 import { Registry, type RegistryWrite } from "./registry/registry.ts";
@@ -42,7 +41,7 @@ export interface ApiServerDeps {
   /** Platform services for custom subresources (tunnels, ...). */
   services?: Record<string, unknown>;
   schema?: SchemaServices;
-  /** Per-isolate memo of "built-in namespaces exist" (shared across requests); default per app. */
+  /** Per-isolate memo of "the kinds' built-in objects exist" (shared across requests); default per app. */
   bootstrapMemo?: { done?: Promise<void> };
   /** Authorization by verb (Node authorizer etc.); throws ApiError Forbidden. Never sees the body. */
   authorize?: (user: UserInfo, attributes: RequestAttributes, registry: Registry) => Promise<void>;
@@ -73,6 +72,11 @@ function statusResponse(error: ApiError): Response {
   return new Response(JSON.stringify(error.toStatus()), { status: error.code, headers });
 }
 
+/** Create what the kinds say must always exist (info.rest.bootstrap), before the first request is served. */
+async function bootstrap(registry: Registry, resources: ResourceInfo[]): Promise<void> {
+  for (const info of resources) await info.rest?.bootstrap?.(registry);
+}
+
 /** Build the API server app. */
 export function createApiServer(deps: ApiServerDeps) {
   const now = deps.now ?? (() => new Date());
@@ -81,9 +85,9 @@ export function createApiServer(deps: ApiServerDeps) {
     resources: deps.resources,
     now,
     onWrite: deps.onWrite,
-    // kube's order: NamespaceLifecycle, NodeRestriction, (validation), PodSecurity.
+    // kube's order: the kinds' own plugins (NamespaceLifecycle), NodeRestriction, (validation), PodSecurity.
     admission: [
-      namespaceLifecycle,
+      ...deps.resources.flatMap((info) => info.rest?.admission ?? []),
       nodeRestriction,
       podSecurityAdmission({ defaultLevel: deps.podSecurityDefault ?? "baseline" }),
     ],
@@ -126,7 +130,7 @@ export function createApiServer(deps: ApiServerDeps) {
     const attributes = requestAttributes(c.req.raw, deps.resources);
     c.set("attributes", attributes);
     if (deps.authorize) await deps.authorize(user, attributes, registry);
-    memo.done ??= ensureBuiltinNamespaces(registry).catch((error) => {
+    memo.done ??= bootstrap(registry, deps.resources).catch((error) => {
       memo.done = undefined;
       throw error;
     });

@@ -16,6 +16,7 @@ import { eventsV1Strategy } from "./events-v1.ts";
 import { jobStrategy } from "./job.ts";
 import { leaseStrategy } from "./lease.ts";
 import { finalize, namespaceStrategy } from "./namespace.ts";
+import { namespaceStorage } from "./namespace-storage.ts";
 import { nodeStrategy } from "./node.ts";
 import { podStrategy } from "./pod.ts";
 import { podSubresources } from "./pod-subresources.ts";
@@ -81,6 +82,7 @@ export const RESOURCES: ResourceInfo[] = [
     verbs: NO_DELETECOLLECTION,
     nameFormat: "label",
     subresources: { status: true, custom: { finalize } },
+    rest: namespaceStorage,
   }),
   row("v1", "pods", "Pod", "V1Pod", podStrategy, {
     shortNames: ["po"],

@@ -329,7 +329,8 @@ export class Registry implements RegistryAccess {
   /**
    * Delete: preconditions, then graceful deletion (strategy.gracePeriod) or
    * finalizers set deletionTimestamp and keep the object; otherwise it is
-   * removed now. Returns the object and whether it is gone.
+   * removed now. Returns the object and whether it is gone. A kind whose
+   * row overrides delete (info.rest) is deleted its own way instead.
    */
   async remove(
     info: ResourceInfo,
@@ -338,6 +339,11 @@ export class Registry implements RegistryAccess {
     ctx: RequestContext,
     options: DeleteRequest = {},
   ): Promise<{ object: KubeObject; deleted: boolean }> {
+    if (info.rest?.delete)
+      return info.rest.delete(this, info, namespace, name, {
+        ...ctx,
+        dryRun: !!(options.dryRun || ctx.dryRun),
+      });
     const { object, deleted } = await this.guaranteed(
       info,
       namespace,
