@@ -19,7 +19,7 @@ export async function decodeObject(
     const bytes = await readBodyBytes(call.request);
     const object = decodeProtobuf(
       bytes,
-      call.info.model,
+      call.info.protobuf,
       apiVersionOf(call.info),
       call.info.kind,
     ) as KubeObject;

@@ -10,6 +10,7 @@
 import type { KubeObject } from "../../client/kube.ts";
 import type { StatusCause } from "../../client/status.ts";
 import type { AdmissionPlugin } from "../admission/chain.ts";
+import type { Schema } from "../protobuf-schemas.ts";
 import type { Registry } from "./registry.ts";
 
 /** A field error as Kubernetes reports it (field.Error): path + type + detail. */
@@ -137,6 +138,8 @@ export interface ResourceInfo<T extends KubeObject = KubeObject> {
   strategy: Strategy<T>;
   /** How objects are kept in the store: encrypted at rest (kube's EncryptionConfiguration), or expiring through a store lease after the registry's TTL (kube's --event-ttl). */
   storage?: { encryptAtRest?: boolean; expires?: boolean };
+  /** Protobuf field numbers of the kind's message (kinds/<kind>.proto.ts); absent: protobuf bodies are 415. */
+  protobuf?: Schema;
   /** What this kind does instead of, or on top of, the generic registry (kube's per-kind storage.go embedding the generic store). */
   rest?: StorageOverride;
 }
