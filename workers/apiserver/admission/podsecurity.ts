@@ -48,7 +48,7 @@ function minor(version: string): number {
 }
 
 /** "baseline:latest", as kube prints a LevelVersion. */
-export function levelString(lv: LevelVersion): string {
+function levelString(lv: LevelVersion): string {
   return `${lv.level}:${lv.version}`;
 }
 

@@ -1,6 +1,6 @@
 /** metav1.DeleteOptions from the query string and the (optional) body of a DELETE. */
 import { parseBody, readBody } from "../decode.ts";
-import type { DeleteRequest } from "../registry/registry.ts";
+import type { DeleteRequest } from "../registry/deletion.ts";
 import { type CollectionCall, dryRun, intParam, type ObjectCall } from "./call.ts";
 
 /** The delete options of a DELETE of one object or of a collection; the query wins over the body. */

@@ -28,9 +28,6 @@ import { finished, type PrepareDeps, prepareCreate, prepareUpdate } from "./prep
 import { storeErrorToApi } from "./store-errors.ts";
 import type { RegistryAccess, RequestContext, ResourceInfo, ServiceAllocator } from "./types.ts";
 
-export type { DeleteRequest } from "./deletion.ts";
-export type { ListPage, ListRequest } from "./list.ts";
-
 /** A committed write, reported to the onWrite hook. */
 export interface RegistryWrite {
   group: string;

@@ -15,7 +15,7 @@ function segments(path: string): string[] {
 }
 
 /** Read a dotted path ("spec.replicas"). */
-export function getPath(object: unknown, path: string): unknown {
+function getPath(object: unknown, path: string): unknown {
   let node = object;
   for (const seg of segments(path)) {
     if (node === null || typeof node !== "object") return undefined;
@@ -25,7 +25,7 @@ export function getPath(object: unknown, path: string): unknown {
 }
 
 /** Write a dotted path, creating maps on the way. */
-export function setPath(object: Record<string, unknown>, path: string, value: unknown): void {
+function setPath(object: Record<string, unknown>, path: string, value: unknown): void {
   const segs = segments(path);
   let node = object;
   for (const seg of segs.slice(0, -1)) {
