@@ -12,12 +12,11 @@ import { ApiError } from "../client/status.ts";
 import { type Level, podSecurityAdmission } from "./admission/podsecurity.ts";
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, VERSION_INFO } from "./discovery.ts";
 import type { UnknownFieldsChecker } from "./fields.ts";
-import { handleResource, type WatchSettings } from "./handlers.ts";
-import { admitNamespacedCreate, ensureBuiltinNamespaces } from "./namespaces.ts";
-import { admitNodeCreate, admitNodeUpdate } from "./node-restriction.ts";
+import { handleResource, type WatchSettings } from "./handlers/index.ts";
+import { nodeRestriction } from "./node-restriction.ts";
 import type { PlatformServices } from "./platform.ts";
 import type { LeaseManager } from "./registry/leases.ts";
-import { Registry, type RegistryWrite } from "./registry/store.ts";
+import { Registry, type RegistryWrite } from "./registry/registry.ts";
 import type { ResourceInfo, ServiceAllocator } from "./registry/types.ts";
 import { type RequestAttributes, requestAttributes } from "./request-info.ts";
 import type { UserInfo } from "./tokens.ts";
@@ -43,7 +42,7 @@ export interface ApiServerDeps {
   /** Platform services for custom subresources (the node tunnels behind pods/log, exec, ...). */
   services?: PlatformServices;
   schema?: SchemaServices;
-  /** Per-isolate memo of "built-in namespaces exist" (shared across requests); default per app. */
+  /** Per-isolate memo of "the kinds' built-in objects exist" (shared across requests); default per app. */
   bootstrapMemo?: { done?: Promise<void> };
   /** Authorization by verb (Node authorizer etc.); throws ApiError Forbidden. Never sees the body. */
   authorize?: (user: UserInfo, attributes: RequestAttributes, registry: Registry) => Promise<void>;
@@ -74,6 +73,11 @@ function statusResponse(error: ApiError): Response {
   return new Response(JSON.stringify(error.toStatus()), { status: error.code, headers });
 }
 
+/** Create what the kinds say must always exist (info.rest.bootstrap), before the first request is served. */
+async function bootstrap(registry: Registry, resources: ResourceInfo[]): Promise<void> {
+  for (const info of resources) await info.rest?.bootstrap?.(registry);
+}
+
 /** Build the API server app. */
 export function createApiServer(deps: ApiServerDeps) {
   const now = deps.now ?? (() => new Date());
@@ -82,12 +86,12 @@ export function createApiServer(deps: ApiServerDeps) {
     resources: deps.resources,
     now,
     onWrite: deps.onWrite,
-    admitCreate: async (info, object, registry, ctx) => {
-      admitNodeCreate(info, object, ctx);
-      await admitNamespacedCreate(info, object, registry);
-    },
-    admitUpdate: async (info, next, old, ctx) => admitNodeUpdate(info, next, old, ctx),
-    admit: podSecurityAdmission({ defaultLevel: deps.podSecurityDefault ?? "baseline" }).admit,
+    // kube's order: the kinds' own plugins (NamespaceLifecycle), NodeRestriction, (validation), PodSecurity.
+    admission: [
+      ...deps.resources.flatMap((info) => info.rest?.admission ?? []),
+      nodeRestriction,
+      podSecurityAdmission({ defaultLevel: deps.podSecurityDefault ?? "baseline" }),
+    ],
     allocator: deps.allocator,
     isStale: deps.isStale,
     expiringTtlSeconds: deps.expiringTtlSeconds,
@@ -127,7 +131,7 @@ export function createApiServer(deps: ApiServerDeps) {
     const attributes = requestAttributes(c.req.raw, deps.resources);
     c.set("attributes", attributes);
     if (deps.authorize) await deps.authorize(user, attributes, registry);
-    memo.done ??= ensureBuiltinNamespaces(registry).catch((error) => {
+    memo.done ??= bootstrap(registry, deps.resources).catch((error) => {
       memo.done = undefined;
       throw error;
     });

@@ -17,7 +17,7 @@
 import type { KubeObject } from "../client/kube.ts";
 import { ApiError } from "../client/status.ts";
 import { nodeOf, type PodReferences, podReferences } from "./node-graph.ts";
-import type { Registry } from "./registry/store.ts";
+import type { Registry } from "./registry/registry.ts";
 import type { RequestAttributes } from "./request-info.ts";
 import type { UserInfo } from "./tokens.ts";
 

@@ -54,7 +54,7 @@ export function bodyType(request: Request, allowed: BodyType[]): BodyType {
   const raw = request.headers.get("Content-Type") ?? "";
   const media = raw.split(";")[0].trim().toLowerCase();
   const type: BodyType | undefined = media === "" && allowed.includes("json") ? "json" : MEDIA[media];
-  // Protobuf is accepted wherever JSON is (for the models protobuf.ts knows).
+  // Protobuf is accepted wherever JSON is (for the kinds whose row has a protobuf table; 415 later otherwise).
   const ok = type === "protobuf" ? allowed.includes("json") : type !== undefined && allowed.includes(type);
   if (!type || !ok) {
     throw new ApiError(

@@ -13,7 +13,7 @@ import { createServiceAllocator, inUseFromServices, RESOURCES } from "./kinds/in
 import { schemaServices } from "./openapi/index.ts";
 import type { PlatformServices } from "./platform.ts";
 import { createLeaseManager, type LeaseManager } from "./registry/leases.ts";
-import { DEFAULT_EXPIRING_TTL_SECONDS, type Registry } from "./registry/store.ts";
+import { DEFAULT_EXPIRING_TTL_SECONDS, type Registry } from "./registry/registry.ts";
 import {
   createWatchLimiter,
   DEFAULT_MAX_WATCHES_PER_USER,

@@ -8,6 +8,7 @@
  */
 import type { KubeObject } from "../client/kube.ts";
 import { ApiError } from "../client/status.ts";
+import type { AdmissionPlugin } from "./admission/chain.ts";
 import type { RequestContext, ResourceInfo } from "./registry/types.ts";
 
 const NODE_PREFIX = "system:node:";
@@ -24,7 +25,7 @@ function forbidden(ctx: RequestContext, info: ResourceInfo, name: string, why: s
 }
 
 /** Admission on create: a node creates only the Node and the Lease named after itself. */
-export function admitNodeCreate(info: ResourceInfo, object: KubeObject, ctx: RequestContext): void {
+function admitNodeCreate(info: ResourceInfo, object: KubeObject, ctx: RequestContext): void {
   const node = nodeName(ctx);
   if (node === undefined) return;
   const name = object.metadata?.name ?? "";
@@ -36,12 +37,7 @@ export function admitNodeCreate(info: ResourceInfo, object: KubeObject, ctx: Req
 }
 
 /** Admission on update: a node's pod status write leaves spec and ownership metadata as they were. */
-export function admitNodeUpdate(
-  info: ResourceInfo,
-  next: KubeObject,
-  old: KubeObject,
-  ctx: RequestContext,
-): void {
+function admitNodeUpdate(info: ResourceInfo, next: KubeObject, old: KubeObject, ctx: RequestContext): void {
   if (nodeName(ctx) === undefined || info.group !== "" || info.resource !== "pods") return;
   const name = old.metadata?.name ?? "";
   const fields: [string, unknown, unknown][] = [
@@ -54,6 +50,15 @@ export function admitNodeUpdate(
   for (const [field, now, before] of fields)
     if (!same(now, before)) throw forbidden(ctx, info, name, `cannot update ${field} through pod status`);
 }
+
+/** The NodeRestriction plugin of the admission chain (before validation, on every update target). */
+export const nodeRestriction: AdmissionPlugin = {
+  name: "NodeRestriction",
+  admit({ operation, info, object, old, ctx }) {
+    if (operation === "CREATE") admitNodeCreate(info, object, ctx);
+    else if (old) admitNodeUpdate(info, object, old, ctx);
+  },
+};
 
 /** Deep equality where map key order does not matter and absent equals empty (as labels.Equals). */
 function same(a: unknown, b: unknown): boolean {

@@ -1,9 +1,10 @@
 /**
- * Protobuf field numbers (k8s.io/api generated.proto) for the objects kubectl's
- * typed `create` subcommands send: configmap, secret, namespace, serviceaccount,
- * deployment, job, cronjob, service, role(binding), clusterrole(binding).
- * One table, keyed by @kubernetes/client-node model name. Fields not listed
- * are skipped on decode.
+ * Protobuf field numbers (k8s.io/api generated.proto): the table types, and
+ * the messages several kinds share (ObjectMeta, LabelSelector, PodTemplate).
+ * Each kind kubectl's typed `create` subcommands send (configmap, secret,
+ * namespace, serviceaccount, deployment, job, cronjob, service, role(binding),
+ * clusterrole(binding)) has its own table beside it (kinds/<kind>.proto.ts),
+ * registered as its row's `protobuf`. Fields not listed are skipped on decode.
  *
  * Types: "string" | "bytes" | "int" | "int0" (0 omitted: non-pointer ints) | "bool" (false omitted, as JSON's omitempty
  * would) | "keepbool" (false kept: pointer fields) | "map" | "bytesmap" |
@@ -31,7 +32,8 @@ export interface Schema {
   [field: number]: [name: string, type: FieldType];
 }
 
-const OBJECT_META: Schema = {
+/** metav1.ObjectMeta: the fields a client sends on create. */
+export const OBJECT_META: Schema = {
   1: ["name", "string"],
   2: ["generateName", "string"],
   3: ["namespace", "string"],
@@ -43,7 +45,8 @@ const OBJECT_META: Schema = {
   14: ["finalizers", "strings"],
 };
 
-const LABEL_SELECTOR: Schema = {
+/** metav1.LabelSelector. */
+export const LABEL_SELECTOR: Schema = {
   1: ["matchLabels", "map"],
   2: ["matchExpressions", [{ 1: ["key", "string"], 2: ["operator", "string"], 3: ["values", "strings"] }]],
 };
@@ -89,119 +92,5 @@ const POD_SPEC: Schema = {
   29: ["runtimeClassName", "string"],
 };
 
-const POD_TEMPLATE: Schema = { 1: ["metadata", OBJECT_META], 2: ["spec", POD_SPEC] };
-
-const JOB_SPEC: Schema = {
-  1: ["parallelism", "int"],
-  2: ["completions", "int"],
-  3: ["activeDeadlineSeconds", "int"],
-  4: ["selector", LABEL_SELECTOR],
-  6: ["template", POD_TEMPLATE],
-  7: ["backoffLimit", "int"],
-  8: ["ttlSecondsAfterFinished", "int"],
-  9: ["completionMode", "string"],
-  10: ["suspend", "keepbool"],
-};
-
-const POLICY_RULE: Schema = {
-  1: ["verbs", "strings"],
-  2: ["apiGroups", "strings"],
-  3: ["resources", "strings"],
-  4: ["resourceNames", "strings"],
-  5: ["nonResourceURLs", "strings"],
-};
-
-const BINDING: Schema = {
-  1: ["metadata", OBJECT_META],
-  2: [
-    "subjects",
-    [{ 1: ["kind", "string"], 2: ["apiGroup", "string"], 3: ["name", "string"], 4: ["namespace", "string"] }],
-  ],
-  3: ["roleRef", { 1: ["apiGroup", "string"], 2: ["kind", "string"], 3: ["name", "string"] }],
-};
-
-/** Field numbers per model. */
-export const PROTOBUF_MODELS: Record<string, Schema> = {
-  V1ConfigMap: {
-    1: ["metadata", OBJECT_META],
-    2: ["data", "map"],
-    3: ["binaryData", "bytesmap"],
-    4: ["immutable", "keepbool"],
-  },
-  V1Secret: {
-    1: ["metadata", OBJECT_META],
-    2: ["data", "bytesmap"],
-    3: ["type", "string"],
-    4: ["stringData", "map"],
-    5: ["immutable", "keepbool"],
-  },
-  V1Namespace: { 1: ["metadata", OBJECT_META], 2: ["spec", { 1: ["finalizers", "strings"] }] },
-  V1ServiceAccount: {
-    1: ["metadata", OBJECT_META],
-    3: ["imagePullSecrets", [{ 1: ["name", "string"] }]],
-    4: ["automountServiceAccountToken", "keepbool"],
-  },
-  V1Deployment: {
-    1: ["metadata", OBJECT_META],
-    2: [
-      "spec",
-      {
-        1: ["replicas", "int"],
-        2: ["selector", LABEL_SELECTOR],
-        3: ["template", POD_TEMPLATE],
-        4: ["strategy", { 1: ["type", "string"] }],
-        5: ["minReadySeconds", "int"],
-        6: ["revisionHistoryLimit", "int"],
-        9: ["progressDeadlineSeconds", "int"],
-      },
-    ],
-  },
-  V1Job: { 1: ["metadata", OBJECT_META], 2: ["spec", JOB_SPEC] },
-  V1CronJob: {
-    1: ["metadata", OBJECT_META],
-    2: [
-      "spec",
-      {
-        1: ["schedule", "string"],
-        2: ["startingDeadlineSeconds", "int"],
-        3: ["concurrencyPolicy", "string"],
-        4: ["suspend", "keepbool"],
-        5: ["jobTemplate", { 1: ["metadata", OBJECT_META], 2: ["spec", JOB_SPEC] }],
-        6: ["successfulJobsHistoryLimit", "int"],
-        7: ["failedJobsHistoryLimit", "int"],
-        8: ["timeZone", "string"],
-      },
-    ],
-  },
-  V1Service: {
-    1: ["metadata", OBJECT_META],
-    2: [
-      "spec",
-      {
-        1: [
-          "ports",
-          [
-            {
-              1: ["name", "string"],
-              2: ["protocol", "string"],
-              3: ["port", "int"],
-              4: ["targetPort", "intorstring"],
-              5: ["nodePort", "int0"],
-              6: ["appProtocol", "string"],
-            },
-          ],
-        ],
-        2: ["selector", "map"],
-        3: ["clusterIP", "string"],
-        4: ["type", "string"],
-        5: ["externalIPs", "strings"],
-        7: ["sessionAffinity", "string"],
-        10: ["externalName", "string"],
-      },
-    ],
-  },
-  V1Role: { 1: ["metadata", OBJECT_META], 2: ["rules", [POLICY_RULE]] },
-  V1ClusterRole: { 1: ["metadata", OBJECT_META], 2: ["rules", [POLICY_RULE]] },
-  V1RoleBinding: BINDING,
-  V1ClusterRoleBinding: BINDING,
-};
+/** core/v1 PodTemplateSpec (with the PodSpec fields kubectl create sets). */
+export const POD_TEMPLATE: Schema = { 1: ["metadata", OBJECT_META], 2: ["spec", POD_SPEC] };

@@ -4,10 +4,10 @@
  * kubectl 1.32+ sends typed-client writes (`kubectl create configmap|secret|deployment|...`)
  * as protobuf and, unlike for CBOR, never falls back to JSON on 415. We decode the
  * envelope (magic "k8s\0" + runtime.Unknown{raw=2}) and the object for the models in
- * the field-number table (protobuf-schemas.ts); other models get a 415 that names the problem. Responses are always JSON (clients also accept it).
+ * the kind's field-number table (its row's `protobuf`, kinds/<kind>.proto.ts); other models get a 415 that names the problem. Responses are always JSON (clients also accept it).
  */
 import { ApiError } from "../client/status.ts";
-import { type FieldType, PROTOBUF_MODELS, type Schema } from "./protobuf-schemas.ts";
+import type { FieldType, Schema } from "./protobuf-schemas.ts";
 
 class Reader {
   pos = 0;
@@ -123,14 +123,13 @@ function decodeMessage(bytes: Uint8Array, schema: Schema): Record<string, unknow
   return out;
 }
 
-/** Decode a protobuf-encoded object of the given model; 415 when we cannot. */
+/** Decode a protobuf-encoded object with its kind's field table (the row's `protobuf`); 415 without one. */
 export function decodeProtobuf(
   body: Uint8Array,
-  model: string,
+  schema: Schema | undefined,
   apiVersion: string,
   kind: string,
 ): Record<string, unknown> {
-  const schema = PROTOBUF_MODELS[model];
   if (!schema)
     throw new ApiError(
       "UnsupportedMediaType",

@@ -9,8 +9,9 @@
  */
 import type { KubeObject } from "../../client/kube.ts";
 import { ApiError } from "../../client/status.ts";
-import type { Registry } from "../registry/store.ts";
+import type { Registry } from "../registry/registry.ts";
 import type { FieldError, RequestContext, ResourceInfo } from "../registry/types.ts";
+import type { AdmissionPlugin } from "./chain.ts";
 import { CHECKS, type CheckResult, type PsaPodSpec } from "./podsecurity-checks.ts";
 
 /** A Pod Security Standard. */
@@ -47,7 +48,7 @@ function minor(version: string): number {
 }
 
 /** "baseline:latest", as kube prints a LevelVersion. */
-export function levelString(lv: LevelVersion): string {
+function levelString(lv: LevelVersion): string {
   return `${lv.level}:${lv.version}`;
 }
 
@@ -193,19 +194,8 @@ export interface PodSecurityOptions {
   defaultLevel: Level;
 }
 
-/** The admission hooks the registry calls on create and update. */
-export interface PodSecurityAdmission {
-  admit(
-    info: ResourceInfo,
-    object: KubeObject,
-    old: KubeObject | undefined,
-    registry: Registry,
-    ctx: RequestContext,
-  ): Promise<void>;
-}
-
-/** Build Pod Security Admission with a cluster default level. */
-export function podSecurityAdmission(options: PodSecurityOptions): PodSecurityAdmission {
+/** Build Pod Security Admission with a cluster default level: a validating plugin (after the object's validation). */
+export function podSecurityAdmission(options: PodSecurityOptions): AdmissionPlugin {
   const namespacePolicy = async (registry: Registry, namespace: string | undefined) => {
     const nsInfo = registry.lookup("", "namespaces");
     if (!nsInfo || !namespace) return undefined;
@@ -291,7 +281,10 @@ export function podSecurityAdmission(options: PodSecurityOptions): PodSecurityAd
   };
 
   return {
-    async admit(info, object, old, registry, ctx) {
+    name: "PodSecurity",
+    async validate({ operation, info, object, old, target, registry, ctx }) {
+      // Only creates and main-resource updates: status and subresource writes (target status/raw) do not set the spec.
+      if (operation === "UPDATE" && target !== "main") return;
       if (isPods(info)) return admitPod(info, object, old, registry, ctx);
       if (info.group === "" && info.resource === "namespaces")
         return admitNamespace(object, old, registry, ctx);

@@ -4,22 +4,29 @@
  * To add a kind: write kinds/<kind>.ts (its Strategy) and add one row here.
  */
 import type { ResourceInfo, ScaleSpec, Strategy } from "../registry/types.ts";
+import { configMapProto } from "./configmap.proto.ts";
 import { configMapStrategy } from "./configmap.ts";
 import { controllerRevisionStrategy } from "./controllerrevision.ts";
+import { cronJobProto } from "./cronjob.proto.ts";
 import { cronJobStrategy } from "./cronjob.ts";
 import { daemonSetStrategy } from "./daemonset.ts";
+import { deploymentProto } from "./deployment.proto.ts";
 import { deploymentStrategy } from "./deployment.ts";
 import { endpointsStrategy } from "./endpoints.ts";
 import { endpointSliceStrategy } from "./endpointslice.ts";
 import { eventStrategy } from "./event.ts";
 import { eventsV1Strategy } from "./events-v1.ts";
+import { jobProto } from "./job.proto.ts";
 import { jobStrategy } from "./job.ts";
 import { leaseStrategy } from "./lease.ts";
+import { namespaceProto } from "./namespace.proto.ts";
 import { finalize, namespaceStrategy } from "./namespace.ts";
+import { namespaceStorage } from "./namespace-storage.ts";
 import { nodeStrategy } from "./node.ts";
 import { podStrategy } from "./pod.ts";
 import { podSubresources } from "./pod-subresources.ts";
 import { podTemplateStrategy } from "./podtemplate.ts";
+import { bindingProto, roleProto } from "./rbac.proto.ts";
 import {
   clusterRoleBindingStrategy,
   clusterRoleStrategy,
@@ -29,8 +36,11 @@ import {
 import { replicaSetStrategy } from "./replicaset.ts";
 import { replicationControllerStrategy } from "./replicationcontroller.ts";
 import { runtimeClassStrategy } from "./runtimeclass.ts";
+import { secretProto } from "./secret.proto.ts";
 import { secretStrategy } from "./secret.ts";
+import { serviceProto } from "./service.proto.ts";
 import { serviceStrategy } from "./service.ts";
+import { serviceAccountProto } from "./serviceaccount.proto.ts";
 import { serviceAccountStrategy } from "./serviceaccount.ts";
 import { statefulSetStrategy } from "./statefulset.ts";
 import { persistentVolumeClaimStrategy, persistentVolumeStrategy } from "./volumes.ts";
@@ -81,6 +91,8 @@ export const RESOURCES: ResourceInfo[] = [
     verbs: NO_DELETECOLLECTION,
     nameFormat: "label",
     subresources: { status: true, custom: { finalize } },
+    rest: namespaceStorage,
+    protobuf: namespaceProto,
   }),
   row("v1", "pods", "Pod", "V1Pod", podStrategy, {
     shortNames: ["po"],
@@ -93,6 +105,7 @@ export const RESOURCES: ResourceInfo[] = [
     subresources: { status: true },
   }),
   row("v1", "services", "Service", "V1Service", serviceStrategy, {
+    protobuf: serviceProto,
     shortNames: ["svc"],
     categories: ALL,
     verbs: NO_DELETECOLLECTION,
@@ -100,9 +113,16 @@ export const RESOURCES: ResourceInfo[] = [
     subresources: { status: true },
   }),
   row("v1", "endpoints", "Endpoints", "V1Endpoints", endpointsStrategy, { shortNames: ["ep"] }),
-  row("v1", "configmaps", "ConfigMap", "V1ConfigMap", configMapStrategy, { shortNames: ["cm"] }),
-  row("v1", "secrets", "Secret", "V1Secret", secretStrategy, { storage: { encryptAtRest: true } }),
+  row("v1", "configmaps", "ConfigMap", "V1ConfigMap", configMapStrategy, {
+    shortNames: ["cm"],
+    protobuf: configMapProto,
+  }),
+  row("v1", "secrets", "Secret", "V1Secret", secretStrategy, {
+    storage: { encryptAtRest: true },
+    protobuf: secretProto,
+  }),
   row("v1", "serviceaccounts", "ServiceAccount", "V1ServiceAccount", serviceAccountStrategy, {
+    protobuf: serviceAccountProto,
     shortNames: ["sa"],
   }),
   row("v1", "events", "Event", "CoreV1Event", eventStrategy, {
@@ -140,6 +160,7 @@ export const RESOURCES: ResourceInfo[] = [
   }),
   // apps/v1
   row("apps/v1", "deployments", "Deployment", "V1Deployment", deploymentStrategy, {
+    protobuf: deploymentProto,
     shortNames: ["deploy"],
     categories: ALL,
     subresources: { status: true, scale: REPLICAS_SCALE },
@@ -167,8 +188,13 @@ export const RESOURCES: ResourceInfo[] = [
     controllerRevisionStrategy,
   ),
   // batch/v1
-  row("batch/v1", "jobs", "Job", "V1Job", jobStrategy, { categories: ALL, subresources: { status: true } }),
+  row("batch/v1", "jobs", "Job", "V1Job", jobStrategy, {
+    categories: ALL,
+    subresources: { status: true },
+    protobuf: jobProto,
+  }),
   row("batch/v1", "cronjobs", "CronJob", "V1CronJob", cronJobStrategy, {
+    protobuf: cronJobProto,
     shortNames: ["cj"],
     categories: ALL,
     subresources: { status: true },
@@ -184,13 +210,18 @@ export const RESOURCES: ResourceInfo[] = [
     namespaced: false,
   }),
   // rbac.authorization.k8s.io/v1 (names may be any path segment, e.g. "system:node")
-  row(RBAC, "roles", "Role", "V1Role", roleStrategy, { nameFormat: "path" }),
+  row(RBAC, "roles", "Role", "V1Role", roleStrategy, { nameFormat: "path", protobuf: roleProto }),
   row(RBAC, "clusterroles", "ClusterRole", "V1ClusterRole", clusterRoleStrategy, {
+    protobuf: roleProto,
     namespaced: false,
     nameFormat: "path",
   }),
-  row(RBAC, "rolebindings", "RoleBinding", "V1RoleBinding", roleBindingStrategy, { nameFormat: "path" }),
+  row(RBAC, "rolebindings", "RoleBinding", "V1RoleBinding", roleBindingStrategy, {
+    nameFormat: "path",
+    protobuf: bindingProto,
+  }),
   row(RBAC, "clusterrolebindings", "ClusterRoleBinding", "V1ClusterRoleBinding", clusterRoleBindingStrategy, {
+    protobuf: bindingProto,
     namespaced: false,
     nameFormat: "path",
   }),

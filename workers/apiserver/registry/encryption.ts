@@ -36,7 +36,7 @@ function fail(message: string): never {
 }
 
 /** Parse `name:base64,...`; errors name the key, never its bytes. Empty/undefined = no keys (identity). */
-export function parseEncryptionKeys(spec: string | undefined): NamedKey[] {
+function parseEncryptionKeys(spec: string | undefined): NamedKey[] {
   const keys: NamedKey[] = [];
   for (const entry of (spec ?? "").split(",").map((s) => s.trim())) {
     if (!entry) continue;

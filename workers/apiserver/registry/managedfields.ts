@@ -140,7 +140,7 @@ export function toFieldsV1(paths: Iterable<string>): Record<string, unknown> {
 }
 
 /** fieldsV1 nested object → set of leaf paths. */
-export function fromFieldsV1(fields: unknown): Set<string> {
+function fromFieldsV1(fields: unknown): Set<string> {
   const out = new Set<string>();
   const walk = (node: unknown, segs: string[]) => {
     const keys = node && typeof node === "object" ? Object.keys(node) : [];

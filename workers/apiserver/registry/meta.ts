@@ -22,7 +22,7 @@ const VALUE_MSG =
   "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')";
 
 /** Errors for a DNS-1123 label (max 63). */
-export function dns1123Label(value: string): string[] {
+function dns1123Label(value: string): string[] {
   const out: string[] = [];
   if (value.length > 63) out.push("must be no more than 63 characters");
   if (!DNS1123_LABEL.test(value)) out.push(LABEL_MSG);
@@ -30,7 +30,7 @@ export function dns1123Label(value: string): string[] {
 }
 
 /** Errors for a DNS-1123 subdomain (max 253). */
-export function dns1123Subdomain(value: string): string[] {
+function dns1123Subdomain(value: string): string[] {
   const out: string[] = [];
   if (value.length > 253) out.push("must be no more than 253 characters");
   if (!DNS1123_SUBDOMAIN.test(value)) out.push(SUBDOMAIN_MSG);
@@ -38,7 +38,7 @@ export function dns1123Subdomain(value: string): string[] {
 }
 
 /** Errors for a name usable as a path segment (RBAC objects allow almost anything). */
-export function pathSegmentName(value: string): string[] {
+function pathSegmentName(value: string): string[] {
   if (value === "." || value === "..") return [`may not be '${value}'`];
   if (value.includes("/")) return ["may not contain '/'"];
   if (value.includes("%")) return ["may not contain '%'"];
@@ -46,7 +46,7 @@ export function pathSegmentName(value: string): string[] {
 }
 
 /** Errors for a qualified name such as a label or annotation key ("prefix/name" or "name"). */
-export function qualifiedName(value: string): string[] {
+function qualifiedName(value: string): string[] {
   const out: string[] = [];
   const parts = value.split("/");
   let name = value;
@@ -69,7 +69,7 @@ export function qualifiedName(value: string): string[] {
 }
 
 /** Errors for a label value (max 63, may be empty). */
-export function labelValue(value: string): string[] {
+function labelValue(value: string): string[] {
   const out: string[] = [];
   if (value.length > 63) out.push("must be no more than 63 characters");
   if (!LABEL_VALUE.test(value)) out.push(VALUE_MSG);
@@ -91,7 +91,7 @@ export function required(field: string, detail = ""): FieldError {
 }
 
 /** Name validation for a resource, by its nameFormat. */
-export function nameErrors(info: ResourceInfo, name: string): string[] {
+function nameErrors(info: ResourceInfo, name: string): string[] {
   if (info.nameFormat === "label") return dns1123Label(name);
   if (info.nameFormat === "path") return pathSegmentName(name);
   return dns1123Subdomain(name);
@@ -159,7 +159,7 @@ export function validateLabels(labels: unknown, path: string): FieldError[] {
 }
 
 /** Every error of an annotation map (keys qualified names, total size <= 256 KiB). */
-export function validateAnnotations(annotations: unknown, path: string): FieldError[] {
+function validateAnnotations(annotations: unknown, path: string): FieldError[] {
   if (annotations === undefined || annotations === null) return [];
   if (typeof annotations !== "object" || Array.isArray(annotations))
     return [invalid(path, annotations, "must be a map")];

@@ -5,8 +5,9 @@
  */
 import type { KubeObject } from "../../client/kube.ts";
 import { ApiError } from "../../client/status.ts";
+import { conflictError } from "./guaranteed-update.ts";
+import type { Registry } from "./registry.ts";
 import { labelSelectorToString } from "./selectors.ts";
-import type { Registry } from "./store.ts";
 import type { RequestContext, ResourceInfo } from "./types.ts";
 
 function segments(path: string): string[] {
@@ -14,7 +15,7 @@ function segments(path: string): string[] {
 }
 
 /** Read a dotted path ("spec.replicas"). */
-export function getPath(object: unknown, path: string): unknown {
+function getPath(object: unknown, path: string): unknown {
   let node = object;
   for (const seg of segments(path)) {
     if (node === null || typeof node !== "object") return undefined;
@@ -24,7 +25,7 @@ export function getPath(object: unknown, path: string): unknown {
 }
 
 /** Write a dotted path, creating maps on the way. */
-export function setPath(object: Record<string, unknown>, path: string, value: unknown): void {
+function setPath(object: Record<string, unknown>, path: string, value: unknown): void {
   const segs = segments(path);
   let node = object;
   for (const seg of segs.slice(0, -1)) {
@@ -97,12 +98,7 @@ export async function scaleToParent(
         );
       const rv = scale.metadata?.resourceVersion;
       // A Scale naming an older resourceVersion is a conflict, as for the parent itself.
-      if (rv && rv !== current.metadata?.resourceVersion)
-        throw new ApiError(
-          "Conflict",
-          `Operation cannot be fulfilled on ${info.resource} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
-          { name, group: info.group, kind: info.resource },
-        );
+      if (rv && rv !== current.metadata?.resourceVersion) throw conflictError(info, name);
       setPath(current as Record<string, unknown>, spec.specReplicasPath, replicas);
       return current;
     },

@@ -66,7 +66,7 @@ function parseRequirement(term: string): LabelTest {
 }
 
 /** Compile a label selector string (=, ==, !=, in, notin, exists, !key, >, <). */
-export function parseLabelSelector(selector: string | null | undefined): Matcher {
+function parseLabelSelector(selector: string | null | undefined): Matcher {
   if (!selector?.trim()) return everything;
   const tests = splitTopLevel(selector).map(parseRequirement);
   return (object) => {
@@ -105,7 +105,7 @@ function unescapeField(value: string): string {
 }
 
 /** Compile a field selector (metadata.name, metadata.namespace + strategy.fieldSelectors; =, ==, !=). */
-export function parseFieldSelector(selector: string | null | undefined, info: ResourceInfo): Matcher {
+function parseFieldSelector(selector: string | null | undefined, info: ResourceInfo): Matcher {
   if (!selector?.trim()) return everything;
   const terms = selector
     .split(/(?<!\\),/)

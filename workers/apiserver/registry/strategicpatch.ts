@@ -61,7 +61,7 @@ function isMap(v: unknown): v is JsonMap {
 }
 
 /** Drop patch directives from a value that is being inserted whole. */
-export function stripDirectives(value: Json): Json {
+function stripDirectives(value: Json): Json {
   if (Array.isArray(value))
     return value.filter((v) => !(isMap(v) && v.$patch === "delete")).map(stripDirectives);
   if (!isMap(value)) return value;

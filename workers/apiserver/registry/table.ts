@@ -70,7 +70,7 @@ export function columnDefinitions(info: ResourceInfo): ColumnDefinition[] {
 export type IncludeObject = "None" | "Metadata" | "Object";
 
 /** One table row. */
-export function tableRow(info: ResourceInfo, object: KubeObject, now: Date, include: IncludeObject) {
+function tableRow(info: ResourceInfo, object: KubeObject, now: Date, include: IncludeObject) {
   const cells = info.strategy.fullRow
     ? info.strategy.row(object, now)
     : [object.metadata?.name ?? "", ...info.strategy.row(object, now)];

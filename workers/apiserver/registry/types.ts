@@ -1,5 +1,5 @@
 /**
- * The contract between the generic registry store (registry/store.ts) and the
+ * The contract between the generic registry store (registry/registry.ts) and the
  * per-kind strategies (kinds/<kind>.ts), after kube-apiserver's
  * generic/registry/store.go + pkg/registry/<group>/<kind>/strategy.go.
  *
@@ -9,7 +9,10 @@
  */
 import type { KubeObject } from "../../client/kube.ts";
 import type { StatusCause } from "../../client/status.ts";
+import type { AdmissionPlugin } from "../admission/chain.ts";
 import type { PlatformServices } from "../platform.ts";
+import type { Schema } from "../protobuf-schemas.ts";
+import type { Registry } from "./registry.ts";
 
 /** A field error as Kubernetes reports it (field.Error): path + type + detail. */
 export interface FieldError extends StatusCause {
@@ -136,6 +139,31 @@ export interface ResourceInfo<T extends KubeObject = KubeObject> {
   strategy: Strategy<T>;
   /** How objects are kept in the store: encrypted at rest (kube's EncryptionConfiguration), or expiring through a store lease after the registry's TTL (kube's --event-ttl). */
   storage?: { encryptAtRest?: boolean; expires?: boolean };
+  /** Protobuf field numbers of the kind's message (kinds/<kind>.proto.ts); absent: protobuf bodies are 415. */
+  protobuf?: Schema;
+  /** What this kind does instead of, or on top of, the generic registry (kube's per-kind storage.go embedding the generic store). */
+  rest?: StorageOverride;
+}
+
+/**
+ * A kind's override of the generic registry (kube's embed-and-override, e.g.
+ * pkg/registry/core/namespace/storage wrapping the generic store and
+ * replacing Delete). The registry and the API server call these; no route
+ * or wiring code names the kind.
+ */
+export interface StorageOverride {
+  /** DELETE of one object in place of the generic one (namespaces: mark Terminating, empty, remove). */
+  delete?(
+    registry: Registry,
+    info: ResourceInfo,
+    namespace: string | undefined,
+    name: string,
+    ctx: RequestContext,
+  ): Promise<{ object: KubeObject; deleted: boolean }>;
+  /** Admission plugins the kind brings (NamespaceLifecycle); they run first in the chain. */
+  admission?: AdmissionPlugin[];
+  /** Create the objects that always exist (built-in namespaces); run before the first request is served. */
+  bootstrap?(registry: Registry): Promise<void>;
 }
 
 /** A subresource with its own semantics (pods/binding, pods/eviction, pods/log, nodes/proxy, ...). */

@@ -15,8 +15,8 @@ import {
 import type { KubeObject } from "../../client/kube.ts";
 import { ApiError } from "../../client/status.ts";
 import { collectionPrefix, parseResourceVersion, toResourceVersion } from "./keys.ts";
+import type { Registry } from "./registry.ts";
 import { everything, type Matcher } from "./selectors.ts";
-import type { Registry } from "./store.ts";
 import { type IncludeObject, toTable } from "./table.ts";
 import type { ResourceInfo } from "./types.ts";
 
@@ -49,7 +49,7 @@ export interface WatchRequest {
 }
 
 /** Map one store event to the event this watcher sees (or none), honouring the selector. */
-export function translate(registry: Registry, event: StoreEvent, match: Matcher): WireEvent | undefined {
+function translate(registry: Registry, event: StoreEvent, match: Matcher): WireEvent | undefined {
   const kv = event.kv;
   if (match === everything) {
     // No selector: no need to decode anything but lazily, once per event, when it is sent.
@@ -131,7 +131,7 @@ export async function* watchEvents(
 export type Schedule = (ms: number, fn: () => void) => () => void;
 
 /** setTimeout as a Schedule. */
-export const realSchedule: Schedule = (ms, fn) => {
+const realSchedule: Schedule = (ms, fn) => {
   const timer = setTimeout(fn, ms);
   return () => clearTimeout(timer);
 };

@@ -8,6 +8,7 @@ import { MemoryStore } from "../../../durable-objects/store/memory.ts";
 import type { Store } from "../../../durable-objects/store/types.ts";
 import type { KubeObject } from "../../client/kube.ts";
 import { type ApiServerDeps, createApiServer } from "../app.ts";
+import { namespaceStorage } from "../kinds/namespace-storage.ts";
 import type { FieldError, ResourceInfo } from "../registry/types.ts";
 import { ADMIN_USER } from "../tokens.ts";
 
@@ -25,6 +26,8 @@ const namespaces: ResourceInfo = {
   nameFormat: "label",
   model: "V1Namespace",
   subresources: { status: true },
+  // The real Namespace storage override (deletion, lifecycle admission, built-ins): what makes a row a namespace.
+  rest: namespaceStorage,
   strategy: {
     prepareForCreate: (o) => {
       o.status = { phase: "Active" };
@@ -128,7 +131,7 @@ const widgets: ResourceInfo = {
 };
 
 /** The fixture's resource table. */
-const TEST_RESOURCES: ResourceInfo[] = [namespaces, configmaps, widgets];
+export const TEST_RESOURCES: ResourceInfo[] = [namespaces, configmaps, widgets];
 
 /** Look up a fixture row. */
 export function testResource(resource: string): ResourceInfo {

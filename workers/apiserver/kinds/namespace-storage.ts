@@ -1,30 +1,28 @@
 /**
- * Namespace lifecycle (kube's NamespaceLifecycle admission plus the core of
- * the namespace controller): namespaced objects may only be created in a
- * namespace that exists and is not terminating; deleting a namespace marks
- * it Terminating, removes its contents, and removes it once empty; the
- * built-in namespaces exist from the first request on.
+ * The Namespace kind's storage override (kube's
+ * pkg/registry/core/namespace/storage wrapping the generic store, plus
+ * NamespaceLifecycle admission and the core of the namespace controller):
+ * namespaced objects may only be created in a namespace that exists and is
+ * not terminating; deleting a namespace marks it Terminating, removes its
+ * contents, and removes it once empty; the built-in namespaces exist from
+ * the first request on. Declared on the namespaces row (kinds/index.ts).
  */
-import type { KubeObject } from "../client/kube.ts";
-import { ApiError, errors } from "../client/status.ts";
-import type { Registry } from "./registry/store.ts";
-import { timestamp } from "./registry/store.ts";
-import type { RequestContext, ResourceInfo } from "./registry/types.ts";
+import type { KubeObject } from "../../client/kube.ts";
+import { ApiError, errors } from "../../client/status.ts";
+import type { AdmissionPlugin } from "../admission/chain.ts";
+import { timestamp } from "../registry/prepare.ts";
+import type { Registry } from "../registry/registry.ts";
+import type { RequestContext, ResourceInfo, StorageOverride } from "../registry/types.ts";
 
 /** Namespaces that always exist. */
-export const BUILTIN_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease"];
+const BUILTIN_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease"];
 
 function namespacesOf(registry: Registry): ResourceInfo | undefined {
   return registry.lookup("", "namespaces");
 }
 
-/** True when `info` is the Namespace resource itself. */
-export function isNamespaceResource(info: ResourceInfo): boolean {
-  return info.group === "" && info.resource === "namespaces";
-}
-
 /** Admission for creates: the object's namespace must exist and not be terminating. */
-export async function admitNamespacedCreate(
+async function admitNamespacedCreate(
   info: ResourceInfo,
   object: KubeObject,
   registry: Registry,
@@ -61,6 +59,14 @@ export async function admitNamespacedCreate(
     );
 }
 
+/** The NamespaceLifecycle plugin of the admission chain (creates only, before validation). */
+const namespaceLifecycle: AdmissionPlugin = {
+  name: "NamespaceLifecycle",
+  async admit({ operation, info, object, registry }) {
+    if (operation === "CREATE") await admitNamespacedCreate(info, object, registry);
+  },
+};
+
 const SYSTEM: RequestContext = {
   user: "system:apiserver",
   groups: ["system:masters"],
@@ -69,7 +75,7 @@ const SYSTEM: RequestContext = {
 };
 
 /** Create the built-in namespaces that are missing (cheap when they exist: one list). */
-export async function ensureBuiltinNamespaces(registry: Registry, force = false): Promise<void> {
+async function ensureBuiltinNamespaces(registry: Registry, force = false): Promise<void> {
   const nsInfo = namespacesOf(registry);
   if (!nsInfo) return;
   const page = force ? { items: [] as KubeObject[] } : await registry.list(nsInfo, undefined);
@@ -99,9 +105,10 @@ export async function ensureBuiltinNamespaces(registry: Registry, force = false)
  * when nothing is left, the namespace itself. Objects held by finalizers keep
  * it Terminating; finalizeNamespace is called again later (namespace controller).
  */
-export async function deleteNamespace(
+async function deleteNamespace(
   registry: Registry,
   info: ResourceInfo,
+  _namespace: string | undefined,
   name: string,
   ctx: RequestContext,
 ): Promise<{ object: KubeObject; deleted: boolean }> {
@@ -123,11 +130,7 @@ export async function deleteNamespace(
 }
 
 /** Remove everything in a terminating namespace; remove the namespace once empty. True when it is gone. */
-export async function finalizeNamespace(
-  registry: Registry,
-  name: string,
-  ctx: RequestContext,
-): Promise<boolean> {
+async function finalizeNamespace(registry: Registry, name: string, ctx: RequestContext): Promise<boolean> {
   const nsInfo = namespacesOf(registry);
   if (!nsInfo) return false;
   let remaining = 0;
@@ -147,3 +150,10 @@ export async function finalizeNamespace(
   if (remaining > 0) return false;
   return registry.forceRemove(nsInfo, undefined, name);
 }
+
+/** The namespaces row's override: its DELETE, its admission and its built-in objects. */
+export const namespaceStorage: StorageOverride = {
+  delete: deleteNamespace,
+  admission: [namespaceLifecycle],
+  bootstrap: (registry) => ensureBuiltinNamespaces(registry),
+};

@@ -1,0 +1,89 @@
+import { describe, expect, it } from "vitest";
+import { MemoryStore } from "../../../durable-objects/store/memory.ts";
+import { ApiError } from "../../client/status.ts";
+import { Registry } from "../registry/registry.ts";
+import type { RequestContext } from "../registry/types.ts";
+import { testResource } from "../testing/fixture.ts";
+import type { AdmissionPlugin } from "./chain.ts";
+
+const ctx: RequestContext = {
+  user: "system:admin",
+  groups: ["system:masters"],
+  now: new Date(0),
+  dryRun: false,
+};
+const configmaps = testResource("configmaps");
+
+/** Two plugins that record when the registry calls them, and what they were shown. */
+function recording() {
+  const calls: string[] = [];
+  const plugin = (name: string, hooks: ("admit" | "validate")[]): AdmissionPlugin => ({
+    name,
+    ...(hooks.includes("admit") && {
+      admit: (a) => void calls.push(`${name}.admit ${a.operation} ${a.target ?? "-"} old=${!!a.old}`),
+    }),
+    ...(hooks.includes("validate") && {
+      validate: (a) => void calls.push(`${name}.validate ${a.operation} ${a.target ?? "-"} old=${!!a.old}`),
+    }),
+  });
+  const registry = new Registry({
+    store: new MemoryStore(),
+    resources: [configmaps],
+    now: () => new Date(0),
+    admission: [plugin("First", ["admit", "validate"]), plugin("Second", ["admit"])],
+  });
+  return { calls, registry };
+}
+
+describe("the admission chain", () => {
+  it("runs every admit in order, then validation, then every validate, on create and update", async () => {
+    const { calls, registry } = recording();
+    await registry.create(configmaps, "default", { metadata: { name: "c" }, data: { a: "1" } }, ctx, {
+      manager: "t",
+    });
+    await registry.update(configmaps, "default", "c", (cm) => ({ ...cm, data: { a: "2" } }), ctx, {
+      manager: "t",
+      target: "main",
+    });
+    expect(calls).toEqual([
+      "First.admit CREATE - old=false",
+      "Second.admit CREATE - old=false",
+      "First.validate CREATE - old=false",
+      "First.admit UPDATE main old=true",
+      "Second.admit UPDATE main old=true",
+      "First.validate UPDATE main old=true",
+    ]);
+  });
+
+  it("stops at a failed validation: admit ran, validate did not", async () => {
+    const { calls, registry } = recording();
+    const error = await registry
+      .create(configmaps, "default", { metadata: { name: "c" }, data: { "bad key": "1" } }, ctx, {
+        manager: "t",
+      })
+      .catch((e: unknown) => e);
+    expect((error as ApiError).code).toBe(422);
+    expect(calls).toEqual(["First.admit CREATE - old=false", "Second.admit CREATE - old=false"]);
+  });
+
+  it("a plugin that refuses stops the write", async () => {
+    const registry = new Registry({
+      store: new MemoryStore(),
+      resources: [configmaps],
+      now: () => new Date(0),
+      admission: [
+        {
+          name: "Deny",
+          admit: () => {
+            throw new ApiError("Forbidden", "denied by Deny");
+          },
+        },
+      ],
+    });
+    const error = await registry
+      .create(configmaps, "default", { metadata: { name: "c" } }, ctx, { manager: "t" })
+      .catch((e: unknown) => e);
+    expect((error as ApiError).code).toBe(403);
+    expect((await registry.list(configmaps, "default")).items).toEqual([]);
+  });
+});

@@ -1,0 +1,24 @@
+/** GET of one object (or its Scale), as JSON or as a Table when asked. */
+import { getScale } from "../registry/scale.ts";
+import { includeObjectFrom, toTable, wantsTable } from "../registry/table.ts";
+import { json, type ObjectCall } from "./call.ts";
+
+/** GET /…/NAME and /…/NAME/status. */
+export async function get(call: ObjectCall): Promise<Response> {
+  const object = await call.deps.registry.get(call.info, call.namespace, call.name);
+  if (wantsTable(call.request.headers.get("Accept"))) {
+    const meta = { resourceVersion: object.metadata?.resourceVersion };
+    return json(
+      toTable(call.info, [object], call.ctx.now, meta, includeObjectFrom(call.url)),
+      200,
+      call.warnings,
+    );
+  }
+  return json(object, 200, call.warnings);
+}
+
+/** GET /…/NAME/scale: the parent seen as an autoscaling/v1 Scale. */
+export async function getScaleOf(call: ObjectCall): Promise<Response> {
+  const object = await call.deps.registry.get(call.info, call.namespace, call.name);
+  return json(getScale(call.info, object), 200);
+}

@@ -1,0 +1,41 @@
+/** WATCH of a collection: a streamed response, bounded by the watch limits. */
+import { selectorFromQuery } from "../registry/selectors.ts";
+import { includeObjectFrom, wantsTable } from "../registry/table.ts";
+import { watchResponse } from "../registry/watch.ts";
+import { watchTimeoutSeconds } from "../registry/watch-limits.ts";
+import { type CollectionCall, intParam } from "./call.ts";
+
+/** GET of a collection with watch=true (or the verb resolved as watch). */
+export function watch(call: CollectionCall): Response {
+  const { url, info } = call;
+  const table = wantsTable(call.request.headers.get("Accept"))
+    ? { include: includeObjectFrom(url) }
+    : undefined;
+  const sendInitial = url.searchParams.get("sendInitialEvents");
+  const limits = call.deps.watch;
+  const requested = intParam(url, "timeoutSeconds");
+  const request = {
+    namespace: call.namespace,
+    match: selectorFromQuery(url, info),
+    resourceVersion: url.searchParams.get("resourceVersion") ?? undefined,
+    allowWatchBookmarks: url.searchParams.get("allowWatchBookmarks") === "true",
+    sendInitialEvents: sendInitial === null ? undefined : sendInitial === "true",
+    timeoutSeconds: limits
+      ? watchTimeoutSeconds(requested, limits.minRequestTimeoutSeconds, limits.random)
+      : requested,
+    table,
+  };
+  // The slot is taken last, once the request is known to be valid, and given back when the stream ends.
+  const release = limits?.limiter?.acquire(call.user.name);
+  try {
+    return watchResponse(call.deps.registry, info, request, {
+      onClose: release,
+      schedule: limits?.schedule,
+      signal: call.request.signal,
+      keepaliveMs: limits?.keepaliveMs,
+    });
+  } catch (error) {
+    release?.();
+    throw error;
+  }
+}

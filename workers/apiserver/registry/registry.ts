@@ -1,0 +1,369 @@
+/**
+ * The generic registry (kube-apiserver's generic/registry/store.go):
+ * create/get/list/update/delete for every kind over the etcd-shaped Store,
+ * calling the kind's strategy at fixed points. The call order lives here
+ * and in the modules it delegates to: prepare.ts (the strategy pipeline and
+ * admission), guaranteed-update.ts (every read-modify-write), deletion.ts
+ * (what DELETE does), list.ts. Watch is in watch.ts; patches in patch.ts.
+ */
+
+import type { KeyValue, Store, TxnResult } from "../../../durable-objects/store/types.ts";
+import { StoreError } from "../../../durable-objects/store/types.ts";
+import type { KubeObject } from "../../client/kube.ts";
+import { ApiError, errors } from "../../client/status.ts";
+import type { AdmissionPlugin } from "../admission/chain.ts";
+import { type DeleteRequest, deleteOutcome } from "./deletion.ts";
+import {
+  conflictError,
+  guaranteedUpdate,
+  MAX_ATTEMPTS,
+  type UpdateIO,
+  type UpdateResult,
+} from "./guaranteed-update.ts";
+import { objectKey, toResourceVersion } from "./keys.ts";
+import { createLeaseManager, type LeaseManager } from "./leases.ts";
+import { type ListPage, type ListRequest, listPage } from "./list.ts";
+import { trackUpdate } from "./managedfields.ts";
+import { finished, type PrepareDeps, prepareCreate, prepareUpdate } from "./prepare.ts";
+import { storeErrorToApi } from "./store-errors.ts";
+import type { RegistryAccess, RequestContext, ResourceInfo, ServiceAllocator } from "./types.ts";
+
+/** A committed write, reported to the onWrite hook. */
+export interface RegistryWrite {
+  group: string;
+  resource: string;
+  namespace?: string;
+  name: string;
+  type: "ADDED" | "MODIFIED" | "DELETED";
+}
+
+/** What the registry needs: the store, the resource table, the clock and a write hook. */
+export interface RegistryDeps {
+  store: Store;
+  resources: ResourceInfo[];
+  now: () => Date;
+  onWrite?: (event: RegistryWrite) => void;
+  /** The admission chain, in order (admission/chain.ts), run on every create and update. */
+  admission?: readonly AdmissionPlugin[];
+  /** Shared pools (service ClusterIPs/NodePorts) for strategy.allocate; built per registry so it can list what is in use. */
+  allocator?: (registry: Registry) => ServiceAllocator;
+  /** The store read this value from an old key or plaintext (TransformedStore.isStale): an update rewrites it even if unchanged. */
+  isStale?: (kv: KeyValue) => boolean;
+  /** Lifetime of objects of resources marked storage.expires (kube's --event-ttl); default 1 h. */
+  expiringTtlSeconds?: number;
+  /** Leases for expiring objects; default one manager per registry. Share one per isolate to share grants. */
+  leases?: LeaseManager;
+}
+
+/** Options of a write request. */
+export interface WriteOptions {
+  /** Field manager for managedFields (fieldManager param or derived from User-Agent). */
+  manager: string;
+  dryRun?: boolean;
+  /** Apply: managedFields were already computed by server-side apply. */
+  operation?: "Update" | "Apply";
+}
+
+/** Options of an update. */
+export interface UpdateOptions extends WriteOptions {
+  /** main: spec side (status kept when status is a subresource); status: only status; raw: both (subresource handlers). */
+  target?: UpdateTarget | "raw";
+  /** resourceVersion the client sent: 409 Conflict unless it is current. Without it, races are retried. */
+  precondition?: string;
+  /** false: leave managedFields as they are (pods/binding: kube's BindingREST writes storage directly). */
+  managedFields?: boolean;
+}
+
+/** Which part of an object an update writes. */
+export type UpdateTarget = "main" | "status";
+
+/** kube-apiserver's default --event-ttl. */
+export const DEFAULT_EXPIRING_TTL_SECONDS = 3600;
+const NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789";
+
+/** The generic registry: one implementation of every verb for every kind. */
+export class Registry implements RegistryAccess {
+  readonly store: Store;
+  readonly resources: ResourceInfo[];
+  private readonly deps: RegistryDeps;
+  private readonly leases: LeaseManager;
+  private readonly prepare: PrepareDeps;
+
+  constructor(deps: RegistryDeps) {
+    this.deps = deps;
+    this.store = deps.store;
+    this.resources = deps.resources;
+    this.leases = deps.leases ?? createLeaseManager(deps.store, () => deps.now().getTime());
+    this.prepare = {
+      registry: this,
+      admission: deps.admission ?? [],
+      allocate: (info, object, old, ctx) => this.allocate(info, object, old, ctx),
+    };
+  }
+
+  /**
+   * A store write of one of `info`'s objects, given the lease to attach
+   * (objects of resources marked storage.expires; none for the rest). A
+   * lease revoked under us is replaced once.
+   */
+  private async write(info: ResourceInfo, op: (lease?: number) => Promise<TxnResult>): Promise<TxnResult> {
+    const ttl = this.deps.expiringTtlSeconds ?? DEFAULT_EXPIRING_TTL_SECONDS;
+    const lease = info.storage?.expires ? await this.leases.leaseFor(ttl).catch(storeErrorToApi) : undefined;
+    try {
+      return await op(lease);
+    } catch (error) {
+      if (lease === undefined || !(error instanceof StoreError) || error.code !== "LeaseNotFound")
+        storeErrorToApi(error);
+      this.leases.forget(lease);
+      const fresh = await this.leases.leaseFor(ttl).catch(storeErrorToApi);
+      return op(fresh).catch(storeErrorToApi);
+    }
+  }
+
+  /** Run the kind's allocation from shared pools (after prepareFor*, before validation). */
+  private async allocate(
+    info: ResourceInfo,
+    object: KubeObject,
+    old: KubeObject | undefined,
+    ctx: RequestContext,
+  ) {
+    if (!info.strategy.allocate) return;
+    if (!ctx.allocator && this.deps.allocator) ctx.allocator = this.deps.allocator(this);
+    await info.strategy.allocate(object, old, ctx);
+  }
+
+  /** now() from the injected clock. */
+  now(): Date {
+    return this.deps.now();
+  }
+
+  /** The table row for group/resource. */
+  lookup(group: string, resource: string): ResourceInfo | undefined {
+    return this.resources.find((r) => r.group === group && r.resource === resource);
+  }
+
+  /** The stored JSON → object, with resourceVersion from the store revision. */
+  decode(kv: KeyValue): KubeObject {
+    const object = JSON.parse(kv.value) as KubeObject;
+    object.metadata ??= {};
+    object.metadata.resourceVersion = toResourceVersion(kv.modRevision);
+    return object;
+  }
+
+  private encode(object: KubeObject): string {
+    const { resourceVersion: _rv, ...metadata } = object.metadata ?? {};
+    return JSON.stringify({ ...object, metadata });
+  }
+
+  private notify(info: ResourceInfo, object: KubeObject, type: RegistryWrite["type"]): void {
+    try {
+      this.deps.onWrite?.({
+        group: info.group,
+        resource: info.resource,
+        namespace: object.metadata?.namespace,
+        name: object.metadata?.name ?? "",
+        type,
+      });
+    } catch {
+      // A failing hook must never fail a committed write.
+    }
+  }
+
+  /** Read one object with its store state; 404 when absent. */
+  async getKV(info: ResourceInfo, namespace: string | undefined, name: string): Promise<KeyValue> {
+    const { kv } = await this.store.get(objectKey(info, namespace, name)).catch(storeErrorToApi);
+    if (!kv) throw errors.notFound(info.resource, name, info.group);
+    return kv;
+  }
+
+  /** Read one object; 404 when absent. */
+  async get(info: ResourceInfo, namespace: string | undefined, name: string): Promise<KubeObject> {
+    return this.decode(await this.getKV(info, namespace, name));
+  }
+
+  /** List a collection at one revision, filtered by the matcher, paginated by limit/continue. */
+  list(info: ResourceInfo, namespace: string | undefined, req: ListRequest = {}): Promise<ListPage> {
+    return listPage(this.store, (kv) => this.decode(kv), info, namespace, req);
+  }
+
+  /** Create an object (POST): defaults, prepareForCreate, admission, validation, then create-if-absent. */
+  async create(
+    info: ResourceInfo,
+    namespace: string | undefined,
+    input: KubeObject,
+    ctx: RequestContext,
+    options: WriteOptions,
+  ): Promise<KubeObject> {
+    const object = structuredClone(input);
+    object.apiVersion = info.group ? `${info.group}/${info.version}` : info.version;
+    object.kind = info.kind;
+    object.metadata ??= {};
+    const meta = object.metadata;
+    if (meta.resourceVersion)
+      throw new ApiError("BadRequest", "resourceVersion should not be set on objects to be created");
+    if (info.namespaced) meta.namespace = namespace;
+    else delete meta.namespace;
+    const generated = !meta.name && !!meta.generateName;
+    for (let attempt = 1; ; attempt++) {
+      if (generated) meta.name = meta.generateName + randomSuffix();
+      // Only a generated name can be retried, so only then is a fresh copy needed per attempt.
+      const candidate = generated ? structuredClone(object) : object;
+      const prepared = await prepareCreate(this.prepare, info, candidate, ctx, options);
+      if (ctx.dryRun) return prepared;
+      const key = objectKey(info, prepared.metadata?.namespace, prepared.metadata?.name ?? "");
+      const value = this.encode(prepared);
+      const txn = await this.write(info, (lease) => this.store.create(key, value, lease));
+      if (txn.succeeded) {
+        prepared.metadata!.resourceVersion = toResourceVersion(txn.kv.modRevision);
+        this.notify(info, prepared, "ADDED");
+        return prepared;
+      }
+      if (!generated || attempt >= MAX_ATTEMPTS)
+        throw errors.alreadyExists(info.resource, meta.name ?? "", info.group);
+    }
+  }
+
+  /** The store operations of a guaranteed update of one object. */
+  private io(info: ResourceInfo, namespace: string | undefined, name: string): UpdateIO {
+    return {
+      read: () => this.getKV(info, namespace, name),
+      decode: (kv) => this.decode(kv),
+      encode: (object) => this.encode(object),
+      isStale: this.deps.isStale,
+      update: (kv, value) =>
+        this.write(info, (lease) => this.store.update(kv.key, value, kv.modRevision, lease)),
+      delete: (kv) => this.store.delete(kv.key, kv.modRevision).catch(storeErrorToApi),
+    };
+  }
+
+  /** Run a guaranteed update of one object and report what it committed to the onWrite hook. */
+  private async guaranteed(
+    info: ResourceInfo,
+    namespace: string | undefined,
+    name: string,
+    tryUpdate: Parameters<typeof guaranteedUpdate>[3],
+    dryRun?: boolean,
+  ): Promise<UpdateResult> {
+    const result = await guaranteedUpdate(info, name, this.io(info, namespace, name), tryUpdate, { dryRun });
+    if (result.event) this.notify(info, result.object, result.event);
+    return result;
+  }
+
+  /**
+   * Update (PUT, PATCH, subresources): `compute` gets a copy of the current
+   * object and returns the desired one, which the strategy prepares and
+   * validates. With options.precondition, a stale resourceVersion is 409
+   * Conflict; without one a concurrent write just causes a retry.
+   */
+  async update(
+    info: ResourceInfo,
+    namespace: string | undefined,
+    name: string,
+    compute: (current: KubeObject) => KubeObject | Promise<KubeObject>,
+    ctx: RequestContext,
+    options: UpdateOptions = { manager: "edgeplane", target: "raw" },
+  ): Promise<KubeObject> {
+    const target = options.target ?? "raw";
+    const wanted = options.precondition;
+    const result = await this.guaranteed(
+      info,
+      namespace,
+      name,
+      async (old) => {
+        const desired = await compute(structuredClone(old));
+        if (wanted && wanted !== old.metadata?.resourceVersion) throw conflictError(info, name);
+        if (desired.metadata?.name && desired.metadata.name !== name)
+          throw new ApiError(
+            "BadRequest",
+            `the name of the object (${desired.metadata.name}) does not match the name on the URL (${name})`,
+          );
+        const applied = desired.metadata?.managedFields;
+        const next = await prepareUpdate(this.prepare, info, desired, old, ctx, target);
+        if (options.operation === "Apply") next.metadata!.managedFields = applied;
+        if (options.managedFields !== false)
+          trackUpdate(
+            old,
+            next,
+            options.manager,
+            options.operation ?? "Update",
+            ctx.now,
+            target === "status" ? "status" : undefined,
+          );
+        return { type: finished(next, old) ? "delete" : "update", object: next };
+      },
+      ctx.dryRun,
+    );
+    if (result.revision !== undefined)
+      result.object.metadata!.resourceVersion = toResourceVersion(result.revision);
+    return result.object;
+  }
+
+  /** Read-modify-write with no strategy and no validation: for the registry's own lifecycle bookkeeping only. */
+  async rawUpdate(
+    info: ResourceInfo,
+    namespace: string | undefined,
+    name: string,
+    mutate: (current: KubeObject) => KubeObject,
+  ): Promise<KubeObject> {
+    const result = await this.guaranteed(info, namespace, name, (current) => ({
+      type: "update",
+      object: mutate(structuredClone(current)),
+    }));
+    return result.object;
+  }
+
+  /** Remove an object now, whatever its finalizers (namespace cleanup); false when it was already gone. */
+  async forceRemove(info: ResourceInfo, namespace: string | undefined, name: string): Promise<boolean> {
+    try {
+      await this.guaranteed(info, namespace, name, (current) => ({ type: "delete", object: current }));
+      return true;
+    } catch (error) {
+      if (error instanceof ApiError && error.code === 404) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Delete: preconditions, then graceful deletion (strategy.gracePeriod) or
+   * finalizers set deletionTimestamp and keep the object; otherwise it is
+   * removed now. Returns the object and whether it is gone. A kind whose
+   * row overrides delete (info.rest) is deleted its own way instead.
+   */
+  async remove(
+    info: ResourceInfo,
+    namespace: string | undefined,
+    name: string,
+    ctx: RequestContext,
+    options: DeleteRequest = {},
+  ): Promise<{ object: KubeObject; deleted: boolean }> {
+    if (info.rest?.delete)
+      return info.rest.delete(this, info, namespace, name, {
+        ...ctx,
+        dryRun: !!(options.dryRun || ctx.dryRun),
+      });
+    const { object, deleted } = await this.guaranteed(
+      info,
+      namespace,
+      name,
+      (current) => deleteOutcome(info, current, ctx, options),
+      options.dryRun || ctx.dryRun,
+    );
+    return { object, deleted };
+  }
+
+  /** RegistryAccess.delete: as a DELETE request would. */
+  async delete(
+    info: ResourceInfo,
+    namespace: string | undefined,
+    name: string,
+    ctx: RequestContext,
+    options?: { gracePeriodSeconds?: number },
+  ): Promise<void> {
+    await this.remove(info, namespace, name, ctx, options);
+  }
+}
+
+function randomSuffix(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(5));
+  return Array.from(bytes, (b) => NAME_CHARS[b % NAME_CHARS.length]).join("");
+}
