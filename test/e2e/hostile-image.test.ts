@@ -186,6 +186,9 @@ handler: wasm
       join(dir, "agent"),
       "--node-ip",
       "127.0.0.1",
+      // The loopback endpoint holds no credential: the agent answers its challenge with its own token.
+      "--registry-login",
+      proxy.host,
     ],
     { token: cp.token },
   );

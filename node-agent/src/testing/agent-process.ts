@@ -4,6 +4,8 @@
  * behind (they deliberately outlive the agent).
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { WasmRuntime } from "../runtime/wasm/runtime.ts";
@@ -23,11 +25,53 @@ export interface AgentProcess {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** Start `node-agent` with these CLI arguments; `token` goes in through the environment, never argv. */
+const SLOTS = join(tmpdir(), "edgeplane-test-networks");
+const MAX_SLOTS = 4096;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A CNI bridge and /24 that no other live test process on this machine holds. Pod IPs are real now (WASM pods
+ * too), and test files run in parallel: two agents on one bridge with one CIDR but separate host-local stores
+ * would hand out the same address. A slot is a directory made with mkdir (atomic) holding its owner's pid; a
+ * slot whose owner is gone is taken over.
+ */
+function privateNetwork(): string[] {
+  mkdirSync(SLOTS, { recursive: true });
+  for (let slot = 0; slot < MAX_SLOTS; slot++) {
+    const dir = join(SLOTS, String(slot));
+    try {
+      mkdirSync(dir);
+    } catch {
+      // No pid yet: another process is between its mkdir and its write; leave the slot to it.
+      const owner = Number(readFileSync(join(dir, "pid"), { encoding: "utf8", flag: "a+" }) || "0");
+      if (!owner || alive(owner)) continue;
+    }
+    writeFileSync(join(dir, "pid"), String(process.pid));
+    return ["--cni-bridge", `ept${slot}`, "--pod-cidr", `10.${200 + (slot >> 8)}.${slot & 255}.0/24`];
+  }
+  throw new Error(`no free test network slot under ${SLOTS}`);
+}
+
+/**
+ * Start `node-agent` with these CLI arguments; `token` goes in through the environment, never argv. Unless
+ * the arguments name a bridge or pod CIDR, the agent gets a private one (privateNetwork).
+ */
 export function spawnAgent(args: string[], options: { token?: string } = {}): AgentProcess {
   const env: NodeJS.ProcessEnv = { ...process.env, NODE_NO_WARNINGS: "1" };
   if (options.token !== undefined) env.EDGEPLANE_TOKEN = options.token;
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"], env });
+  const network = args.includes("--cni-bridge") || args.includes("--pod-cidr") ? [] : privateNetwork();
+  const child = spawn(process.execPath, [BIN, ...args, ...network], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env,
+  });
   let out = "";
   const listeners = new Set<() => void>();
   const onData = (chunk: Buffer) => {

@@ -17,7 +17,7 @@ import { patch } from "./patch.ts";
 import { update } from "./update.ts";
 import { watch } from "./watch.ts";
 
-export type { HandlerDeps, WatchSettings } from "./call.ts";
+export type { WatchSettings } from "./call.ts";
 
 const notFound = () => new ApiError("NotFound", "the server could not find the requested resource");
 
