@@ -8,6 +8,7 @@ import { type BodyType, bodyType, checkObjectMeta, parseBody, readBody, readBody
 import { checkFields, fieldValidationFrom, type UnknownFieldsChecker, warningHeader } from "./fields.ts";
 import { deleteNamespace, isNamespaceResource } from "./namespaces.ts";
 import { decodeProtobuf } from "./protobuf.ts";
+import { queryBool, queryOptionalBool } from "./query.ts";
 import { serverSideApply } from "./registry/apply.ts";
 import { applyPatch } from "./registry/patch.ts";
 import { getScale, scaleToParent } from "./registry/scale.ts";
@@ -244,15 +245,14 @@ function watchCollection(call: Call): Response {
   const table = wantsTable(call.request.headers.get("Accept"))
     ? { include: includeObjectFrom(url) }
     : undefined;
-  const sendInitial = url.searchParams.get("sendInitialEvents");
   const limits = call.deps.watch;
   const requested = intParam(url, "timeoutSeconds");
   const request = {
     namespace: call.namespace,
     match: selectorFromQuery(url, info),
     resourceVersion: url.searchParams.get("resourceVersion") ?? undefined,
-    allowWatchBookmarks: url.searchParams.get("allowWatchBookmarks") === "true",
-    sendInitialEvents: sendInitial === null ? undefined : sendInitial === "true",
+    allowWatchBookmarks: queryBool(url.searchParams, "allowWatchBookmarks"),
+    sendInitialEvents: queryOptionalBool(url.searchParams, "sendInitialEvents"),
     timeoutSeconds: limits
       ? watchTimeoutSeconds(requested, limits.minRequestTimeoutSeconds, limits.random)
       : requested,
@@ -361,7 +361,7 @@ async function patch(call: Call): Promise<Response> {
         `the name of the object (${body.metadata.name}) does not match the name on the URL (${call.name})`,
       );
     call.warnings.push(...checkFields(call.info, body, duplicates, level, call.deps.unknownFields));
-    const force = call.url.searchParams.get("force") === "true";
+    const force = queryBool(call.url.searchParams, "force");
     try {
       const updated = await registry.update(
         call.info,
