@@ -366,6 +366,10 @@ function installSignals(): void {
   };
   process.on("SIGINT", () => void onSignal("SIGINT"));
   process.on("SIGTERM", () => void onSignal("SIGTERM"));
+  // The terminal went away: stop as for Ctrl-C rather than die and leave the cluster running.
+  process.on("SIGHUP", () => void onSignal("SIGHUP"));
+  // A closed output pipe (that terminal, or a process manager's log) must not abort a teardown half-way.
+  for (const stream of [process.stdout, process.stderr]) stream.on("error", () => {});
   // Last resort if we die another way: never leave agents behind.
   process.on("exit", () => {
     for (const a of running.agents) killGroup(a.pid, "SIGKILL");
