@@ -111,6 +111,7 @@ export class NodeAgent {
           dataDir: options.dataDir,
           nodeName: node.name,
           hostIP: node.hostIP,
+          registryMirrors: options.registryMirrors,
           network: {
             podCidr: options.cri?.podCidr,
             bridge: options.cri?.bridge,
