@@ -1,5 +1,6 @@
 /**
- * Stopping a local node's container pods for good. The agent leaves pods
+ * Stopping a local node's pods for good (containers here; WASM pods' network
+ * namespaces at the end of this file). The agent leaves pods
  * running when it stops (a restarted agent adopts them), which is right for
  * a node and wrong for a stopped local cluster: killing the shims would leave
  * each sandbox's network namespace, veth and pod IP behind. So before its
@@ -8,8 +9,11 @@
  * frozen meanwhile (SIGSTOP), so it does not restart what is being removed.
  */
 import { existsSync } from "node:fs";
+import { readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { type CniNetwork, cniDel } from "../../node-agent/src/network/cni.ts";
 import { CriClient } from "../../node-agent/src/runtime/cri/client.ts";
+import { deleteNetns } from "../../node-agent/src/runtime/wasm/netns.ts";
 
 /** The CRI socket of a local node's private containerd (the agent's --containerd managed layout). */
 export function nodeCriSocket(nodeDataDir: string): string {
@@ -48,4 +52,29 @@ export async function whileFrozen<T>(pid: number, work: () => Promise<T>): Promi
       // gone
     }
   }
+}
+
+/**
+ * The WASM pods' networks of a stopped local node: each sandbox's named
+ * netns (a bind mount that outlives its processes) gets CNI DEL (veth, IP
+ * lease) and is deleted, and the sandbox record goes, so a restarted agent
+ * makes a fresh sandbox instead of reusing a namespace that is gone.
+ * Call after the agent and the pods' processes have stopped; returns how many.
+ */
+export async function removeWasmSandboxes(nodeDataDir: string): Promise<number> {
+  const dir = join(nodeDataDir, "wasm", "sandboxes");
+  if (!existsSync(dir)) return 0;
+  let removed = 0;
+  for (const id of await readdir(dir)) {
+    const record = await readFile(join(dir, id, "sandbox.json"), "utf8")
+      .then((text) => JSON.parse(text) as { id: string; netns?: string; network?: CniNetwork })
+      .catch(() => undefined);
+    if (record?.netns && record.network) {
+      await cniDel(record.network, { containerId: record.id, netns: record.netns }).catch(() => {});
+      await deleteNetns(record.netns).catch(() => {});
+    }
+    await rm(join(dir, id), { recursive: true, force: true });
+    removed++;
+  }
+  return removed;
 }

@@ -14,7 +14,7 @@ import { type ClusterFetch, clusterFetch } from "../lib/client.ts";
 import { writeKubeconfig } from "../lib/kubeconfig.ts";
 import { findAgentEntry, killGroup, type LocalAgent, startAgent, stopAgent } from "./agents.ts";
 import { parseStartArgs, type StartOptions, USAGE } from "./args.ts";
-import { nodeCriSocket, removeContainerPods, whileFrozen } from "./container-pods.ts";
+import { nodeCriSocket, removeContainerPods, removeWasmSandboxes, whileFrozen } from "./container-pods.ts";
 import { type LocalControlPlane, startControlPlane } from "./controlplane.ts";
 import { containerRuntimeProblem, hasCommand, missingPackages, runSetupHost } from "./host.ts";
 import { pushOfflineImages } from "./images.ts";
@@ -329,6 +329,13 @@ async function teardown(): Promise<void> {
   if (running.nodesDir) {
     const pods = await stopProcessesMentioning(`${running.nodesDir}/`);
     if (pods > 0) say(`stopped ${pods} pod process(es)`);
+    // WASM pods' network namespaces outlive their processes: release them too.
+    const nodes = running.nodesDir;
+    const counts = await Promise.all(
+      running.agents.map((a) => removeWasmSandboxes(join(nodes, a.name)).catch(() => 0)),
+    );
+    const sandboxes = counts.reduce((a, b) => a + b, 0);
+    if (sandboxes > 0) say(`removed ${sandboxes} WASM pod sandbox(es)`);
   }
   await running.registry?.stop();
   for (const close of running.closers) await close().catch(() => {});

@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { containerRuntimeProblem } from "../../scripts/local/host.ts";
-import { type Launched, launchNpmStart } from "../../scripts/local/launch.ts";
+import { type Launched, launchNpmStart, repoPath } from "../../scripts/local/launch.ts";
 import { type ProcessInfo, processesMentioning, survivors } from "../../scripts/local/process-tree.ts";
 
 let stateDir: string;
@@ -54,13 +54,25 @@ async function until(
   throw new Error(`timed out waiting for ${what}`);
 }
 
-/** The CNI network namespaces on this host (containerd names them cni-<uuid>). */
-function cniNetns(): string[] {
+/** The named network namespaces on this host (containerd's cni-<uuid>, WASM pods' edgeplane-<pod uid>). */
+function allNetns(): string[] {
   return execFileSync("ip", ["netns", "list"], { encoding: "utf8" })
     .split("\n")
     .map((l) => l.split(" ")[0])
-    .filter((n) => n.startsWith("cni-"));
+    .filter(Boolean);
 }
+
+function cniNetns(): string[] {
+  return allNetns().filter((n) => n.startsWith("cni-"));
+}
+
+/** The WASM pods' namespaces of this cluster: edgeplane-<uid> of its pods. */
+async function wasmNetns(): Promise<string[]> {
+  const uids = (await kubectlOk(["get", "pods", "-A", "-o", "jsonpath={.items[*].metadata.uid}"])).split(" ");
+  return allNetns().filter((n) => uids.some((uid) => uid && n === `edgeplane-${uid}`));
+}
+
+let registry = "";
 
 async function start(): Promise<Launched> {
   const launched = launchNpmStart([
@@ -73,7 +85,11 @@ async function start(): Promise<Launched> {
     "--skip-setup",
   ]);
   running = launched;
-  await launched.waitFor(/edgeplane: ready at https:\/\/\S+ /, 300_000);
+  const m = await launched.waitFor(
+    /edgeplane: ready at https:\/\/\S+ .*registry (127\.0\.0\.1:\d+)/,
+    300_000,
+  );
+  registry = m[1];
   return launched;
 }
 
@@ -100,10 +116,33 @@ async function ourNetns(): Promise<string[]> {
 }
 
 /** Stop as `how` says and check nothing of the cluster is left: processes, pods' processes, their netns. */
+/**
+ * GET a path from a pod's port inside its own network namespace (the pod's
+ * loopback): other local clusters on this host share the bridge and the
+ * 10.244.0.0/24 range, so a pod IP from the host may reach another cluster's pod.
+ */
+async function fetchInPod(podIP: string, port: number, path: string): Promise<string> {
+  for (const ns of await ourNetns()) {
+    const addr = execFileSync("ip", ["-n", ns, "-4", "-br", "addr"], { encoding: "utf8" });
+    if (!addr.includes(`${podIP}/`)) continue;
+    return execFileSync(
+      "ip",
+      ["netns", "exec", ns, "busybox", "wget", "-qO-", `http://127.0.0.1:${port}${path}`],
+      {
+        encoding: "utf8",
+        timeout: 10_000,
+      },
+    );
+  }
+  throw new Error(`no network namespace of this cluster holds ${podIP}`);
+}
+
 async function stopAndCheck(launched: Launched, how: "npm SIGTERM" | "group SIGINT"): Promise<void> {
   const before: ProcessInfo[] = launched.tree();
   const netns = await ourNetns();
   expect(netns.length).toBeGreaterThan(0);
+  const wasm = await wasmNetns();
+  expect(wasm.length).toBeGreaterThan(0);
   if (how === "npm SIGTERM") await launched.signalNpm("SIGTERM", 120_000);
   else await launched.interrupt("SIGINT", 120_000);
   running = undefined;
@@ -114,6 +153,7 @@ async function stopAndCheck(launched: Launched, how: "npm SIGTERM" | "group SIGI
   expect(launched.output()).toMatch(/removed \d+ container pod sandbox/);
   expect(processesMentioning(stateDir).map((p) => `${p.pid} ${p.command}`)).toEqual([]);
   expect(cniNetns().filter((n) => netns.includes(n))).toEqual([]);
+  expect(allNetns().filter((n) => wasm.includes(n))).toEqual([]);
 }
 
 beforeAll(async () => {
@@ -126,7 +166,7 @@ afterAll(async () => {
   // A failed test leaves the cluster up: stop it the graceful way (pods and their netns too), kill only if stuck.
   if (running) await running.interrupt("SIGINT", 120_000).catch(() => running?.interrupt("SIGKILL", 10_000));
   await rm(stateDir, { recursive: true, force: true });
-});
+}, 180_000);
 
 it("runs busybox with no internet by default, and stops cleanly on SIGTERM to npm alone", async () => {
   const launched = await start();
@@ -147,6 +187,17 @@ it("runs busybox with no internet by default, and stops cleanly on SIGTERM to np
     /server = "https:\/\/registry-1\.docker\.io"[\s\S]*\[host\."http:\/\/127\.0\.0\.1:\d+"\]/,
   );
 
+  // A WASM pod beside them, so stopping is checked for both runtimes.
+  await kubectlOk(["apply", "-f", repoPath("examples/00-runtimeclass-wasm.yaml")]);
+  await kubectlOk(["create", "deployment", "tick", `--image=${registry}/samples/ticker:v1`]);
+  await kubectlOk([
+    "patch",
+    "deployment",
+    "tick",
+    "-p",
+    '{"spec":{"template":{"spec":{"runtimeClassName":"wasm"}}}}',
+  ]);
+
   // The README's commands.
   await kubectlOk(["run", "bb", "--image=busybox", "--restart=Never", "--", "echo", "hi"]);
   await kubectlOk(["create", "deployment", "web", "--image=busybox", "--", "httpd", "-f", "-p", "8080"]);
@@ -157,9 +208,9 @@ it("runs busybox with no internet by default, and stops cleanly on SIGTERM to np
   );
   expect(await kubectlOk(["logs", "bb"])).toBe("hi\n");
   await kubectlOk(["rollout", "status", "deployment/web", "--timeout=120s"]);
+  await kubectlOk(["rollout", "status", "deployment/tick", "--timeout=120s"]);
   const ip = await kubectlOk(["get", "pods", "-l", "app=web", "-o", "jsonpath={.items[0].status.podIP}"]);
-  const page = await fetch(`http://${ip}:8080/www/index.html`);
-  expect(await page.text()).toBe("hello from edgeplane busybox\n");
+  expect(await fetchInPod(ip, 8080, "/www/index.html")).toBe("hello from edgeplane busybox\n");
 
   await stopAndCheck(launched, "npm SIGTERM");
 }, 600_000);
@@ -170,10 +221,11 @@ it("after a restart the Deployment runs again, and Ctrl-C (SIGINT to the group) 
     const ip = (await kubectl(["get", "pods", "-l", "app=web", "-o", "jsonpath={.items[0].status.podIP}"]))
       .stdout;
     if (!ip) return false;
-    return fetch(`http://${ip}:8080/www/index.html`).then(
-      (r) => r.ok,
+    return fetchInPod(ip, 8080, "/www/index.html").then(
+      (text) => text.includes("hello from edgeplane busybox"),
       () => false,
     );
   });
+  await kubectlOk(["rollout", "status", "deployment/tick", "--timeout=120s"]);
   await stopAndCheck(launched, "group SIGINT");
 }, 600_000);
