@@ -20,6 +20,7 @@ import { PodWorker } from "./pod/worker.ts";
 import { watchPods } from "./podwatch.ts";
 import { apiSources, preparePod } from "./prepare.ts";
 import { runProbe } from "./probe-run.ts";
+import { imageRegistry } from "./runtime/cri/convert.ts";
 import type { PullOptions, Runtime } from "./runtime/types.ts";
 import { WasmRuntime } from "./runtime/wasm/runtime.ts";
 import { TunnelClient } from "./tunnel.ts";
@@ -49,6 +50,8 @@ export interface AgentOptions {
    * loopback pull endpoint of `npm start`, which forwards the credential to it.
    */
   registryLogins?: string[];
+  /** Registry mirrors ({ "docker.io": ["127.0.0.1:6500"] }), tried before the registry itself; a mirror in registryLogins gets the node's token. */
+  registryMirrors?: Record<string, string[]>;
   clock?: Clock;
   log?: (message: string) => void;
   /** Extra runtimes (tests). */
@@ -108,6 +111,7 @@ export class NodeAgent {
           dataDir: options.dataDir,
           nodeName: node.name,
           hostIP: node.hostIP,
+          registryMirrors: options.registryMirrors,
           network: {
             podCidr: options.cri?.podCidr,
             bridge: options.cri?.bridge,
@@ -123,6 +127,7 @@ export class NodeAgent {
         const cri = await setupCri({
           containerd: options.containerd ?? "managed",
           dataDir: join(options.dataDir, "cri"),
+          mirrors: options.registryMirrors,
           ...options.cri,
         });
         // The built-in registry lives at the control plane's origin (its CA, when private).
@@ -410,6 +415,10 @@ export class NodeAgent {
     // The cluster's own registry: the node's credential, as the kubelet's credential provider would give.
     const own = [new URL(this.options.server).host, ...(this.options.registryLogins ?? [])];
     if (own.includes(registry)) return { username: "node", password: this.options.token };
+    // A mirror of ours (docker.io -> the local registry endpoint): the token, bound to the mirror's address so
+    // containerd sends it there only and never upstream (CRI ParseAuth matches serverAddress to each host).
+    const mirror = this.options.registryMirrors?.[imageRegistry(image)]?.find((m) => own.includes(m));
+    if (mirror) return { username: "node", password: this.options.token, serveraddress: `http://${mirror}` };
     return undefined;
   }
 }

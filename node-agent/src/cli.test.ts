@@ -36,3 +36,27 @@ describe("node-agent token sources", () => {
     );
   });
 });
+
+describe("--registry-mirror", () => {
+  const base = ["--server", "https://cp.example"];
+  const env = { [TOKEN_ENV]: "abcdef.0123456789abcdef" };
+
+  it("collects mirrors per registry, in order", () => {
+    const o = parseCli(
+      [...base, "--registry-mirror", "docker.io=127.0.0.1:6500,docker.io=m.example,quay.io=q.example"],
+      env,
+    );
+    expect(o.registryMirrors).toEqual({
+      "docker.io": ["127.0.0.1:6500", "m.example"],
+      "quay.io": ["q.example"],
+    });
+    expect(parseCli(base, env).registryMirrors).toEqual({});
+  });
+
+  it("refuses a mirror without both sides", () => {
+    expect(() => parseCli([...base, "--registry-mirror", "docker.io"], env)).toThrow(/bad --registry-mirror/);
+    expect(() => parseCli([...base, "--registry-mirror", "docker.io="], env)).toThrow(
+      /bad --registry-mirror/,
+    );
+  });
+});

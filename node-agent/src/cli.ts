@@ -6,6 +6,7 @@
  *              [--ca-file ca.pem] [--name NODE] [--data-dir DIR]
  *              [--labels k=v,...] [--max-pods N] [--runtimes wasm[,cri]] [--containerd managed|SOCKET]
  *              [--registry-login HOST[:PORT],...]  registries that get the node's own token
+ *              [--registry-mirror REGISTRY=HOST[:PORT],...]  mirrors tried before the registry (docker.io=127.0.0.1:6500)
  *
  * The token comes from a file (mode 0600) or EDGEPLANE_TOKEN, never from the
  * command line: argv is readable by every user on the host (ps,
@@ -22,7 +23,8 @@ export const TOKEN_ENV = "EDGEPLANE_TOKEN";
 const USAGE = `usage: node-agent --server URL (--token-file F | EDGEPLANE_TOKEN=T) [--ca-file PEM] [--name NODE]
                   [--data-dir DIR] [--labels k=v,...] [--max-pods N] [--runtimes wasm[,cri]]
                   [--containerd managed|SOCKET] [--pod-cidr CIDR] [--cni-bridge NAME]
-                  [--allow-privileged] [--node-ip IP] [--registry-login HOST[:PORT],...]`;
+                  [--allow-privileged] [--node-ip IP] [--registry-login HOST[:PORT],...]
+                  [--registry-mirror REGISTRY=HOST[:PORT],...]`;
 
 /** Parse argv (and the token variable of `env`) into AgentOptions plus warnings (throws with a usage message on bad input). */
 export function parseCli(argv: string[], env: Record<string, string | undefined> = {}) {
@@ -44,6 +46,7 @@ export function parseCli(argv: string[], env: Record<string, string | undefined>
       "allow-privileged": { type: "boolean" },
       "node-ip": { type: "string" },
       "registry-login": { type: "string" },
+      "registry-mirror": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -76,7 +79,21 @@ export function parseCli(argv: string[], env: Record<string, string | undefined>
     hostIP: values["node-ip"],
     warnings,
     registryLogins: (values["registry-login"] ?? "").split(",").filter(Boolean),
+    registryMirrors: parseMirrors(values["registry-mirror"] ?? ""),
   };
+}
+
+/** `docker.io=127.0.0.1:6500,docker.io=mirror.example` → { "docker.io": ["127.0.0.1:6500", "mirror.example"] }. */
+export function parseMirrors(spec: string): Record<string, string[]> {
+  const mirrors: Record<string, string[]> = {};
+  for (const pair of spec.split(",").filter(Boolean)) {
+    const eq = pair.indexOf("=");
+    if (eq <= 0 || eq === pair.length - 1)
+      throw new Error(`bad --registry-mirror ${pair} (want REGISTRY=HOST[:PORT])`);
+    const registry = pair.slice(0, eq);
+    mirrors[registry] = [...(mirrors[registry] ?? []), pair.slice(eq + 1)];
+  }
+  return mirrors;
 }
 
 /** The token from exactly one source: a file, the environment, or (deprecated) argv. */

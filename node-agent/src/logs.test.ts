@@ -58,6 +58,19 @@ describe("kubectl logs from CRI files", () => {
     expect(await read("limitBytes=8")).toBe("first\npa");
   });
 
+  it("decodes its bools as kube does: True and 1 are true, False and 0 are false", () => {
+    expect(parseLogQuery(new URLSearchParams("follow=True&previous=1&timestamps=t"))).toMatchObject({
+      follow: true,
+      previous: true,
+      timestamps: true,
+    });
+    expect(parseLogQuery(new URLSearchParams("follow=False&previous=0"))).toMatchObject({
+      follow: false,
+      previous: false,
+      timestamps: false,
+    });
+  });
+
   it("reads the rotated file first, and --previous picks the instance before the current one", async () => {
     writeFileSync(join(logDir(), "1.log.1"), "2026-01-01T00:00:51.000000000Z stdout F rotated\n");
     writeFileSync(join(logDir(), "1.log"), "2026-01-01T00:00:52.000000000Z stdout F current\n");

@@ -6,6 +6,7 @@
  */
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { queryBoolValue } from "../../workers/apiserver/query.ts";
 import { ApiError } from "../../workers/client/status.ts";
 import type { Clock } from "./clock.ts";
 
@@ -27,10 +28,15 @@ export function parseLogQuery(params: URLSearchParams | Record<string, string | 
     const v = get(k);
     return v === undefined || v === "" ? undefined : Number(v);
   };
+  // PodLogOptions bools decode as every kube bool query parameter does (query.ts): True, 1, t all mean true.
+  const flag = (k: string) => {
+    const v = get(k);
+    return v !== undefined && queryBoolValue(v);
+  };
   return {
-    follow: get("follow") === "true",
-    previous: get("previous") === "true",
-    timestamps: get("timestamps") === "true",
+    follow: flag("follow"),
+    previous: flag("previous"),
+    timestamps: flag("timestamps"),
     tailLines: num("tailLines"),
     sinceSeconds: num("sinceSeconds"),
     sinceTime: get("sinceTime"),

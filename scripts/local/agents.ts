@@ -45,6 +45,10 @@ export interface AgentOptions {
   registryLogin?: string;
   dataDir: string;
   logFile: string;
+  /** --runtimes (default: the agent's, wasm). */
+  runtimes?: string[];
+  /** --registry-mirror docker.io=<endpoint>: the agents' containerd pulls Docker Hub images from here first. */
+  dockerHubMirror?: string;
 }
 
 /** Start one agent process (in its own process group). */
@@ -62,6 +66,9 @@ export async function startAgent(o: AgentOptions): Promise<LocalAgent> {
     "--data-dir",
     o.dataDir,
     ...(o.registryLogin ? ["--registry-login", o.registryLogin] : []),
+    ...(o.runtimes ? ["--runtimes", o.runtimes.join(",")] : []),
+    ...(o.runtimes?.includes("cri") ? ["--containerd", "managed"] : []),
+    ...(o.dockerHubMirror ? ["--registry-mirror", `docker.io=${o.dockerHubMirror}`] : []),
   ];
   const command = o.entry.endsWith(".ts") ? ["--import", "tsx", o.entry, ...args] : [o.entry, ...args];
   const fd = openSync(o.logFile, "a");

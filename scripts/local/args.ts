@@ -14,18 +14,23 @@ export interface StartOptions {
   stateDir: string;
   /** Skip scripts/setup-host.sh even when packages are missing. */
   skipSetup: boolean;
+  /** --runtimes for every node (wasm, cri); undefined: both when containers can run here, else wasm. */
+  runtimes?: string[];
   help: boolean;
 }
 
 /** Usage text for --help. */
 export const USAGE = `Usage: npm start -- [--nodes N] [--port P] [--registry-port P] [--state-dir DIR] [--skip-setup]
+                     [--runtimes cri,wasm]
 
   --nodes N          local node agents to start (default 1; 0 for the control plane only)
   --port P           HTTPS API port on 127.0.0.1 (default 6443; 0 picks a free one)
   --registry-port P  loopback, pull-only registry for images in pods (default 6500; 0: any)
   --state-dir DIR    certificates, admin token, kubeconfig, cluster state and logs
                      (default .edgeplane/, or $EDGEPLANE_STATE_DIR)
-  --skip-setup       do not run scripts/setup-host.sh for missing Debian packages`;
+  --skip-setup       do not run scripts/setup-host.sh for missing Debian packages
+  --runtimes LIST    what local nodes run: cri (containers), wasm, or both (default: cri,wasm when
+                     containerd can run here, else wasm); the first serves pods without a RuntimeClass`;
 
 /** Parse argv (after `npm start --`); throws with a message on bad flags. */
 export function parseStartArgs(argv: string[], root: string, env: NodeJS.ProcessEnv): StartOptions {
@@ -37,6 +42,7 @@ export function parseStartArgs(argv: string[], root: string, env: NodeJS.Process
       "registry-port": { type: "string", default: env.EDGEPLANE_REGISTRY_PORT ?? "6500" },
       "state-dir": { type: "string", default: env.EDGEPLANE_STATE_DIR ?? resolve(root, ".edgeplane") },
       "skip-setup": { type: "boolean", default: false },
+      runtimes: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -52,7 +58,12 @@ export function parseStartArgs(argv: string[], root: string, env: NodeJS.Process
   ] as const) {
     if (!Number.isInteger(v) || v < 0 || v > 65535) throw new Error(`${flag} must be 0..65535, not "${v}"`);
   }
+  const runtimes = values.runtimes?.split(",").filter(Boolean);
+  for (const r of runtimes ?? [])
+    if (r !== "cri" && r !== "wasm") throw new Error(`--runtimes takes cri and/or wasm, not "${r}"`);
+  if (runtimes && !runtimes.length) throw new Error("--runtimes needs at least one of cri, wasm");
   return {
+    runtimes,
     nodes,
     port,
     registryPort,

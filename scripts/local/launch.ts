@@ -27,6 +27,8 @@ export interface Launched {
    * SIGINT once its child has exited).
    */
   interrupt(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | string | null>;
+  /** Send `signal` to the npm process alone, as a process manager does; resolves like interrupt(). */
+  signalNpm(signal: NodeJS.Signals, timeoutMs?: number): Promise<number | string | null>;
 }
 
 /** Start `npm start -- <args>` from the repository root. */
@@ -85,23 +87,23 @@ export function launchNpmStart(args: string[], env: NodeJS.ProcessEnv = {}): Lau
     output: () => text,
     waitFor,
     tree: () => (child.pid ? descendants(child.pid) : []),
-    interrupt: async (signal = "SIGINT", timeoutMs = 60_000) => {
-      if (!done && child.pid) process.kill(-child.pid, signal);
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<never>((_, rej) => {
-        timer = setTimeout(
-          () => rej(new Error(`npm start did not exit after ${signal}\n${text}`)),
-          timeoutMs,
-        );
-      });
-      try {
-        await Promise.race([exited, timeout]);
-        return how;
-      } finally {
-        clearTimeout(timer);
-      }
-    },
+    interrupt: (signal = "SIGINT", timeoutMs = 60_000) => deliver(signal, timeoutMs, true),
+    signalNpm: (signal, timeoutMs = 60_000) => deliver(signal, timeoutMs, false),
   };
+
+  async function deliver(signal: NodeJS.Signals, timeoutMs: number, group: boolean) {
+    if (!done && child.pid) process.kill(group ? -child.pid : child.pid, signal);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, rej) => {
+      timer = setTimeout(() => rej(new Error(`npm start did not exit after ${signal}\n${text}`)), timeoutMs);
+    });
+    try {
+      await Promise.race([exited, timeout]);
+      return how;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
 }
 
 /** Path of a file in the repository. */

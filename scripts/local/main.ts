@@ -14,8 +14,10 @@ import { type ClusterFetch, clusterFetch } from "../lib/client.ts";
 import { writeKubeconfig } from "../lib/kubeconfig.ts";
 import { findAgentEntry, killGroup, type LocalAgent, startAgent, stopAgent } from "./agents.ts";
 import { parseStartArgs, type StartOptions, USAGE } from "./args.ts";
+import { nodeCriSocket, removeContainerPods, removeWasmSandboxes, whileFrozen } from "./container-pods.ts";
 import { type LocalControlPlane, startControlPlane } from "./controlplane.ts";
-import { hasCommand, missingPackages, runSetupHost } from "./host.ts";
+import { containerRuntimeProblem, hasCommand, missingPackages, runSetupHost } from "./host.ts";
+import { pushOfflineImages } from "./images.ts";
 import { ensureEncryptionKeys, ensurePki } from "./pki.ts";
 import { privateDir, restrictTree } from "./private.ts";
 import { stopProcessesMentioning } from "./process-tree.ts";
@@ -98,18 +100,32 @@ async function main(): Promise<void> {
   for (const p of await pushSamples(ROOT, stateDir, fetcher, say)) {
     say(`pushed ${p.repository}:${p.tag} (${p.digest.slice(0, 19)}) to the built-in registry`);
   }
+  const runtimes = chooseRuntimes(options);
+  if (runtimes.includes("cri")) {
+    try {
+      const refs = await pushOfflineImages(ROOT, stateDir, fetcher);
+      say(
+        `offline images in the built-in registry: ${refs.join(", ")} (docker.io is mirrored to ${registry.host})`,
+      );
+    } catch (error) {
+      say(
+        `could not build the offline busybox image (${(error as Error).message}); images come from Docker Hub`,
+      );
+    }
+  }
   // One resync now, so a restarted cluster converges without waiting for the minute.
   cp.fireCron(cp.crons[0] ?? "* * * * *").catch((error) => {
     if (!shuttingDown) say(`first resync failed: ${error.message}`);
   });
 
-  if (options.nodes > 0) await startAgents(options, cp.url, pki.caCert, fetcher, agents, registry.host);
+  if (options.nodes > 0)
+    await startAgents(options, runtimes, cp.url, pki.caCert, fetcher, agents, registry.host);
 
   const kc = show(kubeconfig);
   console.log(
     [
       "",
-      `edgeplane: ready at ${cp.url} with ${agents.length} node(s), registry ${registry.host}`,
+      `edgeplane: ready at ${cp.url} with ${agents.length} node(s) (runtimes ${runtimes.join(", ")}), registry ${registry.host}`,
       "",
       `  export KUBECONFIG=${kc}`,
       "  kubectl get nodes",
@@ -121,6 +137,16 @@ async function main(): Promise<void> {
     ].join("\n"),
   );
   for (const agent of agents) void reportNodeReady(fetcher, agent.name);
+}
+
+/** --runtimes, else containers and WASM when containerd can run here (else WASM only, and one line saying why). */
+function chooseRuntimes(options: StartOptions): string[] {
+  if (options.runtimes) return options.runtimes;
+  const problem = containerRuntimeProblem();
+  if (!problem) return ["cri", "wasm"];
+  if (options.nodes > 0)
+    say(`container pods are off: ${problem}; nodes run WASM pods only (--runtimes to choose)`);
+  return ["wasm"];
 }
 
 /** openssl is required; missing Debian packages are installed (as root) or listed. */
@@ -203,6 +229,7 @@ async function waitServing(fetcher: ClusterFetch): Promise<void> {
 
 async function startAgents(
   options: StartOptions,
+  runtimes: string[],
   server: string,
   caFile: string,
   fetcher: ClusterFetch,
@@ -231,6 +258,8 @@ async function startAgents(
       tokenFile,
       caFile,
       registryLogin: registryHost,
+      runtimes,
+      dockerHubMirror: runtimes.includes("cri") ? registryHost : undefined,
       dataDir: join(running.nodesDir, name),
       logFile: join(options.stateDir, "logs", `${name}.log`),
     });
@@ -279,11 +308,34 @@ const running: {
 /** Stop the agents (their whole process groups), then workerd. */
 async function teardown(): Promise<void> {
   shuttingDown = true;
+  // Container pods first, through CRI while containerd still runs, so their netns, veths and IPs go too.
+  const nodesDir = running.nodesDir;
+  if (nodesDir) {
+    const counts = await Promise.all(
+      running.agents.map((a) =>
+        whileFrozen(a.pid, () => removeContainerPods(nodeCriSocket(join(nodesDir, a.name)))).catch(
+          (error) => {
+            say(`removing ${a.name}'s container pods: ${(error as Error).message}`);
+            return 0;
+          },
+        ),
+      ),
+    );
+    const removed = counts.reduce((a, b) => a + b, 0);
+    if (removed > 0) say(`removed ${removed} container pod sandbox(es)`);
+  }
   await Promise.all(running.agents.map((a) => stopAgent(a)));
   // Pods outlive their agent by design (a restarted agent adopts them); a stopped local cluster must not.
   if (running.nodesDir) {
     const pods = await stopProcessesMentioning(`${running.nodesDir}/`);
     if (pods > 0) say(`stopped ${pods} pod process(es)`);
+    // WASM pods' network namespaces outlive their processes: release them too.
+    const nodes = running.nodesDir;
+    const counts = await Promise.all(
+      running.agents.map((a) => removeWasmSandboxes(join(nodes, a.name)).catch(() => 0)),
+    );
+    const sandboxes = counts.reduce((a, b) => a + b, 0);
+    if (sandboxes > 0) say(`removed ${sandboxes} WASM pod sandbox(es)`);
   }
   await running.registry?.stop();
   for (const close of running.closers) await close().catch(() => {});
@@ -298,14 +350,22 @@ async function teardown(): Promise<void> {
   }
 }
 
+/** How long after a signal the same keypress may still arrive again through npm. */
+const DUPLICATE_SIGNAL_MS = 1000;
+
 /** Ctrl-C / SIGTERM stop everything; a second signal forces. */
 function installSignals(): void {
+  let firstSignalAt = 0;
   const onSignal = async (signal: string) => {
     if (shuttingDown) {
+      // Ctrl-C reaches npm and us at once, and npm forwards it again: one keypress is two signals. Only a later
+      // one is a second Ctrl-C asking to force.
+      if (Date.now() - firstSignalAt < DUPLICATE_SIGNAL_MS) return;
       say("forced stop");
       for (const a of running.agents) killGroup(a.pid, "SIGKILL");
       process.exit(130);
     }
+    firstSignalAt = Date.now();
     say(`${signal}: stopping ${running.agents.length} node agent(s) and the control plane...`);
     await teardown();
     say("stopped");
@@ -313,6 +373,10 @@ function installSignals(): void {
   };
   process.on("SIGINT", () => void onSignal("SIGINT"));
   process.on("SIGTERM", () => void onSignal("SIGTERM"));
+  // The terminal went away: stop as for Ctrl-C rather than die and leave the cluster running.
+  process.on("SIGHUP", () => void onSignal("SIGHUP"));
+  // A closed output pipe (that terminal, or a process manager's log) must not abort a teardown half-way.
+  for (const stream of [process.stdout, process.stderr]) stream.on("error", () => {});
   // Last resort if we die another way: never leave agents behind.
   process.on("exit", () => {
     for (const a of running.agents) killGroup(a.pid, "SIGKILL");

@@ -6,6 +6,7 @@
  */
 import { ApiError } from "../client/status.ts";
 import { tryDecodeURIComponent } from "../client/uri.ts";
+import { queryBool } from "./query.ts";
 import { DEFAULT_VERBS, type ResourceInfo } from "./registry/types.ts";
 
 /** What a resource URL addresses. */
@@ -86,15 +87,9 @@ export function servedVerbs(info: ResourceInfo, subresource?: string): string[] 
   return undefined;
 }
 
-/**
- * ?watch= as kube decodes it (runtime.Convert_Slice_string_To_bool, which
- * accepts everything strconv.ParseBool does and more): absent, "0" or "false"
- * in any case is false; any other value, even empty, is true.
- */
+/** ?watch= as kube decodes it (query.ts). */
 function isWatch(url: URL): boolean {
-  const values = url.searchParams.getAll("watch");
-  if (!values.length) return false;
-  return values[0] !== "0" && values[0].toLowerCase() !== "false";
+  return queryBool(url.searchParams, "watch");
 }
 
 /** The kube verb for an HTTP method on a resource path (RequestInfoFactory); undefined for any other method. */

@@ -94,7 +94,13 @@ export interface PullOptions {
   /** Always | IfNotPresent | Never, already resolved against the tag. */
   policy: "Always" | "IfNotPresent" | "Never";
   /** Registry credentials from imagePullSecrets (dockerconfigjson auths). */
-  auth?: { username?: string; password?: string; auth?: string; registrytoken?: string };
+  auth?: {
+    username?: string;
+    password?: string;
+    auth?: string;
+    registrytoken?: string;
+    serveraddress?: string;
+  };
   signal?: AbortSignal;
 }
 

@@ -7,6 +7,7 @@ import type { KubeObject } from "../../client/kube.ts";
 import { ApiError } from "../../client/status.ts";
 import type { BodyType } from "../decode.ts";
 import { checkFields, fieldValidationFrom } from "../fields.ts";
+import { queryBool } from "../query.ts";
 import { serverSideApply } from "../registry/apply.ts";
 import { applyPatch } from "../registry/patch.ts";
 import { scaleToParent } from "../registry/scale.ts";
@@ -81,7 +82,7 @@ async function apply(
   call.warnings.push(
     ...checkFields(call.info, body, duplicates, fieldValidationFrom(call.url), call.deps.unknownFields),
   );
-  const force = call.url.searchParams.get("force") === "true";
+  const force = queryBool(call.url.searchParams, "force");
   try {
     const updated = await registry.update(
       call.info,

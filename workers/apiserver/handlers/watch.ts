@@ -1,4 +1,5 @@
 /** WATCH of a collection: a streamed response, bounded by the watch limits. */
+import { queryBool, queryOptionalBool } from "../query.ts";
 import { selectorFromQuery } from "../registry/selectors.ts";
 import { includeObjectFrom, wantsTable } from "../registry/table.ts";
 import { watchResponse } from "../registry/watch.ts";
@@ -11,15 +12,14 @@ export function watch(call: CollectionCall): Response {
   const table = wantsTable(call.request.headers.get("Accept"))
     ? { include: includeObjectFrom(url) }
     : undefined;
-  const sendInitial = url.searchParams.get("sendInitialEvents");
   const limits = call.deps.watch;
   const requested = intParam(url, "timeoutSeconds");
   const request = {
     namespace: call.namespace,
     match: selectorFromQuery(url, info),
     resourceVersion: url.searchParams.get("resourceVersion") ?? undefined,
-    allowWatchBookmarks: url.searchParams.get("allowWatchBookmarks") === "true",
-    sendInitialEvents: sendInitial === null ? undefined : sendInitial === "true",
+    allowWatchBookmarks: queryBool(url.searchParams, "allowWatchBookmarks"),
+    sendInitialEvents: queryOptionalBool(url.searchParams, "sendInitialEvents"),
     timeoutSeconds: limits
       ? watchTimeoutSeconds(requested, limits.minRequestTimeoutSeconds, limits.random)
       : requested,

@@ -90,6 +90,33 @@ export function hostsToml(reg: RegistryHost): string {
   return `${lines.join("\n")}\n`;
 }
 
+/** Where a registry name's own endpoint is: Docker Hub's API host differs from its name. */
+export function upstreamServer(registry: string): string {
+  return registry === "docker.io" ? "https://registry-1.docker.io" : `https://${registry}`;
+}
+
+/**
+ * hosts.toml for a mirrored registry (k3s's registries.yaml model): containerd
+ * tries each mirror in order, then the registry itself (`server`), so a
+ * mirror that lacks an image, or is down, falls through to upstream.
+ * Loopback mirrors speak plain HTTP, others HTTPS.
+ */
+export function mirrorHostsToml(registry: string, mirrors: string[]): string {
+  const lines = [`server = "${upstreamServer(registry)}"`];
+  for (const mirror of mirrors) {
+    const scheme = /^(127\.|localhost(:|$)|\[::1\])/.test(mirror) ? "http" : "https";
+    lines.push("", `[host."${scheme}://${mirror}"]`, `  capabilities = ["pull", "resolve"]`);
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/** Writes a mirrored registry's hosts.toml (containerd reads config_path on every pull). */
+export async function writeMirrorHost(certsDir: string, registry: string, mirrors: string[]): Promise<void> {
+  const dir = join(certsDir, registry.replace(/[/\\]/g, "_"));
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, "hosts.toml"), mirrorHostsToml(registry, mirrors));
+}
+
 /** Renders config.toml from the template; pure, for tests and setup. */
 export function renderContainerdConfig(template: string, options: ContainerdOptions): string {
   const p = containerdPaths(options);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ContainerConfig, SandboxConfig } from "../types.ts";
-import { hostsToml, renderContainerdConfig } from "./containerd.ts";
+import { hostsToml, mirrorHostsToml, renderContainerdConfig } from "./containerd.ts";
 import {
   ContainerConfigError,
   fromCriContainerStatus,
@@ -190,6 +190,30 @@ describe("containerd config", () => {
     expect(() => renderContainerdConfig("x = @NOPE@", { dataDir: "/d" })).toThrow(/unknown placeholder/);
     expect(hostsToml({ host: "10.0.0.5:5000", insecure: true })).toBe(
       'server = "http://10.0.0.5:5000"\n\n[host."http://10.0.0.5:5000"]\n  capabilities = ["pull", "resolve"]\n  skip_verify = true\n',
+    );
+  });
+});
+
+describe("registry mirrors", () => {
+  it("lists the mirrors in order before the registry itself (plain HTTP for loopback ones)", () => {
+    expect(mirrorHostsToml("docker.io", ["127.0.0.1:6500", "mirror.example:5000"])).toBe(
+      [
+        'server = "https://registry-1.docker.io"',
+        "",
+        '[host."http://127.0.0.1:6500"]',
+        '  capabilities = ["pull", "resolve"]',
+        "",
+        '[host."https://mirror.example:5000"]',
+        '  capabilities = ["pull", "resolve"]',
+        "",
+      ].join("\n"),
+    );
+    expect(mirrorHostsToml("quay.io", [])).toBe('server = "https://quay.io"\n');
+  });
+
+  it("passes a credential's server address, so containerd sends it to that host only", () => {
+    expect(toAuthConfig({ username: "node", password: "t", serveraddress: "http://127.0.0.1:6500" })).toEqual(
+      { username: "node", password: "t", serverAddress: "http://127.0.0.1:6500" },
     );
   });
 });

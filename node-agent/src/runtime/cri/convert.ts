@@ -250,6 +250,7 @@ export function toAuthConfig(auth: PullOptions["auth"]): AuthConfig | undefined 
   if (auth.password) out.password = auth.password;
   if (auth.auth) out.auth = auth.auth;
   if (auth.registrytoken) out.registryToken = auth.registrytoken;
+  if (auth.serveraddress) out.serverAddress = auth.serveraddress;
   return out;
 }
 

@@ -15,6 +15,7 @@ import {
   type ManagedContainerd,
   type RegistryHost,
   startContainerd,
+  writeMirrorHost,
   writeRegistryHost,
 } from "./containerd.ts";
 import { CriRuntime } from "./index.ts";
@@ -38,6 +39,8 @@ export interface CriSetupOptions {
   cniConfDir?: string;
   /** Registries needing a hosts.toml (managed mode; loopback registries need none). */
   registries?: RegistryHost[];
+  /** Registry mirrors, e.g. { "docker.io": ["127.0.0.1:6500"] }: tried in order before the registry itself (managed mode). */
+  mirrors?: Record<string, string[]>;
   /** OCI archive of the sandbox image; default: built by scripts/images/build.sh into <dataDir>/images. */
   sandboxImageArchive?: string;
   sandboxImage?: string;
@@ -92,6 +95,8 @@ export async function setupCri(options: CriSetupOptions): Promise<CriSetup> {
       snapshotter: options.snapshotter,
     });
     socket = child.socket;
+    for (const [registry, hosts] of Object.entries(options.mirrors ?? {}))
+      await writeMirrorHost(child.paths.certsDir, registry, hosts);
   }
   try {
     let archive = options.sandboxImageArchive;

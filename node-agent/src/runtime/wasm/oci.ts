@@ -93,6 +93,8 @@ export class ImageStore {
   constructor(
     private readonly dir: string,
     private readonly fetcher: typeof fetch = fetch,
+    /** Registry mirrors ({ "docker.io": ["127.0.0.1:6500"] }), tried in order before the registry, as containerd's hosts.toml. */
+    private readonly mirrors: Record<string, string[]> = {},
   ) {
     this.blobs = join(dir, "blobs", "sha256");
     this.refsFile = join(dir, "refs.json");
@@ -129,6 +131,18 @@ export class ImageStore {
 
   private async fetchImage(image: string, options: PullOptions): Promise<PulledImage> {
     const ref = parseImageRef(image);
+    const name = ref.registry === "registry-1.docker.io" ? "docker.io" : ref.registry;
+    for (const mirror of this.mirrors[name] ?? []) {
+      try {
+        return await this.fetchFrom({ ...ref, registry: mirror }, image, options);
+      } catch {
+        // a mirror without the image, or down: the next one, then the registry itself
+      }
+    }
+    return this.fetchFrom(ref, image, options);
+  }
+
+  private async fetchFrom(ref: ImageRef, image: string, options: PullOptions): Promise<PulledImage> {
     const session = new RegistrySession(ref, this.fetcher, options);
     let { body, digest, mediaType } = await session.manifest(ref.reference);
     let manifest = JSON.parse(new TextDecoder().decode(body));
@@ -216,6 +230,16 @@ export class ImageStore {
   }
 }
 
+/** The pull credential for `registry`: none when it is bound to another host (serveraddress), as CRI's ParseAuth does. */
+export function credentialFor(auth: PullOptions["auth"], registry: string): PullOptions["auth"] {
+  if (!auth?.serveraddress) return auth;
+  try {
+    return new URL(auth.serveraddress).host === registry ? auth : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** One registry conversation: remembers the bearer token the registry handed out. */
 class RegistrySession {
   private authorization?: string;
@@ -272,7 +296,7 @@ class RegistrySession {
 
   /** Answer a WWW-Authenticate challenge: Basic with the pull secret, or a Bearer token from the realm. */
   private async authorize(challenge: string): Promise<string> {
-    const auth = this.options.auth;
+    const auth = credentialFor(this.options.auth, this.ref.registry);
     const basic = auth?.auth
       ? auth.auth
       : auth?.username !== undefined

@@ -147,6 +147,8 @@ export interface WasmRuntimeOptions {
   /** Pod network; defaults to the default bridge and pod CIDR with leases under <dataDir>/cri/cni-ipam. */
   network?: Partial<PodNetwork>;
   fetch?: typeof fetch;
+  /** Registry mirrors for the image puller (the agent's --registry-mirror). */
+  registryMirrors?: Record<string, string[]>;
   clock?: Clock;
   /** cgroup helper; false disables cgroups. */
   cgroups?: Cgroups | false;
@@ -175,7 +177,7 @@ export class WasmRuntime implements Runtime {
 
   constructor(private readonly options: WasmRuntimeOptions) {
     const root = join(options.dataDir, "wasm");
-    this.images = new ImageStore(join(options.dataDir, "images"), options.fetch);
+    this.images = new ImageStore(join(options.dataDir, "images"), options.fetch, options.registryMirrors);
     this.sandboxDir = join(root, "sandboxes");
     this.containerDir = join(root, "containers");
     mkdirSync(this.sandboxDir, { recursive: true });
