@@ -2,6 +2,7 @@ import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { nodePodCidr } from "../local/agents.ts";
 import { parseStartArgs } from "../local/args.ts";
 import { readKubeconfig, writeKubeconfig } from "./kubeconfig.ts";
 import { parseRef, sha256Digest } from "./oci-push.ts";
@@ -57,5 +58,30 @@ describe("npm start flags", () => {
     expect(() => parseStartArgs(["--nodes", "-1"], "/repo", {})).toThrow(/--nodes/);
     expect(() => parseStartArgs(["--port", "70000"], "/repo", {})).toThrow(/--port/);
     expect(() => parseStartArgs(["--bogus"], "/repo", {})).toThrow();
+  });
+
+  it("gives each node its own /24 of the pod network, and refuses a network too small for the nodes", () => {
+    expect(parseStartArgs([], "/repo", {})).toMatchObject({
+      podNetwork: "10.244.0.0/16",
+      cniBridge: "edgeplane0",
+    });
+    const env = { EDGEPLANE_POD_NETWORK: "10.201.7.0/24", EDGEPLANE_CNI_BRIDGE: "ept7" };
+    expect(parseStartArgs([], "/repo", env)).toMatchObject({
+      podNetwork: "10.201.7.0/24",
+      cniBridge: "ept7",
+    });
+    expect(() => parseStartArgs(["--nodes", "2", "--pod-network", "10.201.7.0/24"], "/repo", {})).toThrow(
+      /room for 1/,
+    );
+    expect(() => parseStartArgs(["--pod-network", "10.1.2.0/25"], "/repo", {})).toThrow(/--pod-network/);
+    expect(() => parseStartArgs(["--cni-bridge", "a-name-far-too-long"], "/repo", {})).toThrow(
+      /--cni-bridge/,
+    );
+    expect([0, 1, 2].map((i) => nodePodCidr("10.244.0.0/16", i))).toEqual([
+      "10.244.0.0/24",
+      "10.244.1.0/24",
+      "10.244.2.0/24",
+    ]);
+    expect(nodePodCidr("10.0.0.0/8", 300)).toBe("10.1.44.0/24");
   });
 });

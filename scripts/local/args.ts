@@ -16,12 +16,16 @@ export interface StartOptions {
   skipSetup: boolean;
   /** --runtimes for every node (wasm, cri); undefined: both when containers can run here, else wasm. */
   runtimes?: string[];
+  /** The pod network: node N gets its (N-1)th /24 (until node IPAM hands out podCIDRs). */
+  podNetwork: string;
+  /** The host bridge local nodes' pods attach to. */
+  cniBridge: string;
   help: boolean;
 }
 
 /** Usage text for --help. */
 export const USAGE = `Usage: npm start -- [--nodes N] [--port P] [--registry-port P] [--state-dir DIR] [--skip-setup]
-                     [--runtimes cri,wasm]
+                     [--runtimes cri,wasm] [--pod-network CIDR] [--cni-bridge NAME]
 
   --nodes N          local node agents to start (default 1; 0 for the control plane only)
   --port P           HTTPS API port on 127.0.0.1 (default 6443; 0 picks a free one)
@@ -30,7 +34,10 @@ export const USAGE = `Usage: npm start -- [--nodes N] [--port P] [--registry-por
                      (default .edgeplane/, or $EDGEPLANE_STATE_DIR)
   --skip-setup       do not run scripts/setup-host.sh for missing Debian packages
   --runtimes LIST    what local nodes run: cri (containers), wasm, or both (default: cri,wasm when
-                     containerd can run here, else wasm); the first serves pods without a RuntimeClass`;
+                     containerd can run here, else wasm); the first serves pods without a RuntimeClass
+  --pod-network CIDR pod addresses; node N gets the (N-1)th /24 in it (default 10.244.0.0/16,
+                     or $EDGEPLANE_POD_NETWORK): give two clusters on one host different ones
+  --cni-bridge NAME  host bridge for the nodes' pods (default edgeplane0, or $EDGEPLANE_CNI_BRIDGE)`;
 
 /** Parse argv (after `npm start --`); throws with a message on bad flags. */
 export function parseStartArgs(argv: string[], root: string, env: NodeJS.ProcessEnv): StartOptions {
@@ -43,6 +50,8 @@ export function parseStartArgs(argv: string[], root: string, env: NodeJS.Process
       "state-dir": { type: "string", default: env.EDGEPLANE_STATE_DIR ?? resolve(root, ".edgeplane") },
       "skip-setup": { type: "boolean", default: false },
       runtimes: { type: "string" },
+      "pod-network": { type: "string", default: env.EDGEPLANE_POD_NETWORK ?? "10.244.0.0/16" },
+      "cni-bridge": { type: "string", default: env.EDGEPLANE_CNI_BRIDGE ?? "edgeplane0" },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -62,7 +71,20 @@ export function parseStartArgs(argv: string[], root: string, env: NodeJS.Process
   for (const r of runtimes ?? [])
     if (r !== "cri" && r !== "wasm") throw new Error(`--runtimes takes cri and/or wasm, not "${r}"`);
   if (runtimes && !runtimes.length) throw new Error("--runtimes needs at least one of cri, wasm");
+  const podNetwork = values["pod-network"] as string;
+  const prefix = Number(/^\d{1,3}(\.\d{1,3}){3}\/(\d{1,2})$/.exec(podNetwork)?.[2] ?? Number.NaN);
+  if (!(prefix >= 8 && prefix <= 24))
+    throw new Error(`--pod-network must be an IPv4 CIDR of /8 to /24, not "${podNetwork}"`);
+  if (nodes > 2 ** (24 - prefix))
+    throw new Error(
+      `--pod-network ${podNetwork} has room for ${2 ** (24 - prefix)} node(s) of a /24, not ${nodes}`,
+    );
+  const cniBridge = values["cni-bridge"] as string;
+  if (!/^[A-Za-z0-9_.-]{1,15}$/.test(cniBridge))
+    throw new Error(`--cni-bridge must be an interface name, not "${cniBridge}"`);
   return {
+    podNetwork,
+    cniBridge,
     runtimes,
     nodes,
     port,

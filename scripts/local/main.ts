@@ -12,7 +12,7 @@ import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type ClusterFetch, clusterFetch } from "../lib/client.ts";
 import { writeKubeconfig } from "../lib/kubeconfig.ts";
-import { findAgentEntry, killGroup, type LocalAgent, startAgent, stopAgent } from "./agents.ts";
+import { findAgentEntry, killGroup, type LocalAgent, nodePodCidr, startAgent, stopAgent } from "./agents.ts";
 import { parseStartArgs, type StartOptions, USAGE } from "./args.ts";
 import { nodeCriSocket, removeContainerPods, removeWasmSandboxes, whileFrozen } from "./container-pods.ts";
 import { type LocalControlPlane, startControlPlane } from "./controlplane.ts";
@@ -260,6 +260,8 @@ async function startAgents(
       registryLogin: registryHost,
       runtimes,
       dockerHubMirror: runtimes.includes("cri") ? registryHost : undefined,
+      podCidr: nodePodCidr(options.podNetwork, i - 1),
+      bridge: options.cniBridge,
       dataDir: join(running.nodesDir, name),
       logFile: join(options.stateDir, "logs", `${name}.log`),
     });

@@ -12,9 +12,14 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { privateNetwork } from "../../node-agent/src/testing/agent-process.ts";
 import { containerRuntimeProblem } from "../../scripts/local/host.ts";
 import { type Launched, launchNpmStart, repoPath } from "../../scripts/local/launch.ts";
 import { type ProcessInfo, processesMentioning, survivors } from "../../scripts/local/process-tree.ts";
+
+// Pod IPs are real: this cluster's pods get a bridge and /24 no parallel test file or leftover pod holds.
+const network = privateNetwork();
+const NETWORK_ENV = { EDGEPLANE_POD_NETWORK: network.podCidr, EDGEPLANE_CNI_BRIDGE: network.bridge };
 
 let stateDir: string;
 let running: Launched | undefined;
@@ -75,15 +80,10 @@ async function wasmNetns(): Promise<string[]> {
 let registry = "";
 
 async function start(): Promise<Launched> {
-  const launched = launchNpmStart([
-    "--state-dir",
-    stateDir,
-    "--port",
-    "0",
-    "--registry-port",
-    "0",
-    "--skip-setup",
-  ]);
+  const launched = launchNpmStart(
+    ["--state-dir", stateDir, "--port", "0", "--registry-port", "0", "--skip-setup"],
+    NETWORK_ENV,
+  );
   running = launched;
   const m = await launched.waitFor(
     /edgeplane: ready at https:\/\/\S+ .*registry (127\.0\.0\.1:\d+)/,

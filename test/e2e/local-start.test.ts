@@ -12,11 +12,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Agent, fetch } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { privateNetwork } from "../../node-agent/src/testing/agent-process.ts";
 import { findAgentEntry } from "../../scripts/local/agents.ts";
 import { type Launched, launchNpmStart, repoPath } from "../../scripts/local/launch.ts";
 import { type ProcessInfo, processesMentioning, survivors } from "../../scripts/local/process-tree.ts";
 // @ts-expect-error plain ESM build script without type declarations
 import { ensureComponents } from "../../wasm/build-components.mjs";
+
+// Pod IPs are real: this cluster's pods get a bridge and /24 no parallel test file or leftover pod holds.
+const network = privateNetwork();
+const NETWORK_ENV = { EDGEPLANE_POD_NETWORK: network.podCidr, EDGEPLANE_CNI_BRIDGE: network.bridge };
 
 let stateDir: string;
 let running: Launched | undefined;
@@ -50,16 +55,10 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 90
 
 /** Start npm start and wait for its ready line; returns the server URL. */
 async function start(args: string[] = []): Promise<{ url: string; registry: string; launched: Launched }> {
-  const launched = launchNpmStart([
-    "--state-dir",
-    stateDir,
-    "--port",
-    "0",
-    "--registry-port",
-    "0",
-    "--skip-setup",
-    ...args,
-  ]);
+  const launched = launchNpmStart(
+    ["--state-dir", stateDir, "--port", "0", "--registry-port", "0", "--skip-setup", ...args],
+    NETWORK_ENV,
+  );
   running = launched;
   const m = await launched.waitFor(
     /edgeplane: ready at (https:\/\/127\.0\.0\.1:\d+) .*registry (127\.0\.0\.1:\d+)/,
@@ -215,15 +214,10 @@ describe("npm start", () => {
     await new Promise<void>((res) => blocker.listen(0, "127.0.0.1", res));
     const port = (blocker.address() as { port: number }).port;
     try {
-      const launched = launchNpmStart([
-        "--state-dir",
-        join(stateDir, "port-taken"),
-        "--port",
-        String(port),
-        "--skip-setup",
-        "--nodes",
-        "0",
-      ]);
+      const launched = launchNpmStart(
+        ["--state-dir", join(stateDir, "port-taken"), "--port", String(port), "--skip-setup", "--nodes", "0"],
+        NETWORK_ENV,
+      );
       running = launched;
       await launched.waitFor(new RegExp(`port ${port} on 127\\.0\\.0\\.1 is already in use`), 60_000);
       const before = launched.tree();

@@ -43,7 +43,7 @@ function alive(pid: number): boolean {
  * would hand out the same address. A slot is a directory made with mkdir (atomic) holding its owner's pid; a
  * slot whose owner is gone is taken over.
  */
-function privateNetwork(): string[] {
+export function privateNetwork(): { bridge: string; podCidr: string } {
   mkdirSync(SLOTS, { recursive: true });
   for (let slot = 0; slot < MAX_SLOTS; slot++) {
     const dir = join(SLOTS, String(slot));
@@ -55,7 +55,7 @@ function privateNetwork(): string[] {
       if (!owner || alive(owner)) continue;
     }
     writeFileSync(join(dir, "pid"), String(process.pid));
-    return ["--cni-bridge", `ept${slot}`, "--pod-cidr", `10.${200 + (slot >> 8)}.${slot & 255}.0/24`];
+    return { bridge: `ept${slot}`, podCidr: `10.${200 + (slot >> 8)}.${slot & 255}.0/24` };
   }
   throw new Error(`no free test network slot under ${SLOTS}`);
 }
@@ -67,7 +67,9 @@ function privateNetwork(): string[] {
 export function spawnAgent(args: string[], options: { token?: string } = {}): AgentProcess {
   const env: NodeJS.ProcessEnv = { ...process.env, NODE_NO_WARNINGS: "1" };
   if (options.token !== undefined) env.EDGEPLANE_TOKEN = options.token;
-  const network = args.includes("--cni-bridge") || args.includes("--pod-cidr") ? [] : privateNetwork();
+  const own = args.includes("--cni-bridge") || args.includes("--pod-cidr");
+  const { bridge, podCidr } = own ? { bridge: "", podCidr: "" } : privateNetwork();
+  const network = own ? [] : ["--cni-bridge", bridge, "--pod-cidr", podCidr];
   const child = spawn(process.execPath, [BIN, ...args, ...network], {
     stdio: ["ignore", "pipe", "pipe"],
     env,
