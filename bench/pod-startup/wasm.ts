@@ -104,10 +104,15 @@ function runtimeTimings(dataDir: string): Map<string, Record<string, number>> {
   const out = new Map<string, Record<string, number>>();
   const root = join(dataDir, "wasm");
   for (const id of readdirSync(join(root, "sandboxes"))) {
-    const sb = readJson<{ podUid: string; timing?: { begin: number; ready: number } }>(
+    const sb = readJson<{ podUid: string; timing?: { begin: number; netns?: number; ready: number } }>(
       join(root, "sandboxes", id, "sandbox.json"),
     );
-    if (sb?.timing) out.set(sb.podUid, { sandboxBegin: sb.timing.begin, sandboxReady: sb.timing.ready });
+    if (sb?.timing)
+      out.set(sb.podUid, {
+        sandboxBegin: sb.timing.begin,
+        netnsReady: sb.timing.netns ?? sb.timing.begin,
+        sandboxReady: sb.timing.ready,
+      });
   }
   for (const id of readdirSync(join(root, "containers"))) {
     const state = readJson<{ podUid: string; spawnedAtMs?: number }>(
@@ -246,7 +251,8 @@ export async function runWasmStartupBench(pods = 100, rate = 20): Promise<WasmSt
     const timings = runtimeTimings(dataDir);
     const phases: Record<string, number[]> = {
       "create → agent runs the sandbox (watch delivery, worker, pull check)": [],
-      "sandbox + network (netns, CNI ADD)": [],
+      "netns (ip netns add, lo up)": [],
+      "CNI ADD (bridge + host-local)": [],
       "volumes, env, create container": [],
       "spawn (shim, nsenter, bwrap, setpriv, node boot)": [],
       "instantiate (read, compile, instantiate)": [],
@@ -257,7 +263,16 @@ export async function runWasmStartupBench(pods = 100, rate = 20): Promise<WasmSt
       const t = timings.get(uids.get(name) ?? "");
       const seen = runningAt.get(name);
       if (!t || seen === undefined || t.instantiated === undefined) continue;
-      const marks = [t0, t.sandboxBegin, t.sandboxReady, t.spawned, t.runnerStart, t.instantiated, seen];
+      const marks = [
+        t0,
+        t.sandboxBegin,
+        t.netnsReady,
+        t.sandboxReady,
+        t.spawned,
+        t.runnerStart,
+        t.instantiated,
+        seen,
+      ];
       for (let i = 0; i < lists.length; i++) lists[i].push(Math.max(0, marks[i + 1] - marks[i]));
     }
     const breakdown = Object.entries(phases).map(([phase, values]) => {

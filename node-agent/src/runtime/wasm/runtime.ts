@@ -10,7 +10,7 @@
  * All state lives under <dataDir>/wasm/{sandboxes,containers}/<id>/ so a
  * restarted agent can list and adopt what is running.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import {
   chownSync,
@@ -40,6 +40,7 @@ import {
   type SandboxStatus,
 } from "../types.ts";
 import { Cgroups } from "./cgroup.ts";
+import { launcher } from "./launcher.ts";
 import { createNetns, deleteNetns } from "./netns.ts";
 import { ImageStore } from "./oci.ts";
 import {
@@ -126,7 +127,7 @@ interface SandboxRecord {
   /** The network the IP came from: CNI DEL must see the same config, even from another agent instance. */
   network?: PodNetwork;
   /** Epoch ms at which runSandbox began and had the sandbox (netns + IP) ready (bench/pod-startup). */
-  timing?: { begin: number; ready: number };
+  timing?: { begin: number; netns?: number; ready: number };
 }
 
 /** The node's pod network (the same CNI bridge and host-local store the container runtime uses). */
@@ -165,7 +166,6 @@ export class WasmRuntime implements Runtime {
   private readonly containerDir: string;
   private readonly cgroups?: Cgroups;
   private readonly clock: Clock;
-  private readonly children = new Map<string, ChildProcess>();
   private readonly watched = new Set<string>();
   private readonly network: PodNetwork;
   private readonly seccompPath: string;
@@ -260,10 +260,12 @@ export class WasmRuntime implements Runtime {
       state: "ready",
     };
     mkdirSync(join(this.sandboxDir, id), { recursive: true });
+    let netnsAt: number | undefined;
     if (!config.hostNetwork) {
       // A named netns (a bind mount under /run/netns) outlives every process in it and the agent:
       // containers join it one by one, and a restarted agent finds it again.
       const { path: netns, fresh } = await createNetns(`edgeplane-${config.uid}`);
+      netnsAt = Date.now();
       const network = { ...this.network };
       // A namespace left by an agent that died between ADD and writing sandbox.json: start it clean.
       if (!fresh) await cniDel(network, { containerId: id, netns }).catch(() => {});
@@ -277,7 +279,7 @@ export class WasmRuntime implements Runtime {
       record.netns = netns;
       record.network = network;
     }
-    record.timing = { begin, ready: Date.now() };
+    record.timing = { begin, netns: netnsAt, ready: Date.now() };
     writeJson(path, record);
     return { id, state: "ready", ip: record.ip ?? this.options.hostIP };
   }
@@ -410,22 +412,18 @@ export class WasmRuntime implements Runtime {
       `${GUEST.runnerDir}/runner.mjs`,
       GUEST.container,
     ];
-    const errFd = openSync(join(dir, "runner.err"), "a");
-    const child = spawn("/bin/sh", ["-c", SHIM, "shim", dir, ...(groups?.procs ?? []), "--", ...command], {
-      detached: true,
-      stdio: ["ignore", errFd, errFd],
-      env: {
-        PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin",
-        EDGEPLANE_SECCOMP: this.seccompPath,
+    const spawnedAtMs = Date.now();
+    // Started by the launcher shell, detached (setsid): a spawn from the agent stalls its event loop.
+    const shimPid = await launcher.start(
+      ["/bin/sh", "-c", SHIM, "shim", dir, ...(groups?.procs ?? []), "--", ...command],
+      {
+        env: { EDGEPLANE_SECCOMP: this.seccompPath },
+        outputPath: join(dir, "runner.err"),
       },
-    });
-    closeSync(errFd);
-    child.on("error", () => {});
-    child.unref();
-    this.children.set(containerId, child);
-    child.on("exit", () => this.children.delete(containerId));
-    record.shimPid = child.pid;
-    record.spawnedAtMs = Date.now();
+    );
+    if (!(shimPid > 0)) throw new Error(`container ${containerId}: the shim did not start`);
+    record.shimPid = shimPid;
+    record.spawnedAtMs = spawnedAtMs;
     record.cgroup = groups !== undefined;
     record.startedAt = this.clock.now().toISOString();
     writeJson(join(dir, "state.json"), record);
@@ -555,7 +553,7 @@ export class WasmRuntime implements Runtime {
 
   /** Pods keep running when the agent stops; only our handles are dropped. */
   async close(): Promise<void> {
-    this.children.clear();
+    // The shims were never the agent's children (launcher.ts): nothing to drop.
   }
 
   private signalRunner(dir: string, signal: NodeJS.Signals): void {
