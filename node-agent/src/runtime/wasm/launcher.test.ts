@@ -4,7 +4,9 @@
  * every such spawn stalled the agent's event loop (bench/pod-startup).
  */
 import { ChildProcess } from "node:child_process";
+import * as fsModule from "node:fs";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createRequire, syncBuiltinESMExports } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -114,8 +116,40 @@ describe("launcher shell", () => {
   });
 });
 
-describe("WASM pod start without agent spawns", () => {
-  it("runSandbox (netns, CNI ADD), createContainer and startContainer spawn no child of the agent", async () => {
+// The synchronous fs calls that write (a busy disk or cgroupfs makes them take milliseconds each).
+const SYNC_WRITES = ["mkdirSync", "writeFileSync", "renameSync", "chownSync", "openSync"] as const;
+
+/** Wrap fs's synchronous writers (for CommonJS and ESM importers alike) to record calls; returns the undo. */
+function recordSyncWrites(calls: string[]): () => void {
+  const fs = createRequire(import.meta.url)("node:fs") as Record<string, (...a: unknown[]) => unknown>;
+  const originals = SYNC_WRITES.map((name) => [name, fs[name]] as const);
+  for (const [name, original] of originals)
+    fs[name] = (...a: unknown[]) => {
+      calls.push(`${name} ${String(a[0])}`);
+      return original(...a);
+    };
+  syncBuiltinESMExports();
+  return () => {
+    for (const [name, original] of originals) fs[name] = original;
+    syncBuiltinESMExports();
+  };
+}
+
+describe("WASM pod start without agent spawns or synchronous writes", () => {
+  it("records synchronous fs writes through the ESM binding (the check below can see them)", () => {
+    const calls: string[] = [];
+    const undo = recordSyncWrites(calls);
+    const dir = mkdtempSync(join(tmpdir(), "launcher-fs-"));
+    try {
+      fsModule.mkdirSync(join(dir, "x"));
+    } finally {
+      undo();
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(calls).toEqual([`mkdirSync ${join(dir, "x")}`]);
+  });
+
+  it("runSandbox (netns, CNI ADD), createContainer and startContainer spawn no child of the agent and write no file synchronously", async () => {
     const r = new WasmRuntime({
       dataDir,
       nodeName: `launcher-${process.pid}`,
@@ -132,6 +166,8 @@ describe("WASM pod start without agent spawns", () => {
       spawned.push(String(options?.file));
       return original.call(this, options);
     };
+    const writes: string[] = [];
+    const undoWrites = recordSyncWrites(writes);
     let containerId: string;
     const podDir = join(dataDir, "pods", "ls");
     const sb = {
@@ -166,8 +202,10 @@ describe("WASM pod start without agent spawns", () => {
       await r.startContainer(containerId);
     } finally {
       proto.spawn = original;
+      undoWrites();
     }
     expect(spawned).toEqual([]);
+    expect(writes).toEqual([]);
     // And the pod really runs: the ticker logs.
     await until(async () => {
       try {

@@ -17,7 +17,8 @@
  * environment is set per line.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Readable, Writable } from "node:stream";
@@ -65,22 +66,16 @@ export class Launcher {
     const id = this.next++;
     const dir = this.workDir();
     const file = (ext: string) => shellQuote(join(dir, `${id}.${ext}`));
-    if (options.input !== undefined) writeFileSync(join(dir, `${id}.in`), options.input);
+    if (options.input !== undefined) await writeFile(join(dir, `${id}.in`), options.input);
     const stdin = options.input !== undefined ? file("in") : "/dev/null";
     const command = `${assignments(options.env)}${argv.map(shellQuote).join(" ")}`;
     const line = await this.send(
       id,
       `( ( ${command} <${stdin} >${file("out")} 2>${file("err")}; echo "${id} $?" ) & )`,
     );
-    const read = (ext: string) => {
-      try {
-        return readFileSync(join(dir, `${id}.${ext}`), "utf8");
-      } catch {
-        return "";
-      }
-    };
-    const result = { code: Number(line), stdout: read("out"), stderr: read("err") };
-    for (const ext of ["in", "out", "err"]) rmSync(join(dir, `${id}.${ext}`), { force: true });
+    const read = (ext: string) => readFile(join(dir, `${id}.${ext}`), "utf8").catch(() => "");
+    const result = { code: Number(line), stdout: await read("out"), stderr: await read("err") };
+    await Promise.all(["in", "out", "err"].map((ext) => rm(join(dir, `${id}.${ext}`), { force: true })));
     return result;
   }
 

@@ -13,11 +13,8 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import {
-  chownSync,
-  closeSync,
   existsSync,
   mkdirSync,
-  openSync,
   readdirSync,
   readFileSync,
   renameSync,
@@ -25,6 +22,7 @@ import {
   statSync,
   writeFileSync,
 } from "node:fs";
+import { chown, mkdir, open, rename, writeFile } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Clock, realClock } from "../../clock.ts";
@@ -259,7 +257,7 @@ export class WasmRuntime implements Runtime {
       name: config.name,
       state: "ready",
     };
-    mkdirSync(join(this.sandboxDir, id), { recursive: true });
+    await mkdir(join(this.sandboxDir, id), { recursive: true });
     let netnsAt: number | undefined;
     if (!config.hostNetwork) {
       // A named netns (a bind mount under /run/netns) outlives every process in it and the agent:
@@ -280,7 +278,7 @@ export class WasmRuntime implements Runtime {
       record.network = network;
     }
     record.timing = { begin, netns: netnsAt, ready: Date.now() };
-    writeJson(path, record);
+    await writeJsonAsync(path, record);
     return { id, state: "ready", ip: record.ip ?? this.options.hostIP };
   }
 
@@ -315,8 +313,9 @@ export class WasmRuntime implements Runtime {
     if (!pulled) throw new Error(`image ${config.image} is not pulled`);
     const id = randomBytes(16).toString("hex");
     const dir = join(this.containerDir, id);
-    mkdirSync(dir, { recursive: true });
-    mkdirSync(dirname(config.logPath), { recursive: true });
+    // fs/promises on the start path: a synchronous mkdir or write on a busy disk stalls every other pod.
+    await mkdir(dir, { recursive: true });
+    await mkdir(dirname(config.logPath), { recursive: true });
     const imageEnv = Object.fromEntries(
       (pulled.env ?? []).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]),
     );
@@ -335,7 +334,7 @@ export class WasmRuntime implements Runtime {
     for (const v of volumes) {
       // A writable volume of the pod's own (emptyDir) belongs to the sandbox uid, as kubelet makes emptyDir writable.
       if (!v.readOnly && !relative(volumesDir, v.host).startsWith("..") && existsSync(v.host))
-        chownSync(v.host, SANDBOX_UID, SANDBOX_UID);
+        await chown(v.host, SANDBOX_UID, SANDBOX_UID);
     }
     const spec: ContainerSpec = {
       name: config.name,
@@ -354,11 +353,11 @@ export class WasmRuntime implements Runtime {
       memoryLimitBytes: config.limits.memoryBytes,
     };
     // The runner sees only guest paths: its config lives in a directory of its own, bound read-only.
-    mkdirSync(join(dir, "guest"));
-    writeJson(join(dir, "guest", "config.json"), spec);
+    await mkdir(join(dir, "guest"));
+    await writeJsonAsync(join(dir, "guest", "config.json"), spec);
     for (const log of [config.logPath, `${config.logPath}.1`]) {
-      closeSync(openSync(log, "a"));
-      chownSync(log, SANDBOX_UID, SANDBOX_UID);
+      await (await open(log, "a")).close();
+      await chown(log, SANDBOX_UID, SANDBOX_UID);
     }
     const cacheName = pulled.moduleDigest.replace(":", "-");
     const box: SandboxSpec = {
@@ -371,7 +370,7 @@ export class WasmRuntime implements Runtime {
       logPath: config.logPath,
       volumes,
     };
-    writeJson(join(dir, "box.json"), box);
+    await writeJsonAsync(join(dir, "box.json"), box);
     const record: ContainerRecord = {
       id,
       sandboxId,
@@ -381,8 +380,8 @@ export class WasmRuntime implements Runtime {
       imageId: pulled.manifestDigest,
       createdAt: this.clock.now().toISOString(),
     };
-    writeJson(join(dir, "state.json"), record);
-    writeFileSync(join(dir, "limits.json"), JSON.stringify(config.limits));
+    await writeJsonAsync(join(dir, "state.json"), record);
+    await writeFile(join(dir, "limits.json"), JSON.stringify(config.limits));
     return id;
   }
 
@@ -393,7 +392,7 @@ export class WasmRuntime implements Runtime {
     if (record.shimPid) return;
     const limits = readJson<{ memoryBytes?: number; cpuMillis?: number }>(join(dir, "limits.json")) ?? {};
     const overhead = this.options.runnerOverheadBytes ?? 96 * 1024 * 1024;
-    const groups = this.cgroups?.create(containerId, {
+    const groups = await this.cgroups?.create(containerId, {
       memoryBytes: limits.memoryBytes ? limits.memoryBytes + overhead : undefined,
       cpuMillis: limits.cpuMillis,
       pids: PIDS_MAX,
@@ -426,7 +425,7 @@ export class WasmRuntime implements Runtime {
     record.spawnedAtMs = spawnedAtMs;
     record.cgroup = groups !== undefined;
     record.startedAt = this.clock.now().toISOString();
-    writeJson(join(dir, "state.json"), record);
+    await writeJsonAsync(join(dir, "state.json"), record);
     if (!record.cgroup && limits.memoryBytes) this.watchMemory(containerId, limits.memoryBytes + overhead);
   }
 
@@ -642,6 +641,12 @@ function readText(path: string): string {
   } catch {
     return "";
   }
+}
+
+/** writeJson through fs/promises, for the pod start path. */
+async function writeJsonAsync(path: string, value: unknown): Promise<void> {
+  await writeFile(`${path}.tmp`, JSON.stringify(value));
+  await rename(`${path}.tmp`, path);
 }
 
 function writeJson(path: string, value: unknown): void {
