@@ -9,11 +9,15 @@
  * timing.json). Also: the agent's idle RSS and the memory each running pod
  * adds on the node. Prints figures; not a test.
  *
- *   node --import tsx bench/pod-startup/wasm.ts [--pods 100] [--rate 20]
+ * With --component the pods run the wasi:http example component
+ * (wasm/build/http-hello.wasm, serving on containerPort 8080) instead of the
+ * preview1 ticker; the issue's target for those is p99 <= 1.5 s at 10/s.
+ *
+ *   node --import tsx bench/pod-startup/wasm.ts [--pods 100] [--rate 20] [--component]
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { deleteBridge } from "../../node-agent/src/network/cni.ts";
@@ -21,10 +25,13 @@ import { removeWasmPods, sample, spawnAgent, until } from "../../node-agent/src/
 import { startTestRegistry } from "../../node-agent/src/testing/oci-registry.ts";
 import { ensurePki } from "../../scripts/local/pki.ts";
 import { startControlPlane } from "../../test/e2e/harness.ts";
+// @ts-expect-error plain ESM build script without type declarations
+import { ensureComponents } from "../../wasm/build-components.mjs";
 import { percentile } from "../lib/stats.ts";
 
 /** What the WASM start-up benchmark measured (ms and MiB). */
 export interface WasmStartupFigures {
+  kind: "preview1" | "component";
   pods: number;
   ratePerSecond: number;
   p50: number;
@@ -74,7 +81,8 @@ function childrenOf(pid: number): number[] {
  * dir) plus everything below it (nsenter/bwrap, bwrap's init, the runner). count = pods.
  */
 function rssOfProcesses(needle: string): { count: number; kib: number; pss: number } {
-  const out = execFileSync("ps", ["-eo", "pid=,args="], { encoding: "utf8" });
+  // Sandboxed command lines are long (~5 KB each): room for hundreds of them.
+  const out = execFileSync("ps", ["-eo", "pid=,args="], { encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
   let count = 0;
   let kib = 0;
   let pss = 0;
@@ -104,10 +112,15 @@ function runtimeTimings(dataDir: string): Map<string, Record<string, number>> {
   const out = new Map<string, Record<string, number>>();
   const root = join(dataDir, "wasm");
   for (const id of readdirSync(join(root, "sandboxes"))) {
-    const sb = readJson<{ podUid: string; timing?: { begin: number; ready: number } }>(
+    const sb = readJson<{ podUid: string; timing?: { begin: number; netns?: number; ready: number } }>(
       join(root, "sandboxes", id, "sandbox.json"),
     );
-    if (sb?.timing) out.set(sb.podUid, { sandboxBegin: sb.timing.begin, sandboxReady: sb.timing.ready });
+    if (sb?.timing)
+      out.set(sb.podUid, {
+        sandboxBegin: sb.timing.begin,
+        netnsReady: sb.timing.netns ?? sb.timing.begin,
+        sandboxReady: sb.timing.ready,
+      });
   }
   for (const id of readdirSync(join(root, "containers"))) {
     const state = readJson<{ podUid: string; spawnedAtMs?: number }>(
@@ -117,13 +130,17 @@ function runtimeTimings(dataDir: string): Map<string, Record<string, number>> {
       join(root, "containers", id, "timing.json"),
     );
     const entry = state && out.get(state.podUid);
-    if (entry && state.spawnedAtMs && timing) Object.assign(entry, { spawned: state.spawnedAtMs, ...timing });
+    if (entry && state.spawnedAtMs) Object.assign(entry, { spawned: state.spawnedAtMs, ...timing });
   }
   return out;
 }
 
 /** Run the benchmark and return its figures. */
-export async function runWasmStartupBench(pods = 100, rate = 20): Promise<WasmStartupFigures> {
+export async function runWasmStartupBench(
+  pods = 100,
+  rate = 20,
+  kind: "preview1" | "component" = "preview1",
+): Promise<WasmStartupFigures> {
   const dir = mkdtempSync(join(tmpdir(), "bench-wasm-"));
   const pki = await ensurePki(join(dir, "pki"));
   const [cp, registry] = await Promise.all([
@@ -144,9 +161,20 @@ export async function runWasmStartupBench(pods = 100, rate = 20): Promise<WasmSt
   );
   try {
     await agent.waitFor(/tunnel connected/, 60_000);
-    const image = registry.push("bench/ticker", "v1", [
-      { mediaType: "application/wasm", bytes: new Uint8Array(readFileSync(sample("ticker"))) },
-    ]).image;
+    const image =
+      kind === "component"
+        ? registry.push("bench/http-hello", "v1", [
+            {
+              mediaType: "application/vnd.bytecodealliance.wasm.component.layer.v0+wasm",
+              bytes: new Uint8Array(
+                readFileSync(((await ensureComponents()) as { httpHello: string }).httpHello),
+              ),
+            },
+          ]).image
+        : registry.push("bench/ticker", "v1", [
+            { mediaType: "application/wasm", bytes: new Uint8Array(readFileSync(sample("ticker"))) },
+          ]).image;
+    const ports = kind === "component" ? [{ containerPort: 8080 }] : undefined;
     const podJson = (name: string) => ({
       apiVersion: "v1",
       kind: "Pod",
@@ -154,7 +182,7 @@ export async function runWasmStartupBench(pods = 100, rate = 20): Promise<WasmSt
       spec: {
         nodeName: node,
         terminationGracePeriodSeconds: 1,
-        containers: [{ name: "main", image, imagePullPolicy: "IfNotPresent" }],
+        containers: [{ name: "main", image, imagePullPolicy: "IfNotPresent", ports }],
       },
     });
     const create = (name: string) =>
@@ -207,17 +235,20 @@ export async function runWasmStartupBench(pods = 100, rate = 20): Promise<WasmSt
         buffer += value;
         let nl = buffer.indexOf("\n");
         while (nl >= 0) {
-          const event = JSON.parse(buffer.slice(0, nl)) as {
+          const line = buffer.slice(0, nl).trim();
+          buffer = buffer.slice(nl + 1);
+          nl = buffer.indexOf("\n");
+          // Blank lines are the server's keep-alive on a quiet watch.
+          if (!line) continue;
+          const event = JSON.parse(line) as {
             object: { metadata: { name: string; uid: string }; status?: { phase?: string } };
           };
-          buffer = buffer.slice(nl + 1);
           const name = event.object.metadata.name;
           uids.set(name, event.object.metadata.uid);
           if (event.object.status?.phase === "Running" && !running.has(name)) {
             running.set(name, performance.now());
             runningAt.set(name, Date.now());
           }
-          nl = buffer.indexOf("\n");
         }
       }
     })();
@@ -246,7 +277,8 @@ export async function runWasmStartupBench(pods = 100, rate = 20): Promise<WasmSt
     const timings = runtimeTimings(dataDir);
     const phases: Record<string, number[]> = {
       "create → agent runs the sandbox (watch delivery, worker, pull check)": [],
-      "sandbox + network (netns, CNI ADD)": [],
+      "netns (ip netns add, lo up)": [],
+      "CNI ADD (bridge + host-local)": [],
       "volumes, env, create container": [],
       "spawn (shim, nsenter, bwrap, setpriv, node boot)": [],
       "instantiate (read, compile, instantiate)": [],
@@ -256,8 +288,20 @@ export async function runWasmStartupBench(pods = 100, rate = 20): Promise<WasmSt
     for (const [name, t0] of createdAt) {
       const t = timings.get(uids.get(name) ?? "");
       const seen = runningAt.get(name);
-      if (!t || seen === undefined || t.instantiated === undefined) continue;
-      const marks = [t0, t.sandboxBegin, t.sandboxReady, t.spawned, t.runnerStart, t.instantiated, seen];
+      if (!t || seen === undefined || t.spawned === undefined) continue;
+      // A component's runner writes no timing.json: its start-up counts in the last phase.
+      t.runnerStart ??= t.spawned;
+      t.instantiated ??= t.spawned;
+      const marks = [
+        t0,
+        t.sandboxBegin,
+        t.netnsReady,
+        t.sandboxReady,
+        t.spawned,
+        t.runnerStart,
+        t.instantiated,
+        seen,
+      ];
       for (let i = 0; i < lists.length; i++) lists[i].push(Math.max(0, marks[i + 1] - marks[i]));
     }
     const breakdown = Object.entries(phases).map(([phase, values]) => {
@@ -265,6 +309,7 @@ export async function runWasmStartupBench(pods = 100, rate = 20): Promise<WasmSt
       return { phase, p50: Math.round(percentile(values, 50)), p99: Math.round(percentile(values, 99)) };
     });
     const figures: WasmStartupFigures = {
+      kind,
       pods,
       ratePerSecond: rate,
       p50: Math.round(percentile(latencies, 50)),
@@ -296,7 +341,9 @@ export async function runWasmStartupBench(pods = 100, rate = 20): Promise<WasmSt
 /** Print the figures (shared with main.ts). */
 export function printFigures(f: WasmStartupFigures): void {
   console.log(
-    `wasm pod start-up: ${f.pods} preview1 pods at ${f.ratePerSecond}/s (module cached), creation → Running via watch`,
+    `wasm pod start-up: ${f.pods} ${f.kind === "component" ? "wasi:http component" : "preview1"} pods at ${f.ratePerSecond}/s (module cached), creation → Running via watch, load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(" ")} (shared machine)`,
   );
   console.log(
     `  p50 ${f.p50} ms   p90 ${f.p90} ms   p99 ${f.p99} ms   max ${f.max} ms   not running: ${f.notRunning}`,
@@ -309,11 +356,24 @@ export function printFigures(f: WasmStartupFigures): void {
   console.log(
     `  per running pod (shim, bwrap, its init, runner): RSS ${f.perPodRssMiB} MiB, PSS ${f.perPodPssMiB} MiB`,
   );
-  console.log("  targets: p99 <= 1 s (preview1 at 20/s), agent idle RSS <= 60 MB, per-pod PSS <= 10 MB");
+  if (f.kind === "component")
+    console.log("  (a component's runner records no timing: spawn → Running is all in the last phase)");
+  console.log(
+    "  targets: p99 <= 1 s (preview1 at 20/s), <= 1.5 s (components at 10/s), agent idle RSS <= 60 MB, per-pod PSS <= 10 MB",
+  );
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values } = parseArgs({ options: { pods: { type: "string" }, rate: { type: "string" } } });
-  printFigures(await runWasmStartupBench(Number(values.pods ?? 100), Number(values.rate ?? 20)));
+  const { values } = parseArgs({
+    options: { pods: { type: "string" }, rate: { type: "string" }, component: { type: "boolean" } },
+  });
+  const kind = values.component ? "component" : "preview1";
+  printFigures(
+    await runWasmStartupBench(
+      Number(values.pods ?? 100),
+      Number(values.rate ?? (kind === "component" ? 10 : 20)),
+      kind,
+    ),
+  );
   process.exit(0);
 }

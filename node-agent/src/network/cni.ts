@@ -14,6 +14,7 @@ import { execFile } from "node:child_process";
 import { mkdir, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { launcher } from "../runtime/wasm/launcher.ts";
 
 const execFileP = promisify(execFile);
 
@@ -150,27 +151,24 @@ async function runPlugin(
   attachment: CniAttachment,
 ): Promise<Record<string, unknown>> {
   const binDir = attachment.binDir ?? CNI_BIN_DIR;
-  const child = execFile(join(binDir, type), [], {
+  // Through the launcher shell, not a spawn of the agent's own (which stalls its event loop per pod).
+  const { code, stdout } = await launcher.run([join(binDir, type)], {
     env: {
-      PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin",
       CNI_COMMAND: command,
       CNI_CONTAINERID: attachment.containerId,
       CNI_NETNS: attachment.netns,
       CNI_IFNAME: attachment.ifName ?? "eth0",
       CNI_PATH: binDir,
     },
-  });
-  let stdout = "";
-  child.stdout?.on("data", (chunk) => {
-    stdout += String(chunk);
-  });
-  child.stdin?.end(JSON.stringify(config));
-  const code = await new Promise<number>((resolve, reject) => {
-    child.on("error", reject);
-    child.on("close", (c) => resolve(c ?? 1));
+    input: JSON.stringify(config),
   });
   // CNI plugins report errors as JSON on stdout ({code, msg, details}).
-  const result = stdout.trim() ? (JSON.parse(stdout) as Record<string, unknown>) : {};
+  let result: Record<string, unknown> = {};
+  try {
+    result = stdout.trim() ? (JSON.parse(stdout) as Record<string, unknown>) : {};
+  } catch {
+    if (code === 0) throw new Error(`CNI ${command} ${type}: output is not JSON`);
+  }
   if (code !== 0) throw new Error(`CNI ${command} ${type}: ${String(result.msg ?? `exit ${code}`)}`);
   return result;
 }

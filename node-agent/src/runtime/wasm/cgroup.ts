@@ -5,7 +5,8 @@
  * joins its own memory (and cpu) cgroup before it starts the runner.
  * Where cgroups cannot be created the runtime falls back to polling RSS.
  */
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmdirSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 
 /** Where cgroup v1 controllers are mounted (a parameter so tests can point elsewhere). */
@@ -39,28 +40,31 @@ export class Cgroups {
     }
   }
 
-  /** Create the cgroups for a container with its limits; undefined when unavailable. */
-  create(
+  /**
+   * Create the cgroups for a container with its limits; undefined when unavailable. Asynchronous: a
+   * cgroupfs mkdir can take milliseconds, which must not stall the agent's event loop.
+   */
+  async create(
     id: string,
     limits: { memoryBytes?: number; cpuMillis?: number; pids?: number },
-  ): ContainerCgroups | undefined {
+  ): Promise<ContainerCgroups | undefined> {
     try {
       const procs: string[] = [];
       const memoryDir = join(this.root, "memory", this.options.parent, id);
-      mkdirSync(memoryDir, { recursive: true });
+      await mkdir(memoryDir, { recursive: true });
       if (limits.memoryBytes) {
-        writeFileSync(join(memoryDir, "memory.limit_in_bytes"), String(limits.memoryBytes));
+        await writeFile(join(memoryDir, "memory.limit_in_bytes"), String(limits.memoryBytes));
         // Without swap accounting limits, a swapping host would page instead of killing.
         const memsw = join(memoryDir, "memory.memsw.limit_in_bytes");
-        if (existsSync(memsw)) writeFileSync(memsw, String(limits.memoryBytes));
+        if (existsSync(memsw)) await writeFile(memsw, String(limits.memoryBytes));
       }
       procs.push(join(memoryDir, "cgroup.procs"));
       if (limits.cpuMillis) {
         const cpuDir = join(this.root, "cpu", this.options.parent, id);
         try {
-          mkdirSync(cpuDir, { recursive: true });
-          writeFileSync(join(cpuDir, "cpu.cfs_period_us"), "100000");
-          writeFileSync(join(cpuDir, "cpu.cfs_quota_us"), String(Math.max(1000, limits.cpuMillis * 100)));
+          await mkdir(cpuDir, { recursive: true });
+          await writeFile(join(cpuDir, "cpu.cfs_period_us"), "100000");
+          await writeFile(join(cpuDir, "cpu.cfs_quota_us"), String(Math.max(1000, limits.cpuMillis * 100)));
           procs.push(join(cpuDir, "cgroup.procs"));
         } catch {
           // No cpu controller: CPU limits are then not enforced (documented).
@@ -70,8 +74,8 @@ export class Cgroups {
         // A fork bomb in an escaped runner stops at pids.max instead of exhausting the node's pid space.
         const pidsDir = join(this.root, "pids", this.options.parent, id);
         try {
-          mkdirSync(pidsDir, { recursive: true });
-          writeFileSync(join(pidsDir, "pids.max"), String(limits.pids));
+          await mkdir(pidsDir, { recursive: true });
+          await writeFile(join(pidsDir, "pids.max"), String(limits.pids));
           procs.push(join(pidsDir, "cgroup.procs"));
         } catch {
           // No pids controller: the limit is then not enforced (documented).

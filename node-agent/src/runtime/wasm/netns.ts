@@ -3,11 +3,11 @@
  * mount under /run/netns keeps a pod's namespace alive with no process in it
  * and across agent restarts, and gives CNI a path (CNI_NETNS).
  */
-import { execFile } from "node:child_process";
 import { statSync } from "node:fs";
-import { promisify } from "node:util";
+import { launch } from "./launcher.ts";
 
-const execFileP = promisify(execFile);
+// Through the launcher shell: a spawn from the agent itself stalls its event loop (see launcher.ts).
+const ip = (...args: string[]) => launch(["ip", ...args]);
 
 /** Where iproute2 keeps named namespaces. */
 export const NETNS_DIR = "/run/netns";
@@ -32,16 +32,16 @@ export async function createNetns(name: string): Promise<{ path: string; fresh: 
   for (let attempt = 0; ; attempt++) {
     const existing = inode(path);
     if (existing && existing !== host && existing !== inode(NETNS_DIR)) return { path, fresh: false };
-    if (existing) await execFileP("ip", ["netns", "delete", name]).catch(() => {});
+    if (existing) await ip("netns", "delete", name).catch(() => {});
     try {
-      await execFileP("ip", ["netns", "add", name]);
+      await ip("netns", "add", name);
     } catch (error) {
       if (attempt >= 2) throw error;
     }
     const made = inode(path);
     if (made && made !== host) {
       // What CNI's loopback plugin does, without starting a Go binary per pod.
-      await execFileP("ip", ["-n", name, "link", "set", "lo", "up"]);
+      await ip("-n", name, "link", "set", "lo", "up");
       return { path, fresh: true };
     }
     if (attempt >= 2) throw new Error(`could not create network namespace ${name}`);
@@ -51,7 +51,7 @@ export async function createNetns(name: string): Promise<{ path: string; fresh: 
 /** Deletes a named namespace; no-op when it is gone. */
 export async function deleteNetns(path: string): Promise<void> {
   if (!path.startsWith(`${NETNS_DIR}/`)) return;
-  await execFileP("ip", ["netns", "delete", path.slice(NETNS_DIR.length + 1)]).catch(() => {
+  await ip("netns", "delete", path.slice(NETNS_DIR.length + 1)).catch(() => {
     // already gone
   });
 }

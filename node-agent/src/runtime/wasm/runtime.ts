@@ -10,14 +10,11 @@
  * All state lives under <dataDir>/wasm/{sandboxes,containers}/<id>/ so a
  * restarted agent can list and adopt what is running.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import {
-  chownSync,
-  closeSync,
   existsSync,
   mkdirSync,
-  openSync,
   readdirSync,
   readFileSync,
   renameSync,
@@ -25,6 +22,7 @@ import {
   statSync,
   writeFileSync,
 } from "node:fs";
+import { chown, mkdir, open, rename, writeFile } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Clock, realClock } from "../../clock.ts";
@@ -40,6 +38,7 @@ import {
   type SandboxStatus,
 } from "../types.ts";
 import { Cgroups } from "./cgroup.ts";
+import { launcher } from "./launcher.ts";
 import { createNetns, deleteNetns } from "./netns.ts";
 import { ImageStore } from "./oci.ts";
 import {
@@ -126,7 +125,7 @@ interface SandboxRecord {
   /** The network the IP came from: CNI DEL must see the same config, even from another agent instance. */
   network?: PodNetwork;
   /** Epoch ms at which runSandbox began and had the sandbox (netns + IP) ready (bench/pod-startup). */
-  timing?: { begin: number; ready: number };
+  timing?: { begin: number; netns?: number; ready: number };
 }
 
 /** The node's pod network (the same CNI bridge and host-local store the container runtime uses). */
@@ -167,7 +166,6 @@ export class WasmRuntime implements Runtime {
   private readonly containerDir: string;
   private readonly cgroups?: Cgroups;
   private readonly clock: Clock;
-  private readonly children = new Map<string, ChildProcess>();
   private readonly watched = new Set<string>();
   private readonly network: PodNetwork;
   private readonly seccompPath: string;
@@ -261,11 +259,13 @@ export class WasmRuntime implements Runtime {
       name: config.name,
       state: "ready",
     };
-    mkdirSync(join(this.sandboxDir, id), { recursive: true });
+    await mkdir(join(this.sandboxDir, id), { recursive: true });
+    let netnsAt: number | undefined;
     if (!config.hostNetwork) {
       // A named netns (a bind mount under /run/netns) outlives every process in it and the agent:
       // containers join it one by one, and a restarted agent finds it again.
       const { path: netns, fresh } = await createNetns(`edgeplane-${config.uid}`);
+      netnsAt = Date.now();
       const network = { ...this.network };
       // A namespace left by an agent that died between ADD and writing sandbox.json: start it clean.
       if (!fresh) await cniDel(network, { containerId: id, netns }).catch(() => {});
@@ -279,8 +279,8 @@ export class WasmRuntime implements Runtime {
       record.netns = netns;
       record.network = network;
     }
-    record.timing = { begin, ready: Date.now() };
-    writeJson(path, record);
+    record.timing = { begin, netns: netnsAt, ready: Date.now() };
+    await writeJsonAsync(path, record);
     return { id, state: "ready", ip: record.ip ?? this.options.hostIP };
   }
 
@@ -315,8 +315,9 @@ export class WasmRuntime implements Runtime {
     if (!pulled) throw new Error(`image ${config.image} is not pulled`);
     const id = randomBytes(16).toString("hex");
     const dir = join(this.containerDir, id);
-    mkdirSync(dir, { recursive: true });
-    mkdirSync(dirname(config.logPath), { recursive: true });
+    // fs/promises on the start path: a synchronous mkdir or write on a busy disk stalls every other pod.
+    await mkdir(dir, { recursive: true });
+    await mkdir(dirname(config.logPath), { recursive: true });
     const imageEnv = Object.fromEntries(
       (pulled.env ?? []).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]),
     );
@@ -335,7 +336,7 @@ export class WasmRuntime implements Runtime {
     for (const v of volumes) {
       // A writable volume of the pod's own (emptyDir) belongs to the sandbox uid, as kubelet makes emptyDir writable.
       if (!v.readOnly && !relative(volumesDir, v.host).startsWith("..") && existsSync(v.host))
-        chownSync(v.host, SANDBOX_UID, SANDBOX_UID);
+        await chown(v.host, SANDBOX_UID, SANDBOX_UID);
     }
     const spec: ContainerSpec = {
       name: config.name,
@@ -354,11 +355,11 @@ export class WasmRuntime implements Runtime {
       memoryLimitBytes: config.limits.memoryBytes,
     };
     // The runner sees only guest paths: its config lives in a directory of its own, bound read-only.
-    mkdirSync(join(dir, "guest"));
-    writeJson(join(dir, "guest", "config.json"), spec);
+    await mkdir(join(dir, "guest"));
+    await writeJsonAsync(join(dir, "guest", "config.json"), spec);
     for (const log of [config.logPath, `${config.logPath}.1`]) {
-      closeSync(openSync(log, "a"));
-      chownSync(log, SANDBOX_UID, SANDBOX_UID);
+      await (await open(log, "a")).close();
+      await chown(log, SANDBOX_UID, SANDBOX_UID);
     }
     const cacheName = pulled.moduleDigest.replace(":", "-");
     const box: SandboxSpec = {
@@ -371,7 +372,7 @@ export class WasmRuntime implements Runtime {
       logPath: config.logPath,
       volumes,
     };
-    writeJson(join(dir, "box.json"), box);
+    await writeJsonAsync(join(dir, "box.json"), box);
     const record: ContainerRecord = {
       id,
       sandboxId,
@@ -381,8 +382,8 @@ export class WasmRuntime implements Runtime {
       imageId: pulled.manifestDigest,
       createdAt: this.clock.now().toISOString(),
     };
-    writeJson(join(dir, "state.json"), record);
-    writeFileSync(join(dir, "limits.json"), JSON.stringify(config.limits));
+    await writeJsonAsync(join(dir, "state.json"), record);
+    await writeFile(join(dir, "limits.json"), JSON.stringify(config.limits));
     return id;
   }
 
@@ -393,7 +394,7 @@ export class WasmRuntime implements Runtime {
     if (record.shimPid) return;
     const limits = readJson<{ memoryBytes?: number; cpuMillis?: number }>(join(dir, "limits.json")) ?? {};
     const overhead = this.options.runnerOverheadBytes ?? 96 * 1024 * 1024;
-    const groups = this.cgroups?.create(containerId, {
+    const groups = await this.cgroups?.create(containerId, {
       memoryBytes: limits.memoryBytes ? limits.memoryBytes + overhead : undefined,
       cpuMillis: limits.cpuMillis,
       pids: PIDS_MAX,
@@ -412,25 +413,21 @@ export class WasmRuntime implements Runtime {
       `${GUEST.runnerDir}/runner.mjs`,
       GUEST.container,
     ];
-    const errFd = openSync(join(dir, "runner.err"), "a");
-    const child = spawn("/bin/sh", ["-c", SHIM, "shim", dir, ...(groups?.procs ?? []), "--", ...command], {
-      detached: true,
-      stdio: ["ignore", errFd, errFd],
-      env: {
-        PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin",
-        EDGEPLANE_SECCOMP: this.seccompPath,
+    const spawnedAtMs = Date.now();
+    // Started by the launcher shell, detached (setsid): a spawn from the agent stalls its event loop.
+    const shimPid = await launcher.start(
+      ["/bin/sh", "-c", SHIM, "shim", dir, ...(groups?.procs ?? []), "--", ...command],
+      {
+        env: { EDGEPLANE_SECCOMP: this.seccompPath },
+        outputPath: join(dir, "runner.err"),
       },
-    });
-    closeSync(errFd);
-    child.on("error", () => {});
-    child.unref();
-    this.children.set(containerId, child);
-    child.on("exit", () => this.children.delete(containerId));
-    record.shimPid = child.pid;
-    record.spawnedAtMs = Date.now();
+    );
+    if (!(shimPid > 0)) throw new Error(`container ${containerId}: the shim did not start`);
+    record.shimPid = shimPid;
+    record.spawnedAtMs = spawnedAtMs;
     record.cgroup = groups !== undefined;
     record.startedAt = this.clock.now().toISOString();
-    writeJson(join(dir, "state.json"), record);
+    await writeJsonAsync(join(dir, "state.json"), record);
     if (!record.cgroup && limits.memoryBytes) this.watchMemory(containerId, limits.memoryBytes + overhead);
   }
 
@@ -557,7 +554,7 @@ export class WasmRuntime implements Runtime {
 
   /** Pods keep running when the agent stops; only our handles are dropped. */
   async close(): Promise<void> {
-    this.children.clear();
+    // The shims were never the agent's children (launcher.ts): nothing to drop.
   }
 
   private signalRunner(dir: string, signal: NodeJS.Signals): void {
@@ -646,6 +643,12 @@ function readText(path: string): string {
   } catch {
     return "";
   }
+}
+
+/** writeJson through fs/promises, for the pod start path. */
+async function writeJsonAsync(path: string, value: unknown): Promise<void> {
+  await writeFile(`${path}.tmp`, JSON.stringify(value));
+  await rename(`${path}.tmp`, path);
 }
 
 function writeJson(path: string, value: unknown): void {
