@@ -5,6 +5,7 @@
  * controllers that watch what changed (and the pass cache drops stale lists).
  */
 import type { KubeClient, ResourceRef } from "../client/kube.ts";
+import { Expectations } from "./expectations.ts";
 import { Snapshot } from "./snapshot.ts";
 import {
   type Controller,
@@ -33,6 +34,8 @@ export interface PassOptions {
   config: ControllerConfig;
   /** Long-lived cache (the manager's informers); default: a fresh per-pass Snapshot. */
   cache?: ObjectCache;
+  /** Pending pod creations/deletions per owner; default: a fresh store per pass. */
+  expectations?: Expectations;
   /** Builds the event recorder over the tracking client. */
   recorder: (client: KubeClient) => Recorder;
   log?: (message: string) => void;
@@ -79,6 +82,7 @@ export async function runPass(options: PassOptions): Promise<PassReport> {
     now: options.now,
     recorder: options.recorder(client),
     config: options.config,
+    expectations: options.expectations ?? new Expectations(() => options.now().getTime()),
   };
   for (const controller of options.controllers) {
     let keys: string[];

@@ -62,7 +62,10 @@ export class WorkQueue {
 
   /** Queue a key after a delay (requeueAfter); an earlier pending time for it wins. */
   addAfter(key: string, delayMs: number): void {
-    if (delayMs <= 0) return this.add(key);
+    if (delayMs <= 0) {
+      this.add(key);
+      return;
+    }
     const at = this.now() + delayMs;
     const prev = this.waiting.get(key);
     if (prev === undefined || at < prev) this.waiting.set(key, at);

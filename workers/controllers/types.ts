@@ -4,6 +4,7 @@
  * (manager.ts / loop.ts) only lists keys and loops, isolating failures.
  */
 import type { KubeClient, KubeObject, ResourceRef } from "../client/kube.ts";
+import type { Expectations } from "./expectations.ts";
 
 /** Records Kubernetes Events about an object (best effort: failures never fail a reconcile). */
 export interface Recorder {
@@ -56,6 +57,8 @@ export interface Deps {
   now: () => Date;
   recorder: Recorder;
   config: ControllerConfig;
+  /** Pod creations/deletions in flight per owner UID: while unsatisfied, do not create or delete again. */
+  expectations: Expectations;
 }
 
 /** What a reconcile may ask for besides success: run this key again after a delay (deadlines, timers). */

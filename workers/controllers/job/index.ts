@@ -121,8 +121,10 @@ export async function reconcileJob(key: string, deps: Deps): Promise<Result | un
   const complete =
     completions !== undefined ? succeeded >= completions : succeeded > 0 && active.length === 0;
 
+  // Pod creations or deletions the cache has not shown yet: manage pods only once it has (expectations).
+  const manage = deps.expectations.satisfied(job.metadata.uid);
   if (failure || complete) {
-    if (active.length) await deletePods(deps, job, active);
+    if (active.length && manage) await deletePods(deps, job, active);
     status.conditions = [...(status.conditions ?? []), failure ?? jobCondition("Complete", "", "", now)].map(
       ({ reason, message, ...c }) => (reason ? { reason, message, ...c } : c),
     );
@@ -132,11 +134,13 @@ export async function reconcileJob(key: string, deps: Deps): Promise<Result | un
   } else if (!job.spec.suspend) {
     const remaining = completions !== undefined ? completions - succeeded : parallelism;
     const want = Math.max(0, Math.min(parallelism, remaining));
-    if (active.length < want) await createPods(deps, job, withJobLabels(job), want - active.length);
+    if (!manage) {
+      // Wait for the cache to show the pods already created or deleted.
+    } else if (active.length < want) await createPods(deps, job, withJobLabels(job), want - active.length);
     else if (active.length > want) await deletePods(deps, job, active.slice(want));
     status.active = active.length;
   } else {
-    if (active.length) await deletePods(deps, job, active);
+    if (active.length && manage) await deletePods(deps, job, active);
     status.active = active.length;
   }
   status.succeeded = succeeded;

@@ -48,7 +48,8 @@ export async function reconcileReplicaSet(key: string, deps: Deps): Promise<Resu
   const minReady = rs.spec.minReadySeconds ?? 0;
   let requeue: number | undefined;
 
-  if (!rs.metadata.deletionTimestamp) {
+  // Creations or deletions still unseen by the cache: acting on its lagging count would do them twice.
+  if (!rs.metadata.deletionTimestamp && deps.expectations.satisfied(rs.metadata.uid)) {
     const want = rs.spec.replicas ?? 1;
     const diff = want - active.length;
     if (diff > 0) await createPods(deps, rsWithKind, rs.spec.template, Math.min(diff, BURST));

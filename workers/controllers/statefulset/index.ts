@@ -24,7 +24,7 @@ import {
   type PodTemplate,
   splitKey,
 } from "../k8s.ts";
-import { deletePods, podFromTemplate } from "../pods.ts";
+import { createExpected, deletePods, podFromTemplate } from "../pods.ts";
 import type { Controller, Deps, Result } from "../types.ts";
 
 /** A StatefulSet (apps/v1). */
@@ -90,15 +90,18 @@ export async function reconcileStatefulSet(key: string, deps: Deps): Promise<Res
   const healthy = (p: Pod | undefined) =>
     Boolean(p && !p.metadata.deletionTimestamp && p.status?.phase === "Running" && isReady(p));
 
+  // Creations or deletions the cache has not shown yet: wait for them before acting again (expectations).
+  const manage = deps.expectations.satisfied(sts.metadata.uid);
   // Finished pods are replaced: delete them first (recreated on a later pass).
   const finished = owned.filter((p) => isTerminal(p) && !p.metadata.deletionTimestamp);
-  if (finished.length) await deletePods(deps, sts, finished);
+  if (finished.length && manage) await deletePods(deps, sts, finished);
 
-  let acted = finished.length > 0;
+  let acted = finished.length > 0 || !manage;
   for (let i = 0; i < replicas && !acted; i++) {
     const pod = byOrdinal.get(i);
     if (!pod) {
-      const created = await deps.client.create<Pod>(R.pods, namespace, podFor(sts, i, revision));
+      deps.expectations.expectCreations(sts.metadata.uid, 1);
+      const created = await createExpected(deps, sts.metadata.uid, podFor(sts, i, revision));
       await deps.recorder.event(
         sts,
         "Normal",
