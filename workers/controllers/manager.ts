@@ -2,25 +2,35 @@
  * ControllerManager: the singleton Durable Object (one instance, by name
  * "controller-manager") that runs the scheduler and every controller. Being a
  * single object is the leader election: exactly one copy of each controller
- * acts at a time. Wake-ups are coalesced: pokes mark controllers dirty and
- * set an immediate alarm; the alarm drains the dirty set in passes. The cron
- * resync marks everything dirty and drains in the same way.
+ * acts at a time. As in sample-controller, each controller has a per-key work
+ * queue (queue.ts) and one worker: informer events (and our own writes, which
+ * the informers apply at once) are mapped to keys by the controller's
+ * `keysFor`; a failing key backs off alone; `requeueAfter` is per key. Pokes
+ * (the API server's write hook, for resources no running watch covers) and
+ * the cron resync queue every key.
  */
 import { DurableObject } from "cloudflare:workers";
 import { inProcessClient } from "../apiserver/index.ts";
 import type { KubeClient } from "../client/kube.ts";
 import type { Env } from "../env.ts";
 import { CONTROLLERS } from "./all.ts";
+import { Expectations } from "./expectations.ts";
 import { InformerCache, type InformerEvent } from "./informer.ts";
-import { runPass, watchersOf } from "./loop.ts";
+import { trackWrites, watchersOf } from "./loop.ts";
+import { WorkQueue } from "./queue.ts";
 import { eventRecorder } from "./recorder.ts";
-import { type Controller, type ControllerConfig, defaultConfig } from "./types.ts";
+import {
+  ALL_KEYS,
+  type Controller,
+  type ControllerConfig,
+  type Deps,
+  defaultConfig,
+  resourceId,
+} from "./types.ts";
 
 /** Bounds of the pause between back-to-back passes of one controller (see settle). */
 const MIN_SETTLE_MS = 10;
 const MAX_SETTLE_MS = 100;
-/** Retry delay after a failure doubles from this, up to the cron interval. */
-const BACKOFF_MS = [500, 1000, 2000, 5000, 10_000, 30_000, 60_000];
 
 /** Controller settings from the Worker's vars. */
 export function configFromEnv(env: Env): ControllerConfig {
@@ -47,19 +57,22 @@ export function controllerClient(env: Env): KubeClient {
   });
 }
 
-/** The singleton: one worker per controller over shared informers. */
+/** The singleton: one work queue and one worker per controller over shared informers. */
 export class ControllerManager extends DurableObject<Env> {
   private readonly controllers = new Map<string, Controller>(CONTROLLERS.map((c) => [c.name, c]));
-  private readonly dirty = new Set<string>();
-  /** Per controller: when a timer (requeueAfter, backoff) wants it run. */
-  private readonly due = new Map<string, number>();
-  private readonly failures = new Map<string, number>();
-  /** Workers with a pass under way. */
+  private readonly queues = new Map<string, WorkQueue>(
+    CONTROLLERS.map((c) => [c.name, new WorkQueue(Date.now, () => this.wake(c.name))]),
+  );
+  /** Pod creations/deletions in flight per owner UID, lowered by the pod informer's events. */
+  private readonly expectations = new Expectations();
+  /** Workers with a round under way. */
   private readonly running = new Map<string, Promise<void>>();
   private passes = 0;
-  /** When each controller's last pass ended and how long it took (for pacing). */
+  /** When each controller's last round ended and how long it took (for pacing). */
   private readonly lastPass = new Map<string, { end: number; took: number }>();
   private informers: InformerCache | undefined;
+  /** True while one of our own writes is applied to the informers (it queues keys even off the fast path). */
+  private ownWrite = false;
 
   /** The informers, started on first use; they live as long as this object stays in memory. */
   private get cache(): InformerCache {
@@ -71,69 +84,77 @@ export class ControllerManager extends DurableObject<Env> {
     return this.env.CONTROLLERS_FAST_PATH !== "off";
   }
 
-  /** Fast path: writes to these resources happened; run their watchers now. */
+  /** Fast path: writes to these resources happened; queue every key of their watchers. */
   async poke(resources: string[]): Promise<void> {
     if (!this.fastPath) return;
     // A running watch delivers this change itself (and after the cache has it); poke only for the rest.
-    this.markDirty(resources.filter((r) => !this.informers?.watching(r.replace(/:DELETED$/, ""))));
+    this.queueAll(resources.filter((r) => !this.informers?.watching(r.replace(/:DELETED$/, ""))));
   }
 
-  /** Cron: a full pass of every controller; resolves when the manager is idle again. */
+  /** Cron: every key of every controller; resolves when the manager is idle again. */
   async resync(): Promise<{ passes: number }> {
     const start = this.passes;
-    for (const name of this.controllers.keys()) this.wake(name);
+    for (const queue of this.queues.values()) queue.add(ALL_KEYS);
     await this.idle();
     await this.armTimer();
     return { passes: this.passes - start };
   }
 
-  /** How many passes ran since this object started (for tests and the bench). */
+  /** Rounds run since this object started, and what is queued, running and waiting (tests, the bench). */
   async stats(): Promise<{
     passes: number;
     dirty: string[];
     running: string[];
     due: Record<string, number>;
   }> {
+    const due: Record<string, number> = {};
+    for (const [name, queue] of this.queues) {
+      const at = queue.nextDue();
+      if (at !== undefined) due[name] = at;
+    }
     return {
       passes: this.passes,
-      dirty: [...this.dirty],
+      dirty: [...this.queues].filter(([, q]) => q.length > 0).map(([name]) => name),
       running: [...this.running.keys()],
-      due: Object.fromEntries(this.due),
+      due,
     };
   }
 
   override async alarm(): Promise<void> {
-    const now = Date.now();
-    for (const [name, at] of this.due) {
-      if (at <= now) {
-        this.due.delete(name);
-        this.wake(name);
-      }
-    }
-    // The workers go on without holding the alarm, so a later timer is never stuck behind a busy pass.
+    // Keys whose time came are queued; their workers go on without holding the alarm.
+    for (const queue of this.queues.values()) queue.promote();
     await this.armTimer();
   }
 
-  /** An informer saw a change: run the controllers watching that resource. */
+  /** An informer saw a change (or applied our write): lower expectations, then queue the keys it affects. */
   private changed(event: InformerEvent): void {
-    if (!this.fastPath) return;
-    this.markDirty(
-      event.type === "DELETED" ? [event.resource, `${event.resource}:DELETED`] : [event.resource],
-    );
+    if (event.resource === "/pods") this.expectations.observe(event);
+    else if (event.type === "DELETED") this.expectations.forget(event.object.metadata?.uid);
+    // Off the fast path only our own writes carry work on between cron ticks (as they always did).
+    if (!this.fastPath && !this.ownWrite) return;
+    const tokens =
+      event.type === "DELETED" ? [event.resource, `${event.resource}:DELETED`] : [event.resource];
+    for (const name of watchersOf([...this.controllers.values()], tokens)) {
+      const controller = this.controllers.get(name);
+      const queue = this.queues.get(name);
+      if (!controller || !queue) continue;
+      for (const key of controller.keysFor?.(event) ?? [ALL_KEYS]) queue.add(key);
+    }
   }
 
-  private markDirty(resources: string[]): void {
-    for (const name of watchersOf([...this.controllers.values()], resources)) this.wake(name);
+  /** Queue every key of the controllers watching these resources. */
+  private queueAll(resources: string[]): void {
+    for (const name of watchersOf([...this.controllers.values()], resources))
+      this.queues.get(name)?.add(ALL_KEYS);
   }
 
-  /** Mark a controller dirty and start its worker unless it is running (it then runs again after). */
+  /** Start a controller's worker unless it is running (a running one picks the new key up). */
   private wake(name: string): void {
-    this.dirty.add(name);
     if (this.running.has(name)) return;
     const worker = this.work(name).finally(() => {
       this.running.delete(name);
-      // Timers a pass asked for (or backoff) need the alarm; set it once the worker settles.
-      if (this.due.has(name)) this.armTimer().catch(warnAlarm);
+      // Timers a round asked for (requeueAfter, backoff) need the alarm; set it once the worker settles.
+      if (this.queues.get(name)?.nextDue() !== undefined) this.armTimer().catch(warnAlarm);
     });
     this.running.set(name, worker);
   }
@@ -143,48 +164,74 @@ export class ControllerManager extends DurableObject<Env> {
     while (this.running.size > 0) await Promise.all(this.running.values());
   }
 
-  /** Run passes of one controller while it is dirty. */
+  /** The deps a controller's reconciles get: our writes are applied to the informers as they succeed. */
+  private deps(): Deps {
+    const cache = this.cache;
+    const client = trackWrites(controllerClient(this.env), (ref, result, deleted) => {
+      // Applied to its informer, the write becomes an event (keys, expectations) at once. One that is
+      // not (no informer, or an answer without the object, like a binding's) makes the resource's
+      // watchers look at every key: the API server's hook does not fire for in-process writes.
+      this.ownWrite = true;
+      let applied: boolean;
+      try {
+        applied = cache.wrote(ref, result, deleted);
+      } finally {
+        this.ownWrite = false;
+      }
+      const id = resourceId(ref);
+      if (!applied) this.queueAll(deleted ? [id, `${id}:DELETED`] : [id]);
+    });
+    return {
+      client,
+      cache,
+      now: () => new Date(),
+      recorder: eventRecorder(client, "edgeplane-controller-manager", () => new Date()),
+      config: configFromEnv(this.env),
+      expectations: this.expectations,
+    };
+  }
+
+  /** Drain a controller's queue in rounds, one key at a time. */
   private async work(name: string): Promise<void> {
     const controller = this.controllers.get(name);
-    if (!controller) return;
-    const client = controllerClient(this.env);
-    const config = configFromEnv(this.env);
-    const cache = this.cache;
-    while (this.dirty.has(name)) {
+    const queue = this.queues.get(name);
+    if (!controller || !queue) return;
+    const deps = this.deps();
+    while (queue.length > 0) {
       await this.settle(name);
-      this.dirty.delete(name);
       this.passes++;
       const started = Date.now();
-      const report = await runPass({
-        controllers: [controller],
-        client,
-        cache,
-        now: () => new Date(),
-        config,
-        recorder: (c) => eventRecorder(c, "edgeplane-controller-manager", () => new Date()),
-      });
-      this.lastPass.set(name, { end: Date.now(), took: Date.now() - started });
-      // Our own writes wake the controllers that watch them (the API server's hook does not fire in here,
-      // and an informer that already has our write's answer stays quiet when the watch repeats it).
-      this.markDirty([...report.wrote]);
-      if (report.failed.has(name)) {
-        const n = (this.failures.get(name) ?? 0) + 1;
-        this.failures.set(name, n);
-        this.setDue(name, Date.now() + BACKOFF_MS[Math.min(n, BACKOFF_MS.length) - 1]);
-      } else this.failures.delete(name);
-      const at = report.requeue.get(name);
-      if (at !== undefined) {
-        // "Again right away" keeps the worker going; later ones wait for the alarm.
-        if (at <= Date.now()) this.dirty.add(name);
-        else this.setDue(name, at);
+      // A round covers what is queued now; keys queued meanwhile wait for the next (batching under load).
+      for (let n = queue.length; n > 0; n--) {
+        const key = queue.get();
+        if (key === undefined) break;
+        try {
+          if (key === ALL_KEYS) {
+            const before = queue.length;
+            for (const k of await controller.keys(deps)) queue.add(k);
+            n += queue.length - before;
+          } else {
+            const result = await controller.reconcile(key, deps);
+            if (result?.requeueAfterMs !== undefined) queue.addAfter(key, result.requeueAfterMs);
+          }
+          queue.forget(key);
+        } catch (error) {
+          console.warn(
+            `controller ${name}: ${key === ALL_KEYS ? "listing keys" : `reconcile ${key}`} failed: ${(error as Error).message}`,
+          );
+          queue.addRateLimited(key);
+        } finally {
+          queue.done(key);
+        }
       }
+      this.lastPass.set(name, { end: Date.now(), took: Date.now() - started });
     }
   }
 
   /**
-   * Pace a controller: its next pass starts no sooner after the last one ended than that pass took
-   * (within bounds). Under a stream of changes each pass then covers a batch of them and a controller
-   * uses at most about half of the thread, instead of running one pass per change.
+   * Pace a controller: its next round starts no sooner after the last one ended than that round took
+   * (within bounds). Under a stream of changes each round then covers a batch of them and a controller
+   * uses at most about half of the thread, instead of running once per change.
    */
   private async settle(name: string): Promise<void> {
     const last = this.lastPass.get(name);
@@ -193,16 +240,14 @@ export class ControllerManager extends DurableObject<Env> {
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
   }
 
-  private setDue(name: string, at: number): void {
-    const prev = this.due.get(name);
-    if (prev === undefined || at < prev) this.due.set(name, at);
-  }
-
-  /** Arm the alarm for the earliest timer (timers only on the fast path; the cron covers the rest). */
+  /** Arm the alarm for the earliest waiting key (timers only on the fast path; the cron covers the rest). */
   private async armTimer(): Promise<void> {
     if (!this.fastPath) return;
     let next: number | undefined;
-    for (const at of this.due.values()) if (next === undefined || at < next) next = at;
+    for (const queue of this.queues.values()) {
+      const at = queue.nextDue();
+      if (at !== undefined && (next === undefined || at < next)) next = at;
+    }
     if (next !== undefined) await this.ctx.storage.setAlarm(next);
   }
 }

@@ -66,6 +66,18 @@ export interface Result {
   requeueAfterMs?: number;
 }
 
+/** A change an informer saw (or our own write applied to it), with the object after and, if cached, before. */
+export interface ObjectEvent {
+  /** "group/resource" of the object. */
+  resource: string;
+  type: "ADDED" | "MODIFIED" | "DELETED";
+  object: KubeObject;
+  old?: KubeObject;
+}
+
+/** The key that stands for "every key of this controller" (expanded by its `keys`). */
+export const ALL_KEYS = "\u0000all";
+
 /** One controller: which resources wake it, which keys a pass covers, and the reconcile itself. */
 export interface Controller {
   name: string;
@@ -76,6 +88,11 @@ export interface Controller {
   watches: string[];
   /** The keys to reconcile in a pass (usually every object of the primary resource). */
   keys(deps: Deps): Promise<string[]>;
+  /**
+   * The keys an event of a watched resource affects (its own objects by key, owned objects by their
+   * controller ownerReference, ...); may include ALL_KEYS. Absent: every key.
+   */
+  keysFor?(event: ObjectEvent): string[];
   /** Bring one key to its desired state. Not-found is success; throw on transient errors (retried). */
   reconcile(key: string, deps: Deps): Promise<Result | undefined>;
 }

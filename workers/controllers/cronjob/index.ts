@@ -9,6 +9,7 @@ import { R } from "../../client/resources.ts";
 import { ApiError } from "../../client/status.ts";
 import { finished, type Job } from "../job/index.ts";
 import { canonicalJson, clone, controllerRef, keyOf, type PodTemplate, splitKey, timestamp } from "../k8s.ts";
+import { ownerKeys } from "../keys.ts";
 import { ownerRefTo } from "../pods.ts";
 import type { Controller, Deps, Result } from "../types.ts";
 import { lastBetween, nextAfter, parseCron } from "./schedule.ts";
@@ -145,5 +146,6 @@ export const cronJobController: Controller = {
   name: "cronjob",
   watches: ["batch/cronjobs", "batch/jobs"],
   keys: async (deps) => (await deps.cache.list(R.cronjobs)).map(keyOf),
+  keysFor: ownerKeys("batch/cronjobs", "CronJob", ["batch/jobs"]),
   reconcile: reconcileCronJob,
 };

@@ -28,6 +28,7 @@ import {
   splitKey,
   type Toleration,
 } from "../k8s.ts";
+import { ownerKeys } from "../keys.ts";
 import { createExpected, deletePods, podFromTemplate } from "../pods.ts";
 import type { Controller, Deps, Result } from "../types.ts";
 
@@ -202,5 +203,6 @@ export const daemonSetController: Controller = {
   // Revisions too, so one deleted by hand is recreated (kube's daemonset controller watches them).
   watches: ["apps/daemonsets", "/pods", "/nodes", "apps/controllerrevisions"],
   keys: async (deps) => (await deps.cache.list(R.daemonsets)).map(keyOf),
+  keysFor: ownerKeys("apps/daemonsets", "DaemonSet", ["/pods", "apps/controllerrevisions"]),
   reconcile: reconcileDaemonSet,
 };

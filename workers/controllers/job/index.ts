@@ -21,6 +21,7 @@ import {
   splitKey,
   timestamp,
 } from "../k8s.ts";
+import { ownerKeys } from "../keys.ts";
 import { createPods, deletePods } from "../pods.ts";
 import type { Controller, Deps, Result } from "../types.ts";
 
@@ -179,5 +180,6 @@ export const jobController: Controller = {
   name: "job",
   watches: ["batch/jobs", "/pods"],
   keys: async (deps) => (await deps.cache.list(R.jobs)).map(keyOf),
+  keysFor: ownerKeys("batch/jobs", "Job", ["/pods"]),
   reconcile: reconcileJob,
 };

@@ -16,6 +16,7 @@ import {
   type PodTemplate,
   splitKey,
 } from "../k8s.ts";
+import { ownerKeys } from "../keys.ts";
 import { claimPods, createPods, deletePods, deletionOrder } from "../pods.ts";
 import type { Controller, Deps, Result } from "../types.ts";
 
@@ -90,5 +91,6 @@ export const replicaSetController: Controller = {
   name: "replicaset",
   watches: ["apps/replicasets", "/pods"],
   keys: async (deps) => (await deps.cache.list(R.replicasets)).map(keyOf),
+  keysFor: ownerKeys("apps/replicasets", "ReplicaSet", ["/pods"], true),
   reconcile: reconcileReplicaSet,
 };

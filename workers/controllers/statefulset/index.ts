@@ -24,6 +24,7 @@ import {
   type PodTemplate,
   splitKey,
 } from "../k8s.ts";
+import { ownerKeys } from "../keys.ts";
 import { createExpected, deletePods, podFromTemplate } from "../pods.ts";
 import type { Controller, Deps, Result } from "../types.ts";
 
@@ -177,5 +178,6 @@ export const statefulSetController: Controller = {
   // Revisions too, so one deleted by hand is recreated.
   watches: ["apps/statefulsets", "/pods", "apps/controllerrevisions"],
   keys: async (deps) => (await deps.cache.list(R.statefulsets)).map(keyOf),
+  keysFor: ownerKeys("apps/statefulsets", "StatefulSet", ["/pods", "apps/controllerrevisions"]),
   reconcile: reconcileStatefulSet,
 };
