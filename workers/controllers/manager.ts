@@ -11,7 +11,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { inProcessClient } from "../apiserver/index.ts";
-import type { KubeClient } from "../client/kube.ts";
+import type { KubeClient, KubeObject } from "../client/kube.ts";
 import type { Env } from "../env.ts";
 import { CONTROLLERS } from "./all.ts";
 import { Expectations } from "./expectations.ts";
@@ -71,8 +71,6 @@ export class ControllerManager extends DurableObject<Env> {
   /** When each controller's last round ended and how long it took (for pacing). */
   private readonly lastPass = new Map<string, { end: number; took: number }>();
   private informers: InformerCache | undefined;
-  /** True while one of our own writes is applied to the informers (it queues keys even off the fast path). */
-  private ownWrite = false;
 
   /** The informers, started on first use; they live as long as this object stays in memory. */
   private get cache(): InformerCache {
@@ -130,8 +128,12 @@ export class ControllerManager extends DurableObject<Env> {
   private changed(event: InformerEvent): void {
     if (event.resource === "/pods") this.expectations.observe(event);
     else if (event.type === "DELETED") this.expectations.forget(event.object.metadata?.uid);
-    // Off the fast path only our own writes carry work on between cron ticks (as they always did).
-    if (!this.fastPath && !this.ownWrite) return;
+    // Off the fast path only our own writes (deps) carry work on between cron ticks.
+    if (this.fastPath) this.route(event);
+  }
+
+  /** Queue the keys an event affects, for every controller watching its resource. */
+  private route(event: InformerEvent): void {
     const tokens =
       event.type === "DELETED" ? [event.resource, `${event.resource}:DELETED`] : [event.resource];
     for (const name of watchersOf([...this.controllers.values()], tokens)) {
@@ -168,18 +170,19 @@ export class ControllerManager extends DurableObject<Env> {
   private deps(): Deps {
     const cache = this.cache;
     const client = trackWrites(controllerClient(this.env), (ref, result, deleted) => {
-      // Applied to its informer, the write becomes an event (keys, expectations) at once. One that is
-      // not (no informer, or an answer without the object, like a binding's) makes the resource's
-      // watchers look at every key: the API server's hook does not fire for in-process writes.
-      this.ownWrite = true;
-      let applied: boolean;
-      try {
-        applied = cache.wrote(ref, result, deleted);
-      } finally {
-        this.ownWrite = false;
-      }
+      // The informer applies the answer at once (its event lowers expectations). Our writes always queue
+      // the keys they affect, even off the fast path and when the watch delivered the change first: the
+      // API server's hook does not fire for in-process writes. An answer without the object (a binding's
+      // Status) makes the resource's watchers look at every key.
+      cache.wrote(ref, result, deleted);
       const id = resourceId(ref);
-      if (!applied) this.queueAll(deleted ? [id, `${id}:DELETED`] : [id]);
+      const object = result as KubeObject | undefined;
+      if (!object?.metadata?.name || object.kind === "Status") {
+        this.queueAll(deleted ? [id, `${id}:DELETED`] : [id]);
+        return;
+      }
+      const gone = deleted && !object.metadata.deletionTimestamp;
+      this.route({ resource: id, type: gone ? "DELETED" : "MODIFIED", object });
     });
     return {
       client,
