@@ -11,13 +11,13 @@ import { handleTunnelConnect } from "../durable-objects/tunnel/index.ts";
 import { podLogsService } from "../durable-objects/tunnel/logs.ts";
 import { apiServerForEnv, setSchemaServices } from "./apiserver/index.ts";
 import { schemaServices } from "./apiserver/openapi/index.ts";
-import { resync, wake } from "./controllers/index.ts";
 import type { Env } from "./env.ts";
+import { resync, wake } from "./manager/index.ts";
 import { handleRegistry } from "./registry/index.ts";
 
 export { StoreObject } from "../durable-objects/store/object.ts";
 export { TunnelObject } from "../durable-objects/tunnel/object.ts";
-export { ControllerManager } from "./controllers/manager.ts";
+export { ControllerManager } from "./manager/manager.ts";
 
 // OpenAPI v3 documents and the strict unknown-field check, generated from the resource table.
 setSchemaServices(schemaServices);

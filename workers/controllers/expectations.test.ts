@@ -1,13 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { R } from "../client/resources.ts";
-import { EXPECTATIONS_TIMEOUT_MS, Expectations } from "./expectations.ts";
+import { EXPECTATIONS_TIMEOUT_MS, Expectations } from "../reconcile/expectations.ts";
+import type { Pod } from "../reconcile/k8s.ts";
+import { testDeps } from "../reconcile/testing/deps.ts";
+import { FakeClient } from "../reconcile/testing/fake-client.ts";
+import { LaggingCache } from "../reconcile/testing/lagging-cache.ts";
+import type { Deps } from "../reconcile/types.ts";
 import { type Job, reconcileJob } from "./job/index.ts";
-import type { Pod } from "./k8s.ts";
 import { type ReplicaSet, reconcileReplicaSet } from "./replicaset/index.ts";
-import { testDeps } from "./testing/deps.ts";
-import { FakeClient } from "./testing/fake-client.ts";
-import { LaggingCache } from "./testing/lagging-cache.ts";
-import type { Deps } from "./types.ts";
 
 const T0 = Date.parse("2026-01-01T00:00:00Z");
 const template = {

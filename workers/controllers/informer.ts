@@ -17,7 +17,7 @@
  */
 import type { KubeClient, KubeObject, ResourceRef } from "../client/kube.ts";
 import { ApiError } from "../client/status.ts";
-import { type ObjectCache, type ObjectEvent, resourceId } from "./types.ts";
+import { type ObjectCache, type ObjectEvent, resourceId } from "../reconcile/types.ts";
 
 /** Objects per list page: bounded responses however big a resource grows. */
 const PAGE_SIZE = 1000;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { ALL_KEYS, type ObjectEvent } from "../reconcile/types.ts";
 import { ownerKeys } from "./keys.ts";
-import { ALL_KEYS, type ObjectEvent } from "./types.ts";
 
 const pod = (owner?: { kind: string; name: string }, name = "p"): ObjectEvent["object"] => ({
   metadata: {

@@ -6,8 +6,8 @@
  * changes owner wakes the old owner and the new.
  */
 import type { KubeObject } from "../client/kube.ts";
-import { controllerRef, keyOf } from "./k8s.ts";
-import { ALL_KEYS, type ObjectEvent } from "./types.ts";
+import { controllerRef, keyOf } from "../reconcile/k8s.ts";
+import { ALL_KEYS, type ObjectEvent } from "../reconcile/types.ts";
 
 /** The objects of an event whose keys matter: after, and before if it differs. */
 const versions = (event: ObjectEvent): KubeObject[] =>

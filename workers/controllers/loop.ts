@@ -5,8 +5,8 @@
  * controllers that watch what changed (and the pass cache drops stale lists).
  */
 import type { KubeClient, ResourceRef } from "../client/kube.ts";
-import { Expectations } from "./expectations.ts";
-import { Snapshot } from "./snapshot.ts";
+import { Expectations } from "../reconcile/expectations.ts";
+import { Snapshot } from "../reconcile/snapshot.ts";
 import {
   type Controller,
   type ControllerConfig,
@@ -14,7 +14,7 @@ import {
   type ObjectCache,
   type Recorder,
   resourceId,
-} from "./types.ts";
+} from "../reconcile/types.ts";
 
 /** What a pass did: resources it wrote, when it wants to run again, what failed. */
 export interface PassReport {

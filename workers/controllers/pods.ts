@@ -14,9 +14,9 @@ import {
   type Pod,
   type PodTemplate,
   randomSuffix,
-} from "./k8s.ts";
-import { forEachLimit } from "./pool.ts";
-import type { Deps } from "./types.ts";
+} from "../reconcile/k8s.ts";
+import { forEachLimit } from "../reconcile/pool.ts";
+import type { Deps } from "../reconcile/types.ts";
 
 /** The controller ownerReference pointing at `owner`. */
 export function ownerRefTo(owner: KubeObject): OwnerReference {

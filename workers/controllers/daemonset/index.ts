@@ -9,10 +9,6 @@
  */
 import type { KubeObject, ObjectMeta } from "../../client/kube.ts";
 import { R } from "../../client/resources.ts";
-import { PLACEMENT_FILTERS, type PodInfo } from "../../scheduler/filters.ts";
-import { NodeInfo } from "../../scheduler/node-info.ts";
-import { podRequests } from "../../scheduler/resources.ts";
-import { currentRevision, ownedRevisions, REVISION_HASH_LABEL, truncateHistory } from "../history.ts";
 import {
   canonicalJson,
   clone,
@@ -27,10 +23,14 @@ import {
   type PodTemplate,
   splitKey,
   type Toleration,
-} from "../k8s.ts";
+} from "../../reconcile/k8s.ts";
+import { PLACEMENT_FILTERS, type PodInfo } from "../../reconcile/placement/filters.ts";
+import { NodeInfo } from "../../reconcile/placement/node-info.ts";
+import { podRequests } from "../../reconcile/placement/resources.ts";
+import type { Controller, Deps, Result } from "../../reconcile/types.ts";
+import { currentRevision, ownedRevisions, REVISION_HASH_LABEL, truncateHistory } from "../history.ts";
 import { ownerKeys } from "../keys.ts";
 import { createExpected, deletePods, podFromTemplate } from "../pods.ts";
-import type { Controller, Deps, Result } from "../types.ts";
 
 /** A DaemonSet (apps/v1). */
 export interface DaemonSet extends KubeObject {

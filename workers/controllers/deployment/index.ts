@@ -9,11 +9,19 @@
 import type { OwnerReference } from "../../client/kube.ts";
 import { R } from "../../client/resources.ts";
 import { ApiError } from "../../client/status.ts";
-import { clone, controllerRef, findCondition, keyOf, matchesSelector, type Pod, splitKey } from "../k8s.ts";
+import {
+  clone,
+  controllerRef,
+  findCondition,
+  keyOf,
+  matchesSelector,
+  type Pod,
+  splitKey,
+} from "../../reconcile/k8s.ts";
+import type { Controller, Deps, Result } from "../../reconcile/types.ts";
 import { ownerKeys } from "../keys.ts";
 import { ownerRefTo } from "../pods.ts";
 import type { ReplicaSet } from "../replicaset/index.ts";
-import type { Controller, Deps, Result } from "../types.ts";
 import {
   cleanupHistory,
   oldPodsRunning,

@@ -20,10 +20,10 @@ import {
   type PodTemplate,
   splitKey,
   timestamp,
-} from "../k8s.ts";
+} from "../../reconcile/k8s.ts";
+import type { Controller, Deps, Result } from "../../reconcile/types.ts";
 import { ownerKeys } from "../keys.ts";
 import { createPods, deletePods } from "../pods.ts";
-import type { Controller, Deps, Result } from "../types.ts";
 
 /** A Job (batch/v1). */
 export interface Job extends KubeObject {

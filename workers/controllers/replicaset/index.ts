@@ -15,10 +15,10 @@ import {
   type Pod,
   type PodTemplate,
   splitKey,
-} from "../k8s.ts";
+} from "../../reconcile/k8s.ts";
+import type { Controller, Deps, Result } from "../../reconcile/types.ts";
 import { ownerKeys } from "../keys.ts";
 import { claimPods, createPods, deletePods, deletionOrder } from "../pods.ts";
-import type { Controller, Deps, Result } from "../types.ts";
 
 /** A ReplicaSet (apps/v1). */
 export interface ReplicaSet extends KubeObject {

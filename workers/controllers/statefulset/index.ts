@@ -10,7 +10,6 @@
  */
 import type { KubeObject, ObjectMeta } from "../../client/kube.ts";
 import { R } from "../../client/resources.ts";
-import { currentRevision, ownedRevisions, REVISION_HASH_LABEL, truncateHistory } from "../history.ts";
 import {
   canonicalJson,
   clone,
@@ -23,10 +22,11 @@ import {
   type Pod,
   type PodTemplate,
   splitKey,
-} from "../k8s.ts";
+} from "../../reconcile/k8s.ts";
+import type { Controller, Deps, Result } from "../../reconcile/types.ts";
+import { currentRevision, ownedRevisions, REVISION_HASH_LABEL, truncateHistory } from "../history.ts";
 import { ownerKeys } from "../keys.ts";
 import { createExpected, deletePods, podFromTemplate } from "../pods.ts";
-import type { Controller, Deps, Result } from "../types.ts";
 
 /** A StatefulSet (apps/v1). */
 export interface StatefulSet extends KubeObject {

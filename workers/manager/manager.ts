@@ -12,13 +12,12 @@
 import { DurableObject } from "cloudflare:workers";
 import { inProcessClient } from "../apiserver/index.ts";
 import type { KubeClient, KubeObject } from "../client/kube.ts";
+import { InformerCache, type InformerEvent } from "../controllers/informer.ts";
+import { trackWrites, watchersOf } from "../controllers/loop.ts";
+import { WorkQueue } from "../controllers/queue.ts";
+import { eventRecorder } from "../controllers/recorder.ts";
 import type { Env } from "../env.ts";
-import { CONTROLLERS } from "./all.ts";
-import { Expectations } from "./expectations.ts";
-import { InformerCache, type InformerEvent } from "./informer.ts";
-import { trackWrites, watchersOf } from "./loop.ts";
-import { WorkQueue } from "./queue.ts";
-import { eventRecorder } from "./recorder.ts";
+import { Expectations } from "../reconcile/expectations.ts";
 import {
   ALL_KEYS,
   type Controller,
@@ -26,7 +25,8 @@ import {
   type Deps,
   defaultConfig,
   resourceId,
-} from "./types.ts";
+} from "../reconcile/types.ts";
+import { CONTROLLERS } from "./all.ts";
 
 /** Bounds of the pause between back-to-back passes of one controller (see settle). */
 const MIN_SETTLE_MS = 10;
