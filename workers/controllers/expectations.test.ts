@@ -4,8 +4,10 @@ import { EXPECTATIONS_TIMEOUT_MS, Expectations } from "../reconcile/expectations
 import type { Pod } from "../reconcile/k8s.ts";
 import { testDeps } from "../reconcile/testing/deps.ts";
 import { FakeClient } from "../reconcile/testing/fake-client.ts";
+import { node } from "../reconcile/testing/fixtures.ts";
 import { LaggingCache } from "../reconcile/testing/lagging-cache.ts";
 import type { Deps } from "../reconcile/types.ts";
+import { type DaemonSet, reconcileDaemonSet } from "./daemonset/index.ts";
 import { type Job, reconcileJob } from "./job/index.ts";
 import { type ReplicaSet, reconcileReplicaSet } from "./replicaset/index.ts";
 
@@ -79,6 +81,27 @@ describe("expectations against a lagging cache", () => {
     await reconcileJob("default/pi", deps);
     expect(podCreates(client)).toBe(2);
     expect(client.all<Pod>(R.pods)).toHaveLength(2);
+  });
+
+  it("a DaemonSet does not create a second pod for a node while the cache lags", async () => {
+    const ds: DaemonSet = {
+      apiVersion: "apps/v1",
+      kind: "DaemonSet",
+      metadata: { name: "agent", namespace: "default", uid: "ds-uid", generation: 1 },
+      spec: { selector: { matchLabels: { app: "web" } }, template },
+    };
+    const client = new FakeClient([
+      { ref: R.daemonsets, objects: [ds] },
+      { ref: R.nodes, objects: [node("n1"), node("n2")] },
+    ]);
+    const { deps, cache } = lagging(client);
+    await reconcileDaemonSet("default/agent", deps);
+    expect(podCreates(client)).toBe(2);
+    await reconcileDaemonSet("default/agent", deps);
+    expect(podCreates(client)).toBe(2);
+    await cache.catchUp();
+    await reconcileDaemonSet("default/agent", deps);
+    expect(podCreates(client)).toBe(2);
   });
 
   it("expectations that were never met expire after five minutes (kube's ExpectationsTimeout)", async () => {
