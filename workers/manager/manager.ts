@@ -166,8 +166,12 @@ export class ControllerManager extends DurableObject<Env> {
     while (this.running.size > 0) await Promise.all(this.running.values());
   }
 
-  /** The deps a controller's reconciles get: our writes are applied to the informers as they succeed. */
-  private deps(): Deps {
+  /**
+   * The deps a controller's reconciles get: our writes are applied to the informers as they succeed.
+   * `broad` collects resources whose watchers must look at every key; the worker queues them when its
+   * round ends (a scheduler round binding thousands of pods wakes the pod watchers once, not per binding).
+   */
+  private deps(broad: Set<string>): Deps {
     const cache = this.cache;
     const client = trackWrites(controllerClient(this.env), (ref, result, deleted) => {
       // The informer applies the answer at once (its event lowers expectations). Our writes always queue
@@ -178,7 +182,8 @@ export class ControllerManager extends DurableObject<Env> {
       const id = resourceId(ref);
       const object = result as KubeObject | undefined;
       if (!object?.metadata?.name || object.kind === "Status") {
-        this.queueAll(deleted ? [id, `${id}:DELETED`] : [id]);
+        broad.add(id);
+        if (deleted) broad.add(`${id}:DELETED`);
         return;
       }
       const gone = deleted && !object.metadata.deletionTimestamp;
@@ -199,7 +204,8 @@ export class ControllerManager extends DurableObject<Env> {
     const controller = this.controllers.get(name);
     const queue = this.queues.get(name);
     if (!controller || !queue) return;
-    const deps = this.deps();
+    const broad = new Set<string>();
+    const deps = this.deps(broad);
     while (queue.length > 0) {
       await this.settle(name);
       this.passes++;
@@ -228,6 +234,8 @@ export class ControllerManager extends DurableObject<Env> {
         }
       }
       this.lastPass.set(name, { end: Date.now(), took: Date.now() - started });
+      this.queueAll([...broad]);
+      broad.clear();
     }
   }
 
