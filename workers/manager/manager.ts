@@ -168,10 +168,11 @@ export class ControllerManager extends DurableObject<Env> {
 
   /**
    * The deps a controller's reconciles get: our writes are applied to the informers as they succeed.
-   * `broad` collects resources whose watchers must look at every key; the worker queues them when its
-   * round ends (a scheduler round binding thousands of pods wakes the pod watchers once, not per binding).
+   * `wrote` collects what our writes changed, `broad` the resources whose watchers must look at every
+   * key; the worker queues their keys when its round ends, as passes did (a scheduler round binding
+   * thousands of pods wakes the other controllers once, not once per binding).
    */
-  private deps(broad: Set<string>): Deps {
+  private deps(wrote: InformerEvent[], broad: Set<string>): Deps {
     const cache = this.cache;
     const client = trackWrites(controllerClient(this.env), (ref, result, deleted) => {
       // The informer applies the answer at once (its event lowers expectations). Our writes always queue
@@ -187,7 +188,7 @@ export class ControllerManager extends DurableObject<Env> {
         return;
       }
       const gone = deleted && !object.metadata.deletionTimestamp;
-      this.route({ resource: id, type: gone ? "DELETED" : "MODIFIED", object });
+      wrote.push({ resource: id, type: gone ? "DELETED" : "MODIFIED", object });
     });
     return {
       client,
@@ -204,8 +205,9 @@ export class ControllerManager extends DurableObject<Env> {
     const controller = this.controllers.get(name);
     const queue = this.queues.get(name);
     if (!controller || !queue) return;
+    const wrote: InformerEvent[] = [];
     const broad = new Set<string>();
-    const deps = this.deps(broad);
+    const deps = this.deps(wrote, broad);
     while (queue.length > 0) {
       await this.settle(name);
       this.passes++;
@@ -234,6 +236,7 @@ export class ControllerManager extends DurableObject<Env> {
         }
       }
       this.lastPass.set(name, { end: Date.now(), took: Date.now() - started });
+      for (const event of wrote.splice(0)) this.route(event);
       this.queueAll([...broad]);
       broad.clear();
     }
