@@ -8,8 +8,8 @@
  */
 
 import { apiServerForEnv } from "./apiserver/index.ts";
-import { resync, wake } from "./controllers/index.ts";
 import type { Env } from "./env.ts";
+import { resync, wake } from "./manager/index.ts";
 import { handleRegistry } from "./oci-registry/index.ts";
 import { handleTunnelConnect } from "./tunnel/connect.ts";
 import { podLogsService } from "./tunnel/logs.ts";

@@ -18,7 +18,7 @@ import { clientFor } from "../../test/e2e/controllers-harness.ts";
 import { type ControlPlane, startControlPlane } from "../../test/e2e/harness.ts";
 import type { KubeClient } from "../../workers/client/kube.ts";
 import { R } from "../../workers/client/resources.ts";
-import type { Pod } from "../../workers/controllers/k8s.ts";
+import type { Pod } from "../../workers/reconcile/k8s.ts";
 import { closedLoop, percentile } from "../lib/stats.ts";
 
 /** kube-scheduler's scheduler_perf CI thresholds at 5,000 nodes (pods/s), the anchor. */

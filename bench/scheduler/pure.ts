@@ -3,7 +3,7 @@
  * 10,000 pending pods with requests (100 owners of 100 replicas each).
  * Prints pods scheduled per second and per-pod decision latency.
  */
-import type { Node, Pod } from "../../workers/controllers/k8s.ts";
+import type { Node, Pod } from "../../workers/reconcile/k8s.ts";
 import { Scheduler } from "../../workers/scheduler/schedule.ts";
 import { percentile } from "../lib/stats.ts";
 

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { R } from "../../workers/client/resources.ts";
-import type { Pod } from "../../workers/controllers/k8s.ts";
+import type { Pod } from "../../workers/reconcile/k8s.ts";
 import { type Cluster, startCluster, waitFor } from "./controllers-harness.ts";
 
 let cluster: Cluster;

@@ -18,9 +18,9 @@ import {
   type LabelSelector,
   type PodTemplate,
   safeHash,
-} from "./k8s.ts";
+} from "../reconcile/k8s.ts";
+import type { Deps } from "../reconcile/types.ts";
 import { ownerRefTo } from "./pods.ts";
-import type { Deps } from "./types.ts";
 
 /** The label carrying a revision's hash (on revisions, and on DaemonSet/StatefulSet pods). */
 export const REVISION_HASH_LABEL = "controller-revision-hash";

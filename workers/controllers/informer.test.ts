@@ -62,10 +62,20 @@ describe("InformerCache", () => {
     await kube.delete(R.configmaps, "default", "after");
     await until("three events", () => events.length >= 3);
 
-    expect(events).toEqual([
-      { resource: "/configmaps", type: "ADDED" },
-      { resource: "/configmaps", type: "MODIFIED" },
-      { resource: "/configmaps", type: "DELETED" },
+    // Each event carries the object, and the cached copy it replaced (what controllers map to keys).
+    const data = (o: KubeObject | undefined) => (o as { data?: Record<string, string> } | undefined)?.data;
+    expect(
+      events.map((e) => ({
+        resource: e.resource,
+        type: e.type,
+        name: e.object.metadata?.name,
+        data: data(e.object),
+        old: data(e.old),
+      })),
+    ).toEqual([
+      { resource: "/configmaps", type: "ADDED", name: "after", data: { a: "1" }, old: undefined },
+      { resource: "/configmaps", type: "MODIFIED", name: "before", data: { b: "2" }, old: {} },
+      { resource: "/configmaps", type: "DELETED", name: "after", data: { a: "1" }, old: { a: "1" } },
     ]);
     const items = await cache.list(R.configmaps);
     expect(items.map((o) => o.metadata?.name)).toEqual(["before"]);
@@ -75,11 +85,13 @@ describe("InformerCache", () => {
 
   it("shows our own writes at once, and never lets an older copy replace a newer one", async () => {
     const kube = cluster();
-    const cache = informers(kube);
+    const events: InformerEvent[] = [];
+    const cache = informers(kube, events);
     expect(await cache.list(R.configmaps)).toEqual([]);
     const created = await kube.create(R.configmaps, "default", cm("mine"));
-    // Before the watch can have delivered it, the write's own answer is enough.
-    cache.wrote(R.configmaps, created, false);
+    // Before the watch can have delivered it, the write's own answer is enough, and is reported as a change.
+    expect(cache.wrote(R.configmaps, created, false)).toBe(true);
+    expect(events.map((e) => `${e.type} ${e.object.metadata?.name}`)).toEqual(["ADDED mine"]);
     expect((await cache.get(R.configmaps, "default", "mine"))?.metadata?.uid).toBe(created.metadata?.uid);
 
     const updated = await kube.update(R.configmaps, "default", { ...created, data: { v: "2" } });

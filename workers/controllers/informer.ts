@@ -3,8 +3,9 @@
  * informers: each resource is listed once (in pages), then kept current by a
  * watch from the list's resourceVersion, with bookmarks; a 410 Expired
  * relists, any other end of the stream re-watches from the last revision seen.
- * Every change is reported (onEvent) so the manager runs the controllers that
- * watch that resource, whatever wrote it.
+ * Every change is reported (onEvent) with the object before and after, so the
+ * manager queues the keys it affects, whatever wrote it; our own writes
+ * applied here are reported once (the watch's repeat of them is then stale).
  *
  * Read-your-writes inside the manager: the manager's own successful writes
  * are applied at once (`wrote`), and the scheduler `assume`s the pods it
@@ -16,7 +17,7 @@
  */
 import type { KubeClient, KubeObject, ResourceRef } from "../client/kube.ts";
 import { ApiError } from "../client/status.ts";
-import { type ObjectCache, resourceId } from "./types.ts";
+import { type ObjectCache, type ObjectEvent, resourceId } from "../reconcile/types.ts";
 
 /** Objects per list page: bounded responses however big a resource grows. */
 const PAGE_SIZE = 1000;
@@ -28,8 +29,8 @@ const MAX_TOMBSTONES = 10_000;
 const keyOf = (o: KubeObject) => `${o.metadata?.namespace ?? ""}/${o.metadata?.name ?? ""}`;
 const rvOf = (o: KubeObject | undefined) => Number(o?.metadata?.resourceVersion ?? 0) || 0;
 
-/** What an informer reports to its owner: the resource ("group/resource") and the change. */
-export type InformerEvent = { resource: string; type: "ADDED" | "MODIFIED" | "DELETED" };
+/** What an informer reports to its owner: the resource ("group/resource"), the change, the object. */
+export type InformerEvent = ObjectEvent;
 
 /** One resource's cache: a list, then a watch that keeps it current. */
 export class Informer {
@@ -67,21 +68,34 @@ export class Informer {
     return this.items.get(`${namespace ?? ""}/${name}`);
   }
 
-  /** Put a copy in if it is at least as new as ours (our own writes and the scheduler's assumptions). */
-  put(object: KubeObject): void {
+  /**
+   * Put a copy in if it is at least as new as ours (our own writes and the scheduler's assumptions), and
+   * report it, unless it is a write's answer the watch already delivered (same revision: no change).
+   */
+  put(object: KubeObject, assumed = false): void {
     const key = keyOf(object);
     const have = this.items.get(key);
     const rv = rvOf(object);
-    if ((have && rvOf(have) > rv) || (this.tombstones.get(key) ?? -1) >= rv) return;
+    if ((have && rvOf(have) > rv) || (this.tombstones.get(key) ?? -1) >= rv || have === object) return;
     this.items.set(key, object);
     this.array = undefined;
+    if (have && rvOf(have) === rv && !assumed) return;
+    this.report(have ? "MODIFIED" : "ADDED", object, have);
   }
 
   /** Our own delete removed this object (its last revision was rv). */
   remove(object: KubeObject): void {
     const key = keyOf(object);
     this.bury(key, rvOf(object));
-    if (this.items.delete(key)) this.array = undefined;
+    const have = this.items.get(key);
+    if (!have) return;
+    this.items.delete(key);
+    this.array = undefined;
+    this.report("DELETED", object, have);
+  }
+
+  private report(type: ObjectEvent["type"], object: KubeObject, old?: KubeObject): void {
+    this.onEvent({ resource: resourceId(this.ref), type, object, ...(old ? { old } : {}) });
   }
 
   /** Remember a deleted key's last revision (bounded: the oldest are forgotten first). */
@@ -110,14 +124,20 @@ export class Informer {
       const next = page.metadata.continue || undefined;
       token = page.items.length > 0 && next !== token ? next : undefined;
     } while (token);
-    const changed = items.size !== this.items.size || [...items].some(([k, o]) => this.items.get(k) !== o);
+    const before = new Map(this.items);
     this.items.clear();
     for (const [k, o] of items) this.items.set(k, o);
     this.tombstones.clear();
     this.array = undefined;
     this.resourceVersion = revision;
-    // A relist (after 410) may have missed changes: the watchers must look again.
-    if (changed && this.listed) this.onEvent({ resource: resourceId(this.ref), type: "MODIFIED" });
+    // A relist (after 410) may have missed changes: report each difference, as client-go's replace does.
+    if (this.listed) {
+      for (const [k, o] of items) {
+        const old = before.get(k);
+        if (old !== o) this.report(old ? "MODIFIED" : "ADDED", o, old);
+      }
+      for (const [k, o] of before) if (!items.has(k)) this.report("DELETED", o, o);
+    }
     this.listed = true;
   }
 
@@ -159,17 +179,17 @@ export class Informer {
       this.resourceVersion = object.metadata?.resourceVersion ?? "";
     if (type === "BOOKMARK") return;
     const key = keyOf(object);
+    const have = this.items.get(key);
     if (type === "DELETED") {
       this.bury(key, rv);
       if (!this.items.delete(key)) return;
     } else {
-      const have = this.items.get(key);
       if ((have && rvOf(have) >= rv) || (this.tombstones.get(key) ?? -1) >= rv) return;
       this.tombstones.delete(key);
       this.items.set(key, object);
     }
     this.array = undefined;
-    this.onEvent({ resource: resourceId(this.ref), type });
+    this.report(type, object, have);
   }
 }
 
@@ -214,19 +234,23 @@ export class InformerCache implements ObjectCache {
     return informer.get(namespace, name) as T | undefined;
   }
 
-  /** A write of ours succeeded: reflect what the server returned (objects only; Status answers carry none). */
-  wrote(ref: ResourceRef, result: unknown, deleted: boolean): void {
+  /**
+   * A write of ours succeeded: reflect what the server returned (objects only; Status answers carry none).
+   * Returns whether it was applied (false: no informer for the resource, or no object in the answer).
+   */
+  wrote(ref: ResourceRef, result: unknown, deleted: boolean): boolean {
     const informer = this.informers.get(resourceId(ref));
     const object = result as KubeObject | undefined;
-    if (!informer || !object?.metadata?.name || object.kind === "Status") return;
+    if (!informer || !object?.metadata?.name || object.kind === "Status") return false;
     // A delete answers with the object: still there when graceful or finalized, else gone.
     if (deleted && !object.metadata.deletionTimestamp) informer.remove(object);
     else informer.put(object);
+    return true;
   }
 
   /** Record a change the server has accepted but not yet shown us (the scheduler's bindings). */
   assume(ref: ResourceRef, object: KubeObject): void {
-    this.informers.get(resourceId(ref))?.put(object);
+    this.informers.get(resourceId(ref))?.put(object, true);
   }
 
   /** Is this resource's watch running (so its changes reach us without a poke)? */

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { R } from "../client/resources.ts";
+import { FakeClient } from "../reconcile/testing/fake-client.ts";
+import { type Controller, defaultConfig } from "../reconcile/types.ts";
 import { runPass, watchersOf } from "./loop.ts";
-import { FakeClient } from "./testing/fake-client.ts";
-import { type Controller, defaultConfig } from "./types.ts";
 
 const pass = (client: FakeClient, controllers: Controller[], log: string[] = []) =>
   runPass({

@@ -5,7 +5,8 @@
  * controllers that watch what changed (and the pass cache drops stale lists).
  */
 import type { KubeClient, ResourceRef } from "../client/kube.ts";
-import { Snapshot } from "./snapshot.ts";
+import { Expectations } from "../reconcile/expectations.ts";
+import { Snapshot } from "../reconcile/snapshot.ts";
 import {
   type Controller,
   type ControllerConfig,
@@ -13,7 +14,7 @@ import {
   type ObjectCache,
   type Recorder,
   resourceId,
-} from "./types.ts";
+} from "../reconcile/types.ts";
 
 /** What a pass did: resources it wrote, when it wants to run again, what failed. */
 export interface PassReport {
@@ -33,6 +34,8 @@ export interface PassOptions {
   config: ControllerConfig;
   /** Long-lived cache (the manager's informers); default: a fresh per-pass Snapshot. */
   cache?: ObjectCache;
+  /** Pending pod creations/deletions per owner; default: a fresh store per pass. */
+  expectations?: Expectations;
   /** Builds the event recorder over the tracking client. */
   recorder: (client: KubeClient) => Recorder;
   log?: (message: string) => void;
@@ -79,6 +82,7 @@ export async function runPass(options: PassOptions): Promise<PassReport> {
     now: options.now,
     recorder: options.recorder(client),
     config: options.config,
+    expectations: options.expectations ?? new Expectations(() => options.now().getTime()),
   };
   for (const controller of options.controllers) {
     let keys: string[];

@@ -14,9 +14,9 @@ import {
   type Pod,
   type PodTemplate,
   randomSuffix,
-} from "./k8s.ts";
-import { forEachLimit } from "./pool.ts";
-import type { Deps } from "./types.ts";
+} from "../reconcile/k8s.ts";
+import { forEachLimit } from "../reconcile/pool.ts";
+import type { Deps } from "../reconcile/types.ts";
 
 /** The controller ownerReference pointing at `owner`. */
 export function ownerRefTo(owner: KubeObject): OwnerReference {
@@ -95,10 +95,12 @@ export async function createPods(
   count: number,
 ): Promise<void> {
   const slots = Array.from({ length: count }, (_, i) => i);
+  const uid = owner.metadata?.uid;
+  deps.expectations.expectCreations(uid, count);
   const errors = await forEachLimit(slots, deps.config.writeConcurrency, async () => {
     const pod = podFromTemplate(template, owner);
     try {
-      const created = await deps.client.create<Pod>(R.pods, owner.metadata?.namespace, pod);
+      const created = await createExpected(deps, uid, pod);
       await deps.recorder.event(
         owner,
         "Normal",
@@ -118,14 +120,33 @@ export async function createPods(
   if (errors.length) throw errors[0];
 }
 
-/** Delete pods in parallel batches, recording SuccessfulDelete; already-gone pods count as deleted. */
+/**
+ * Create one pod whose creation the caller already expected for `owner`: a failed request will never
+ * show up in the informer, so it lowers the expectation itself (kube's CreationObserved on error).
+ */
+export async function createExpected(deps: Deps, owner: string | undefined, pod: Pod): Promise<Pod> {
+  try {
+    return await deps.client.create<Pod>(R.pods, pod.metadata.namespace, pod);
+  } catch (error) {
+    deps.expectations.creationObserved(owner);
+    throw error;
+  }
+}
+
+/**
+ * Delete pods in parallel batches, recording SuccessfulDelete; already-gone pods count as deleted.
+ * The deletions are expected for the owner first; a failed or 404 request lowers that at once.
+ */
 export async function deletePods(deps: Deps, owner: KubeObject, pods: Pod[]): Promise<void> {
+  const uid = owner.metadata?.uid;
+  deps.expectations.expectDeletions(uid, pods.length);
   const errors = await forEachLimit(pods, deps.config.writeConcurrency, async (pod) => {
     try {
       await deps.client.delete(R.pods, pod.metadata.namespace, pod.metadata.name ?? "", {
         preconditions: { uid: pod.metadata.uid },
       });
     } catch (error) {
+      deps.expectations.deletionObserved(uid);
       if ((error as { code?: number }).code === 404) return;
       throw error;
     }

@@ -1,8 +1,8 @@
 /** Kubernetes Events (core/v1) for `kubectl describe`, written through the API like everything else. */
 import type { KubeClient, KubeObject } from "../client/kube.ts";
 import { R } from "../client/resources.ts";
-import { randomSuffix, timestamp } from "./k8s.ts";
-import type { Recorder } from "./types.ts";
+import { randomSuffix, timestamp } from "../reconcile/k8s.ts";
+import type { Recorder } from "../reconcile/types.ts";
 
 /** A Recorder that creates one Event per call; write failures are swallowed (events are best effort). */
 export function eventRecorder(client: KubeClient, component: string, now: () => Date): Recorder {

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { R } from "../client/resources.ts";
-import type { Pod } from "../controllers/k8s.ts";
-import { Snapshot } from "../controllers/snapshot.ts";
-import { testDeps } from "../controllers/testing/deps.ts";
-import { FakeClient } from "../controllers/testing/fake-client.ts";
-import { node, pod } from "../controllers/testing/fixtures.ts";
+import type { Pod } from "../reconcile/k8s.ts";
+import { Snapshot } from "../reconcile/snapshot.ts";
+import { testDeps } from "../reconcile/testing/deps.ts";
+import { FakeClient } from "../reconcile/testing/fake-client.ts";
+import { node, pod } from "../reconcile/testing/fixtures.ts";
 import { RETRY_UNSCHEDULABLE_MS, schedulePending } from "./index.ts";
 
 describe("scheduler controller", () => {

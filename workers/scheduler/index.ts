@@ -14,9 +14,9 @@ import {
   type Node,
   type Pod,
   setCondition,
-} from "../controllers/k8s.ts";
-import { forEachLimit } from "../controllers/pool.ts";
-import type { Controller, Deps, Result } from "../controllers/types.ts";
+} from "../reconcile/k8s.ts";
+import { forEachLimit } from "../reconcile/pool.ts";
+import type { Controller, Deps, Result } from "../reconcile/types.ts";
 import { isPending, queueOrder, type RuntimeClass, Scheduler } from "./schedule.ts";
 
 export { fitError, isPending, type RuntimeClass, Scheduler, schedule } from "./schedule.ts";

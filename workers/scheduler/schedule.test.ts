@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { node, pod } from "../controllers/testing/fixtures.ts";
-import { parseQuantity } from "./resources.ts";
+import { parseQuantity } from "../reconcile/placement/resources.ts";
+import { node, pod } from "../reconcile/testing/fixtures.ts";
 import { feasibleNodesToFind, schedule } from "./schedule.ts";
 
 const placed = (decisions: ReturnType<typeof schedule>) =>

@@ -4,10 +4,10 @@
  * each decision before making the next so one pass never overcommits a node.
  */
 import type { KubeObject } from "../client/kube.ts";
-import { controllerRef, isTerminal, type Node, type Pod, type Toleration } from "../controllers/k8s.ts";
-import { type PodInfo, runFilters } from "./filters.ts";
-import { NodeInfo, podHostPorts } from "./node-info.ts";
-import { podRequests } from "./resources.ts";
+import { controllerRef, isTerminal, type Node, type Pod, type Toleration } from "../reconcile/k8s.ts";
+import { type PodInfo, runFilters } from "../reconcile/placement/filters.ts";
+import { NodeInfo, podHostPorts } from "../reconcile/placement/node-info.ts";
+import { podRequests } from "../reconcile/placement/resources.ts";
 import { scoreNodes } from "./scores.ts";
 
 /** A RuntimeClass (node.k8s.io/v1), as far as scheduling cares. */

@@ -3,9 +3,9 @@
  * the best balanced, the one with fewest pods of the same owner, and the one
  * matching the most preferred node affinity. Each score is 0..100; weights 1.
  */
-import { matchTerm, type PodInfo } from "./filters.ts";
-import type { NodeInfo } from "./node-info.ts";
-import { nonZeroRequests } from "./resources.ts";
+import { matchTerm, type PodInfo } from "../reconcile/placement/filters.ts";
+import type { NodeInfo } from "../reconcile/placement/node-info.ts";
+import { nonZeroRequests } from "../reconcile/placement/resources.ts";
 
 function fraction(used: number, capacity: number): number {
   return capacity > 0 ? Math.min(1, used / capacity) : 1;

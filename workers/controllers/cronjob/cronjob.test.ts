@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { R } from "../../client/resources.ts";
+import { testDeps } from "../../reconcile/testing/deps.ts";
+import { FakeClient } from "../../reconcile/testing/fake-client.ts";
 import type { Job } from "../job/index.ts";
-import { testDeps } from "../testing/deps.ts";
-import { FakeClient } from "../testing/fake-client.ts";
 import { type CronJob, reconcileCronJob } from "./index.ts";
 import { lastBetween, nextAfter, parseCron } from "./schedule.ts";
 

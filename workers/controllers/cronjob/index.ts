@@ -7,10 +7,19 @@
 import type { KubeObject, ObjectMeta, OwnerReference } from "../../client/kube.ts";
 import { R } from "../../client/resources.ts";
 import { ApiError } from "../../client/status.ts";
+import {
+  canonicalJson,
+  clone,
+  controllerRef,
+  keyOf,
+  type PodTemplate,
+  splitKey,
+  timestamp,
+} from "../../reconcile/k8s.ts";
+import type { Controller, Deps, Result } from "../../reconcile/types.ts";
 import { finished, type Job } from "../job/index.ts";
-import { canonicalJson, clone, controllerRef, keyOf, type PodTemplate, splitKey, timestamp } from "../k8s.ts";
+import { ownerKeys } from "../keys.ts";
 import { ownerRefTo } from "../pods.ts";
-import type { Controller, Deps, Result } from "../types.ts";
 import { lastBetween, nextAfter, parseCron } from "./schedule.ts";
 
 /** A CronJob (batch/v1). */
@@ -145,5 +154,6 @@ export const cronJobController: Controller = {
   name: "cronjob",
   watches: ["batch/cronjobs", "batch/jobs"],
   keys: async (deps) => (await deps.cache.list(R.cronjobs)).map(keyOf),
+  keysFor: ownerKeys("batch/cronjobs", "CronJob", ["batch/jobs"]),
   reconcile: reconcileCronJob,
 };

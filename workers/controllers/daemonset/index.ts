@@ -9,10 +9,6 @@
  */
 import type { KubeObject, ObjectMeta } from "../../client/kube.ts";
 import { R } from "../../client/resources.ts";
-import { PLACEMENT_FILTERS, type PodInfo } from "../../scheduler/filters.ts";
-import { NodeInfo } from "../../scheduler/node-info.ts";
-import { podRequests } from "../../scheduler/resources.ts";
-import { currentRevision, ownedRevisions, REVISION_HASH_LABEL, truncateHistory } from "../history.ts";
 import {
   canonicalJson,
   clone,
@@ -27,9 +23,14 @@ import {
   type PodTemplate,
   splitKey,
   type Toleration,
-} from "../k8s.ts";
-import { deletePods, podFromTemplate } from "../pods.ts";
-import type { Controller, Deps, Result } from "../types.ts";
+} from "../../reconcile/k8s.ts";
+import { PLACEMENT_FILTERS, type PodInfo } from "../../reconcile/placement/filters.ts";
+import { NodeInfo } from "../../reconcile/placement/node-info.ts";
+import { podRequests } from "../../reconcile/placement/resources.ts";
+import type { Controller, Deps, Result } from "../../reconcile/types.ts";
+import { currentRevision, ownedRevisions, REVISION_HASH_LABEL, truncateHistory } from "../history.ts";
+import { ownerKeys } from "../keys.ts";
+import { createExpected, deletePods, podFromTemplate } from "../pods.ts";
 
 /** A DaemonSet (apps/v1). */
 export interface DaemonSet extends KubeObject {
@@ -157,12 +158,21 @@ export async function reconcileDaemonSet(key: string, deps: Deps): Promise<Resul
     }
   }
 
-  for (const node of toCreate) {
-    const pod = podFromTemplate(pinnedTemplate(ds, node, hash), ds);
-    const created = await deps.client.create<Pod>(R.pods, namespace, pod);
-    await deps.recorder.event(ds, "Normal", "SuccessfulCreate", `Created pod: ${created.metadata?.name}`);
+  // Creations or deletions the cache has not shown yet: acting again would double them (expectations).
+  if (deps.expectations.satisfied(ds.metadata.uid)) {
+    deps.expectations.expectCreations(ds.metadata.uid, toCreate.length);
+    for (const [i, node] of toCreate.entries()) {
+      const pod = podFromTemplate(pinnedTemplate(ds, node, hash), ds);
+      const created = await createExpected(deps, ds.metadata.uid, pod).catch((error: unknown) => {
+        // The rest will not be sent: none of them will show up.
+        for (let rest = i + 1; rest < toCreate.length; rest++)
+          deps.expectations.creationObserved(ds.metadata.uid);
+        throw error;
+      });
+      await deps.recorder.event(ds, "Normal", "SuccessfulCreate", `Created pod: ${created.metadata?.name}`);
+    }
+    if (toDelete.length) await deletePods(deps, ds, toDelete);
   }
-  if (toDelete.length) await deletePods(deps, ds, toDelete);
   // Revisions some pod still runs stay (kube's cleanupHistory counts the pods from the start of the sync).
   const liveHashes = pods.map((p) => p.metadata.labels?.[REVISION_LABEL] ?? "");
   await truncateHistory(deps, ds, revisions, new Set([revision.metadata.name ?? "", hash, ...liveHashes]));
@@ -193,5 +203,6 @@ export const daemonSetController: Controller = {
   // Revisions too, so one deleted by hand is recreated (kube's daemonset controller watches them).
   watches: ["apps/daemonsets", "/pods", "/nodes", "apps/controllerrevisions"],
   keys: async (deps) => (await deps.cache.list(R.daemonsets)).map(keyOf),
+  keysFor: ownerKeys("apps/daemonsets", "DaemonSet", ["/pods", "apps/controllerrevisions"]),
   reconcile: reconcileDaemonSet,
 };

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { R } from "../../client/resources.ts";
-import { findCondition, isReady, type Pod } from "../k8s.ts";
+import { findCondition, isReady, type Pod } from "../../reconcile/k8s.ts";
+import { testDeps } from "../../reconcile/testing/deps.ts";
+import { FakeClient } from "../../reconcile/testing/fake-client.ts";
 import { type ReplicaSet, replicaSetController } from "../replicaset/index.ts";
 import { converge } from "../testing/converge.ts";
-import { testDeps } from "../testing/deps.ts";
-import { FakeClient } from "../testing/fake-client.ts";
 import { type Deployment, deploymentController, reconcileDeployment } from "./index.ts";
 
 function deployment(spec: Partial<Deployment["spec"]> = {}, image = "nginx:1"): Deployment {

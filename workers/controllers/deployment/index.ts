@@ -9,10 +9,19 @@
 import type { OwnerReference } from "../../client/kube.ts";
 import { R } from "../../client/resources.ts";
 import { ApiError } from "../../client/status.ts";
-import { clone, controllerRef, findCondition, keyOf, matchesSelector, type Pod, splitKey } from "../k8s.ts";
+import {
+  clone,
+  controllerRef,
+  findCondition,
+  keyOf,
+  matchesSelector,
+  type Pod,
+  splitKey,
+} from "../../reconcile/k8s.ts";
+import type { Controller, Deps, Result } from "../../reconcile/types.ts";
+import { ownerKeys } from "../keys.ts";
 import { ownerRefTo } from "../pods.ts";
 import type { ReplicaSet } from "../replicaset/index.ts";
-import type { Controller, Deps, Result } from "../types.ts";
 import {
   cleanupHistory,
   oldPodsRunning,
@@ -258,5 +267,6 @@ export const deploymentController: Controller = {
   name: "deployment",
   watches: ["apps/deployments", "apps/replicasets"],
   keys: async (deps) => (await deps.cache.list(R.deployments)).map(keyOf),
+  keysFor: ownerKeys("apps/deployments", "Deployment", ["apps/replicasets"], true),
   reconcile: reconcileDeployment,
 };

@@ -4,9 +4,9 @@
  * copies of the ReplicaSets and update them in place after each write.
  */
 import { R } from "../../client/resources.ts";
-import { isTerminal, type Pod } from "../k8s.ts";
+import { isTerminal, type Pod } from "../../reconcile/k8s.ts";
+import type { Deps } from "../../reconcile/types.ts";
 import type { ReplicaSet } from "../replicaset/index.ts";
-import type { Deps } from "../types.ts";
 import {
   byCreation,
   DESIRED_REPLICAS,

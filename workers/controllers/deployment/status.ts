@@ -2,7 +2,7 @@
  * Deployment status and conditions, after the deployment controller's
  * calculateStatus / syncRolloutStatus: what `kubectl rollout status` waits on.
  */
-import { type Condition, findCondition, timestamp } from "../k8s.ts";
+import { type Condition, findCondition, timestamp } from "../../reconcile/k8s.ts";
 import type { ReplicaSet } from "../replicaset/index.ts";
 import { type Deployment, type DeploymentStatus, replicas, statusSum, surgeAndUnavailable } from "./util.ts";
 

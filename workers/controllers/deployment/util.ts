@@ -3,7 +3,13 @@
  * surge/unavailable arithmetic, revisions, template hashing and equality.
  */
 import type { KubeObject, ObjectMeta } from "../../client/kube.ts";
-import { type Condition, canonicalJson, type LabelSelector, type PodTemplate, safeHash } from "../k8s.ts";
+import {
+  type Condition,
+  canonicalJson,
+  type LabelSelector,
+  type PodTemplate,
+  safeHash,
+} from "../../reconcile/k8s.ts";
 import type { ReplicaSet } from "../replicaset/index.ts";
 
 /** A Deployment (apps/v1). */

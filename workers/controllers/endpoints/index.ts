@@ -7,9 +7,17 @@
 import type { KubeObject, ObjectMeta } from "../../client/kube.ts";
 import { R } from "../../client/resources.ts";
 import { ApiError } from "../../client/status.ts";
-import { canonicalJson, isReady, isTerminal, keyOf, type Pod, safeHash, splitKey } from "../k8s.ts";
+import {
+  canonicalJson,
+  isReady,
+  isTerminal,
+  keyOf,
+  type Pod,
+  safeHash,
+  splitKey,
+} from "../../reconcile/k8s.ts";
+import type { Controller, Deps, Result } from "../../reconcile/types.ts";
 import { ownerRefTo } from "../pods.ts";
-import type { Controller, Deps, Result } from "../types.ts";
 
 /** A Service, as far as endpoints care. */
 export interface Service extends KubeObject {

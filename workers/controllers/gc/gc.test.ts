@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import type { KubeObject } from "../../client/kube.ts";
 import { R } from "../../client/resources.ts";
-import { testDeps } from "../testing/deps.ts";
-import { FakeClient } from "../testing/fake-client.ts";
-import { pod } from "../testing/fixtures.ts";
+import { testDeps } from "../../reconcile/testing/deps.ts";
+import { FakeClient } from "../../reconcile/testing/fake-client.ts";
+import { pod } from "../../reconcile/testing/fixtures.ts";
 import { collect } from "./index.ts";
 
 const owner = (name: string, uid: string, extra: Record<string, unknown> = {}) => ({

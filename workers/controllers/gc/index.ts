@@ -12,7 +12,7 @@
 import type { KubeObject, OwnerReference, ResourceRef } from "../../client/kube.ts";
 import { R } from "../../client/resources.ts";
 import { ApiError } from "../../client/status.ts";
-import type { Controller, Deps, Result } from "../types.ts";
+import type { Controller, Deps, Result } from "../../reconcile/types.ts";
 
 /** Kinds the collector knows how to look up, by "apiVersion/kind" of an ownerReference. */
 const KINDS: Record<string, ResourceRef> = {

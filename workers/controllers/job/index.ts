@@ -20,9 +20,10 @@ import {
   type PodTemplate,
   splitKey,
   timestamp,
-} from "../k8s.ts";
+} from "../../reconcile/k8s.ts";
+import type { Controller, Deps, Result } from "../../reconcile/types.ts";
+import { ownerKeys } from "../keys.ts";
 import { createPods, deletePods } from "../pods.ts";
-import type { Controller, Deps, Result } from "../types.ts";
 
 /** A Job (batch/v1). */
 export interface Job extends KubeObject {
@@ -121,8 +122,10 @@ export async function reconcileJob(key: string, deps: Deps): Promise<Result | un
   const complete =
     completions !== undefined ? succeeded >= completions : succeeded > 0 && active.length === 0;
 
+  // Pod creations or deletions the cache has not shown yet: manage pods only once it has (expectations).
+  const manage = deps.expectations.satisfied(job.metadata.uid);
   if (failure || complete) {
-    if (active.length) await deletePods(deps, job, active);
+    if (active.length && manage) await deletePods(deps, job, active);
     status.conditions = [...(status.conditions ?? []), failure ?? jobCondition("Complete", "", "", now)].map(
       ({ reason, message, ...c }) => (reason ? { reason, message, ...c } : c),
     );
@@ -132,11 +135,13 @@ export async function reconcileJob(key: string, deps: Deps): Promise<Result | un
   } else if (!job.spec.suspend) {
     const remaining = completions !== undefined ? completions - succeeded : parallelism;
     const want = Math.max(0, Math.min(parallelism, remaining));
-    if (active.length < want) await createPods(deps, job, withJobLabels(job), want - active.length);
+    if (!manage) {
+      // Wait for the cache to show the pods already created or deleted.
+    } else if (active.length < want) await createPods(deps, job, withJobLabels(job), want - active.length);
     else if (active.length > want) await deletePods(deps, job, active.slice(want));
     status.active = active.length;
   } else {
-    if (active.length) await deletePods(deps, job, active);
+    if (active.length && manage) await deletePods(deps, job, active);
     status.active = active.length;
   }
   status.succeeded = succeeded;
@@ -175,5 +180,6 @@ export const jobController: Controller = {
   name: "job",
   watches: ["batch/jobs", "/pods"],
   keys: async (deps) => (await deps.cache.list(R.jobs)).map(keyOf),
+  keysFor: ownerKeys("batch/jobs", "Job", ["/pods"]),
   reconcile: reconcileJob,
 };

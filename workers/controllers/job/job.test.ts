@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { R } from "../../client/resources.ts";
-import { findCondition, type Pod } from "../k8s.ts";
-import { testDeps } from "../testing/deps.ts";
-import { FakeClient } from "../testing/fake-client.ts";
+import { findCondition, type Pod } from "../../reconcile/k8s.ts";
+import { testDeps } from "../../reconcile/testing/deps.ts";
+import { FakeClient } from "../../reconcile/testing/fake-client.ts";
 import { type Job, reconcileJob } from "./index.ts";
 
 function job(spec: Partial<Job["spec"]> = {}): Job {

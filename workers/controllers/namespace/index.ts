@@ -7,7 +7,7 @@
 import type { KubeObject, ResourceRef } from "../../client/kube.ts";
 import { R } from "../../client/resources.ts";
 import { ApiError } from "../../client/status.ts";
-import type { Controller, Deps, Result } from "../types.ts";
+import type { Controller, Deps, Result } from "../../reconcile/types.ts";
 
 interface ApiResource {
   name: string;

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { R } from "../../client/resources.ts";
-import { testDeps } from "../testing/deps.ts";
-import { FakeClient } from "../testing/fake-client.ts";
-import { pod } from "../testing/fixtures.ts";
+import { testDeps } from "../../reconcile/testing/deps.ts";
+import { FakeClient } from "../../reconcile/testing/fake-client.ts";
+import { pod } from "../../reconcile/testing/fixtures.ts";
 import { reconcileNamespace } from "./index.ts";
 
 describe("namespace controller", () => {

@@ -8,7 +8,6 @@
  */
 import type { KubeObject } from "../../client/kube.ts";
 import { R } from "../../client/resources.ts";
-import { tolerates } from "../../scheduler/filters.ts";
 import {
   type Condition,
   clone,
@@ -18,8 +17,9 @@ import {
   type Pod,
   type Taint,
   timestamp,
-} from "../k8s.ts";
-import type { Controller, Deps, Result } from "../types.ts";
+} from "../../reconcile/k8s.ts";
+import { tolerates } from "../../reconcile/placement/filters.ts";
+import type { Controller, Deps, Result } from "../../reconcile/types.ts";
 
 export const UNREACHABLE = "node.kubernetes.io/unreachable";
 export const NOT_READY = "node.kubernetes.io/not-ready";

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { R } from "../../client/resources.ts";
-import type { Node, Pod } from "../k8s.ts";
-import { testDeps } from "../testing/deps.ts";
-import { FakeClient } from "../testing/fake-client.ts";
-import { node, pod } from "../testing/fixtures.ts";
+import type { Node, Pod } from "../../reconcile/k8s.ts";
+import { testDeps } from "../../reconcile/testing/deps.ts";
+import { FakeClient } from "../../reconcile/testing/fake-client.ts";
+import { node, pod } from "../../reconcile/testing/fixtures.ts";
 import { reconcileNode } from "./index.ts";
 
 const lease = (renewTime: string, name = "n1") => ({

@@ -15,9 +15,10 @@ import {
   type Pod,
   type PodTemplate,
   splitKey,
-} from "../k8s.ts";
+} from "../../reconcile/k8s.ts";
+import type { Controller, Deps, Result } from "../../reconcile/types.ts";
+import { ownerKeys } from "../keys.ts";
 import { claimPods, createPods, deletePods, deletionOrder } from "../pods.ts";
-import type { Controller, Deps, Result } from "../types.ts";
 
 /** A ReplicaSet (apps/v1). */
 export interface ReplicaSet extends KubeObject {
@@ -48,7 +49,8 @@ export async function reconcileReplicaSet(key: string, deps: Deps): Promise<Resu
   const minReady = rs.spec.minReadySeconds ?? 0;
   let requeue: number | undefined;
 
-  if (!rs.metadata.deletionTimestamp) {
+  // Creations or deletions still unseen by the cache: acting on its lagging count would do them twice.
+  if (!rs.metadata.deletionTimestamp && deps.expectations.satisfied(rs.metadata.uid)) {
     const want = rs.spec.replicas ?? 1;
     const diff = want - active.length;
     if (diff > 0) await createPods(deps, rsWithKind, rs.spec.template, Math.min(diff, BURST));
@@ -89,5 +91,6 @@ export const replicaSetController: Controller = {
   name: "replicaset",
   watches: ["apps/replicasets", "/pods"],
   keys: async (deps) => (await deps.cache.list(R.replicasets)).map(keyOf),
+  keysFor: ownerKeys("apps/replicasets", "ReplicaSet", ["/pods"], true),
   reconcile: reconcileReplicaSet,
 };

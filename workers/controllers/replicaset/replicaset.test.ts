@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { R } from "../../client/resources.ts";
-import type { Pod } from "../k8s.ts";
-import { testDeps } from "../testing/deps.ts";
-import { FakeClient } from "../testing/fake-client.ts";
-import { pod } from "../testing/fixtures.ts";
+import type { Pod } from "../../reconcile/k8s.ts";
+import { testDeps } from "../../reconcile/testing/deps.ts";
+import { FakeClient } from "../../reconcile/testing/fake-client.ts";
+import { pod } from "../../reconcile/testing/fixtures.ts";
 import { type ReplicaSet, reconcileReplicaSet } from "./index.ts";
 
 function rs(replicas: number): ReplicaSet {

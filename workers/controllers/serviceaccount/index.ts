@@ -1,7 +1,7 @@
 /** ServiceAccount controller: every active namespace has a "default" ServiceAccount. */
 import { R } from "../../client/resources.ts";
 import { ApiError } from "../../client/status.ts";
-import type { Controller, Deps, Result } from "../types.ts";
+import type { Controller, Deps, Result } from "../../reconcile/types.ts";
 
 /** Ensure namespace `key` has its default ServiceAccount. */
 export async function reconcileServiceAccount(key: string, deps: Deps): Promise<Result | undefined> {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { R } from "../../client/resources.ts";
-import { testDeps } from "../testing/deps.ts";
-import { FakeClient } from "../testing/fake-client.ts";
+import { testDeps } from "../../reconcile/testing/deps.ts";
+import { FakeClient } from "../../reconcile/testing/fake-client.ts";
 import { reconcileServiceAccount } from "./index.ts";
 
 describe("serviceaccount controller", () => {

@@ -10,7 +10,6 @@
  */
 import type { KubeObject, ObjectMeta } from "../../client/kube.ts";
 import { R } from "../../client/resources.ts";
-import { currentRevision, ownedRevisions, REVISION_HASH_LABEL, truncateHistory } from "../history.ts";
 import {
   canonicalJson,
   clone,
@@ -23,9 +22,11 @@ import {
   type Pod,
   type PodTemplate,
   splitKey,
-} from "../k8s.ts";
-import { deletePods, podFromTemplate } from "../pods.ts";
-import type { Controller, Deps, Result } from "../types.ts";
+} from "../../reconcile/k8s.ts";
+import type { Controller, Deps, Result } from "../../reconcile/types.ts";
+import { currentRevision, ownedRevisions, REVISION_HASH_LABEL, truncateHistory } from "../history.ts";
+import { ownerKeys } from "../keys.ts";
+import { createExpected, deletePods, podFromTemplate } from "../pods.ts";
 
 /** A StatefulSet (apps/v1). */
 export interface StatefulSet extends KubeObject {
@@ -90,15 +91,18 @@ export async function reconcileStatefulSet(key: string, deps: Deps): Promise<Res
   const healthy = (p: Pod | undefined) =>
     Boolean(p && !p.metadata.deletionTimestamp && p.status?.phase === "Running" && isReady(p));
 
+  // Creations or deletions the cache has not shown yet: wait for them before acting again (expectations).
+  const manage = deps.expectations.satisfied(sts.metadata.uid);
   // Finished pods are replaced: delete them first (recreated on a later pass).
   const finished = owned.filter((p) => isTerminal(p) && !p.metadata.deletionTimestamp);
-  if (finished.length) await deletePods(deps, sts, finished);
+  if (finished.length && manage) await deletePods(deps, sts, finished);
 
-  let acted = finished.length > 0;
+  let acted = finished.length > 0 || !manage;
   for (let i = 0; i < replicas && !acted; i++) {
     const pod = byOrdinal.get(i);
     if (!pod) {
-      const created = await deps.client.create<Pod>(R.pods, namespace, podFor(sts, i, revision));
+      deps.expectations.expectCreations(sts.metadata.uid, 1);
+      const created = await createExpected(deps, sts.metadata.uid, podFor(sts, i, revision));
       await deps.recorder.event(
         sts,
         "Normal",
@@ -174,5 +178,6 @@ export const statefulSetController: Controller = {
   // Revisions too, so one deleted by hand is recreated.
   watches: ["apps/statefulsets", "/pods", "apps/controllerrevisions"],
   keys: async (deps) => (await deps.cache.list(R.statefulsets)).map(keyOf),
+  keysFor: ownerKeys("apps/statefulsets", "StatefulSet", ["/pods", "apps/controllerrevisions"]),
   reconcile: reconcileStatefulSet,
 };

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { R } from "../../client/resources.ts";
+import type { Pod } from "../../reconcile/k8s.ts";
+import { testDeps } from "../../reconcile/testing/deps.ts";
+import { FakeClient } from "../../reconcile/testing/fake-client.ts";
 import type { ControllerRevision } from "../history.ts";
-import type { Pod } from "../k8s.ts";
 import { converge, fakeKubelet } from "../testing/converge.ts";
-import { testDeps } from "../testing/deps.ts";
-import { FakeClient } from "../testing/fake-client.ts";
 import { reconcileStatefulSet, type StatefulSet, statefulSetController } from "./index.ts";
 
 function sts(replicas: number, policy?: "Parallel", revisionHistoryLimit?: number): StatefulSet {

@@ -1,9 +1,9 @@
 /** Drive controllers against the FakeClient until nothing changes, with a fake kubelet making pods Running/Ready. */
 import { R } from "../../client/resources.ts";
-import type { Pod } from "../k8s.ts";
+import type { Pod } from "../../reconcile/k8s.ts";
+import type { FakeClient } from "../../reconcile/testing/fake-client.ts";
+import { type Controller, defaultConfig } from "../../reconcile/types.ts";
 import { runPass } from "../loop.ts";
-import { type Controller, defaultConfig } from "../types.ts";
-import type { FakeClient } from "./fake-client.ts";
 
 /** Mark every pod Running and Ready on node "n1" (what a node agent would report). Returns how many changed. */
 export function fakeKubelet(client: FakeClient): number {

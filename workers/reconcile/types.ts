@@ -4,6 +4,7 @@
  * (manager.ts / loop.ts) only lists keys and loops, isolating failures.
  */
 import type { KubeClient, KubeObject, ResourceRef } from "../client/kube.ts";
+import type { Expectations } from "./expectations.ts";
 
 /** Records Kubernetes Events about an object (best effort: failures never fail a reconcile). */
 export interface Recorder {
@@ -56,12 +57,26 @@ export interface Deps {
   now: () => Date;
   recorder: Recorder;
   config: ControllerConfig;
+  /** Pod creations/deletions in flight per owner UID: while unsatisfied, do not create or delete again. */
+  expectations: Expectations;
 }
 
 /** What a reconcile may ask for besides success: run this key again after a delay (deadlines, timers). */
 export interface Result {
   requeueAfterMs?: number;
 }
+
+/** A change an informer saw (or our own write applied to it), with the object after and, if cached, before. */
+export interface ObjectEvent {
+  /** "group/resource" of the object. */
+  resource: string;
+  type: "ADDED" | "MODIFIED" | "DELETED";
+  object: KubeObject;
+  old?: KubeObject;
+}
+
+/** The key that stands for "every key of this controller" (expanded by its `keys`). */
+export const ALL_KEYS = "\u0000all";
 
 /** One controller: which resources wake it, which keys a pass covers, and the reconcile itself. */
 export interface Controller {
@@ -73,6 +88,11 @@ export interface Controller {
   watches: string[];
   /** The keys to reconcile in a pass (usually every object of the primary resource). */
   keys(deps: Deps): Promise<string[]>;
+  /**
+   * The keys an event of a watched resource affects (its own objects by key, owned objects by their
+   * controller ownerReference, ...); may include ALL_KEYS. Absent: every key.
+   */
+  keysFor?(event: ObjectEvent): string[];
   /** Bring one key to its desired state. Not-found is success; throw on transient errors (retried). */
   reconcile(key: string, deps: Deps): Promise<Result | undefined>;
 }

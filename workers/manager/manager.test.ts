@@ -7,9 +7,9 @@ import { env, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { createKubeClient, type KubeClient } from "../client/kube.ts";
 import { R } from "../client/resources.ts";
+import type { Pod } from "../reconcile/k8s.ts";
+import { node } from "../reconcile/testing/fixtures.ts";
 import { managerStub } from "./index.ts";
-import type { Pod } from "./k8s.ts";
-import { node } from "./testing/fixtures.ts";
 
 function client(): KubeClient {
   return createKubeClient({

@@ -2,13 +2,7 @@
  * Scheduling filters: each answers why a pod cannot go to a node (kube-scheduler's
  * wording), or undefined when it can. Run in kube-scheduler's plugin order.
  */
-import type {
-  NodeSelectorRequirement,
-  NodeSelectorTerm,
-  Pod,
-  Taint,
-  Toleration,
-} from "../controllers/k8s.ts";
+import type { NodeSelectorRequirement, NodeSelectorTerm, Pod, Taint, Toleration } from "../k8s.ts";
 import type { NodeInfo } from "./node-info.ts";
 import type { ResourceList } from "./resources.ts";
 

@@ -1,14 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { R } from "../../client/resources.ts";
-import { schedulerController } from "../../scheduler/index.ts";
-import { type ControllerRevision, templateHash } from "../history.ts";
-import type { Pod } from "../k8s.ts";
-import { converge } from "../testing/converge.ts";
-import { testDeps } from "../testing/deps.ts";
-import { FakeClient } from "../testing/fake-client.ts";
-import { node } from "../testing/fixtures.ts";
-import type { DaemonSet } from "./index.ts";
-import { daemonSetController, reconcileDaemonSet, targetNode } from "./index.ts";
+import { R } from "../client/resources.ts";
+import type { DaemonSet } from "../controllers/daemonset/index.ts";
+import { daemonSetController, reconcileDaemonSet, targetNode } from "../controllers/daemonset/index.ts";
+import { type ControllerRevision, templateHash } from "../controllers/history.ts";
+import { converge } from "../controllers/testing/converge.ts";
+import type { Pod } from "../reconcile/k8s.ts";
+import { testDeps } from "../reconcile/testing/deps.ts";
+import { FakeClient } from "../reconcile/testing/fake-client.ts";
+import { node } from "../reconcile/testing/fixtures.ts";
+import { schedulerController } from "../scheduler/index.ts";
 
 // The scheduler binds the pinned pods; the fake kubelet then runs them.
 const controllers = [daemonSetController, schedulerController];

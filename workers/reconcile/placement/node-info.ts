@@ -2,7 +2,7 @@
  * A node as the scheduler sees it during one pass: what it can hold, what the
  * pods already there (and the pods assumed onto it this pass) use.
  */
-import { controllerRef, type Node, type Pod, type Taint } from "../controllers/k8s.ts";
+import { controllerRef, type Node, type Pod, type Taint } from "../k8s.ts";
 import { nonZeroRequests, podRequests, type ResourceList, toResourceList } from "./resources.ts";
 
 /** Per-node accounting, updated in place as pods are assumed onto the node. */

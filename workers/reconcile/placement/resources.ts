@@ -3,8 +3,8 @@
  * resources) as the scheduler counts them: what a pod requests and what a
  * node can still hold.
  */
-import { parseQuantity as parseKubeQuantity } from "../client/quantity.ts";
-import type { Container, Pod } from "../controllers/k8s.ts";
+import { parseQuantity as parseKubeQuantity } from "../../client/quantity.ts";
+import type { Container, Pod } from "../k8s.ts";
 
 /** A quantity as the scheduler counts it: absent = 0, malformed = NaN (the shared parser underneath). */
 export function parseQuantity(text: string | number | undefined): number {

@@ -1,0 +1,38 @@
+/**
+ * Every controller the manager runs, in pass order: owners before what they
+ * own (Deployment → ReplicaSet → pods → scheduler), so one pass can carry a
+ * new Deployment all the way to bound pods.
+ */
+
+import { cronJobController } from "../controllers/cronjob/index.ts";
+import { daemonSetController } from "../controllers/daemonset/index.ts";
+import { deploymentController } from "../controllers/deployment/index.ts";
+import { endpointsController } from "../controllers/endpoints/index.ts";
+import { garbageCollector } from "../controllers/gc/index.ts";
+import { jobController } from "../controllers/job/index.ts";
+import { namespaceController } from "../controllers/namespace/index.ts";
+import { nodeLifecycleController } from "../controllers/nodelifecycle/index.ts";
+import { replicaSetController } from "../controllers/replicaset/index.ts";
+import { serviceAccountController } from "../controllers/serviceaccount/index.ts";
+import { statefulSetController } from "../controllers/statefulset/index.ts";
+import type { Controller } from "../reconcile/types.ts";
+import { schedulerController } from "../scheduler/index.ts";
+
+/** The controllers, in the order a pass runs them. */
+export const CONTROLLERS: Controller[] = [
+  namespaceController,
+  serviceAccountController,
+  deploymentController,
+  replicaSetController,
+  daemonSetController,
+  statefulSetController,
+  cronJobController,
+  jobController,
+  schedulerController,
+  endpointsController,
+  nodeLifecycleController,
+  garbageCollector,
+];
+
+/** Every "group/resource" some controller watches: writes to anything else never wake the manager. */
+export const WATCHED = new Set(CONTROLLERS.flatMap((c) => c.watches));
