@@ -33,7 +33,7 @@ const MIN_SETTLE_MS = 10;
 const MAX_SETTLE_MS = 100;
 
 /** Controller settings from the Worker's vars. */
-export function configFromEnv(env: Env): ControllerConfig {
+function configFromEnv(env: Env): ControllerConfig {
   const seconds = (v: string | undefined, d: number) => {
     const n = Number(v);
     return v !== undefined && Number.isFinite(n) && n >= 0 ? n : d;
@@ -49,7 +49,7 @@ export function configFromEnv(env: Env): ControllerConfig {
 }
 
 /** The controllers' API client: the API server called in-process, as the controller manager's identity. */
-export function controllerClient(env: Env): KubeClient {
+function controllerClient(env: Env): KubeClient {
   // No onWrite hook here: the manager tracks its own writes (loop.ts) instead of poking itself.
   return inProcessClient(env, undefined, {
     name: "system:kube-controller-manager",

@@ -51,7 +51,7 @@ export function templateHash(template: PodTemplate, collisionCount = 0): string 
 }
 
 /** The `data` kube stores: a strategic merge patch that replaces spec.template wholesale. */
-export function revisionData(template: PodTemplate): unknown {
+function revisionData(template: PodTemplate): unknown {
   return { spec: { template: { ...clone(template), $patch: "replace" } } };
 }
 

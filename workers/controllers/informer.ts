@@ -33,7 +33,7 @@ const rvOf = (o: KubeObject | undefined) => Number(o?.metadata?.resourceVersion 
 export type InformerEvent = ObjectEvent;
 
 /** One resource's cache: a list, then a watch that keeps it current. */
-export class Informer {
+class Informer {
   private readonly items = new Map<string, KubeObject>();
   /** Keys our own deletes removed, with the revision they had: older events for them are stale. */
   private readonly tombstones = new Map<string, number>();

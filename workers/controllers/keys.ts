@@ -14,7 +14,7 @@ const versions = (event: ObjectEvent): KubeObject[] =>
   event.old && event.old !== event.object ? [event.object, event.old] : [event.object];
 
 /** The key of the object that controls `object`, if its controller is of `kind`. */
-export function ownerKey(object: KubeObject, kind: string): string | undefined {
+function ownerKey(object: KubeObject, kind: string): string | undefined {
   const ref = controllerRef(object);
   if (!ref || ref.kind !== kind) return undefined;
   const ns = object.metadata?.namespace;

@@ -12,7 +12,7 @@ import type { Env } from "../env.ts";
 import { WATCHED } from "./all.ts";
 
 /** The singleton's name: there is exactly one controller manager. */
-export const MANAGER_NAME = "controller-manager";
+const MANAGER_NAME = "controller-manager";
 
 /** The controller manager's stub. */
 export function managerStub(env: Env): DurableObjectStub<ControllerManager> {

@@ -227,17 +227,6 @@ export function matchesSelector(
   return true;
 }
 
-/** A LabelSelector as the query-string form (`a=b,c in (d)`), for list calls. */
-export function selectorString(selector: LabelSelector): string {
-  const parts = Object.entries(selector.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
-  for (const e of selector.matchExpressions ?? []) {
-    if (e.operator === "Exists") parts.push(e.key);
-    else if (e.operator === "DoesNotExist") parts.push(`!${e.key}`);
-    else parts.push(`${e.key} ${e.operator.toLowerCase()} (${(e.values ?? []).join(",")})`);
-  }
-  return parts.join(",");
-}
-
 const SAFE = "bcdfghjklmnpqrstvwxz2456789";
 
 /** A random name suffix from Kubernetes' alphabet (no vowels, no confusable digits). */

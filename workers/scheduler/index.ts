@@ -19,10 +19,8 @@ import { forEachLimit } from "../reconcile/pool.ts";
 import type { Controller, Deps, Result } from "../reconcile/types.ts";
 import { isPending, queueOrder, type RuntimeClass, Scheduler } from "./schedule.ts";
 
-export { fitError, isPending, type RuntimeClass, Scheduler, schedule } from "./schedule.ts";
-
 /** Bind a pod to a node through the pods/binding subresource. */
-export async function bindPod(deps: Deps, pod: Pod, node: string): Promise<void> {
+async function bindPod(deps: Deps, pod: Pod, node: string): Promise<void> {
   const { namespace, name } = pod.metadata;
   const binding = {
     apiVersion: "v1",
@@ -42,7 +40,7 @@ export async function bindPod(deps: Deps, pod: Pod, node: string): Promise<void>
 }
 
 /** Record PodScheduled=False/Unschedulable (only when it changed, so passes stay quiet) and a FailedScheduling Event. */
-export async function markUnschedulable(deps: Deps, pod: Pod, message: string): Promise<void> {
+async function markUnschedulable(deps: Deps, pod: Pod, message: string): Promise<void> {
   const old = findCondition(pod.status?.conditions, "PodScheduled");
   if (old?.status === "False" && old.reason === "Unschedulable" && old.message === message) return;
   const next = clone(pod);

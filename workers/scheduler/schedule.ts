@@ -110,7 +110,7 @@ export class Scheduler {
  * "0/3 nodes are available: 2 Insufficient cpu, 1 node(s) had untolerated taint {k: v}."
  * Reasons with their node counts, most common first (ties alphabetical).
  */
-export function fitError(numNodes: number, reasons: Map<string, number>): string {
+function fitError(numNodes: number, reasons: Map<string, number>): string {
   const parts = [...reasons.entries()]
     .sort(([a, x], [b, y]) => y - x || (a < b ? -1 : a > b ? 1 : 0))
     .map(([reason, count]) => `${count} ${reason}`);

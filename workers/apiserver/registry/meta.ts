@@ -77,7 +77,7 @@ function labelValue(value: string): string[] {
 }
 
 /** A FieldValueInvalid error with Kubernetes' message shape. */
-export function invalid(field: string, value: unknown, detail: string): FieldError {
+function invalid(field: string, value: unknown, detail: string): FieldError {
   return {
     reason: "FieldValueInvalid",
     field,
@@ -86,7 +86,7 @@ export function invalid(field: string, value: unknown, detail: string): FieldErr
 }
 
 /** A FieldValueRequired error. */
-export function required(field: string, detail = ""): FieldError {
+function required(field: string, detail = ""): FieldError {
   return { reason: "FieldValueRequired", field, message: `Required value${detail ? `: ${detail}` : ""}` };
 }
 
@@ -146,7 +146,7 @@ export function validateObjectMeta(object: KubeObject, info: ResourceInfo): Fiel
 }
 
 /** Every error of a label map (keys qualified names, values label values). */
-export function validateLabels(labels: unknown, path: string): FieldError[] {
+function validateLabels(labels: unknown, path: string): FieldError[] {
   if (labels === undefined || labels === null) return [];
   if (typeof labels !== "object" || Array.isArray(labels)) return [invalid(path, labels, "must be a map")];
   const errs: FieldError[] = [];

@@ -34,7 +34,7 @@ export function humanDuration(ms: number): string {
 }
 
 /** Age of an object as printed in the AGE column. */
-export function age(object: KubeObject, now: Date): string {
+function age(object: KubeObject, now: Date): string {
   const created = object.metadata?.creationTimestamp;
   if (!created) return "<unknown>";
   return humanDuration(now.getTime() - Date.parse(created));
@@ -60,7 +60,7 @@ function hasAge(info: ResourceInfo): boolean {
 }
 
 /** The column definitions for a kind. */
-export function columnDefinitions(info: ResourceInfo): ColumnDefinition[] {
+function columnDefinitions(info: ResourceInfo): ColumnDefinition[] {
   // A kind that prints like kube's events (LAST SEEN first, no NAME/AGE) gives its full row itself.
   if (info.strategy.fullRow) return info.strategy.columns;
   return [NAME, ...info.strategy.columns, ...(hasAge(info) ? [] : [AGE])];

@@ -69,7 +69,7 @@ function translate(registry: Registry, event: StoreEvent, match: Matcher): WireE
 }
 
 /** The events of a watch as an async iterable (initial ADDED events, then changes). */
-export async function* watchEvents(
+async function* watchEvents(
   registry: Registry,
   info: ResourceInfo,
   req: WatchRequest,

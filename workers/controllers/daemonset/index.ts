@@ -48,7 +48,7 @@ export interface DaemonSet extends KubeObject {
   status?: { collisionCount?: number; [field: string]: unknown };
 }
 
-export const REVISION_LABEL = REVISION_HASH_LABEL;
+const REVISION_LABEL = REVISION_HASH_LABEL;
 
 /** Tolerations every daemon pod gets (kube's daemon controller adds them). */
 const DAEMON_TOLERATIONS: Toleration[] = [
@@ -69,7 +69,7 @@ export function targetNode(pod: Pod): string | undefined {
 }
 
 /** Should a daemon pod run on this node (selector, affinity, taints; not resources)? */
-export function shouldRun(ds: DaemonSet, node: Node): boolean {
+function shouldRun(ds: DaemonSet, node: Node): boolean {
   const pod: Pod = { metadata: {}, spec: ds.spec.template.spec };
   const info: PodInfo = {
     pod,

@@ -27,7 +27,7 @@ export function condition(
 }
 
 /** Counts and the Available condition (calculateStatus). */
-export function calculateStatus(
+function calculateStatus(
   d: Deployment,
   all: ReplicaSet[],
   newRS: ReplicaSet | undefined,

@@ -11,7 +11,6 @@ import {
   type Condition,
   clone,
   controllerRef,
-  findCondition,
   isActive,
   isReady,
   keyOf,
@@ -168,11 +167,6 @@ function withJobLabels(job: Job): PodTemplate {
     },
   };
   return template;
-}
-
-/** Is a Complete condition present (for tests and callers)? */
-export function isComplete(job: Job): boolean {
-  return findCondition(job.status?.conditions, "Complete")?.status === "True";
 }
 
 /** The Job controller. */

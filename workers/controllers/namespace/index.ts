@@ -16,7 +16,7 @@ interface ApiResource {
 }
 
 /** Every namespaced resource that supports list+delete, from discovery; falls back to the well-known ones. */
-export async function namespacedResources(deps: Deps): Promise<ResourceRef[]> {
+async function namespacedResources(deps: Deps): Promise<ResourceRef[]> {
   const fallback = Object.values(R).filter((r) => r.namespaced);
   try {
     const groupVersions: string[] = ["v1"];

@@ -21,12 +21,12 @@ import {
 import { tolerates } from "../../reconcile/placement/filters.ts";
 import type { Controller, Deps, Result } from "../../reconcile/types.ts";
 
-export const UNREACHABLE = "node.kubernetes.io/unreachable";
-export const NOT_READY = "node.kubernetes.io/not-ready";
+const UNREACHABLE = "node.kubernetes.io/unreachable";
+const NOT_READY = "node.kubernetes.io/not-ready";
 const LEASE_NAMESPACE = "kube-node-lease";
 
 /** When the node last proved it is alive: its Lease renewal or Ready heartbeat, whichever is later (ms). */
-export function lastHeartbeat(node: Node, lease: KubeObject | undefined): number {
+function lastHeartbeat(node: Node, lease: KubeObject | undefined): number {
   const times = [
     Date.parse((lease?.spec as { renewTime?: string } | undefined)?.renewTime ?? ""),
     Date.parse(findCondition(node.status?.conditions, "Ready")?.lastHeartbeatTime ?? ""),

@@ -47,7 +47,7 @@ export interface StatefulSet extends KubeObject {
 const REVISION_LABEL = REVISION_HASH_LABEL;
 
 /** The ordinal of a pod named `<set>-<n>`, or -1. */
-export function ordinalOf(set: string, pod: Pod): number {
+function ordinalOf(set: string, pod: Pod): number {
   const name = pod.metadata.name ?? "";
   if (!name.startsWith(`${set}-`)) return -1;
   const n = name.slice(set.length + 1);

@@ -118,7 +118,7 @@ function resourcesFit(pod: PodInfo, node: NodeInfo): FilterResult {
 }
 
 /** The filters, in kube-scheduler's order; a node fails on the first that objects. */
-export const FILTERS: ((pod: PodInfo, node: NodeInfo) => FilterResult)[] = [
+const FILTERS: ((pod: PodInfo, node: NodeInfo) => FilterResult)[] = [
   unschedulable,
   nodeName,
   taintToleration,

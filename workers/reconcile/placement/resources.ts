@@ -57,8 +57,8 @@ export function podRequests(pod: Pod): ResourceList {
 const requestsBySpec = new WeakMap<object, ResourceList>();
 
 /** Defaults kube-scheduler assumes for scoring pods that request no cpu/memory (100m, 200Mi). */
-export const NON_ZERO_CPU = 100;
-export const NON_ZERO_MEMORY = 200 * 2 ** 20;
+const NON_ZERO_CPU = 100;
+const NON_ZERO_MEMORY = 200 * 2 ** 20;
 
 /** cpu/memory for scoring: like podRequests, but zero requests count as the non-zero defaults. */
 export function nonZeroRequests(requests: ResourceList): { cpu: number; memory: number } {
