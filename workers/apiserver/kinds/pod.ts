@@ -31,8 +31,11 @@ const split = statusSplit();
 /** Apply what kube's default admission chain adds on create: service account, priority, default tolerations. */
 function admissionDefaults(pod: KubeObject): void {
   const spec = specOf(pod);
-  setDefault(spec, "serviceAccountName", "default");
-  setDefault(spec, "serviceAccount", spec.serviceAccountName);
+  // kube's ServiceAccount admission leaves mirror pods (a node's static pods) without a service account.
+  if (pod.metadata?.annotations?.["kubernetes.io/config.mirror"] === undefined) {
+    setDefault(spec, "serviceAccountName", "default");
+    setDefault(spec, "serviceAccount", spec.serviceAccountName);
+  }
   setDefault(spec, "priority", 0);
   setDefault(spec, "preemptionPolicy", "PreemptLowerPriority");
   const tolerations = list(spec.tolerations);
