@@ -16,6 +16,7 @@ import type { PodDeps } from "../pod/context.ts";
 import { type Pod, type PodStatus, podKey } from "../pod/k8s.ts";
 import { buildStatus } from "../pod/status.ts";
 import { PodWorker } from "../pod/worker.ts";
+import { isMirrorPod } from "./manifest.ts";
 import { createMirror, deleteMirror, mirrorOf, mirrors } from "./mirror.ts";
 import { readManifests, watchDirectory } from "./source.ts";
 
@@ -50,6 +51,8 @@ export class StaticPods {
   private readonly stopper = new AbortController();
   private readonly deps: PodDeps;
   private dirty = false;
+  /** The next pass reads the mirror pods from the API instead of trusting the watch (periodic fallback). */
+  private verify = false;
   private busy?: Promise<void>;
 
   constructor(private readonly options: StaticPodsOptions) {
@@ -72,7 +75,9 @@ export class StaticPods {
     const { clock, rescanMs = 20_000 } = this.options;
     while (!this.stopper.signal.aborted) {
       await clock.sleep(rescanMs, this.stopper.signal);
-      if (!this.stopper.signal.aborted) this.kick();
+      if (this.stopper.signal.aborted) break;
+      this.verify = true;
+      this.kick();
     }
     await this.busy;
   }
@@ -172,9 +177,12 @@ export class StaticPods {
       this.running.set(uid, { pod, worker: new PodWorker(pod, this.deps) });
     }
 
+    const verify = this.verify;
+    this.verify = false;
     for (const entry of this.running.values()) {
       const key = podKey(entry.pod);
       try {
+        if (verify) await this.refresh(entry.pod);
         await this.ensureMirror(entry);
         this.reported.delete(key);
       } catch (error) {
@@ -190,6 +198,23 @@ export class StaticPods {
     }
   }
 
+  /** Replace what the watch said about a static pod's mirror with what the API holds now. */
+  private async refresh(pod: Pod): Promise<void> {
+    const key = podKey(pod);
+    try {
+      const found = await this.options.client.get<Pod>(
+        R.pods,
+        pod.metadata.namespace,
+        pod.metadata.name ?? "",
+      );
+      if (isMirrorPod(found)) this.mirrors.set(key, found);
+      else this.mirrors.delete(key);
+    } catch (error) {
+      if (!(error instanceof ApiError && error.code === 404)) throw error;
+      this.mirrors.delete(key);
+    }
+  }
+
   /** Make the API hold a live mirror of exactly this version of the static pod, with the worker's status. */
   private async ensureMirror({ pod, worker }: Running): Promise<void> {
     const { client, node } = this.options;
@@ -199,13 +224,16 @@ export class StaticPods {
     if (known) await deleteMirror(client, known);
     let mirror = await createMirror(client, mirrorOf(pod, node));
     if (!mirrors(mirror, pod)) {
+      // Only mirror pods are ours to replace (as the kubelet's syncPod); a user's pod keeps the name.
+      if (!isMirrorPod(mirror)) throw new Error("a pod that is not a mirror pod holds the name");
       // A stale mirror (an older version, or one being deleted) held the name.
       await deleteMirror(client, mirror);
       mirror = await createMirror(client, mirrorOf(pod, node));
       if (!mirrors(mirror, pod))
         throw new Error("the name is held by another pod; retrying on the next pass");
     }
-    this.mirrors.set(key, mirror);
+    // The watch may already have brought this mirror, newer than the create's answer (a status write, a delete).
+    if (this.mirrors.get(key)?.metadata.uid !== mirror.metadata.uid) this.mirrors.set(key, mirror);
     // A new mirror starts Pending: give it what the worker knows now.
     await this.writeStatus(pod, buildStatus(worker.context));
   }
