@@ -173,7 +173,8 @@ export class NodeAgent {
             `container "${request.container}" in pod "${request.name}" not found on node ${node.name}`,
           );
         return streamLogs({
-          podDir: this.podDir(request.uid),
+          // A static pod is asked for by its mirror's uid; its files are under its own.
+          podDir: this.podDir(worker.context.pod.metadata.uid ?? request.uid),
           pod: request.name,
           container: request.container,
           query: parseLogQuery(request.query),

@@ -157,6 +157,17 @@ describe("static pods", () => {
     expect(await sandboxUids()).toEqual([a["kubernetes.io/config.hash"]]);
     const listed = await cp.kubectl(["get", "pods", "-l", "tier=static", "-o", "name"]);
     expect(listed.stdout.trim()).toBe(`pod/${MIRROR}`);
+    // kubectl logs names the mirror pod; the agent serves the static pod's log.
+    const logs = await until(
+      async () => {
+        const r = await cp.kubectl(["logs", MIRROR, "--tail=1"]);
+        if (r.code !== 0) throw new Error(r.stderr);
+        return /^tick \d+\n$/.test(r.stdout) ? r.stdout : undefined;
+      },
+      30_000,
+      "kubectl logs of the mirror pod",
+    );
+    expect(logs).toMatch(/^tick/);
   });
 
   it("kubectl delete of the mirror pod brings it back; the static pod keeps running", async () => {
