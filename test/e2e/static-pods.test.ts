@@ -36,6 +36,7 @@ let manifests: string;
 let agent: AgentProcess;
 let image: string;
 let nodeKubeconfig: string;
+let agentArgs: string[];
 
 type PodJson = {
   metadata: {
@@ -110,7 +111,7 @@ beforeAll(async () => {
   });
   nodeKubeconfig = join(dir, "node-kubeconfig");
   writeFileSync(nodeKubeconfig, kubeconfigYaml(cp.url, nodeToken), { mode: 0o600 });
-  agent = spawnAgent([
+  agentArgs = [
     "--server",
     cp.url,
     "--token-file",
@@ -123,7 +124,8 @@ beforeAll(async () => {
     dataDir,
     "--node-ip",
     "127.0.0.1",
-  ]);
+  ];
+  agent = spawnAgent(agentArgs);
   await agent.waitFor(/tunnel connected/, 60_000);
 }, 180_000);
 
@@ -183,6 +185,53 @@ describe("static pods", () => {
     const [after] = again.status?.containerStatuses ?? [];
     expect(after.containerID).toBe(before.containerID);
     expect(after.restartCount).toBe(0);
+  });
+
+  it("an agent restart adopts the static pod: same container, same mirror pod", async () => {
+    const before = await runningMirror();
+    await agent.stop();
+    agent = spawnAgent(agentArgs);
+    await agent.waitFor(/tunnel connected/, 60_000);
+    await agent.waitFor(/static pod default\/ticker-static-node-1: starting from its manifest/, 30_000);
+    const after = await until(
+      async () => {
+        const pod = await kubectlPod(MIRROR);
+        return pod?.status?.containerStatuses?.[0].state.running ? pod : undefined;
+      },
+      60_000,
+      "mirror pod running after restart",
+    );
+    expect(after.metadata.uid).toBe(before.metadata.uid);
+    expect(after.status?.containerStatuses?.[0].containerID).toBe(
+      before.status?.containerStatuses?.[0].containerID,
+    );
+    expect(after.status?.containerStatuses?.[0].restartCount).toBe(0);
+    expect(await sandboxUids()).toEqual([before.metadata.annotations?.["kubernetes.io/config.hash"]]);
+  });
+
+  it("a changed manifest is a new pod: the old one stops, the mirror pod is replaced with the new hash", async () => {
+    const before = await runningMirror();
+    const oldHash = before.metadata.annotations?.["kubernetes.io/config.hash"] ?? "";
+    writeFileSync(
+      join(manifests, "ticker.yaml"),
+      manifest("ticker", image).replace("tier: static", 'tier: static, v: "2"'),
+    );
+    const after = await until(
+      async () => {
+        const pod = await kubectlPod(MIRROR);
+        const hash = pod?.metadata.annotations?.["kubernetes.io/config.mirror"];
+        return hash && hash !== oldHash && pod?.status?.phase === "Running" ? pod : undefined;
+      },
+      60_000,
+      "mirror pod of the new version",
+    );
+    const newHash = after.metadata.annotations?.["kubernetes.io/config.hash"];
+    await until(
+      async () => (await sandboxUids()).join() === newHash,
+      60_000,
+      "only the new version's sandbox",
+    );
+    first = after;
   });
 
   it("an invalid manifest is an Event on the Node; the agent and the other static pod carry on", async () => {
