@@ -91,6 +91,12 @@ describe("NodeRestriction: mirror pods", () => {
     expect(created.body?.metadata.annotations?.["kubernetes.io/config.mirror"]).toBe("abc");
     expect(created.body?.spec.serviceAccountName).toBeUndefined();
     expect((await call("node", "DELETE", `${PODS}/web-n1`)).status).toBe(200);
+    // As in kube, a mirror pod without an owner reference is admitted too (kubelets before owner references).
+    const orphan = mirror(uid, (p) => {
+      p.metadata.name = "old-kubelet-n1";
+      delete p.metadata.ownerReferences;
+    });
+    expect((await call("node", "POST", PODS, orphan)).status).toBe(201);
   });
 
   it("a node may not create a pod that is not a mirror pod, nor one for another node or owner", async () => {
@@ -99,7 +105,10 @@ describe("NodeRestriction: mirror pods", () => {
       ["no mirror annotation", (p) => delete p.metadata.annotations["kubernetes.io/config.mirror"]],
       ["bound to another node", (p) => (p.spec.nodeName = "n2")],
       ["not bound", (p) => delete p.spec.nodeName],
-      ["no owner", (p) => delete p.metadata.ownerReferences],
+      [
+        "two owners",
+        (p) => p.metadata.ownerReferences?.push({ ...(p.metadata.ownerReferences ?? [])[0], name: "n1b" }),
+      ],
       ["owned by another node", (p) => ((p.metadata.ownerReferences ?? [])[0].name = "n2")],
       ["owned by a forged uid", (p) => ((p.metadata.ownerReferences ?? [])[0].uid = "forged")],
       ["owner not a controller", (p) => ((p.metadata.ownerReferences ?? [])[0].controller = false)],

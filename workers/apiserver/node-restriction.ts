@@ -2,7 +2,7 @@
  * NodeRestriction admission: the checks on what a node writes that the
  * authorizer cannot make without the object. A node may create only its own
  * Node, its own Lease and mirror pods of its static pods (bound to itself,
- * owned by its Node, referencing no service account, Secret, ConfigMap or
+ * owned by its Node if by anything, referencing no service account, Secret, ConfigMap or
  * claim: plugin/pkg/admission/noderestriction admitPodCreate), and its pods/status writes may change neither the
  * pod's spec nor its labels, annotations, owner references or finalizers
  * (the kubelet has no business there; a compromised node must not relabel
@@ -71,16 +71,20 @@ async function mirrorPodRefusal(
     return `can only create mirror pods (with the "${MIRROR_ANNOTATION}" annotation)`;
   if (nodeOf(pod) !== node) return "can only create pods with spec.nodeName set to itself";
   const owners = (pod.metadata?.ownerReferences ?? []) as OwnerRef[];
+  if (owners.length > 1) return "can only create pods with a single owner reference set to itself";
+  // No owner reference is allowed, as in kube (older kubelets set none); one must be this Node, by uid.
   const [owner] = owners;
-  if (owners.length !== 1 || owner.apiVersion !== "v1" || owner.kind !== "Node" || owner.name !== node)
-    return "can only create pods with a single owner reference set to itself";
-  if (owner.controller !== true)
-    return "can only create pods with a controller owner reference set to itself";
-  if (owner.blockOwnerDeletion === true) return "must not set blockOwnerDeletion on an owner reference";
-  const info = registry.lookup("", "nodes");
-  const self = info ? await registry.get(info, undefined, node).catch(() => undefined) : undefined;
-  if (!self || self.metadata?.uid !== owner.uid)
-    return `can only create pods owned by its own Node's uid (${self?.metadata?.uid ?? "no Node"})`;
+  if (owner) {
+    if (owner.apiVersion !== "v1" || owner.kind !== "Node" || owner.name !== node)
+      return "can only create pods with an owner reference set to itself";
+    if (owner.controller !== true)
+      return "can only create pods with a controller owner reference set to itself";
+    if (owner.blockOwnerDeletion === true) return "must not set blockOwnerDeletion on an owner reference";
+    const info = registry.lookup("", "nodes");
+    const self = info ? await registry.get(info, undefined, node).catch(() => undefined) : undefined;
+    if (!self || self.metadata?.uid !== owner.uid)
+      return `UID mismatch: expected ${owner.uid ?? ""} got ${self?.metadata?.uid ?? "no Node"}`;
+  }
   if ((pod.spec as { serviceAccountName?: string } | undefined)?.serviceAccountName)
     return "can not create pods that reference a service account";
   const refs = podReferences(pod);
