@@ -23,7 +23,10 @@ function server() {
   return async (who: "node" | "admin", method: string, path: string, body?: unknown) => {
     const response = await app.request(`http://test${path}`, {
       method,
-      headers: { Authorization: `Bearer ${who}`, "Content-Type": "application/json" },
+      headers: {
+        Authorization: `Bearer ${who}`,
+        "Content-Type": method === "PATCH" ? "application/merge-patch+json" : "application/json",
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await response.text();
@@ -127,6 +130,31 @@ describe("NodeRestriction: mirror pods", () => {
     expect((await call("admin", "POST", PODS, mirror(uid, cases[0][1]))).status).toBe(201);
     // A node still cannot create through pod subresources.
     expect((await call("node", "POST", `${PODS}/web-n1/eviction`, {})).status).toBe(403);
+  });
+
+  it("no update may add, change or remove the mirror annotation (kube's pod validation), not even an admin's", async () => {
+    const { call, uid } = await withNode();
+    expect((await call("node", "POST", PODS, mirror(uid))).status).toBe(201);
+    const plain = { metadata: { name: "plain" }, spec: { containers: [{ name: "c", image: "busybox" }] } };
+    expect((await call("admin", "POST", PODS, plain)).status).toBe(201);
+    const annotate = (name: string, value: string | null) =>
+      call("admin", "PATCH", `${PODS}/${name}`, {
+        metadata: { annotations: { "kubernetes.io/config.mirror": value } },
+      });
+    for (const [name, value] of [
+      ["plain", "abc"],
+      ["web-n1", "other"],
+      ["web-n1", null],
+    ] as const) {
+      const response = await annotate(name, value);
+      expect(response.status, `${name} ${value}`).toBe(422);
+      expect(JSON.stringify(response.body)).toContain("mirror pod annotation");
+    }
+    // Other annotations stay free to change.
+    const other = await call("admin", "PATCH", `${PODS}/web-n1`, {
+      metadata: { annotations: { note: "x" } },
+    });
+    expect(other.status).toBe(200);
   });
 
   it("Pod Security applies to mirror pods too", async () => {

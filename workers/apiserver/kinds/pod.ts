@@ -46,6 +46,22 @@ function admissionDefaults(pod: KubeObject): void {
   spec.tolerations = tolerations;
 }
 
+/**
+ * kube's ValidatePodSpecificAnnotationUpdates: a pod cannot become or stop being a mirror pod, or point
+ * at another static pod (a node agent would stop running it, or take it for its own and delete it).
+ */
+function mirrorAnnotationErrors(pod: KubeObject, old: KubeObject): FieldError[] {
+  const key = "kubernetes.io/config.mirror";
+  const now = pod.metadata?.annotations?.[key];
+  const before = old.metadata?.annotations?.[key];
+  const field = `metadata.annotations[${key}]`;
+  if (before !== undefined && now !== before)
+    return [forbidden(field, "may not remove or update mirror pod annotation")];
+  if (before === undefined && now !== undefined)
+    return [forbidden(field, "may not add mirror pod annotation")];
+  return [];
+}
+
 /** Spec updates allowed on a live pod: images, activeDeadlineSeconds, toleration additions. */
 function validateSpecUpdate(pod: KubeObject, old: KubeObject, ctx: RequestContext): FieldError[] {
   const now = obj(pod.spec);
@@ -104,9 +120,12 @@ export const podStrategy: Strategy = {
   validate(pod) {
     return validatePodSpec(pod.spec, "spec");
   },
-  validateUpdate: validateSpecUpdate,
-  validateStatusUpdate(pod) {
-    return oneOf(obj(pod.status).phase, PHASES, "status.phase");
+  validateUpdate: (pod, old, ctx) => [
+    ...mirrorAnnotationErrors(pod, old),
+    ...validateSpecUpdate(pod, old, ctx),
+  ],
+  validateStatusUpdate(pod, old) {
+    return [...mirrorAnnotationErrors(pod, old), ...oneOf(obj(pod.status).phase, PHASES, "status.phase")];
   },
   specChanged: specDiffers,
   gracePeriod(pod, requested) {
