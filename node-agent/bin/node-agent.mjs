@@ -51,13 +51,13 @@ async function bundled() {
     logLevel: "silent",
     plugins: [
       {
-        // The CRI runtime is loaded only with --runtimes cri, which never uses the bundle.
+        // The CRI runtime is loaded only with --runtimes cri, which never uses the bundle. convert.ts is
+        // bundled: the agent imports its image-name helper statically, and Node 20 cannot load .ts.
         name: "cri-external",
         setup(b) {
-          b.onResolve({ filter: /runtime\/cri\// }, (a) => ({
-            path: join(a.resolveDir, a.path),
-            external: true,
-          }));
+          b.onResolve({ filter: /runtime\/cri\// }, (a) =>
+            a.path.endsWith("/convert.ts") ? undefined : { path: join(a.resolveDir, a.path), external: true },
+          );
         },
       },
     ],

@@ -3,9 +3,10 @@
  * Lease and status fresh, watches its own pods and gives each a PodWorker
  * (pod/worker.ts), serves logs through the tunnel, and on start adopts what
  * the runtimes already run (pods outlive agent restarts: stop() leaves them
- * running).
+ * running). Static pods come from the manifest directory (static/), and the
+ * API's mirror pods of them are left to that manager, never run twice.
  */
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { createKubeClient, type KubeClient, type KubeObject } from "../../workers/client/kube.ts";
 import { R } from "../../workers/client/resources.ts";
 import { ApiError } from "../../workers/client/status.ts";
@@ -23,6 +24,8 @@ import { runProbe } from "./probe-run.ts";
 import { imageRegistry } from "./runtime/cri/convert.ts";
 import type { PullOptions, Runtime } from "./runtime/types.ts";
 import { WasmRuntime } from "./runtime/wasm/runtime.ts";
+import { StaticPods } from "./static/manager.ts";
+import { isMirrorPod } from "./static/manifest.ts";
 import { TunnelClient } from "./tunnel.ts";
 
 /** Agent version reported as nodeInfo.kubeletVersion. */
@@ -52,6 +55,8 @@ export interface AgentOptions {
   registryLogins?: string[];
   /** Registry mirrors ({ "docker.io": ["127.0.0.1:6500"] }), tried before the registry itself; a mirror in registryLogins gets the node's token. */
   registryMirrors?: Record<string, string[]>;
+  /** Static pod manifests (--pod-manifest-path); default <dataDir>/manifests. */
+  podManifestPath?: string;
   clock?: Clock;
   log?: (message: string) => void;
   /** Extra runtimes (tests). */
@@ -64,6 +69,7 @@ export class NodeAgent {
   private readonly stopper = new AbortController();
   private readonly runtimeClasses = new Map<string, string>();
   private tunnel?: TunnelClient;
+  private statics?: StaticPods;
   private closers: (() => Promise<void>)[] = [];
   private background: Promise<unknown>[] = [];
   readonly client: KubeClient;
@@ -157,7 +163,7 @@ export class NodeAgent {
       clock: this.clock,
       log: this.log,
       logs: (request, send, signal) => {
-        const worker = this.workers.get(request.uid);
+        const worker = this.workers.get(request.uid) ?? this.statics?.workerForMirror(request.uid);
         const record =
           worker &&
           [...worker.context.mains, ...worker.context.inits].find((c) => c.spec.name === request.container);
@@ -167,7 +173,8 @@ export class NodeAgent {
             `container "${request.container}" in pod "${request.name}" not found on node ${node.name}`,
           );
         return streamLogs({
-          podDir: this.podDir(request.uid),
+          // A static pod is asked for by its mirror's uid; its files are under its own.
+          podDir: this.podDir(worker.context.pod.metadata.uid ?? request.uid),
           pod: request.name,
           container: request.container,
           query: parseLogQuery(request.query),
@@ -181,13 +188,25 @@ export class NodeAgent {
     this.tunnel.start();
     this.background.push(this.heartbeat(self.metadata?.uid));
     this.background.push(this.refreshVolumes());
+    // Static pods start before the first pod list, so the orphan sweep in resync sees their sandboxes as live.
+    this.statics = new StaticPods({
+      dir: resolve(options.podManifestPath ?? join(options.dataDir, "manifests")),
+      node: { name: node.name, uid: self.metadata?.uid ?? "" },
+      client: this.client,
+      clock: this.clock,
+      deps: this.deps(),
+      log: this.log,
+    });
+    await this.statics.start();
+    this.background.push(this.statics.run());
     this.background.push(
       watchPods(
         this.client,
         node.name,
         {
-          upsert: (pod) => this.upsert(pod),
-          remove: (pod) => this.workers.get(pod.metadata.uid ?? "")?.gone(),
+          upsert: (pod) => (isMirrorPod(pod) ? this.statics?.seen(pod) : this.upsert(pod)),
+          remove: (pod) =>
+            isMirrorPod(pod) ? this.statics?.gone(pod) : this.workers.get(pod.metadata.uid ?? "")?.gone(),
           synced: (pods) => void this.resync(pods),
         },
         this.clock,
@@ -210,6 +229,7 @@ export class NodeAgent {
   /** Stop the agent. Pods keep running (they are adopted on the next start). */
   async stop(): Promise<void> {
     this.stopper.abort();
+    this.statics?.stop();
     this.tunnel?.stop();
     // Tear the connections down first: an aborted signal does not always end a watch body that is
     // already streaming, and the loops must not keep the agent alive.
@@ -248,7 +268,9 @@ export class NodeAgent {
   }
 
   /** After a (re)list: pods gone from the API stop; runtime sandboxes of unknown pods are removed. */
-  private async resync(pods: Pod[]): Promise<void> {
+  private async resync(listed: Pod[]): Promise<void> {
+    this.statics?.listed(listed.filter(isMirrorPod));
+    const pods = listed.filter((p) => !isMirrorPod(p));
     const live = new Set(pods.map((p) => p.metadata.uid));
     for (const [uid, worker] of this.workers) if (!live.has(uid)) worker.gone();
     for (const pod of pods) this.upsert(pod);
@@ -256,7 +278,7 @@ export class NodeAgent {
     this.synced = true;
     for (const runtime of this.runtimes.values()) {
       for (const sandbox of await runtime.listSandboxes()) {
-        if (live.has(sandbox.podUid)) continue;
+        if (live.has(sandbox.podUid) || this.statics?.has(sandbox.podUid)) continue;
         this.log(`removing orphaned sandbox ${sandbox.id}`);
         await runtime.removeSandbox(sandbox.id).catch((e) => this.log(`orphan ${sandbox.id}: ${e.message}`));
       }

@@ -60,3 +60,15 @@ describe("--registry-mirror", () => {
     );
   });
 });
+
+describe("--pod-manifest-path", () => {
+  const env = { [TOKEN_ENV]: "abcdef.0123456789abcdef" };
+  const base = ["--server", "https://cp.example", "--data-dir", "/var/lib/ep/n1"];
+
+  it("defaults to <data-dir>/manifests and can be set", () => {
+    expect(parseCli(base, env).podManifestPath).toBe("/var/lib/ep/n1/manifests");
+    expect(parseCli([...base, "--pod-manifest-path", "/etc/ep/manifests"], env).podManifestPath).toBe(
+      "/etc/ep/manifests",
+    );
+  });
+});

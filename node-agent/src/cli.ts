@@ -7,6 +7,7 @@
  *              [--labels k=v,...] [--max-pods N] [--runtimes wasm[,cri]] [--containerd managed|SOCKET]
  *              [--registry-login HOST[:PORT],...]  registries that get the node's own token
  *              [--registry-mirror REGISTRY=HOST[:PORT],...]  mirrors tried before the registry (docker.io=127.0.0.1:6500)
+ *              [--pod-manifest-path DIR]  static pod manifests (default DATA_DIR/manifests)
  *
  * The token comes from a file (mode 0600) or EDGEPLANE_TOKEN, never from the
  * command line: argv is readable by every user on the host (ps,
@@ -14,6 +15,7 @@
  */
 import { readFileSync, statSync } from "node:fs";
 import os from "node:os";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { NodeAgent } from "./agent.ts";
 
@@ -24,7 +26,7 @@ const USAGE = `usage: node-agent --server URL (--token-file F | EDGEPLANE_TOKEN=
                   [--data-dir DIR] [--labels k=v,...] [--max-pods N] [--runtimes wasm[,cri]]
                   [--containerd managed|SOCKET] [--pod-cidr CIDR] [--cni-bridge NAME]
                   [--allow-privileged] [--node-ip IP] [--registry-login HOST[:PORT],...]
-                  [--registry-mirror REGISTRY=HOST[:PORT],...]`;
+                  [--registry-mirror REGISTRY=HOST[:PORT],...] [--pod-manifest-path DIR]`;
 
 /** Parse argv (and the token variable of `env`) into AgentOptions plus warnings (throws with a usage message on bad input). */
 export function parseCli(argv: string[], env: Record<string, string | undefined> = {}) {
@@ -47,6 +49,7 @@ export function parseCli(argv: string[], env: Record<string, string | undefined>
       "node-ip": { type: "string" },
       "registry-login": { type: "string" },
       "registry-mirror": { type: "string" },
+      "pod-manifest-path": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -61,12 +64,14 @@ export function parseCli(argv: string[], env: Record<string, string | undefined>
     labels[pair.slice(0, eq)] = pair.slice(eq + 1);
   }
   const name = (values.name ?? os.hostname()).toLowerCase();
+  const dataDir = values["data-dir"] ?? `/var/lib/edgeplane/${name}`;
   return {
     server: values.server,
     token,
     caFile: values["ca-file"],
     name,
-    dataDir: values["data-dir"] ?? `/var/lib/edgeplane/${name}`,
+    dataDir,
+    podManifestPath: values["pod-manifest-path"] ?? join(dataDir, "manifests"),
     labels,
     maxPods: values["max-pods"] ? Number(values["max-pods"]) : 110,
     runtimes: (values.runtimes ?? "wasm").split(",").filter(Boolean),

@@ -7,8 +7,8 @@
  * a pod bound to them; they get none of the pod subresources that act on
  * other workloads (binding, eviction) or reach into containers (log, exec,
  * attach, portforward), nor namespaces/finalize; they may write their own
- * Node and Lease, the status of pods bound to them, delete those pods, and
- * create events. What the authorizer cannot see without the body (the name
+ * Node and Lease, the status of pods bound to them, delete those pods,
+ * create mirror pods of their static pods, and create events. What the authorizer cannot see without the body (the name
  * of a created Node or Lease, which fields a status write changes) is
  * checked by NodeRestriction admission (node-restriction.ts), as in kube.
  * A bootstrap token not bound to a node (system:bootstrap:<id>) may only read
@@ -99,7 +99,7 @@ export async function authorize(
   throw forbidden(user, verb, what, "node restriction");
 }
 
-/** Writes a node may make that need no lookup: its own Node and Lease (create is checked at admission), events. */
+/** Writes a node may make that need no lookup: its own Node and Lease, mirror pods (creates are checked at admission), events. */
 function mayWrite(
   node: string,
   key: string,
@@ -112,6 +112,8 @@ function mayWrite(
   if (key === "coordination.k8s.io/leases")
     return namespace === "kube-node-lease" && !subresource && (verb === "create" || name === node);
   if (key === "/events" || key === "events.k8s.io/events") return verb === "create";
+  // kube's system:node role lets a node create pods; NodeRestriction admits only its own mirror pods.
+  if (key === "/pods") return verb === "create" && !subresource;
   return false;
 }
 

@@ -31,8 +31,11 @@ const split = statusSplit();
 /** Apply what kube's default admission chain adds on create: service account, priority, default tolerations. */
 function admissionDefaults(pod: KubeObject): void {
   const spec = specOf(pod);
-  setDefault(spec, "serviceAccountName", "default");
-  setDefault(spec, "serviceAccount", spec.serviceAccountName);
+  // kube's ServiceAccount admission leaves mirror pods (a node's static pods) without a service account.
+  if (pod.metadata?.annotations?.["kubernetes.io/config.mirror"] === undefined) {
+    setDefault(spec, "serviceAccountName", "default");
+    setDefault(spec, "serviceAccount", spec.serviceAccountName);
+  }
   setDefault(spec, "priority", 0);
   setDefault(spec, "preemptionPolicy", "PreemptLowerPriority");
   const tolerations = list(spec.tolerations);
@@ -41,6 +44,22 @@ function admissionDefaults(pod: KubeObject): void {
       tolerations.push({ ...t });
   }
   spec.tolerations = tolerations;
+}
+
+/**
+ * kube's ValidatePodSpecificAnnotationUpdates: a pod cannot become or stop being a mirror pod, or point
+ * at another static pod (a node agent would stop running it, or take it for its own and delete it).
+ */
+function mirrorAnnotationErrors(pod: KubeObject, old: KubeObject): FieldError[] {
+  const key = "kubernetes.io/config.mirror";
+  const now = pod.metadata?.annotations?.[key];
+  const before = old.metadata?.annotations?.[key];
+  const field = `metadata.annotations[${key}]`;
+  if (before !== undefined && now !== before)
+    return [forbidden(field, "may not remove or update mirror pod annotation")];
+  if (before === undefined && now !== undefined)
+    return [forbidden(field, "may not add mirror pod annotation")];
+  return [];
 }
 
 /** Spec updates allowed on a live pod: images, activeDeadlineSeconds, toleration additions. */
@@ -101,9 +120,12 @@ export const podStrategy: Strategy = {
   validate(pod) {
     return validatePodSpec(pod.spec, "spec");
   },
-  validateUpdate: validateSpecUpdate,
-  validateStatusUpdate(pod) {
-    return oneOf(obj(pod.status).phase, PHASES, "status.phase");
+  validateUpdate: (pod, old, ctx) => [
+    ...mirrorAnnotationErrors(pod, old),
+    ...validateSpecUpdate(pod, old, ctx),
+  ],
+  validateStatusUpdate(pod, old) {
+    return [...mirrorAnnotationErrors(pod, old), ...oneOf(obj(pod.status).phase, PHASES, "status.phase")];
   },
   specChanged: specDiffers,
   gracePeriod(pod, requested) {
