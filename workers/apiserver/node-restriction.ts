@@ -17,7 +17,7 @@ import type { RequestContext, ResourceInfo } from "./registry/types.ts";
 
 const NODE_PREFIX = "system:node:";
 /** kube's MirrorPodAnnotationKey: the kubelet's copy of a static pod. */
-export const MIRROR_ANNOTATION = "kubernetes.io/config.mirror";
+const MIRROR_ANNOTATION = "kubernetes.io/config.mirror";
 
 function nodeName(ctx: RequestContext): string | undefined {
   return ctx.user.startsWith(NODE_PREFIX) ? ctx.user.slice(NODE_PREFIX.length) : undefined;
