@@ -43,22 +43,20 @@ function openWatch(path: string, protocols: string[]) {
   return { ws, opened, next };
 }
 
-const bearer = () =>
-  `base64url.bearer.authorization.k8s.io.${Buffer.from(cp.token).toString("base64url")}`;
+const bearer = () => `base64url.bearer.authorization.k8s.io.${Buffer.from(cp.token).toString("base64url")}`;
 
 describe("watch over WebSocket", () => {
   it("streams one event per message to a client authenticated by subprotocol", async () => {
     const ns = "ws-watch";
     expect((await cp.kubectl(["create", "namespace", ns])).code).toBe(0);
     expect((await cp.kubectl(["-n", ns, "create", "configmap", "first", "--from-literal=a=1"])).code).toBe(0);
-    const w = openWatch(`/api/v1/namespaces/${ns}/configmaps?watch=true`, [
-      bearer(),
-      "base64.binary.k8s.io",
-    ]);
+    const w = openWatch(`/api/v1/namespaces/${ns}/configmaps?watch=true`, [bearer(), "base64.binary.k8s.io"]);
     await w.opened;
     expect(w.ws.protocol).toBe("base64.binary.k8s.io");
     expect(await w.next()).toMatchObject({ type: "ADDED", object: { metadata: { name: "first" } } });
-    expect((await cp.kubectl(["-n", ns, "create", "configmap", "second", "--from-literal=b=2"])).code).toBe(0);
+    expect((await cp.kubectl(["-n", ns, "create", "configmap", "second", "--from-literal=b=2"])).code).toBe(
+      0,
+    );
     expect(await w.next()).toMatchObject({ type: "ADDED", object: { metadata: { name: "second" } } });
     expect((await cp.kubectl(["-n", ns, "delete", "configmap", "first"])).code).toBe(0);
     expect(await w.next()).toMatchObject({ type: "DELETED", object: { metadata: { name: "first" } } });
