@@ -20,6 +20,7 @@ import { PodWorker } from "./pod/worker.ts";
 import { watchPods } from "./podwatch.ts";
 import { apiSources, preparePod } from "./prepare.ts";
 import { runProbe } from "./probe-run.ts";
+import { portForwardHandler } from "./streams/portforward.ts";
 import { imageRegistry } from "./runtime/cri/convert.ts";
 import type { PullOptions, Runtime } from "./runtime/types.ts";
 import { WasmRuntime } from "./runtime/wasm/runtime.ts";
@@ -176,6 +177,10 @@ export class NodeAgent {
           clock: this.clock,
           signal,
         });
+      },
+      streams: {
+        // Only a pod this agent runs, by uid (a recreated pod of the same name is another pod).
+        portforward: portForwardHandler({ podIP: (open) => this.workers.get(open.uid)?.context.podIP }),
       },
     });
     this.tunnel.start();

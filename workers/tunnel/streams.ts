@@ -23,7 +23,8 @@ export const STREAM_SPEC_HEADER = "X-Edgeplane-Stream";
 export const STREAM_PROTOCOLS: Record<StreamKind, string[]> = {
   exec: ["v5.channel.k8s.io", "v4.channel.k8s.io"],
   attach: ["v5.channel.k8s.io", "v4.channel.k8s.io"],
-  portforward: [],
+  // kubectl 1.31+ (1.30 with KUBECTL_PORT_FORWARD_WEBSOCKETS=true) tunnels SPDY; web clients use v4 channels.
+  portforward: ["SPDY/3.1+portforward.k8s.io", "v4.channel.k8s.io"],
   logs: [],
 };
 
