@@ -10,6 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
 import { deleteBridge } from "../../node-agent/src/network/cni.ts";
 import { startContainerd } from "../../node-agent/src/runtime/cri/containerd.ts";
 import { CriRuntime } from "../../node-agent/src/runtime/cri/index.ts";
@@ -207,6 +208,30 @@ spec:
     } finally {
       await pf.stop();
     }
+  }, 60_000);
+
+  it("speaks v4.channel.k8s.io port-forward to a WebSocket client (port prefix, data and error channels)", async () => {
+    const url = `${cp.url.replace(/^http/, "ws")}/api/v1/namespaces/default/pods/httpd/portforward?ports=8080`;
+    const ws = new WebSocket(url, ["v4.channel.k8s.io"], {
+      rejectUnauthorized: false,
+      headers: { Authorization: `Bearer ${cp.token}` },
+    });
+    const channels: Buffer[][] = [[], []];
+    const closed = new Promise<void>((resolve) => ws.once("close", () => resolve()));
+    ws.on("message", (data: Buffer) => channels[data[0]]?.push(data.subarray(1)));
+    await new Promise<void>((resolve, reject) => {
+      ws.once("open", resolve);
+      ws.once("error", reject);
+    });
+    expect(ws.protocol).toBe("v4.channel.k8s.io");
+    ws.send(Buffer.concat([Buffer.from([0]), Buffer.from("GET / HTTP/1.0\r\n\r\n")]));
+    // httpd closes after an HTTP/1.0 answer; then the agent ends the stream and the socket closes.
+    await closed;
+    const [first, ...rest] = channels[0];
+    expect([...first]).toEqual([8080 & 0xff, 8080 >> 8]);
+    expect([...channels[1][0]]).toEqual([8080 & 0xff, 8080 >> 8]);
+    expect(Buffer.concat(rest).toString()).toMatch(/^HTTP\/1\.[01] 200 OK[\s\S]*hello from httpd\n$/);
+    expect(channels[1].slice(1)).toEqual([]);
   }, 60_000);
 
   it("serves kubectl 1.30 with KUBECTL_PORT_FORWARD_WEBSOCKETS=true", async () => {

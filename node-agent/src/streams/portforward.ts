@@ -8,7 +8,7 @@
  *   KUBECTL_PORT_FORWARD_WEBSOCKETS=true): a SPDY/3.1 connection; per local
  *   connection the client opens an error and a data stream with headers
  *   streamType, port and requestID (portforward.k8s.io v1 semantics).
- * - `v4.channel.k8s.io` (web clients): `?port=` list, channel 2i = data and
+ * - `v4.channel.k8s.io` (web clients): `?ports=` list, channel 2i = data and
  *   2i+1 = error of port i, each channel's first message starts with the port
  *   as little-endian u16; one connection per port for the socket's life.
  */
@@ -254,7 +254,8 @@ async function serveSpdy(stream: AgentStream, target: (port: number) => Socket):
 
 async function serveChannels(stream: AgentStream, target: (port: number) => Socket): Promise<void> {
   const ports = stream.open.query
-    .filter(([k]) => k === "port")
+    // The API's PodPortForwardOptions say `ports`; the kubelet's own URL says `port`: take both.
+    .filter(([k]) => k === "ports" || k === "port")
     .flatMap(([, v]) => v.split(","))
     .map(Number);
   const send = sender(stream);
@@ -266,7 +267,7 @@ async function serveChannels(stream: AgentStream, target: (port: number) => Sock
   };
   const bad = ports.find((p) => !Number.isInteger(p) || p < 1 || p > 65535);
   if (ports.length === 0 || ports.length > 127 || bad !== undefined) {
-    const message = ports.length === 0 ? 'query parameter "port" is required' : `invalid port ${bad}`;
+    const message = ports.length === 0 ? 'query parameter "ports" is required' : `invalid port ${bad}`;
     await send(() => frame(1, new TextEncoder().encode(message)));
     return;
   }
