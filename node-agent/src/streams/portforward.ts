@@ -34,7 +34,7 @@ export const SPDY_PORTFORWARD_PROTOCOL = "SPDY/3.1+portforward.k8s.io";
 export const V4_CHANNEL_PROTOCOL = "v4.channel.k8s.io";
 
 /** Bytes of TCP data per message towards the client (the tunnel allows 64 KiB per message). */
-const CHUNK = 32 * 1024;
+const CHUNK = 64 * 1024 - 16;
 
 /** What the port-forward handler needs. */
 export interface PortForwardOptions {
