@@ -145,6 +145,9 @@ describe("SPDY/3.1 port-forward on the agent", () => {
     expect(m.frames.filter(isData(1)).every((f) => (f as { data: Uint8Array }).data.byteLength === 0)).toBe(
       true,
     );
+    // The finished connection is forgotten: more data on its stream is refused, not kept.
+    m.push(dataFrame(3, 0, new TextEncoder().encode("late")));
+    await m.until((f) => f.control && f.type === FrameType.RST_STREAM && streamIdOf(f.payload) === 3);
     m.push(undefined);
     await done;
   });

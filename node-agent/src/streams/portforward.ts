@@ -101,6 +101,8 @@ async function writeTo(socket: Socket, data: Uint8Array): Promise<void> {
 
 /** One client connection of a SPDY port-forward: its two streams and the TCP connection. */
 interface Forward {
+  /** Its requestID (or port, for clients that send none). */
+  key: string;
   port: number;
   data?: number;
   error?: number;
@@ -132,12 +134,20 @@ async function serveSpdy(stream: AgentStream, target: (port: number) => Socket):
     }
   };
 
+  // A finished connection's entries go, so a long session does not grow with every connection it made.
+  const forget = (f: Forward) => {
+    if (forwards.get(f.key) === f) forwards.delete(f.key);
+    for (const id of [f.data, f.error])
+      if (id !== undefined && byStream.get(id)?.forward === f) byStream.delete(id);
+  };
+
   const start = (f: Forward) => {
     let socket: Socket;
     try {
       socket = target(f.port);
     } catch (error) {
       reportError(f, error);
+      forget(f);
       return;
     }
     f.socket = socket;
@@ -150,7 +160,10 @@ async function serveSpdy(stream: AgentStream, target: (port: number) => Socket):
         void send(() => dataFrame(dataId, FLAG_FIN, new Uint8Array(0)));
       }
     });
-    socket.on("close", () => finish(f));
+    socket.on("close", () => {
+      finish(f);
+      forget(f);
+    });
     for (const data of f.pending.splice(0)) void writeTo(socket, data);
     if (f.clientEnded) socket.end();
   };
@@ -187,7 +200,7 @@ async function serveSpdy(stream: AgentStream, target: (port: number) => Socket):
     const key = requestId || `port:${port}`;
     let f = forwards.get(key);
     if (!f) {
-      f = { port, pending: [], dataFinSent: false, errorFinSent: false, clientEnded: false };
+      f = { key, port, pending: [], dataFinSent: false, errorFinSent: false, clientEnded: false };
       forwards.set(key, f);
     }
     f[type] = id;
@@ -204,7 +217,8 @@ async function serveSpdy(stream: AgentStream, target: (port: number) => Socket):
         if (!frame.control) {
           const entry = byStream.get(frame.stream);
           if (!entry) {
-            void send(() => rstStream(frame.stream, RstStatus.INVALID_STREAM));
+            // A late FIN for a finished connection is normal; data for an unknown stream is not.
+            if (frame.data.byteLength > 0) void send(() => rstStream(frame.stream, RstStatus.INVALID_STREAM));
             continue;
           }
           if (entry.type === "data") {
