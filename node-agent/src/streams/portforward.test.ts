@@ -14,7 +14,7 @@ import {
   SPDY3_DICTIONARY,
   type SpdyFrame,
   streamIdOf,
-} from "./spdy.ts";
+} from "./spdy-codec.ts";
 
 /** The agent's end of a tunnel stream, in memory: what the handler sends is parsed as SPDY frames. */
 function memoryStream(open: Partial<StreamOpen>) {

@@ -26,7 +26,7 @@ import {
   rstStream,
   type SpdyFrame,
   streamIdOf,
-} from "./spdy.ts";
+} from "./spdy-codec.ts";
 
 /** The subprotocol of SPDY tunnelled in a WebSocket (kubectl's default since 1.31). */
 export const SPDY_PORTFORWARD_PROTOCOL = "SPDY/3.1+portforward.k8s.io";
