@@ -23,6 +23,7 @@ import { runProbe } from "./probe-run.ts";
 import { imageRegistry } from "./runtime/cri/convert.ts";
 import type { PullOptions, Runtime } from "./runtime/types.ts";
 import { WasmRuntime } from "./runtime/wasm/runtime.ts";
+import { remoteCommandHandlers } from "./streams/index.ts";
 import { TunnelClient } from "./tunnel.ts";
 
 /** Agent version reported as nodeInfo.kubeletVersion. */
@@ -156,6 +157,7 @@ export class NodeAgent {
       ca: this.transport.ca,
       clock: this.clock,
       log: this.log,
+      streams: remoteCommandHandlers((uid) => this.workers.get(uid)?.context, node.name),
       logs: (request, send, signal) => {
         const worker = this.workers.get(request.uid);
         const record =
