@@ -23,6 +23,7 @@ import { runProbe } from "./probe-run.ts";
 import { imageRegistry } from "./runtime/cri/convert.ts";
 import type { PullOptions, Runtime } from "./runtime/types.ts";
 import { WasmRuntime } from "./runtime/wasm/runtime.ts";
+import { remoteCommandHandlers } from "./streams/index.ts";
 import { portForwardHandler } from "./streams/portforward.ts";
 import { TunnelClient } from "./tunnel.ts";
 
@@ -179,6 +180,7 @@ export class NodeAgent {
         });
       },
       streams: {
+        ...remoteCommandHandlers((uid) => this.workers.get(uid)?.context, node.name),
         // Only a pod this agent runs, by uid (a recreated pod of the same name is another pod).
         portforward: portForwardHandler({ podIP: (open) => this.workers.get(open.uid)?.context.podIP }),
       },
