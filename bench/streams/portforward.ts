@@ -92,7 +92,7 @@ spec:
   containers:
   - name: httpd
     image: ${busybox}
-    command: ["sh", "-c", "mkdir -p /www && head -c ${bytes} /dev/zero > /www/big && touch /www/ready && exec httpd -f -p 8080 -h /www"]
+    command: ["sh", "-c", "mkdir -p /www && head -c ${bytes} /dev/urandom > /www/big && touch /www/ready && exec httpd -f -p 8080 -h /www"]
     readinessProbe:
       exec: { command: ["test", "-e", "/www/ready"] }
       periodSeconds: 1

@@ -117,6 +117,9 @@ export class TunnelClient {
         ca: this.options.ca,
         rejectUnauthorized: true,
         handshakeTimeout: 15_000,
+        // ws offers permessage-deflate by default: every relayed byte (port-forward, cp) would be
+        // deflated here and inflated in workerd, which cut random-data port-forward to a fifth.
+        perMessageDeflate: false,
       });
       this.socket = socket;
       socket.on("open", () => {
