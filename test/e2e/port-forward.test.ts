@@ -251,15 +251,14 @@ spec:
     }
   }, 60_000);
 
-  it("tells kubectl 1.27 (SPDY only) which version or setting it needs, and exits", async () => {
-    const r = await cp.kubectl(["port-forward", "pod/httpd", ":8080"], {
-      version: "1.27",
-      timeoutMs: 30_000,
-    });
-    expect(r.code).not.toBe(0);
-    expect(r.stderr).toMatch(
-      /kubectl 1\.31 or newer, or kubectl 1\.30 with KUBECTL_PORT_FORWARD_WEBSOCKETS=true/,
-    );
+  it("tells kubectl 1.27 and 1.30 without the env var (SPDY only) which version or setting it needs, and exits", async () => {
+    for (const version of ["1.27", "1.30"] as KubectlVersion[]) {
+      const r = await cp.kubectl(["port-forward", "pod/httpd", ":8080"], { version, timeoutMs: 30_000 });
+      expect(r.code, version).not.toBe(0);
+      expect(r.stderr).toMatch(
+        /kubectl 1\.31 or newer, or kubectl 1\.30 with KUBECTL_PORT_FORWARD_WEBSOCKETS=true/,
+      );
+    }
     // A missing pod is reported as such, not as a protocol problem.
     const missing = await cp.kubectl(["port-forward", "pod/nope", ":8080"], {
       version: "1.27",
