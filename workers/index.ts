@@ -13,6 +13,8 @@ import { resync, wake } from "./manager/index.ts";
 import { handleRegistry } from "./oci-registry/index.ts";
 import { handleTunnelConnect } from "./tunnel/connect.ts";
 import { podLogsService } from "./tunnel/logs.ts";
+import { nodeConnectedService } from "./tunnel/node-status.ts";
+import { podStreamService } from "./tunnel/streams.ts";
 
 export { ControllerManager } from "../durable-objects/controller-manager/object.ts";
 export { StoreObject } from "../durable-objects/store/object.ts";
@@ -25,7 +27,11 @@ export default {
     if (path.startsWith("/edgeplane/v1/tunnel/")) return handleTunnelConnect(request, env, ctx);
     const app = apiServerForEnv(env, ctx, {
       onWrite: (event) => wake(env, ctx, event),
-      services: { podLogs: podLogsService(env) },
+      services: {
+        podLogs: podLogsService(env),
+        podExec: podStreamService(env),
+        nodeConnected: nodeConnectedService(env),
+      },
     });
     return app.fetch(request);
   },

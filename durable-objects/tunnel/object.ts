@@ -1,12 +1,28 @@
 /**
  * One Durable Object per node: holds the agent's outbound WebSocket
  * (hibernatable: ctx.acceptWebSocket, so an idle tunnel costs nothing) and
- * relays requests to it — today `kubectl logs`. A request while no agent is
- * connected fails at once with 503 ServiceUnavailable instead of hanging.
+ * relays requests to it: `kubectl logs` (JSON frames) and tunnel v2 streams
+ * (exec, attach, portforward): the object accepts the client's WebSocket
+ * itself (hibernatable, tagged "s:<id>") and relays its messages as binary
+ * frames (protocol.ts). Routing lives only in tags, so streams survive the
+ * object hibernating; the agent's send window is refilled (CREDIT) as the
+ * object hands bytes on, so the object never holds more than one window per
+ * stream. A request while no agent is connected fails at once with 503
+ * ServiceUnavailable instead of hanging.
  */
 import { DurableObject } from "cloudflare:workers";
 import { ApiError, type Status } from "../../workers/client/status.ts";
-import type { LogsRequest, TunnelReply, TunnelRequest } from "./protocol.ts";
+import type { LogsRequest, StreamOpen, TunnelReply, TunnelRequest } from "./protocol.ts";
+import { creditPayload, decodeFrame, encodeFrame, StreamOp } from "./protocol.ts";
+
+/** Header carrying the JSON stream spec (workers/tunnel/streams.ts STREAM_SPEC_HEADER). */
+const STREAM_SPEC_HEADER = "X-Edgeplane-Stream";
+
+/** What a client socket's attachment records. */
+interface ClientAttachment {
+  stream: number;
+  kind: string;
+}
 
 /** How long the agent has to answer a request before it counts as unreachable. */
 const START_TIMEOUT_MS = 15_000;
@@ -38,7 +54,9 @@ export class TunnelObject extends DurableObject {
 
   override async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
-    if ((request.headers.get("Upgrade") ?? "").toLowerCase() === "websocket") return this.accept(request);
+    const upgrade = (request.headers.get("Upgrade") ?? "").toLowerCase() === "websocket";
+    if (upgrade && url.pathname === "/stream") return this.openStream(request);
+    if (upgrade) return this.accept(request);
     if (url.pathname === "/logs" && request.method === "POST") return this.logs(request);
     if (url.pathname === "/status") return Response.json({ connected: this.agent() !== undefined });
     return statusResponse(new ApiError("NotFound", `no tunnel route ${url.pathname}`));
@@ -48,6 +66,8 @@ export class TunnelObject extends DurableObject {
   private accept(request: Request): Response {
     const node = request.headers.get("X-Edgeplane-Node") ?? "";
     for (const old of this.ctx.getWebSockets("agent")) old.close(1012, "replaced by a newer connection");
+    // The old connection's streams died with it.
+    this.closeClients(1011, "node agent reconnected");
     const pair = new WebSocketPair();
     this.ctx.acceptWebSocket(pair[1], ["agent"]);
     pair[1].serializeAttachment({ node, connectedAt: new Date().toISOString() });
@@ -114,7 +134,85 @@ export class TunnelObject extends DurableObject {
     });
   }
 
+  /** Accept a client's WebSocket as a new stream and ask the agent to serve it. */
+  private openStream(request: Request): Response {
+    const spec = JSON.parse(request.headers.get(STREAM_SPEC_HEADER) ?? "{}") as Omit<
+      StreamOpen,
+      "type" | "stream"
+    >;
+    const agent = this.agent();
+    if (!agent)
+      return statusResponse(
+        new ApiError(
+          "ServiceUnavailable",
+          `the node of pod "${spec.name}" is not connected: cannot ${spec.kind}`,
+        ),
+      );
+    const used = new Set(
+      this.ctx.getWebSockets("client").map((ws) => (ws.deserializeAttachment() as ClientAttachment).stream),
+    );
+    let stream = 0;
+    do stream = crypto.getRandomValues(new Uint32Array(1))[0];
+    while (stream === 0 || used.has(stream));
+    const pair = new WebSocketPair();
+    this.ctx.acceptWebSocket(pair[1], ["client", `s:${stream}`]);
+    pair[1].serializeAttachment({ stream, kind: spec.kind } satisfies ClientAttachment);
+    const open: StreamOpen = { type: "open", stream, ...spec };
+    agent.send(JSON.stringify(open));
+    const headers = new Headers();
+    if (spec.protocol) headers.set("Sec-WebSocket-Protocol", spec.protocol);
+    return new Response(null, { status: 101, webSocket: pair[0], headers });
+  }
+
+  private client(stream: number): WebSocket | undefined {
+    return this.ctx.getWebSockets(`s:${stream}`)[0];
+  }
+
+  private closeClients(code: number, why: string): void {
+    for (const ws of this.ctx.getWebSockets("client"))
+      try {
+        ws.close(code, why);
+      } catch {
+        // already closed
+      }
+  }
+
+  /** A binary frame from the agent: relay it to its client socket and refill the agent's window. */
+  private agentFrame(agent: WebSocket, data: ArrayBuffer): void {
+    const frame = decodeFrame(data);
+    if (!frame) return;
+    const client = this.client(frame.stream);
+    if (!client) {
+      if (frame.op !== StreamOp.RESET) agent.send(encodeFrame(StreamOp.RESET, frame.stream));
+      return;
+    }
+    try {
+      if (frame.op === StreamOp.DATA) {
+        client.send(frame.payload);
+        agent.send(encodeFrame(StreamOp.CREDIT, frame.stream, creditPayload(frame.payload.byteLength)));
+      } else if (frame.op === StreamOp.END) client.close(1000, "");
+      else if (frame.op === StreamOp.RESET)
+        client.close(1011, new TextDecoder().decode(frame.payload).slice(0, 120) || "stream reset by node");
+    } catch {
+      // The client is gone: its close handler resets the stream.
+    }
+  }
+
+  /** A message from a client socket: one DATA frame to the agent. */
+  private clientMessage(ws: WebSocket, message: string | ArrayBuffer): void {
+    const { stream } = ws.deserializeAttachment() as ClientAttachment;
+    const agent = this.agent();
+    if (!agent) {
+      ws.close(1011, "node agent disconnected");
+      return;
+    }
+    const payload = typeof message === "string" ? new TextEncoder().encode(message) : new Uint8Array(message);
+    agent.send(encodeFrame(StreamOp.DATA, stream, payload));
+  }
+
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    if (this.ctx.getTags(ws).includes("client")) return this.clientMessage(ws, message);
+    if (typeof message !== "string") return this.agentFrame(ws, message);
     let reply: TunnelReply;
     try {
       reply = JSON.parse(typeof message === "string" ? message : new TextDecoder().decode(message));
@@ -183,7 +281,14 @@ export class TunnelObject extends DurableObject {
   }
 
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
-    this.dropAll("node agent disconnected");
+    if (this.ctx.getTags(ws).includes("client")) {
+      // The client left: stop the agent's side of its stream.
+      const { stream } = ws.deserializeAttachment() as ClientAttachment;
+      this.agent()?.send(encodeFrame(StreamOp.RESET, stream));
+    } else {
+      this.dropAll("node agent disconnected");
+      if (!this.agent()) this.closeClients(1011, "node agent disconnected");
+    }
     try {
       ws.close(code === 1005 || code === 1006 ? 1000 : code, "closing");
     } catch {
@@ -191,7 +296,8 @@ export class TunnelObject extends DurableObject {
     }
   }
 
-  override async webSocketError(): Promise<void> {
+  override async webSocketError(ws: WebSocket): Promise<void> {
+    if (this.ctx.getTags(ws).includes("client")) return;
     this.dropAll("node agent connection failed");
   }
 

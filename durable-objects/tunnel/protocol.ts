@@ -20,7 +20,7 @@ export interface LogsRequest {
 }
 
 /** Object → agent. */
-export type TunnelRequest = LogsRequest | { type: "cancel"; id: string };
+export type TunnelRequest = LogsRequest | { type: "cancel"; id: string } | StreamOpen;
 
 /**
  * Agent → object. `seq` numbers one stream's replies from 0: the object acts
@@ -38,4 +38,104 @@ export type TunnelReply = (
 /** The tunnel endpoint path for a node. */
 export function tunnelPath(node: string): string {
   return `/edgeplane/v1/tunnel/${encodeURIComponent(node)}`;
+}
+
+// ---------------------------------------------------------------------------
+// Tunnel v2: multiplexed streams.
+//
+// A stream is a duplex, message-preserving byte channel between one client
+// connection at the TunnelObject (e.g. kubectl's exec WebSocket) and a handler
+// on the agent. The object only relays: one client WebSocket message = one
+// DATA frame, and back. The agent speaks the client's protocol (v5.channel.k8s.io,
+// SPDY/3.1+portforward.k8s.io, ...), the k3s/remotedialer split.
+//
+// Control frames are JSON text (StreamOpen object → agent); data frames are
+// binary: [op u8][stream u32 big-endian][payload].
+// Flow control: the agent may have at most STREAM_WINDOW bytes of DATA
+// payload per stream in flight towards the object; the object returns
+// CREDIT(n) as it hands bytes on, so its own buffer stays bounded whatever
+// the transfer size. Routing state lives in WebSocket tags/attachments, so a
+// hibernated object wakes up knowing every stream.
+// ---------------------------------------------------------------------------
+
+/** What a stream carries; the agent has one handler per kind. */
+export type StreamKind = "exec" | "attach" | "portforward" | "logs";
+
+/** Object → agent (JSON text): open stream `stream` for a pod. */
+export interface StreamOpen {
+  type: "open";
+  /** u32 id, chosen by the object, unique among its open streams. */
+  stream: number;
+  kind: StreamKind;
+  namespace: string;
+  name: string;
+  uid: string;
+  /** The resolved container (exec/attach/logs); "" for portforward. */
+  container: string;
+  /** The client request's query as ordered pairs (exec's `command` repeats). */
+  query: [string, string][];
+  /** The negotiated WebSocket subprotocol the agent must speak ("" if none). */
+  protocol: string;
+}
+
+/** Binary frame operations. */
+export const StreamOp = {
+  /** Payload: one message of the stream's protocol. */
+  DATA: 1,
+  /** The sender will send no more DATA on this stream (the other side may still send). */
+  END: 2,
+  /** Abort the stream both ways. Payload: optional UTF-8 reason. */
+  RESET: 3,
+  /** Object → agent: payload u32 big-endian = bytes the agent may send more. */
+  CREDIT: 4,
+} as const;
+/** One of StreamOp's values. */
+export type StreamOpCode = (typeof StreamOp)[keyof typeof StreamOp];
+
+/** Bytes of DATA payload per stream the agent may send before it waits for CREDIT. */
+export const STREAM_WINDOW = 256 * 1024;
+
+/** Largest DATA payload per frame (Workers accept messages up to 1 MiB). */
+export const MAX_FRAME_PAYLOAD = 64 * 1024;
+
+/** A decoded binary frame. */
+export interface StreamFrame {
+  op: StreamOpCode;
+  stream: number;
+  payload: Uint8Array;
+}
+
+/** Encode a binary frame. */
+export function encodeFrame(
+  op: StreamOpCode,
+  stream: number,
+  payload: Uint8Array = new Uint8Array(0),
+): Uint8Array {
+  const out = new Uint8Array(5 + payload.byteLength);
+  out[0] = op;
+  new DataView(out.buffer).setUint32(1, stream >>> 0);
+  out.set(payload, 5);
+  return out;
+}
+
+/** Decode a binary frame; undefined for a malformed one. */
+export function decodeFrame(data: ArrayBuffer | Uint8Array): StreamFrame | undefined {
+  const bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
+  if (bytes.byteLength < 5) return undefined;
+  const op = bytes[0] as StreamOpCode;
+  if (op < StreamOp.DATA || op > StreamOp.CREDIT) return undefined;
+  const stream = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(1);
+  return { op, stream, payload: bytes.subarray(5) };
+}
+
+/** CREDIT payload for `n` bytes. */
+export function creditPayload(n: number): Uint8Array {
+  const out = new Uint8Array(4);
+  new DataView(out.buffer).setUint32(0, n >>> 0);
+  return out;
+}
+
+/** The byte count of a CREDIT payload. */
+export function readCredit(payload: Uint8Array): number {
+  return payload.byteLength < 4 ? 0 : new DataView(payload.buffer, payload.byteOffset, 4).getUint32(0);
 }

@@ -26,6 +26,8 @@ import type { PullOptions, Runtime } from "./runtime/types.ts";
 import { WasmRuntime } from "./runtime/wasm/runtime.ts";
 import { StaticPods } from "./static/manager.ts";
 import { isMirrorPod } from "./static/manifest.ts";
+import { remoteCommandHandlers } from "./streams/index.ts";
+import { portForwardHandler } from "./streams/portforward.ts";
 import { TunnelClient } from "./tunnel.ts";
 
 /** Agent version reported as nodeInfo.kubeletVersion. */
@@ -183,6 +185,11 @@ export class NodeAgent {
           clock: this.clock,
           signal,
         });
+      },
+      streams: {
+        ...remoteCommandHandlers((uid) => this.workers.get(uid)?.context, node.name),
+        // Only a pod this agent runs, by uid (a recreated pod of the same name is another pod).
+        portforward: portForwardHandler({ podIP: (open) => this.workers.get(open.uid)?.context.podIP }),
       },
     });
     this.tunnel.start();

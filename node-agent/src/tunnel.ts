@@ -2,11 +2,27 @@
  * The agent's end of the tunnel: one outbound WebSocket to its node's
  * TunnelObject, authenticated with the agent's bearer token and the same TLS
  * trust as its API calls, reconnecting with back-off (0.5 s doubling to 30 s).
- * Serves the object's requests (logs) and cancels them when asked.
+ * Serves the object's requests (logs) and cancels them when asked, and
+ * tunnel v2 streams (exec, attach, portforward) through a handler per kind.
+ * Streams are opened only by the object over this authenticated socket.
  */
 import WebSocket from "ws";
-import type { LogsRequest, TunnelReply, TunnelRequest } from "../../durable-objects/tunnel/protocol.ts";
-import { tunnelPath } from "../../durable-objects/tunnel/protocol.ts";
+import type {
+  LogsRequest,
+  StreamKind,
+  StreamOpen,
+  TunnelReply,
+  TunnelRequest,
+} from "../../durable-objects/tunnel/protocol.ts";
+import {
+  decodeFrame,
+  encodeFrame,
+  MAX_FRAME_PAYLOAD,
+  readCredit,
+  STREAM_WINDOW,
+  StreamOp,
+  tunnelPath,
+} from "../../durable-objects/tunnel/protocol.ts";
 import { ApiError } from "../../workers/client/status.ts";
 import type { Clock } from "./clock.ts";
 
@@ -17,6 +33,25 @@ export type LogsHandler = (
   signal: AbortSignal,
 ) => Promise<void>;
 
+/**
+ * The agent's end of one tunnel v2 stream: a duplex message channel to the
+ * client (e.g. kubectl's exec WebSocket, one message per send).
+ */
+export interface AgentStream {
+  readonly open: StreamOpen;
+  /** Send one message (at most MAX_FRAME_PAYLOAD bytes); waits while the stream's flow-control window is used up. */
+  send(message: Uint8Array): Promise<void>;
+  /** The next client message, or undefined once the client ended its side (or the stream was reset). */
+  read(): Promise<Uint8Array | undefined>;
+  /** No more messages from us: the object closes the client socket normally. */
+  end(): void;
+  /** Aborts when the client goes away or the tunnel drops. */
+  readonly signal: AbortSignal;
+}
+
+/** Serves one stream; resolve (or throw) when done: the stream is then ended. */
+export type StreamHandler = (stream: AgentStream) => Promise<void>;
+
 /** Tunnel client options. */
 export interface TunnelOptions {
   server: string;
@@ -26,6 +61,8 @@ export interface TunnelOptions {
   ca?: string;
   clock: Clock;
   logs: LogsHandler;
+  /** Stream handlers by kind; a stream of a kind without one is reset. */
+  streams?: Partial<Record<StreamKind, StreamHandler>>;
   log?: (message: string) => void;
 }
 
@@ -34,6 +71,7 @@ export class TunnelClient {
   private socket?: WebSocket;
   private readonly stopper = new AbortController();
   private readonly active = new Map<string, AbortController>();
+  private readonly streams = new Map<number, StreamState>();
   private connectedWaiters: (() => void)[] = [];
   /** True while the WebSocket is open. */
   connected = false;
@@ -79,6 +117,9 @@ export class TunnelClient {
         ca: this.options.ca,
         rejectUnauthorized: true,
         handshakeTimeout: 15_000,
+        // ws offers permessage-deflate by default: every relayed byte (port-forward, cp) would be
+        // deflated here and inflated in workerd, which cut random-data port-forward to a fifth.
+        perMessageDeflate: false,
       });
       this.socket = socket;
       socket.on("open", () => {
@@ -87,7 +128,10 @@ export class TunnelClient {
         this.options.log?.(`tunnel connected to ${url.host}`);
         for (const w of this.connectedWaiters.splice(0)) w();
       });
-      socket.on("message", (data) => this.onMessage(socket, data.toString()));
+      socket.on("message", (data, isBinary) => {
+        if (isBinary) this.onFrame(socket, toBytes(data));
+        else this.onMessage(socket, data.toString());
+      });
       socket.on("unexpected-response", (_req, res) => {
         this.options.log?.(`tunnel refused: HTTP ${res.statusCode}`);
         res.resume();
@@ -98,9 +142,42 @@ export class TunnelClient {
         this.connected = false;
         for (const c of this.active.values()) c.abort();
         this.active.clear();
+        for (const s of this.streams.values()) s.close();
+        this.streams.clear();
         resolve(opened);
       });
     });
+  }
+
+  /** The object opened a stream: run its kind's handler, then end the stream. */
+  private openStream(socket: WebSocket, open: StreamOpen): void {
+    const handler = this.options.streams?.[open.kind];
+    if (!handler) {
+      socket.send(
+        encodeFrame(StreamOp.RESET, open.stream, new TextEncoder().encode(`no ${open.kind} handler`)),
+      );
+      return;
+    }
+    const stream = new StreamState(open, socket);
+    this.streams.get(open.stream)?.close();
+    this.streams.set(open.stream, stream);
+    handler(stream)
+      .catch((error) =>
+        this.options.log?.(`stream ${open.kind} ${open.namespace}/${open.name}: ${(error as Error).message}`),
+      )
+      .finally(() => {
+        stream.end();
+        if (this.streams.get(open.stream) === stream) this.streams.delete(open.stream);
+      });
+  }
+
+  private onFrame(socket: WebSocket, bytes: Uint8Array): void {
+    const frame = decodeFrame(bytes);
+    if (!frame) return;
+    const stream = this.streams.get(frame.stream);
+    if (stream) stream.onFrame(frame.op, frame.payload);
+    else if (frame.op !== StreamOp.RESET && frame.op !== StreamOp.CREDIT)
+      socket.send(encodeFrame(StreamOp.RESET, frame.stream));
   }
 
   private onMessage(socket: WebSocket, text: string): void {
@@ -108,6 +185,10 @@ export class TunnelClient {
     try {
       request = JSON.parse(text);
     } catch {
+      return;
+    }
+    if (request.type === "open") {
+      this.openStream(socket, request);
       return;
     }
     if (request.type === "cancel") {
@@ -148,5 +229,88 @@ export class TunnelClient {
         else send({ type: "error", id: request.id, status });
       })
       .finally(() => this.active.delete(request.id));
+  }
+}
+
+/** ws hands binary messages as Buffer, ArrayBuffer or Buffer[]. */
+function toBytes(data: WebSocket.RawData): Uint8Array {
+  if (Array.isArray(data)) return Buffer.concat(data);
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  return data;
+}
+
+/** One open stream on the agent: its inbox, its send window and its abort. */
+class StreamState implements AgentStream {
+  private inbox: Uint8Array[] = [];
+  private readers: ((m: Uint8Array | undefined) => void)[] = [];
+  private inboxEnded = false;
+  private credit = STREAM_WINDOW;
+  private creditWaiters: (() => void)[] = [];
+  private ended = false;
+  private readonly controller = new AbortController();
+  readonly signal = this.controller.signal;
+
+  constructor(
+    readonly open: StreamOpen,
+    private readonly socket: WebSocket,
+  ) {}
+
+  async send(message: Uint8Array): Promise<void> {
+    // One message = one frame: the object hands it on as one client message (protocols frame by message).
+    if (message.byteLength > MAX_FRAME_PAYLOAD)
+      throw new RangeError(`stream message of ${message.byteLength} bytes exceeds ${MAX_FRAME_PAYLOAD}`);
+    while (this.credit < message.byteLength && !this.signal.aborted)
+      await new Promise<void>((resolve) => this.creditWaiters.push(resolve));
+    if (this.signal.aborted || this.ended) return;
+    this.credit -= message.byteLength;
+    this.frame(StreamOp.DATA, message);
+  }
+
+  read(): Promise<Uint8Array | undefined> {
+    const next = this.inbox.shift();
+    if (next) return Promise.resolve(next);
+    if (this.inboxEnded) return Promise.resolve(undefined);
+    return new Promise((resolve) => this.readers.push(resolve));
+  }
+
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.frame(StreamOp.END);
+  }
+
+  /** A frame from the object for this stream. */
+  onFrame(op: number, payload: Uint8Array): void {
+    if (op === StreamOp.DATA) this.deliver(Uint8Array.from(payload));
+    else if (op === StreamOp.END) this.deliver(undefined);
+    else if (op === StreamOp.CREDIT) {
+      this.credit += readCredit(payload);
+      for (const w of this.creditWaiters.splice(0)) w();
+    } else if (op === StreamOp.RESET) this.close();
+  }
+
+  /** Abort: the client or the tunnel went away. */
+  close(): void {
+    this.ended = true;
+    this.controller.abort();
+    this.deliver(undefined);
+    for (const w of this.creditWaiters.splice(0)) w();
+  }
+
+  private deliver(message: Uint8Array | undefined): void {
+    if (this.inboxEnded) return;
+    if (message === undefined) {
+      this.inboxEnded = true;
+      for (const r of this.readers.splice(0)) r(undefined);
+      return;
+    }
+    const reader = this.readers.shift();
+    if (reader) reader(message);
+    else this.inbox.push(message);
+  }
+
+  private frame(op: (typeof StreamOp)[keyof typeof StreamOp], payload?: Uint8Array): void {
+    if (this.socket.readyState === WebSocket.OPEN)
+      this.socket.send(encodeFrame(op, this.open.stream, payload));
   }
 }

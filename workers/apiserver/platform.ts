@@ -27,10 +27,15 @@ export type PodExecService = (args: {
   request: Request;
 }) => Promise<Response>;
 
+/** Whether a node's agent holds its tunnel now (streams to a node without one cannot be served). */
+export type NodeConnectedService = (node: string) => Promise<boolean>;
+
 /** What custom subresources may call; each is optional (absent: the subresource answers 503). */
 export interface PlatformServices {
   /** pods/log. */
   podLogs?: PodLogsService;
   /** pods/exec, pods/attach, pods/portforward. */
   podExec?: PodExecService;
+  /** Checked before exec/attach/portforward answer (absent: assumed connected). */
+  nodeConnected?: NodeConnectedService;
 }

@@ -89,9 +89,32 @@ export class TokenCache {
 /** One cache per isolate unless the caller passes its own. */
 const sharedCache = new TokenCache();
 
+/** The WebSocket subprotocol prefix that carries a base64url bearer token (browsers cannot set headers). */
+const BEARER_PROTOCOL = "base64url.bearer.authorization.k8s.io.";
+
+/** True for the subprotocol that carries a bearer token. */
+export function isBearerProtocol(protocol: string): boolean {
+  return protocol.startsWith(BEARER_PROTOCOL);
+}
+
+/** The token from the Authorization header, else (WebSocket upgrades only, as kube does) from the subprotocol. */
 function bearer(request: Request): string {
   const header = request.headers.get("Authorization") ?? "";
-  return /^bearer /i.test(header) ? header.slice(7).trim() : "";
+  if (/^bearer /i.test(header)) return header.slice(7).trim();
+  if ((request.headers.get("Upgrade") ?? "").toLowerCase() !== "websocket") return "";
+  const carrier = (request.headers.get("Sec-WebSocket-Protocol") ?? "")
+    .split(",")
+    .map((p) => p.trim())
+    .find(isBearerProtocol);
+  if (!carrier) return "";
+  try {
+    const b64 = carrier.slice(BEARER_PROTOCOL.length).replace(/-/g, "+").replace(/_/g, "/");
+    const token = atob(b64.padEnd(Math.ceil(b64.length / 4) * 4, "="));
+    // A token is printable ASCII; anything else is a malformed carrier, not a credential.
+    return /^[\x21-\x7e]+$/.test(token) ? token : "";
+  } catch {
+    return "";
+  }
 }
 
 function b64(value: unknown): string | undefined {

@@ -5,8 +5,9 @@ import { includeObjectFrom, wantsTable } from "../registry/table.ts";
 import { watchResponse } from "../registry/watch.ts";
 import { watchTimeoutSeconds } from "../registry/watch-limits.ts";
 import { type CollectionCall, intParam } from "./call.ts";
+import { wantsWebSocket, watchOverWebSocket } from "./watch-websocket.ts";
 
-/** GET of a collection with watch=true (or the verb resolved as watch). */
+/** GET of a collection with watch=true (or the verb resolved as watch); a WebSocket upgrade gets one event per message. */
 export function watch(call: CollectionCall): Response {
   const { url, info } = call;
   const table = wantsTable(call.request.headers.get("Accept"))
@@ -28,12 +29,14 @@ export function watch(call: CollectionCall): Response {
   // The slot is taken last, once the request is known to be valid, and given back when the stream ends.
   const release = limits?.limiter?.acquire(call.user.name);
   try {
-    return watchResponse(call.deps.registry, info, request, {
+    const streamed = watchResponse(call.deps.registry, info, request, {
       onClose: release,
       schedule: limits?.schedule,
       signal: call.request.signal,
       keepaliveMs: limits?.keepaliveMs,
     });
+    // Browsers watch over a WebSocket (one event per message), as kube-apiserver allows.
+    return wantsWebSocket(call.request) ? watchOverWebSocket(call.request, streamed) : streamed;
   } catch (error) {
     release?.();
     throw error;

@@ -108,6 +108,7 @@ describe("pods/log, exec, attach, portforward", () => {
 
   it("explains that exec needs a WebSocket, and delegates to podExec when present", async () => {
     const bare = await withPod();
+    await bare.call("POST", `${PODS}/p/binding`, binding("n1"));
     const spdy = await bare.call("POST", `${PODS}/p/exec?command=ls`, undefined, {
       Upgrade: "SPDY/3.1",
       Connection: "Upgrade",
@@ -122,7 +123,46 @@ describe("pods/log, exec, attach, portforward", () => {
       return new Response("ok");
     };
     const served = await withPod({ podExec });
+    await served.call("POST", `${PODS}/p/binding`, binding("n1"));
     for (const sub of ["exec", "attach", "portforward"]) await served.call("GET", `${PODS}/p/${sub}`);
     expect(kinds).toEqual(["exec", "attach", "portforward"]);
+  });
+
+  it("runs every check before telling a SPDY-only kubectl which version or setting it needs", async () => {
+    const spdy = { Upgrade: "SPDY/3.1", Connection: "Upgrade" };
+    const connected = new Set<string>();
+    const server = await withPod({
+      podExec: async () => new Response("ok"),
+      nodeConnected: async (node) => connected.has(node),
+    });
+    const missing = await server.call("POST", `${PODS}/nope/portforward?ports=80`, undefined, spdy);
+    expect(missing.status).toBe(404);
+    const badContainer = await server.call(
+      "POST",
+      `${PODS}/p/exec?command=ls&container=zzz`,
+      undefined,
+      spdy,
+    );
+    expect(badContainer.status).toBe(400);
+    expect(String(badContainer.body.message)).toMatch(/container zzz is not valid/);
+    const unscheduled = await server.call("POST", `${PODS}/p/portforward?ports=80`, undefined, spdy);
+    expect(unscheduled.status).toBe(400);
+    expect(String(unscheduled.body.message)).toMatch(/does not have a host assigned/);
+    await server.call("POST", `${PODS}/p/binding`, binding("n1"));
+    const offline = await server.call("POST", `${PODS}/p/portforward?ports=80`, undefined, spdy);
+    expect(offline.status).toBe(503);
+    expect(offline.body.reason).toBe("ServiceUnavailable");
+    expect(String(offline.body.message)).toMatch(/node "n1" .* is not connected/);
+    connected.add("n1");
+    const portforward = await server.call("POST", `${PODS}/p/portforward?ports=80`, undefined, spdy);
+    expect(portforward.status).toBe(400);
+    expect(portforward.body).toMatchObject({ kind: "Status", reason: "BadRequest", code: 400 });
+    expect(String(portforward.body.message)).toMatch(
+      /kubectl 1\.31 or newer, or kubectl 1\.30 with KUBECTL_PORT_FORWARD_WEBSOCKETS=true/,
+    );
+    const exec = await server.call("POST", `${PODS}/p/exec?command=ls`, undefined, spdy);
+    expect(String(exec.body.message)).toMatch(
+      /kubectl 1\.30 or newer, or kubectl 1\.29 with KUBECTL_REMOTE_COMMAND_WEBSOCKETS=true/,
+    );
   });
 });

@@ -131,7 +131,19 @@ const log: CustomSubresource = {
   },
 };
 
-/** exec, attach and portforward: WebSocket upgrades served by `services.podExec`. */
+/** What an old, SPDY-only kubectl is told to use instead, per subresource. */
+const WEBSOCKET_ADVICE = {
+  exec: "kubectl 1.30 or newer, or kubectl 1.29 with KUBECTL_REMOTE_COMMAND_WEBSOCKETS=true",
+  attach: "kubectl 1.30 or newer, or kubectl 1.29 with KUBECTL_REMOTE_COMMAND_WEBSOCKETS=true",
+  portforward: "kubectl 1.31 or newer, or kubectl 1.30 with KUBECTL_PORT_FORWARD_WEBSOCKETS=true",
+};
+
+/**
+ * exec, attach and portforward: WebSocket upgrades served by `services.podExec`.
+ * Every check (pod, container, scheduled, node connected; authorization ran
+ * before) comes first, so a SPDY-only client learns about a real problem
+ * rather than only about its protocol; then SPDY gets one clear 400.
+ */
 function streaming(kind: "exec" | "attach" | "portforward"): CustomSubresource {
   return {
     verbs: ["create", "get"],
@@ -143,10 +155,19 @@ function streaming(kind: "exec" | "attach" | "portforward"): CustomSubresource {
           : "PodAttachOptions",
     async handle(req) {
       const pod = await req.registry.get(podsInfo(req), req.namespace, req.name);
+      if (kind !== "portforward") containerFor(pod, new URL(req.request.url).searchParams.get("container"));
+      const node = obj(pod.spec).nodeName;
+      if (typeof node !== "string" || node === "")
+        throw errors.badRequest(`pod ${req.name} does not have a host assigned`);
+      if (req.services.nodeConnected && !(await req.services.nodeConnected(node)))
+        throw new ApiError(
+          "ServiceUnavailable",
+          `node "${node}" of pod "${req.name}" is not connected: cannot stream ${kind}`,
+        );
       const upgrade = (req.request.headers.get("Upgrade") ?? "").toLowerCase();
       if (upgrade.startsWith("spdy"))
         throw errors.badRequest(
-          `pods/${kind} needs a WebSocket connection (kubectl 1.30 or newer); SPDY upgrades cannot be served by this API server`,
+          `pods/${kind} over SPDY is not supported by this API server, only over WebSocket: use ${WEBSOCKET_ADVICE[kind]}`,
         );
       const podExec = req.services.podExec;
       if (!podExec)

@@ -252,6 +252,23 @@ export class CriClient {
     );
   }
 
+  /**
+   * A streaming URL on the runtime's stream server for an exec (cmd given) or
+   * attach session; the caller dials it (SPDY, v4.channel.k8s.io).
+   */
+  async streamUrl(
+    containerId: string,
+    options: { cmd?: string[]; tty: boolean; stdin: boolean; stdout: boolean; stderr: boolean },
+  ): Promise<string> {
+    const { cmd, ...flags } = options;
+    const res = await this.call<{ url: string }>(
+      this.runtime,
+      cmd ? "exec" : "attach",
+      cmd ? { containerId, cmd, ...flags } : { containerId, ...flags },
+    );
+    return res.url;
+  }
+
   /** Images the runtime holds. */
   async listImages(): Promise<CriImage[]> {
     const res = await this.call<{ images: CriImage[] }>(this.image, "listImages", { filter: null });

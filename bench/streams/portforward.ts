@@ -1,0 +1,154 @@
+/**
+ * Port-forward throughput through the whole path: real kubectl 1.33
+ * port-forward → the local control plane (workerd) → the node's TunnelObject
+ * → the real agent (SPDY/3.1 terminated there) → a busybox httpd container
+ * (containerd + runc + CNI). The same file is also fetched straight from the
+ * pod's IP in the same run, and the ratio printed. Prints figures; not a test.
+ *
+ *   node --import tsx bench/streams/portforward.ts [--mib 200] [--runs 3]
+ */
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { deleteBridge } from "../../node-agent/src/network/cni.ts";
+import { startContainerd } from "../../node-agent/src/runtime/cri/containerd.ts";
+import { CriRuntime } from "../../node-agent/src/runtime/cri/index.ts";
+import {
+  buildTestImages,
+  claimSubnet,
+  criUnavailableReason,
+  startLocalRegistry,
+} from "../../node-agent/src/runtime/cri/testing.ts";
+import { spawnAgent } from "../../node-agent/src/testing/agent-process.ts";
+import { ensurePki } from "../../scripts/local/pki.ts";
+import { startControlPlane } from "../../test/e2e/harness.ts";
+
+/** Port-forward figures in MB/s (10^6 bytes per second). */
+export interface PortForwardFigures {
+  mib: number;
+  direct: number;
+  forwarded: number;
+  ratio: number;
+}
+
+/** Download `url` fully; MB/s, or throws if the size is wrong. */
+async function download(url: string, bytes: number): Promise<number> {
+  const started = performance.now();
+  const response = await fetch(url);
+  let got = 0;
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) got += chunk.byteLength;
+  const seconds = (performance.now() - started) / 1000;
+  if (got !== bytes) throw new Error(`${url}: got ${got} bytes, expected ${bytes}`);
+  return bytes / 1e6 / seconds;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** Run the benchmark; undefined when containers cannot run here. */
+export async function runPortForwardBench(mib = 200, runs = 3): Promise<PortForwardFigures | undefined> {
+  const unavailable = criUnavailableReason();
+  if (unavailable) {
+    console.log(`streams/portforward: skipped (${unavailable})`);
+    return undefined;
+  }
+  const node = `bench-pf-${randomBytes(2).toString("hex")}`;
+  const bridge = `epb${randomBytes(3).toString("hex")}`;
+  const dir = mkdtempSync(join(tmpdir(), "ep-bench-pf-"));
+  const subnet = claimSubnet();
+  const pki = await ensurePki(join(dir, "pki"));
+  const images = await buildTestImages();
+  const [cp, registry] = await Promise.all([
+    startControlPlane({ tls: { certPath: pki.serverCert, keyPath: pki.serverKey } }),
+    startLocalRegistry(join(dir, "registry")),
+  ]);
+  const agentDir = join(dir, "agent");
+  const agent = spawnAgent(
+    [
+      ...["--server", cp.url, "--ca-file", pki.caCert, "--name", node, "--data-dir", agentDir],
+      ...["--node-ip", "127.0.0.1", "--runtimes", "cri", "--containerd", "managed"],
+      ...["--pod-cidr", subnet.cidr, "--cni-bridge", bridge],
+    ],
+    { token: cp.token },
+  );
+  try {
+    await agent.waitFor(/tunnel connected/, 90_000);
+    const busybox = await registry.push(join(images, "oci"), "busybox", "edgeplane/busybox:1");
+    const bytes = mib * 1024 * 1024;
+    const applied = await cp.kubectl(["apply", "-f", "-"], {
+      input: `apiVersion: node.k8s.io/v1
+kind: RuntimeClass
+metadata: { name: runc }
+handler: runc
+---
+apiVersion: v1
+kind: Pod
+metadata: { name: big }
+spec:
+  runtimeClassName: runc
+  nodeName: ${node}
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: httpd
+    image: ${busybox}
+    command: ["sh", "-c", "mkdir -p /www && head -c ${bytes} /dev/urandom > /www/big && touch /www/ready && exec httpd -f -p 8080 -h /www"]
+    readinessProbe:
+      exec: { command: ["test", "-e", "/www/ready"] }
+      periodSeconds: 1
+`,
+    });
+    if (applied.code !== 0) throw new Error(applied.stderr);
+    const ready = await cp.kubectl(["wait", "--for=condition=Ready", "pod/big", "--timeout=120s"], {
+      timeoutMs: 130_000,
+    });
+    if (ready.code !== 0) throw new Error(ready.stderr);
+    const pod = JSON.parse((await cp.kubectl(["get", "pod", "big", "-o", "json"])).stdout);
+    const ip = pod.status.podIP as string;
+    const pf = cp.kubectlStream(["port-forward", "pod/big", ":8080"]);
+    try {
+      const out = await pf.waitFor(/Forwarding from 127\.0\.0\.1:(\d+) ->/, 30_000);
+      const local = Number(/Forwarding from 127\.0\.0\.1:(\d+) ->/.exec(out)?.[1]);
+      const direct: number[] = [];
+      const forwarded: number[] = [];
+      for (let i = 0; i < runs; i++) {
+        direct.push(await download(`http://${ip}:8080/big`, bytes));
+        forwarded.push(await download(`http://127.0.0.1:${local}/big`, bytes));
+      }
+      const figures = {
+        mib,
+        direct: median(direct),
+        forwarded: median(forwarded),
+        ratio: median(forwarded) / median(direct),
+      };
+      console.log(
+        `streams/portforward: ${mib} MiB x${runs}, median: port-forward ${figures.forwarded.toFixed(1)} MB/s, ` +
+          `direct ${figures.direct.toFixed(1)} MB/s, ratio ${(figures.ratio * 100).toFixed(1)}%`,
+      );
+      return figures;
+    } finally {
+      await pf.stop();
+    }
+  } finally {
+    await cp.kubectl(["delete", "pods", "--all", "--wait=true", "--timeout=60s"], { timeoutMs: 70_000 });
+    await agent.stop();
+    const containerd = await startContainerd({ dataDir: join(agentDir, "cri", "containerd") }).catch(
+      () => undefined,
+    );
+    if (containerd) {
+      const rt = new CriRuntime({ endpoint: containerd.socket, cgroupRoot: "/edgeplane" });
+      await rt.removeOrphans(new Set()).catch(() => []);
+      await rt.close();
+      await containerd.stop();
+    }
+    await deleteBridge(bridge).catch(() => {});
+    await Promise.all([registry.stop(), cp.stop()]);
+    subnet.release();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { values } = parseArgs({ options: { mib: { type: "string" }, runs: { type: "string" } } });
+  await runPortForwardBench(Number(values.mib ?? 200), Number(values.runs ?? 3));
+}

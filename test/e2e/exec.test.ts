@@ -1,0 +1,220 @@
+/**
+ * kubectl exec / attach / cp end to end: real kubectl (1.33, and 1.29 with
+ * KUBECTL_REMOTE_COMMAND_WEBSOCKETS=true) → the Worker (pods/exec, WebSocket
+ * v5.channel.k8s.io) → the node's TunnelObject (tunnel v2 stream) → the real
+ * agent → CRI Exec/Attach → containerd's streaming server (SPDY) → runc.
+ * A TTY resize is driven by a small `ws` client speaking v5 itself.
+ */
+import { spawn } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import { deleteBridge } from "../../node-agent/src/network/cni.ts";
+import { startContainerd } from "../../node-agent/src/runtime/cri/containerd.ts";
+import { CriRuntime } from "../../node-agent/src/runtime/cri/index.ts";
+import {
+  buildTestImages,
+  claimSubnet,
+  criUnavailableReason,
+  type LocalRegistry,
+  startLocalRegistry,
+  waitFor,
+} from "../../node-agent/src/runtime/cri/testing.ts";
+import { type AgentProcess, removeWasmPods, spawnAgent } from "../../node-agent/src/testing/agent-process.ts";
+import { ensurePki } from "../../scripts/local/pki.ts";
+import { type ControlPlane, startControlPlane } from "./harness.ts";
+
+const unavailable = criUnavailableReason();
+if (unavailable) console.warn(`exec tests SKIPPED: ${unavailable}`);
+
+const NODE = `exec-node-${randomBytes(2).toString("hex")}`;
+const KUBECTL_DIR = "/usr/lib/google-cloud-sdk/bin";
+
+interface Run {
+  code: number | null;
+  stdout: Buffer;
+  stderr: string;
+}
+
+describe.skipIf(unavailable)("kubectl exec, attach and cp through the tunnel", () => {
+  let cp: ControlPlane;
+  let registry: LocalRegistry;
+  let agent: AgentProcess;
+  let dir: string;
+  let busybox: string;
+  let caCert = "";
+  let releaseSubnet: () => void = () => {};
+  const bridge = `epx${randomBytes(3).toString("hex")}`;
+  const agentDir = () => join(dir, "agent");
+
+  /** Run a kubectl binary with raw stdin/stdout (cp and exec -i move bytes, not text). */
+  function kubectl(
+    args: string[],
+    opts: { version?: string; input?: Buffer | string; env?: Record<string, string> } = {},
+  ): Promise<Run> {
+    const bin = join(KUBECTL_DIR, opts.version ? `kubectl.${opts.version}` : "kubectl");
+    return new Promise((resolve) => {
+      const child = spawn(bin, ["--kubeconfig", cp.kubeconfig, ...args], {
+        env: { ...process.env, KUBECONFIG: "", ...opts.env },
+        cwd: dir,
+      });
+      const out: Buffer[] = [];
+      let err = "";
+      const timer = setTimeout(() => child.kill("SIGKILL"), 40_000);
+      child.stdout.on("data", (c: Buffer) => out.push(c));
+      child.stderr.on("data", (c: Buffer) => {
+        err += c.toString();
+      });
+      child.on("close", (code) => {
+        clearTimeout(timer);
+        resolve({ code, stdout: Buffer.concat(out), stderr: err });
+      });
+      child.stdin.end(opts.input ?? "");
+    });
+  }
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "ep-exec-"));
+    const subnet = claimSubnet();
+    releaseSubnet = subnet.release;
+    const pki = await ensurePki(join(dir, "pki"));
+    caCert = pki.caCert;
+    const images = await buildTestImages();
+    [cp, registry] = await Promise.all([
+      startControlPlane({ tls: { certPath: pki.serverCert, keyPath: pki.serverKey } }),
+      startLocalRegistry(join(dir, "registry")),
+    ]);
+    busybox = await registry.push(join(images, "oci"), "busybox", "edgeplane/busybox:1");
+    agent = spawnAgent(
+      [
+        ...["--server", cp.url, "--ca-file", caCert, "--name", NODE, "--data-dir", agentDir()],
+        ...["--node-ip", "127.0.0.1", "--runtimes", "cri", "--containerd", "managed"],
+        ...["--pod-cidr", subnet.cidr, "--cni-bridge", bridge],
+      ],
+      { token: cp.token },
+    );
+    await agent.waitFor(/tunnel connected/, 90_000);
+    const apply = await kubectl(["apply", "-f", "-"], {
+      input: `apiVersion: v1
+kind: Pod
+metadata:
+  name: box
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: main
+    image: ${busybox}
+    command: ["sleep", "3600"]
+`,
+    });
+    expect(apply.code, apply.stderr).toBe(0);
+    await waitFor(
+      async () => {
+        const r = await cp.fetch("/api/v1/namespaces/default/pods/box");
+        const pod = (await r.json()) as { status?: { phase?: string } };
+        return pod.status?.phase === "Running" ? true : undefined;
+      },
+      90_000,
+      "pod box Running",
+    );
+  }, 240_000);
+
+  afterAll(async () => {
+    if (cp && agent) {
+      await cp.kubectl(["delete", "pods", "--all", "--wait=true", "--timeout=60s"], { timeoutMs: 70_000 });
+      await agent.stop();
+    }
+    if (dir && existsSync(join(agentDir(), "cri", "containerd", "config.toml"))) {
+      const containerd = await startContainerd({ dataDir: join(agentDir(), "cri", "containerd") }).catch(
+        () => undefined,
+      );
+      if (containerd) {
+        const rt = new CriRuntime({ endpoint: containerd.socket, cgroupRoot: "/edgeplane" });
+        await rt.removeOrphans(new Set()).catch(() => []);
+        await rt.close();
+        await containerd.stop();
+      }
+      await removeWasmPods(agentDir(), NODE).catch(() => {});
+    }
+    await deleteBridge(bridge).catch(() => {});
+    await Promise.all([registry?.stop(), cp?.stop()]);
+    releaseSubnet();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  }, 180_000);
+
+  it("prints a command's output and exits with its exit code (kubectl 1.33)", async () => {
+    const r = await kubectl(["exec", "box", "--", "sh", "-c", "echo out; echo err >&2; exit 3"]);
+    expect(r.stdout.toString()).toBe("out\n");
+    expect(r.stderr).toContain("err\n");
+    expect(r.code).toBe(3);
+    const ok = await kubectl(["exec", "box", "--", "echo", "hello"]);
+    expect([ok.code, ok.stdout.toString()]).toEqual([0, "hello\n"]);
+  });
+
+  it("passes stdin through and ends it on close (exec -i)", async () => {
+    const r = await kubectl(["exec", "-i", "box", "--", "cat"], { input: "data\n" });
+    expect(r.stderr).toBe("");
+    expect([r.code, r.stdout.toString()]).toEqual([0, "data\n"]);
+  });
+
+  it("works with kubectl 1.29 and KUBECTL_REMOTE_COMMAND_WEBSOCKETS=true", async () => {
+    const r = await kubectl(["exec", "-i", "box", "--", "sh", "-c", "cat; exit 4"], {
+      version: "1.29",
+      input: "via 1.29\n",
+      env: { KUBECTL_REMOTE_COMMAND_WEBSOCKETS: "true" },
+    });
+    expect([r.code, r.stdout.toString()]).toEqual([4, "via 1.29\n"]);
+  });
+
+  it("copies a 5 MiB file into the pod and back with kubectl cp", async () => {
+    const data = randomBytes(5 * 1024 * 1024);
+    const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+    writeFileSync(join(dir, "up.bin"), data);
+    const up = await kubectl(["cp", "up.bin", "box:/tmp/up.bin"]);
+    expect(up.code, up.stderr).toBe(0);
+    const inPod = await kubectl(["exec", "box", "--", "sha256sum", "/tmp/up.bin"]);
+    expect(inPod.stdout.toString().split(" ")[0]).toBe(sha(data));
+    const down = await kubectl(["cp", "box:/tmp/up.bin", "down.bin"]);
+    expect(down.code, down.stderr).toBe(0);
+    expect(sha(readFileSync(join(dir, "down.bin")))).toBe(sha(data));
+  });
+
+  it("answers a TTY resize from a WebSocket client (v5.channel.k8s.io)", async () => {
+    const query = new URLSearchParams([
+      ["command", "sh"],
+      ["command", "-c"],
+      ["command", "read x; stty size"],
+      ["stdin", "true"],
+      ["stdout", "true"],
+      ["tty", "true"],
+    ]);
+    const url = `${cp.url.replace(/^https/, "wss")}/api/v1/namespaces/default/pods/box/exec?${query}`;
+    const ws = new WebSocket(url, ["v5.channel.k8s.io"], {
+      headers: { Authorization: `Bearer ${cp.token}` },
+      ca: readFileSync(caCert),
+    });
+    let stdout = "";
+    let status = "";
+    const closed = new Promise<void>((resolve, reject) => {
+      ws.on("message", (data: Buffer) => {
+        if (data[0] === 1) stdout += data.subarray(1).toString();
+        if (data[0] === 3) status += data.subarray(1).toString();
+      });
+      ws.on("close", () => resolve());
+      ws.on("error", reject);
+    });
+    await new Promise<void>((resolve, reject) => {
+      ws.once("open", () => resolve());
+      ws.once("error", reject);
+    });
+    expect(ws.protocol).toBe("v5.channel.k8s.io");
+    ws.send(Buffer.concat([Buffer.from([4]), Buffer.from(JSON.stringify({ Width: 123, Height: 45 }))]));
+    ws.send(Buffer.from("\x00go\n", "binary"));
+    await closed;
+    expect(stdout).toContain("45 123");
+    expect(JSON.parse(status)).toMatchObject({ status: "Success" });
+  });
+});
