@@ -6,9 +6,19 @@
  */
 import { ApiError } from "../../../workers/client/status.ts";
 import type { PodContext } from "../pod/context.ts";
-import { CriRuntime } from "../runtime/cri/index.ts";
+import type { CriRuntime } from "../runtime/cri/index.ts";
+import type { Runtime } from "../runtime/types.ts";
 import type { AgentStream, StreamHandler } from "../tunnel.ts";
 import { finish, serveRemoteCommand } from "./remotecommand.ts";
+
+/**
+ * Whether a runtime is the CRI one (it has a CRI client that can open a streaming session). Not
+ * instanceof: the CRI runtime (gRPC, protos) is loaded only when the agent serves containers, and a
+ * value import here would pull it into every agent (the WASM-only bundle leaves it out).
+ */
+function isCri(runtime: Runtime): runtime is CriRuntime {
+  return typeof (runtime as Partial<CriRuntime>).client?.streamUrl === "function";
+}
 
 /** Finds a pod's state by uid (the agent's PodWorkers). */
 export type PodLookup = (uid: string) => Readonly<PodContext> | undefined;
@@ -35,7 +45,7 @@ async function serve(stream: AgentStream, lookup: PodLookup, node: string): Prom
       ).toStatus(),
     );
   const runtime = ctx.runtime;
-  if (!(runtime instanceof CriRuntime))
+  if (!isCri(runtime))
     return finish(
       stream,
       new ApiError(
