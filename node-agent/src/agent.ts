@@ -12,6 +12,7 @@ import { ApiError } from "../../workers/client/status.ts";
 import { type Clock, realClock } from "./clock.ts";
 import { createTransport, type Transport } from "./http.ts";
 import { parseLogQuery, streamLogs } from "./logs.ts";
+import { DEFAULT_BRIDGE } from "./network/cni.ts";
 import { hostIPv4, type NodeOptions, postStatus, registerNode, renewLease } from "./node.ts";
 import { Backoff } from "./pod/backoff.ts";
 import type { PodDeps } from "./pod/context.ts";
@@ -20,6 +21,7 @@ import { PodWorker } from "./pod/worker.ts";
 import { watchPods } from "./podwatch.ts";
 import { apiSources, preparePod } from "./prepare.ts";
 import { runProbe } from "./probe-run.ts";
+import { ServiceProxy } from "./proxy/proxy.ts";
 import { imageRegistry } from "./runtime/cri/convert.ts";
 import type { PullOptions, Runtime } from "./runtime/types.ts";
 import { WasmRuntime } from "./runtime/wasm/runtime.ts";
@@ -54,6 +56,8 @@ export interface AgentOptions {
   registryMirrors?: Record<string, string[]>;
   clock?: Clock;
   log?: (message: string) => void;
+  /** Play kube-proxy: program this host's nftables from Services and EndpointSlices (docs/services.md). */
+  serviceProxy?: { clusterCidr?: string; table?: string; minSyncPeriodMs?: number };
   /** Extra runtimes (tests). */
   extraRuntimes?: Runtime[];
 }
@@ -181,6 +185,17 @@ export class NodeAgent {
     this.tunnel.start();
     this.background.push(this.heartbeat(self.metadata?.uid));
     this.background.push(this.refreshVolumes());
+    if (options.serviceProxy) {
+      const proxy = new ServiceProxy({
+        ...options.serviceProxy,
+        client: this.client,
+        nodeName: node.name,
+        clock: this.clock,
+        log: this.log,
+        bridge: options.cri?.bridge ?? DEFAULT_BRIDGE,
+      });
+      this.background.push(proxy.run(this.stopper.signal));
+    }
     this.background.push(
       watchPods(
         this.client,

@@ -24,7 +24,7 @@ const USAGE = `usage: node-agent --server URL (--token-file F | EDGEPLANE_TOKEN=
                   [--data-dir DIR] [--labels k=v,...] [--max-pods N] [--runtimes wasm[,cri]]
                   [--containerd managed|SOCKET] [--pod-cidr CIDR] [--cni-bridge NAME]
                   [--allow-privileged] [--node-ip IP] [--registry-login HOST[:PORT],...]
-                  [--registry-mirror REGISTRY=HOST[:PORT],...]`;
+                  [--registry-mirror REGISTRY=HOST[:PORT],...] [--service-proxy] [--cluster-cidr CIDR]`;
 
 /** Parse argv (and the token variable of `env`) into AgentOptions plus warnings (throws with a usage message on bad input). */
 export function parseCli(argv: string[], env: Record<string, string | undefined> = {}) {
@@ -47,6 +47,8 @@ export function parseCli(argv: string[], env: Record<string, string | undefined>
       "node-ip": { type: "string" },
       "registry-login": { type: "string" },
       "registry-mirror": { type: "string" },
+      "service-proxy": { type: "boolean" },
+      "cluster-cidr": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -80,6 +82,7 @@ export function parseCli(argv: string[], env: Record<string, string | undefined>
     warnings,
     registryLogins: (values["registry-login"] ?? "").split(",").filter(Boolean),
     registryMirrors: parseMirrors(values["registry-mirror"] ?? ""),
+    serviceProxy: values["service-proxy"] ? { clusterCidr: values["cluster-cidr"] } : undefined,
   };
 }
 
