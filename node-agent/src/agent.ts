@@ -5,6 +5,7 @@
  * the runtimes already run (pods outlive agent restarts: stop() leaves them
  * running).
  */
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createKubeClient, type KubeClient, type KubeObject } from "../../workers/client/kube.ts";
 import { R } from "../../workers/client/resources.ts";
@@ -15,6 +16,7 @@ import { parseLogQuery, streamLogs } from "./logs.ts";
 import { DEFAULT_BRIDGE } from "./network/cni.ts";
 import { hostIPv4, type NodeOptions, postStatus, registerNode, renewLease } from "./node.ts";
 import { Backoff } from "./pod/backoff.ts";
+import { type ClusterDns, type EnvService, parseResolvConf, serviceEnv } from "./pod/container-config.ts";
 import type { PodDeps } from "./pod/context.ts";
 import type { Pod } from "./pod/k8s.ts";
 import { PodWorker } from "./pod/worker.ts";
@@ -58,6 +60,8 @@ export interface AgentOptions {
   log?: (message: string) => void;
   /** Play kube-proxy: program this host's nftables from Services and EndpointSlices (docs/services.md). */
   serviceProxy?: { clusterCidr?: string; table?: string; minSyncPeriodMs?: number };
+  /** Cluster DNS for ClusterFirst pods (kubelet's --cluster-dns, --cluster-domain). */
+  clusterDns?: { servers: string[]; domain?: string };
   /** Extra runtimes (tests). */
   extraRuntimes?: Runtime[];
 }
@@ -77,6 +81,7 @@ export class NodeAgent {
   private readonly log: (message: string) => void;
   private readonly transport: Transport;
   private synced = false;
+  private readonly clusterDns?: ClusterDns;
 
   private constructor(private readonly options: AgentOptions) {
     this.clock = options.clock ?? realClock;
@@ -88,6 +93,19 @@ export class NodeAgent {
       token: options.token,
       userAgent: `edgeplane-node-agent/${AGENT_VERSION} (${options.name})`,
     });
+    if (options.clusterDns) {
+      let host = "";
+      try {
+        host = readFileSync("/etc/resolv.conf", "utf8");
+      } catch {
+        // no host resolv.conf: Default pods get an empty one, as the kubelet gives them
+      }
+      this.clusterDns = {
+        servers: options.clusterDns.servers,
+        domain: options.clusterDns.domain ?? "cluster.local",
+        host: parseResolvConf(host),
+      };
+    }
     this.node = {
       name: options.name,
       labels: options.labels ?? {},
@@ -339,14 +357,22 @@ export class NodeAgent {
       nodeName: this.node.name,
       hostIP: this.node.hostIP,
       podDir: (pod) => this.podDir(pod.metadata.uid ?? ""),
-      prepare: (pod, podIP) =>
-        preparePod(
-          pod,
-          podIP,
-          this.podDir(pod.metadata.uid ?? ""),
-          this.node.hostIP,
-          apiSources(this.client),
-        ),
+      prepare: async (pod, podIP) => {
+        const [prepared, services] = await Promise.all([
+          preparePod(
+            pod,
+            podIP,
+            this.podDir(pod.metadata.uid ?? ""),
+            this.node.hostIP,
+            apiSources(this.client),
+          ),
+          this.servicesFor(pod),
+        ]);
+        const fromServices = serviceEnv(pod, services);
+        // The container's own env wins over the Service variables, as in the kubelet.
+        return { ...prepared, env: (c) => ({ ...fromServices, ...prepared.env(c) }) };
+      },
+      clusterDns: this.clusterDns,
       pullAuth: (pod, image) => this.pullAuth(pod, image),
       writeStatus: async (pod, status) => {
         await this.client.patch(
@@ -374,6 +400,20 @@ export class NodeAgent {
       syncPeriodMs: 1000,
       log: this.log,
     };
+  }
+
+  /** The Services whose variables a pod gets: default/kubernetes, and its namespace's with enableServiceLinks. */
+  private async servicesFor(pod: Pod): Promise<EnvService[]> {
+    const ns = pod.metadata.namespace ?? "default";
+    const links = (pod.spec as { enableServiceLinks?: boolean }).enableServiceLinks !== false;
+    const [own, master] = await Promise.all([
+      links ? this.client.list<KubeObject & EnvService>(R.services, ns).then((l) => l.items) : [],
+      this.client.get<KubeObject & EnvService>(R.services, "default", "kubernetes").catch((error) => {
+        if (error instanceof ApiError && error.code === 404) return undefined;
+        throw error;
+      }),
+    ]);
+    return master ? [master, ...own] : own;
   }
 
   /** The runtime for a pod: its RuntimeClass's handler, or the default (first) runtime. */

@@ -24,7 +24,8 @@ const USAGE = `usage: node-agent --server URL (--token-file F | EDGEPLANE_TOKEN=
                   [--data-dir DIR] [--labels k=v,...] [--max-pods N] [--runtimes wasm[,cri]]
                   [--containerd managed|SOCKET] [--pod-cidr CIDR] [--cni-bridge NAME]
                   [--allow-privileged] [--node-ip IP] [--registry-login HOST[:PORT],...]
-                  [--registry-mirror REGISTRY=HOST[:PORT],...] [--service-proxy] [--cluster-cidr CIDR]`;
+                  [--registry-mirror REGISTRY=HOST[:PORT],...] [--service-proxy] [--cluster-cidr CIDR]
+                  [--cluster-dns IP,...] [--cluster-domain DOMAIN]`;
 
 /** Parse argv (and the token variable of `env`) into AgentOptions plus warnings (throws with a usage message on bad input). */
 export function parseCli(argv: string[], env: Record<string, string | undefined> = {}) {
@@ -49,6 +50,8 @@ export function parseCli(argv: string[], env: Record<string, string | undefined>
       "registry-mirror": { type: "string" },
       "service-proxy": { type: "boolean" },
       "cluster-cidr": { type: "string" },
+      "cluster-dns": { type: "string" },
+      "cluster-domain": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -83,6 +86,9 @@ export function parseCli(argv: string[], env: Record<string, string | undefined>
     registryLogins: (values["registry-login"] ?? "").split(",").filter(Boolean),
     registryMirrors: parseMirrors(values["registry-mirror"] ?? ""),
     serviceProxy: values["service-proxy"] ? { clusterCidr: values["cluster-cidr"] } : undefined,
+    clusterDns: values["cluster-dns"]
+      ? { servers: values["cluster-dns"].split(",").filter(Boolean), domain: values["cluster-domain"] }
+      : undefined,
   };
 }
 
