@@ -57,6 +57,13 @@ export interface ServicePort {
   endpoints: Endpoint[];
 }
 
+/**
+ * Services the agent itself serves on every node, NodeLocal-DNSCache style: `<ns>/<name>` →
+ * `<proto>/<port name or number>` → the local listener (cluster DNS behind kube-dns, the API proxy behind
+ * kubernetes). They replace whatever endpoints the API lists, so no traffic leaves the node for them.
+ */
+export type LocalEndpoints = Record<string, Record<string, { ip: string; port: number }>>;
+
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const PORT_NAME = /^[a-z0-9]([-a-z0-9]{0,13}[a-z0-9])?$/;
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
@@ -79,6 +86,7 @@ export function servicePorts(
   services: Iterable<ProxyService>,
   slices: Iterable<ProxySlice>,
   nodeName: string,
+  local: LocalEndpoints = {},
 ): { ports: ServicePort[]; problems: string[] } {
   const problems: string[] = [];
   const byService = new Map<string, ProxySlice[]>();
@@ -133,6 +141,8 @@ export function servicePorts(
           endpoints.push({ ip, port: sp.port, local: ep.nodeName === nodeName });
         }
       }
+      const own = local[`${namespace}/${name}`]?.[`${protocol}/${p.name || p.port}`];
+      if (own) endpoints.splice(0, endpoints.length, { ...own, local: true });
       // Sorted so an unchanged set renders an unchanged script.
       endpoints.sort((a, b) => (a.ip === b.ip ? a.port - b.port : a.ip < b.ip ? -1 : 1));
       ports.push({

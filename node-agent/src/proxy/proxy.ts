@@ -10,7 +10,7 @@ import type { KubeClient, KubeObject } from "../../../workers/client/kube.ts";
 import { R } from "../../../workers/client/resources.ts";
 import type { Clock } from "../clock.ts";
 import { Informer } from "./informer.ts";
-import { type ProxyService, type ProxySlice, servicePorts } from "./model.ts";
+import { type LocalEndpoints, type ProxyService, type ProxySlice, servicePorts } from "./model.ts";
 import { render } from "./render.ts";
 
 /** What the proxy needs. */
@@ -31,14 +31,18 @@ export interface ServiceProxyOptions {
   apply?: (script: string) => Promise<void>;
   /** Run nft inside this named network namespace (tests). */
   netns?: string;
+  /** Services served by the agent itself (model.ts LocalEndpoints). */
+  local?: LocalEndpoints;
   /** Called after each successful sync with how long render+apply took (bench, tests). */
   onSync?: (info: { ms: number; servicePorts: number }) => void;
 }
 
 /** A running service proxy. */
 export class ServiceProxy {
-  private readonly services: Informer<KubeObject>;
-  private readonly slices: Informer<KubeObject>;
+  /** The live Services (cluster DNS reads them too). */
+  readonly services: Informer<KubeObject>;
+  /** The live EndpointSlices. */
+  readonly slices: Informer<KubeObject>;
   private dirty = false;
   private wake?: () => void;
   private lastApplied?: string;
@@ -105,6 +109,7 @@ export class ServiceProxy {
       this.services.items.values() as Iterable<ProxyService>,
       this.slices.items.values() as Iterable<ProxySlice>,
       this.options.nodeName,
+      this.options.local,
     );
     const { script, problems } = render(model.ports, {
       table: this.table,
