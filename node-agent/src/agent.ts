@@ -11,6 +11,8 @@ import { createKubeClient, type KubeClient, type KubeObject } from "../../worker
 import { R } from "../../workers/client/resources.ts";
 import { ApiError } from "../../workers/client/status.ts";
 import { type Clock, realClock } from "./clock.ts";
+import { ClusterRecords, type DnsService, type DnsSlice } from "./dns/records.ts";
+import { DnsServer } from "./dns/server.ts";
 import { createTransport, type Transport } from "./http.ts";
 import { parseLogQuery, streamLogs } from "./logs.ts";
 import { DEFAULT_BRIDGE } from "./network/cni.ts";
@@ -93,7 +95,9 @@ export class NodeAgent {
       token: options.token,
       userAgent: `edgeplane-node-agent/${AGENT_VERSION} (${options.name})`,
     });
-    if (options.clusterDns) {
+    // With the service proxy the node serves cluster DNS at the kube-dns Service IP (kubelet's default).
+    const clusterDns = options.clusterDns ?? (options.serviceProxy ? { servers: ["10.96.0.10"] } : undefined);
+    if (clusterDns) {
       let host = "";
       try {
         host = readFileSync("/etc/resolv.conf", "utf8");
@@ -101,8 +105,8 @@ export class NodeAgent {
         // no host resolv.conf: Default pods get an empty one, as the kubelet gives them
       }
       this.clusterDns = {
-        servers: options.clusterDns.servers,
-        domain: options.clusterDns.domain ?? "cluster.local",
+        servers: clusterDns.servers,
+        domain: clusterDns.domain ?? "cluster.local",
         host: parseResolvConf(host),
       };
     }
@@ -203,17 +207,7 @@ export class NodeAgent {
     this.tunnel.start();
     this.background.push(this.heartbeat(self.metadata?.uid));
     this.background.push(this.refreshVolumes());
-    if (options.serviceProxy) {
-      const proxy = new ServiceProxy({
-        ...options.serviceProxy,
-        client: this.client,
-        nodeName: node.name,
-        clock: this.clock,
-        log: this.log,
-        bridge: options.cri?.bridge ?? DEFAULT_BRIDGE,
-      });
-      this.background.push(proxy.run(this.stopper.signal));
-    }
+    if (options.serviceProxy) await this.startServices(options.serviceProxy);
     this.background.push(
       watchPods(
         this.client,
@@ -228,6 +222,39 @@ export class NodeAgent {
         this.log,
       ),
     );
+  }
+
+  /**
+   * kube-proxy and cluster DNS on this node: the DNS server listens on the node's address (a free port) and the
+   * proxy points the kube-dns Service (kube-system) at it, so pods reach it at its ClusterIP, 10.96.0.10.
+   */
+  private async startServices(config: NonNullable<AgentOptions["serviceProxy"]>): Promise<void> {
+    let proxy: ServiceProxy | undefined;
+    const records = new ClusterRecords(
+      () => (proxy?.services.items.values() ?? []) as Iterable<DnsService>,
+      () => (proxy?.slices.items.values() ?? []) as Iterable<DnsSlice>,
+      this.clusterDns?.domain,
+    );
+    const dns = new DnsServer({
+      records,
+      host: this.node.hostIP,
+      upstreams: this.clusterDns?.host.servers ?? [],
+      log: this.log,
+    });
+    await dns.start();
+    this.closers.push(() => dns.close());
+    const at = { ip: this.node.hostIP, port: dns.port };
+    proxy = new ServiceProxy({
+      ...config,
+      client: this.client,
+      nodeName: this.node.name,
+      clock: this.clock,
+      log: this.log,
+      bridge: this.options.cri?.bridge ?? DEFAULT_BRIDGE,
+      local: { "kube-system/kube-dns": { "udp/53": at, "tcp/53": at } },
+    });
+    this.background.push(proxy.run(this.stopper.signal));
+    this.log(`service proxy on; cluster DNS on ${this.node.hostIP}:${dns.port} behind kube-system/kube-dns`);
   }
 
   /** Resolves once the tunnel is connected (tests). */

@@ -85,7 +85,7 @@ export class ClusterRecords {
 
   private endpoint(name: string, ns: string, svc: string, host: string, type: string): Resolution {
     const s = this.find(ns, svc);
-    if (!s || s.spec?.clusterIP !== "None") return { nxdomain: true };
+    if (s?.spec?.clusterIP !== "None") return { nxdomain: true };
     const ep = this.readyEndpoints(ns, svc).find(
       (e) => e.hostname === host || e.ip.replace(/\./g, "-") === host,
     );

@@ -59,7 +59,7 @@ export interface ServicePort {
 
 /**
  * Services the agent itself serves on every node, NodeLocal-DNSCache style: `<ns>/<name>` →
- * `<proto>/<port name or number>` → the local listener (cluster DNS behind kube-dns, the API proxy behind
+ * `<proto>/<port>` → the local listener (cluster DNS behind kube-dns, the API proxy behind
  * kubernetes). They replace whatever endpoints the API lists, so no traffic leaves the node for them.
  */
 export type LocalEndpoints = Record<string, Record<string, { ip: string; port: number }>>;
@@ -141,7 +141,7 @@ export function servicePorts(
           endpoints.push({ ip, port: sp.port, local: ep.nodeName === nodeName });
         }
       }
-      const own = local[`${namespace}/${name}`]?.[`${protocol}/${p.name || p.port}`];
+      const own = local[`${namespace}/${name}`]?.[`${protocol}/${p.port}`];
       if (own) endpoints.splice(0, endpoints.length, { ...own, local: true });
       // Sorted so an unchanged set renders an unchanged script.
       endpoints.sort((a, b) => (a.ip === b.ip ? a.port - b.port : a.ip < b.ip ? -1 : 1));

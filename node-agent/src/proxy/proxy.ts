@@ -19,7 +19,7 @@ export interface ServiceProxyOptions {
   nodeName: string;
   clock: Clock;
   log: (message: string) => void;
-  /** nft table (family ip); default "edgeplane". */
+  /** nft table (family ip); default "edgeplane" on the default bridge, else "edgeplane-<bridge>". */
   table?: string;
   /** The pod bridge (cni.ts DEFAULT_BRIDGE unless --cni-bridge). */
   bridge: string;
@@ -50,7 +50,9 @@ export class ServiceProxy {
   private readonly table: string;
 
   constructor(private readonly options: ServiceProxyOptions) {
-    this.table = options.table ?? "edgeplane";
+    // One table per bridge: the default bridge gets "edgeplane", test agents on private bridges their own.
+    this.table =
+      options.table ?? (options.bridge === "edgeplane0" ? "edgeplane" : `edgeplane-${options.bridge}`);
     const changed = () => this.markDirty();
     this.services = new Informer(options.client, R.services, changed, options.clock, options.log);
     this.slices = new Informer(options.client, R.endpointslices, changed, options.clock, options.log);
@@ -115,6 +117,9 @@ export class ServiceProxy {
       table: this.table,
       bridge: this.options.bridge,
       clusterCidr: this.options.clusterCidr ?? "10.244.0.0/16",
+      listeners: Object.values(this.options.local ?? {}).flatMap((ports) =>
+        Object.entries(ports).map(([key, at]) => ({ ...at, protocol: key.split("/")[0] ?? "tcp" })),
+      ),
     });
     const all = [...model.problems, ...problems].join("; ");
     // Bad input is named once per change, not on every sync.

@@ -140,3 +140,36 @@ describe("service proxy rules", () => {
     expect(script).toContain("update @aff-default/s/tcp/80__10.244.0.2/8080 { ip saddr }");
   });
 });
+
+describe("services the agent serves itself", () => {
+  it("points kube-dns at the node's DNS listener and keeps that listener off-limits to other hosts", () => {
+    const at = { ip: "192.168.1.5", port: 40053 };
+    const model = servicePorts(
+      [
+        svc("kube-dns", {
+          clusterIP: "10.96.0.10",
+          ports: [
+            { name: "dns", port: 53, protocol: "UDP" },
+            { name: "dns-tcp", port: 53, protocol: "TCP" },
+          ],
+        }),
+      ],
+      [],
+      "n1",
+      { "default/kube-dns": { "udp/53": at, "tcp/53": at } },
+    );
+    const { script } = render(model.ports, {
+      ...OPTS,
+      listeners: [
+        { ...at, protocol: "udp" },
+        { ...at, protocol: "tcp" },
+      ],
+    });
+    expect(script).toContain("meta l4proto udp dnat to 192.168.1.5:40053");
+    expect(script).toContain("meta l4proto tcp dnat to 192.168.1.5:40053");
+    expect(script).toContain("elements = { 192.168.1.5 . udp . 40053, 192.168.1.5 . tcp . 40053 }");
+    expect(script).toContain(
+      'ip daddr . meta l4proto . th dport @agent-listeners ct status & dnat == 0 iifname != "lo" drop',
+    );
+  });
+});

@@ -16,6 +16,8 @@ export interface RenderOptions {
   bridge: string;
   /** All pods' addresses (cluster CIDR): traffic to a ClusterIP from outside it is masqueraded. */
   clusterCidr: string;
+  /** The agent's own listeners behind Services: reachable only through their Service or from the node itself. */
+  listeners?: { ip: string; protocol: string; port: number }[];
 }
 
 const MASQ_MARK = "0x4000";
@@ -116,19 +118,36 @@ export function render(ports: ServicePort[], options: RenderOptions): { script: 
     map("no-endpoint-nodeports", "inet_proto . inet_service", noEndpointNodePorts),
     ...sets,
     chain("reject-chain", ["reject"]),
-    chain("endpoints-check", [
-      "ip daddr . meta l4proto . th dport vmap @no-endpoint-services",
+    chain("cluster-ip-check", ["ip daddr . meta l4proto . th dport vmap @no-endpoint-services"]),
+    chain("nodeport-check", [
       "fib daddr type local ip daddr != 127.0.0.0/8 meta l4proto . th dport vmap @no-endpoint-nodeports",
     ]),
-    hook("filter-input", "filter", "input", "-110", ["ct state new jump endpoints-check"]),
-    hook("filter-forward", "filter", "forward", "-110", ["ct state new jump endpoints-check"]),
-    hook("filter-output", "filter", "output", "-110", ["ct state new jump endpoints-check"]),
-    chain("services", [
-      "ip daddr . meta l4proto . th dport vmap @service-ips",
+    set("agent-listeners", "ipv4_addr . inet_proto . inet_service", [
+      ...new Set((options.listeners ?? []).map((l) => `${l.ip} . ${l.protocol} . ${l.port}`)),
+    ]),
+    hook("filter-input", "filter", "input", "-110", [
+      "ct state new jump nodeport-check",
+      // The node's DNS and API proxy serve pods through their Services, never other hosts directly.
+      'ip daddr . meta l4proto . th dport @agent-listeners ct status & dnat == 0 iifname != "lo" drop',
+    ]),
+    hook("filter-forward", "filter", "forward", "-110", [
+      `ct state new iifname ${q(options.bridge)} jump cluster-ip-check`,
+    ]),
+    hook("filter-output", "filter", "output", "-110", [
+      "ct state new jump cluster-ip-check",
+      "ct state new jump nodeport-check",
+    ]),
+    chain("cluster-ips", ["ip daddr . meta l4proto . th dport vmap @service-ips"]),
+    chain("nodeports", [
       "fib daddr type local ip daddr != 127.0.0.0/8 meta l4proto . th dport vmap @service-nodeports",
     ]),
-    hook("nat-prerouting", "nat", "prerouting", "dstnat", ["jump services"]),
-    hook("nat-output", "nat", "output", "-100", ["jump services"]),
+    // ClusterIPs are for this node's pods (through its bridge) and its own processes; NodePorts for everyone.
+    // Scoping ClusterIPs to the bridge also keeps several local clusters on one host (tests) apart.
+    hook("nat-prerouting", "nat", "prerouting", "dstnat", [
+      `iifname ${q(options.bridge)} jump cluster-ips`,
+      "jump nodeports",
+    ]),
+    hook("nat-output", "nat", "output", "-100", ["jump cluster-ips", "jump nodeports"]),
     hook("nat-postrouting", "nat", "postrouting", "srcnat", [
       `meta mark & ${MASQ_MARK} == ${MASQ_MARK} masquerade`,
       // Without br_netfilter a backend on the same bridge would answer the client directly, skipping the
@@ -167,6 +186,11 @@ function chain(name: string, rules: string[]): string {
 
 function hook(name: string, type: string, at: string, priority: string, rules: string[]): string {
   return chain(name, [`type ${type} hook ${at} priority ${priority}; policy accept;`, ...rules]);
+}
+
+function set(name: string, type: string, elements: string[]): string {
+  const body = elements.length ? `\n\t\telements = { ${elements.join(", ")} }` : "";
+  return `\tset ${name} {\n\t\ttype ${type}${body}\n\t}`;
 }
 
 function map(name: string, type: string, elements: string[]): string {
