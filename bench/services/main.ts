@@ -1,6 +1,7 @@
 /**
  * Services on a node (docs/services.md): (1) rule sync, from an EndpointSlice
- * change to the new nft table live, with 1,000 Services x 10 endpoints loaded;
+ * change to the rules live (render + incremental load, as the proxy does),
+ * with 1,000 Services x 10 endpoints loaded;
  * (2) TCP connections per second through a ClusterIP against the endpoint's
  * pod IP directly, in the same run and the same (throwaway) network namespace;
  * (3) cluster DNS queries per second over UDP with p50/p99.
@@ -13,7 +14,7 @@ import { ClusterRecords, type DnsService, type DnsSlice } from "../../node-agent
 import { DnsServer } from "../../node-agent/src/dns/server.ts";
 import { type ProxyService, type ProxySlice, servicePorts } from "../../node-agent/src/proxy/model.ts";
 import { TestNetns } from "../../node-agent/src/proxy/netns-testing.ts";
-import { render } from "../../node-agent/src/proxy/render.ts";
+import { deltaScript, render } from "../../node-agent/src/proxy/render.ts";
 import { closedLoop, percentile } from "../lib/stats.ts";
 
 const SERVICES = 1000;
@@ -89,6 +90,7 @@ async function main(): Promise<void> {
       ports: [{ name: "http", protocol: "TCP", port: 8080 }],
     });
     const first = render(servicePorts(services, slices, "n1").ports, opts);
+    let live = first.rendered;
     let t = performance.now();
     await load(first.script);
     const initialMs = performance.now() - t;
@@ -98,8 +100,10 @@ async function main(): Promise<void> {
       const eps = slice?.endpoints ?? [];
       if (eps[0]) eps[0] = { ...eps[0], addresses: [`10.245.${i}.${(i % 250) + 1}`] };
       t = performance.now();
-      const { script } = render(servicePorts(services, slices, "n1").ports, opts);
-      await load(script);
+      // As the proxy syncs: render everything, load only the difference.
+      const { rendered } = render(servicePorts(services, slices, "n1").ports, opts);
+      await load(deltaScript(live, rendered));
+      live = rendered;
       sync.push(performance.now() - t);
     }
     sync.sort((a, b) => a - b);

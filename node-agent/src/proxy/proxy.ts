@@ -1,7 +1,8 @@
 /**
  * The service proxy (kube-proxy's role): informers over Services and
  * EndpointSlices feed one sync loop that renders the whole nftables table and
- * replaces it in one `nft -f` transaction. Syncs are coalesced and at most one
+ * loads what changed since the last sync in one `nft -f` transaction (the
+ * whole table at start and after a failure). Syncs are coalesced and at most one
  * per minSyncPeriod (kube-proxy's minSyncPeriod); a failed sync is logged,
  * reported once as an Event on the Node, and retried with backoff.
  */
@@ -11,7 +12,7 @@ import { R } from "../../../workers/client/resources.ts";
 import type { Clock } from "../clock.ts";
 import { Informer } from "./informer.ts";
 import { type LocalEndpoints, type ProxyService, type ProxySlice, servicePorts } from "./model.ts";
-import { render } from "./render.ts";
+import { deltaScript, fullScript, type Rendered, render } from "./render.ts";
 
 /** What the proxy needs. */
 export interface ServiceProxyOptions {
@@ -45,7 +46,8 @@ export class ServiceProxy {
   readonly slices: Informer<KubeObject>;
   private dirty = false;
   private wake?: () => void;
-  private lastApplied?: string;
+  /** What the kernel holds now; undefined after a failure, so the next sync replaces the whole table. */
+  private live?: Rendered;
   private lastProblems = "";
   private readonly table: string;
 
@@ -113,7 +115,7 @@ export class ServiceProxy {
       this.options.nodeName,
       this.options.local,
     );
-    const { script, problems } = render(model.ports, {
+    const { rendered, problems } = render(model.ports, {
       table: this.table,
       bridge: this.options.bridge,
       clusterCidr: this.options.clusterCidr ?? "10.244.0.0/16",
@@ -125,9 +127,11 @@ export class ServiceProxy {
     // Bad input is named once per change, not on every sync.
     if (all && all !== this.lastProblems) this.options.log(`service proxy: skipped: ${all}`);
     this.lastProblems = all;
-    if (script === this.lastApplied) return;
+    const script = this.live ? deltaScript(this.live, rendered) : fullScript(rendered);
+    if (!script) return;
+    this.live = undefined;
     await this.apply(script);
-    this.lastApplied = script;
+    this.live = rendered;
     this.options.onSync?.({ ms: performance.now() - started, servicePorts: model.ports.length });
   }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { type ProxyService, type ProxySlice, servicePorts } from "./model.ts";
-import { render } from "./render.ts";
+import { deltaScript, render } from "./render.ts";
 
 const OPTS = { table: "edgeplane", bridge: "cni0", clusterCidr: "10.244.0.0/16" };
 
@@ -170,6 +170,45 @@ describe("services the agent serves itself", () => {
     expect(script).toContain("elements = { 192.168.1.5 . udp . 40053, 192.168.1.5 . tcp . 40053 }");
     expect(script).toContain(
       'ip daddr . meta l4proto . th dport @agent-listeners ct status & dnat == 0 iifname != "lo" drop',
+    );
+  });
+});
+
+describe("incremental syncs", () => {
+  it("loads only what changed: nothing for an unchanged table, one chain and its elements for an endpoint swap", () => {
+    const services = [
+      svc("a", { clusterIP: "10.96.0.5", ports: [{ port: 80 }] }),
+      svc("b", { clusterIP: "10.96.0.6", ports: [{ port: 80 }] }),
+    ];
+    const before = render(
+      servicePorts(services, [slice("a", [{ ip: "10.244.0.2" }]), slice("b", [{ ip: "10.244.0.3" }])], "n1")
+        .ports,
+      OPTS,
+    );
+    const same = render(
+      servicePorts(services, [slice("a", [{ ip: "10.244.0.2" }]), slice("b", [{ ip: "10.244.0.3" }])], "n1")
+        .ports,
+      OPTS,
+    );
+    expect(deltaScript(before.rendered, same.rendered)).toBe("");
+    const after = render(
+      servicePorts(services, [slice("a", [{ ip: "10.244.0.9" }]), slice("b", [{ ip: "10.244.0.3" }])], "n1")
+        .ports,
+      OPTS,
+    );
+    expect(deltaScript(before.rendered, after.rendered).split("\n").filter(Boolean)).toEqual([
+      "add chain ip edgeplane ep-default/a/tcp/80__10.244.0.9/8080",
+      "flush chain ip edgeplane svc-default/a/tcp/80",
+      "add rule ip edgeplane svc-default/a/tcp/80 ip saddr != 10.244.0.0/16 meta mark set meta mark | 0x4000",
+      "add rule ip edgeplane svc-default/a/tcp/80 numgen random mod 1 vmap { 0 : goto ep-default/a/tcp/80__10.244.0.9/8080 }",
+      "add rule ip edgeplane ep-default/a/tcp/80__10.244.0.9/8080 ip saddr 10.244.0.9 meta mark set meta mark | 0x4000",
+      "add rule ip edgeplane ep-default/a/tcp/80__10.244.0.9/8080 meta l4proto tcp dnat to 10.244.0.9:8080",
+      "delete chain ip edgeplane ep-default/a/tcp/80__10.244.0.2/8080",
+    ]);
+    // A different bridge changes the base chains: the whole table is replaced.
+    const moved = render(servicePorts(services, [], "n1").ports, { ...OPTS, bridge: "br1" });
+    expect(deltaScript(before.rendered, moved.rendered)).toMatch(
+      /^add table ip edgeplane\ndelete table ip edgeplane\n/,
     );
   });
 });

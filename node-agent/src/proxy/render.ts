@@ -23,15 +23,18 @@ export interface RenderOptions {
 const MASQ_MARK = "0x4000";
 
 /** The nft script that atomically replaces the table with rules for `ports`; duplicates are reported, not rendered. */
-export function render(ports: ServicePort[], options: RenderOptions): { script: string; problems: string[] } {
+export function render(
+  ports: ServicePort[],
+  options: RenderOptions,
+): { script: string; problems: string[]; rendered: Rendered } {
   const problems: string[] = [];
   const { table } = options;
-  const chains: string[] = [];
+  const chains = new Map<string, string[]>();
   const serviceIps: string[] = [];
   const nodePorts: string[] = [];
   const noEndpoints: string[] = [];
   const noEndpointNodePorts: string[] = [];
-  const sets: string[] = [];
+  const sets = new Map<string, string>();
   const takenIps = new Set<string>();
   const takenNodePorts = new Set<string>();
 
@@ -72,24 +75,20 @@ export function render(ports: ServicePort[], options: RenderOptions): { script: 
     for (const k of externals) serviceIps.push(`${k} : goto ${q(ext)}`);
     if (nodePort !== undefined) nodePorts.push(`${sp.protocol} . ${nodePort} : goto ${q(ext)}`);
 
-    chains.push(
-      chain(svc, [
-        // Off-cluster clients reaching a ClusterIP get masqueraded so replies come back through this node.
-        `ip saddr != ${options.clusterCidr} meta mark set meta mark | ${MASQ_MARK}`,
-        ...spread(cluster, epChain, sp.affinitySeconds ? affinity : undefined),
-      ]),
-    );
-    chains.push(
-      chain(
-        ext,
-        sp.externalLocal
-          ? [
-              // Pods still get the whole service; outside clients keep their address and reach local endpoints only.
-              `ip saddr ${options.clusterCidr} goto ${q(svc)}`,
-              ...spread(external, epChain, sp.affinitySeconds ? affinity : undefined),
-            ]
-          : [`meta mark set meta mark | ${MASQ_MARK}`, `goto ${q(svc)}`],
-      ),
+    chains.set(svc, [
+      // Off-cluster clients reaching a ClusterIP get masqueraded so replies come back through this node.
+      `ip saddr != ${options.clusterCidr} meta mark set meta mark | ${MASQ_MARK}`,
+      ...spread(cluster, epChain, sp.affinitySeconds ? affinity : undefined),
+    ]);
+    chains.set(
+      ext,
+      sp.externalLocal
+        ? [
+            // Pods still get the whole service; outside clients keep their address and reach local endpoints only.
+            `ip saddr ${options.clusterCidr} goto ${q(svc)}`,
+            ...spread(external, epChain, sp.affinitySeconds ? affinity : undefined),
+          ]
+        : [`meta mark set meta mark | ${MASQ_MARK}`, `goto ${q(svc)}`],
     );
     for (const e of sp.endpoints) {
       const body = [
@@ -97,26 +96,29 @@ export function render(ports: ServicePort[], options: RenderOptions): { script: 
         `ip saddr ${e.ip} meta mark set meta mark | ${MASQ_MARK}`,
       ];
       if (sp.affinitySeconds) {
-        sets.push(
-          `\tset ${q(affinity(e))} {\n\t\ttype ipv4_addr\n\t\tflags dynamic,timeout\n\t\ttimeout ${sp.affinitySeconds}s\n\t}`,
+        sets.set(
+          affinity(e),
+          `{\n\t\ttype ipv4_addr\n\t\tflags dynamic,timeout\n\t\ttimeout ${sp.affinitySeconds}s\n\t}`,
         );
         body.push(`update @${q(affinity(e))} { ip saddr }`);
       }
       body.push(`meta l4proto ${sp.protocol} dnat to ${e.ip}:${e.port}`);
-      chains.push(chain(epChain(e), body));
+      chains.set(epChain(e), body);
     }
   }
 
-  const script = [
-    // add + delete + define in one `nft -f` transaction: the old table is replaced atomically.
-    `add table ip ${table}`,
-    `delete table ip ${table}`,
-    `table ip ${table} {`,
-    map("service-ips", "ipv4_addr . inet_proto . inet_service", serviceIps),
-    map("service-nodeports", "inet_proto . inet_service", nodePorts),
-    map("no-endpoint-services", "ipv4_addr . inet_proto . inet_service", noEndpoints),
-    map("no-endpoint-nodeports", "inet_proto . inet_service", noEndpointNodePorts),
-    ...sets,
+  const maps: Record<string, string[]> = {
+    "service-ips": serviceIps,
+    "service-nodeports": nodePorts,
+    "no-endpoint-services": noEndpoints,
+    "no-endpoint-nodeports": noEndpointNodePorts,
+  };
+  // Everything but the per-service parts: when it changes, only a full replace will do.
+  const base = [
+    map("service-ips", "ipv4_addr . inet_proto . inet_service", []),
+    map("service-nodeports", "inet_proto . inet_service", []),
+    map("no-endpoint-services", "ipv4_addr . inet_proto . inet_service", []),
+    map("no-endpoint-nodeports", "inet_proto . inet_service", []),
     chain("reject-chain", ["reject"]),
     chain("cluster-ip-check", ["ip daddr . meta l4proto . th dport vmap @no-endpoint-services"]),
     chain("nodeport-check", [
@@ -154,11 +156,59 @@ export function render(ports: ServicePort[], options: RenderOptions): { script: 
       // un-DNAT; masquerading DNATed traffic into the bridge sends the reply back through the node.
       `ct status dnat ip saddr ${options.clusterCidr} oifname ${q(options.bridge)} masquerade`,
     ]),
-    ...chains,
-    "}",
-    "",
   ].join("\n");
-  return { script, problems };
+  const rendered = { table, base, maps, chains, sets };
+  return { script: fullScript(rendered), problems, rendered };
+}
+
+/** A rendered table in parts, so the next sync can change only what differs. */
+export interface Rendered {
+  table: string;
+  base: string;
+  maps: Record<string, string[]>;
+  chains: Map<string, string[]>;
+  sets: Map<string, string>;
+}
+
+/** add + delete + define in one `nft -f` transaction: the old table (if any) is replaced atomically. */
+export function fullScript(r: Rendered): string {
+  const t = r.table;
+  const lines = [`add table ip ${t}`, `delete table ip ${t}`, `table ip ${t} {`, r.base];
+  for (const [name, decl] of r.sets) lines.push(`\tset ${name} ${decl}`);
+  for (const [name, rules] of r.chains) lines.push(chain(name, rules));
+  lines.push("}");
+  for (const [name, elements] of Object.entries(r.maps))
+    if (elements.length) lines.push(`add element ip ${t} ${name} { ${elements.join(", ")} }`);
+  return `${lines.join("\n")}\n`;
+}
+
+/**
+ * The transaction that turns table `prev` into `next` as kube-proxy's nftables mode does: new chains and sets
+ * first, maps refilled, changed chains flushed and rewritten, removed chains and sets deleted last (nothing
+ * refers to them by then). Affinity sets that stay keep their entries. A changed base means a full replace.
+ */
+export function deltaScript(prev: Rendered, next: Rendered): string {
+  if (prev.base !== next.base || prev.table !== next.table) return fullScript(next);
+  const t = next.table;
+  const lines: string[] = [];
+  for (const [name, decl] of next.sets)
+    if (!prev.sets.has(name)) lines.push(`add set ip ${t} ${name} ${decl}`);
+  for (const name of next.chains.keys()) if (!prev.chains.has(name)) lines.push(`add chain ip ${t} ${name}`);
+  for (const [name, elements] of Object.entries(next.maps)) {
+    if ((prev.maps[name] ?? []).join("\n") === elements.join("\n")) continue;
+    lines.push(`flush map ip ${t} ${name}`);
+    if (elements.length) lines.push(`add element ip ${t} ${name} { ${elements.join(", ")} }`);
+  }
+  for (const [name, rules] of next.chains) {
+    const old = prev.chains.get(name);
+    if (old && old.join("\n") === rules.join("\n")) continue;
+    if (old) lines.push(`flush chain ip ${t} ${name}`);
+    for (const rule of rules) lines.push(`add rule ip ${t} ${name} ${rule}`);
+  }
+  for (const name of prev.chains.keys())
+    if (!next.chains.has(name)) lines.push(`delete chain ip ${t} ${name}`);
+  for (const name of prev.sets.keys()) if (!next.sets.has(name)) lines.push(`delete set ip ${t} ${name}`);
+  return lines.length ? `${lines.join("\n")}\n` : "";
 }
 
 /** The rules that pick one endpoint: a remembered one (session affinity) first, else numgen over all. */
