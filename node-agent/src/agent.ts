@@ -6,21 +6,27 @@
  * running). Static pods come from the manifest directory (static/), and the
  * API's mirror pods of them are left to that manager, never run twice.
  */
+import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { createKubeClient, type KubeClient, type KubeObject } from "../../workers/client/kube.ts";
 import { R } from "../../workers/client/resources.ts";
 import { ApiError } from "../../workers/client/status.ts";
 import { type Clock, realClock } from "./clock.ts";
+import { ClusterRecords, type DnsService, type DnsSlice } from "./dns/records.ts";
+import { DnsServer } from "./dns/server.ts";
 import { createTransport, type Transport } from "./http.ts";
 import { parseLogQuery, streamLogs } from "./logs.ts";
+import { DEFAULT_BRIDGE } from "./network/cni.ts";
 import { hostIPv4, type NodeOptions, postStatus, registerNode, renewLease } from "./node.ts";
 import { Backoff } from "./pod/backoff.ts";
+import { type ClusterDns, type EnvService, parseResolvConf, serviceEnv } from "./pod/container-config.ts";
 import type { PodDeps } from "./pod/context.ts";
 import type { Pod } from "./pod/k8s.ts";
 import { PodWorker } from "./pod/worker.ts";
 import { watchPods } from "./podwatch.ts";
 import { apiSources, preparePod } from "./prepare.ts";
 import { runProbe } from "./probe-run.ts";
+import { ServiceProxy } from "./proxy/proxy.ts";
 import { imageRegistry } from "./runtime/cri/convert.ts";
 import type { PullOptions, Runtime } from "./runtime/types.ts";
 import { WasmRuntime } from "./runtime/wasm/runtime.ts";
@@ -61,6 +67,10 @@ export interface AgentOptions {
   podManifestPath?: string;
   clock?: Clock;
   log?: (message: string) => void;
+  /** Play kube-proxy: program this host's nftables from Services and EndpointSlices (docs/services.md). */
+  serviceProxy?: { clusterCidr?: string; table?: string; minSyncPeriodMs?: number };
+  /** Cluster DNS for ClusterFirst pods (kubelet's --cluster-dns, --cluster-domain). */
+  clusterDns?: { servers: string[]; domain?: string };
   /** Extra runtimes (tests). */
   extraRuntimes?: Runtime[];
 }
@@ -81,6 +91,7 @@ export class NodeAgent {
   private readonly log: (message: string) => void;
   private readonly transport: Transport;
   private synced = false;
+  private readonly clusterDns?: ClusterDns;
 
   private constructor(private readonly options: AgentOptions) {
     this.clock = options.clock ?? realClock;
@@ -92,6 +103,21 @@ export class NodeAgent {
       token: options.token,
       userAgent: `edgeplane-node-agent/${AGENT_VERSION} (${options.name})`,
     });
+    // With the service proxy the node serves cluster DNS at the kube-dns Service IP (kubelet's default).
+    const clusterDns = options.clusterDns ?? (options.serviceProxy ? { servers: ["10.96.0.10"] } : undefined);
+    if (clusterDns) {
+      let host = "";
+      try {
+        host = readFileSync("/etc/resolv.conf", "utf8");
+      } catch {
+        // no host resolv.conf: Default pods get an empty one, as the kubelet gives them
+      }
+      this.clusterDns = {
+        servers: clusterDns.servers,
+        domain: clusterDns.domain ?? "cluster.local",
+        host: parseResolvConf(host),
+      };
+    }
     this.node = {
       name: options.name,
       labels: options.labels ?? {},
@@ -206,6 +232,7 @@ export class NodeAgent {
     });
     await this.statics.start();
     this.background.push(this.statics.run());
+    if (options.serviceProxy) await this.startServices(options.serviceProxy);
     this.background.push(
       watchPods(
         this.client,
@@ -221,6 +248,39 @@ export class NodeAgent {
         this.log,
       ),
     );
+  }
+
+  /**
+   * kube-proxy and cluster DNS on this node: the DNS server listens on the node's address (a free port) and the
+   * proxy points the kube-dns Service (kube-system) at it, so pods reach it at its ClusterIP, 10.96.0.10.
+   */
+  private async startServices(config: NonNullable<AgentOptions["serviceProxy"]>): Promise<void> {
+    let proxy: ServiceProxy | undefined;
+    const records = new ClusterRecords(
+      () => (proxy?.services.items.values() ?? []) as Iterable<DnsService>,
+      () => (proxy?.slices.items.values() ?? []) as Iterable<DnsSlice>,
+      this.clusterDns?.domain,
+    );
+    const dns = new DnsServer({
+      records,
+      host: this.node.hostIP,
+      upstreams: this.clusterDns?.host.servers ?? [],
+      log: this.log,
+    });
+    await dns.start();
+    this.closers.push(() => dns.close());
+    const at = { ip: this.node.hostIP, port: dns.port };
+    proxy = new ServiceProxy({
+      ...config,
+      client: this.client,
+      nodeName: this.node.name,
+      clock: this.clock,
+      log: this.log,
+      bridge: this.options.cri?.bridge ?? DEFAULT_BRIDGE,
+      local: { "kube-system/kube-dns": { "udp/53": at, "tcp/53": at } },
+    });
+    this.background.push(proxy.run(this.stopper.signal));
+    this.log(`service proxy on; cluster DNS on ${this.node.hostIP}:${dns.port} behind kube-system/kube-dns`);
   }
 
   /** Resolves once the tunnel is connected (tests). */
@@ -353,14 +413,22 @@ export class NodeAgent {
       nodeName: this.node.name,
       hostIP: this.node.hostIP,
       podDir: (pod) => this.podDir(pod.metadata.uid ?? ""),
-      prepare: (pod, podIP) =>
-        preparePod(
-          pod,
-          podIP,
-          this.podDir(pod.metadata.uid ?? ""),
-          this.node.hostIP,
-          apiSources(this.client),
-        ),
+      prepare: async (pod, podIP) => {
+        const [prepared, services] = await Promise.all([
+          preparePod(
+            pod,
+            podIP,
+            this.podDir(pod.metadata.uid ?? ""),
+            this.node.hostIP,
+            apiSources(this.client),
+          ),
+          this.servicesFor(pod),
+        ]);
+        const fromServices = serviceEnv(pod, services);
+        // The container's own env wins over the Service variables, as in the kubelet.
+        return { ...prepared, env: (c) => ({ ...fromServices, ...prepared.env(c) }) };
+      },
+      clusterDns: this.clusterDns,
       pullAuth: (pod, image) => this.pullAuth(pod, image),
       writeStatus: async (pod, status) => {
         await this.client.patch(
@@ -388,6 +456,20 @@ export class NodeAgent {
       syncPeriodMs: 1000,
       log: this.log,
     };
+  }
+
+  /** The Services whose variables a pod gets: default/kubernetes, and its namespace's with enableServiceLinks. */
+  private async servicesFor(pod: Pod): Promise<EnvService[]> {
+    const ns = pod.metadata.namespace ?? "default";
+    const links = (pod.spec as { enableServiceLinks?: boolean }).enableServiceLinks !== false;
+    const [own, master] = await Promise.all([
+      links ? this.client.list<KubeObject & EnvService>(R.services, ns).then((l) => l.items) : [],
+      this.client.get<KubeObject & EnvService>(R.services, "default", "kubernetes").catch((error) => {
+        if (error instanceof ApiError && error.code === 404) return undefined;
+        throw error;
+      }),
+    ]);
+    return master ? [master, ...own] : own;
   }
 
   /** The runtime for a pod: its RuntimeClass's handler, or the default (first) runtime. */

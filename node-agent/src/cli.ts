@@ -26,7 +26,8 @@ const USAGE = `usage: node-agent --server URL (--token-file F | EDGEPLANE_TOKEN=
                   [--data-dir DIR] [--labels k=v,...] [--max-pods N] [--runtimes wasm[,cri]]
                   [--containerd managed|SOCKET] [--pod-cidr CIDR] [--cni-bridge NAME]
                   [--allow-privileged] [--node-ip IP] [--registry-login HOST[:PORT],...]
-                  [--registry-mirror REGISTRY=HOST[:PORT],...] [--pod-manifest-path DIR]`;
+                  [--registry-mirror REGISTRY=HOST[:PORT],...] [--pod-manifest-path DIR] [--service-proxy]
+                  [--cluster-cidr CIDR] [--cluster-dns IP,...] [--cluster-domain DOMAIN]`;
 
 /** Parse argv (and the token variable of `env`) into AgentOptions plus warnings (throws with a usage message on bad input). */
 export function parseCli(argv: string[], env: Record<string, string | undefined> = {}) {
@@ -50,6 +51,10 @@ export function parseCli(argv: string[], env: Record<string, string | undefined>
       "registry-login": { type: "string" },
       "registry-mirror": { type: "string" },
       "pod-manifest-path": { type: "string" },
+      "service-proxy": { type: "boolean" },
+      "cluster-cidr": { type: "string" },
+      "cluster-dns": { type: "string" },
+      "cluster-domain": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -85,6 +90,10 @@ export function parseCli(argv: string[], env: Record<string, string | undefined>
     warnings,
     registryLogins: (values["registry-login"] ?? "").split(",").filter(Boolean),
     registryMirrors: parseMirrors(values["registry-mirror"] ?? ""),
+    serviceProxy: values["service-proxy"] ? { clusterCidr: values["cluster-cidr"] } : undefined,
+    clusterDns: values["cluster-dns"]
+      ? { servers: values["cluster-dns"].split(",").filter(Boolean), domain: values["cluster-domain"] }
+      : undefined,
   };
 }
 

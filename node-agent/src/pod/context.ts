@@ -4,9 +4,11 @@
  * given (runtime, clock, status writer, ...). No module globals: tests pass
  * a fake runtime and a FakeClock.
  */
+
 import type { Clock } from "../clock.ts";
 import type { Mount, PullOptions, Runtime } from "../runtime/types.ts";
 import type { Backoff } from "./backoff.ts";
+import type { ClusterDns } from "./container-config.ts";
 import type { Container, ContainerStateJson, Pod, PodStatus, Probe } from "./k8s.ts";
 import type { ContainerProber, ProbeTarget } from "./probes.ts";
 
@@ -27,6 +29,8 @@ export interface PodDeps {
   podDir(pod: Pod): string;
   /** Materialise volumes and resolve env; throws ConfigError for a missing ConfigMap/Secret key. */
   prepare(pod: Pod, podIP: string): Promise<PreparedPod>;
+  /** Cluster DNS for pods' resolv.conf (dnsPolicy ClusterFirst); absent: only dnsPolicy None is applied. */
+  clusterDns?: ClusterDns;
   /** Registry credentials for a pod's image (imagePullSecrets). */
   pullAuth?(pod: Pod, image: string): Promise<PullOptions["auth"]>;
   /** Write status (pods/status). */

@@ -24,7 +24,7 @@ export const starting = defineState({
     if (all(ctx).some((c) => !c.pulled && !c.done)) return "pulling";
     const { pod, deps } = ctx;
     if (!ctx.sandboxId) {
-      const sandbox = await ctx.runtime.runSandbox(sandboxConfig(pod, deps.podDir(pod)));
+      const sandbox = await ctx.runtime.runSandbox(sandboxConfig(pod, deps.podDir(pod), deps.clusterDns));
       ctx.sandboxId = sandbox.id;
       ctx.podIP = sandbox.ip ?? deps.hostIP;
     }
