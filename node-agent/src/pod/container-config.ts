@@ -5,18 +5,8 @@
  * so the lifecycle states only decide *when* to create things.
  */
 import type { ContainerConfig, SandboxConfig } from "../runtime/types.ts";
-import type { PreparedPod } from "./context.ts";
+import type { ClusterDns, PreparedPod } from "./context.ts";
 import { type Container, type Pod, parseQuantity } from "./k8s.ts";
-
-/** The node's cluster DNS settings (kubelet's --cluster-dns / --cluster-domain) and the host's resolv.conf. */
-export interface ClusterDns {
-  /** Nameservers for ClusterFirst pods (the kube-dns Service IP); empty: pods fall back to Default. */
-  servers: string[];
-  /** The cluster domain, "cluster.local". */
-  domain: string;
-  /** The host's own resolv.conf, for dnsPolicy Default and the host search list. */
-  host: { servers: string[]; searches: string[]; options: string[] };
-}
 
 /** The sandbox for a pod whose per-pod directory is podDir. */
 export function sandboxConfig(pod: Pod, podDir: string, dns?: ClusterDns): SandboxConfig {

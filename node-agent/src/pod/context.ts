@@ -8,9 +8,18 @@
 import type { Clock } from "../clock.ts";
 import type { Mount, PullOptions, Runtime } from "../runtime/types.ts";
 import type { Backoff } from "./backoff.ts";
-import type { ClusterDns } from "./container-config.ts";
 import type { Container, ContainerStateJson, Pod, PodStatus, Probe } from "./k8s.ts";
 import type { ContainerProber, ProbeTarget } from "./probes.ts";
+
+/** The node's cluster DNS settings (kubelet's --cluster-dns / --cluster-domain) and the host's resolv.conf. */
+export interface ClusterDns {
+  /** Nameservers for ClusterFirst pods (the kube-dns Service IP); empty: pods fall back to Default. */
+  servers: string[];
+  /** The cluster domain, "cluster.local". */
+  domain: string;
+  /** The host's own resolv.conf, for dnsPolicy Default and the host search list. */
+  host: { servers: string[]; searches: string[]; options: string[] };
+}
 
 /** Volumes and environment resolved for a pod (configMaps, secrets, downward API). */
 export interface PreparedPod {
