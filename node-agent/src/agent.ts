@@ -157,7 +157,12 @@ export class NodeAgent {
       ca: this.transport.ca,
       clock: this.clock,
       log: this.log,
-      streams: remoteCommandHandlers((uid) => this.workers.get(uid)?.context, node.name),
+      streams: remoteCommandHandlers({
+        lookup: (uid) => this.workers.get(uid)?.context,
+        podDir: (uid) => this.podDir(uid),
+        node: node.name,
+        clock: this.clock,
+      }),
       logs: (request, send, signal) => {
         const worker = this.workers.get(request.uid);
         const record =
