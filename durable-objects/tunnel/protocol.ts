@@ -1,12 +1,10 @@
 /**
  * Messages on the tunnel WebSocket between a node's TunnelObject and its
- * agent (JSON text frames). The object asks, the agent answers per request
- * id: first "start" or "error", then "data"... and "end". Shared by the
- * Worker and the node agent, so it uses no platform APIs.
+ * agent. Shared by the Worker and the node agent, so it uses no platform APIs.
  */
 import type { Status } from "../../workers/client/status.ts";
 
-/** Object → agent: stream a container's log (query = the pods/log query parameters). */
+/** A logs request (the object's /logs body, and what the agent's logs handler gets; query = the pods/log query parameters). */
 export interface LogsRequest {
   type: "logs";
   id: string;
@@ -19,21 +17,11 @@ export interface LogsRequest {
   query: Record<string, string>;
 }
 
-/** Object → agent. */
-export type TunnelRequest = LogsRequest | { type: "cancel"; id: string } | StreamOpen;
+/** Object → agent JSON text messages. */
+export type TunnelRequest = StreamOpen;
 
-/**
- * Agent → object. `seq` numbers one stream's replies from 0: the object acts
- * on them in that order. (Under load, workerd has been seen to hand a Durable
- * Object its WebSocket messages out of order: an "end" before the last
- * "data", which lost a log line.) Replies without seq are taken as they come.
- */
-export type TunnelReply = (
-  | { type: "start"; id: string }
-  | { type: "data"; id: string; data: string }
-  | { type: "end"; id: string }
-  | { type: "error"; id: string; status: Status }
-) & { seq?: number };
+/** A logs stream's RESET payload before any data: the JSON Status to answer with. */
+export type LogsResetPayload = Status;
 
 /** The tunnel endpoint path for a node. */
 export function tunnelPath(node: string): string {

@@ -274,4 +274,19 @@ spec:
     ws.close();
     expect(stdout).toMatch(/^tick \d+\n/);
   });
+
+  it("streams logs over the same tunnel streams (tail, follow, and a Status for a bad request)", async () => {
+    const tail = await kubectl(["logs", "ticker", "--tail=2"]);
+    expect(tail.code, tail.stderr).toBe(0);
+    expect(tail.stdout.toString()).toMatch(/^tick \d+\ntick \d+\n$/);
+    const follow = cp.kubectlStream(["logs", "-f", "ticker", "--tail=0"]);
+    try {
+      await follow.waitFor(/tick \d+\ntick \d+\n/, 20_000);
+    } finally {
+      await follow.stop();
+    }
+    const previous = await kubectl(["logs", "box", "--previous"]);
+    expect(previous.code).toBe(1);
+    expect(previous.stderr).toContain('previous terminated container "main" in pod "box" not found');
+  });
 });
