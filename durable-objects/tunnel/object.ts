@@ -14,7 +14,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { ApiError, type Status } from "../../workers/client/status.ts";
-import type { LogsRequest, StreamOpen } from "./protocol.ts";
+import type { LogsRequest, StreamFrame, StreamOpen } from "./protocol.ts";
 import { creditPayload, decodeFrame, encodeFrame, StreamOp } from "./protocol.ts";
 
 /** Header carrying the JSON stream spec (workers/tunnel/streams.ts STREAM_SPEC_HEADER). */
@@ -28,6 +28,15 @@ interface ClientAttachment {
 
 /** How long the agent has to answer a request before it counts as unreachable. */
 const START_TIMEOUT_MS = 15_000;
+
+/** Frames of one stream that arrived before an earlier one, beyond which the stream is failed. */
+const MAX_EARLY = 1000;
+
+/** Where a stream's agent frames are in their order. */
+interface FrameOrder {
+  next: number;
+  early: Map<number, StreamFrame>;
+}
 
 /** A logs request's body stream while the object relays it. */
 interface LogStream {
@@ -51,6 +60,12 @@ function statusResponse(error: ApiError): Response {
 export class TunnelObject extends DurableObject {
   /** In-flight logs streams; a request keeps the object awake, so this survives until it ends. */
   private logStreams = new Map<number, LogStream>();
+  /**
+   * Per stream, the agent frames' order. In memory only: after the object
+   * wakes from hibernation a stream's next frame is taken as it comes (an
+   * idle stream has nothing in flight to reorder).
+   */
+  private order = new Map<number, FrameOrder>();
 
   override async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
@@ -109,6 +124,7 @@ export class TunnelObject extends DurableObject {
         ),
       );
     const id = this.newStreamId();
+    this.order.set(id, { next: 0, early: new Map() });
     let start!: (status?: Status) => void;
     const started = new Promise<Status | undefined>((resolve) => {
       start = resolve;
@@ -223,12 +239,8 @@ export class TunnelObject extends DurableObject {
           `the node of pod "${spec.name}" is not connected: cannot ${spec.kind}`,
         ),
       );
-    const used = new Set(
-      this.ctx.getWebSockets("client").map((ws) => (ws.deserializeAttachment() as ClientAttachment).stream),
-    );
-    let stream = 0;
-    do stream = crypto.getRandomValues(new Uint32Array(1))[0];
-    while (stream === 0 || used.has(stream));
+    const stream = this.newStreamId();
+    this.order.set(stream, { next: 0, early: new Map() });
     const pair = new WebSocketPair();
     this.ctx.acceptWebSocket(pair[1], ["client", `s:${stream}`]);
     pair[1].serializeAttachment({ stream, kind: spec.kind } satisfies ClientAttachment);
@@ -252,10 +264,41 @@ export class TunnelObject extends DurableObject {
       }
   }
 
-  /** A binary frame from the agent: relay it to its client socket and refill the agent's window. */
+  /** A binary frame from the agent: act on its stream's frames in the agent's order. */
   private agentFrame(agent: WebSocket, data: ArrayBuffer): void {
     const frame = decodeFrame(data);
     if (!frame) return;
+    if (!this.logStreams.has(frame.stream) && !this.client(frame.stream)) {
+      this.order.delete(frame.stream);
+      if (frame.op !== StreamOp.RESET) agent.send(encodeFrame(StreamOp.RESET, frame.stream));
+      return;
+    }
+    let order = this.order.get(frame.stream);
+    if (!order) {
+      order = { next: frame.seq, early: new Map() };
+      this.order.set(frame.stream, order);
+    }
+    order.early.set(frame.seq, frame);
+    if (order.early.size > MAX_EARLY) {
+      this.order.delete(frame.stream);
+      agent.send(encodeFrame(StreamOp.RESET, frame.stream));
+      this.failLogs(
+        frame.stream,
+        new ApiError("InternalError", "node agent's stream lost a frame").toStatus(),
+      );
+      this.client(frame.stream)?.close(1011, "node agent's stream lost a frame");
+      return;
+    }
+    for (let next = order.early.get(order.next); next; next = order.early.get(order.next)) {
+      order.early.delete(order.next);
+      order.next++;
+      this.relayFrame(agent, next);
+    }
+    if (frame.op !== StreamOp.DATA && order.early.size === 0) this.order.delete(frame.stream);
+  }
+
+  /** Relay one agent frame (in order) to its logs reader or client socket; refill the agent's window. */
+  private relayFrame(agent: WebSocket, frame: StreamFrame): void {
     const logs = this.logStreams.get(frame.stream);
     if (logs) {
       this.logFrame(agent, logs, frame.stream, frame.op, frame.payload);

@@ -246,6 +246,8 @@ class StreamState implements AgentStream {
   private credit = STREAM_WINDOW;
   private creditWaiters: (() => void)[] = [];
   private ended = false;
+  /** The next frame's seq (the object acts on our frames in this order). */
+  private seq = 0;
   private readonly controller = new AbortController();
   readonly signal = this.controller.signal;
 
@@ -316,6 +318,6 @@ class StreamState implements AgentStream {
 
   private frame(op: (typeof StreamOp)[keyof typeof StreamOp], payload?: Uint8Array): void {
     if (this.socket.readyState === WebSocket.OPEN)
-      this.socket.send(encodeFrame(op, this.open.stream, payload));
+      this.socket.send(encodeFrame(op, this.open.stream, payload, this.seq++));
   }
 }

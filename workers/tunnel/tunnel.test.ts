@@ -41,6 +41,7 @@ async function connectAgent(node: string, serve: (stream: FakeStream) => void) {
     if (typeof event.data === "string") {
       const open = JSON.parse(event.data) as StreamOpen;
       credit.set(open.stream, STREAM_WINDOW);
+      let seq = 0;
       serve({
         open,
         data: async (text) => {
@@ -48,11 +49,13 @@ async function connectAgent(node: string, serve: (stream: FakeStream) => void) {
           while ((credit.get(open.stream) ?? 0) < bytes.byteLength)
             await new Promise<void>((r) => waiters.push(r));
           credit.set(open.stream, (credit.get(open.stream) ?? 0) - bytes.byteLength);
-          ws.send(encodeFrame(StreamOp.DATA, open.stream, bytes));
+          ws.send(encodeFrame(StreamOp.DATA, open.stream, bytes, seq++));
         },
-        end: () => ws.send(encodeFrame(StreamOp.END, open.stream)),
+        end: () => ws.send(encodeFrame(StreamOp.END, open.stream, undefined, seq++)),
         reset: (status) =>
-          ws.send(encodeFrame(StreamOp.RESET, open.stream, new TextEncoder().encode(JSON.stringify(status)))),
+          ws.send(
+            encodeFrame(StreamOp.RESET, open.stream, new TextEncoder().encode(JSON.stringify(status)), seq++),
+          ),
       });
       return;
     }
