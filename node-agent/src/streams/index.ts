@@ -9,9 +9,21 @@ import { ApiError } from "../../../workers/client/status.ts";
 import type { Clock } from "../clock.ts";
 import { streamLogs } from "../logs.ts";
 import type { PodContext } from "../pod/context.ts";
-import { CriRuntime } from "../runtime/cri/index.ts";
+import type { CriClient } from "../runtime/cri/client.ts";
+import type { Runtime } from "../runtime/types.ts";
 import type { AgentStream, StreamHandler } from "../tunnel.ts";
 import { Channel, finish, parseOptions, serveRemoteCommand } from "./remotecommand.ts";
+
+/**
+ * A runtime with a CRI streaming server (CriRuntime). Checked by shape: a
+ * value import of the CRI module would pull it into the WASM-only agent bundle.
+ */
+type StreamingRuntime = Runtime & { client: Pick<CriClient, "streamUrl"> };
+
+function isStreaming(runtime: Runtime): runtime is StreamingRuntime {
+  const client = (runtime as Partial<StreamingRuntime>).client;
+  return typeof client?.streamUrl === "function";
+}
 
 /** What the handlers need from the agent. */
 export interface RemoteCommandDeps {
@@ -71,9 +83,9 @@ async function serve(stream: AgentStream, deps: RemoteCommandDeps): Promise<void
       ).toStatus(),
     );
   const runtime = ctx.runtime;
-  if (!(runtime instanceof CriRuntime) && open.kind === "attach")
+  if (!isStreaming(runtime) && open.kind === "attach")
     return attachWasm(stream, deps, () => "running" in record.state);
-  if (!(runtime instanceof CriRuntime))
+  if (!isStreaming(runtime))
     return finish(
       stream,
       new ApiError(
