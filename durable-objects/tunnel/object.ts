@@ -1,8 +1,10 @@
 /**
  * One Durable Object per node: holds the agent's outbound WebSocket
  * (hibernatable: ctx.acceptWebSocket, so an idle tunnel costs nothing) and
- * relays requests to it: `kubectl logs` (JSON frames) and tunnel v2 streams
- * (exec, attach, portforward): the object accepts the client's WebSocket
+ * relays tunnel v2 streams (protocol.ts) to it. `kubectl logs`: the object
+ * answers the HTTP request with a body fed by the stream, and refills the
+ * agent's window only as the reader pulls, so a slow reader holds at most one
+ * window here. exec, attach, portforward: the object accepts the client's WebSocket
  * itself (hibernatable, tagged "s:<id>") and relays its messages as binary
  * frames (protocol.ts). Routing lives only in tags, so streams survive the
  * object hibernating; the agent's send window is refilled (CREDIT) as the
@@ -12,7 +14,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { ApiError, type Status } from "../../workers/client/status.ts";
-import type { LogsRequest, StreamOpen, TunnelReply, TunnelRequest } from "./protocol.ts";
+import type { LogsRequest, StreamFrame, StreamOpen } from "./protocol.ts";
 import { creditPayload, decodeFrame, encodeFrame, StreamOp } from "./protocol.ts";
 
 /** Header carrying the JSON stream spec (workers/tunnel/streams.ts STREAM_SPEC_HEADER). */
@@ -27,16 +29,24 @@ interface ClientAttachment {
 /** How long the agent has to answer a request before it counts as unreachable. */
 const START_TIMEOUT_MS = 15_000;
 
-/** Replies held back waiting for an earlier one (beyond this the stream is failed, not buffered on). */
+/** Frames of one stream that arrived before an earlier one, beyond which the stream is failed. */
 const MAX_EARLY = 1000;
 
-interface PendingStream {
+/** Where a stream's agent frames are in their order. */
+interface FrameOrder {
+  next: number;
+  early: Map<number, StreamFrame>;
+}
+
+/** A logs request's body stream while the object relays it. */
+interface LogStream {
   controller: ReadableStreamDefaultController<Uint8Array>;
   start: (status?: Status) => void;
   started: boolean;
-  /** The seq of the next reply to act on, and the later ones that arrived first. */
-  next: number;
-  early: Map<number, TunnelReply>;
+  /** Bytes received but not yet credited back (credited when the reader pulls). */
+  owed: number;
+  /** Bytes enqueued and not yet read (the debug counter of what this object buffers). */
+  buffered: number;
 }
 
 function statusResponse(error: ApiError): Response {
@@ -48,9 +58,14 @@ function statusResponse(error: ApiError): Response {
 
 /** The per-node tunnel. */
 export class TunnelObject extends DurableObject {
-  /** In-flight streams; a request keeps the object awake, so this survives until it ends. */
-  private streams = new Map<string, PendingStream>();
-  private encoder = new TextEncoder();
+  /** In-flight logs streams; a request keeps the object awake, so this survives until it ends. */
+  private logStreams = new Map<number, LogStream>();
+  /**
+   * Per stream, the agent frames' order. In memory only: after the object
+   * wakes from hibernation a stream's next frame is taken as it comes (an
+   * idle stream has nothing in flight to reorder).
+   */
+  private order = new Map<number, FrameOrder>();
 
   override async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
@@ -58,7 +73,12 @@ export class TunnelObject extends DurableObject {
     if (upgrade && url.pathname === "/stream") return this.openStream(request);
     if (upgrade) return this.accept(request);
     if (url.pathname === "/logs" && request.method === "POST") return this.logs(request);
-    if (url.pathname === "/status") return Response.json({ connected: this.agent() !== undefined });
+    if (url.pathname === "/status")
+      return Response.json({
+        connected: this.agent() !== undefined,
+        // Bytes of logs held for slow readers: bounded by STREAM_WINDOW per stream.
+        bufferedLogBytes: [...this.logStreams.values()].reduce((n, l) => n + l.buffered, 0),
+      });
     return statusResponse(new ApiError("NotFound", `no tunnel route ${url.pathname}`));
   }
 
@@ -78,7 +98,21 @@ export class TunnelObject extends DurableObject {
     return this.ctx.getWebSockets("agent").find((ws) => ws.readyState === WebSocket.OPEN);
   }
 
-  /** Relay a logs request; the response streams as the agent sends data. */
+  /** A stream id not in use by a client socket or a logs stream. */
+  private newStreamId(): number {
+    const used = new Set(
+      this.ctx.getWebSockets("client").map((ws) => (ws.deserializeAttachment() as ClientAttachment).stream),
+    );
+    let stream = 0;
+    do stream = crypto.getRandomValues(new Uint32Array(1))[0];
+    while (stream === 0 || used.has(stream) || this.logStreams.has(stream));
+    return stream;
+  }
+
+  /**
+   * Relay a logs request as a "logs" stream. The agent sends an empty DATA
+   * once the log is found (or RESET with a JSON Status), then the text.
+   */
   private async logs(request: Request): Promise<Response> {
     const body = (await request.json()) as Omit<LogsRequest, "type" | "id">;
     const ws = this.agent();
@@ -89,26 +123,48 @@ export class TunnelObject extends DurableObject {
           `node "${body.node ?? ""}" is not connected: cannot stream logs of pod "${body.name}"`,
         ),
       );
-    const id = crypto.randomUUID();
+    const id = this.newStreamId();
+    this.order.set(id, { next: 0, early: new Map() });
     let start!: (status?: Status) => void;
     const started = new Promise<Status | undefined>((resolve) => {
       start = resolve;
     });
-    // Chunks are pushed as the agent sends them (enqueue never blocks on the reader).
-    const readable = new ReadableStream<Uint8Array>({
-      start: (controller) => {
-        this.streams.set(id, { controller, start, started: false, next: 0, early: new Map() });
+    const readable = new ReadableStream<Uint8Array>(
+      {
+        start: (controller) => {
+          this.logStreams.set(id, { controller, start, started: false, owed: 0, buffered: 0 });
+        },
+        // The reader drained what we held: let the agent send that much more.
+        pull: () => {
+          const stream = this.logStreams.get(id);
+          if (!stream || stream.owed === 0) return;
+          this.agent()?.send(encodeFrame(StreamOp.CREDIT, id, creditPayload(stream.owed)));
+          stream.owed = 0;
+          stream.buffered = 0;
+        },
+        cancel: () => {
+          // The reader went away (kubectl ^C): stop the agent's stream.
+          if (this.logStreams.delete(id)) this.agent()?.send(encodeFrame(StreamOp.RESET, id));
+        },
       },
-      cancel: () => {
-        // The reader went away (kubectl ^C): stop the agent's stream.
-        if (this.streams.delete(id)) this.agent()?.send(JSON.stringify({ type: "cancel", id }));
-      },
-    });
-    const message: TunnelRequest = { type: "logs", id, ...body };
-    ws.send(JSON.stringify(message));
+      // Pull only when a read waits on an empty queue: credit follows the reader, not the agent.
+      { highWaterMark: 0 },
+    );
+    const open: StreamOpen = {
+      type: "open",
+      stream: id,
+      kind: "logs",
+      namespace: body.namespace,
+      name: body.name,
+      uid: body.uid,
+      container: body.container,
+      query: Object.entries(body.query),
+      protocol: "",
+    };
+    ws.send(JSON.stringify(open));
     const timer = setTimeout(
       () =>
-        this.fail(
+        this.failLogs(
           id,
           new ApiError(
             "Timeout",
@@ -134,6 +190,41 @@ export class TunnelObject extends DurableObject {
     });
   }
 
+  /** A frame of a logs stream. */
+  private logFrame(agent: WebSocket, stream: LogStream, id: number, op: number, payload: Uint8Array): void {
+    if (op === StreamOp.DATA) {
+      if (!stream.started) {
+        stream.started = true;
+        stream.start();
+      }
+      if (payload.byteLength === 0) return;
+      try {
+        stream.controller.enqueue(payload.slice());
+        stream.owed += payload.byteLength;
+        stream.buffered += payload.byteLength;
+      } catch {
+        this.logStreams.delete(id);
+        agent.send(encodeFrame(StreamOp.RESET, id));
+      }
+    } else if (op === StreamOp.END) {
+      this.logStreams.delete(id);
+      stream.start();
+      try {
+        stream.controller.close();
+      } catch {
+        // already closed by a cancel
+      }
+    } else if (op === StreamOp.RESET) {
+      let status: Status;
+      try {
+        status = JSON.parse(new TextDecoder().decode(payload)) as Status;
+      } catch {
+        status = new ApiError("InternalError", "the node agent aborted the log stream").toStatus();
+      }
+      this.failLogs(id, status);
+    }
+  }
+
   /** Accept a client's WebSocket as a new stream and ask the agent to serve it. */
   private openStream(request: Request): Response {
     const spec = JSON.parse(request.headers.get(STREAM_SPEC_HEADER) ?? "{}") as Omit<
@@ -148,12 +239,8 @@ export class TunnelObject extends DurableObject {
           `the node of pod "${spec.name}" is not connected: cannot ${spec.kind}`,
         ),
       );
-    const used = new Set(
-      this.ctx.getWebSockets("client").map((ws) => (ws.deserializeAttachment() as ClientAttachment).stream),
-    );
-    let stream = 0;
-    do stream = crypto.getRandomValues(new Uint32Array(1))[0];
-    while (stream === 0 || used.has(stream));
+    const stream = this.newStreamId();
+    this.order.set(stream, { next: 0, early: new Map() });
     const pair = new WebSocketPair();
     this.ctx.acceptWebSocket(pair[1], ["client", `s:${stream}`]);
     pair[1].serializeAttachment({ stream, kind: spec.kind } satisfies ClientAttachment);
@@ -177,10 +264,46 @@ export class TunnelObject extends DurableObject {
       }
   }
 
-  /** A binary frame from the agent: relay it to its client socket and refill the agent's window. */
+  /** A binary frame from the agent: act on its stream's frames in the agent's order. */
   private agentFrame(agent: WebSocket, data: ArrayBuffer): void {
     const frame = decodeFrame(data);
     if (!frame) return;
+    if (!this.logStreams.has(frame.stream) && !this.client(frame.stream)) {
+      this.order.delete(frame.stream);
+      if (frame.op !== StreamOp.RESET) agent.send(encodeFrame(StreamOp.RESET, frame.stream));
+      return;
+    }
+    let order = this.order.get(frame.stream);
+    if (!order) {
+      order = { next: frame.seq, early: new Map() };
+      this.order.set(frame.stream, order);
+    }
+    order.early.set(frame.seq, frame);
+    if (order.early.size > MAX_EARLY) {
+      this.order.delete(frame.stream);
+      agent.send(encodeFrame(StreamOp.RESET, frame.stream));
+      this.failLogs(
+        frame.stream,
+        new ApiError("InternalError", "node agent's stream lost a frame").toStatus(),
+      );
+      this.client(frame.stream)?.close(1011, "node agent's stream lost a frame");
+      return;
+    }
+    for (let next = order.early.get(order.next); next; next = order.early.get(order.next)) {
+      order.early.delete(order.next);
+      order.next++;
+      this.relayFrame(agent, next);
+    }
+    if (frame.op !== StreamOp.DATA && order.early.size === 0) this.order.delete(frame.stream);
+  }
+
+  /** Relay one agent frame (in order) to its logs reader or client socket; refill the agent's window. */
+  private relayFrame(agent: WebSocket, frame: StreamFrame): void {
+    const logs = this.logStreams.get(frame.stream);
+    if (logs) {
+      this.logFrame(agent, logs, frame.stream, frame.op, frame.payload);
+      return;
+    }
     const client = this.client(frame.stream);
     if (!client) {
       if (frame.op !== StreamOp.RESET) agent.send(encodeFrame(StreamOp.RESET, frame.stream));
@@ -212,72 +335,7 @@ export class TunnelObject extends DurableObject {
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     if (this.ctx.getTags(ws).includes("client")) return this.clientMessage(ws, message);
-    if (typeof message !== "string") return this.agentFrame(ws, message);
-    let reply: TunnelReply;
-    try {
-      reply = JSON.parse(typeof message === "string" ? message : new TextDecoder().decode(message));
-    } catch {
-      return;
-    }
-    const stream = this.streams.get(reply.id);
-    if (stream && typeof reply.seq === "number") {
-      // Act on a stream's replies in the order the agent sent them, holding early ones back.
-      stream.early.set(reply.seq, reply);
-      if (stream.early.size > MAX_EARLY) {
-        this.fail(
-          reply.id,
-          new ApiError("InternalError", "node agent's log stream lost a message").toStatus(),
-        );
-        return;
-      }
-      for (let next = stream.early.get(stream.next); next; next = stream.early.get(stream.next)) {
-        stream.early.delete(stream.next);
-        stream.next++;
-        this.handle(ws, next);
-      }
-      return;
-    }
-    this.handle(ws, reply);
-  }
-
-  private handle(ws: WebSocket, reply: TunnelReply): void {
-    const stream = this.streams.get(reply.id);
-    if (!stream) {
-      // A stream this object no longer knows (it restarted, or the reader left): tell the agent to stop.
-      if (reply.type !== "end" && reply.type !== "error")
-        ws.send(JSON.stringify({ type: "cancel", id: reply.id }));
-      return;
-    }
-    switch (reply.type) {
-      case "start":
-        stream.started = true;
-        stream.start();
-        break;
-      case "data":
-        if (!stream.started) {
-          stream.started = true;
-          stream.start();
-        }
-        try {
-          stream.controller.enqueue(this.encoder.encode(reply.data));
-        } catch {
-          this.streams.delete(reply.id);
-          ws.send(JSON.stringify({ type: "cancel", id: reply.id }));
-        }
-        break;
-      case "end":
-        this.streams.delete(reply.id);
-        stream.start();
-        try {
-          stream.controller.close();
-        } catch {
-          // already closed by a cancel
-        }
-        break;
-      case "error":
-        this.fail(reply.id, reply.status);
-        break;
-    }
+    if (typeof message !== "string") this.agentFrame(ws, message);
   }
 
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
@@ -301,10 +359,10 @@ export class TunnelObject extends DurableObject {
     this.dropAll("node agent connection failed");
   }
 
-  private fail(id: string, status: Status): void {
-    const stream = this.streams.get(id);
+  private failLogs(id: number, status: Status): void {
+    const stream = this.logStreams.get(id);
     if (!stream) return;
-    this.streams.delete(id);
+    this.logStreams.delete(id);
     if (!stream.started) stream.start(status);
     // Already streaming: end the body (a dropped node ends `kubectl logs -f` like a dropped kubelet does).
     else
@@ -317,7 +375,7 @@ export class TunnelObject extends DurableObject {
 
   private dropAll(why: string): void {
     if (this.agent()) return;
-    for (const id of [...this.streams.keys()])
-      this.fail(id, new ApiError("ServiceUnavailable", why).toStatus());
+    for (const id of [...this.logStreams.keys()])
+      this.failLogs(id, new ApiError("ServiceUnavailable", why).toStatus());
   }
 }

@@ -1,12 +1,8 @@
 /**
  * Messages on the tunnel WebSocket between a node's TunnelObject and its
- * agent (JSON text frames). The object asks, the agent answers per request
- * id: first "start" or "error", then "data"... and "end". Shared by the
- * Worker and the node agent, so it uses no platform APIs.
+ * agent. Shared by the Worker and the node agent, so it uses no platform APIs.
  */
-import type { Status } from "../../workers/client/status.ts";
-
-/** Object → agent: stream a container's log (query = the pods/log query parameters). */
+/** A logs request (the object's /logs body, and what the agent's logs handler gets; query = the pods/log query parameters). */
 export interface LogsRequest {
   type: "logs";
   id: string;
@@ -19,21 +15,8 @@ export interface LogsRequest {
   query: Record<string, string>;
 }
 
-/** Object → agent. */
-export type TunnelRequest = LogsRequest | { type: "cancel"; id: string } | StreamOpen;
-
-/**
- * Agent → object. `seq` numbers one stream's replies from 0: the object acts
- * on them in that order. (Under load, workerd has been seen to hand a Durable
- * Object its WebSocket messages out of order: an "end" before the last
- * "data", which lost a log line.) Replies without seq are taken as they come.
- */
-export type TunnelReply = (
-  | { type: "start"; id: string }
-  | { type: "data"; id: string; data: string }
-  | { type: "end"; id: string }
-  | { type: "error"; id: string; status: Status }
-) & { seq?: number };
+/** Object → agent JSON text messages. */
+export type TunnelRequest = StreamOpen;
 
 /** The tunnel endpoint path for a node. */
 export function tunnelPath(node: string): string {
@@ -50,7 +33,11 @@ export function tunnelPath(node: string): string {
 // SPDY/3.1+portforward.k8s.io, ...), the k3s/remotedialer split.
 //
 // Control frames are JSON text (StreamOpen object → agent); data frames are
-// binary: [op u8][stream u32 big-endian][payload].
+// binary: [op u8][stream u32 big-endian][seq u32 big-endian][payload]. The
+// agent numbers each stream's frames (seq 0, 1, ...) and the object acts on
+// them in that order: under load workerd has handed a Durable Object its
+// WebSocket messages out of order (an "end" before the last "data").
+// Object → agent frames carry seq 0 (the agent's socket keeps order).
 // Flow control: the agent may have at most STREAM_WINDOW bytes of DATA
 // payload per stream in flight towards the object; the object returns
 // CREDIT(n) as it hands bytes on, so its own buffer stays bounded whatever
@@ -102,6 +89,8 @@ export const MAX_FRAME_PAYLOAD = 64 * 1024;
 export interface StreamFrame {
   op: StreamOpCode;
   stream: number;
+  /** The sender's per-stream frame number (agent → object; 0 the other way). */
+  seq: number;
   payload: Uint8Array;
 }
 
@@ -110,22 +99,28 @@ export function encodeFrame(
   op: StreamOpCode,
   stream: number,
   payload: Uint8Array = new Uint8Array(0),
+  seq = 0,
 ): Uint8Array {
-  const out = new Uint8Array(5 + payload.byteLength);
+  const out = new Uint8Array(HEADER + payload.byteLength);
   out[0] = op;
-  new DataView(out.buffer).setUint32(1, stream >>> 0);
-  out.set(payload, 5);
+  const view = new DataView(out.buffer);
+  view.setUint32(1, stream >>> 0);
+  view.setUint32(5, seq >>> 0);
+  out.set(payload, HEADER);
   return out;
 }
+
+/** Bytes before a frame's payload. */
+const HEADER = 9;
 
 /** Decode a binary frame; undefined for a malformed one. */
 export function decodeFrame(data: ArrayBuffer | Uint8Array): StreamFrame | undefined {
   const bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
-  if (bytes.byteLength < 5) return undefined;
+  if (bytes.byteLength < HEADER) return undefined;
   const op = bytes[0] as StreamOpCode;
   if (op < StreamOp.DATA || op > StreamOp.CREDIT) return undefined;
-  const stream = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(1);
-  return { op, stream, payload: bytes.subarray(5) };
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return { op, stream: view.getUint32(1), seq: view.getUint32(5), payload: bytes.subarray(HEADER) };
 }
 
 /** CREDIT payload for `n` bytes. */

@@ -213,7 +213,12 @@ export class NodeAgent {
         });
       },
       streams: {
-        ...remoteCommandHandlers((uid) => this.workers.get(uid)?.context, node.name),
+        ...remoteCommandHandlers({
+          lookup: (uid) => this.workers.get(uid)?.context,
+          podDir: (uid) => this.podDir(uid),
+          node: node.name,
+          clock: this.clock,
+        }),
         // Only a pod this agent runs, by uid (a recreated pod of the same name is another pod).
         portforward: portForwardHandler({ podIP: (open) => this.workers.get(open.uid)?.context.podIP }),
       },

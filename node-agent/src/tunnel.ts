@@ -2,8 +2,8 @@
  * The agent's end of the tunnel: one outbound WebSocket to its node's
  * TunnelObject, authenticated with the agent's bearer token and the same TLS
  * trust as its API calls, reconnecting with back-off (0.5 s doubling to 30 s).
- * Serves the object's requests (logs) and cancels them when asked, and
- * tunnel v2 streams (exec, attach, portforward) through a handler per kind.
+ * Serves tunnel v2 streams: logs built in, exec/attach/portforward through a
+ * handler per kind.
  * Streams are opened only by the object over this authenticated socket.
  */
 import WebSocket from "ws";
@@ -11,7 +11,6 @@ import type {
   LogsRequest,
   StreamKind,
   StreamOpen,
-  TunnelReply,
   TunnelRequest,
 } from "../../durable-objects/tunnel/protocol.ts";
 import {
@@ -26,10 +25,10 @@ import {
 import { ApiError } from "../../workers/client/status.ts";
 import type { Clock } from "./clock.ts";
 
-/** Serves one logs request: call send() with text chunks; resolve when done. Throw ApiError for a Status. */
+/** Serves one logs request: call (and await) send() with text chunks; resolve when done. Throw ApiError for a Status. */
 export type LogsHandler = (
   request: LogsRequest,
-  send: (chunk: string) => void,
+  send: (chunk: string) => void | Promise<void>,
   signal: AbortSignal,
 ) => Promise<void>;
 
@@ -70,7 +69,6 @@ export interface TunnelOptions {
 export class TunnelClient {
   private socket?: WebSocket;
   private readonly stopper = new AbortController();
-  private readonly active = new Map<string, AbortController>();
   private readonly streams = new Map<number, StreamState>();
   private connectedWaiters: (() => void)[] = [];
   /** True while the WebSocket is open. */
@@ -92,7 +90,7 @@ export class TunnelClient {
   /** Close the tunnel and stop reconnecting. */
   stop(): void {
     this.stopper.abort();
-    for (const c of this.active.values()) c.abort();
+    for (const s of this.streams.values()) s.close();
     this.socket?.close(1000, "agent stopping");
   }
 
@@ -140,8 +138,6 @@ export class TunnelClient {
       socket.on("error", (error) => this.options.log?.(`tunnel: ${error.message}`));
       socket.on("close", () => {
         this.connected = false;
-        for (const c of this.active.values()) c.abort();
-        this.active.clear();
         for (const s of this.streams.values()) s.close();
         this.streams.clear();
         resolve(opened);
@@ -151,7 +147,9 @@ export class TunnelClient {
 
   /** The object opened a stream: run its kind's handler, then end the stream. */
   private openStream(socket: WebSocket, open: StreamOpen): void {
-    const handler = this.options.streams?.[open.kind];
+    const handler =
+      this.options.streams?.[open.kind] ??
+      (open.kind === "logs" ? (s: AgentStream) => this.serveLogs(s) : undefined);
     if (!handler) {
       socket.send(
         encodeFrame(StreamOp.RESET, open.stream, new TextEncoder().encode(`no ${open.kind} handler`)),
@@ -187,48 +185,52 @@ export class TunnelClient {
     } catch {
       return;
     }
-    if (request.type === "open") {
-      this.openStream(socket, request);
-      return;
-    }
-    if (request.type === "cancel") {
-      this.active.get(request.id)?.abort();
-      return;
-    }
-    if (request.type !== "logs") return;
-    let seq = 0;
-    const send = (reply: TunnelReply) => {
-      if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ ...reply, seq: seq++ }));
+    if (request.type === "open") this.openStream(socket, request);
+  }
+
+  /**
+   * A "logs" stream: an empty message once the log is found (or RESET with a
+   * JSON Status), then its text; `send` waits for credit, so a slow reader
+   * slows the file reading here instead of filling the object.
+   */
+  private async serveLogs(stream: AgentStream): Promise<void> {
+    const { open } = stream;
+    const request: LogsRequest = {
+      type: "logs",
+      id: String(open.stream),
+      node: this.options.node,
+      namespace: open.namespace,
+      name: open.name,
+      uid: open.uid,
+      container: open.container,
+      query: Object.fromEntries(open.query),
     };
-    const controller = new AbortController();
-    this.active.set(request.id, controller);
     let started = false;
-    const start = () => {
-      if (!started) send({ type: "start", id: request.id });
+    const start = async () => {
+      if (!started) await stream.send(new Uint8Array(0));
       started = true;
     };
-    this.options
-      .logs(
+    const encoder = new TextEncoder();
+    try {
+      await this.options.logs(
         request,
-        (chunk) => {
-          start();
-          send({ type: "data", id: request.id, data: chunk });
+        async (chunk) => {
+          await start();
+          const bytes = encoder.encode(chunk);
+          for (let at = 0; at < bytes.byteLength; at += MAX_FRAME_PAYLOAD)
+            await stream.send(bytes.subarray(at, at + MAX_FRAME_PAYLOAD));
         },
-        controller.signal,
-      )
-      .then(() => {
-        start();
-        send({ type: "end", id: request.id });
-      })
-      .catch((error) => {
-        const status =
-          error instanceof ApiError
-            ? error.toStatus()
-            : new ApiError("InternalError", (error as Error).message).toStatus();
-        if (started) send({ type: "end", id: request.id });
-        else send({ type: "error", id: request.id, status });
-      })
-      .finally(() => this.active.delete(request.id));
+        stream.signal,
+      );
+      await start();
+    } catch (error) {
+      if (started) return;
+      const status =
+        error instanceof ApiError
+          ? error.toStatus()
+          : new ApiError("InternalError", (error as Error).message).toStatus();
+      (stream as StreamState).reset(encoder.encode(JSON.stringify(status)));
+    }
   }
 }
 
@@ -247,6 +249,8 @@ class StreamState implements AgentStream {
   private credit = STREAM_WINDOW;
   private creditWaiters: (() => void)[] = [];
   private ended = false;
+  /** The next frame's seq (the object acts on our frames in this order). */
+  private seq = 0;
   private readonly controller = new AbortController();
   readonly signal = this.controller.signal;
 
@@ -289,6 +293,12 @@ class StreamState implements AgentStream {
     } else if (op === StreamOp.RESET) this.close();
   }
 
+  /** Abort from our side, telling the object why (`reason`: e.g. a JSON Status). */
+  reset(reason: Uint8Array): void {
+    if (!this.ended) this.frame(StreamOp.RESET, reason);
+    this.close();
+  }
+
   /** Abort: the client or the tunnel went away. */
   close(): void {
     this.ended = true;
@@ -311,6 +321,6 @@ class StreamState implements AgentStream {
 
   private frame(op: (typeof StreamOp)[keyof typeof StreamOp], payload?: Uint8Array): void {
     if (this.socket.readyState === WebSocket.OPEN)
-      this.socket.send(encodeFrame(op, this.open.stream, payload));
+      this.socket.send(encodeFrame(op, this.open.stream, payload, this.seq++));
   }
 }

@@ -23,7 +23,13 @@ import {
   startLocalRegistry,
   waitFor,
 } from "../../node-agent/src/runtime/cri/testing.ts";
-import { type AgentProcess, removeWasmPods, spawnAgent } from "../../node-agent/src/testing/agent-process.ts";
+import {
+  type AgentProcess,
+  removeWasmPods,
+  sample,
+  spawnAgent,
+} from "../../node-agent/src/testing/agent-process.ts";
+import { startTestRegistry, type TestRegistry } from "../../node-agent/src/testing/oci-registry.ts";
 import { ensurePki } from "../../scripts/local/pki.ts";
 import { type ControlPlane, startControlPlane } from "./harness.ts";
 
@@ -42,6 +48,7 @@ interface Run {
 describe.skipIf(unavailable)("kubectl exec, attach and cp through the tunnel", () => {
   let cp: ControlPlane;
   let registry: LocalRegistry;
+  let wasmRegistry: TestRegistry;
   let agent: AgentProcess;
   let dir: string;
   let busybox: string;
@@ -83,15 +90,19 @@ describe.skipIf(unavailable)("kubectl exec, attach and cp through the tunnel", (
     const pki = await ensurePki(join(dir, "pki"));
     caCert = pki.caCert;
     const images = await buildTestImages();
-    [cp, registry] = await Promise.all([
+    [cp, registry, wasmRegistry] = await Promise.all([
       startControlPlane({ tls: { certPath: pki.serverCert, keyPath: pki.serverKey } }),
       startLocalRegistry(join(dir, "registry")),
+      startTestRegistry(),
     ]);
+    const ticker = wasmRegistry.push("samples/ticker", "v1", [
+      { mediaType: "application/wasm", bytes: new Uint8Array(readFileSync(sample("ticker"))) },
+    ]).image;
     busybox = await registry.push(join(images, "oci"), "busybox", "edgeplane/busybox:1");
     agent = spawnAgent(
       [
         ...["--server", cp.url, "--ca-file", caCert, "--name", NODE, "--data-dir", agentDir()],
-        ...["--node-ip", "127.0.0.1", "--runtimes", "cri", "--containerd", "managed"],
+        ...["--node-ip", "127.0.0.1", "--runtimes", "cri,wasm", "--containerd", "managed"],
         ...["--pod-cidr", subnet.cidr, "--cni-bridge", bridge],
       ],
       { token: cp.token },
@@ -108,17 +119,41 @@ spec:
   - name: main
     image: ${busybox}
     command: ["sleep", "3600"]
+---
+apiVersion: node.k8s.io/v1
+kind: RuntimeClass
+metadata:
+  name: wasm
+handler: wasm
+scheduling:
+  nodeSelector:
+    edgeplane.dev/runtime-wasm: "true"
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: ticker
+spec:
+  runtimeClassName: wasm
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: main
+    image: ${ticker}
 `,
     });
     expect(apply.code, apply.stderr).toBe(0);
     await waitFor(
       async () => {
-        const r = await cp.fetch("/api/v1/namespaces/default/pods/box");
-        const pod = (await r.json()) as { status?: { phase?: string } };
-        return pod.status?.phase === "Running" ? true : undefined;
+        const phases = await Promise.all(
+          ["box", "ticker"].map(async (name) => {
+            const r = await cp.fetch(`/api/v1/namespaces/default/pods/${name}`);
+            return ((await r.json()) as { status?: { phase?: string } }).status?.phase;
+          }),
+        );
+        return phases.every((p) => p === "Running") ? true : undefined;
       },
       90_000,
-      "pod box Running",
+      "pods box and ticker Running",
     );
   }, 240_000);
 
@@ -140,7 +175,7 @@ spec:
       await removeWasmPods(agentDir(), NODE).catch(() => {});
     }
     await deleteBridge(bridge).catch(() => {});
-    await Promise.all([registry?.stop(), cp?.stop()]);
+    await Promise.all([registry?.stop(), wasmRegistry?.close(), cp?.stop()]);
     releaseSubnet();
     if (dir) rmSync(dir, { recursive: true, force: true });
   }, 180_000);
@@ -216,5 +251,42 @@ spec:
     await closed;
     expect(stdout).toContain("45 123");
     expect(JSON.parse(status)).toMatchObject({ status: "Success" });
+  });
+
+  it("refuses exec into a WASM pod with a clear Failure, and attach shows the module's output", async () => {
+    const r = await kubectl(["exec", "ticker", "--", "sh"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("wasm runtime, which has no exec");
+    const ws = new WebSocket(
+      `${cp.url.replace(/^https/, "wss")}/api/v1/namespaces/default/pods/ticker/attach?stdout=true&stderr=true`,
+      ["v5.channel.k8s.io"],
+      { headers: { Authorization: `Bearer ${cp.token}` }, ca: readFileSync(caCert) },
+    );
+    let stdout = "";
+    const ticks = new Promise<void>((resolve, reject) => {
+      ws.on("message", (data: Buffer) => {
+        if (data[0] === 1) stdout += data.subarray(1).toString();
+        if (/tick \d+\n.*tick \d+\n/s.test(stdout)) resolve();
+      });
+      ws.on("error", reject);
+    });
+    await ticks;
+    ws.close();
+    expect(stdout).toMatch(/^tick \d+\n/);
+  });
+
+  it("streams logs over the same tunnel streams (tail, follow, and a Status for a bad request)", async () => {
+    const tail = await kubectl(["logs", "ticker", "--tail=2"]);
+    expect(tail.code, tail.stderr).toBe(0);
+    expect(tail.stdout.toString()).toMatch(/^tick \d+\ntick \d+\n$/);
+    const follow = cp.kubectlStream(["logs", "-f", "ticker", "--tail=0"]);
+    try {
+      await follow.waitFor(/tick \d+\ntick \d+\n/, 20_000);
+    } finally {
+      await follow.stop();
+    }
+    const previous = await kubectl(["logs", "box", "--previous"]);
+    expect(previous.code).toBe(1);
+    expect(previous.stderr).toContain('previous terminated container "main" in pod "box" not found');
   });
 });

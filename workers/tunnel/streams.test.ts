@@ -86,7 +86,7 @@ describe("tunnel v2 streams", () => {
     const id = open.stream;
 
     // Agent → client: one DATA frame is one client message; the object returns that many bytes of credit.
-    agent.ws.send(encodeFrame(StreamOp.DATA, id, new Uint8Array([1, 104, 105])));
+    agent.ws.send(encodeFrame(StreamOp.DATA, id, new Uint8Array([1, 104, 105]), 0));
     expect(new Uint8Array((await clientNext()) as ArrayBuffer)).toEqual(new Uint8Array([1, 104, 105]));
     const credit = await nextFrame(agent.next);
     expect([credit.op, credit.stream, readCredit(credit.payload)]).toEqual([StreamOp.CREDIT, id, 3]);
@@ -100,7 +100,7 @@ describe("tunnel v2 streams", () => {
     expect([...second.payload]).toEqual([255, 0]);
 
     // Agent END closes the client normally.
-    agent.ws.send(encodeFrame(StreamOp.END, id));
+    agent.ws.send(encodeFrame(StreamOp.END, id, undefined, 1));
     expect(await clientNext()).toEqual({ close: 1000 });
 
     // Frames for a stream the object does not know are answered with RESET.
@@ -138,7 +138,7 @@ describe("tunnel v2 streams", () => {
     let credited = 0;
     let received = 0;
     const chunk = new Uint8Array(32 * 1024).fill(7);
-    for (let i = 0; i < 16; i++) agent.ws.send(encodeFrame(StreamOp.DATA, stream, chunk));
+    for (let i = 0; i < 16; i++) agent.ws.send(encodeFrame(StreamOp.DATA, stream, chunk, i));
     for (let i = 0; i < 16; i++) {
       received += ((await clientNext()) as ArrayBuffer).byteLength;
       const c = await nextFrame(agent.next);
@@ -148,6 +148,23 @@ describe("tunnel v2 streams", () => {
     }
     expect(credited).toBe(16 * chunk.byteLength);
     expect(creditPayload(5)).toEqual(new Uint8Array([0, 0, 0, 5]));
+    agent.ws.close();
+  });
+
+  it("relays the agent's frames in the agent's order, whatever order they arrive in", async () => {
+    const agent = await connectAgent("n-order");
+    const client = (await openStream(env, "n-order", spec, upgrade())).webSocket!;
+    client.accept();
+    const clientNext = inbox(client);
+    const { stream } = JSON.parse((await agent.next()) as string) as StreamOpen;
+    agent.ws.send(encodeFrame(StreamOp.END, stream, undefined, 3));
+    agent.ws.send(encodeFrame(StreamOp.DATA, stream, new Uint8Array([1, 99]), 2));
+    agent.ws.send(encodeFrame(StreamOp.DATA, stream, new Uint8Array([1, 97]), 0));
+    agent.ws.send(encodeFrame(StreamOp.DATA, stream, new Uint8Array([1, 98]), 1));
+    const got: number[] = [];
+    for (let m = await clientNext(); !("close" in (m as object)); m = await clientNext())
+      got.push(new Uint8Array(m as ArrayBuffer)[1]);
+    expect(String.fromCharCode(...got)).toBe("abc");
     agent.ws.close();
   });
 });

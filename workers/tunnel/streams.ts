@@ -17,10 +17,10 @@ import type { Env } from "../env.ts";
 export type StreamSpec = Omit<StreamOpen, "type" | "stream">;
 
 /** Header carrying the JSON StreamSpec from the Worker to the TunnelObject. */
-export const STREAM_SPEC_HEADER = "X-Edgeplane-Stream";
+const STREAM_SPEC_HEADER = "X-Edgeplane-Stream";
 
 /** Subprotocols each kind speaks, best first (portforward's are added by its handler's author). */
-export const STREAM_PROTOCOLS: Record<StreamKind, string[]> = {
+const STREAM_PROTOCOLS: Record<StreamKind, string[]> = {
   exec: ["v5.channel.k8s.io", "v4.channel.k8s.io"],
   attach: ["v5.channel.k8s.io", "v4.channel.k8s.io"],
   // kubectl 1.31+ (1.30 with KUBECTL_PORT_FORWARD_WEBSOCKETS=true) tunnels SPDY; web clients use v4 channels.
@@ -55,7 +55,7 @@ export async function openStream(
 }
 
 /** The subprotocol to answer with: the first of ours the client offers. */
-export function pickProtocol(kind: StreamKind, request: Request): string | undefined {
+function pickProtocol(kind: StreamKind, request: Request): string | undefined {
   const offered = (request.headers.get("Sec-WebSocket-Protocol") ?? "")
     .split(",")
     .map((p) => p.trim())

@@ -1,6 +1,14 @@
 import { env, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { TunnelReply, TunnelRequest } from "../../durable-objects/tunnel/protocol.ts";
+import {
+  decodeFrame,
+  encodeFrame,
+  readCredit,
+  STREAM_WINDOW,
+  StreamOp,
+  type StreamOpen,
+} from "../../durable-objects/tunnel/protocol.ts";
+import type { Status } from "../client/status.ts";
 import { podLogs } from "./logs.ts";
 
 const pod = (node: string) => ({
@@ -10,22 +18,53 @@ const pod = (node: string) => ({
   spec: { nodeName: node, containers: [{ name: "main" }] },
 });
 
-/** Connect as the node agent would; the test plays the agent with `serve`. */
-async function connectAgent(
-  node: string,
-  serve: (request: TunnelRequest, reply: (r: TunnelReply) => void) => void,
-) {
+/** What the fake agent can do on a logs stream. */
+interface FakeStream {
+  open: StreamOpen;
+  /** DATA (waits for credit like the real agent); "" is the start marker. */
+  data(text: string | Uint8Array): Promise<void>;
+  end(): void;
+  reset(status: Status): void;
+}
+
+/** Connect as the node agent would (tunnel v2 frames, honouring credit); the test plays the agent with `serve`. */
+async function connectAgent(node: string, serve: (stream: FakeStream) => void) {
   const response = await SELF.fetch(`https://edgeplane.test/edgeplane/v1/tunnel/${node}`, {
     headers: { Upgrade: "websocket", Authorization: "Bearer test-admin-token" },
   });
   expect(response.status).toBe(101);
   const ws = response.webSocket!;
   ws.accept();
-  ws.addEventListener("message", (event) => {
-    const request = JSON.parse(event.data as string) as TunnelRequest;
-    // Number each stream's replies as the agent does (a reply that carries its own seq keeps it).
-    let seq = 0;
-    serve(request, (reply) => ws.send(JSON.stringify({ seq: seq++, ...reply })));
+  const credit = new Map<number, number>();
+  const waiters: (() => void)[] = [];
+  ws.addEventListener("message", async (event) => {
+    if (typeof event.data === "string") {
+      const open = JSON.parse(event.data) as StreamOpen;
+      credit.set(open.stream, STREAM_WINDOW);
+      let seq = 0;
+      serve({
+        open,
+        data: async (text) => {
+          const bytes = typeof text === "string" ? new TextEncoder().encode(text) : text;
+          while ((credit.get(open.stream) ?? 0) < bytes.byteLength)
+            await new Promise<void>((r) => waiters.push(r));
+          credit.set(open.stream, (credit.get(open.stream) ?? 0) - bytes.byteLength);
+          ws.send(encodeFrame(StreamOp.DATA, open.stream, bytes, seq++));
+        },
+        end: () => ws.send(encodeFrame(StreamOp.END, open.stream, undefined, seq++)),
+        reset: (status) =>
+          ws.send(
+            encodeFrame(StreamOp.RESET, open.stream, new TextEncoder().encode(JSON.stringify(status)), seq++),
+          ),
+      });
+      return;
+    }
+    const data = event.data instanceof Blob ? await event.data.arrayBuffer() : (event.data as ArrayBuffer);
+    const frame = decodeFrame(data);
+    if (frame?.op === StreamOp.CREDIT) {
+      credit.set(frame.stream, (credit.get(frame.stream) ?? 0) + readCredit(frame.payload));
+      for (const w of waiters.splice(0)) w();
+    }
   });
   return ws;
 }
@@ -62,14 +101,13 @@ describe("tunnel", () => {
   });
 
   it("relays a logs request to the agent and streams its answer", async () => {
-    const seen: TunnelRequest[] = [];
-    const ws = await connectAgent("n-logs", (request, reply) => {
-      seen.push(request);
-      if (request.type !== "logs") return;
-      reply({ type: "start", id: request.id });
-      reply({ type: "data", id: request.id, data: "line 1\n" });
-      reply({ type: "data", id: request.id, data: "line 2\n" });
-      reply({ type: "end", id: request.id });
+    const seen: StreamOpen[] = [];
+    const ws = await connectAgent("n-logs", async (stream) => {
+      seen.push(stream.open);
+      await stream.data("");
+      await stream.data("line 1\n");
+      await stream.data("line 2\n");
+      stream.end();
     });
     const response = await podLogs({
       env,
@@ -82,52 +120,66 @@ describe("tunnel", () => {
     expect(response.headers.get("Content-Type")).toContain("text/plain");
     expect(await response.text()).toBe("line 1\nline 2\n");
     expect(seen[0]).toMatchObject({
-      type: "logs",
+      type: "open",
+      kind: "logs",
       namespace: "default",
       name: "p",
       uid: "uid-1",
       container: "main",
-      query: { tailLines: "2", timestamps: "true" },
+      query: expect.arrayContaining([
+        ["tailLines", "2"],
+        ["timestamps", "true"],
+      ]),
     });
     ws.close();
   });
 
-  it("puts replies that arrive out of order back in the agent's order", async () => {
-    const ws = await connectAgent("n-order", (request, reply) => {
-      if (request.type !== "logs") return;
-      reply({ type: "start", id: request.id, seq: 0 });
-      reply({ type: "data", id: request.id, data: "a\n", seq: 1 });
-      reply({ type: "end", id: request.id, seq: 4 });
-      reply({ type: "data", id: request.id, data: "c\n", seq: 3 });
-      reply({ type: "data", id: request.id, data: "b\n", seq: 2 });
+  it("holds at most one window of a log for a slow reader, however long the log", async () => {
+    const chunk = new Uint8Array(64 * 1024).fill(97);
+    const total = 40;
+    const ws = await connectAgent("n-slow", async (stream) => {
+      await stream.data("");
+      for (let i = 0; i < total; i++) await stream.data(chunk);
+      stream.end();
     });
     const response = await podLogs({
       env,
       namespace: "default",
       name: "p",
-      pod: pod("n-order"),
-      query: new URLSearchParams(),
+      pod: pod("n-slow"),
+      query: new URLSearchParams("follow=true"),
     });
     expect(response.status).toBe(200);
-    expect(await response.text()).toBe("a\nb\nc\n");
+    const stub = env.TUNNEL.get(env.TUNNEL.idFromName("n-slow"));
+    const reader = response.body!.getReader();
+    let read = 0;
+    let peak = 0;
+    for (;;) {
+      // The reader is slow: between reads it asks the object what it holds.
+      const { bufferedLogBytes } = (await (await stub.fetch("https://tunnel.internal/status")).json()) as {
+        bufferedLogBytes: number;
+      };
+      peak = Math.max(peak, bufferedLogBytes);
+      expect(bufferedLogBytes).toBeLessThanOrEqual(STREAM_WINDOW);
+      const { done, value } = await reader.read();
+      if (done) break;
+      read += value.byteLength;
+    }
+    expect(read).toBe(total * chunk.byteLength);
+    expect(peak).toBeGreaterThan(0);
     ws.close();
   });
 
   it("turns an agent's error into the Status response", async () => {
-    const ws = await connectAgent("n-err", (request, reply) => {
-      if (request.type !== "logs") return;
-      reply({
-        type: "error",
-        id: request.id,
-        status: {
-          kind: "Status",
-          apiVersion: "v1",
-          metadata: {},
-          status: "Failure",
-          reason: "BadRequest",
-          message: 'previous terminated container "main" in pod "p" not found',
-          code: 400,
-        },
+    const ws = await connectAgent("n-err", (stream) => {
+      stream.reset({
+        kind: "Status",
+        apiVersion: "v1",
+        metadata: {},
+        status: "Failure",
+        reason: "BadRequest",
+        message: 'previous terminated container "main" in pod "p" not found',
+        code: 400,
       });
     });
     const response = await podLogs({
