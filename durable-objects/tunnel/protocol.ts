@@ -2,6 +2,7 @@
  * Messages on the tunnel WebSocket between a node's TunnelObject and its
  * agent. Shared by the Worker and the node agent, so it uses no platform APIs.
  */
+
 /** A logs request (the object's /logs body, and what the agent's logs handler gets; query = the pods/log query parameters). */
 export interface LogsRequest {
   type: "logs";
