@@ -11,6 +11,7 @@ import { R } from "../../workers/client/resources.ts";
 import { ApiError } from "../../workers/client/status.ts";
 import { type Clock, realClock } from "./clock.ts";
 import { createTransport, type Transport } from "./http.ts";
+import { localPathDir, watchCleanup } from "./local-path.ts";
 import { parseLogQuery, streamLogs } from "./logs.ts";
 import { hostIPv4, type NodeOptions, postStatus, registerNode, renewLease } from "./node.ts";
 import { Backoff } from "./pod/backoff.ts";
@@ -91,6 +92,7 @@ export class NodeAgent {
       runtimes: [],
       hostIP: options.hostIP ?? hostIPv4(),
       version: AGENT_VERSION,
+      localPathDir: localPathDir(options.dataDir),
     };
   }
 
@@ -181,6 +183,16 @@ export class NodeAgent {
     this.tunnel.start();
     this.background.push(this.heartbeat(self.metadata?.uid));
     this.background.push(this.refreshVolumes());
+    this.background.push(
+      watchCleanup(
+        this.client,
+        node.name,
+        localPathDir(this.options.dataDir),
+        this.clock,
+        this.stopper.signal,
+        this.log,
+      ),
+    );
     this.background.push(
       watchPods(
         this.client,
