@@ -22,7 +22,13 @@ import {
   startLocalRegistry,
   waitFor,
 } from "../../node-agent/src/runtime/cri/testing.ts";
-import { type AgentProcess, removeWasmPods, spawnAgent } from "../../node-agent/src/testing/agent-process.ts";
+import {
+  type AgentProcess,
+  removeWasmPods,
+  sample,
+  spawnAgent,
+} from "../../node-agent/src/testing/agent-process.ts";
+import { startTestRegistry, type TestRegistry } from "../../node-agent/src/testing/oci-registry.ts";
 import { ensurePki } from "../../scripts/local/pki.ts";
 import { type ControlPlane, startControlPlane } from "./harness.ts";
 
@@ -40,6 +46,8 @@ type Obj = {
 describe.skipIf(unavailable)("local-path storage through kubectl, the agent and containerd", () => {
   let cp: ControlPlane;
   let registry: LocalRegistry;
+  let wasmRegistry: TestRegistry;
+  let escapeImage: string;
   let agent: AgentProcess;
   let dir: string;
   let busybox: string;
@@ -84,10 +92,14 @@ spec:
     releaseSubnet = subnet.release;
     const pki = await ensurePki(join(dir, "pki"));
     const images = await buildTestImages();
-    [cp, registry] = await Promise.all([
+    [cp, registry, wasmRegistry] = await Promise.all([
       startControlPlane({ tls: { certPath: pki.serverCert, keyPath: pki.serverKey } }),
       startLocalRegistry(join(dir, "registry")),
+      startTestRegistry(),
     ]);
+    escapeImage = wasmRegistry.push("samples/escape", "v1", [
+      { mediaType: "application/wasm", bytes: new Uint8Array(readFileSync(sample("escape"))) },
+    ]).image;
     busybox = await registry.push(join(images, "oci"), "busybox", "edgeplane/busybox:1");
     await apply(`apiVersion: node.k8s.io/v1
 kind: RuntimeClass
@@ -97,6 +109,15 @@ handler: runc
 scheduling:
   nodeSelector:
     edgeplane.dev/runtime-runc: "true"
+---
+apiVersion: node.k8s.io/v1
+kind: RuntimeClass
+metadata:
+  name: wasm
+handler: wasm
+scheduling:
+  nodeSelector:
+    edgeplane.dev/runtime-wasm: "true"
 `);
     agent = spawnAgent(
       [
@@ -129,7 +150,7 @@ scheduling:
       await removeWasmPods(agentDir(), NODE).catch(() => {});
     }
     await deleteBridge(bridge).catch(() => {});
-    await Promise.all([registry?.stop(), cp?.stop()]);
+    await Promise.all([registry?.stop(), wasmRegistry?.close(), cp?.stop()]);
     releaseSubnet();
     if (dir) rmSync(dir, { recursive: true, force: true });
     if (agent && agent.child.exitCode !== 0) console.log(agent.output().slice(-4000));
@@ -198,6 +219,40 @@ spec:
     await waitFor(async () => !(await get(`/api/v1/persistentvolumes/${pvName}`)), 60_000, "PV gone");
     expect(existsSync(hostDir)).toBe(false);
   }, 300_000);
+
+  it("mounts a claim into a WASM pod too: what the module writes lands in the volume's directory", async () => {
+    await apply(`apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: wasm-data
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: { requests: { storage: 16Mi } }
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: wasm-writer
+spec:
+  runtimeClassName: wasm
+  restartPolicy: Never
+  containers:
+  - name: main
+    image: ${escapeImage}
+    args: ["W:mine"]
+    volumeMounts: [{ name: data, mountPath: /data }]
+  volumes:
+  - name: data
+    persistentVolumeClaim: { claimName: wasm-data }
+`);
+    await waitFor(
+      async () => (await pod("wasm-writer"))?.status?.phase === "Succeeded",
+      90_000,
+      "wasm-writer Succeeded",
+    );
+    const pvName = (await claim("wasm-data"))?.spec?.volumeName as string;
+    expect(readFileSync(join(agentDir(), "storage", pvName, "mine"), "utf8")).toBe("pwned\n");
+  }, 120_000);
 
   it("gives a StatefulSet's pods their claims from volumeClaimTemplates, Bound", async () => {
     await apply(`apiVersion: apps/v1
