@@ -11,6 +11,7 @@
 import { R } from "../../client/resources.ts";
 import { ApiError } from "../../client/status.ts";
 import { clone, type Node, splitKey } from "../../reconcile/k8s.ts";
+import { matchTerm } from "../../reconcile/placement/filters.ts";
 import { parseQuantity } from "../../reconcile/placement/resources.ts";
 import type { Controller, Deps, ObjectEvent, Result } from "../../reconcile/types.ts";
 import { ALL_KEYS } from "../../reconcile/types.ts";
@@ -48,6 +49,14 @@ function fits(pv: PersistentVolume, claim: PersistentVolumeClaim, className: str
   const want = parseQuantity(claim.spec.resources?.requests?.storage);
   if (parseQuantity(pv.spec.capacity?.storage) < want) return false;
   return (claim.spec.accessModes ?? []).every((m) => pv.spec.accessModes?.includes(m));
+}
+
+/** Does the volume's required nodeAffinity (if any) admit the node? */
+function reaches(pv: PersistentVolume, node: Node): boolean {
+  const terms = pv.spec.nodeAffinity?.required?.nodeSelectorTerms;
+  return (
+    !terms?.length || terms.some((t) => matchTerm(t, node.metadata.labels ?? {}, node.metadata.name ?? ""))
+  );
 }
 
 /** Write PV claimRef + Bound, then PVC volumeName + Bound, skipping what is already so. */
@@ -135,7 +144,10 @@ async function reconcileClaim(key: string, deps: Deps): Promise<Result | undefin
   if (!waits || selected) {
     const volumes = await deps.cache.list<PersistentVolume>(R.persistentvolumes);
     const mine = volumes.find((v) => v.spec.claimRef?.uid === claim.metadata.uid);
-    const match = mine ?? volumes.find((v) => fits(v, claim, className));
+    // A delayed claim only takes a pre-made volume its consumer's node can reach (kube's FindMatchingVolume).
+    const host = selected ? await deps.cache.get<Node>(R.nodes, undefined, selected) : undefined;
+    const reachable = (v: PersistentVolume) => !waits || (host !== undefined && reaches(v, host));
+    const match = mine ?? volumes.find((v) => fits(v, claim, className) && reachable(v));
     if (match) {
       await bind(deps, claim, match);
       return undefined;

@@ -118,6 +118,37 @@ describe("volume controller", () => {
     ]);
   });
 
+  it("binds a delayed claim only to a pre-made volume its selected node can reach", async () => {
+    const pinnedTo = (name: string, host: string): PersistentVolume => ({
+      apiVersion: "v1",
+      kind: "PersistentVolume",
+      metadata: { name },
+      spec: {
+        capacity: { storage: "1Gi" },
+        accessModes: ["ReadWriteOnce"],
+        storageClassName: "local-path",
+        local: { path: "/mnt/disk" },
+        nodeAffinity: {
+          required: {
+            nodeSelectorTerms: [
+              { matchExpressions: [{ key: "kubernetes.io/hostname", operator: "In", values: [host] }] },
+            ],
+          },
+        },
+      },
+    });
+    const n1 = { ...node, metadata: { ...node.metadata, labels: { "kubernetes.io/hostname": "n1" } } };
+    const client = new FakeClient([
+      { ref: R.storageclasses, objects: [LOCAL_PATH_CLASS] },
+      { ref: R.nodes, objects: [n1] },
+      { ref: R.persistentvolumes, objects: [pinnedTo("on-n2", "n2"), pinnedTo("on-n1", "n1")] },
+      { ref: R.persistentvolumeclaims, objects: [claim({ [SELECTED_NODE]: "n1" }, "local-path")] },
+    ]);
+    await reconcileVolumes("pvc:default/data", testDeps(client));
+    expect(writes(client)[0]).toBe("update persistentvolumes on-n1");
+    expect(client.all<PersistentVolumeClaim>(R.persistentvolumeclaims)[0].spec.volumeName).toBe("on-n1");
+  });
+
   it("a deleted claim releases its volume, asks the node to remove the directory, and lets the PV go once it has", async () => {
     const pv: PersistentVolume = {
       apiVersion: "v1",
