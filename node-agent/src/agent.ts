@@ -15,6 +15,7 @@ import { type Clock, realClock } from "./clock.ts";
 import { ClusterRecords, type DnsService, type DnsSlice } from "./dns/records.ts";
 import { DnsServer } from "./dns/server.ts";
 import { createTransport, type Transport } from "./http.ts";
+import { localPathDir, watchCleanup } from "./local-path.ts";
 import { parseLogQuery, streamLogs } from "./logs.ts";
 import { DEFAULT_BRIDGE } from "./network/cni.ts";
 import { hostIPv4, type NodeOptions, postStatus, registerNode, renewLease } from "./node.ts";
@@ -125,6 +126,7 @@ export class NodeAgent {
       runtimes: [],
       hostIP: options.hostIP ?? hostIPv4(),
       version: AGENT_VERSION,
+      localPathDir: localPathDir(options.dataDir),
     };
   }
 
@@ -238,6 +240,16 @@ export class NodeAgent {
     await this.statics.start();
     this.background.push(this.statics.run());
     if (options.serviceProxy) await this.startServices(options.serviceProxy);
+    this.background.push(
+      watchCleanup(
+        this.client,
+        node.name,
+        localPathDir(this.options.dataDir),
+        this.clock,
+        this.stopper.signal,
+        this.log,
+      ),
+    );
     this.background.push(
       watchPods(
         this.client,

@@ -10,6 +10,7 @@ import type { KubeClient, KubeObject } from "../../workers/client/kube.ts";
 import { R } from "../../workers/client/resources.ts";
 import { ApiError } from "../../workers/client/status.ts";
 import type { Clock } from "./clock.ts";
+import { LOCAL_PATH_DIR } from "./local-path.ts";
 
 /** Node identity and what it offers. */
 export interface NodeOptions {
@@ -20,6 +21,8 @@ export interface NodeOptions {
   runtimes: string[];
   hostIP: string;
   version: string;
+  /** Where this node keeps local-path volumes (published for the provisioner). */
+  localPathDir?: string;
 }
 
 /** Kubernetes MicroTime (RFC3339 with microseconds). */
@@ -44,7 +47,10 @@ export function nodeObject(options: NodeOptions): KubeObject {
     metadata: {
       name: options.name,
       labels,
-      annotations: { "edgeplane.dev/runtimes": options.runtimes.join(",") },
+      annotations: {
+        "edgeplane.dev/runtimes": options.runtimes.join(","),
+        ...(options.localPathDir ? { [LOCAL_PATH_DIR]: options.localPathDir } : {}),
+      },
     },
     spec: {},
   };

@@ -14,9 +14,11 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { R } from "../../workers/client/resources.ts";
+import { FakeClient } from "../../workers/reconcile/testing/fake-client.ts";
 import { ConfigError } from "./pod/context.ts";
 import type { Pod } from "./pod/k8s.ts";
-import { preparePod, type SourceReader, SubPathError } from "./prepare.ts";
+import { apiSources, preparePod, type SourceReader, SubPathError } from "./prepare.ts";
 
 let podDir: string;
 let configMaps: Record<string, Record<string, string>>;
@@ -285,5 +287,51 @@ describe("volume writes stay inside the volume", () => {
         /failed to prepare subPath for volumeMount "scratch" of container "main"/,
       );
     }
+  });
+});
+
+describe("persistentVolumeClaim volumes", () => {
+  it("mount the bound volume's directory (made 0777 when missing), wait while unbound, and keep data across pods", async () => {
+    const storage = join(podDir, "storage");
+    const claim = {
+      apiVersion: "v1",
+      kind: "PersistentVolumeClaim",
+      metadata: { name: "data", namespace: "ns1" },
+      spec: { accessModes: ["ReadWriteOnce"] },
+      status: { phase: "Pending" },
+    };
+    const client = new FakeClient([{ ref: R.persistentvolumeclaims, objects: [claim] }]);
+    const withClaim = (uid: string): Pod => ({
+      metadata: { name: uid, namespace: "ns1", uid },
+      spec: {
+        containers: [{ name: "main", volumeMounts: [{ name: "d", mountPath: "/data" }] }],
+        volumes: [{ name: "d", persistentVolumeClaim: { claimName: "data" } }],
+      },
+    });
+    const reader = apiSources(client);
+    await expect(preparePod(withClaim("a"), "", join(podDir, "a"), "", reader)).rejects.toThrow(
+      new ConfigError('persistentvolumeclaim "data" is not bound yet'),
+    );
+    client.put(R.persistentvolumes, {
+      metadata: { name: "pvc-1" },
+      spec: { hostPath: { path: join(storage, "pvc-1"), type: "DirectoryOrCreate" } },
+    });
+    client.put(R.persistentvolumeclaims, {
+      ...claim,
+      spec: { volumeName: "pvc-1" },
+      status: { phase: "Bound" },
+    });
+    const first = withClaim("a");
+    const mounts = (await preparePod(first, "", join(podDir, "a"), "", reader)).mounts(
+      first.spec.containers[0],
+    );
+    expect(mounts).toEqual([{ hostPath: join(storage, "pvc-1"), containerPath: "/data", readOnly: false }]);
+    expect(statSync(join(storage, "pvc-1")).mode & 0o777).toBe(0o777);
+    writeFileSync(join(mounts[0].hostPath, "kept"), "hello");
+    const second = withClaim("b");
+    const again = (await preparePod(second, "", join(podDir, "b"), "", reader)).mounts(
+      second.spec.containers[0],
+    );
+    expect(readFileSync(join(again[0].hostPath, "kept"), "utf8")).toBe("hello");
   });
 });

@@ -6,7 +6,7 @@
  * environment (value, configMapKeyRef, secretKeyRef, fieldRef,
  * resourceFieldRef, envFrom). Missing non-optional sources are ConfigErrors.
  */
-import { mkdirSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { KubeClient, KubeObject } from "../../workers/client/kube.ts";
 import { R } from "../../workers/client/resources.ts";
@@ -23,7 +23,12 @@ type DataObject = KubeObject & { data?: Record<string, string>; binaryData?: Rec
 export interface SourceReader {
   configMap(namespace: string, name: string): Promise<Record<string, Uint8Array> | undefined>;
   secret(namespace: string, name: string): Promise<Record<string, Uint8Array> | undefined>;
+  /** The host directory of a bound claim's volume; throws ConfigError while it is missing or unbound. */
+  claimPath?(namespace: string, claimName: string): Promise<string>;
 }
+
+type Claim = KubeObject & { spec?: { volumeName?: string }; status?: { phase?: string } };
+type Volume = KubeObject & { spec?: { local?: { path?: string }; hostPath?: { path?: string } } };
 
 /** SourceReader over the Kubernetes API. */
 export function apiSources(client: KubeClient): SourceReader {
@@ -40,9 +45,25 @@ export function apiSources(client: KubeClient): SourceReader {
       throw error;
     }
   };
+  const claimPath = async (namespace: string, claimName: string): Promise<string> => {
+    // The node authorizer lets a node get exactly the claims (and their volumes) of its pods.
+    const claim = await client.get<Claim>(R.persistentvolumeclaims, namespace, claimName).catch((error) => {
+      if (error instanceof ApiError && error.code === 404)
+        throw new ConfigError(`persistentvolumeclaim "${claimName}" not found`);
+      throw error;
+    });
+    const volumeName = claim.spec?.volumeName;
+    if (!volumeName || claim.status?.phase !== "Bound")
+      throw new ConfigError(`persistentvolumeclaim "${claimName}" is not bound yet`);
+    const pv = await client.get<Volume>(R.persistentvolumes, undefined, volumeName);
+    const path = pv.spec?.local?.path ?? pv.spec?.hostPath?.path;
+    if (!path) throw new ConfigError(`persistentvolume "${volumeName}" has no local or hostPath source`);
+    return path;
+  };
   return {
     configMap: (ns, name) => read(R.configmaps, ns, name, false),
     secret: (ns, name) => read(R.secrets, ns, name, true),
+    claimPath,
   };
 }
 
@@ -60,6 +81,19 @@ export async function preparePod(
   const readOnlyVolumes = new Set<string>();
   for (const volume of pod.spec.volumes ?? []) {
     const dir = join(podDir, "volumes", volume.name);
+    const claim = volume.persistentVolumeClaim;
+    if (claim) {
+      if (!sources.claimPath) throw new ConfigError(`volume "${volume.name}": claims are not supported here`);
+      const path = await sources.claimPath(namespace, claim.claimName);
+      if (!existsSync(path)) {
+        mkdirSync(path, { recursive: true });
+        // As local-path-provisioner's helper does (mkdir -m 0777): pods run as other users than the agent.
+        chmodSync(path, 0o777);
+      }
+      volumeDirs.set(volume.name, path);
+      if (claim.readOnly) readOnlyVolumes.add(volume.name);
+      continue;
+    }
     if (volume.hostPath) {
       if (volume.hostPath.type === "DirectoryOrCreate") mkdirSync(volume.hostPath.path, { recursive: true });
       volumeDirs.set(volume.name, volume.hostPath.path);

@@ -29,6 +29,8 @@ export const R = {
   secrets: core("secrets"),
   serviceaccounts: core("serviceaccounts"),
   events: core("events"),
+  persistentvolumeclaims: core("persistentvolumeclaims"),
+  persistentvolumes: core("persistentvolumes", false),
   deployments: apps("deployments"),
   replicasets: apps("replicasets"),
   statefulsets: apps("statefulsets"),
@@ -38,5 +40,6 @@ export const R = {
   cronjobs: { group: "batch", version: "v1", resource: "cronjobs", namespaced: true },
   leases: { group: "coordination.k8s.io", version: "v1", resource: "leases", namespaced: true },
   endpointslices: { group: "discovery.k8s.io", version: "v1", resource: "endpointslices", namespaced: true },
+  storageclasses: { group: "storage.k8s.io", version: "v1", resource: "storageclasses", namespaced: false },
   runtimeclasses: { group: "node.k8s.io", version: "v1", resource: "runtimeclasses", namespaced: false },
 } satisfies Record<string, ResourceRef>;

@@ -15,6 +15,7 @@ import { nodeLifecycleController } from "../controllers/nodelifecycle/index.ts";
 import { replicaSetController } from "../controllers/replicaset/index.ts";
 import { serviceAccountController } from "../controllers/serviceaccount/index.ts";
 import { statefulSetController } from "../controllers/statefulset/index.ts";
+import { volumeController } from "../controllers/volume/index.ts";
 import type { Controller } from "../reconcile/types.ts";
 import { schedulerController } from "../scheduler/index.ts";
 
@@ -29,6 +30,8 @@ export const CONTROLLERS: Controller[] = [
   cronJobController,
   jobController,
   schedulerController,
+  // After the scheduler: a claim its pass gave a node is provisioned and bound in the same pass.
+  volumeController,
   endpointsController,
   nodeLifecycleController,
   garbageCollector,

@@ -17,11 +17,23 @@ import {
 } from "../reconcile/k8s.ts";
 import { forEachLimit } from "../reconcile/pool.ts";
 import type { Controller, Deps, Result } from "../reconcile/types.ts";
+import type { PersistentVolume, PersistentVolumeClaim, StorageClass } from "../reconcile/volumes.ts";
 import { isPending, queueOrder, type RuntimeClass, Scheduler } from "./schedule.ts";
+import { selectNodePatch, type VolumeCheck, volumeCheck } from "./volumes.ts";
 
-/** Bind a pod to a node through the pods/binding subresource. */
-async function bindPod(deps: Deps, pod: Pod, node: string): Promise<void> {
+/** Bind a pod to a node through the pods/binding subresource (its delayed claims first get the node). */
+async function bindPod(deps: Deps, pod: Pod, node: string, volumes: VolumeCheck): Promise<void> {
   const { namespace, name } = pod.metadata;
+  const needs = volumes(pod);
+  // kube's VolumeBinding PreBind: the provisioner must know where before the pod lands there.
+  for (const claim of typeof needs === "string" ? [] : needs.delayed)
+    await deps.client.patch(
+      R.persistentvolumeclaims,
+      namespace,
+      claim.metadata.name ?? "",
+      "merge",
+      selectNodePatch(node),
+    );
   const binding = {
     apiVersion: "v1",
     kind: "Binding",
@@ -77,6 +89,8 @@ function markedUnschedulable(pod: Pod): boolean {
 interface ClusterSeen {
   nodes: Node[];
   classes: RuntimeClass[];
+  /** A claim created or bound may make a pod waiting for it fit. */
+  claims: PersistentVolumeClaim[];
   /** Bound, unfinished pods after the pass (with the bindings it made). */
   bound: number;
   at: number;
@@ -91,11 +105,16 @@ export async function schedulePending(deps: Deps): Promise<Result | undefined> {
   const pods = await deps.cache.list<Pod>(R.pods);
   const pending = pods.filter(isPending);
   if (pending.length === 0) return undefined;
-  const [nodes, runtimeClasses] = await Promise.all([
+  // RuntimeClass and the storage kinds are optional: a server without them just has none.
+  const optional = <T>(p: Promise<T[]>) => p.catch(() => [] as T[]);
+  const [nodes, runtimeClasses, claims, volumes, storageClasses] = await Promise.all([
     deps.cache.list<Node>(R.nodes),
-    // RuntimeClass is optional: a server without it just has none.
-    deps.cache.list<RuntimeClass>(R.runtimeclasses).catch(() => [] as RuntimeClass[]),
+    optional(deps.cache.list<RuntimeClass>(R.runtimeclasses)),
+    optional(deps.cache.list<PersistentVolumeClaim>(R.persistentvolumeclaims)),
+    optional(deps.cache.list<PersistentVolume>(R.persistentvolumes)),
+    optional(deps.cache.list<StorageClass>(R.storageclasses)),
   ]);
+  const volumeNeeds = volumeCheck(claims, volumes, storageClasses);
   const now = deps.now().getTime();
   const bound = pods.filter(isBound).length;
   const last = seen.get(deps.cache);
@@ -103,11 +122,12 @@ export async function schedulePending(deps: Deps): Promise<Result | undefined> {
     !last ||
     last.nodes !== nodes ||
     last.classes !== runtimeClasses ||
+    last.claims !== claims ||
     bound < last.bound ||
     now - last.at >= RETRY_UNSCHEDULABLE_MS;
   const queue = (retry ? pending : pending.filter((p) => !markedUnschedulable(p))).sort(queueOrder);
   const classes = new Map(runtimeClasses.map((rc) => [rc.metadata?.name ?? "", rc]));
-  const scheduler = new Scheduler(nodes, pods, { runtimeClasses: classes });
+  const scheduler = new Scheduler(nodes, pods, { runtimeClasses: classes, volumes: volumeNeeds });
   let binds = 0;
   // A pipeline: each pod is decided (and assumed onto its node) when a binding slot frees up, so
   // decisions see every earlier one and bindings flow without waiting for a whole batch.
@@ -116,7 +136,7 @@ export async function schedulePending(deps: Deps): Promise<Result | undefined> {
     try {
       if (d.node !== undefined) {
         binds++;
-        await bindPod(deps, d.pod, d.node);
+        await bindPod(deps, d.pod, d.node, volumeNeeds);
       } else await markUnschedulable(deps, d.pod, d.message);
     } catch (error) {
       // Already bound, deleted, or changed since our list: the next pass sees the truth.
@@ -126,7 +146,7 @@ export async function schedulePending(deps: Deps): Promise<Result | undefined> {
   });
   if (errors.length) throw errors[0];
   const at = retry ? now : (last?.at ?? now);
-  seen.set(deps.cache, { nodes, classes: runtimeClasses, bound: bound + binds, at });
+  seen.set(deps.cache, { nodes, classes: runtimeClasses, claims, bound: bound + binds, at });
   // Pods left out wait for a change or for the retry period.
   return queue.length < pending.length ? { requeueAfterMs: at + RETRY_UNSCHEDULABLE_MS - now } : undefined;
 }
@@ -134,7 +154,14 @@ export async function schedulePending(deps: Deps): Promise<Result | undefined> {
 /** The scheduler, run by the controller manager like any controller. */
 export const schedulerController: Controller = {
   name: "scheduler",
-  watches: ["/pods", "/nodes", "node.k8s.io/runtimeclasses"],
+  watches: [
+    "/pods",
+    "/nodes",
+    "node.k8s.io/runtimeclasses",
+    "/persistentvolumeclaims",
+    "/persistentvolumes",
+    "storage.k8s.io/storageclasses",
+  ],
   keys: async () => ["pending"],
   reconcile: (_key, deps) => schedulePending(deps),
 };

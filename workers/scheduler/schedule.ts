@@ -9,6 +9,7 @@ import { type PodInfo, runFilters } from "../reconcile/placement/filters.ts";
 import { NodeInfo, podHostPorts } from "../reconcile/placement/node-info.ts";
 import { podRequests } from "../reconcile/placement/resources.ts";
 import { scoreNodes } from "./scores.ts";
+import { type VolumeCheck, volumeConflict } from "./volumes.ts";
 
 /** A RuntimeClass (node.k8s.io/v1), as far as scheduling cares. */
 export interface RuntimeClass extends KubeObject {
@@ -25,6 +26,8 @@ export interface ScheduleOptions {
   runtimeClasses?: Map<string, RuntimeClass>;
   /** Stop filtering once this share of nodes was found feasible (kube's percentageOfNodesToScore; 0 = adaptive). */
   percentageOfNodesToScore?: number;
+  /** What a pod's PersistentVolumeClaims ask of its node (absent: claims are not checked). */
+  volumes?: VolumeCheck;
 }
 
 /** Is this pod waiting for the default scheduler? */
@@ -84,14 +87,16 @@ export class Scheduler {
   scheduleOne(pod: Pod): Decision {
     const info = this.podInfo(pod);
     if (typeof info === "string") return { pod, message: info };
+    const volumes = this.options.volumes?.(pod);
     const total = this.nodes.length;
+    if (typeof volumes === "string") return { pod, message: `0/${total} nodes are available: ${volumes}.` };
     const want = feasibleNodesToFind(total, this.options.percentageOfNodesToScore);
     const feasible: NodeInfo[] = [];
     const reasons = new Map<string, number>();
     let processed = 0;
     for (; processed < total && feasible.length < want; processed++) {
       const node = this.nodes[(this.nextStart + processed) % total];
-      const failed = runFilters(info, node);
+      const failed = runFilters(info, node) ?? volumeConflict(volumes, node.node);
       if (!failed) feasible.push(node);
       else for (const r of failed) reasons.set(r, (reasons.get(r) ?? 0) + 1);
     }

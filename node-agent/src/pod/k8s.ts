@@ -81,6 +81,7 @@ export interface Volume {
   name: string;
   emptyDir?: { medium?: string; sizeLimit?: string };
   hostPath?: { path: string; type?: string };
+  persistentVolumeClaim?: { claimName: string; readOnly?: boolean };
   configMap?: {
     name: string;
     items?: { key: string; path: string; mode?: number }[];

@@ -93,6 +93,26 @@ runRegistryTester(
   RESOURCES,
 );
 
+runRegistryTester(
+  findResource("storage.k8s.io", "storageclasses")!,
+  {
+    valid: [
+      {
+        metadata: { name: "local-path" },
+        provisioner: "rancher.io/local-path",
+        volumeBindingMode: "WaitForFirstConsumer",
+      },
+    ],
+    invalid: [
+      {
+        object: { metadata: { name: "bad" }, reclaimPolicy: "Recycle", volumeBindingMode: "Later" },
+        fields: ["provisioner", "reclaimPolicy", "volumeBindingMode"],
+      },
+    ],
+  },
+  RESOURCES,
+);
+
 const rbac = (resource: string) => findResource("rbac.authorization.k8s.io", resource)!;
 const roleRef = { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "view" };
 

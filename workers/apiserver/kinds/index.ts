@@ -43,6 +43,7 @@ import { serviceStrategy } from "./service.ts";
 import { serviceAccountProto } from "./serviceaccount.proto.ts";
 import { serviceAccountStrategy } from "./serviceaccount.ts";
 import { statefulSetStrategy } from "./statefulset.ts";
+import { storageClassStrategy } from "./storageclass.ts";
 import { persistentVolumeClaimStrategy, persistentVolumeStrategy } from "./volumes.ts";
 
 /** spec.replicas / status.replicas / spec.selector (a LabelSelector object: format it with formatSelector). */
@@ -208,6 +209,10 @@ export const RESOURCES: ResourceInfo[] = [
   }),
   row("node.k8s.io/v1", "runtimeclasses", "RuntimeClass", "V1RuntimeClass", runtimeClassStrategy, {
     namespaced: false,
+  }),
+  row("storage.k8s.io/v1", "storageclasses", "StorageClass", "V1StorageClass", storageClassStrategy, {
+    namespaced: false,
+    shortNames: ["sc"],
   }),
   // rbac.authorization.k8s.io/v1 (names may be any path segment, e.g. "system:node")
   row(RBAC, "roles", "Role", "V1Role", roleStrategy, { nameFormat: "path", protobuf: roleProto }),

@@ -20,9 +20,24 @@ const MUTABLE = [
   "minReadySeconds",
 ];
 
+/** The spec as pods will see it: each claim template is a volume the containers may mount. */
+function withClaimVolumes(spec: Record<string, unknown>): Record<string, unknown> {
+  const templates = list(spec.volumeClaimTemplates);
+  const template = obj(spec.template);
+  if (!templates.length || !template.spec) return spec;
+  const claims = templates.map((t) => {
+    const name = obj(t.metadata).name;
+    return { name, persistentVolumeClaim: { claimName: `${name}` } };
+  });
+  const podSpec = obj(template.spec);
+  const names = new Set(claims.map((c) => c.name));
+  const volumes = [...list(podSpec.volumes).filter((v) => !names.has(v.name)), ...claims];
+  return { ...spec, template: { ...template, spec: { ...podSpec, volumes } } };
+}
+
 function validateStatefulSet(sts: KubeObject): FieldError[] {
   const spec = obj(sts.spec);
-  const errs = validateWorkloadSpec(spec, "spec", ["Always"], { replicas: true });
+  const errs = validateWorkloadSpec(withClaimVolumes(spec), "spec", ["Always"], { replicas: true });
   errs.push(...oneOf(spec.podManagementPolicy, ["OrderedReady", "Parallel"], "spec.podManagementPolicy"));
   errs.push(
     ...oneOf(obj(spec.updateStrategy).type, ["OnDelete", "RollingUpdate"], "spec.updateStrategy.type"),

@@ -42,11 +42,14 @@ export const persistentVolumeClaimStrategy: Strategy = {
   },
   validateUpdate: (pvc, old) => [
     ...checkImmutable(obj(pvc.spec).accessModes, obj(old.spec).accessModes, "spec.accessModes"),
-    ...checkImmutable(
-      obj(pvc.spec).storageClassName,
-      obj(old.spec).storageClassName,
-      "spec.storageClassName",
-    ),
+    // kube (1.28+) lets an unset class be set once: the retroactive default class assignment.
+    ...(obj(old.spec).storageClassName === undefined
+      ? []
+      : checkImmutable(
+          obj(pvc.spec).storageClassName,
+          obj(old.spec).storageClassName,
+          "spec.storageClassName",
+        )),
     ...checkImmutable(obj(pvc.spec).volumeMode, obj(old.spec).volumeMode, "spec.volumeMode"),
   ],
   specChanged: specDiffers,

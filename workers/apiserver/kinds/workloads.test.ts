@@ -97,6 +97,22 @@ runRegistryTester(
         selector: { matchLabels: { app: "db" } },
         template: template({ app: "db" }),
       }),
+      // Containers may mount a volumeClaimTemplate by name: each pod gets that volume.
+      obj("StatefulSet", "data", {
+        selector: { matchLabels: { app: "db" } },
+        template: {
+          metadata: { labels: { app: "db" } },
+          spec: {
+            containers: [{ name: "app", image: "pg:1", volumeMounts: [{ name: "data", mountPath: "/d" }] }],
+          },
+        },
+        volumeClaimTemplates: [
+          {
+            metadata: { name: "data" },
+            spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } },
+          },
+        ],
+      }),
     ],
     invalid: [
       {

@@ -67,6 +67,7 @@ const SAMPLES: Record<string, KubeObject> = {
       jobTemplate: { spec: { template: { ...template, spec: { ...podSpec, restartPolicy: "OnFailure" } } } },
     },
   },
+  "storage.k8s.io/storageclasses": { provisioner: "rancher.io/local-path" },
   "coordination.k8s.io/leases": { spec: { holderIdentity: "h", leaseDurationSeconds: 10 } },
   "discovery.k8s.io/endpointslices": {
     addressType: "IPv4",

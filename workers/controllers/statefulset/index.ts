@@ -4,7 +4,8 @@
  * removes from the highest ordinal, one at a time; Parallel does both at
  * once. RollingUpdate replaces pods of an old revision from the highest
  * ordinal down (respecting `partition`), one at a time. Finished pods are
- * recreated. Volume claim templates are not provisioned (no storage here).
+ * recreated. Each pod's claims from volumeClaimTemplates are created before
+ * it (claims.ts).
  * Each template is kept as a ControllerRevision (history.ts); pods carry the
  * revision's name in `controller-revision-hash`, as in kube.
  */
@@ -27,11 +28,12 @@ import type { Controller, Deps, Result } from "../../reconcile/types.ts";
 import { currentRevision, ownedRevisions, REVISION_HASH_LABEL, truncateHistory } from "../history.ts";
 import { ownerKeys } from "../keys.ts";
 import { createExpected, deletePods, podFromTemplate } from "../pods.ts";
+import { type ClaimSpec, createClaims, mountClaims } from "./claims.ts";
 
 /** A StatefulSet (apps/v1). */
 export interface StatefulSet extends KubeObject {
   metadata: ObjectMeta;
-  spec: {
+  spec: ClaimSpec & {
     replicas?: number;
     selector: LabelSelector;
     template: PodTemplate;
@@ -68,7 +70,9 @@ function podFor(sts: StatefulSet, ordinal: number, revision: string): Pod {
   };
   template.spec.hostname = name;
   if (sts.spec.serviceName) template.spec.subdomain = sts.spec.serviceName;
-  return podFromTemplate(template, sts, name);
+  const pod = podFromTemplate(template, sts, name);
+  mountClaims(pod, sts.spec, sts.metadata.name ?? "", ordinal);
+  return pod;
 }
 
 /** Reconcile one StatefulSet ("namespace/name"). */
@@ -101,6 +105,7 @@ export async function reconcileStatefulSet(key: string, deps: Deps): Promise<Res
   for (let i = 0; i < replicas && !acted; i++) {
     const pod = byOrdinal.get(i);
     if (!pod) {
+      await createClaims(deps, sts, i);
       deps.expectations.expectCreations(sts.metadata.uid, 1);
       const created = await createExpected(deps, sts.metadata.uid, podFor(sts, i, revision));
       await deps.recorder.event(

@@ -3,6 +3,7 @@ import { R } from "../../client/resources.ts";
 import type { Pod } from "../../reconcile/k8s.ts";
 import { testDeps } from "../../reconcile/testing/deps.ts";
 import { FakeClient } from "../../reconcile/testing/fake-client.ts";
+import type { PersistentVolumeClaim } from "../../reconcile/volumes.ts";
 import type { ControllerRevision } from "../history.ts";
 import { converge, fakeKubelet } from "../testing/converge.ts";
 import { reconcileStatefulSet, type StatefulSet, statefulSetController } from "./index.ts";
@@ -29,6 +30,55 @@ const names = (client: FakeClient) =>
     .sort();
 
 describe("statefulset controller", () => {
+  it("creates each pod's claims from volumeClaimTemplates before the pod, and mounts them", async () => {
+    const set = sts(2, "Parallel");
+    set.spec.template.spec.volumes = [{ name: "data", emptyDir: {} }];
+    set.spec.volumeClaimTemplates = [
+      {
+        metadata: { name: "data" },
+        spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } },
+      },
+    ];
+    const client = new FakeClient([{ ref: R.statefulsets, objects: [set] }]);
+    await reconcileStatefulSet("default/db", testDeps(client));
+    expect(client.writes.filter((w) => w.verb === "create").map((w) => `${w.resource} ${w.name}`)).toEqual([
+      "controllerrevisions " + client.all(R.controllerrevisions)[0].metadata?.name,
+      "persistentvolumeclaims data-db-0",
+      "pods db-0",
+      "persistentvolumeclaims data-db-1",
+      "pods db-1",
+    ]);
+    const claim = client.all<PersistentVolumeClaim>(R.persistentvolumeclaims)[0];
+    // Retained by default, as kube does: no owner, so deleting the set leaves the data.
+    expect(claim.metadata.ownerReferences).toBeUndefined();
+    expect(claim.metadata.labels).toEqual({ app: "db" });
+    expect(claim.spec.resources?.requests?.storage).toBe("1Gi");
+    const pod = client.all<Pod>(R.pods).find((p) => p.metadata.name === "db-1");
+    expect(pod?.spec.volumes).toEqual([{ name: "data", persistentVolumeClaim: { claimName: "data-db-1" } }]);
+    // Claims that exist are not created again; whenDeleted: Delete makes the set their owner.
+    await reconcileStatefulSet("default/db", testDeps(client));
+    expect(client.writesOf("persistentvolumeclaims")).toHaveLength(2);
+    const owned = sts(1);
+    owned.metadata = { ...owned.metadata, name: "cache", uid: "cache-uid" };
+    owned.spec.persistentVolumeClaimRetentionPolicy = { whenDeleted: "Delete" };
+    owned.spec.volumeClaimTemplates = set.spec.volumeClaimTemplates;
+    client.put(R.statefulsets, owned);
+    await reconcileStatefulSet("default/cache", testDeps(client));
+    const cacheClaim = client
+      .all<PersistentVolumeClaim>(R.persistentvolumeclaims)
+      .find((c) => c.metadata.name === "data-cache-0");
+    expect(cacheClaim?.metadata.ownerReferences).toEqual([
+      {
+        apiVersion: "apps/v1",
+        kind: "StatefulSet",
+        name: "cache",
+        uid: "cache-uid",
+        controller: true,
+        blockOwnerDeletion: true,
+      },
+    ]);
+  });
+
   it("OrderedReady: creates db-0, waits for it to be Ready, then db-1", async () => {
     const client = new FakeClient([{ ref: R.statefulsets, objects: [sts(3)] }]);
     await reconcileStatefulSet("default/db", testDeps(client));
