@@ -221,7 +221,13 @@ spec:
     const query = new URLSearchParams([
       ["command", "sh"],
       ["command", "-c"],
-      ["command", "read x; stty size"],
+      // The runtime applies a resize asynchronously (containerd, like any CRI
+      // runtime), so the shell polls until the size lands; it gives up after
+      // ten seconds and exits 1, which fails the Success check below.
+      [
+        "command",
+        "read x; for i in $(seq 100); do stty size 2>/dev/null && exit 0; usleep 100000; done; exit 1",
+      ],
       ["stdin", "true"],
       ["stdout", "true"],
       ["tty", "true"],

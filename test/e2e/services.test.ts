@@ -7,6 +7,7 @@
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { get as httpGet } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -293,10 +294,28 @@ spec:
     return kubectl(["logs", name]);
   }
 
-  /** GET http://ip:port/ from this (host) process: the nat output path. */
-  async function hostGet(ip: string, port: number): Promise<string> {
-    const r = await fetch(`http://${ip}:${port}/`, { signal: AbortSignal.timeout(3000) });
-    return (await r.text()).trim();
+  /**
+   * GET http://ip:port/ from this (host) process over a new connection: the nat output path. Not `fetch`: its
+   * keep-alive pool would reuse one connection, and NAT is decided per connection, so a connection opened before the
+   * rules existed (answered by whatever the default route leads to) would never reach an endpoint, and one opened
+   * after would always reach the same endpoint.
+   */
+  function hostGet(ip: string, port: number): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const req = httpGet({ host: ip, port, path: "/", agent: false, timeout: 3000 }, (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (d: string) => (body += d));
+        res.on("end", () =>
+          res.statusCode === 200
+            ? resolve(body.trim())
+            : reject(new Error(`${ip}:${port} answered ${res.statusCode}`)),
+        );
+        res.on("error", reject);
+      });
+      req.on("timeout", () => req.destroy(new Error(`${ip}:${port} timed out`)));
+      req.on("error", reject);
+    });
   }
 
   beforeAll(async () => {
