@@ -11,6 +11,7 @@ import { endpointsController } from "../controllers/endpoints/index.ts";
 import { garbageCollector } from "../controllers/gc/index.ts";
 import { jobController } from "../controllers/job/index.ts";
 import { namespaceController } from "../controllers/namespace/index.ts";
+import { nodeIpamController } from "../controllers/nodeipam/index.ts";
 import { nodeLifecycleController } from "../controllers/nodelifecycle/index.ts";
 import { replicaSetController } from "../controllers/replicaset/index.ts";
 import { serviceAccountController } from "../controllers/serviceaccount/index.ts";
@@ -30,6 +31,7 @@ export const CONTROLLERS: Controller[] = [
   jobController,
   schedulerController,
   endpointsController,
+  nodeIpamController,
   nodeLifecycleController,
   garbageCollector,
 ];
