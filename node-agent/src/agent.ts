@@ -12,6 +12,7 @@ import { ApiError } from "../../workers/client/status.ts";
 import { type Clock, realClock } from "./clock.ts";
 import { createTransport, type Transport } from "./http.ts";
 import { parseLogQuery, streamLogs } from "./logs.ts";
+import { ipRouteTable, NodeRoutes, watchNodes } from "./network/routes.ts";
 import { hostIPv4, type NodeOptions, postStatus, registerNode, renewLease } from "./node.ts";
 import { Backoff } from "./pod/backoff.ts";
 import type { PodDeps } from "./pod/context.ts";
@@ -91,6 +92,7 @@ export class NodeAgent {
       runtimes: [],
       hostIP: options.hostIP ?? hostIPv4(),
       version: AGENT_VERSION,
+      podCIDR: options.cri?.podCidr,
     };
   }
 
@@ -147,6 +149,19 @@ export class NodeAgent {
     // Container pods take their IPs from the Node's spec.podCIDR once the control plane allocates one.
     const podCIDR = (self.spec as { podCIDR?: string } | undefined)?.podCIDR;
     if (podCIDR) for (const set of podCidrSetters) await set(podCIDR);
+    // Node IPAM usually answers just after registration: the Node watch brings the CIDR (new pods use it)
+    // and keeps routes to the other nodes' pod CIDRs (host-gw).
+    const routes = new NodeRoutes(
+      ipRouteTable(),
+      { name: node.name, ip: node.hostIP },
+      this.log,
+      async (cidr) => {
+        if (cidr === podCIDR) return;
+        this.log(`node ${node.name}: pod CIDR ${cidr}`);
+        for (const set of podCidrSetters) await set(cidr);
+      },
+    );
+    this.background.push(watchNodes(this.client, routes, this.clock, this.stopper.signal, this.log));
     await renewLease(this.client, node, this.clock, self.metadata?.uid);
 
     this.tunnel = new TunnelClient({

@@ -20,6 +20,11 @@ export interface NodeOptions {
   runtimes: string[];
   hostIP: string;
   version: string;
+  /**
+   * A pod CIDR the operator gave (--pod-cidr): claimed on the Node when it is created, so node IPAM leaves
+   * it be (tests with private /24s, clusters without IPAM). Unset: the Node waits for node IPAM's.
+   */
+  podCIDR?: string;
 }
 
 /** Kubernetes MicroTime (RFC3339 with microseconds). */
@@ -46,7 +51,7 @@ export function nodeObject(options: NodeOptions): KubeObject {
       labels,
       annotations: { "edgeplane.dev/runtimes": options.runtimes.join(",") },
     },
-    spec: {},
+    spec: options.podCIDR ? { podCIDR: options.podCIDR, podCIDRs: [options.podCIDR] } : {},
   };
 }
 
