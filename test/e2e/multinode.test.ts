@@ -2,7 +2,9 @@
  * Two nodes that really cross a network, on the real kernel: each node agent
  * (with its own managed containerd, pod bridge and routes) runs in its own
  * network namespace joined to a host bridge by a veth, as kind puts nodes in
- * containers. Node IPAM gives each Node its own half of a private /24; a
+ * containers. Node IPAM gives each Node its own half of a private /24 (one
+ * half first held by a placeholder Node, so one agent gets its CIDR only after
+ * it started, and only once the placeholder is deleted); a
  * busybox pod on node-1 fetches a busybox httpd on node-2 by pod IP over the
  * host-gw routes the agents install; the host reaches a pod on each node.
  *
@@ -125,6 +127,15 @@ describe.skipIf(unavailable)("two nodes in two network namespaces", () => {
     const cpPort = Number(new URL(cp.url).port);
     const regPort = Number(registry.host.split(":")[1]);
 
+    // A placeholder Node holds one of the two blocks, so one agent starts without a pod CIDR and gets it
+    // only when the placeholder goes (the CIDR arrives after the agent started).
+    await kubectl(["apply", "-f", "-"], "apiVersion: v1\nkind: Node\nmetadata: { name: holder }\n");
+    await waitFor(
+      async () => (await kubectl(["get", "node", "holder", "-o", "jsonpath={.spec.podCIDR}"])) || undefined,
+      30_000,
+      "the placeholder's pod CIDR",
+    );
+
     sh("ip", ["link", "add", HOST_BRIDGE, "type", "bridge"]);
     sh("ip", ["addr", "add", `${hostIP()}/24`, "dev", HOST_BRIDGE]);
     sh("ip", ["link", "set", HOST_BRIDGE, "up"]);
@@ -235,9 +246,36 @@ spec:
       for (const [name, a] of agents) console.log(`--- ${name}\n${a.output().slice(-3000)}`);
       for (const n of NODES) console.log(n.ns, sh("ip", ["-n", n.ns, "route"]));
     });
+    // The range is full for the second node: it waits with a CIDRNotAvailable event until a block is freed.
+    const waiting = await waitFor(
+      async () =>
+        (
+          await kubectl([
+            "get",
+            "events",
+            "-A",
+            "--field-selector",
+            "reason=CIDRNotAvailable",
+            "-o",
+            "jsonpath={.items[0].involvedObject.name}",
+          ])
+        ).trim() || undefined,
+      30_000,
+      "a CIDRNotAvailable event",
+    );
+    expect(["node-1", "node-2"]).toContain(waiting);
+    expect(await kubectl(["get", "node", waiting, "-o", "jsonpath={.spec.podCIDR}"])).toBe("");
+    await kubectl(["delete", "node", "holder"]);
     const cidrs = await waitFor(
       async () => {
-        const out = await kubectl(["get", "nodes", "-o", "jsonpath={range .items[*]}{.spec.podCIDR} {end}"]);
+        const out = await kubectl([
+          "get",
+          "nodes",
+          "node-1",
+          "node-2",
+          "-o",
+          "jsonpath={range .items[*]}{.spec.podCIDR} {end}",
+        ]);
         const list = out.trim().split(" ").filter(Boolean);
         return list.length === 2 ? list : undefined;
       },
@@ -250,6 +288,8 @@ spec:
     await kubectl(["apply", "-f", "-"], `${server("web-1", "node-1")}---\n${server("web-2", "node-2")}`);
     const [ip1, ip2] = await Promise.all([podIP("web-1"), podIP("web-2")]);
     const cidrOf = async (node: string) => kubectl(["get", "node", node, "-o", "jsonpath={.spec.podCIDR}"]);
+    // The waiting agent learnt its CIDR from the Node watch, after it started.
+    expect(agents.get(waiting)?.output()).toContain(`node ${waiting}: pod CIDR ${await cidrOf(waiting)}`);
     // Pods got addresses from their own node's CIDR (IPAM's, which the agent learnt after it started).
     const inCidr = (ip: string, cidr: string) => {
       const last = Number(ip.split(".")[3]);
