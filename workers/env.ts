@@ -24,7 +24,10 @@ export interface Env extends StoreEnv {
   WATCH_KEEPALIVE_SECONDS?: string;
   SERVICE_CLUSTER_IP_RANGE?: string;
   SERVICE_NODE_PORT_RANGE?: string;
+  /** The pod network node IPAM cuts into per-node blocks (default 10.244.0.0/16). */
   CLUSTER_CIDR?: string;
+  /** Prefix length of each node's pod CIDR block (default 24). */
+  NODE_CIDR_MASK_SIZE?: string;
   /** "off" disables the controllers' fast path (wake-ups after writes, timers): only the cron resync runs them. */
   CONTROLLERS_FAST_PATH?: string;
   /** Seconds without a Lease renewal before a node becomes Ready=Unknown (default 40). */

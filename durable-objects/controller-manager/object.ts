@@ -45,6 +45,8 @@ function configFromEnv(env: Env): ControllerConfig {
       defaultConfig.nodeMonitorGracePeriodSeconds,
     ),
     podEvictionTimeoutSeconds: seconds(env.POD_EVICTION_TIMEOUT, defaultConfig.podEvictionTimeoutSeconds),
+    clusterCIDR: env.CLUSTER_CIDR || defaultConfig.clusterCIDR,
+    nodeCIDRMaskSize: seconds(env.NODE_CIDR_MASK_SIZE, defaultConfig.nodeCIDRMaskSize),
   };
 }
 

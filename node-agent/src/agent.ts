@@ -18,6 +18,7 @@ import { createTransport, type Transport } from "./http.ts";
 import { localPathDir, watchCleanup } from "./local-path.ts";
 import { parseLogQuery, streamLogs } from "./logs.ts";
 import { DEFAULT_BRIDGE } from "./network/cni.ts";
+import { ipRouteTable, NodeRoutes, watchNodes } from "./network/routes.ts";
 import { hostIPv4, type NodeOptions, postStatus, registerNode, renewLease } from "./node.ts";
 import { Backoff } from "./pod/backoff.ts";
 import { type EnvService, parseResolvConf, serviceEnv } from "./pod/container-config.ts";
@@ -127,6 +128,7 @@ export class NodeAgent {
       hostIP: options.hostIP ?? hostIPv4(),
       version: AGENT_VERSION,
       localPathDir: localPathDir(options.dataDir),
+      podCIDR: options.cri?.podCidr,
     };
   }
 
@@ -183,6 +185,19 @@ export class NodeAgent {
     // Container pods take their IPs from the Node's spec.podCIDR once the control plane allocates one.
     const podCIDR = (self.spec as { podCIDR?: string } | undefined)?.podCIDR;
     if (podCIDR) for (const set of podCidrSetters) await set(podCIDR);
+    // Node IPAM usually answers just after registration: the Node watch brings the CIDR (new pods use it)
+    // and keeps routes to the other nodes' pod CIDRs (host-gw).
+    const routes = new NodeRoutes(
+      ipRouteTable(),
+      { name: node.name, ip: node.hostIP },
+      this.log,
+      async (cidr) => {
+        if (cidr === podCIDR) return;
+        this.log(`node ${node.name}: pod CIDR ${cidr}`);
+        for (const set of podCidrSetters) await set(cidr);
+      },
+    );
+    this.background.push(watchNodes(this.client, routes, this.clock, this.stopper.signal, this.log));
     await renewLease(this.client, node, this.clock, self.metadata?.uid);
 
     this.tunnel = new TunnelClient({

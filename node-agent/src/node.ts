@@ -23,6 +23,11 @@ export interface NodeOptions {
   version: string;
   /** Where this node keeps local-path volumes (published for the provisioner). */
   localPathDir?: string;
+  /**
+   * A pod CIDR the operator gave (--pod-cidr): claimed on the Node when it is created, so node IPAM leaves
+   * it be (tests with private /24s, clusters without IPAM). Unset: the Node waits for node IPAM's.
+   */
+  podCIDR?: string;
 }
 
 /** Kubernetes MicroTime (RFC3339 with microseconds). */
@@ -52,7 +57,7 @@ export function nodeObject(options: NodeOptions): KubeObject {
         ...(options.localPathDir ? { [LOCAL_PATH_DIR]: options.localPathDir } : {}),
       },
     },
-    spec: {},
+    spec: options.podCIDR ? { podCIDR: options.podCIDR, podCIDRs: [options.podCIDR] } : {},
   };
 }
 

@@ -2,7 +2,6 @@ import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { nodePodCidr } from "../local/agents.ts";
 import { parseStartArgs } from "../local/args.ts";
 import { readKubeconfig, writeKubeconfig } from "./kubeconfig.ts";
 import { parseRef, sha256Digest } from "./oci-push.ts";
@@ -77,11 +76,5 @@ describe("npm start flags", () => {
     expect(() => parseStartArgs(["--cni-bridge", "a-name-far-too-long"], "/repo", {})).toThrow(
       /--cni-bridge/,
     );
-    expect([0, 1, 2].map((i) => nodePodCidr("10.244.0.0/16", i))).toEqual([
-      "10.244.0.0/24",
-      "10.244.1.0/24",
-      "10.244.2.0/24",
-    ]);
-    expect(nodePodCidr("10.0.0.0/8", 300)).toBe("10.1.44.0/24");
   });
 });

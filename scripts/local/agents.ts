@@ -49,8 +49,7 @@ export interface AgentOptions {
   runtimes?: string[];
   /** --registry-mirror docker.io=<endpoint>: the agents' containerd pulls Docker Hub images from here first. */
   dockerHubMirror?: string;
-  /** --pod-cidr and --cni-bridge: this node's /24 and the host bridge. */
-  podCidr?: string;
+  /** --cni-bridge: the host bridge for this node's pods (its pod CIDR comes from node IPAM). */
   bridge?: string;
 }
 
@@ -72,7 +71,6 @@ export async function startAgent(o: AgentOptions): Promise<LocalAgent> {
     ...(o.runtimes ? ["--runtimes", o.runtimes.join(",")] : []),
     ...(o.runtimes?.includes("cri") ? ["--containerd", "managed"] : []),
     ...(o.dockerHubMirror ? ["--registry-mirror", `docker.io=${o.dockerHubMirror}`] : []),
-    ...(o.podCidr ? ["--pod-cidr", o.podCidr] : []),
     ...(o.bridge ? ["--cni-bridge", o.bridge] : []),
   ];
   const command = o.entry.endsWith(".ts") ? ["--import", "tsx", o.entry, ...args] : [o.entry, ...args];
@@ -116,15 +114,4 @@ export function killGroup(pgid: number, signal: NodeJS.Signals): void {
   } catch {
     // ESRCH: nothing left in the group
   }
-}
-
-/** The /24 of node `index` (0-based) inside the pod network, e.g. 10.244.0.0/16 and 2 → 10.244.2.0/24. */
-export function nodePodCidr(podNetwork: string, index: number): string {
-  const [address] = podNetwork.split("/");
-  const octets = address.split(".").map(Number);
-  const base = ((octets[0] << 24) | (octets[1] << 16) | (octets[2] << 8)) >>> 0;
-  const prefix = Number(podNetwork.split("/")[1]);
-  const network = base & (prefix === 0 ? 0 : (~0 << (32 - prefix)) >>> 0);
-  const n = (network >>> 0) + index * 256;
-  return `${[24, 16, 8].map((s) => (n >>> s) & 255).join(".")}.0/24`;
 }

@@ -12,7 +12,7 @@ import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type ClusterFetch, clusterFetch } from "../lib/client.ts";
 import { writeKubeconfig } from "../lib/kubeconfig.ts";
-import { findAgentEntry, killGroup, type LocalAgent, nodePodCidr, startAgent, stopAgent } from "./agents.ts";
+import { findAgentEntry, killGroup, type LocalAgent, startAgent, stopAgent } from "./agents.ts";
 import { parseStartArgs, type StartOptions, USAGE } from "./args.ts";
 import { nodeCriSocket, removeContainerPods, removeWasmSandboxes, whileFrozen } from "./container-pods.ts";
 import { type LocalControlPlane, startControlPlane } from "./controlplane.ts";
@@ -71,7 +71,13 @@ async function main(): Promise<void> {
     stateDir,
     port: options.port,
     tls: { certPath: pki.serverCert, keyPath: pki.serverKey },
-    secrets: { ADMIN_TOKEN: pki.token, ENCRYPTION_KEYS: encryptionKeys },
+    secrets: {
+      ADMIN_TOKEN: pki.token,
+      ENCRYPTION_KEYS: encryptionKeys,
+      // Node IPAM cuts --pod-network into one /24 per node (node-1 gets the first, as before IPAM).
+      CLUSTER_CIDR: options.podNetwork,
+      NODE_CIDR_MASK_SIZE: "24",
+    },
     logFile: join(logs, "control-plane.log"),
     onCron: (cron, error) => {
       if (error) say(`cron "${cron}" failed: ${(error as Error).message ?? error}`);
@@ -260,7 +266,6 @@ async function startAgents(
       registryLogin: registryHost,
       runtimes,
       dockerHubMirror: runtimes.includes("cri") ? registryHost : undefined,
-      podCidr: nodePodCidr(options.podNetwork, i - 1),
       bridge: options.cniBridge,
       dataDir: join(running.nodesDir, name),
       logFile: join(options.stateDir, "logs", `${name}.log`),

@@ -11,6 +11,7 @@ import { endpointsController } from "../controllers/endpoints/index.ts";
 import { garbageCollector } from "../controllers/gc/index.ts";
 import { jobController } from "../controllers/job/index.ts";
 import { namespaceController } from "../controllers/namespace/index.ts";
+import { nodeIpamController } from "../controllers/nodeipam/index.ts";
 import { nodeLifecycleController } from "../controllers/nodelifecycle/index.ts";
 import { replicaSetController } from "../controllers/replicaset/index.ts";
 import { serviceAccountController } from "../controllers/serviceaccount/index.ts";
@@ -33,6 +34,7 @@ export const CONTROLLERS: Controller[] = [
   // After the scheduler: a claim its pass gave a node is provisioned and bound in the same pass.
   volumeController,
   endpointsController,
+  nodeIpamController,
   nodeLifecycleController,
   garbageCollector,
 ];

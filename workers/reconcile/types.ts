@@ -21,6 +21,10 @@ export interface ControllerConfig {
   bindConcurrency: number;
   /** How many pod creations/deletions a workload controller sends at once. */
   writeConcurrency: number;
+  /** Node IPAM: the cluster's pod network, cut into one block per node (kube: --cluster-cidr). */
+  clusterCIDR: string;
+  /** Node IPAM: prefix length of each node's block (kube: --node-cidr-mask-size, 24). */
+  nodeCIDRMaskSize: number;
 }
 
 /** Kubernetes' defaults. */
@@ -29,6 +33,8 @@ export const defaultConfig: ControllerConfig = {
   podEvictionTimeoutSeconds: 300,
   bindConcurrency: 128,
   writeConcurrency: 16,
+  clusterCIDR: "10.244.0.0/16",
+  nodeCIDRMaskSize: 24,
 };
 
 /**

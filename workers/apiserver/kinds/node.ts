@@ -7,7 +7,7 @@ import type { FieldError, Strategy } from "../registry/types.ts";
 import { AGE, age, col, orNone } from "./print.ts";
 import { conditions, specDiffers } from "./status.ts";
 import { list, obj } from "./util.ts";
-import { invalid, required } from "./validation/errors.ts";
+import { deepEqual, forbidden, invalid, required } from "./validation/errors.ts";
 import { validateQualifiedName } from "./validation/names.ts";
 import { oneOf } from "./validation/numbers.ts";
 
@@ -49,6 +49,20 @@ function validateTaints(node: KubeObject): FieldError[] {
   return errs;
 }
 
+/**
+ * As kube's ValidateNodeUpdate: the pod CIDRs may go from unset to set (node
+ * IPAM's one write) but never change after, since pods already hold addresses from them.
+ */
+function validatePodCidrUpdate(node: KubeObject, old: KubeObject): FieldError[] {
+  const cidrs = (n: KubeObject) => {
+    const spec = obj(n.spec);
+    return (spec.podCIDRs as unknown[] | undefined) ?? (spec.podCIDR ? [spec.podCIDR] : []);
+  };
+  const before = cidrs(old);
+  if (before.length === 0 || deepEqual(cidrs(node), before)) return [];
+  return [forbidden("spec.podCIDRs", 'node updates may not change podCIDR except from "" to valid')];
+}
+
 /** The Node strategy: agents create nodes with status, so create keeps it; updates keep old status. */
 export const nodeStrategy: Strategy = {
   prepareForUpdate(node, old) {
@@ -59,6 +73,7 @@ export const nodeStrategy: Strategy = {
     node.spec = structuredClone(old.spec);
   },
   validate: validateTaints,
+  validateUpdate: (node, old) => validatePodCidrUpdate(node, old),
   specChanged: specDiffers,
   columns: [
     col("Status", "The status of the node"),
