@@ -23,13 +23,6 @@ interface PendingStream {
   early: Map<number, TunnelReply>;
 }
 
-function statusResponse(error: ApiError): Response {
-  return new Response(JSON.stringify(error.toStatus()), {
-    status: error.code,
-    headers: { "Content-Type": "application/json" },
-  });
-}
-
 /** The per-node tunnel. */
 export class TunnelObject extends DurableObject {
   /** In-flight streams; a request keeps the object awake, so this survives until it ends. */
@@ -41,7 +34,7 @@ export class TunnelObject extends DurableObject {
     if ((request.headers.get("Upgrade") ?? "").toLowerCase() === "websocket") return this.accept(request);
     if (url.pathname === "/logs" && request.method === "POST") return this.logs(request);
     if (url.pathname === "/status") return Response.json({ connected: this.agent() !== undefined });
-    return statusResponse(new ApiError("NotFound", `no tunnel route ${url.pathname}`));
+    return new ApiError("NotFound", `no tunnel route ${url.pathname}`).toResponse();
   }
 
   /** Accept the agent's WebSocket; a newer connection replaces an older one. */
@@ -63,12 +56,10 @@ export class TunnelObject extends DurableObject {
     const body = (await request.json()) as Omit<LogsRequest, "type" | "id">;
     const ws = this.agent();
     if (!ws)
-      return statusResponse(
-        new ApiError(
-          "ServiceUnavailable",
-          `node "${body.node ?? ""}" is not connected: cannot stream logs of pod "${body.name}"`,
-        ),
-      );
+      return new ApiError(
+        "ServiceUnavailable",
+        `node "${body.node ?? ""}" is not connected: cannot stream logs of pod "${body.name}"`,
+      ).toResponse();
     const id = crypto.randomUUID();
     let start!: (status?: Status) => void;
     const started = new Promise<Status | undefined>((resolve) => {

@@ -9,6 +9,7 @@ import os from "node:os";
 import type { KubeClient, KubeObject } from "../../workers/client/kube.ts";
 import { R } from "../../workers/client/resources.ts";
 import { ApiError } from "../../workers/client/status.ts";
+import { microTimestamp } from "../../workers/client/time.ts";
 import type { Clock } from "./clock.ts";
 
 /** Node identity and what it offers. */
@@ -20,11 +21,6 @@ export interface NodeOptions {
   runtimes: string[];
   hostIP: string;
   version: string;
-}
-
-/** Kubernetes MicroTime (RFC3339 with microseconds). */
-export function microTime(date: Date): string {
-  return date.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
 }
 
 /** The Node object this agent registers. */
@@ -156,7 +152,7 @@ export async function renewLease(
   clock: Clock,
   nodeUid?: string,
 ): Promise<void> {
-  const now = microTime(clock.now());
+  const now = microTimestamp(clock.now());
   try {
     const lease = await client.get<KubeObject & { spec?: Record<string, unknown> }>(
       R.leases,

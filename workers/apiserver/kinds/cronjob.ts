@@ -1,5 +1,7 @@
 /** batch/v1 CronJob: schedule syntax, job template, SCHEDULE TIMEZONE SUSPEND ACTIVE LAST SCHEDULE. */
 import type { KubeObject } from "../../client/kube.ts";
+import { formatLabelSelector } from "../../client/labels.ts";
+import type { LabelSelector } from "../../client/types.ts";
 import type { FieldError, Strategy } from "../registry/types.ts";
 import { defaultJobSpec, validateJobSpec } from "./job.ts";
 import { AGE, age, col, containersAndImages, since } from "./print.ts";
@@ -8,7 +10,6 @@ import { list, obj, setDefault, specOf } from "./util.ts";
 import { validateSchedule } from "./validation/cron.ts";
 import { invalid } from "./validation/errors.ts";
 import { nonNegativeInt, oneOf } from "./validation/numbers.ts";
-import { formatSelector, type LabelSelector } from "./validation/selector.ts";
 import { TEMPLATE_COLUMNS } from "./workload-print.ts";
 
 function validateCronJob(cj: KubeObject): FieldError[] {
@@ -66,7 +67,7 @@ export const cronJobStrategy: Strategy = {
       age(cj, now),
       names,
       images,
-      formatSelector(jobSpec.selector as LabelSelector | undefined),
+      formatLabelSelector(jobSpec.selector as LabelSelector | undefined),
     ];
   },
 };

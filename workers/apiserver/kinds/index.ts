@@ -45,7 +45,7 @@ import { serviceAccountStrategy } from "./serviceaccount.ts";
 import { statefulSetStrategy } from "./statefulset.ts";
 import { persistentVolumeClaimStrategy, persistentVolumeStrategy } from "./volumes.ts";
 
-/** spec.replicas / status.replicas / spec.selector (a LabelSelector object: format it with formatSelector). */
+/** spec.replicas / status.replicas / spec.selector (a LabelSelector object: format it with labelSelectorString). */
 const REPLICAS_SCALE: ScaleSpec = {
   specReplicasPath: ".spec.replicas",
   statusReplicasPath: ".status.replicas",

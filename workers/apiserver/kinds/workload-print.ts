@@ -1,9 +1,10 @@
 /** Cells shared by the workload printers: counts from status, and the wide CONTAINERS/IMAGES/SELECTOR. */
 import type { KubeObject } from "../../client/kube.ts";
+import { formatLabelSelector } from "../../client/labels.ts";
+import type { LabelSelector } from "../../client/types.ts";
 import type { ColumnDefinition } from "../registry/types.ts";
 import { col, containersAndImages } from "./print.ts";
 import { obj } from "./util.ts";
-import { formatSelector, type LabelSelector } from "./validation/selector.ts";
 
 /** A number from status (0 when unset). */
 export function statusInt(object: KubeObject, field: string): number {
@@ -30,5 +31,5 @@ export const TEMPLATE_COLUMNS: ColumnDefinition[] = [
 export function templateCells(object: KubeObject, templateSpec?: unknown): string[] {
   const spec = obj(object.spec);
   const [names, images] = containersAndImages(templateSpec ?? obj(spec.template).spec);
-  return [names, images, formatSelector(spec.selector as LabelSelector | undefined)];
+  return [names, images, formatLabelSelector(spec.selector as LabelSelector | undefined)];
 }
