@@ -44,7 +44,7 @@ export function labelSelectorAsMatcher(selector: LabelSelector | undefined): Lab
     ...Object.entries(selector.matchLabels ?? {}).map(
       ([k, v]) =>
         (l: Labels) =>
-          l[k] === v && Object.hasOwn(l, k),
+          Object.hasOwn(l, k) && l[k] === v,
     ),
     ...(selector.matchExpressions ?? []).map(requirement),
   ];

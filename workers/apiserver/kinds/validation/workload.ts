@@ -2,7 +2,6 @@
  * What every workload controller's spec shares: a non-empty selector that
  * matches its pod template's labels, a valid template, a replica count.
  */
-import type { KubeObject } from "../../../client/kube.ts";
 import { labelSelectorAsMatcher, selectorIsEmpty } from "../../../client/labels.ts";
 import type { LabelSelector } from "../../../client/types.ts";
 import type { FieldError } from "../../registry/types.ts";
@@ -55,9 +54,13 @@ function compiled(
   }
 }
 
+function selectorOf(spec: object | undefined): unknown {
+  return spec && "selector" in spec ? spec.selector : undefined;
+}
+
 /** apps/v1 forbids changing spec.selector after creation. */
-export function selectorImmutable(object: KubeObject, old: KubeObject): FieldError[] {
-  return checkImmutable((object.spec as Obj)?.selector, (old.spec as Obj)?.selector, "spec.selector");
+export function selectorImmutable(object: { spec?: object }, old: { spec?: object }): FieldError[] {
+  return checkImmutable(selectorOf(object.spec), selectorOf(old.spec), "spec.selector");
 }
 
 /** A percentage or integer (intstr) field: errors when neither a non-negative int nor "N%". */
