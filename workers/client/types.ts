@@ -23,6 +23,8 @@ export type {
   Event as CoreEvent,
   Namespace,
   Node,
+  NodeSelectorRequirement,
+  NodeSelectorTerm,
   PersistentVolume,
   PersistentVolumeClaim,
   Pod,
@@ -31,6 +33,8 @@ export type {
   Secret,
   Service,
   ServiceAccount,
+  Taint,
+  Toleration,
 } from "kubernetes-types/core/v1.js";
 export type { EndpointSlice } from "kubernetes-types/discovery/v1.js";
 export type { Event as EventsV1Event } from "kubernetes-types/events/v1.js";

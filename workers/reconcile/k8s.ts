@@ -1,11 +1,14 @@
 /**
  * Wire-form (JSON) shapes of the Kubernetes objects the scheduler and the
- * controllers read. Hand-written on purpose: @kubernetes/client-node's models
- * turn timestamps into Date objects, which is not what the REST API returns.
- * Only the fields we use are listed; everything else passes through untouched.
+ * controllers read, and their helpers. Selectors, tolerations, taints and node
+ * selector terms come from the wire layer (kubernetes-types); Pod, Node and
+ * PodSpec are still narrow hand-written copies with metadata and spec
+ * required (moving them onto kubernetes-types, where everything is optional,
+ * is the next step).
  */
 import type { KubeObject, ObjectMeta, OwnerReference } from "../client/kube.ts";
 import { NAME_ALPHABET } from "../client/names.ts";
+import type { NodeSelectorTerm, Taint, Toleration } from "../client/types.ts";
 
 // The wire layer's helpers, under the names the controllers import them by.
 export { findCondition, setCondition } from "../client/conditions.ts";
@@ -13,45 +16,14 @@ export { selectorMatches as matchesSelector } from "../client/labels.ts";
 export { randomSuffix } from "../client/names.ts";
 export { timestamp } from "../client/time.ts";
 
-/** A label selector (metav1.LabelSelector). */
-export interface LabelSelector {
-  matchLabels?: Record<string, string>;
-  matchExpressions?: {
-    key: string;
-    operator: "In" | "NotIn" | "Exists" | "DoesNotExist";
-    values?: string[];
-  }[];
-}
-
-/** A toleration (core/v1). */
-export interface Toleration {
-  key?: string;
-  operator?: "Exists" | "Equal";
-  value?: string;
-  effect?: "NoSchedule" | "PreferNoSchedule" | "NoExecute" | "";
-  tolerationSeconds?: number;
-}
-
-/** A node taint (core/v1). */
-export interface Taint {
-  key: string;
-  value?: string;
-  effect: "NoSchedule" | "PreferNoSchedule" | "NoExecute";
-  timeAdded?: string;
-}
-
-/** A node selector requirement (used by node affinity). */
-export interface NodeSelectorRequirement {
-  key: string;
-  operator: "In" | "NotIn" | "Exists" | "DoesNotExist" | "Gt" | "Lt";
-  values?: string[];
-}
-
-/** A node selector term: requirements are ANDed (matchFields supports metadata.name only). */
-export interface NodeSelectorTerm {
-  matchExpressions?: NodeSelectorRequirement[];
-  matchFields?: NodeSelectorRequirement[];
-}
+// Selectors, tolerations, taints and node selector terms are the wire layer's (kubernetes-types).
+export type {
+  LabelSelector,
+  NodeSelectorRequirement,
+  NodeSelectorTerm,
+  Taint,
+  Toleration,
+} from "../client/types.ts";
 
 /** A container, as far as scheduling and simulation care. */
 export interface Container {
