@@ -19,8 +19,12 @@ export type { CronJob, Job } from "kubernetes-types/batch/v1.js";
 export type { Lease } from "kubernetes-types/coordination/v1.js";
 export type {
   ConfigMap,
+  Container,
+  DownwardAPIVolumeFile,
   Endpoints,
+  EnvVar,
   Event as CoreEvent,
+  KeyToPath,
   Namespace,
   Node,
   NodeSelectorRequirement,
@@ -29,12 +33,14 @@ export type {
   PersistentVolumeClaim,
   Pod,
   PodTemplate,
+  Probe,
   ReplicationController,
   Secret,
   Service,
   ServiceAccount,
   Taint,
   Toleration,
+  Volume,
 } from "kubernetes-types/core/v1.js";
 export type { EndpointSlice } from "kubernetes-types/discovery/v1.js";
 export type { Event as EventsV1Event } from "kubernetes-types/events/v1.js";
