@@ -49,13 +49,6 @@ interface LogStream {
   buffered: number;
 }
 
-function statusResponse(error: ApiError): Response {
-  return new Response(JSON.stringify(error.toStatus()), {
-    status: error.code,
-    headers: { "Content-Type": "application/json" },
-  });
-}
-
 /** The per-node tunnel. */
 export class TunnelObject extends DurableObject {
   /** In-flight logs streams; a request keeps the object awake, so this survives until it ends. */
@@ -79,7 +72,7 @@ export class TunnelObject extends DurableObject {
         // Bytes of logs held for slow readers: bounded by STREAM_WINDOW per stream.
         bufferedLogBytes: [...this.logStreams.values()].reduce((n, l) => n + l.buffered, 0),
       });
-    return statusResponse(new ApiError("NotFound", `no tunnel route ${url.pathname}`));
+    return new ApiError("NotFound", `no tunnel route ${url.pathname}`).toResponse();
   }
 
   /** Accept the agent's WebSocket; a newer connection replaces an older one. */
@@ -117,12 +110,10 @@ export class TunnelObject extends DurableObject {
     const body = (await request.json()) as Omit<LogsRequest, "type" | "id">;
     const ws = this.agent();
     if (!ws)
-      return statusResponse(
-        new ApiError(
-          "ServiceUnavailable",
-          `node "${body.node ?? ""}" is not connected: cannot stream logs of pod "${body.name}"`,
-        ),
-      );
+      return new ApiError(
+        "ServiceUnavailable",
+        `node "${body.node ?? ""}" is not connected: cannot stream logs of pod "${body.name}"`,
+      ).toResponse();
     const id = this.newStreamId();
     this.order.set(id, { next: 0, early: new Map() });
     let start!: (status?: Status) => void;
@@ -233,12 +224,10 @@ export class TunnelObject extends DurableObject {
     >;
     const agent = this.agent();
     if (!agent)
-      return statusResponse(
-        new ApiError(
-          "ServiceUnavailable",
-          `the node of pod "${spec.name}" is not connected: cannot ${spec.kind}`,
-        ),
-      );
+      return new ApiError(
+        "ServiceUnavailable",
+        `the node of pod "${spec.name}" is not connected: cannot ${spec.kind}`,
+      ).toResponse();
     const stream = this.newStreamId();
     this.order.set(stream, { next: 0, early: new Map() });
     const pair = new WebSocketPair();

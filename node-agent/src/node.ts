@@ -9,6 +9,7 @@ import os from "node:os";
 import type { KubeClient, KubeObject } from "../../workers/client/kube.ts";
 import { R } from "../../workers/client/resources.ts";
 import { ApiError } from "../../workers/client/status.ts";
+import { microTimestamp } from "../../workers/client/time.ts";
 import type { Clock } from "./clock.ts";
 import { LOCAL_PATH_DIR } from "./local-path.ts";
 
@@ -28,11 +29,6 @@ export interface NodeOptions {
    * it be (tests with private /24s, clusters without IPAM). Unset: the Node waits for node IPAM's.
    */
   podCIDR?: string;
-}
-
-/** Kubernetes MicroTime (RFC3339 with microseconds). */
-export function microTime(date: Date): string {
-  return date.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
 }
 
 /** The Node object this agent registers. */
@@ -167,7 +163,7 @@ export async function renewLease(
   clock: Clock,
   nodeUid?: string,
 ): Promise<void> {
-  const now = microTime(clock.now());
+  const now = microTimestamp(clock.now());
   try {
     const lease = await client.get<KubeObject & { spec?: Record<string, unknown> }>(
       R.leases,

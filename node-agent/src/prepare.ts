@@ -105,12 +105,18 @@ export async function preparePod(
     const secret = volume.secret;
     const downward = volume.downwardAPI;
     let files: Record<string, PayloadFile> | undefined;
-    if (cm) files = await keyFiles(sources, namespace, { kind: "configmap", ...cm }, cm.defaultMode);
+    if (cm)
+      files = await keyFiles(
+        sources,
+        namespace,
+        { kind: "configmap", ...cm, name: cm.name ?? "" },
+        cm.defaultMode,
+      );
     else if (secret)
       files = await keyFiles(
         sources,
         namespace,
-        { kind: "secret", ...secret, name: secret.secretName },
+        { kind: "secret", ...secret, name: secret.secretName ?? "" },
         secret.defaultMode,
       );
     else if (downward) files = downwardFiles(pod, downward.items, podIP, hostIP, downward.defaultMode);
@@ -122,12 +128,22 @@ export async function preparePod(
         if (source.configMap)
           Object.assign(
             files,
-            await keyFiles(sources, namespace, { kind: "configmap", ...source.configMap }, mode),
+            await keyFiles(
+              sources,
+              namespace,
+              { kind: "configmap", ...source.configMap, name: source.configMap.name ?? "" },
+              mode,
+            ),
           );
         if (source.secret)
           Object.assign(
             files,
-            await keyFiles(sources, namespace, { kind: "secret", ...source.secret }, mode),
+            await keyFiles(
+              sources,
+              namespace,
+              { kind: "secret", ...source.secret, name: source.secret.name ?? "" },
+              mode,
+            ),
           );
         if (source.downwardAPI)
           Object.assign(files, downwardFiles(pod, source.downwardAPI.items, podIP, hostIP, mode));
@@ -250,8 +266,8 @@ async function resolveEnv(
     const ref = from.configMapRef ?? from.secretRef;
     if (!ref) continue;
     const data = from.configMapRef
-      ? await sources.configMap(namespace, ref.name)
-      : await sources.secret(namespace, ref.name);
+      ? await sources.configMap(namespace, ref.name ?? "")
+      : await sources.secret(namespace, ref.name ?? "");
     if (!data) {
       if (ref.optional) continue;
       throw new ConfigError(`${from.configMapRef ? "configmap" : "secret"} "${ref.name}" not found`);

@@ -64,15 +64,6 @@ type AppEnv = { Variables: { user: UserInfo; attributes: RequestAttributes } };
 
 const UNAUTHENTICATED = new Set(["/healthz", "/livez", "/readyz", "/version"]);
 
-function statusResponse(error: ApiError): Response {
-  const headers = new Headers({ "Content-Type": "application/json" });
-  // As kube-apiserver: a Status asking to retry later says so in Retry-After too (clients honour the header).
-  const retry = error.details?.retryAfterSeconds;
-  if (retry !== undefined && (error.code === 429 || error.code >= 500))
-    headers.set("Retry-After", String(retry));
-  return new Response(JSON.stringify(error.toStatus()), { status: error.code, headers });
-}
-
 /** Create what the kinds say must always exist (info.rest.bootstrap), before the first request is served. */
 async function bootstrap(registry: Registry, resources: ResourceInfo[]): Promise<void> {
   for (const info of resources) await info.rest?.bootstrap?.(registry);
@@ -101,18 +92,16 @@ export function createApiServer(deps: ApiServerDeps) {
   const app = new Hono<AppEnv>();
 
   app.onError((error) => {
-    if (error instanceof ApiError) return statusResponse(error);
+    if (error instanceof ApiError) return error.toResponse();
     // Unexpected failures become a 500 Status; the message carries no request data (tokens stay out of logs).
     console.error("apiserver internal error:", error instanceof Error ? error.stack : String(error));
-    return statusResponse(
-      new ApiError(
-        "InternalError",
-        `Internal error occurred: ${error instanceof Error ? error.message : String(error)}`,
-      ),
-    );
+    return new ApiError(
+      "InternalError",
+      `Internal error occurred: ${error instanceof Error ? error.message : String(error)}`,
+    ).toResponse();
   });
   app.notFound(() =>
-    statusResponse(new ApiError("NotFound", "the server could not find the requested resource")),
+    new ApiError("NotFound", "the server could not find the requested resource").toResponse(),
   );
 
   for (const path of ["/healthz", "/livez", "/readyz"]) {

@@ -6,6 +6,7 @@
  * and never logged. auth.ts binds it to the Worker's Env.
  */
 import type { Store } from "../../durable-objects/store/types.ts";
+import { parseTimestamp } from "../client/time.ts";
 
 /** Who made a request (user.Info). */
 export interface UserInfo {
@@ -20,8 +21,6 @@ export const ADMIN_USER: UserInfo = {
 };
 
 const BOOTSTRAP_TOKEN = /^([a-z0-9]{6})\.([a-z0-9]{16})$/;
-/** Go's time.RFC3339, which kube parses bootstrap-token expirations with. */
-const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 
 /** A bootstrap-token Secret as the authenticator needs it; no `secret` = the token id is refused. */
 interface CachedSecret {
@@ -149,7 +148,7 @@ async function readBootstrapSecret(store: Store, id: string, now: number): Promi
   if (data.expiration !== undefined) {
     const expiration = b64(data.expiration) ?? "";
     // An expiration that does not parse means expired (kube: isSecretExpired), never eternal.
-    const at = RFC3339.test(expiration) ? Date.parse(expiration) : Number.NaN;
+    const at = parseTimestamp(expiration);
     if (Number.isNaN(at)) return entry;
     entry.expiresAt = at;
   }

@@ -83,6 +83,19 @@ export class ApiError extends Error {
     return status;
   }
 
+  /**
+   * The one HTTP response for this error: the Status as JSON with its code,
+   * and Retry-After when the Status asks to retry later (as kube-apiserver
+   * sets it; clients honour the header, not details.retryAfterSeconds).
+   */
+  toResponse(): Response {
+    const headers = new Headers({ "Content-Type": "application/json" });
+    const retry = this.details?.retryAfterSeconds;
+    if (retry !== undefined && (this.code === 429 || this.code >= 500))
+      headers.set("Retry-After", String(retry));
+    return new Response(JSON.stringify(this.toStatus()), { status: this.code, headers });
+  }
+
   /** Rebuild an ApiError from a Status body (client side). */
   static fromStatus(status: Partial<Status>, httpCode: number): ApiError {
     return new ApiError(

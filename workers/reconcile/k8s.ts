@@ -1,50 +1,29 @@
 /**
  * Wire-form (JSON) shapes of the Kubernetes objects the scheduler and the
- * controllers read. Hand-written on purpose: @kubernetes/client-node's models
- * turn timestamps into Date objects, which is not what the REST API returns.
- * Only the fields we use are listed; everything else passes through untouched.
+ * controllers read, and their helpers. Selectors, tolerations, taints and node
+ * selector terms come from the wire layer (kubernetes-types); Pod, Node and
+ * PodSpec are still narrow hand-written copies with metadata and spec
+ * required (moving them onto kubernetes-types, where everything is optional,
+ * is the next step).
  */
 import type { KubeObject, ObjectMeta, OwnerReference } from "../client/kube.ts";
+import { NAME_ALPHABET } from "../client/names.ts";
+import type { NodeSelectorTerm, Taint, Toleration } from "../client/types.ts";
 
-/** A label selector (metav1.LabelSelector). */
-export interface LabelSelector {
-  matchLabels?: Record<string, string>;
-  matchExpressions?: {
-    key: string;
-    operator: "In" | "NotIn" | "Exists" | "DoesNotExist";
-    values?: string[];
-  }[];
-}
+// The wire layer's helpers, under the names the controllers import them by.
+export { findCondition, setCondition } from "../client/conditions.ts";
+export { selectorMatches as matchesSelector } from "../client/labels.ts";
+export { randomSuffix } from "../client/names.ts";
+export { timestamp } from "../client/time.ts";
 
-/** A toleration (core/v1). */
-export interface Toleration {
-  key?: string;
-  operator?: "Exists" | "Equal";
-  value?: string;
-  effect?: "NoSchedule" | "PreferNoSchedule" | "NoExecute" | "";
-  tolerationSeconds?: number;
-}
-
-/** A node taint (core/v1). */
-export interface Taint {
-  key: string;
-  value?: string;
-  effect: "NoSchedule" | "PreferNoSchedule" | "NoExecute";
-  timeAdded?: string;
-}
-
-/** A node selector requirement (used by node affinity). */
-export interface NodeSelectorRequirement {
-  key: string;
-  operator: "In" | "NotIn" | "Exists" | "DoesNotExist" | "Gt" | "Lt";
-  values?: string[];
-}
-
-/** A node selector term: requirements are ANDed (matchFields supports metadata.name only). */
-export interface NodeSelectorTerm {
-  matchExpressions?: NodeSelectorRequirement[];
-  matchFields?: NodeSelectorRequirement[];
-}
+// Selectors, tolerations, taints and node selector terms are the wire layer's (kubernetes-types).
+export type {
+  LabelSelector,
+  NodeSelectorRequirement,
+  NodeSelectorTerm,
+  Taint,
+  Toleration,
+} from "../client/types.ts";
 
 /** A container, as far as scheduling and simulation care. */
 export interface Container {
@@ -172,71 +151,6 @@ export function isAvailable(pod: Pod, minReadySeconds: number, now: Date): boole
   return Number.isFinite(since) && since + minReadySeconds * 1000 <= now.getTime();
 }
 
-/** Find a condition by type. */
-export function findCondition(conditions: Condition[] | undefined, type: string): Condition | undefined {
-  return conditions?.find((c) => c.type === type);
-}
-
-/**
- * Put a condition into a list, keeping lastTransitionTime when the status did
- * not change (Kubernetes' SetCondition). Returns a new list.
- */
-export function setCondition(conditions: Condition[] | undefined, next: Condition, now: Date): Condition[] {
-  const list = (conditions ?? []).filter((c) => c.type !== next.type);
-  const old = findCondition(conditions, next.type);
-  const stamp = now.toISOString().replace(/\.\d+Z$/, "Z");
-  const merged: Condition = { ...next };
-  merged.lastTransitionTime =
-    old && old.status === next.status && old.lastTransitionTime ? old.lastTransitionTime : stamp;
-  list.push(merged);
-  return list;
-}
-
-/** RFC 3339 with seconds precision, as Kubernetes writes metav1.Time. */
-export function timestamp(date: Date): string {
-  return date.toISOString().replace(/\.\d+Z$/, "Z");
-}
-
-/** Does a label set match a LabelSelector? An empty selector matches everything; a missing one nothing. */
-export function matchesSelector(
-  selector: LabelSelector | undefined,
-  labels: Record<string, string> = {},
-): boolean {
-  if (!selector) return false;
-  for (const [k, v] of Object.entries(selector.matchLabels ?? {})) if (labels[k] !== v) return false;
-  for (const expr of selector.matchExpressions ?? []) {
-    const has = Object.hasOwn(labels, expr.key);
-    const values = expr.values ?? [];
-    switch (expr.operator) {
-      case "In":
-        if (!has || !values.includes(labels[expr.key])) return false;
-        break;
-      case "NotIn":
-        if (has && values.includes(labels[expr.key])) return false;
-        break;
-      case "Exists":
-        if (!has) return false;
-        break;
-      case "DoesNotExist":
-        if (has) return false;
-        break;
-      default:
-        return false;
-    }
-  }
-  return true;
-}
-
-const SAFE = "bcdfghjklmnpqrstvwxz2456789";
-
-/** A random name suffix from Kubernetes' alphabet (no vowels, no confusable digits). */
-export function randomSuffix(length = 5): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(length));
-  let out = "";
-  for (const b of bytes) out += SAFE[b % SAFE.length];
-  return out;
-}
-
 /** FNV-1a 32-bit of a string, its decimal form spelled in the safe alphabet (how pod-template-hash looks). */
 export function safeHash(text: string): string {
   let hash = 0x811c9dc5;
@@ -245,7 +159,7 @@ export function safeHash(text: string): string {
     hash = Math.imul(hash, 0x01000193) >>> 0;
   }
   let out = "";
-  for (const ch of String(hash)) out += SAFE[ch.charCodeAt(0) % SAFE.length];
+  for (const ch of String(hash)) out += NAME_ALPHABET[ch.charCodeAt(0) % NAME_ALPHABET.length];
   return out;
 }
 

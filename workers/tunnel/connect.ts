@@ -13,13 +13,6 @@ import type { Env } from "../env.ts";
 
 const NODE_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 
-function statusResponse(error: ApiError): Response {
-  return new Response(JSON.stringify(error.toStatus()), {
-    status: error.code,
-    headers: { "Content-Type": "application/json" },
-  });
-}
-
 /** May `user` hold the tunnel of `node`? */
 export function mayConnect(user: { name: string; groups: string[] }, node: string): boolean {
   if (user.groups.includes("system:masters")) return true;
@@ -36,15 +29,16 @@ export async function handleTunnelConnect(
   // A malformed %-escape decodes to "" and fails the name check (400), like any bad name.
   const node = tryDecodeURIComponent(path.slice("/edgeplane/v1/tunnel/".length)) ?? "";
   if (!NODE_NAME.test(node))
-    return statusResponse(new ApiError("BadRequest", `invalid node name ${JSON.stringify(node)}`));
+    return new ApiError("BadRequest", `invalid node name ${JSON.stringify(node)}`).toResponse();
   const user = await authenticate(request, env);
-  if (!user) return statusResponse(new ApiError("Unauthorized", "Unauthorized"));
+  if (!user) return new ApiError("Unauthorized", "Unauthorized").toResponse();
   if (!mayConnect(user, node))
-    return statusResponse(
-      new ApiError("Forbidden", `User "${user.name}" cannot connect the tunnel of node "${node}"`),
-    );
+    return new ApiError(
+      "Forbidden",
+      `User "${user.name}" cannot connect the tunnel of node "${node}"`,
+    ).toResponse();
   if ((request.headers.get("Upgrade") ?? "").toLowerCase() !== "websocket")
-    return statusResponse(new ApiError("BadRequest", "the tunnel endpoint needs a WebSocket upgrade"));
+    return new ApiError("BadRequest", "the tunnel endpoint needs a WebSocket upgrade").toResponse();
   const headers = new Headers(request.headers);
   headers.delete("Authorization");
   headers.set("X-Edgeplane-Node", node);

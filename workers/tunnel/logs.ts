@@ -31,25 +31,16 @@ const QUERY_KEYS = [
   "limitBytes",
 ];
 
-function statusResponse(error: ApiError): Response {
-  return new Response(JSON.stringify(error.toStatus()), {
-    status: error.code,
-    headers: { "Content-Type": "application/json" },
-  });
-}
-
 /** Stream a container's log from the node the pod runs on. */
 export async function podLogs(args: PodLogsArgs): Promise<Response> {
   const spec = (args.pod.spec ?? {}) as { nodeName?: string; containers?: { name: string }[] };
   const node = spec.nodeName;
   const container = args.container ?? args.query.get("container") ?? spec.containers?.[0]?.name ?? "";
   if (!node)
-    return statusResponse(
-      new ApiError(
-        "BadRequest",
-        `container "${container}" in pod "${args.name}" is waiting to start: pod is not scheduled yet`,
-      ),
-    );
+    return new ApiError(
+      "BadRequest",
+      `container "${container}" in pod "${args.name}" is waiting to start: pod is not scheduled yet`,
+    ).toResponse();
   const query: Record<string, string> = {};
   for (const key of QUERY_KEYS) {
     const value = args.query.get(key);

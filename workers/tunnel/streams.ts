@@ -28,13 +28,6 @@ const STREAM_PROTOCOLS: Record<StreamKind, string[]> = {
   logs: [],
 };
 
-function statusResponse(error: ApiError): Response {
-  return new Response(JSON.stringify(error.toStatus()), {
-    status: error.code,
-    headers: { "Content-Type": "application/json" },
-  });
-}
-
 /**
  * Open a stream to `node`'s agent for the client WebSocket upgrade `request`.
  * Returns the 101 response (echoing `spec.protocol`), or a Status response
@@ -74,12 +67,10 @@ export function podStreamService(env: Pick<Env, "TUNNEL">): PodExecService {
     const node = (pod.spec as { nodeName?: string } | undefined)?.nodeName ?? "";
     const protocol = pickProtocol(kind, request);
     if (!protocol)
-      return statusResponse(
-        new ApiError(
-          "BadRequest",
-          `pods/${kind} needs a WebSocket subprotocol, one of: ${STREAM_PROTOCOLS[kind].join(", ") || "(none yet)"}`,
-        ),
-      );
+      return new ApiError(
+        "BadRequest",
+        `pods/${kind} needs a WebSocket subprotocol, one of: ${STREAM_PROTOCOLS[kind].join(", ") || "(none yet)"}`,
+      ).toResponse();
     const query = new URL(request.url).searchParams;
     return openStream(
       env,

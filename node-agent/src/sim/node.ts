@@ -5,11 +5,7 @@
 import type { KubeClient, KubeObject } from "../../../workers/client/kube.ts";
 import { R } from "../../../workers/client/resources.ts";
 import { ApiError } from "../../../workers/client/status.ts";
-
-/** The Lease's renewTime format (metav1.MicroTime). */
-export function microTime(date: Date): string {
-  return date.toISOString().replace(/Z$/, "000Z");
-}
+import { microTimestamp, timestamp } from "../../../workers/client/time.ts";
 
 const isCode = (error: unknown, ...codes: number[]) =>
   error instanceof ApiError && codes.includes(error.code);
@@ -25,7 +21,7 @@ export interface SimNodeSpec {
 }
 
 function readyConditions(now: Date) {
-  const at = now.toISOString().replace(/\.\d+Z$/, "Z");
+  const at = timestamp(now);
   const cond = (type: string, status: string, reason: string, message: string) => ({
     type,
     status,
@@ -105,7 +101,7 @@ export async function registerNode(client: KubeClient, spec: SimNodeSpec, now: D
     spec: {
       holderIdentity: spec.name,
       leaseDurationSeconds: spec.leaseDurationSeconds,
-      renewTime: microTime(now),
+      renewTime: microTimestamp(now),
     },
   };
   try {
@@ -146,7 +142,7 @@ export async function postStatus(
 /** Renew the node's Lease (get + PUT, like the kubelet's lease controller). */
 export async function renewLease(client: KubeClient, name: string, now: Date): Promise<void> {
   const lease = await client.get(R.leases, "kube-node-lease", name);
-  const spec = { ...(lease.spec as Record<string, unknown>), renewTime: microTime(now) };
+  const spec = { ...(lease.spec as Record<string, unknown>), renewTime: microTimestamp(now) };
   await client.update(R.leases, "kube-node-lease", { ...lease, spec });
 }
 

@@ -8,6 +8,7 @@
 import type { KubeClient } from "../../../workers/client/kube.ts";
 import { R } from "../../../workers/client/resources.ts";
 import { ApiError } from "../../../workers/client/status.ts";
+import { timestamp } from "../../../workers/client/time.ts";
 
 /** Annotation overriding a simulated container's exit code (pods with restartPolicy Never/OnFailure). */
 export const EXIT_CODE_ANNOTATION = "sim.edgeplane.dev/exit-code";
@@ -54,7 +55,7 @@ export function simulatedStatus(
   podIP: string,
   now: Date,
 ): Record<string, unknown> {
-  const at = now.toISOString().replace(/\.\d+Z$/, "Z");
+  const at = timestamp(now);
   const code = exitCode(pod);
   const finished = code !== undefined;
   const ready = !finished && pod.metadata.annotations?.[READY_ANNOTATION] !== "false";

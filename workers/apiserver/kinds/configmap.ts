@@ -1,11 +1,12 @@
 /** core/v1 ConfigMap: data/binaryData keys, base64 binaryData, 1 MiB, immutable. */
+import type { ConfigMap } from "../../client/types.ts";
 import type { Strategy } from "../registry/types.ts";
 import { col, count } from "./print.ts";
 import { validateDataMap, validateImmutableData, validateTotalSize } from "./validation/data.ts";
 import { invalid } from "./validation/errors.ts";
 
 /** The ConfigMap strategy. */
-export const configMapStrategy: Strategy = {
+export const configMapStrategy: Strategy<ConfigMap> = {
   validate(cm) {
     const data = validateDataMap(cm.data, "data", false);
     const binary = validateDataMap(cm.binaryData, "binaryData", true);

@@ -1,11 +1,12 @@
 /** apps/v1 ControllerRevision: immutable snapshots of a StatefulSet/DaemonSet template (rollout history). */
-import type { KubeObject } from "../../client/kube.ts";
+
+import type { ControllerRevision } from "../../client/types.ts";
 import type { Strategy } from "../registry/types.ts";
 import { col } from "./print.ts";
 import { checkImmutable, required } from "./validation/errors.ts";
 import { nonNegativeInt } from "./validation/numbers.ts";
 
-function controller(rev: KubeObject): string {
+function controller(rev: ControllerRevision): string {
   const owner = rev.metadata?.ownerReferences?.find((o) => o.controller);
   if (!owner) return "<none>";
   const group = owner.apiVersion.includes("/") ? owner.apiVersion.split("/")[0] : "";
@@ -13,7 +14,7 @@ function controller(rev: KubeObject): string {
 }
 
 /** The ControllerRevision strategy. */
-export const controllerRevisionStrategy: Strategy = {
+export const controllerRevisionStrategy: Strategy<ControllerRevision> = {
   validate(rev) {
     const errs =
       rev.revision === undefined ? [required("revision")] : nonNegativeInt(rev.revision, "revision");

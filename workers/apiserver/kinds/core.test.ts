@@ -3,11 +3,13 @@ import { describe, expect, it } from "vitest";
 import type { KubeObject } from "../../client/kube.ts";
 import { runRegistryTester } from "../registry/tester.ts";
 import { testServer } from "../testing/fixture.ts";
-import { configMapStrategy } from "./configmap.ts";
 import { formatEndpoints } from "./endpoints.ts";
 import { findResource, RESOURCES } from "./index.ts";
-import { nodeStrategy } from "./node.ts";
-import { secretStrategy } from "./secret.ts";
+
+// Strategies through their table rows, as the registry calls them: the fixtures are request bodies (KubeObject).
+const configMapStrategy = findResource("", "configmaps")!.strategy;
+const nodeStrategy = findResource("", "nodes")!.strategy;
+const secretStrategy = findResource("", "secrets")!.strategy;
 
 const core = (resource: string) => findResource("", resource)!;
 const now = new Date("2024-01-01T00:00:00Z");

@@ -1,5 +1,7 @@
 /** batch/v1 CronJob: schedule syntax, job template, SCHEDULE TIMEZONE SUSPEND ACTIVE LAST SCHEDULE. */
-import type { KubeObject } from "../../client/kube.ts";
+
+import { formatLabelSelector } from "../../client/labels.ts";
+import type { CronJob, LabelSelector } from "../../client/types.ts";
 import type { FieldError, Strategy } from "../registry/types.ts";
 import { defaultJobSpec, validateJobSpec } from "./job.ts";
 import { AGE, age, col, containersAndImages, since } from "./print.ts";
@@ -8,10 +10,9 @@ import { list, obj, setDefault, specOf } from "./util.ts";
 import { validateSchedule } from "./validation/cron.ts";
 import { invalid } from "./validation/errors.ts";
 import { nonNegativeInt, oneOf } from "./validation/numbers.ts";
-import { formatSelector, type LabelSelector } from "./validation/selector.ts";
 import { TEMPLATE_COLUMNS } from "./workload-print.ts";
 
-function validateCronJob(cj: KubeObject): FieldError[] {
+function validateCronJob(cj: CronJob): FieldError[] {
   const spec = obj(cj.spec);
   const errs: FieldError[] = [];
   const name = cj.metadata?.name ?? "";
@@ -27,7 +28,7 @@ function validateCronJob(cj: KubeObject): FieldError[] {
 }
 
 /** The CronJob strategy. */
-export const cronJobStrategy: Strategy = {
+export const cronJobStrategy: Strategy<CronJob> = {
   defaults(cj) {
     const spec = specOf(cj);
     setDefault(spec, "concurrencyPolicy", "Allow");
@@ -66,7 +67,7 @@ export const cronJobStrategy: Strategy = {
       age(cj, now),
       names,
       images,
-      formatSelector(jobSpec.selector as LabelSelector | undefined),
+      formatLabelSelector(jobSpec.selector as LabelSelector | undefined),
     ];
   },
 };

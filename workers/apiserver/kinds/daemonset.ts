@@ -1,5 +1,6 @@
 /** apps/v1 DaemonSet: one pod per eligible node; DESIRED CURRENT READY UP-TO-DATE AVAILABLE NODE SELECTOR. */
-import type { KubeObject } from "../../client/kube.ts";
+
+import type { DaemonSet } from "../../client/types.ts";
 import type { FieldError, Strategy } from "../registry/types.ts";
 import { AGE, age, col, formatLabels } from "./print.ts";
 import { specDiffers, statusSplit } from "./status.ts";
@@ -10,7 +11,7 @@ import { defaultPodTemplate } from "./validation/podspec-defaults.ts";
 import { selectorImmutable, validateIntOrPercent, validateWorkloadSpec } from "./validation/workload.ts";
 import { statusInt, TEMPLATE_COLUMNS, templateCells } from "./workload-print.ts";
 
-function validateDaemonSet(ds: KubeObject): FieldError[] {
+function validateDaemonSet(ds: DaemonSet): FieldError[] {
   const spec = obj(ds.spec);
   const errs = validateWorkloadSpec(spec, "spec", ["Always"]);
   const update = obj(spec.updateStrategy);
@@ -29,7 +30,7 @@ function validateDaemonSet(ds: KubeObject): FieldError[] {
 }
 
 /** The DaemonSet strategy. */
-export const daemonSetStrategy: Strategy = {
+export const daemonSetStrategy: Strategy<DaemonSet> = {
   defaults(ds) {
     const spec = specOf(ds);
     setDefault(spec, "updateStrategy", {});

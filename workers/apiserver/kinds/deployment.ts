@@ -1,3 +1,4 @@
+import type { Deployment } from "../../client/types.ts";
 import type { FieldError, Strategy } from "../registry/types.ts";
 import { AGE, age, col } from "./print.ts";
 import { specDiffers, statusSplit } from "./status.ts";
@@ -42,7 +43,7 @@ function validateStrategy(spec: Record<string, unknown>): FieldError[] {
 }
 
 /** The Deployment strategy. */
-export const deploymentStrategy: Strategy = {
+export const deploymentStrategy: Strategy<Deployment> = {
   defaults(d) {
     const spec = specOf(d);
     setDefault(spec, "replicas", 1);

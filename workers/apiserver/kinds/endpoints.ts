@@ -1,5 +1,6 @@
 /** core/v1 Endpoints: addresses and ports per subset; ENDPOINTS shows up to three. */
-import type { KubeObject } from "../../client/kube.ts";
+
+import type { Endpoints } from "../../client/types.ts";
 import type { FieldError, Strategy } from "../registry/types.ts";
 import { col } from "./print.ts";
 import { list } from "./util.ts";
@@ -9,7 +10,7 @@ import { oneOf, validPort } from "./validation/numbers.ts";
 
 const IP = /^(\d{1,3}\.){3}\d{1,3}$|^[0-9a-fA-F:]+:[0-9a-fA-F:.]*$/;
 
-function validateEndpoints(ep: KubeObject): FieldError[] {
+function validateEndpoints(ep: Endpoints): FieldError[] {
   const errs: FieldError[] = [];
   list(ep.subsets).forEach((ss, i) => {
     const p = `subsets[${i}]`;
@@ -32,7 +33,7 @@ function validateEndpoints(ep: KubeObject): FieldError[] {
 }
 
 /** formatEndpoints: "ip:port,..." with at most three shown and "+ N more...". */
-export function formatEndpoints(ep: KubeObject): string {
+export function formatEndpoints(ep: { metadata?: unknown; subsets?: unknown }): string {
   const shown: string[] = [];
   let total = 0;
   for (const ss of list(ep.subsets)) {
@@ -52,7 +53,7 @@ function hostPort(ip: string, port: unknown): string {
 }
 
 /** The Endpoints strategy. */
-export const endpointsStrategy: Strategy = {
+export const endpointsStrategy: Strategy<Endpoints> = {
   defaults(ep) {
     for (const ss of list(ep.subsets)) for (const p of list(ss.ports)) p.protocol ??= "TCP";
   },

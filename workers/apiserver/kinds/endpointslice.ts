@@ -1,5 +1,6 @@
 /** discovery.k8s.io/v1 EndpointSlice: ADDRESSTYPE, PORTS, ENDPOINTS (three at most). */
-import type { KubeObject } from "../../client/kube.ts";
+
+import type { EndpointSlice } from "../../client/types.ts";
 import type { FieldError, Strategy } from "../registry/types.ts";
 import { col } from "./print.ts";
 import { list } from "./util.ts";
@@ -10,7 +11,7 @@ import { oneOf } from "./validation/numbers.ts";
 const ADDRESS_TYPES = ["FQDN", "IPv4", "IPv6"];
 const IPV4 = /^(\d{1,3}\.){3}\d{1,3}$/;
 
-function validateSlice(slice: KubeObject): FieldError[] {
+function validateSlice(slice: EndpointSlice): FieldError[] {
   const errs: FieldError[] = [];
   const type = slice.addressType;
   if (!type) errs.push(required("addressType"));
@@ -43,7 +44,7 @@ function upToThree(values: string[]): string {
 }
 
 /** The EndpointSlice strategy. */
-export const endpointSliceStrategy: Strategy = {
+export const endpointSliceStrategy: Strategy<EndpointSlice> = {
   defaults(slice) {
     for (const p of list(slice.ports)) p.protocol ??= "TCP";
   },

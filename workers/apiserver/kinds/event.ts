@@ -1,12 +1,13 @@
 /** core/v1 Event: what `kubectl describe` lists, selected by involvedObject.*. */
-import type { KubeObject } from "../../client/kube.ts";
+
+import type { CoreEvent } from "../../client/types.ts";
 import type { FieldError, Strategy } from "../registry/types.ts";
 import { EVENT_COLUMNS, eventCells } from "./event-print.ts";
 import { fields, obj } from "./util.ts";
 import { invalid, tooLong } from "./validation/errors.ts";
 import { oneOf } from "./validation/numbers.ts";
 
-function validateEvent(ev: KubeObject): FieldError[] {
+function validateEvent(ev: CoreEvent): FieldError[] {
   const errs: FieldError[] = [];
   const involved = obj(ev.involvedObject);
   const ns = ev.metadata?.namespace;
@@ -18,36 +19,35 @@ function validateEvent(ev: KubeObject): FieldError[] {
   return errs;
 }
 
-function source(ev: KubeObject): string {
-  const src = obj(ev.source);
-  const component = (src.component as string) || (ev.reportingComponent as string) || "";
-  const host = (src.host as string) || (ev.reportingInstance as string) || "";
+function source(ev: CoreEvent): string {
+  const component = ev.source?.component || ev.reportingComponent || "";
+  const host = ev.source?.host || ev.reportingInstance || "";
   return host ? `${component}, ${host}` : component;
 }
 
 /** The core/v1 Event strategy. */
-export const eventStrategy: Strategy = {
+export const eventStrategy: Strategy<CoreEvent> = {
   validate: validateEvent,
   specChanged: () => false,
   columns: EVENT_COLUMNS,
   fullRow: true,
   row(ev, now) {
-    const involved = obj(ev.involvedObject);
+    const involved = ev.involvedObject;
     return eventCells(
       {
         name: ev.metadata?.name ?? "",
-        first: ev.firstTimestamp as string,
-        last: ev.lastTimestamp as string,
-        eventTime: ev.eventTime as string,
-        seriesLast: obj(ev.series).lastObservedTime as string,
-        count: Number(obj(ev.series).count ?? ev.count ?? 1),
-        type: (ev.type as string) ?? "",
-        reason: (ev.reason as string) ?? "",
-        kind: (involved.kind as string) ?? "",
-        objectName: (involved.name as string) ?? "",
-        fieldPath: (involved.fieldPath as string) ?? "",
+        first: ev.firstTimestamp,
+        last: ev.lastTimestamp,
+        eventTime: ev.eventTime,
+        seriesLast: ev.series?.lastObservedTime,
+        count: Number(ev.series?.count ?? ev.count ?? 1),
+        type: ev.type ?? "",
+        reason: ev.reason ?? "",
+        kind: involved?.kind ?? "",
+        objectName: involved?.name ?? "",
+        fieldPath: involved?.fieldPath ?? "",
         source: source(ev),
-        message: (ev.message as string) ?? "",
+        message: ev.message ?? "",
       },
       now,
     );
@@ -64,7 +64,7 @@ export const eventStrategy: Strategy = {
       "reason",
       "type",
     ),
-    reportingComponent: (ev) => (ev.reportingComponent as string) ?? "",
-    source: (ev) => (obj(ev.source).component as string) || (ev.reportingComponent as string) || "",
+    reportingComponent: (ev) => ev.reportingComponent ?? "",
+    source: (ev) => ev.source?.component || ev.reportingComponent || "",
   },
 };

@@ -1,5 +1,6 @@
 /** events.k8s.io/v1 Event: the structured event API (regarding/note/reportingController). */
-import type { KubeObject } from "../../client/kube.ts";
+
+import type { EventsV1Event } from "../../client/types.ts";
 import type { FieldError, Strategy } from "../registry/types.ts";
 import { EVENT_COLUMNS, eventCells } from "./event-print.ts";
 import { fields, obj } from "./util.ts";
@@ -7,7 +8,7 @@ import { invalid, required, tooLong } from "./validation/errors.ts";
 import { validateQualifiedName } from "./validation/names.ts";
 import { oneOf } from "./validation/numbers.ts";
 
-function validateEvent(ev: KubeObject): FieldError[] {
+function validateEvent(ev: EventsV1Event): FieldError[] {
   const errs: FieldError[] = [];
   if (!ev.eventTime) errs.push(required("eventTime"));
   if (!ev.reportingController) errs.push(required("reportingController"));
@@ -28,7 +29,7 @@ function validateEvent(ev: KubeObject): FieldError[] {
 }
 
 /** The events.k8s.io/v1 Event strategy. */
-export const eventsV1Strategy: Strategy = {
+export const eventsV1Strategy: Strategy<EventsV1Event> = {
   validate: validateEvent,
   validateUpdate(ev, old) {
     const errs: FieldError[] = [];
@@ -41,36 +42,36 @@ export const eventsV1Strategy: Strategy = {
       "note",
       "eventTime",
     ])
-      if (JSON.stringify(ev[f]) !== JSON.stringify(old[f]))
-        errs.push(invalid(f, ev[f] ?? null, "field is immutable"));
+      if (JSON.stringify(Reflect.get(ev, f)) !== JSON.stringify(Reflect.get(old, f)))
+        errs.push(invalid(f, Reflect.get(ev, f) ?? null, "field is immutable"));
     return errs;
   },
   specChanged: () => false,
   columns: EVENT_COLUMNS,
   fullRow: true,
   row(ev, now) {
-    const regarding = obj(ev.regarding);
+    const regarding = ev.regarding;
     return eventCells(
       {
         name: ev.metadata?.name ?? "",
-        first: ev.deprecatedFirstTimestamp as string,
-        last: ev.deprecatedLastTimestamp as string,
-        eventTime: ev.eventTime as string,
-        seriesLast: obj(ev.series).lastObservedTime as string,
-        count: Number(obj(ev.series).count ?? ev.deprecatedCount ?? 1),
-        type: (ev.type as string) ?? "",
-        reason: (ev.reason as string) ?? "",
-        kind: (regarding.kind as string) ?? "",
-        objectName: (regarding.name as string) ?? "",
-        fieldPath: (regarding.fieldPath as string) ?? "",
+        first: ev.deprecatedFirstTimestamp,
+        last: ev.deprecatedLastTimestamp,
+        eventTime: ev.eventTime,
+        seriesLast: ev.series?.lastObservedTime,
+        count: Number(ev.series?.count ?? ev.deprecatedCount ?? 1),
+        type: ev.type ?? "",
+        reason: ev.reason ?? "",
+        kind: regarding?.kind ?? "",
+        objectName: regarding?.name ?? "",
+        fieldPath: regarding?.fieldPath ?? "",
         source: [ev.reportingController, ev.reportingInstance].filter(Boolean).join(", "),
-        message: (ev.note as string) ?? "",
+        message: ev.note ?? "",
       },
       now,
     );
   },
   fieldSelectors: {
     ...fields("regarding.kind", "regarding.namespace", "regarding.name", "regarding.uid", "reason", "type"),
-    reportingController: (ev) => (ev.reportingController as string) ?? "",
+    reportingController: (ev) => ev.reportingController ?? "",
   },
 };

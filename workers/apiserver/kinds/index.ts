@@ -3,7 +3,7 @@
  * OpenAPI, RBAC resource names and table printing are all driven from it.
  * To add a kind: write kinds/<kind>.ts (its Strategy) and add one row here.
  */
-import type { ResourceInfo, ScaleSpec, Strategy } from "../registry/types.ts";
+import { defineResource, type ResourceInfo, type ScaleSpec, type Strategy } from "../registry/types.ts";
 import { configMapProto } from "./configmap.proto.ts";
 import { configMapStrategy } from "./configmap.ts";
 import { controllerRevisionStrategy } from "./controllerrevision.ts";
@@ -46,7 +46,7 @@ import { statefulSetStrategy } from "./statefulset.ts";
 import { storageClassStrategy } from "./storageclass.ts";
 import { persistentVolumeClaimStrategy, persistentVolumeStrategy } from "./volumes.ts";
 
-/** spec.replicas / status.replicas / spec.selector (a LabelSelector object: format it with formatSelector). */
+/** spec.replicas / status.replicas / spec.selector (a LabelSelector object: format it with labelSelectorString). */
 const REPLICAS_SCALE: ScaleSpec = {
   specReplicasPath: ".spec.replicas",
   statusReplicasPath: ".status.replicas",
@@ -59,16 +59,16 @@ const NO_DELETECOLLECTION = ["create", "delete", "get", "list", "patch", "update
  * One row: `gv` is "v1" or "<group>/v1"; singular is the lowercased kind;
  * namespaced unless `extra` says otherwise.
  */
-function row(
+function row<T extends object>(
   gv: string,
   resource: string,
   kind: string,
   model: string,
-  strategy: Strategy,
-  extra: Partial<ResourceInfo> = {},
+  strategy: Strategy<T>,
+  extra: Partial<ResourceInfo<T>> = {},
 ): ResourceInfo {
   const [group, version] = gv.includes("/") ? gv.split("/") : ["", gv];
-  return {
+  return defineResource<T>({
     group,
     version,
     resource,
@@ -78,7 +78,7 @@ function row(
     model,
     strategy,
     ...extra,
-  };
+  });
 }
 
 const RBAC = "rbac.authorization.k8s.io/v1";

@@ -3,7 +3,8 @@
  * (batch.kubernetes.io/controller-uid), immutable selector and template,
  * and the STATUS COMPLETIONS DURATION columns.
  */
-import type { KubeObject } from "../../client/kube.ts";
+
+import type { Job } from "../../client/types.ts";
 import type { FieldError, Strategy } from "../registry/types.ts";
 import { AGE, age, col, humanDuration } from "./print.ts";
 import { conditions, specDiffers, statusSplit } from "./status.ts";
@@ -30,7 +31,7 @@ export function defaultJobSpec(spec: Record<string, unknown>): void {
 }
 
 /** Unless manualSelector, select the job's pods by its uid and label the template to match (generateSelector). */
-function generateSelector(job: KubeObject): void {
+function generateSelector(job: Job): void {
   const spec = specOf(job);
   const uid = job.metadata?.uid;
   if (spec.manualSelector === true || !uid || !job.metadata?.name) return;
@@ -69,7 +70,7 @@ export function validateJobSpec(
   return errs;
 }
 
-function jobStatus(job: KubeObject): string {
+function jobStatus(job: Job): string {
   const has = (type: string) => conditions(job).some((c) => c.type === type && c.status === "True");
   if (has("Complete")) return "Complete";
   if (has("Failed")) return "Failed";
@@ -80,7 +81,7 @@ function jobStatus(job: KubeObject): string {
   return "Running";
 }
 
-function completions(job: KubeObject): string {
+function completions(job: Job): string {
   const spec = obj(job.spec);
   const succeeded = statusInt(job, "succeeded");
   if (spec.completions != null) return `${succeeded}/${spec.completions}`;
@@ -88,7 +89,7 @@ function completions(job: KubeObject): string {
   return parallelism > 1 ? `${succeeded}/1 of ${parallelism}` : `${succeeded}/1`;
 }
 
-function duration(job: KubeObject, now: Date): string {
+function duration(job: Job, now: Date): string {
   const status = obj(job.status);
   if (!status.startTime) return "";
   const end = status.completionTime ? Date.parse(status.completionTime as string) : now.getTime();
@@ -96,7 +97,7 @@ function duration(job: KubeObject, now: Date): string {
 }
 
 /** The Job strategy. */
-export const jobStrategy: Strategy = {
+export const jobStrategy: Strategy<Job> = {
   defaults(job) {
     const spec = specOf(job);
     defaultJobSpec(spec);

@@ -1,4 +1,5 @@
 /** coordination.k8s.io/v1 Lease: node heartbeats and leader election; HOLDER column. */
+import type { Lease } from "../../client/types.ts";
 import type { Strategy } from "../registry/types.ts";
 import { col } from "./print.ts";
 import { specDiffers } from "./status.ts";
@@ -6,7 +7,7 @@ import { obj } from "./util.ts";
 import { nonNegativeInt, oneOf, positiveInt } from "./validation/numbers.ts";
 
 /** The Lease strategy. */
-export const leaseStrategy: Strategy = {
+export const leaseStrategy: Strategy<Lease> = {
   validate(lease) {
     const spec = obj(lease.spec);
     return [
@@ -17,5 +18,5 @@ export const leaseStrategy: Strategy = {
   },
   specChanged: specDiffers,
   columns: [col("Holder", "The holder of the lease.")],
-  row: (lease) => [(obj(lease.spec).holderIdentity as string) ?? ""],
+  row: (lease) => [lease.spec?.holderIdentity ?? ""],
 };

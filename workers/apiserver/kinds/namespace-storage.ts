@@ -9,8 +9,8 @@
  */
 import type { KubeObject } from "../../client/kube.ts";
 import { ApiError, errors } from "../../client/status.ts";
+import { timestamp } from "../../client/time.ts";
 import type { AdmissionPlugin } from "../admission/chain.ts";
-import { timestamp } from "../registry/prepare.ts";
 import type { Registry } from "../registry/registry.ts";
 import type { RequestContext, ResourceInfo, StorageOverride } from "../registry/types.ts";
 

@@ -3,8 +3,9 @@
  * the namespace controller removes once the namespace is empty, and the
  * kubernetes.io/metadata.name label kube-apiserver maintains.
  */
-import type { KubeObject } from "../../client/kube.ts";
+
 import { errors } from "../../client/status.ts";
+import type { Namespace } from "../../client/types.ts";
 import { readJsonObject } from "../decode.ts";
 import type { CustomSubresource, FieldError, Strategy } from "../registry/types.ts";
 import { col } from "./print.ts";
@@ -15,20 +16,20 @@ import { validateQualifiedName } from "./validation/names.ts";
 
 const split = statusSplit(() => ({ phase: "Active" }));
 
-function nameLabel(ns: KubeObject): void {
+function nameLabel(ns: Namespace): void {
   const meta = ns.metadata ?? {};
   ns.metadata = meta;
   if (meta.name) meta.labels = { ...(meta.labels ?? {}), "kubernetes.io/metadata.name": meta.name };
 }
 
-function validateFinalizers(ns: KubeObject): FieldError[] {
+function validateFinalizers(ns: Namespace): FieldError[] {
   const finalizers = obj(ns.spec).finalizers;
   if (!Array.isArray(finalizers)) return [];
   return finalizers.flatMap((f, i) => validateQualifiedName(String(f), `spec.finalizers[${i}]`));
 }
 
 /** The Namespace strategy. */
-export const namespaceStrategy: Strategy = {
+export const namespaceStrategy: Strategy<Namespace> = {
   defaults: nameLabel,
   prepareForCreate(ns, ctx) {
     split.prepareForCreate?.(ns, ctx);
@@ -45,8 +46,8 @@ export const namespaceStrategy: Strategy = {
     return checkImmutable(ns.metadata?.name, old.metadata?.name, "metadata.name");
   },
   columns: [col("Status", "The status of the namespace")],
-  row: (ns) => [(obj(ns.status).phase as string) ?? ""],
-  fieldSelectors: { "status.phase": (ns) => (obj(ns.status).phase as string) ?? "" },
+  row: (ns) => [ns.status?.phase ?? ""],
+  fieldSelectors: { "status.phase": (ns) => ns.status?.phase ?? "" },
 };
 
 /**
@@ -54,7 +55,7 @@ export const namespaceStrategy: Strategy = {
  * Namespace (as kube decodes it into one): 400 otherwise, so a stray body
  * cannot empty a namespace's finalizers.
  */
-function finalizeBody(body: KubeObject, name: string): string[] {
+function finalizeBody(body: Namespace, name: string): string[] {
   const isObject = (v: unknown) =>
     v === undefined || (v !== null && typeof v === "object" && !Array.isArray(v));
   if (body.kind !== undefined && body.kind !== "Namespace")
@@ -84,7 +85,7 @@ export const finalize: CustomSubresource = {
   async handle(req) {
     const info = req.registry.lookup("", "namespaces");
     if (!info) throw errors.internal("namespaces are not registered");
-    const body = (await readJsonObject(req.request)) as KubeObject;
+    const body = (await readJsonObject(req.request)) as Namespace;
     const finalizers = finalizeBody(body, req.name);
     const updated = await req.registry.update(
       info,

@@ -2,7 +2,8 @@
  * core/v1 Node: registered by node agents with their status; printed with
  * STATUS (Ready/NotReady/Unknown, SchedulingDisabled), ROLES and VERSION.
  */
-import type { KubeObject } from "../../client/kube.ts";
+
+import type { Node, Writable } from "../../client/types.ts";
 import type { FieldError, Strategy } from "../registry/types.ts";
 import { AGE, age, col, orNone } from "./print.ts";
 import { conditions, specDiffers } from "./status.ts";
@@ -13,7 +14,7 @@ import { oneOf } from "./validation/numbers.ts";
 
 const EFFECTS = ["NoExecute", "NoSchedule", "PreferNoSchedule"];
 
-function nodeStatus(node: KubeObject): string {
+function nodeStatus(node: Node): string {
   const ready = conditions(node).find((c) => c.type === "Ready");
   // As kubectl's printNode: any Ready status but True prints NotReady; only a missing condition is Unknown.
   let text = !ready ? "Unknown" : ready.status === "True" ? "Ready" : "NotReady";
@@ -21,7 +22,7 @@ function nodeStatus(node: KubeObject): string {
   return text;
 }
 
-function roles(node: KubeObject): string {
+function roles(node: Node): string {
   const found = new Set<string>();
   for (const [k, v] of Object.entries(node.metadata?.labels ?? {})) {
     if (k.startsWith("node-role.kubernetes.io/")) found.add(k.slice("node-role.kubernetes.io/".length));
@@ -30,11 +31,11 @@ function roles(node: KubeObject): string {
   return found.size ? [...found].sort().join(",") : "<none>";
 }
 
-function address(node: KubeObject, type: string): string {
+function address(node: Node, type: string): string {
   return orNone(list(obj(node.status).addresses).find((a) => a.type === type)?.address as string | undefined);
 }
 
-function validateTaints(node: KubeObject): FieldError[] {
+function validateTaints(node: Node): FieldError[] {
   const errs: FieldError[] = [];
   list(obj(node.spec).taints).forEach((t, i) => {
     const p = `spec.taints[${i}]`;
@@ -53,8 +54,8 @@ function validateTaints(node: KubeObject): FieldError[] {
  * As kube's ValidateNodeUpdate: the pod CIDRs may go from unset to set (node
  * IPAM's one write) but never change after, since pods already hold addresses from them.
  */
-function validatePodCidrUpdate(node: KubeObject, old: KubeObject): FieldError[] {
-  const cidrs = (n: KubeObject) => {
+function validatePodCidrUpdate(node: Node, old: Node): FieldError[] {
+  const cidrs = (n: Node) => {
     const spec = obj(n.spec);
     return (spec.podCIDRs as unknown[] | undefined) ?? (spec.podCIDR ? [spec.podCIDR] : []);
   };
@@ -64,7 +65,7 @@ function validatePodCidrUpdate(node: KubeObject, old: KubeObject): FieldError[] 
 }
 
 /** The Node strategy: agents create nodes with status, so create keeps it; updates keep old status. */
-export const nodeStrategy: Strategy = {
+export const nodeStrategy: Strategy<Writable<Node>> = {
   prepareForUpdate(node, old) {
     if (old.status === undefined) delete node.status;
     else node.status = structuredClone(old.status);
@@ -99,17 +100,17 @@ export const nodeStrategy: Strategy = {
     ),
   ],
   row(node, now) {
-    const info = obj(obj(node.status).nodeInfo);
+    const info = node.status?.nodeInfo;
     return [
       nodeStatus(node),
       roles(node),
       age(node, now),
-      (info.kubeletVersion as string) ?? "",
+      info?.kubeletVersion ?? "",
       address(node, "InternalIP"),
       address(node, "ExternalIP"),
-      orNone(info.osImage as string),
-      orNone(info.kernelVersion as string),
-      orNone(info.containerRuntimeVersion as string),
+      orNone(info?.osImage),
+      orNone(info?.kernelVersion),
+      orNone(info?.containerRuntimeVersion),
     ];
   },
   fieldSelectors: { "spec.unschedulable": (n) => String(obj(n.spec).unschedulable === true) },

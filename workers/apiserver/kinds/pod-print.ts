@@ -3,7 +3,6 @@
  * logic: init progress, waiting/terminated reasons, Completed, Terminating),
  * RESTARTS, and the wide columns.
  */
-import type { KubeObject } from "../../client/kube.ts";
 import { since } from "./print.ts";
 import { list, obj } from "./util.ts";
 
@@ -23,8 +22,11 @@ function later(a: string, b: unknown): string {
   return typeof b === "string" && (!a || Date.parse(b) > Date.parse(a)) ? b : a;
 }
 
+/** What the printers read of a pod: any pod-shaped JSON (a typed Pod, or a status snapshot in a test). */
+type PodLike = { metadata?: { deletionTimestamp?: string }; spec?: unknown; status?: unknown };
+
 /** The cells READY, STATUS, RESTARTS of `kubectl get pods` (printPod). */
-export function podStatusCells(pod: KubeObject, now: Date): [string, string, string] {
+export function podStatusCells(pod: PodLike, now: Date): [string, string, string] {
   const spec = obj(pod.spec);
   const status = obj(pod.status);
   const initSpecs = new Map(list(spec.initContainers).map((c) => [c.name as string, c]));
@@ -104,7 +106,7 @@ export function podStatusCells(pod: KubeObject, now: Date): [string, string, str
 }
 
 /** The wide cells IP, NODE, NOMINATED NODE, READINESS GATES. */
-export function podWideCells(pod: KubeObject): [string, string, string, string] {
+export function podWideCells(pod: PodLike): [string, string, string, string] {
   const spec = obj(pod.spec);
   const status = obj(pod.status);
   const ip =

@@ -6,6 +6,7 @@
  */
 import type { KubeObject } from "../../client/kube.ts";
 import { ApiError, errors } from "../../client/status.ts";
+import { timestamp } from "../../client/time.ts";
 import { readJsonObject } from "../decode.ts";
 import type { CustomSubresource, ResourceInfo, SubresourceRequest } from "../registry/types.ts";
 import { list, obj } from "./util.ts";
@@ -59,7 +60,7 @@ const binding: CustomSubresource = {
           type: "PodScheduled",
           status: "True",
           lastProbeTime: null,
-          lastTransitionTime: req.ctx.now.toISOString().replace(/\.\d+Z$/, "Z"),
+          lastTransitionTime: timestamp(req.ctx.now),
         });
         pod.status = { ...status, conditions: conds };
         return pod;

@@ -2,7 +2,8 @@
  * core/v1 Pod (pkg/registry/core/pod/strategy.go): defaults, the spec/status
  * split, the narrow set of mutable spec fields, graceful deletion, printing.
  */
-import type { KubeObject } from "../../client/kube.ts";
+
+import type { Pod, Writable } from "../../client/types.ts";
 import type { FieldError, RequestContext, Strategy } from "../registry/types.ts";
 import { podStatusCells, podWideCells } from "./pod-print.ts";
 import { AGE, age, col } from "./print.ts";
@@ -29,7 +30,7 @@ const DEFAULT_TOLERATIONS = ["node.kubernetes.io/not-ready", "node.kubernetes.io
 const split = statusSplit();
 
 /** Apply what kube's default admission chain adds on create: service account, priority, default tolerations. */
-function admissionDefaults(pod: KubeObject): void {
+function admissionDefaults(pod: Pod): void {
   const spec = specOf(pod);
   // kube's ServiceAccount admission leaves mirror pods (a node's static pods) without a service account.
   if (pod.metadata?.annotations?.["kubernetes.io/config.mirror"] === undefined) {
@@ -50,7 +51,7 @@ function admissionDefaults(pod: KubeObject): void {
  * kube's ValidatePodSpecificAnnotationUpdates: a pod cannot become or stop being a mirror pod, or point
  * at another static pod (a node agent would stop running it, or take it for its own and delete it).
  */
-function mirrorAnnotationErrors(pod: KubeObject, old: KubeObject): FieldError[] {
+function mirrorAnnotationErrors(pod: Pod, old: Pod): FieldError[] {
   const key = "kubernetes.io/config.mirror";
   const now = pod.metadata?.annotations?.[key];
   const before = old.metadata?.annotations?.[key];
@@ -63,7 +64,7 @@ function mirrorAnnotationErrors(pod: KubeObject, old: KubeObject): FieldError[] 
 }
 
 /** Spec updates allowed on a live pod: images, activeDeadlineSeconds, toleration additions. */
-function validateSpecUpdate(pod: KubeObject, old: KubeObject, ctx: RequestContext): FieldError[] {
+function validateSpecUpdate(pod: Pod, old: Pod, ctx: RequestContext): FieldError[] {
   const now = obj(pod.spec);
   const before = structuredClone(obj(old.spec));
   const errs: FieldError[] = [];
@@ -102,7 +103,7 @@ function validateSpecUpdate(pod: KubeObject, old: KubeObject, ctx: RequestContex
 }
 
 /** The Pod strategy. */
-export const podStrategy: Strategy = {
+export const podStrategy: Strategy<Writable<Pod>> = {
   defaults(pod) {
     defaultPodSpec(specOf(pod));
   },
@@ -151,13 +152,13 @@ export const podStrategy: Strategy = {
   ],
   row: (pod, now) => [...podStatusCells(pod, now), age(pod, now), ...podWideCells(pod)],
   fieldSelectors: {
-    "spec.nodeName": (p) => (obj(p.spec).nodeName as string) ?? "",
-    "spec.restartPolicy": (p) => (obj(p.spec).restartPolicy as string) ?? "",
-    "spec.schedulerName": (p) => (obj(p.spec).schedulerName as string) ?? "",
-    "spec.serviceAccountName": (p) => (obj(p.spec).serviceAccountName as string) ?? "",
+    "spec.nodeName": (p) => p.spec?.nodeName ?? "",
+    "spec.restartPolicy": (p) => p.spec?.restartPolicy ?? "",
+    "spec.schedulerName": (p) => p.spec?.schedulerName ?? "",
+    "spec.serviceAccountName": (p) => p.spec?.serviceAccountName ?? "",
     "spec.hostNetwork": (p) => String(obj(p.spec).hostNetwork === true),
-    "status.phase": (p) => (obj(p.status).phase as string) ?? "",
-    "status.podIP": (p) => (obj(p.status).podIP as string) ?? "",
-    "status.nominatedNodeName": (p) => (obj(p.status).nominatedNodeName as string) ?? "",
+    "status.phase": (p) => p.status?.phase ?? "",
+    "status.podIP": (p) => p.status?.podIP ?? "",
+    "status.nominatedNodeName": (p) => p.status?.nominatedNodeName ?? "",
   },
 };

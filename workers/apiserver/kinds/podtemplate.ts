@@ -1,4 +1,5 @@
 /** core/v1 PodTemplate: a stored pod template (CONTAINERS IMAGES POD LABELS). */
+import type { PodTemplate } from "../../client/types.ts";
 import type { Strategy } from "../registry/types.ts";
 import { col, containersAndImages, formatLabels } from "./print.ts";
 import { obj } from "./util.ts";
@@ -6,7 +7,7 @@ import { validatePodTemplate } from "./validation/podspec.ts";
 import { defaultPodTemplate } from "./validation/podspec-defaults.ts";
 
 /** The PodTemplate strategy. */
-export const podTemplateStrategy: Strategy = {
+export const podTemplateStrategy: Strategy<PodTemplate> = {
   defaults: (pt) => defaultPodTemplate(pt.template),
   validate: (pt) => validatePodTemplate(pt.template, "template", ["Always", "OnFailure", "Never"]),
   specChanged: (a, b) => JSON.stringify(a.template) !== JSON.stringify(b.template),

@@ -2,7 +2,6 @@
  * Shared table-printing helpers, after kubernetes/pkg/printers/internalversion:
  * ages as kubectl shows them, column definitions, "<none>" cells.
  */
-import type { KubeObject } from "../../client/kube.ts";
 import { humanDuration } from "../registry/table.ts";
 import type { ColumnDefinition } from "../registry/types.ts";
 
@@ -17,7 +16,7 @@ export function since(timestamp: string | undefined | null, now: Date): string {
 }
 
 /** The AGE cell of an object. */
-export function age(object: KubeObject, now: Date): string {
+export function age(object: { metadata?: { creationTimestamp?: string } }, now: Date): string {
   return since(object.metadata?.creationTimestamp, now);
 }
 

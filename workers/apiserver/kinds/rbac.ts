@@ -2,7 +2,8 @@
  * rbac.authorization.k8s.io/v1 Role, ClusterRole, RoleBinding and
  * ClusterRoleBinding (stored and validated; enforcement comes later).
  */
-import type { KubeObject } from "../../client/kube.ts";
+
+import type { ClusterRole, ClusterRoleBinding, Role, RoleBinding } from "../../client/types.ts";
 import type { FieldError, Strategy } from "../registry/types.ts";
 import { AGE, age, col } from "./print.ts";
 import { list, obj } from "./util.ts";
@@ -11,7 +12,7 @@ import { validateLabelSelector } from "./validation/selector.ts";
 
 const RBAC_GROUP = "rbac.authorization.k8s.io";
 
-function validateRules(object: KubeObject, clusterScoped: boolean): FieldError[] {
+function validateRules(object: Role | ClusterRole, clusterScoped: boolean): FieldError[] {
   const errs: FieldError[] = [];
   list(object.rules).forEach((rule, i) => {
     const p = `rules[${i}]`;
@@ -42,7 +43,7 @@ function validateRules(object: KubeObject, clusterScoped: boolean): FieldError[]
   return errs;
 }
 
-function validateRoleRef(object: KubeObject, clusterScoped: boolean): FieldError[] {
+function validateRoleRef(object: RoleBinding | ClusterRoleBinding, clusterScoped: boolean): FieldError[] {
   const ref = obj(object.roleRef);
   const errs: FieldError[] = [];
   if (ref.apiGroup !== RBAC_GROUP)
@@ -71,7 +72,7 @@ function validateRoleRef(object: KubeObject, clusterScoped: boolean): FieldError
   return errs;
 }
 
-function subjects(binding: KubeObject, kind: string): string {
+function subjects(binding: RoleBinding | ClusterRoleBinding, kind: string): string {
   const names = list(binding.subjects)
     .filter((s) => s.kind === kind)
     .map((s) => (kind === "ServiceAccount" ? `${s.namespace ?? ""}/${s.name}` : String(s.name)));
@@ -87,7 +88,7 @@ const createdAt = col(
 );
 
 /** Role (namespaced rules). */
-export const roleStrategy: Strategy = {
+export const roleStrategy: Strategy<Role> = {
   validate: (role) => validateRules(role, false),
   specChanged: (a, b) => !deepEqual(a.rules, b.rules),
   columns: [createdAt],
@@ -95,7 +96,7 @@ export const roleStrategy: Strategy = {
 };
 
 /** ClusterRole (cluster-wide rules, non-resource URLs, aggregation). */
-export const clusterRoleStrategy: Strategy = {
+export const clusterRoleStrategy: Strategy<ClusterRole> = {
   validate(role) {
     const errs = validateRules(role, true);
     list(obj(role.aggregationRule).clusterRoleSelectors).forEach((s, i) => {
@@ -108,7 +109,7 @@ export const clusterRoleStrategy: Strategy = {
   row: (role) => [role.metadata?.creationTimestamp ?? ""],
 };
 
-function bindingStrategy(clusterScoped: boolean): Strategy {
+function bindingStrategy<B extends RoleBinding | ClusterRoleBinding>(clusterScoped: boolean): Strategy<B> {
   return {
     validate: (b) => validateRoleRef(b, clusterScoped),
     validateUpdate: (b, old) =>
@@ -138,7 +139,7 @@ function bindingStrategy(clusterScoped: boolean): Strategy {
 }
 
 /** RoleBinding (binds a Role or ClusterRole within a namespace). */
-export const roleBindingStrategy: Strategy = bindingStrategy(false);
+export const roleBindingStrategy: Strategy<RoleBinding> = bindingStrategy(false);
 
 /** ClusterRoleBinding (binds a ClusterRole cluster-wide). */
-export const clusterRoleBindingStrategy: Strategy = bindingStrategy(true);
+export const clusterRoleBindingStrategy: Strategy<ClusterRoleBinding> = bindingStrategy(true);

@@ -1,3 +1,4 @@
+import type { ReplicaSet } from "../../client/types.ts";
 import type { Strategy } from "../registry/types.ts";
 import { AGE, age, col } from "./print.ts";
 import { specDiffers, statusSplit } from "./status.ts";
@@ -7,7 +8,7 @@ import { selectorImmutable, validateWorkloadSpec } from "./validation/workload.t
 import { specInt, statusInt, TEMPLATE_COLUMNS, templateCells } from "./workload-print.ts";
 
 /** The ReplicaSet strategy. */
-export const replicaSetStrategy: Strategy = {
+export const replicaSetStrategy: Strategy<ReplicaSet> = {
   defaults(rs) {
     const spec = specOf(rs);
     setDefault(spec, "replicas", 1);

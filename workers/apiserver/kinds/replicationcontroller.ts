@@ -1,5 +1,6 @@
 /** core/v1 ReplicationController: the legacy ReplicaSet (equality-based selector map); stored and printed for `kubectl get all`. */
-import type { KubeObject } from "../../client/kube.ts";
+
+import type { ReplicationController } from "../../client/types.ts";
 import type { FieldError, Strategy } from "../registry/types.ts";
 import { AGE, age, col, containersAndImages, formatLabels } from "./print.ts";
 import { specDiffers, statusSplit } from "./status.ts";
@@ -11,7 +12,7 @@ import { validatePodTemplate } from "./validation/podspec.ts";
 import { defaultPodTemplate } from "./validation/podspec-defaults.ts";
 import { specInt, statusInt } from "./workload-print.ts";
 
-function validateRC(rc: KubeObject): FieldError[] {
+function validateRC(rc: ReplicationController): FieldError[] {
   const spec = obj(rc.spec);
   const selector = obj(spec.selector) as Record<string, string>;
   const errs = nonNegativeInt(spec.replicas, "spec.replicas");
@@ -31,7 +32,7 @@ function validateRC(rc: KubeObject): FieldError[] {
 }
 
 /** The ReplicationController strategy (the selector defaults to the template's labels, as in kube). */
-export const replicationControllerStrategy: Strategy = {
+export const replicationControllerStrategy: Strategy<ReplicationController> = {
   defaults(rc) {
     const spec = specOf(rc);
     setDefault(spec, "replicas", 1);

@@ -2,7 +2,8 @@
  * core/v1 Service: defaults, ClusterIP/NodePort allocation (through the
  * request's allocator), validation and the `kubectl get svc` columns.
  */
-import type { KubeObject } from "../../client/kube.ts";
+
+import type { Service } from "../../client/types.ts";
 import type { FieldError, RequestContext, Strategy } from "../registry/types.ts";
 import { AGE, age, col, formatLabels } from "./print.ts";
 import { deterministicClusterIP, deterministicNodePort } from "./service-alloc.ts";
@@ -53,7 +54,7 @@ function validatePorts(spec: Record<string, unknown>): FieldError[] {
   return errs;
 }
 
-function validateService(svc: KubeObject): FieldError[] {
+function validateService(svc: Service): FieldError[] {
   const spec = obj(svc.spec);
   const errs = oneOf(spec.type, TYPES, "spec.type");
   // Service names become DNS names and environment variable prefixes: DNS-1035 (must start with a letter).
@@ -92,7 +93,7 @@ function validateService(svc: KubeObject): FieldError[] {
 /** Which values prepareFor* picked itself (so allocate() may re-pick them), per request object. */
 const autoPicked = new WeakMap<object, { ip: boolean; ports: Set<number> }>();
 
-function keyOf(svc: KubeObject): string {
+function keyOf(svc: Service): string {
   return `${svc.metadata?.namespace ?? ""}/${svc.metadata?.name ?? ""}`;
 }
 
@@ -101,7 +102,7 @@ function keyOf(svc: KubeObject): string {
  * deterministic pick, so a service always has its ClusterIP/NodePorts even
  * when the API server wires no allocator; allocate() then checks uniqueness.
  */
-function fillAddresses(svc: KubeObject, old: KubeObject | undefined): void {
+function fillAddresses(svc: Service, old: Service | undefined): void {
   const spec = specOf(svc);
   const before = obj(old?.spec);
   const picked = { ip: false, ports: new Set<number>() };
@@ -126,7 +127,7 @@ function fillAddresses(svc: KubeObject, old: KubeObject | undefined): void {
 }
 
 /** Reserve new ClusterIPs/NodePorts through the request's allocator (re-picking the deterministic ones). */
-async function allocate(svc: KubeObject, old: KubeObject | undefined, ctx: RequestContext): Promise<void> {
+async function allocate(svc: Service, old: Service | undefined, ctx: RequestContext): Promise<void> {
   const allocator = ctx.allocator;
   const spec = specOf(svc);
   if (!allocator || spec.type === "ExternalName") return;
@@ -159,7 +160,7 @@ async function allocate(svc: KubeObject, old: KubeObject | undefined, ctx: Reque
   }
 }
 
-function externalIP(svc: KubeObject): string {
+function externalIP(svc: Service): string {
   const spec = obj(svc.spec);
   const external = (spec.externalIPs as string[] | undefined) ?? [];
   switch (spec.type ?? "ClusterIP") {
@@ -179,7 +180,7 @@ function externalIP(svc: KubeObject): string {
   return "<unknown>";
 }
 
-function portsText(svc: KubeObject): string {
+function portsText(svc: Service): string {
   const ports = list(obj(svc.spec).ports).map((p) =>
     p.nodePort ? `${p.port}:${p.nodePort}/${p.protocol ?? "TCP"}` : `${p.port}/${p.protocol ?? "TCP"}`,
   );
@@ -187,7 +188,7 @@ function portsText(svc: KubeObject): string {
 }
 
 /** The Service strategy. */
-export const serviceStrategy: Strategy = {
+export const serviceStrategy: Strategy<Service> = {
   defaults(svc) {
     const spec = specOf(svc);
     setDefault(spec, "type", "ClusterIP");

@@ -1,5 +1,6 @@
 /** apps/v1 StatefulSet: ordered pods with stable names; most of the spec is immutable. */
-import type { KubeObject } from "../../client/kube.ts";
+
+import type { StatefulSet } from "../../client/types.ts";
 import type { FieldError, Strategy } from "../registry/types.ts";
 import { AGE, age, col } from "./print.ts";
 import { specDiffers, statusSplit } from "./status.ts";
@@ -35,7 +36,7 @@ function withClaimVolumes(spec: Record<string, unknown>): Record<string, unknown
   return { ...spec, template: { ...template, spec: { ...podSpec, volumes } } };
 }
 
-function validateStatefulSet(sts: KubeObject): FieldError[] {
+function validateStatefulSet(sts: StatefulSet): FieldError[] {
   const spec = obj(sts.spec);
   const errs = validateWorkloadSpec(withClaimVolumes(spec), "spec", ["Always"], { replicas: true });
   errs.push(...oneOf(spec.podManagementPolicy, ["OrderedReady", "Parallel"], "spec.podManagementPolicy"));
@@ -49,7 +50,7 @@ function validateStatefulSet(sts: KubeObject): FieldError[] {
 }
 
 /** The StatefulSet strategy. */
-export const statefulSetStrategy: Strategy = {
+export const statefulSetStrategy: Strategy<StatefulSet> = {
   defaults(sts) {
     const spec = specOf(sts);
     setDefault(spec, "replicas", 1);

@@ -4,13 +4,12 @@
  * kube strategies): a main-resource write never changes status, a status
  * write never changes anything else.
  */
-import type { KubeObject } from "../../client/kube.ts";
 import type { Strategy } from "../registry/types.ts";
 
 /** The three prepare hooks for a kind whose status is a subresource; `initial` is the status on create. */
-export function statusSplit(
-  initial: () => Record<string, unknown> | undefined = () => undefined,
-): Pick<Strategy, "prepareForCreate" | "prepareForUpdate" | "prepareForStatusUpdate"> {
+export function statusSplit<T extends { status?: unknown }>(
+  initial: () => T["status"] | undefined = () => undefined,
+): Pick<Strategy<T>, "prepareForCreate" | "prepareForUpdate" | "prepareForStatusUpdate"> {
   return {
     prepareForCreate(object) {
       const status = initial();
@@ -23,20 +22,21 @@ export function statusSplit(
     },
     prepareForStatusUpdate(object, old) {
       // Everything but status comes from the stored object (metadata is handled generically).
+      // Reflect: the keys are whatever the body carried, not only T's declared fields.
       for (const key of Object.keys(object)) {
         if (key !== "status" && key !== "metadata" && key !== "apiVersion" && key !== "kind")
-          delete object[key];
+          Reflect.deleteProperty(object, key);
       }
       for (const key of Object.keys(old)) {
         if (key !== "status" && key !== "metadata" && key !== "apiVersion" && key !== "kind")
-          object[key] = structuredClone(old[key]);
+          Reflect.set(object, key, structuredClone(Reflect.get(old, key)));
       }
     },
   };
 }
 
 /** The default specChanged: whether `spec` differs (JSON comparison). */
-export function specDiffers(object: KubeObject, old: KubeObject): boolean {
+export function specDiffers(object: { spec?: unknown }, old: { spec?: unknown }): boolean {
   return JSON.stringify(object.spec ?? null) !== JSON.stringify(old.spec ?? null);
 }
 
@@ -52,6 +52,6 @@ export interface Condition {
 }
 
 /** The conditions list of an object's status (empty when unset). */
-export function conditions(object: KubeObject): Condition[] {
-  return ((object.status as { conditions?: Condition[] } | undefined)?.conditions ?? []) as Condition[];
+export function conditions(object: { status?: { conditions?: Condition[] } }): Condition[] {
+  return object.status?.conditions ?? [];
 }

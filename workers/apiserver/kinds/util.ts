@@ -1,5 +1,4 @@
 /** Tiny accessors for untyped Kubernetes JSON, shared by the strategies. */
-import type { KubeObject } from "../../client/kube.ts";
 
 /** A JSON object. */
 export type Obj = Record<string, unknown>;
@@ -15,9 +14,9 @@ export function list(value: unknown): Obj[] {
 }
 
 /** The object's spec, created empty when missing (for defaulting). */
-export function specOf(object: KubeObject): Obj {
-  if (!object.spec || typeof object.spec !== "object") object.spec = {};
-  return object.spec as Obj;
+export function specOf(object: { spec?: unknown }): Obj {
+  if (!object.spec || typeof object.spec !== "object" || Array.isArray(object.spec)) object.spec = {};
+  return obj(object.spec);
 }
 
 /** Set `key` when it is unset (undefined or null): the shape of every SetDefaults_* line. */
@@ -37,6 +36,6 @@ function fieldString(object: unknown, path: string): string | undefined {
 }
 
 /** Field selector getters for plain paths: `fields("spec.nodeName", "status.phase")`. */
-export function fields(...paths: string[]): Record<string, (object: KubeObject) => string | undefined> {
-  return Object.fromEntries(paths.map((p) => [p, (o: KubeObject) => fieldString(o, p) ?? ""]));
+export function fields(...paths: string[]): Record<string, (object: object) => string | undefined> {
+  return Object.fromEntries(paths.map((p) => [p, (o: object) => fieldString(o, p) ?? ""]));
 }

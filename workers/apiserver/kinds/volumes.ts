@@ -1,3 +1,4 @@
+import type { PersistentVolume, PersistentVolumeClaim } from "../../client/types.ts";
 import type { FieldError, Strategy } from "../registry/types.ts";
 import { AGE, age, col, orNone } from "./print.ts";
 import { specDiffers, statusSplit } from "./status.ts";
@@ -26,7 +27,7 @@ function modes(source: unknown): string {
 }
 
 /** The PersistentVolumeClaim strategy. */
-export const persistentVolumeClaimStrategy: Strategy = {
+export const persistentVolumeClaimStrategy: Strategy<PersistentVolumeClaim> = {
   defaults(pvc) {
     setDefault(specOf(pvc), "volumeMode", "Filesystem");
   },
@@ -81,7 +82,7 @@ export const persistentVolumeClaimStrategy: Strategy = {
 };
 
 /** The PersistentVolume strategy. */
-export const persistentVolumeStrategy: Strategy = {
+export const persistentVolumeStrategy: Strategy<PersistentVolume> = {
   defaults(pv) {
     const spec = specOf(pv);
     setDefault(spec, "persistentVolumeReclaimPolicy", "Retain");

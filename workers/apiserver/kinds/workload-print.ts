@@ -1,17 +1,17 @@
 /** Cells shared by the workload printers: counts from status, and the wide CONTAINERS/IMAGES/SELECTOR. */
-import type { KubeObject } from "../../client/kube.ts";
+import { formatLabelSelector } from "../../client/labels.ts";
+import type { LabelSelector } from "../../client/types.ts";
 import type { ColumnDefinition } from "../registry/types.ts";
 import { col, containersAndImages } from "./print.ts";
 import { obj } from "./util.ts";
-import { formatSelector, type LabelSelector } from "./validation/selector.ts";
 
 /** A number from status (0 when unset). */
-export function statusInt(object: KubeObject, field: string): number {
+export function statusInt(object: { status?: object }, field: string): number {
   return Number(obj(object.status)[field] ?? 0);
 }
 
 /** A number from spec, with a default. */
-export function specInt(object: KubeObject, field: string, fallback = 0): number {
+export function specInt(object: { spec?: object }, field: string, fallback = 0): number {
   return Number(obj(object.spec)[field] ?? fallback);
 }
 
@@ -27,8 +27,8 @@ export const TEMPLATE_COLUMNS: ColumnDefinition[] = [
 ];
 
 /** Cells for TEMPLATE_COLUMNS of an object with spec.template and spec.selector. */
-export function templateCells(object: KubeObject, templateSpec?: unknown): string[] {
+export function templateCells(object: { spec?: object }, templateSpec?: unknown): string[] {
   const spec = obj(object.spec);
   const [names, images] = containersAndImages(templateSpec ?? obj(spec.template).spec);
-  return [names, images, formatSelector(spec.selector as LabelSelector | undefined)];
+  return [names, images, formatLabelSelector(spec.selector as LabelSelector | undefined)];
 }

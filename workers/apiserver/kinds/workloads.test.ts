@@ -4,10 +4,12 @@ import type { KubeObject } from "../../client/kube.ts";
 import { runRegistryTester } from "../registry/tester.ts";
 import type { RequestContext } from "../registry/types.ts";
 import { testServer } from "../testing/fixture.ts";
-import { cronJobStrategy } from "./cronjob.ts";
-import { deploymentStrategy } from "./deployment.ts";
 import { findResource, RESOURCES } from "./index.ts";
-import { jobStrategy } from "./job.ts";
+
+// Strategies through their table rows, as the registry calls them: the fixtures are request bodies (KubeObject).
+const cronJobStrategy = findResource("batch", "cronjobs")!.strategy;
+const deploymentStrategy = findResource("apps", "deployments")!.strategy;
+const jobStrategy = findResource("batch", "jobs")!.strategy;
 
 const now = new Date("2024-01-01T00:00:00Z");
 const ctx: RequestContext = { user: "admin", groups: [], now, dryRun: false };

@@ -7,8 +7,8 @@
  */
 import type { KubeObject } from "../../client/kube.ts";
 import { ApiError, errors } from "../../client/status.ts";
+import { timestamp } from "../../client/time.ts";
 import type { UpdateOutcome } from "./guaranteed-update.ts";
-import { timestamp } from "./prepare.ts";
 import type { RequestContext, ResourceInfo } from "./types.ts";
 
 /** Delete options (metav1.DeleteOptions subset). */

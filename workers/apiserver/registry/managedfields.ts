@@ -7,6 +7,7 @@
  * without a merge key are atomic leaves.
  */
 import type { KubeObject } from "../../client/kube.ts";
+import { timestamp } from "../../client/time.ts";
 import { mergeRule } from "./strategicpatch.ts";
 
 /** One managedFields entry (metav1.ManagedFieldsEntry). */
@@ -157,10 +158,6 @@ function fromFieldsV1(fields: unknown): Set<string> {
 function entriesOf(object: KubeObject): ManagedFieldsEntry[] {
   const raw = object.metadata?.managedFields;
   return Array.isArray(raw) ? (raw as ManagedFieldsEntry[]) : [];
-}
-
-function timestamp(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
 /** Rewrite managedFields: `owned` becomes this manager's set; `taken` is removed from everyone else's. */

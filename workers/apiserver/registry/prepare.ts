@@ -6,6 +6,7 @@
  */
 import type { KubeObject } from "../../client/kube.ts";
 import { errors } from "../../client/status.ts";
+import { timestamp } from "../../client/time.ts";
 import { type AdmissionPlugin, runAdmission } from "../admission/chain.ts";
 import { trackUpdate } from "./managedfields.ts";
 import { validateObjectMeta } from "./meta.ts";
@@ -23,11 +24,6 @@ export interface PrepareDeps {
     old: KubeObject | undefined,
     ctx: RequestContext,
   ): Promise<void>;
-}
-
-/** Timestamps as Kubernetes writes them: RFC 3339, seconds precision, UTC. */
-export function timestamp(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
 function invalid(info: ResourceInfo, object: KubeObject, errs: FieldError[]): never {

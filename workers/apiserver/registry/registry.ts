@@ -10,6 +10,7 @@
 import type { KeyValue, Store, TxnResult } from "../../../durable-objects/store/types.ts";
 import { StoreError } from "../../../durable-objects/store/types.ts";
 import type { KubeObject } from "../../client/kube.ts";
+import { randomSuffix } from "../../client/names.ts";
 import { ApiError, errors } from "../../client/status.ts";
 import type { AdmissionPlugin } from "../admission/chain.ts";
 import { type DeleteRequest, deleteOutcome } from "./deletion.ts";
@@ -79,7 +80,6 @@ export type UpdateTarget = "main" | "status";
 
 /** kube-apiserver's default --event-ttl. */
 export const DEFAULT_EXPIRING_TTL_SECONDS = 3600;
-const NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789";
 
 /** The generic registry: one implementation of every verb for every kind. */
 export class Registry implements RegistryAccess {
@@ -361,9 +361,4 @@ export class Registry implements RegistryAccess {
   ): Promise<void> {
     await this.remove(info, namespace, name, ctx, options);
   }
-}
-
-function randomSuffix(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(5));
-  return Array.from(bytes, (b) => NAME_CHARS[b % NAME_CHARS.length]).join("");
 }

@@ -4,10 +4,11 @@
  * and the selector in the parent).
  */
 import type { KubeObject } from "../../client/kube.ts";
+import { labelSelectorString } from "../../client/labels.ts";
 import { ApiError } from "../../client/status.ts";
+import type { LabelSelector } from "../../client/types.ts";
 import { conflictError } from "./guaranteed-update.ts";
 import type { Registry } from "./registry.ts";
-import { labelSelectorToString } from "./selectors.ts";
 import type { RequestContext, ResourceInfo } from "./types.ts";
 
 function segments(path: string): string[] {
@@ -35,6 +36,11 @@ function setPath(object: Record<string, unknown>, path: string, value: unknown):
   node[segs[segs.length - 1]] = value;
 }
 
+/** A LabelSelector object in the parent as Scale.status.selector's string ("" when it is not an object). */
+function selectorText(selector: unknown): string {
+  return selector && typeof selector === "object" ? labelSelectorString(selector as LabelSelector) : "";
+}
+
 /** The Scale of an object. */
 export function getScale(info: ResourceInfo, object: KubeObject): KubeObject {
   const spec = info.subresources?.scale;
@@ -55,7 +61,7 @@ export function getScale(info: ResourceInfo, object: KubeObject): KubeObject {
     status: {
       replicas: Number(getPath(object, spec.statusReplicasPath) ?? 0),
       ...(selector !== undefined
-        ? { selector: typeof selector === "string" ? selector : labelSelectorToString(selector) }
+        ? { selector: typeof selector === "string" ? selector : selectorText(selector) }
         : {}),
     },
   };

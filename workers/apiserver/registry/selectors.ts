@@ -75,24 +75,6 @@ function parseLabelSelector(selector: string | null | undefined): Matcher {
   };
 }
 
-/** A metav1.LabelSelector (matchLabels + matchExpressions) as a selector string. */
-export function labelSelectorToString(selector: unknown): string {
-  if (!selector || typeof selector !== "object") return "";
-  const s = selector as {
-    matchLabels?: Record<string, string>;
-    matchExpressions?: { key: string; operator: string; values?: string[] }[];
-  };
-  const parts = Object.entries(s.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
-  for (const e of s.matchExpressions ?? []) {
-    const values = (e.values ?? []).join(",");
-    if (e.operator === "In") parts.push(`${e.key} in (${values})`);
-    else if (e.operator === "NotIn") parts.push(`${e.key} notin (${values})`);
-    else if (e.operator === "Exists") parts.push(e.key);
-    else if (e.operator === "DoesNotExist") parts.push(`!${e.key}`);
-  }
-  return parts.join(",");
-}
-
 /** Value of a selectable field of an object, per the kind's strategy. */
 function fieldGetter(info: ResourceInfo, field: string): ((o: KubeObject) => string | undefined) | undefined {
   if (field === "metadata.name") return (o) => o.metadata?.name;

@@ -59,8 +59,14 @@ export interface ColumnDefinition {
   priority: number;
 }
 
-/** How one kind behaves: defaults, validation, the spec/status split and how it prints. */
-export interface Strategy<T extends KubeObject = KubeObject> {
+/**
+ * How one kind behaves: defaults, validation, the spec/status split and how it
+ * prints, over the kind's wire type T (kubernetes-types, via client/types.ts).
+ * defaults, prepare and validate hooks see the request body before validation, so they
+ * read it defensively (kinds/util.ts); row and fieldSelectors see stored,
+ * validated objects.
+ */
+export interface Strategy<T extends object = KubeObject> {
   /** Fill defaults (SetDefaults_*): runs on create and update before validation, and on decode of stored objects never. */
   defaults?(object: T): void;
   /** Create-time preparation: e.g. clear status when status is a subresource, set initial status. */
@@ -112,7 +118,7 @@ export const DEFAULT_VERBS = [
 ];
 
 /** One row of the resource table: what the API serves for a resource. */
-export interface ResourceInfo<T extends KubeObject = KubeObject> {
+export interface ResourceInfo<T extends object = KubeObject> {
   group: string;
   version: string;
   /** Plural, lowercase: "deployments". */
@@ -143,6 +149,16 @@ export interface ResourceInfo<T extends KubeObject = KubeObject> {
   protobuf?: Schema;
   /** What this kind does instead of, or on top of, the generic registry (kube's per-kind storage.go embedding the generic store). */
   rest?: StorageOverride;
+}
+
+/**
+ * One row of the heterogeneous resource table: `row` is checked against its
+ * own kind's type T, then T is forgotten so rows of different kinds share one
+ * list. Sound because the registry hands a row's strategy only objects of
+ * that row's resource.
+ */
+export function defineResource<T extends object>(row: ResourceInfo<T>): ResourceInfo {
+  return row as unknown as ResourceInfo;
 }
 
 /**

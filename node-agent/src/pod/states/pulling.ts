@@ -13,9 +13,13 @@ export const pulling = defineState({
       if (deleting(ctx)) return "terminating";
       if (c.pulled || c.done) continue;
       const image = c.spec.image ?? "";
+      const asked = c.spec.imagePullPolicy;
       const policy =
-        c.spec.imagePullPolicy ??
-        (/:latest$|^[^:@]+$/.test(image.split("/").pop() ?? "") ? "Always" : "IfNotPresent");
+        asked === "Always" || asked === "IfNotPresent" || asked === "Never"
+          ? asked
+          : /:latest$|^[^:@]+$/.test(image.split("/").pop() ?? "")
+            ? "Always"
+            : "IfNotPresent";
       try {
         const auth = await ctx.deps.pullAuth?.(ctx.pod, image);
         const result = await ctx.runtime.pullImage(image, { policy, auth });

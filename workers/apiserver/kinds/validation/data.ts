@@ -2,7 +2,6 @@
  * ConfigMap and Secret data maps: key syntax, base64 values, the 1 MiB
  * total, and the `immutable` rule (ValidateConfigMap / ValidateSecret).
  */
-import type { KubeObject } from "../../../client/kube.ts";
 import type { FieldError } from "../../registry/types.ts";
 import { deepEqual, forbidden, invalid, tooLong } from "./errors.ts";
 import { validateConfigMapKey } from "./names.ts";
@@ -58,8 +57,8 @@ export function validateTotalSize(bytes: number, field: string): FieldError[] {
 
 /** Errors when an `immutable: true` object's data (the given fields) or the flag itself changes. */
 export function validateImmutableData(
-  object: KubeObject,
-  old: KubeObject,
+  object: { immutable?: boolean },
+  old: { immutable?: boolean },
   dataFields: string[],
 ): FieldError[] {
   if (old.immutable !== true) return [];
@@ -67,7 +66,7 @@ export function validateImmutableData(
   if (object.immutable !== true)
     errs.push(forbidden("immutable", "field is immutable when `immutable` is set"));
   for (const f of dataFields) {
-    if (!deepEqual(object[f] ?? {}, old[f] ?? {}))
+    if (!deepEqual(Reflect.get(object, f) ?? {}, Reflect.get(old, f) ?? {}))
       errs.push(forbidden(f, "field is immutable when `immutable` is set"));
   }
   return errs;

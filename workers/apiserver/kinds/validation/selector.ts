@@ -1,16 +1,11 @@
 /**
- * metav1.LabelSelector: validation, matching and the string form
- * (as printed by kubectl and stored in Scale.status.selector).
+ * metav1.LabelSelector validation (ValidateLabelSelector). Matching and the
+ * string form live in the wire layer (workers/client/labels.ts).
  */
+import type { LabelSelector } from "../../../client/types.ts";
 import type { FieldError } from "../../registry/types.ts";
 import { forbidden, invalid, notSupported, required } from "./errors.ts";
 import { validateLabels, validateLabelValue, validateQualifiedName } from "./names.ts";
-
-/** A metav1.LabelSelector. */
-export interface LabelSelector {
-  matchLabels?: Record<string, string>;
-  matchExpressions?: { key: string; operator: string; values?: string[] }[];
-}
 
 const OPERATORS = ["In", "NotIn", "Exists", "DoesNotExist"] as const;
 
@@ -46,46 +41,4 @@ export function validateLabelSelector(selector: unknown, field: string): FieldEr
     });
   });
   return errs;
-}
-
-/** True when the selector has no requirements (selects everything). */
-export function selectorIsEmpty(selector: LabelSelector | undefined): boolean {
-  return (
-    !selector ||
-    (Object.keys(selector.matchLabels ?? {}).length === 0 && (selector.matchExpressions ?? []).length === 0)
-  );
-}
-
-/** Whether `labels` satisfy the selector (an empty selector matches everything). */
-export function selectorMatches(
-  selector: LabelSelector | undefined,
-  labels: Record<string, string> = {},
-): boolean {
-  if (!selector) return false;
-  for (const [k, v] of Object.entries(selector.matchLabels ?? {})) if (labels[k] !== v) return false;
-  for (const e of selector.matchExpressions ?? []) {
-    const has = Object.hasOwn(labels, e.key);
-    const values = e.values ?? [];
-    if (e.operator === "In" && !(has && values.includes(labels[e.key]))) return false;
-    if (e.operator === "NotIn" && has && values.includes(labels[e.key])) return false;
-    if (e.operator === "Exists" && !has) return false;
-    if (e.operator === "DoesNotExist" && has) return false;
-  }
-  return true;
-}
-
-/** The selector's string form, e.g. "app=web,tier in (a,b),!legacy" (metav1.FormatLabelSelector). */
-export function formatSelector(selector: LabelSelector | undefined): string {
-  if (!selector) return "<none>";
-  const parts = Object.keys(selector.matchLabels ?? {})
-    .sort()
-    .map((k) => `${k}=${selector.matchLabels?.[k]}`);
-  for (const e of selector.matchExpressions ?? []) {
-    const values = [...(e.values ?? [])].sort().join(",");
-    if (e.operator === "In") parts.push(`${e.key} in (${values})`);
-    else if (e.operator === "NotIn") parts.push(`${e.key} notin (${values})`);
-    else if (e.operator === "Exists") parts.push(e.key);
-    else if (e.operator === "DoesNotExist") parts.push(`!${e.key}`);
-  }
-  return parts.length ? parts.join(",") : "<none>";
 }

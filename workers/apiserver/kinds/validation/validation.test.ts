@@ -4,7 +4,8 @@ import { validateSchedule } from "./cron.ts";
 import { validateDNS1123Label, validateLabels, validatePortName, validateQualifiedName } from "./names.ts";
 import { defaultPullPolicy } from "./podspec-defaults.ts";
 import { parseQuantity } from "./quantity.ts";
-import { formatSelector, selectorMatches, validateLabelSelector } from "./selector.ts";
+import { validateLabelSelector } from "./selector.ts";
+import { validateWorkloadSpec } from "./workload.ts";
 
 describe("names and labels", () => {
   it("accepts and rejects DNS-1123 labels as kube does", () => {
@@ -51,11 +52,7 @@ describe("label selectors", () => {
       { key: "legacy", operator: "DoesNotExist" },
     ],
   };
-  it("match, format and validate", () => {
-    expect(selectorMatches(selector, { app: "web", tier: "a" })).toBe(true);
-    expect(selectorMatches(selector, { app: "web", tier: "c" })).toBe(false);
-    expect(selectorMatches(selector, { app: "web", tier: "a", legacy: "1" })).toBe(false);
-    expect(formatSelector(selector)).toBe("app=web,tier in (a,b),!legacy");
+  it("validate (matching and formatting: workers/client/labels.test.ts)", () => {
     expect(validateLabelSelector(selector, "s")).toEqual([]);
     const bad = validateLabelSelector(
       {
@@ -102,5 +99,21 @@ describe("printing and defaults helpers", () => {
     expect(defaultPullPolicy("localhost:5000/nginx")).toBe("Always");
     expect(defaultPullPolicy("localhost:5000/nginx:1.2")).toBe("IfNotPresent");
     expect(defaultPullPolicy("nginx@sha256:abc")).toBe("IfNotPresent");
+  });
+});
+
+describe("workload selectors", () => {
+  it("a selector that does not compile is reported once, not matched against the template (kube's LabelSelectorAsSelector)", () => {
+    const spec = {
+      selector: { matchLabels: { app: "a" }, matchExpressions: [{ key: "x", operator: "Near" }] },
+      template: {
+        metadata: { labels: { app: "b" } },
+        spec: { restartPolicy: "Always", containers: [{ name: "c", image: "busybox" }] },
+      },
+    };
+    const errs = validateWorkloadSpec(spec, "spec", ["Always"]);
+    expect(errs.map((e) => `${e.field}:${e.reason}`)).toEqual([
+      "spec.selector.matchExpressions[0].operator:FieldValueNotSupported",
+    ]);
   });
 });

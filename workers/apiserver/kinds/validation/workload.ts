@@ -2,12 +2,13 @@
  * What every workload controller's spec shares: a non-empty selector that
  * matches its pod template's labels, a valid template, a replica count.
  */
-import type { KubeObject } from "../../../client/kube.ts";
+import { labelSelectorAsMatcher, selectorIsEmpty } from "../../../client/labels.ts";
+import type { LabelSelector } from "../../../client/types.ts";
 import type { FieldError } from "../../registry/types.ts";
 import { checkImmutable, invalid, required } from "./errors.ts";
 import { nonNegativeInt } from "./numbers.ts";
 import { validatePodTemplate } from "./podspec.ts";
-import { type LabelSelector, selectorIsEmpty, selectorMatches, validateLabelSelector } from "./selector.ts";
+import { validateLabelSelector } from "./selector.ts";
 
 type Obj = Record<string, unknown>;
 
@@ -29,7 +30,10 @@ export function validateWorkloadSpec(
   const template = spec.template as Obj | undefined;
   errs.push(...validatePodTemplate(template, templatePath, restartPolicies));
   const labels = ((template?.metadata as Obj | undefined)?.labels ?? {}) as Record<string, string>;
-  if (!options.noSelector && !selectorIsEmpty(selector) && template && !selectorMatches(selector, labels))
+  // As kube: a selector that does not compile (unknown operator) is reported above, not matched here.
+  const matcher =
+    !options.noSelector && !selectorIsEmpty(selector) && template ? compiled(selector) : undefined;
+  if (matcher && !matcher(labels))
     errs.push(
       invalid(`${templatePath}.metadata.labels`, labels, "`selector` does not match template `labels`"),
     );
@@ -39,9 +43,24 @@ export function validateWorkloadSpec(
   return errs;
 }
 
+/** The selector's matcher, or undefined when it does not compile (kube's LabelSelectorAsSelector error). */
+function compiled(
+  selector: LabelSelector | undefined,
+): ((labels: Record<string, string>) => boolean) | undefined {
+  try {
+    return labelSelectorAsMatcher(selector);
+  } catch {
+    return undefined;
+  }
+}
+
+function selectorOf(spec: object | undefined): unknown {
+  return spec && "selector" in spec ? spec.selector : undefined;
+}
+
 /** apps/v1 forbids changing spec.selector after creation. */
-export function selectorImmutable(object: KubeObject, old: KubeObject): FieldError[] {
-  return checkImmutable((object.spec as Obj)?.selector, (old.spec as Obj)?.selector, "spec.selector");
+export function selectorImmutable(object: { spec?: object }, old: { spec?: object }): FieldError[] {
+  return checkImmutable(selectorOf(object.spec), selectorOf(old.spec), "spec.selector");
 }
 
 /** A percentage or integer (intstr) field: errors when neither a non-negative int nor "N%". */
