@@ -1,50 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { MemoryStore } from "../../../durable-objects/store/memory.ts";
-import { createApiServer } from "../app.ts";
-import { createAuthorizer } from "../authorize.ts";
-import { RESOURCES } from "../kinds/index.ts";
-import { ADMIN_USER, type UserInfo } from "../tokens.ts";
 import { RbacCache } from "./cache.ts";
+import { binding, type Json, RBAC, rbacServer as server, user } from "./test-server.ts";
 
-const USERS: Record<string, UserInfo> = {
-  admin: ADMIN_USER,
-  alice: { name: "alice", groups: ["system:authenticated"] },
-  ada: { name: "ada", groups: ["system:authenticated"] },
-  node: { name: "system:node:n1", groups: ["system:nodes", "system:authenticated"] },
-};
-const RBAC = "/apis/rbac.authorization.k8s.io/v1";
-
-function server(options: { store?: MemoryStore; cache?: RbacCache } = {}) {
-  const app = createApiServer({
-    store: options.store ?? new MemoryStore(),
-    resources: RESOURCES,
-    authenticate: async (r) => USERS[(r.headers.get("Authorization") ?? "").replace("Bearer ", "")],
-    authorizer: createAuthorizer({ cache: options.cache ?? new RbacCache() }),
-  });
-  return async (
-    who: string,
-    method: string,
-    path: string,
-    body?: unknown,
-    headers: Record<string, string> = {},
-  ) => {
-    const res = await app.request(path, {
-      method,
-      headers: { Authorization: `Bearer ${who}`, "Content-Type": "application/json", ...headers },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, any> };
-  };
-}
-
-const roleBinding = (name: string, kind: string, role: string, subjects: object[]) => ({
-  apiVersion: "rbac.authorization.k8s.io/v1",
-  kind: "RoleBinding",
-  metadata: { name },
-  roleRef: { apiGroup: "rbac.authorization.k8s.io", kind, name: role },
-  subjects,
-});
-const user = (name: string) => ({ kind: "User", apiGroup: "rbac.authorization.k8s.io", name });
+const roleBinding = (name: string, kind: string, role: string, subjects: object[]) =>
+  binding(name, kind, role, subjects);
 
 describe("RBAC authorizer", () => {
   it("forbids an unbound user with kube's message; a RoleBinding to view lets it read but not delete, in that namespace only", async () => {
@@ -147,7 +107,8 @@ describe("RBAC authorizer", () => {
 describe("default policy", () => {
   it("creates cluster-admin, aggregated admin/edit/view and the discovery roles and bindings at start-up", async () => {
     const call = server();
-    const roles = (await call("admin", "GET", `${RBAC}/clusterroles`)).body.items as any[];
+    const roles = (await call("admin", "GET", `${RBAC}/clusterroles`)).body.items as Json[];
+    const named = (name: string) => roles.find((r) => r.metadata.name === name) as Json;
     const names = roles.map((r) => r.metadata.name);
     expect(names).toEqual(
       expect.arrayContaining([
@@ -160,16 +121,16 @@ describe("default policy", () => {
         "system:public-info-viewer",
       ]),
     );
-    const view = roles.find((r) => r.metadata.name === "view");
+    const view = named("view");
     expect(view.aggregationRule.clusterRoleSelectors[0].matchLabels).toEqual({
       "rbac.authorization.k8s.io/aggregate-to-view": "true",
     });
-    expect(view.rules.some((r: any) => r.resources.includes("pods") && r.verbs.includes("list"))).toBe(true);
-    const edit = roles.find((r) => r.metadata.name === "edit");
+    expect(view.rules.some((r: Json) => r.resources.includes("pods") && r.verbs.includes("list"))).toBe(true);
+    const edit = named("edit");
     // edit aggregates view's rules too (view is labelled aggregate-to-edit).
     expect(edit.rules.length).toBeGreaterThan(view.rules.length);
-    const bindings = (await call("admin", "GET", `${RBAC}/clusterrolebindings`)).body.items as any[];
-    expect(bindings.find((b) => b.metadata.name === "cluster-admin").subjects).toEqual([
+    const bindings = (await call("admin", "GET", `${RBAC}/clusterrolebindings`)).body.items as Json[];
+    expect((bindings.find((b) => b.metadata.name === "cluster-admin") as Json).subjects).toEqual([
       { apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: "system:masters" },
     ]);
   });
@@ -186,7 +147,7 @@ describe("default policy", () => {
     });
     expect(res.status).toBe(422);
     expect(res.body.reason).toBe("Invalid");
-    expect(res.body.details.causes.map((c: any) => c.field)).toEqual([
+    expect(res.body.details.causes.map((c: Json) => c.field)).toEqual([
       "rules[0].verbs",
       "rules[1].apiGroups",
       "rules[1].resources",
