@@ -77,6 +77,31 @@ describe("RBAC authorizer", () => {
     );
   });
 
+  it("a WebSocket GET on pods/exec also needs create (kube 1.35)", async () => {
+    const call = server();
+    const role = (verbs: string[]) => ({
+      metadata: { name: "execer" },
+      rules: [{ verbs, apiGroups: [""], resources: ["pods/exec"] }],
+    });
+    await call("admin", "POST", `${RBAC}/namespaces/default/roles`, role(["get"]));
+    await call(
+      "admin",
+      "POST",
+      `${RBAC}/namespaces/default/rolebindings`,
+      roleBinding("e", "Role", "execer", [user("alice")]),
+    );
+    const res = await call("alice", "GET", "/api/v1/namespaces/default/pods/web/exec?command=sh");
+    expect(res.status).toBe(403);
+    expect(res.body.message).toBe(
+      'pods "web" is forbidden: User "alice" cannot get resource "pods/exec" in API group "" in the namespace "default": exec needs the create verb on pods/exec',
+    );
+    await call("admin", "PUT", `${RBAC}/namespaces/default/roles/execer`, role(["get", "create"]));
+    // Authorized: the handler answers (404, no such pod).
+    expect((await call("alice", "GET", "/api/v1/namespaces/default/pods/web/exec?command=sh")).status).toBe(
+      404,
+    );
+  });
+
   it("keeps the Node authorizer first and system:masters unconditional", async () => {
     const call = server();
     expect((await call("node", "GET", "/api/v1/namespaces/default/secrets")).status).toBe(403);
