@@ -113,7 +113,6 @@ export class RbacCache {
   /** Bumped by every observed RBAC write: a load begun before it must not be kept. */
   private generation = 0;
   private loaded = -1;
-  private loading?: Promise<RbacSnapshot>;
   private readonly maxAgeMs: number;
   private readonly now: () => number;
   /** How many times the objects were (re)read: for tests and the benchmark. */
@@ -128,7 +127,6 @@ export class RbacCache {
   observe(event: { group: string }): void {
     if (event.group !== RBAC_GROUP) return;
     this.generation++;
-    this.loading = undefined;
   }
 
   /** The current snapshot: cached, revalidated by revision when older than maxAgeMs, or reloaded. */
@@ -144,15 +142,9 @@ export class RbacCache {
         return held;
       }
     }
-    if (!this.loading) {
-      const loading = this.load(source, now, this.generation);
-      this.loading = loading;
-      const settle = () => {
-        if (this.loading === loading) this.loading = undefined;
-      };
-      loading.then(settle, settle);
-    }
-    return this.loading;
+    // Each request loads for itself rather than awaiting another's load: in workerd a load begun by a
+    // request that is then cancelled may never settle, and every request waiting on it would hang.
+    return this.load(source, now, this.generation);
   }
 
   private async load(source: RbacSource, now: number, generation: number): Promise<RbacSnapshot> {
@@ -167,7 +159,12 @@ export class RbacCache {
     );
     this.loads++;
     // A write observed while loading bumped the generation: serve this once, load again next time.
-    if (generation === this.generation) {
+    // Loads of one generation may finish out of order: never replace a snapshot with an older one.
+    const older =
+      this.snapshot !== undefined &&
+      this.loaded === generation &&
+      snapshot.revisions.some((rev, i) => Number(rev) < Number(this.snapshot?.revisions[i]));
+    if (generation === this.generation && !older) {
       this.snapshot = snapshot;
       this.loaded = generation;
       this.checkedAt = now;
