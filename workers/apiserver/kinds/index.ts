@@ -43,6 +43,8 @@ import {
   subjectAccessReviewProto,
 } from "./reviews.proto.ts";
 import {
+  localSubjectAccessReviewStorage,
+  localSubjectAccessReviewStrategy,
   selfSubjectAccessReviewStorage,
   selfSubjectAccessReviewStrategy,
   selfSubjectReviewStorage,
@@ -285,6 +287,19 @@ export const RESOURCES: ResourceInfo[] = [
     {
       ...REVIEW,
       rest: subjectAccessReviewStorage,
+      protobuf: subjectAccessReviewProto,
+    },
+  ),
+  row(
+    AUTHZ,
+    "localsubjectaccessreviews",
+    "LocalSubjectAccessReview",
+    "V1LocalSubjectAccessReview",
+    localSubjectAccessReviewStrategy,
+    {
+      ...REVIEW,
+      namespaced: true,
+      rest: localSubjectAccessReviewStorage,
       protobuf: subjectAccessReviewProto,
     },
   ),

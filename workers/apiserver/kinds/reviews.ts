@@ -126,6 +126,45 @@ export const subjectAccessReviewStorage: StorageOverride = {
   },
 };
 
+/** LocalSubjectAccessReview: SubjectAccessReview within the URL's namespace (what `admin` may ask). */
+export const localSubjectAccessReviewStrategy: Strategy<Review> = {
+  validate(review, ctx) {
+    const errs = subjectAccessReviewStrategy.validate(review, ctx);
+    if (obj(review.spec).nonResourceAttributes)
+      errs.push(
+        invalid(
+          "spec.nonResourceAttributes",
+          obj(review.spec).nonResourceAttributes,
+          "disallowed on this kind of request",
+        ),
+      );
+    return errs;
+  },
+  ...noColumns,
+};
+
+/** Its create: as SubjectAccessReview, the namespace fixed by the URL. */
+export const localSubjectAccessReviewStorage: StorageOverride = {
+  async create(request) {
+    const spec = obj((request.object as Review).spec);
+    reject(request, localSubjectAccessReviewStrategy.validate(request.object as Review, request.ctx));
+    const attributes = obj(spec.resourceAttributes);
+    if (attributes.namespace && attributes.namespace !== request.namespace)
+      throw new ApiError(
+        "BadRequest",
+        `spec.resourceAttributes.namespace must match namespace: ${request.namespace}`,
+      );
+    const fixed = { ...spec, resourceAttributes: { ...attributes, namespace: request.namespace } };
+    const user: UserInfo = {
+      name: String(spec.user ?? ""),
+      groups: Array.isArray(spec.groups) ? spec.groups.map(String) : [],
+    };
+    const answered = await accessReview(request, user, fixed);
+    answered.metadata = { ...answered.metadata, namespace: request.namespace };
+    return answered;
+  },
+};
+
 /** SelfSubjectRulesReview: what may I do in a namespace? */
 export const selfSubjectRulesReviewStrategy: Strategy<Review> = {
   validate: (review) => (obj(review.spec).namespace ? [] : [required("spec.namespace")]),

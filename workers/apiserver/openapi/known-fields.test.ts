@@ -106,6 +106,9 @@ const SAMPLES: Record<string, KubeObject> = {
   "authorization.k8s.io/subjectaccessreviews": {
     spec: { user: "u", groups: ["g"], uid: "1", nonResourceAttributes: { path: "/healthz", verb: "get" } },
   },
+  "authorization.k8s.io/localsubjectaccessreviews": {
+    spec: { user: "u", resourceAttributes: { namespace: "default", verb: "get", resource: "pods" } },
+  },
   "authentication.k8s.io/selfsubjectreviews": {},
 };
 

@@ -108,6 +108,37 @@ describe("access reviews", () => {
     expect(res.status).toBe(403);
   });
 
+  it("LocalSubjectAccessReview asks within the URL's namespace; a namespace admin may send it there only", async () => {
+    const call = rbacServer();
+    await call(
+      "admin",
+      "POST",
+      `${RBAC}/namespaces/default/rolebindings`,
+      binding("a", "ClusterRole", "admin", [user("ada")]),
+    );
+    await call(
+      "admin",
+      "POST",
+      `${RBAC}/namespaces/default/rolebindings`,
+      binding("v", "ClusterRole", "view", [user("alice")]),
+    );
+    const spec = {
+      user: "alice",
+      groups: ["system:authenticated"],
+      resourceAttributes: { verb: "list", resource: "pods" },
+    };
+    let res = await call("ada", "POST", `${AUTHZ}/namespaces/default/localsubjectaccessreviews`, { spec });
+    expect(res.status).toBe(201);
+    expect(res.body.status.allowed).toBe(true);
+    expect(res.body.spec.resourceAttributes.namespace).toBe("default");
+    res = await call("ada", "POST", `${AUTHZ}/namespaces/default/localsubjectaccessreviews`, {
+      spec: { ...spec, resourceAttributes: { ...spec.resourceAttributes, namespace: "kube-system" } },
+    });
+    expect(res.status).toBe(400);
+    res = await call("ada", "POST", `${AUTHZ}/namespaces/kube-system/localsubjectaccessreviews`, { spec });
+    expect(res.status).toBe(403);
+  });
+
   it("SelfSubjectRulesReview lists the rules that apply in a namespace", async () => {
     const call = rbacServer();
     await call(
