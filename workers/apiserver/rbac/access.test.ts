@@ -235,7 +235,7 @@ describe("escalation prevention", () => {
           verbs: ["bind"],
           apiGroups: ["rbac.authorization.k8s.io"],
           resources: ["clusterroles"],
-          resourceNames: ["cluster-admin"],
+          resourceNames: ["cluster-admin", "future"],
         },
         { verbs: ["escalate"], apiGroups: ["rbac.authorization.k8s.io"], resources: ["roles"] },
       ],
@@ -254,6 +254,21 @@ describe("escalation prevention", () => {
     );
     expect(res.status).toBe(201);
     expect((await call("ada", "POST", `${RBAC}/namespaces/default/roles`, role)).status).toBe(201);
+    // With bind, a binding may name a role that does not exist yet; without it, the missing role is 404.
+    res = await call(
+      "ada",
+      "POST",
+      `${RBAC}/namespaces/default/rolebindings`,
+      binding("f", "ClusterRole", "future", [user("alice")]),
+    );
+    expect(res.status).toBe(201);
+    res = await call(
+      "ada",
+      "POST",
+      `${RBAC}/namespaces/default/rolebindings`,
+      binding("g", "ClusterRole", "missing", [user("alice")]),
+    );
+    expect(res.status).toBe(404);
   });
 
   it("a user with only edit cannot bind cluster-admin (it may not write bindings at all)", async () => {

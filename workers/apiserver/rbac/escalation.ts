@@ -52,7 +52,7 @@ async function escalation(
 /** The rules a roleRef points at; 404 when the role does not exist (as kube's GetRoleReferenceRules). */
 async function roleRefRules(registry: Registry, binding: RoleBinding, namespace: string | undefined) {
   const ref = binding.roleRef;
-  const resource = ref.kind === "Role" ? "roles" : "clusterroles";
+  const resource = roleResource(binding);
   const info = registry.lookup(RBAC_GROUP, resource);
   if (!info) throw errors.notFound(resource, ref.name, RBAC_GROUP);
   const role = (await registry.get(
@@ -60,7 +60,12 @@ async function roleRefRules(registry: Registry, binding: RoleBinding, namespace:
     ref.kind === "Role" ? namespace : undefined,
     ref.name,
   )) as unknown as Role;
-  return { resource, rules: role.rules ?? [] };
+  return role.rules ?? [];
+}
+
+/** The resource a roleRef names: roles or clusterroles. */
+function roleResource(binding: RoleBinding): string {
+  return binding.roleRef.kind === "Role" ? "roles" : "clusterroles";
 }
 
 /** The escalation checks as an admission plugin, over the API server's authorizer. */
@@ -104,8 +109,9 @@ export function escalationAdmission(authorizer: Authorizer): AdmissionPlugin {
       }
       if (info.resource === "rolebindings" || info.resource === "clusterrolebindings") {
         const binding = object as unknown as RoleBinding;
-        const { resource, rules } = await roleRefRules(registry, binding, namespace);
-        if (await allowedTo("bind", resource, binding.roleRef.name)) return;
+        // bind first: with it, a binding may even name a role that does not exist yet (as in kube).
+        if (await allowedTo("bind", roleResource(binding), binding.roleRef.name)) return;
+        const rules = await roleRefRules(registry, binding, namespace);
         const why = await escalation(authorizer, user, namespace, rules, registry);
         if (why) throw forbidden(info.resource, name, why);
       }
