@@ -31,6 +31,9 @@ describe("RBAC with real kubectl", () => {
   it("can-i, can-i --list and whoami for the admin", async () => {
     expect((await ok(["auth", "can-i", "create", "pods"])).trim()).toBe("yes");
     expect((await ok(["auth", "can-i", "delete", "nodes"])).trim()).toBe("yes");
+    // kubectl 1.27 sends the review as JSON.
+    const old = await cp.kubectl(["auth", "can-i", "create", "pods", "--as=nobody"], { version: "1.27" });
+    expect([old.code, old.stdout.trim()]).toEqual([1, "no"]);
     const list = await ok(["auth", "can-i", "--list", "-n", "default"]);
     expect(list).toMatch(/^Resources\s+Non-Resource URLs\s+Resource Names\s+Verbs/m);
     expect(list).toMatch(/^\*\.\*\s+\[\]\s+\[\]\s+\[\*\]/m);

@@ -29,7 +29,7 @@ import {
   snapshotOf,
 } from "./rbac/authorizer.ts";
 import { RbacCache } from "./rbac/cache.ts";
-import type { Attributes, ResourceAttributes } from "./rbac/evaluate.ts";
+import { type Attributes, isResourceRequest } from "./rbac/evaluate.ts";
 import type { Registry } from "./registry/registry.ts";
 import type { RequestAttributes } from "./request-info.ts";
 import type { UserInfo } from "./tokens.ts";
@@ -99,7 +99,7 @@ export function createAuthorizer(options: { cache?: RbacCache } = {}): Authorize
   const cache = options.cache ?? new RbacCache();
   const decide = async (user: UserInfo, attributes: Attributes, registry: Registry): Promise<Decision> => {
     if (user.name.startsWith(BOOTSTRAP_PREFIX)) {
-      if (!("resource" in attributes) && (attributes.verb === "get" || attributes.verb === "head"))
+      if (!isResourceRequest(attributes) && (attributes.verb === "get" || attributes.verb === "head"))
         return { allowed: true, reason: "" };
       return {
         allowed: false,
@@ -110,7 +110,7 @@ export function createAuthorizer(options: { cache?: RbacCache } = {}): Authorize
     if (user.groups.includes(MASTERS_GROUP)) return { allowed: true, reason: "" };
     const snapshot = await snapshotOf(cache, registry);
     if (!rbacAllows(snapshot, user, attributes)) return { allowed: false, reason: "" };
-    if ("resource" in attributes && attributes.verb === "get" && attributes.resource === "pods") {
+    if (isResourceRequest(attributes) && attributes.verb === "get" && attributes.resource === "pods") {
       const sub = attributes.subresource ?? "";
       if (STREAM_SUBRESOURCES.has(sub) && !rbacAllows(snapshot, user, { ...attributes, verb: "create" }))
         return { allowed: false, reason: `${sub} needs the create verb on pods/${sub}` };
@@ -129,7 +129,7 @@ export function createAuthorizer(options: { cache?: RbacCache } = {}): Authorize
         attributes,
         decision.reason ? `${why}: ${decision.reason}` : why,
       );
-      const resource = "resource" in attributes ? attributes : undefined;
+      const resource = isResourceRequest(attributes) ? attributes : undefined;
       throw new ApiError(
         "Forbidden",
         message,
@@ -153,11 +153,11 @@ async function nodeDecision(user: UserInfo, attributes: Attributes, registry: Re
   const { verb } = attributes;
   const deny = (reason: string): Decision => ({ allowed: false, reason });
   const allow: Decision = { allowed: true, reason: "" };
-  if (!("resource" in attributes)) {
+  if (!isResourceRequest(attributes)) {
     if (verb === "get" || verb === "head") return allow;
     return deny("node restriction");
   }
-  const { namespace, name, subresource } = attributes as ResourceAttributes;
+  const { namespace, name, subresource } = attributes;
   const key = `${attributes.apiGroup}/${attributes.resource}`;
   if (subresource && NODE_DENIED_SUBRESOURCES.has(`${key}/${subresource}`))
     return deny("nodes may not use this subresource (node authorizer)");
