@@ -87,6 +87,38 @@ describe("access reviews", () => {
     expect((await call("admin", "GET", `${AUTHZ}/selfsubjectaccessreviews`)).status).toBe(405);
   });
 
+  it("answers malformed review bodies and impersonation headers with a 4xx Status or a plain answer, never a 5xx", async () => {
+    const call = rbacServer();
+    const bodies: unknown[] = [
+      { spec: "x" },
+      { spec: { resourceAttributes: 5 } },
+      { spec: { resourceAttributes: { verb: 7, resource: ["pods"] } } },
+      { spec: { nonResourceAttributes: { path: null } } },
+      { spec: { resourceAttributes: {}, nonResourceAttributes: {} } },
+      { spec: { user: {}, groups: "g", resourceAttributes: { verb: "get" } } },
+      [],
+    ];
+    for (const path of [
+      "selfsubjectaccessreviews",
+      "subjectaccessreviews",
+      "selfsubjectrulesreviews",
+      "namespaces/default/localsubjectaccessreviews",
+    ])
+      for (const body of bodies) {
+        const res = await call("admin", "POST", `${AUTHZ}/${path}`, body);
+        expect(res.status, `${path} ${JSON.stringify(body)}`).toBeLessThan(500);
+      }
+    for (const headers of [
+      { "Impersonate-User": "system:serviceaccount:" },
+      { "Impersonate-User": "bob", "Impersonate-Extra-%zz": "v" },
+      { "Impersonate-Uid": "1" },
+    ]) {
+      const res = await call("admin", "GET", "/api/v1/namespaces/default/pods", undefined, headers);
+      expect(res.status, JSON.stringify(headers)).toBe(400);
+      expect(res.body.kind).toBe("Status");
+    }
+  });
+
   it("SubjectAccessReview asks about another user; only those allowed to create it may", async () => {
     const call = rbacServer();
     await call(
