@@ -108,11 +108,12 @@ describe("access reviews", () => {
         const res = await call("admin", "POST", `${AUTHZ}/${path}`, body);
         expect(res.status, `${path} ${JSON.stringify(body)}`).toBeLessThan(500);
       }
-    for (const headers of [
+    const cases: Record<string, string>[] = [
       { "Impersonate-User": "system:serviceaccount:" },
       { "Impersonate-User": "bob", "Impersonate-Extra-%zz": "v" },
       { "Impersonate-Uid": "1" },
-    ]) {
+    ];
+    for (const headers of cases) {
       const res = await call("admin", "GET", "/api/v1/namespaces/default/pods", undefined, headers);
       expect(res.status, JSON.stringify(headers)).toBe(400);
       expect(res.body.kind).toBe("Status");
