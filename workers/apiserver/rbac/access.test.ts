@@ -304,6 +304,54 @@ describe("escalation prevention", () => {
     expect(res.status).toBe(404);
   });
 
+  it("relabelling a role so an aggregated role picks it up is an escalation too", async () => {
+    const call = rbacServer();
+    await call("admin", "POST", `${RBAC}/clusterroles`, {
+      metadata: { name: "role-editor" },
+      rules: [
+        {
+          verbs: ["get", "update", "patch"],
+          apiGroups: ["rbac.authorization.k8s.io"],
+          resources: ["clusterroles"],
+        },
+      ],
+    });
+    await call(
+      "admin",
+      "POST",
+      `${RBAC}/clusterrolebindings`,
+      binding("ed", "ClusterRole", "role-editor", [user("alice")], "ClusterRoleBinding"),
+    );
+    await call("admin", "POST", `${RBAC}/clusterroles`, {
+      metadata: { name: "powerful" },
+      rules: [{ verbs: ["delete"], apiGroups: [""], resources: ["nodes"] }],
+    });
+    const patch = (labels: Record<string, string>) =>
+      call(
+        "alice",
+        "PATCH",
+        `${RBAC}/clusterroles/powerful`,
+        { metadata: { labels } },
+        {
+          "Content-Type": "application/merge-patch+json",
+        },
+      );
+    const res = await patch({ "rbac.authorization.k8s.io/aggregate-to-view": "true" });
+    expect(res.status).toBe(403);
+    expect(res.body.message).toContain('{APIGroups:[""], Resources:["nodes"], Verbs:["delete"]}');
+    // An annotation grants nothing: allowed.
+    const annotated = await call(
+      "alice",
+      "PATCH",
+      `${RBAC}/clusterroles/powerful`,
+      { metadata: { annotations: { note: "x" } } },
+      {
+        "Content-Type": "application/merge-patch+json",
+      },
+    );
+    expect(annotated.status).toBe(200);
+  });
+
   it("a user with only edit cannot bind cluster-admin (it may not write bindings at all)", async () => {
     const call = rbacServer();
     await call(

@@ -68,6 +68,19 @@ function roleResource(binding: RoleBinding): string {
   return binding.roleRef.kind === "Role" ? "roles" : "clusterroles";
 }
 
+/**
+ * An update that cannot grant anything new: same rules, same aggregationRule and same labels (a
+ * label can make an aggregated role pick this one up). kube skips only GC-field changes; this is as safe.
+ */
+function grantsTheSame(old: ClusterRole, role: ClusterRole): boolean {
+  const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+  return (
+    same(old.rules ?? [], role.rules ?? []) &&
+    same(old.aggregationRule, role.aggregationRule) &&
+    same(old.metadata?.labels ?? {}, role.metadata?.labels ?? {})
+  );
+}
+
 /** The escalation checks as an admission plugin, over the API server's authorizer. */
 export function escalationAdmission(authorizer: Authorizer): AdmissionPlugin {
   return {
@@ -87,13 +100,7 @@ export function escalationAdmission(authorizer: Authorizer): AdmissionPlugin {
         ).allowed;
       if (info.resource === "roles" || info.resource === "clusterroles") {
         const role = object as unknown as ClusterRole;
-        if (
-          old &&
-          JSON.stringify((old as unknown as ClusterRole).rules ?? []) === JSON.stringify(role.rules ?? []) &&
-          JSON.stringify((old as unknown as ClusterRole).aggregationRule) ===
-            JSON.stringify(role.aggregationRule)
-        )
-          return;
+        if (old && grantsTheSame(old as unknown as ClusterRole, role)) return;
         if (await allowedTo("escalate", info.resource, name)) return;
         const why = await escalation(authorizer, user, namespace, role.rules ?? [], registry);
         if (why) throw forbidden(info.resource, name, why);
