@@ -10,11 +10,14 @@ import { Hono } from "hono/quick";
 import type { KeyValue, Store } from "../../durable-objects/store/types.ts";
 import { ApiError } from "../client/status.ts";
 import { type Level, podSecurityAdmission } from "./admission/podsecurity.ts";
+import type { Authorizer } from "./authorize.ts";
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, VERSION_INFO } from "./discovery.ts";
 import type { UnknownFieldsChecker } from "./fields.ts";
 import { handleResource, type WatchSettings } from "./handlers/index.ts";
 import { nodeRestriction } from "./node-restriction.ts";
 import type { PlatformServices } from "./platform.ts";
+import { escalationAdmission } from "./rbac/escalation.ts";
+import { impersonate } from "./rbac/impersonate.ts";
 import type { LeaseManager } from "./registry/leases.ts";
 import { Registry, type RegistryWrite } from "./registry/registry.ts";
 import type { ResourceInfo, ServiceAllocator } from "./registry/types.ts";
@@ -46,6 +49,8 @@ export interface ApiServerDeps {
   bootstrapMemo?: { done?: Promise<void> };
   /** Authorization by verb (Node authorizer etc.); throws ApiError Forbidden. Never sees the body. */
   authorize?: (user: UserInfo, attributes: RequestAttributes, registry: Registry) => Promise<void>;
+  /** The full authorizer chain (authorize.ts createAuthorizer): used instead of `authorize`, and it also enables impersonation, RBAC escalation checks and access reviews. */
+  authorizer?: Authorizer;
   /** Shared allocation pools for strategy.allocate (service ClusterIPs/NodePorts). */
   allocator?: (registry: Registry) => ServiceAllocator;
   /** Pod Security level for namespaces without pod-security.kubernetes.io labels (default baseline). */
@@ -76,11 +81,15 @@ export function createApiServer(deps: ApiServerDeps) {
     store: deps.store,
     resources: deps.resources,
     now,
-    onWrite: deps.onWrite,
+    onWrite: (event) => {
+      deps.authorizer?.observe(event);
+      deps.onWrite?.(event);
+    },
     // kube's order: the kinds' own plugins (NamespaceLifecycle), NodeRestriction, (validation), PodSecurity.
     admission: [
       ...deps.resources.flatMap((info) => info.rest?.admission ?? []),
       nodeRestriction,
+      ...(deps.authorizer ? [escalationAdmission(deps.authorizer)] : []),
       podSecurityAdmission({ defaultLevel: deps.podSecurityDefault ?? "baseline" }),
     ],
     allocator: deps.allocator,
@@ -113,18 +122,23 @@ export function createApiServer(deps: ApiServerDeps) {
   app.use("*", async (c, next) => {
     const path = new URL(c.req.url).pathname;
     if (UNAUTHENTICATED.has(path)) return next();
-    const user = await deps.authenticate(c.req.raw);
-    if (!user) throw new ApiError("Unauthorized", "Unauthorized");
-    c.set("user", user);
+    const authenticated = await deps.authenticate(c.req.raw);
+    if (!authenticated) throw new ApiError("Unauthorized", "Unauthorized");
     // The verb is fixed here, once: a method with no verb, or one the (sub)resource does not serve, is 405 now.
     const attributes = requestAttributes(c.req.raw, deps.resources);
     c.set("attributes", attributes);
-    if (deps.authorize) await deps.authorize(user, attributes, registry);
+    // Before authorization: the default RBAC policy is among the built-in objects.
     memo.done ??= bootstrap(registry, deps.resources).catch((error) => {
       memo.done = undefined;
       throw error;
     });
     await memo.done;
+    const user = deps.authorizer
+      ? await impersonate(c.req.raw, authenticated, deps.authorizer, registry)
+      : authenticated;
+    c.set("user", user);
+    if (deps.authorizer) await deps.authorizer.authorize(user, attributes, registry);
+    else if (deps.authorize) await deps.authorize(user, attributes, registry);
     return next();
   });
 
@@ -178,6 +192,7 @@ export function createApiServer(deps: ApiServerDeps) {
       unknownFields: deps.schema?.unknownFields,
       services: deps.services ?? {},
       watch: deps.watch,
+      authorizer: deps.authorizer,
     });
   };
   app.all("/api/*", resource);

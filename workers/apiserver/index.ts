@@ -8,10 +8,11 @@ import { createKubeClient, type KubeClient } from "../client/kube.ts";
 import type { Env } from "../env.ts";
 import { parseLevel } from "./admission/podsecurity.ts";
 import { type ApiServer, createApiServer } from "./app.ts";
-import { authorize } from "./authorize.ts";
+import { createAuthorizer } from "./authorize.ts";
 import { createServiceAllocator, inUseFromServices, RESOURCES } from "./kinds/index.ts";
 import { schemaServices } from "./openapi/index.ts";
 import type { PlatformServices } from "./platform.ts";
+import { RbacCache } from "./rbac/cache.ts";
 import { createLeaseManager, type LeaseManager } from "./registry/leases.ts";
 import { DEFAULT_EXPIRING_TTL_SECONDS, type Registry } from "./registry/registry.ts";
 import {
@@ -58,6 +59,8 @@ interface IsolateState {
   bootstrap: { done?: Promise<void> };
   watches: { max: number; limiter: WatchLimiter };
   leases: LeaseManager;
+  /** RBAC objects indexed for the authorizer, refreshed by this isolate's writes and by revision checks. */
+  rbac: RbacCache;
 }
 const isolateStates = new WeakMap<object, IsolateState>();
 
@@ -69,6 +72,7 @@ function isolateState(env: Env): IsolateState {
       bootstrap: {},
       watches: { max, limiter: createWatchLimiter(max) },
       leases: createLeaseManager(createDurableStore(env.STORE), Date.now),
+      rbac: new RbacCache(),
     };
     isolateStates.set(env.STORE, state);
   }
@@ -108,7 +112,7 @@ export function apiServerForEnv(
     // OpenAPI v3 documents and the strict unknown-field check, generated from the resource table.
     schema: schemaServices,
     bootstrapMemo: state.bootstrap,
-    authorize,
+    authorizer: createAuthorizer({ cache: state.rbac }),
     allocator: (registry) => serviceAllocator(env, registry),
     // An unknown level fails closed, as kube's label parsing does.
     podSecurityDefault:

@@ -12,6 +12,9 @@ import { parseTimestamp } from "../client/time.ts";
 export interface UserInfo {
   name: string;
   groups: string[];
+  uid?: string;
+  /** Extra attributes (impersonated with Impersonate-Extra-<key>). */
+  extra?: Record<string, string[]>;
 }
 
 /** The admin identity. */

@@ -4,6 +4,7 @@
  * new Deployment all the way to bound pods.
  */
 
+import { clusterRoleAggregationController } from "../controllers/clusterroleaggregation/index.ts";
 import { cronJobController } from "../controllers/cronjob/index.ts";
 import { daemonSetController } from "../controllers/daemonset/index.ts";
 import { deploymentController } from "../controllers/deployment/index.ts";
@@ -37,6 +38,7 @@ export const CONTROLLERS: Controller[] = [
   nodeIpamController,
   nodeLifecycleController,
   garbageCollector,
+  clusterRoleAggregationController,
 ];
 
 /** Every "group/resource" some controller watches: writes to anything else never wake the manager. */

@@ -11,6 +11,13 @@ export async function create(call: CollectionCall): Promise<Response> {
     ...checkFields(call.info, object, duplicates, fieldValidationFrom(call.url), call.deps.unknownFields),
   );
   const ctx = { ...call.ctx, dryRun: dryRun(call.url) };
+  const own = call.info.rest?.create;
+  if (own) {
+    const { info, namespace, user } = call;
+    const registry = call.deps.registry;
+    const authorizer = call.deps.authorizer;
+    return json(await own({ info, namespace, object, ctx, registry, user, authorizer }), 201, call.warnings);
+  }
   const created = await call.deps.registry.create(call.info, call.namespace, object, ctx, {
     manager: fieldManager(call),
   });

@@ -29,12 +29,31 @@ import { podTemplateStrategy } from "./podtemplate.ts";
 import { bindingProto, roleProto } from "./rbac.proto.ts";
 import {
   clusterRoleBindingStrategy,
+  clusterRoleStorage,
   clusterRoleStrategy,
   roleBindingStrategy,
   roleStrategy,
 } from "./rbac.ts";
 import { replicaSetStrategy } from "./replicaset.ts";
 import { replicationControllerStrategy } from "./replicationcontroller.ts";
+import {
+  selfSubjectAccessReviewProto,
+  selfSubjectReviewProto,
+  selfSubjectRulesReviewProto,
+  subjectAccessReviewProto,
+} from "./reviews.proto.ts";
+import {
+  localSubjectAccessReviewStorage,
+  localSubjectAccessReviewStrategy,
+  selfSubjectAccessReviewStorage,
+  selfSubjectAccessReviewStrategy,
+  selfSubjectReviewStorage,
+  selfSubjectReviewStrategy,
+  selfSubjectRulesReviewStorage,
+  selfSubjectRulesReviewStrategy,
+  subjectAccessReviewStorage,
+  subjectAccessReviewStrategy,
+} from "./reviews.ts";
 import { runtimeClassStrategy } from "./runtimeclass.ts";
 import { secretProto } from "./secret.proto.ts";
 import { secretStrategy } from "./secret.ts";
@@ -82,6 +101,9 @@ function row<T extends object>(
 }
 
 const RBAC = "rbac.authorization.k8s.io/v1";
+const AUTHZ = "authorization.k8s.io/v1";
+/** Create-only kinds answered per request (access reviews): cluster-scoped, never stored. */
+const REVIEW = { namespaced: false, verbs: ["create"] };
 
 /** Every served resource. */
 export const RESOURCES: ResourceInfo[] = [
@@ -218,6 +240,7 @@ export const RESOURCES: ResourceInfo[] = [
   row(RBAC, "roles", "Role", "V1Role", roleStrategy, { nameFormat: "path", protobuf: roleProto }),
   row(RBAC, "clusterroles", "ClusterRole", "V1ClusterRole", clusterRoleStrategy, {
     protobuf: roleProto,
+    rest: clusterRoleStorage,
     namespaced: false,
     nameFormat: "path",
   }),
@@ -230,6 +253,68 @@ export const RESOURCES: ResourceInfo[] = [
     namespaced: false,
     nameFormat: "path",
   }),
+  // authorization.k8s.io/v1 and authentication.k8s.io/v1 reviews (kubectl auth can-i, auth whoami)
+  row(
+    AUTHZ,
+    "selfsubjectaccessreviews",
+    "SelfSubjectAccessReview",
+    "V1SelfSubjectAccessReview",
+    selfSubjectAccessReviewStrategy,
+    {
+      ...REVIEW,
+      rest: selfSubjectAccessReviewStorage,
+      protobuf: selfSubjectAccessReviewProto,
+    },
+  ),
+  row(
+    AUTHZ,
+    "selfsubjectrulesreviews",
+    "SelfSubjectRulesReview",
+    "V1SelfSubjectRulesReview",
+    selfSubjectRulesReviewStrategy,
+    {
+      ...REVIEW,
+      rest: selfSubjectRulesReviewStorage,
+      protobuf: selfSubjectRulesReviewProto,
+    },
+  ),
+  row(
+    AUTHZ,
+    "subjectaccessreviews",
+    "SubjectAccessReview",
+    "V1SubjectAccessReview",
+    subjectAccessReviewStrategy,
+    {
+      ...REVIEW,
+      rest: subjectAccessReviewStorage,
+      protobuf: subjectAccessReviewProto,
+    },
+  ),
+  row(
+    AUTHZ,
+    "localsubjectaccessreviews",
+    "LocalSubjectAccessReview",
+    "V1LocalSubjectAccessReview",
+    localSubjectAccessReviewStrategy,
+    {
+      ...REVIEW,
+      namespaced: true,
+      rest: localSubjectAccessReviewStorage,
+      protobuf: subjectAccessReviewProto,
+    },
+  ),
+  row(
+    "authentication.k8s.io/v1",
+    "selfsubjectreviews",
+    "SelfSubjectReview",
+    "V1SelfSubjectReview",
+    selfSubjectReviewStrategy,
+    {
+      ...REVIEW,
+      rest: selfSubjectReviewStorage,
+      protobuf: selfSubjectReviewProto,
+    },
+  ),
 ];
 
 /** The row for group/resource, if served. */

@@ -90,6 +90,26 @@ const SAMPLES: Record<string, KubeObject> = {
     roleRef,
     subjects: [{ kind: "ServiceAccount", name: "sa", namespace: "d" }],
   },
+  "authorization.k8s.io/selfsubjectaccessreviews": {
+    spec: {
+      resourceAttributes: {
+        namespace: "d",
+        verb: "get",
+        group: "apps",
+        resource: "deployments",
+        subresource: "scale",
+        name: "x",
+      },
+    },
+  },
+  "authorization.k8s.io/selfsubjectrulesreviews": { spec: { namespace: "d" } },
+  "authorization.k8s.io/subjectaccessreviews": {
+    spec: { user: "u", groups: ["g"], uid: "1", nonResourceAttributes: { path: "/healthz", verb: "get" } },
+  },
+  "authorization.k8s.io/localsubjectaccessreviews": {
+    spec: { user: "u", resourceAttributes: { namespace: "default", verb: "get", resource: "pods" } },
+  },
+  "authentication.k8s.io/selfsubjectreviews": {},
 };
 
 const ctx: RequestContext = {

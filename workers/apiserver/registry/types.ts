@@ -10,8 +10,10 @@
 import type { KubeObject } from "../../client/kube.ts";
 import type { StatusCause } from "../../client/status.ts";
 import type { AdmissionPlugin } from "../admission/chain.ts";
+import type { Authorizer } from "../authorize.ts";
 import type { PlatformServices } from "../platform.ts";
 import type { Schema } from "../protobuf-schemas.ts";
+import type { UserInfo } from "../tokens.ts";
 import type { Registry } from "./registry.ts";
 
 /** A field error as Kubernetes reports it (field.Error): path + type + detail. */
@@ -180,6 +182,21 @@ export interface StorageOverride {
   admission?: AdmissionPlugin[];
   /** Create the objects that always exist (built-in namespaces); run before the first request is served. */
   bootstrap?(registry: Registry): Promise<void>;
+  /** CREATE in place of the generic one, for kinds computed per request and never stored (access reviews). */
+  create?(request: CreateRequest): Promise<KubeObject>;
+}
+
+/** What a kind's own create is given: the decoded body, who asks, and the authorizer. */
+export interface CreateRequest {
+  info: ResourceInfo;
+  namespace?: string;
+  object: KubeObject;
+  ctx: RequestContext;
+  registry: Registry;
+  /** The requester as authenticated (after impersonation). */
+  user: UserInfo;
+  /** The API server's authorizer chain; absent when the server authorizes nothing. */
+  authorizer?: Authorizer;
 }
 
 /** A subresource with its own semantics (pods/binding, pods/eviction, pods/log, nodes/proxy, ...). */
