@@ -81,7 +81,7 @@ export interface Authorizer {
 }
 
 /** A request's attributes in the authorizer's terms (strings, no table row). */
-export function attributesOf(request: RequestAttributes): Attributes {
+function attributesOf(request: RequestAttributes): Attributes {
   const { verb, path, target } = request;
   if (!target) return { verb, path };
   return {

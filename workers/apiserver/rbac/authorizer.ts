@@ -12,7 +12,7 @@ import { RBAC_GROUP, type RbacCache, type RbacSnapshot, type RbacSource } from "
 import { type Attributes, isResourceRequest, ruleAllows, type Subjectish } from "./evaluate.ts";
 
 /** An RbacSource over the registry: the four collections and their shard revisions. */
-export function registrySource(registry: Registry): RbacSource {
+function registrySource(registry: Registry): RbacSource {
   return {
     async list(resource) {
       const info = registry.lookup(RBAC_GROUP, resource);

@@ -19,7 +19,7 @@ import { subjectKey } from "./evaluate.ts";
 /** The RBAC API group. */
 export const RBAC_GROUP = "rbac.authorization.k8s.io";
 /** The four RBAC resources, in the order sources list them. */
-export const RBAC_RESOURCES = ["clusterroles", "roles", "clusterrolebindings", "rolebindings"] as const;
+const RBAC_RESOURCES = ["clusterroles", "roles", "clusterrolebindings", "rolebindings"] as const;
 /** One of the RBAC resources. */
 export type RbacResource = (typeof RBAC_RESOURCES)[number];
 

@@ -11,7 +11,7 @@ const hasAll = (set: string[] | undefined, items: string[] | undefined) =>
   (items ?? []).every((i) => has(set, i));
 
 /** One rule as single-verb, single-resource (or single-URL) rules. */
-export function breakdownRule(rule: PolicyRule): PolicyRule[] {
+function breakdownRule(rule: PolicyRule): PolicyRule[] {
   const out: PolicyRule[] = [];
   for (const group of rule.apiGroups ?? [])
     for (const resource of rule.resources ?? [])
@@ -42,7 +42,7 @@ function urlCovers(owner: string, path: string): boolean {
 }
 
 /** Whether one owner rule covers one (atomic) servant rule. */
-export function ruleCovers(owner: PolicyRule, sub: PolicyRule): boolean {
+function ruleCovers(owner: PolicyRule, sub: PolicyRule): boolean {
   const verbs = has(owner.verbs, "*") || hasAll(owner.verbs, sub.verbs);
   const groups = has(owner.apiGroups, "*") || hasAll(owner.apiGroups, sub.apiGroups);
   const resources = resourceCoversAll(owner.resources, sub.resources);

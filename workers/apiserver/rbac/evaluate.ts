@@ -37,17 +37,17 @@ export function isResourceRequest(attributes: Attributes): attributes is Resourc
 }
 
 /** The verb is listed, or the rule grants every verb. */
-export function verbMatches(rule: PolicyRule, verb: string): boolean {
+function verbMatches(rule: PolicyRule, verb: string): boolean {
   return rule.verbs.some((v) => v === "*" || v === verb);
 }
 
 /** The group is listed, or the rule grants every group. */
-export function apiGroupMatches(rule: PolicyRule, group: string): boolean {
+function apiGroupMatches(rule: PolicyRule, group: string): boolean {
   return (rule.apiGroups ?? []).some((g) => g === "*" || g === group);
 }
 
 /** `*`, the exact "resource[/subresource]", or `*\/subresource` for any resource's subresource. */
-export function resourceMatches(rule: PolicyRule, combined: string, subresource: string): boolean {
+function resourceMatches(rule: PolicyRule, combined: string, subresource: string): boolean {
   for (const r of rule.resources ?? []) {
     if (r === "*" || r === combined) return true;
     if (subresource && r.length === subresource.length + 2 && r.startsWith("*/") && r.endsWith(subresource))
@@ -57,13 +57,13 @@ export function resourceMatches(rule: PolicyRule, combined: string, subresource:
 }
 
 /** No resourceNames means every name; otherwise the name must be listed (so never a collection). */
-export function resourceNameMatches(rule: PolicyRule, name: string): boolean {
+function resourceNameMatches(rule: PolicyRule, name: string): boolean {
   const names = rule.resourceNames ?? [];
   return names.length === 0 || names.includes(name);
 }
 
 /** `*`, the exact path, or a trailing-`*` prefix. */
-export function nonResourceURLMatches(rule: PolicyRule, path: string): boolean {
+function nonResourceURLMatches(rule: PolicyRule, path: string): boolean {
   for (const url of rule.nonResourceURLs ?? []) {
     if (url === "*" || url === path) return true;
     if (url.endsWith("*") && path.startsWith(url.slice(0, -1))) return true;
@@ -85,7 +85,7 @@ export function ruleAllows(attributes: Attributes, rule: PolicyRule): boolean {
 }
 
 /** The user name a ServiceAccount authenticates as. */
-export function serviceAccountUser(namespace: string, name: string): string {
+function serviceAccountUser(namespace: string, name: string): string {
   return `system:serviceaccount:${namespace}:${name}`;
 }
 

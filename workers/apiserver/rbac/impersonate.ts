@@ -18,7 +18,7 @@ const EXTRA_PREFIX = "impersonate-extra-";
 const ANONYMOUS = "system:anonymous";
 
 /** True when the request carries any impersonation header. */
-export function wantsImpersonation(request: Request): boolean {
+function wantsImpersonation(request: Request): boolean {
   for (const [name] of request.headers) if (name.toLowerCase().startsWith("impersonate-")) return true;
   return false;
 }

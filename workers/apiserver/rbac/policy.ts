@@ -15,7 +15,7 @@ const BOOTSTRAP_LABELS = { "kubernetes.io/bootstrapping": "rbac-defaults" };
 const AUTOUPDATE = { "rbac.authorization.kubernetes.io/autoupdate": "true" };
 
 /** The label an aggregated role selects: rbac.authorization.k8s.io/aggregate-to-<admin|edit|view>. */
-export const aggregateTo = (role: string) => `${RBAC_GROUP}/aggregate-to-${role}`;
+const aggregateTo = (role: string) => `${RBAC_GROUP}/aggregate-to-${role}`;
 
 const rule = (verbs: string[], apiGroups: string[], resources: string[]): PolicyRule => ({
   verbs,

@@ -11,7 +11,7 @@ import { RbacCache } from "./cache.ts";
 export type Json = Record<string, any>;
 
 /** Bearer token → identity. */
-export const TEST_USERS: Record<string, UserInfo> = {
+const TEST_USERS: Record<string, UserInfo> = {
   admin: ADMIN_USER,
   alice: { name: "alice", groups: ["system:authenticated"] },
   ada: { name: "ada", groups: ["system:authenticated"] },
