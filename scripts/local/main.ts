@@ -13,11 +13,19 @@ import { fileURLToPath } from "node:url";
 import { type ClusterFetch, clusterFetch } from "../lib/client.ts";
 import { writeKubeconfig } from "../lib/kubeconfig.ts";
 import { findAgentEntry, killGroup, type LocalAgent, startAgent, stopAgent } from "./agents.ts";
-import { parseStartArgs, type StartOptions, USAGE } from "./args.ts";
+import { nodeCidrMask, parseStartArgs, type StartOptions, USAGE } from "./args.ts";
 import { nodeCriSocket, removeContainerPods, removeWasmSandboxes, whileFrozen } from "./container-pods.ts";
 import { type LocalControlPlane, startControlPlane } from "./controlplane.ts";
 import { containerRuntimeProblem, hasCommand, missingPackages, runSetupHost } from "./host.ts";
 import { pushOfflineImages } from "./images.ts";
+import {
+  createNodeNetwork,
+  type NodeNetwork,
+  type NodeNetworkPlan,
+  nodeNetnsProblem,
+  planNodeNetwork,
+  routeWhenAssigned,
+} from "./netns.ts";
 import { ensureEncryptionKeys, ensurePki } from "./pki.ts";
 import { privateDir, restrictTree } from "./private.ts";
 import { stopProcessesMentioning } from "./process-tree.ts";
@@ -53,7 +61,8 @@ async function main(): Promise<void> {
   await privateDir(logs);
   claimStateDir(stateDir);
 
-  const pki = await ensurePki(join(stateDir, "pki"));
+  const plan = await nodeNetworkPlan(options);
+  const pki = await ensurePki(join(stateDir, "pki"), plan ? [plan.hostIP] : []);
   const encryptionKeys = await ensureEncryptionKeys(join(stateDir, "pki", "encryption-keys"));
   await privateDir(join(stateDir, "state"));
   await restrictTree(join(stateDir, "state"));
@@ -76,7 +85,7 @@ async function main(): Promise<void> {
       ENCRYPTION_KEYS: encryptionKeys,
       // Node IPAM cuts --pod-network into one /24 per node (node-1 gets the first, as before IPAM).
       CLUSTER_CIDR: options.podNetwork,
-      NODE_CIDR_MASK_SIZE: "24",
+      NODE_CIDR_MASK_SIZE: String(nodeCidrMask(options.podNetwork, options.nodes)),
     },
     logFile: join(logs, "control-plane.log"),
     onCron: (cron, error) => {
@@ -124,8 +133,9 @@ async function main(): Promise<void> {
     if (!shuttingDown) say(`first resync failed: ${error.message}`);
   });
 
+  const network = plan && (await startNodeNetwork(plan, stateDir, cp.url, registry.host));
   if (options.nodes > 0)
-    await startAgents(options, runtimes, cp.url, pki.caCert, fetcher, agents, registry.host);
+    await startAgents(options, runtimes, cp.url, pki.caCert, fetcher, agents, registry.host, network);
 
   const kc = show(kubeconfig);
   console.log(
@@ -143,6 +153,56 @@ async function main(): Promise<void> {
     ].join("\n"),
   );
   for (const agent of agents) void reportNodeReady(fetcher, agent.name);
+  if (network) for (const agent of agents) void routeToPods(fetcher, network, agent.name);
+}
+
+/** The node network when nodes get namespaces: asked for, or by default with 2+ nodes where it can work. */
+async function nodeNetworkPlan(options: StartOptions): Promise<NodeNetworkPlan | undefined> {
+  if (options.nodes === 0 || options.nodeNetns === false) return undefined;
+  if (options.nodeNetns === undefined && options.nodes < 2) return undefined;
+  const problem = await nodeNetnsProblem();
+  if (problem && options.nodeNetns) throw new StartError(`--node-netns: ${problem}`);
+  if (problem) {
+    say(`nodes share the host's network: ${problem}`);
+    return undefined;
+  }
+  const names = Array.from({ length: options.nodes }, (_, i) => `node-${i + 1}`);
+  try {
+    return planNodeNetwork(options.stateDir, options.nodeNetwork, names);
+  } catch (error) {
+    throw new StartError((error as Error).message);
+  }
+}
+
+/** Build the node network (after sweeping forwarders a killed start left) and say where each node is. */
+async function startNodeNetwork(
+  plan: NodeNetworkPlan,
+  stateDir: string,
+  apiUrl: string,
+  registryHost: string,
+): Promise<NodeNetwork> {
+  const marker = join(stateDir, "netns-forwarder");
+  await stopProcessesMentioning(marker);
+  const ports = [Number(new URL(apiUrl).port), Number(registryHost.split(":")[1])];
+  const network = await createNodeNetwork(plan, ports, marker);
+  running.network = network;
+  const nodes = plan.nodes.map((n) => `${n.name} ${n.ip} (netns ${n.ns})`).join(", ");
+  say(`node network ${plan.cidr} on bridge ${plan.bridge}, host ${plan.hostIP}: ${nodes}`);
+  return network;
+}
+
+/** Route a node's pod CIDR from the host once node IPAM gave it one. */
+async function routeToPods(fetcher: ClusterFetch, network: NodeNetwork, name: string): Promise<void> {
+  const podCidr = async () => {
+    const res = await fetcher(`/api/v1/nodes/${name}`);
+    if (!res.ok) return void (await res.arrayBuffer());
+    return ((await res.json()) as { spec?: { podCIDR?: string } }).spec?.podCIDR;
+  };
+  const cidr = await routeWhenAssigned(network, name, podCidr, () => shuttingDown).catch((error) => {
+    if (!shuttingDown) say(`cannot route ${name}'s pods from the host: ${(error as Error).message}`);
+    return undefined;
+  });
+  if (cidr) say(`host routes ${name}'s pods (${cidr}) via ${network.node(name)?.ip}`);
 }
 
 /** --runtimes, else containers and WASM when containerd can run here (else WASM only, and one line saying why). */
@@ -241,6 +301,7 @@ async function startAgents(
   fetcher: ClusterFetch,
   agents: LocalAgent[],
   registryHost: string,
+  network?: NodeNetwork,
 ): Promise<void> {
   const entry = findAgentEntry(ROOT);
   running.nodesDir = join(options.stateDir, "nodes");
@@ -255,11 +316,18 @@ async function startAgents(
       nodeName: name,
       description: `npm start: local node ${name}`,
     });
+    // A node in its own namespace reaches the API at the host's address on the node network.
+    const place = network?.node(name);
     const agent = await startAgent({
       root: ROOT,
       entry,
       name,
-      server,
+      server: place ? `https://${network?.plan.hostIP}:${new URL(server).port}` : server,
+      netns: place?.ns,
+      // Its own address, and its own service proxy: rules and NodePorts in its namespace only.
+      extraArgs: place
+        ? ["--node-ip", place.ip, "--service-proxy", "--cluster-cidr", options.podNetwork]
+        : undefined,
       // Each local node joins as a remote one does: with its own bootstrap token (docs/deploy.md).
       tokenFile,
       caFile,
@@ -305,6 +373,7 @@ const running: {
   cp?: LocalControlPlane;
   agents: LocalAgent[];
   registry?: RegistryProxy;
+  network?: NodeNetwork;
   /** Parent of the node agents' data dirs: their pods' processes mention it. */
   nodesDir?: string;
   fetcher?: { close(): Promise<void> };
@@ -343,6 +412,10 @@ async function teardown(): Promise<void> {
     );
     const sandboxes = counts.reduce((a, b) => a + b, 0);
     if (sandboxes > 0) say(`removed ${sandboxes} WASM pod sandbox(es)`);
+  }
+  if (running.network) {
+    await running.network.stop();
+    say(`removed the node network (bridge ${running.network.plan.bridge} and its namespaces)`);
   }
   await running.registry?.stop();
   for (const close of running.closers) await close().catch(() => {});
