@@ -128,13 +128,8 @@ describe.skipIf(unavailable)("npm start --nodes 2: nodes in their own network na
   }, 180_000);
 
   it("routes pods, ClusterIPs, NodePorts and a WASM Service across nodes, and leaves nothing after Ctrl-C", async () => {
-    const launched = launchNpmStart(
-      ["--nodes", "2", "--state-dir", stateDir, "--port", "0", "--registry-port", "0", "--skip-setup"],
-      { EDGEPLANE_POD_NETWORK: subnet.cidr, EDGEPLANE_NODE_NETWORK: `172.31.${third}.0/24` },
-    );
-    running = launched;
+    const launched = start();
     onTestFailed(async () => {
-      console.log(launched.output());
       console.log((await kubectl(["get", "pods,svc,events", "-A", "-o", "wide"])).stdout);
       for (const n of ["node-1", "node-2"]) {
         const log = await import("node:fs/promises").then((fs) =>
@@ -310,19 +305,62 @@ spec:
     // The name resolved to the Service's ClusterIP: the request went through the node's service proxy.
     expect(byName.split("\n")[0]).toBe(`Succeeded: ${httpHelloIP}`);
 
-    // Ctrl-C: everything it made on the host goes.
-    const before: ProcessInfo[] = launched.tree();
-    expect(leftovers(id, subnet.cidr).length).toBeGreaterThan(0);
-    await launched.interrupt("SIGINT", 120_000);
-    running = undefined;
-    await until("the launcher to finish stopping", () => survivors(before).length === 0 || undefined, 60_000);
-    expect(launched.output()).toMatch(/removed the node network/);
-    expect(launched.output()).not.toMatch(/forced stop/);
-    expect(processesMentioning(stateDir).map((p) => `${p.pid} ${p.command}`)).toEqual([]);
-    await until(
-      "no namespace, link or route left",
-      () => leftovers(id, subnet.cidr).length === 0 || undefined,
-      30_000,
-    ).catch(() => expect(leftovers(id, subnet.cidr)).toEqual([]));
+    await stopAndCheck(launched, "group SIGINT");
   }, 900_000);
+
+  it("starts again on the same state (pods back, NodePort answers), and SIGTERM to npm alone leaves nothing", async () => {
+    const launched = start();
+    await launched.waitFor(/edgeplane: ready at/, 300_000);
+    // The server certificate already names the host's address: not issued again, and the agents trust it.
+    expect(launched.output()).not.toMatch(/made a local CA/);
+    await until("both nodes Ready", async () => {
+      const out = (await kubectl(["get", "nodes", "node-1", "node-2", "--no-headers"])).stdout;
+      return out.split("\n").filter((l) => / Ready /.test(l)).length === 2 || undefined;
+    });
+    const nodePort = await kubectlOk(["get", "svc", "web-2", "-o", "jsonpath={.spec.ports[0].nodePort}"]);
+    const body = await until("web-2 through node-1's NodePort again", () =>
+      fetch(`http://${nodeIP(1)}:${nodePort}/`, {
+        signal: AbortSignal.timeout(5000),
+        headers: { Connection: "close" },
+      }).then(
+        (r) => (r.ok ? r.text() : undefined),
+        () => undefined,
+      ),
+    );
+    expect(body).toBe("hello from node-2\n");
+    await stopAndCheck(launched, "npm SIGTERM");
+  }, 600_000);
 });
+
+/** Start `npm start -- --nodes 2` on this run's private pod and node networks. */
+function start(): Launched {
+  const launched = launchNpmStart(
+    ["--nodes", "2", "--state-dir", stateDir, "--port", "0", "--registry-port", "0", "--skip-setup"],
+    { EDGEPLANE_POD_NETWORK: subnet.cidr, EDGEPLANE_NODE_NETWORK: `172.31.${third}.0/24` },
+  );
+  running = launched;
+  onTestFailed(() => console.log(launched.output()));
+  return launched;
+}
+
+/** Stop as `how` says; then no process, namespace, link or route of the cluster is left. */
+async function stopAndCheck(launched: Launched, how: "group SIGINT" | "npm SIGTERM"): Promise<void> {
+  const id = nodeNetworkId(stateDir);
+  const before: ProcessInfo[] = launched.tree();
+  expect(leftovers(id, subnet.cidr).length).toBeGreaterThan(0);
+  if (how === "group SIGINT") await launched.interrupt("SIGINT", 120_000);
+  else await launched.signalNpm("SIGTERM", 120_000);
+  running = undefined;
+  // npm may exit before the launcher it signalled has finished stopping everything: wait for that.
+  await until("the launcher to finish stopping", () => survivors(before).length === 0 || undefined, 60_000);
+  expect(launched.output()).toMatch(/removed the node network/);
+  expect(launched.output()).toMatch(/edgeplane: stopped/);
+  expect(launched.output()).not.toMatch(/forced stop/);
+  expect(processesMentioning(stateDir).map((p) => `${p.pid} ${p.command}`)).toEqual([]);
+  // A namespace's veth goes when the kernel frees the namespace, just after its name is deleted.
+  await until(
+    "no namespace, link or route left",
+    () => leftovers(id, subnet.cidr).length === 0 || undefined,
+    30_000,
+  ).catch(() => expect(leftovers(id, subnet.cidr)).toEqual([]));
+}
