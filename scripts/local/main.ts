@@ -18,14 +18,8 @@ import { nodeCriSocket, removeContainerPods, removeWasmSandboxes, whileFrozen } 
 import { type LocalControlPlane, startControlPlane } from "./controlplane.ts";
 import { containerRuntimeProblem, hasCommand, missingPackages, runSetupHost } from "./host.ts";
 import { pushOfflineImages } from "./images.ts";
-import {
-  createNodeNetwork,
-  type NodeNetwork,
-  type NodeNetworkPlan,
-  nodeNetnsProblem,
-  planNodeNetwork,
-  routeWhenAssigned,
-} from "./netns.ts";
+import type { NodeNetwork } from "./netns.ts";
+import { chooseNodeNetwork, routeToPods, startNodeNetwork } from "./netns-start.ts";
 import { ensureEncryptionKeys, ensurePki } from "./pki.ts";
 import { privateDir, restrictTree } from "./private.ts";
 import { stopProcessesMentioning } from "./process-tree.ts";
@@ -61,7 +55,9 @@ async function main(): Promise<void> {
   await privateDir(logs);
   claimStateDir(stateDir);
 
-  const plan = await nodeNetworkPlan(options);
+  const plan = await chooseNodeNetwork(options, say).catch((error) => {
+    throw new StartError(error.message);
+  });
   const pki = await ensurePki(join(stateDir, "pki"), plan ? [plan.hostIP] : []);
   const encryptionKeys = await ensureEncryptionKeys(join(stateDir, "pki", "encryption-keys"));
   await privateDir(join(stateDir, "state"));
@@ -133,7 +129,9 @@ async function main(): Promise<void> {
     if (!shuttingDown) say(`first resync failed: ${error.message}`);
   });
 
-  const network = plan && (await startNodeNetwork(plan, stateDir, cp.url, registry.host));
+  const ports = { api: Number(new URL(cp.url).port), registry: Number(registry.host.split(":")[1]) };
+  const network = plan && (await startNodeNetwork(plan, stateDir, ports, say));
+  running.network = network;
   if (options.nodes > 0)
     await startAgents(options, runtimes, cp.url, pki.caCert, fetcher, agents, registry.host, network);
 
@@ -153,56 +151,7 @@ async function main(): Promise<void> {
     ].join("\n"),
   );
   for (const agent of agents) void reportNodeReady(fetcher, agent.name);
-  if (network) for (const agent of agents) void routeToPods(fetcher, network, agent.name);
-}
-
-/** The node network when nodes get namespaces: asked for, or by default with 2+ nodes where it can work. */
-async function nodeNetworkPlan(options: StartOptions): Promise<NodeNetworkPlan | undefined> {
-  if (options.nodes === 0 || options.nodeNetns === false) return undefined;
-  if (options.nodeNetns === undefined && options.nodes < 2) return undefined;
-  const problem = await nodeNetnsProblem();
-  if (problem && options.nodeNetns) throw new StartError(`--node-netns: ${problem}`);
-  if (problem) {
-    say(`nodes share the host's network: ${problem}`);
-    return undefined;
-  }
-  const names = Array.from({ length: options.nodes }, (_, i) => `node-${i + 1}`);
-  try {
-    return planNodeNetwork(options.stateDir, options.nodeNetwork, names);
-  } catch (error) {
-    throw new StartError((error as Error).message);
-  }
-}
-
-/** Build the node network (after sweeping forwarders a killed start left) and say where each node is. */
-async function startNodeNetwork(
-  plan: NodeNetworkPlan,
-  stateDir: string,
-  apiUrl: string,
-  registryHost: string,
-): Promise<NodeNetwork> {
-  const marker = join(stateDir, "netns-forwarder");
-  await stopProcessesMentioning(marker);
-  const ports = [Number(new URL(apiUrl).port), Number(registryHost.split(":")[1])];
-  const network = await createNodeNetwork(plan, ports, marker);
-  running.network = network;
-  const nodes = plan.nodes.map((n) => `${n.name} ${n.ip} (netns ${n.ns})`).join(", ");
-  say(`node network ${plan.cidr} on bridge ${plan.bridge}, host ${plan.hostIP}: ${nodes}`);
-  return network;
-}
-
-/** Route a node's pod CIDR from the host once node IPAM gave it one. */
-async function routeToPods(fetcher: ClusterFetch, network: NodeNetwork, name: string): Promise<void> {
-  const podCidr = async () => {
-    const res = await fetcher(`/api/v1/nodes/${name}`);
-    if (!res.ok) return void (await res.arrayBuffer());
-    return ((await res.json()) as { spec?: { podCIDR?: string } }).spec?.podCIDR;
-  };
-  const cidr = await routeWhenAssigned(network, name, podCidr, () => shuttingDown).catch((error) => {
-    if (!shuttingDown) say(`cannot route ${name}'s pods from the host: ${(error as Error).message}`);
-    return undefined;
-  });
-  if (cidr) say(`host routes ${name}'s pods (${cidr}) via ${network.node(name)?.ip}`);
+  if (network) for (const a of agents) void routeToPods(fetcher, network, a.name, stopping, say);
 }
 
 /** --runtimes, else containers and WASM when containerd can run here (else WASM only, and one line saying why). */
@@ -367,6 +316,7 @@ async function reportNodeReady(fetcher: ClusterFetch, name: string): Promise<voi
 }
 
 let shuttingDown = false;
+const stopping = () => shuttingDown;
 
 /** What is running, so one teardown can stop it on a signal or a failed start. */
 const running: {
