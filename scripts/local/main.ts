@@ -130,7 +130,11 @@ async function main(): Promise<void> {
   });
 
   const ports = { api: Number(new URL(cp.url).port), registry: Number(registry.host.split(":")[1]) };
-  const network = plan && (await startNodeNetwork(plan, stateDir, ports, say));
+  const network =
+    plan &&
+    (await startNodeNetwork(plan, stateDir, ports, say).catch((error) => {
+      throw new StartError(`cannot build the node network: ${error.message}`);
+    }));
   running.network = network;
   if (options.nodes > 0)
     await startAgents(options, runtimes, cp.url, pki.caCert, fetcher, agents, registry.host, network);

@@ -10,6 +10,7 @@ import {
   type NodeNetwork,
   type NodeNetworkPlan,
   nodeNetnsProblem,
+  nodeNetworkUser,
   planNodeNetwork,
   routeWhenAssigned,
 } from "./netns.ts";
@@ -33,7 +34,14 @@ export async function chooseNodeNetwork(
     return undefined;
   }
   const names = Array.from({ length: options.nodes }, (_, i) => `node-${i + 1}`);
-  return planNodeNetwork(options.stateDir, options.nodeNetwork, names);
+  const plan = planNodeNetwork(options.stateDir, options.nodeNetwork, names);
+  // Before anything starts: another cluster's node bridge on the same network would make both unreachable.
+  const user = await nodeNetworkUser(plan);
+  if (user)
+    throw new Error(
+      `--node-network ${plan.cidr} is already in use on ${user} (another cluster?); pick another with --node-network`,
+    );
+  return plan;
 }
 
 /** Build the node network (after sweeping forwarders a killed start left) for the API and registry ports. */

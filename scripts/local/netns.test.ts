@@ -2,15 +2,19 @@
  * The node network's plan (names from the state dir, addresses from the CIDR,
  * bad CIDRs refused), and the server certificate naming the host's address
  * on it: an existing certificate without that address is issued again by the
- * same CA.
+ * same CA. A node network another interface already uses is refused (root:
+ * it makes a bridge to hold the address).
  */
+import { execFileSync } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, expect, it } from "vitest";
+import { claimSubnet } from "../../node-agent/src/runtime/cri/testing.ts";
 import { nodeCidrMask, parseStartArgs } from "./args.ts";
 import { planNodeNetwork } from "./netns.ts";
+import { chooseNodeNetwork } from "./netns-start.ts";
 import { ensurePki } from "./pki.ts";
 
 let dir: string;
@@ -67,4 +71,35 @@ it("names the host's node-network address in the server certificate, re-issued b
   const cert = new X509Certificate(await readFile(again.serverCert));
   expect(cert.verify(new X509Certificate(ca).publicKey)).toBe(true);
   expect(cert.checkIP("172.30.0.1")).toBe("172.30.0.1");
+});
+
+it("refuses a node network that a host interface already uses (another cluster's bridge), before starting", async () => {
+  const subnet = claimSubnet();
+  const third = subnet.cidr.split(".")[2];
+  const other = `epd${process.pid % 100000}`;
+  const say: string[] = [];
+  const options = parseStartArgs(
+    ["--nodes", "2", "--state-dir", dir, "--node-network", `172.31.${third}.128/25`],
+    "/root",
+    {},
+  );
+  try {
+    // Free: planned as asked.
+    expect((await chooseNodeNetwork(options, (m) => say.push(m)))?.hostIP).toBe(`172.31.${third}.129`);
+    execFileSync("ip", ["link", "add", other, "type", "bridge"]);
+    execFileSync("ip", ["addr", "add", `172.31.${third}.7/24`, "dev", other]);
+    await expect(chooseNodeNetwork(options, (m) => say.push(m))).rejects.toThrow(
+      `--node-network 172.31.${third}.128/25 is already in use on ${other} (172.31.${third}.7/24) (another cluster?)`,
+    );
+    // One node, no --node-netns: the host network as before, nothing checked.
+    expect(await chooseNodeNetwork({ ...options, nodes: 1 }, (m) => say.push(m))).toBeUndefined();
+    expect(say).toEqual([]);
+  } finally {
+    try {
+      execFileSync("ip", ["link", "del", other], { stdio: "ignore" });
+    } catch {
+      // never made
+    }
+    subnet.release();
+  }
 });

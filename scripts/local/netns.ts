@@ -127,7 +127,9 @@ export async function createNodeNetwork(
     node: (name) => plan.nodes.find((n) => n.name === name),
     routePodCidr: async (cidr, nodeIP) => {
       // add, not replace: a route that exists belongs to someone else (another cluster on the same pod network).
-      await ip("route", "add", cidr, "via", nodeIP, "dev", plan.bridge);
+      await ip("route", "add", cidr, "via", nodeIP, "dev", plan.bridge).catch((error) => {
+        throw new Error(`${error.message} (another cluster on the same --pod-network?)`);
+      });
       routes.add(cidr);
     },
     stop: async () => {
@@ -161,6 +163,31 @@ export async function createNodeNetwork(
     throw error;
   }
   return network;
+}
+
+/**
+ * The host interface (other than `plan`'s own bridge) that already has an address in `plan`'s network, e.g.
+ * another local cluster's node bridge: two bridges on one network leave the host unable to tell them apart.
+ */
+export async function nodeNetworkUser(plan: NodeNetworkPlan): Promise<string | undefined> {
+  const { stdout } = await run("ip", ["-j", "-4", "addr", "show"]);
+  const links = JSON.parse(stdout) as {
+    ifname: string;
+    addr_info?: { local: string; prefixlen: number }[];
+  }[];
+  const size = 2 ** (32 - plan.prefix);
+  const base = ipToInt(plan.cidr.split("/")[0]);
+  for (const link of links) {
+    if (link.ifname === plan.bridge) continue;
+    for (const a of link.addr_info ?? []) {
+      // Overlap of the two networks: either one holds the other's first address.
+      const theirs = ipToInt(a.local) - (ipToInt(a.local) % 2 ** (32 - a.prefixlen));
+      const theirSize = 2 ** (32 - a.prefixlen);
+      if ((theirs >= base && theirs < base + size) || (base >= theirs && base < theirs + theirSize))
+        return `${link.ifname} (${a.local}/${a.prefixlen})`;
+    }
+  }
+  return undefined;
 }
 
 /** Remove the namespaces, veths and bridge of `plan` if they exist (routes through the bridge go with it). */
