@@ -7,6 +7,7 @@ import type { ClusterFetch } from "../lib/client.ts";
 import type { StartOptions } from "./args.ts";
 import {
   createNodeNetwork,
+  hostForwards,
   type NodeNetwork,
   type NodeNetworkPlan,
   nodeNetnsProblem,
@@ -56,6 +57,10 @@ export async function startNodeNetwork(
   const network = await createNodeNetwork(plan, [ports.api, ports.registry], marker);
   const nodes = plan.nodes.map((n) => `${n.name} ${n.ip} (netns ${n.ns})`).join(", ");
   say(`node network ${plan.cidr} on bridge ${plan.bridge}, host ${plan.hostIP}: ${nodes}`);
+  if (!(await hostForwards()))
+    say(
+      "the host does not forward IPv4: nodes and pods reach nothing past it (sysctl -w net.ipv4.ip_forward=1)",
+    );
   return network;
 }
 

@@ -15,6 +15,7 @@
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
 import { createConnection, createServer, type Socket } from "node:net";
 import { promisify } from "node:util";
 
@@ -143,6 +144,12 @@ export async function createNodeNetwork(
     await ip("link", "add", plan.bridge, "type", "bridge");
     await ip("addr", "add", `${plan.hostIP}/${plan.prefix}`, "dev", plan.bridge);
     await ip("link", "set", plan.bridge, "up");
+    // The way out, as a router's NAT: what the nodes and their pods send past the host leaves with the host's
+    // address (off-host peers have no route back to the node or pod networks). Needs the host's forwarding on.
+    await nft(
+      `table ip ${natTable(plan)} { chain postrouting { type nat hook postrouting priority srcnat; policy accept; ` +
+        `iifname "${plan.bridge}" oifname != "${plan.bridge}" masquerade; }; }`,
+    );
     for (const port of ports) servers.push(await forwardToLoopback(plan.hostIP, port));
     for (const n of plan.nodes) {
       await ip("netns", "add", n.ns);
@@ -198,6 +205,26 @@ export async function removeNodeNetwork(plan: NodeNetworkPlan): Promise<void> {
     await quiet("ip", ["netns", "del", n.ns]);
   }
   await quiet("ip", ["link", "del", plan.bridge]);
+  await quiet("nft", ["delete", "table", "ip", natTable(plan)]);
+}
+
+/** The host's nftables table holding the node network's masquerade rule. */
+export function natTable(plan: NodeNetworkPlan): string {
+  return `edgeplane-nodes-${plan.id}`;
+}
+
+/** Whether the host forwards IPv4 (without it the nodes reach nothing past the host). */
+export async function hostForwards(): Promise<boolean> {
+  return (await readFile("/proc/sys/net/ipv4/ip_forward", "utf8").catch(() => "0")).trim() === "1";
+}
+
+async function nft(script: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const child = execFile("nft", ["-f", "-"], (error, _out, stderr) =>
+      error ? reject(new Error(`nft: ${stderr.trim() || error.message}`)) : resolve(),
+    );
+    child.stdin?.end(script);
+  });
 }
 
 async function ip(...args: string[]): Promise<void> {

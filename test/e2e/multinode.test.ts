@@ -9,7 +9,7 @@
  * Service's name through cluster DNS. Ctrl-C leaves no namespace, link, route
  * or process behind.
  */
-import { execFile, execFileSync } from "node:child_process";
+import { execFile, execFileSync, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -73,6 +73,9 @@ function leftovers(id: string, podNetwork: string): string[] {
     ...ipOut(["-o", "link"])
       .split("\n")
       .filter((l) => l.includes(`epn${id}`) || l.includes(`epv${id}`)),
+    ...execFileSync("nft", ["list", "tables"], { encoding: "utf8" })
+      .split("\n")
+      .filter((l) => l.includes(`edgeplane-nodes-${id}`)),
     ...ipOut(["-4", "route"])
       .split("\n")
       .filter((l) => l.startsWith(prefix) || l.includes(`172.31.${third}.`)),
@@ -305,6 +308,20 @@ spec:
     // The name resolved to the Service's ClusterIP: the request went through the node's service proxy.
     expect(byName.split("\n")[0]).toBe(`Succeeded: ${httpHelloIP}`);
 
+    // A way out past the host: a peer that only knows the host (its own namespace on a veth, no route to the
+    // node or pod networks) answers a pod, which reaches it with the host's address (the node network's NAT).
+    const outside = await startOutside();
+    try {
+      const out = await runPod(
+        "egress",
+        "node-1",
+        `for i in $(seq 10); do timeout 3 wget -qO- http://${outside.ip}:8080/ && exit 0; sleep 1; done; exit 1`,
+      );
+      expect(out).toBe(`Succeeded: you are ${outside.hostIP}\n`);
+    } finally {
+      outside.stop();
+    }
+
     await stopAndCheck(launched, "group SIGINT");
   }, 900_000);
 
@@ -331,6 +348,58 @@ spec:
     await stopAndCheck(launched, "npm SIGTERM");
   }, 600_000);
 });
+
+/**
+ * A host "outside" the cluster: a namespace on a veth from the host (198.18.<n>.0/30: the host .1, it .2)
+ * with no other route, serving HTTP on :8080 that answers with the client's address.
+ */
+async function startOutside() {
+  const ns = `ep-out-${third}`;
+  const [hostIP, ip] = [`198.18.${third}.1`, `198.18.${third}.2`];
+  const link = `epo${third}`;
+  const cleanup = () => {
+    for (const args of [
+      ["link", "del", link],
+      ["netns", "del", ns],
+    ])
+      try {
+        execFileSync("ip", args, { stdio: "ignore" });
+      } catch {
+        // not made
+      }
+  };
+  cleanup();
+  ipOut(["netns", "add", ns]);
+  ipOut(["link", "add", link, "type", "veth", "peer", "name", "eth0", "netns", ns]);
+  ipOut(["addr", "add", `${hostIP}/30`, "dev", link]);
+  ipOut(["link", "set", link, "up"]);
+  ipOut(["-n", ns, "addr", "add", `${ip}/30`, "dev", "eth0"]);
+  ipOut(["-n", ns, "link", "set", "eth0", "up"]);
+  const server = spawn(
+    "nsenter",
+    [
+      `--net=/run/netns/${ns}`,
+      "--",
+      process.execPath,
+      "-e",
+      `require("node:http").createServer((q, r) => r.end("you are " + q.socket.remoteAddress + "\\n"))
+        .listen(8080, "${ip}", () => console.log("listening"));`,
+    ],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  await new Promise<void>((res, rej) => {
+    server.stdout.once("data", () => res());
+    server.once("exit", (code) => rej(new Error(`outside server exited ${code}`)));
+  });
+  return {
+    ip,
+    hostIP,
+    stop: () => {
+      server.kill("SIGKILL");
+      cleanup();
+    },
+  };
+}
 
 /** Start `npm start -- --nodes 2` on this run's private pod and node networks. */
 function start(): Launched {
