@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { claimSubnet } from "../../node-agent/src/runtime/cri/testing.ts";
 import { nodeCidrMask, parseStartArgs } from "./args.ts";
-import { planNodeNetwork } from "./netns.ts";
+import { natTable, planNodeNetwork, removeNodeNetwork } from "./netns.ts";
 import { chooseNodeNetwork } from "./netns-start.ts";
 import { ensurePki } from "./pki.ts";
 
@@ -101,5 +101,32 @@ it("refuses a node network that a host interface already uses (another cluster's
       // never made
     }
     subnet.release();
+  }
+});
+
+it("removes what a killed start left, also the namespace of a node it no longer has", async () => {
+  const plan = planNodeNetwork(dir, "172.31.0.0/24", ["node-1", "node-2"]);
+  const [ns, veth] = [`ep-${plan.id}-node-3`, `epv${plan.id}3`];
+  execFileSync("ip", ["netns", "add", ns]);
+  execFileSync("ip", ["link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns]);
+  execFileSync("ip", ["link", "add", plan.bridge, "type", "bridge"]);
+  execFileSync("nft", ["add", "table", "ip", natTable(plan)]);
+  try {
+    await removeNodeNetwork(plan);
+    expect(execFileSync("ip", ["netns", "list"], { encoding: "utf8" })).not.toContain(plan.id);
+    expect(execFileSync("ip", ["-o", "link"], { encoding: "utf8" })).not.toContain(plan.id);
+    expect(execFileSync("nft", ["list", "tables"], { encoding: "utf8" })).not.toContain(plan.id);
+  } finally {
+    for (const [cmd, ...args] of [
+      ["ip", "link", "del", veth],
+      ["ip", "netns", "del", ns],
+      ["ip", "link", "del", plan.bridge],
+      ["nft", "delete", "table", "ip", natTable(plan)],
+    ])
+      try {
+        execFileSync(cmd, args, { stdio: "ignore" });
+      } catch {
+        // removed, as it should be
+      }
   }
 });

@@ -5,6 +5,7 @@
  * it by a veth, with its own address (the Node's InternalIP), forwarding on,
  * and (made by its agent) its own pod bridge, nftables and routes.
  *
+ * The host is the nodes' default gateway and masquerades what leaves past it.
  * The control plane and the registry endpoint stay on the host's loopback.
  * The agents reach the API at the host bridge address (a forwarder there; the
  * server certificate names that address), and the registry endpoint at their
@@ -104,7 +105,7 @@ export interface NodeNetwork {
   node(name: string): NodePlace | undefined;
   /** Route pod CIDR `cidr` from the host via `nodeIP`, so the host reaches that node's pods. */
   routePodCidr(cidr: string, nodeIP: string): Promise<void>;
-  /** Forwarders, routes, namespaces (with their veths) and the bridge go. */
+  /** Forwarders, routes, namespaces (with their veths), the bridge and the NAT table go. */
   stop(): Promise<void>;
 }
 
@@ -197,13 +198,22 @@ export async function nodeNetworkUser(plan: NodeNetworkPlan): Promise<string | u
   return undefined;
 }
 
-/** Remove the namespaces, veths and bridge of `plan` if they exist (routes through the bridge go with it). */
+/**
+ * Remove the namespaces, veths, bridge and NAT table of `plan`'s id if they exist (routes through the bridge go
+ * with it), also those of nodes a start with more of them left.
+ */
 export async function removeNodeNetwork(plan: NodeNetworkPlan): Promise<void> {
-  for (const n of plan.nodes) {
-    // The veth first: a namespace that some process still holds would otherwise keep its end, and so the pair.
-    await quiet("ip", ["link", "del", n.veth]);
-    await quiet("ip", ["netns", "del", n.ns]);
-  }
+  const lines = async (args: string[]) =>
+    (await run("ip", args).catch(() => ({ stdout: "" }))).stdout.split("\n");
+  const veths = (await lines(["-o", "link", "show", "type", "veth"]))
+    .map((l) => /^\d+: ([^:@]+)/.exec(l)?.[1] ?? "")
+    .filter((name) => name.startsWith(`epv${plan.id}`));
+  // The veth first: a namespace that some process still holds would otherwise keep its end, and so the pair.
+  for (const veth of veths) await quiet("ip", ["link", "del", veth]);
+  const namespaces = (await lines(["netns", "list"]))
+    .map((l) => l.split(" ")[0])
+    .filter((ns) => ns.startsWith(`ep-${plan.id}-`));
+  for (const ns of namespaces) await quiet("ip", ["netns", "del", ns]);
   await quiet("ip", ["link", "del", plan.bridge]);
   await quiet("nft", ["delete", "table", "ip", natTable(plan)]);
 }
