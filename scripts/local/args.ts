@@ -40,8 +40,9 @@ export const USAGE = `Usage: npm start -- [--nodes N] [--port P] [--registry-por
   --skip-setup       do not run scripts/setup-host.sh for missing Debian packages
   --runtimes LIST    what local nodes run: cri (containers), wasm, or both (default: cri,wasm when
                      containerd can run here, else wasm); the first serves pods without a RuntimeClass
-  --pod-network CIDR pod addresses (the Worker's CLUSTER_CIDR): node IPAM gives each node a /24 of it (default 10.244.0.0/16,
-                     or $EDGEPLANE_POD_NETWORK): give two clusters on one host different ones
+  --pod-network CIDR pod addresses (the Worker's CLUSTER_CIDR): node IPAM gives each node a /24 of it, or
+                     a smaller block when it holds fewer /24s than nodes (default 10.244.0.0/16, or
+                     $EDGEPLANE_POD_NETWORK): give two clusters on one host different ones
   --cni-bridge NAME  host bridge for the nodes' pods (default edgeplane0, or $EDGEPLANE_CNI_BRIDGE)
   --node-netns       each node in its own network namespace with its own address (default with 2 or more
                      nodes when running as root; --no-node-netns: all nodes share the host's network)
