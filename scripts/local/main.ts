@@ -13,11 +13,13 @@ import { fileURLToPath } from "node:url";
 import { type ClusterFetch, clusterFetch } from "../lib/client.ts";
 import { writeKubeconfig } from "../lib/kubeconfig.ts";
 import { findAgentEntry, killGroup, type LocalAgent, startAgent, stopAgent } from "./agents.ts";
-import { parseStartArgs, type StartOptions, USAGE } from "./args.ts";
+import { nodeCidrMask, parseStartArgs, type StartOptions, USAGE } from "./args.ts";
 import { nodeCriSocket, removeContainerPods, removeWasmSandboxes, whileFrozen } from "./container-pods.ts";
 import { type LocalControlPlane, startControlPlane } from "./controlplane.ts";
 import { containerRuntimeProblem, hasCommand, missingPackages, runSetupHost } from "./host.ts";
 import { pushOfflineImages } from "./images.ts";
+import type { NodeNetwork } from "./netns.ts";
+import { chooseNodeNetwork, routeToPods, startNodeNetwork } from "./netns-start.ts";
 import { ensureEncryptionKeys, ensurePki } from "./pki.ts";
 import { privateDir, restrictTree } from "./private.ts";
 import { stopProcessesMentioning } from "./process-tree.ts";
@@ -53,7 +55,10 @@ async function main(): Promise<void> {
   await privateDir(logs);
   claimStateDir(stateDir);
 
-  const pki = await ensurePki(join(stateDir, "pki"));
+  const plan = await chooseNodeNetwork(options, say).catch((error) => {
+    throw new StartError(error.message);
+  });
+  const pki = await ensurePki(join(stateDir, "pki"), plan ? [plan.hostIP] : []);
   const encryptionKeys = await ensureEncryptionKeys(join(stateDir, "pki", "encryption-keys"));
   await privateDir(join(stateDir, "state"));
   await restrictTree(join(stateDir, "state"));
@@ -76,7 +81,7 @@ async function main(): Promise<void> {
       ENCRYPTION_KEYS: encryptionKeys,
       // Node IPAM cuts --pod-network into one /24 per node (node-1 gets the first, as before IPAM).
       CLUSTER_CIDR: options.podNetwork,
-      NODE_CIDR_MASK_SIZE: "24",
+      NODE_CIDR_MASK_SIZE: String(nodeCidrMask(options.podNetwork, options.nodes)),
     },
     logFile: join(logs, "control-plane.log"),
     onCron: (cron, error) => {
@@ -124,8 +129,15 @@ async function main(): Promise<void> {
     if (!shuttingDown) say(`first resync failed: ${error.message}`);
   });
 
+  const ports = { api: Number(new URL(cp.url).port), registry: Number(registry.host.split(":")[1]) };
+  const network =
+    plan &&
+    (await startNodeNetwork(plan, stateDir, ports, say).catch((error) => {
+      throw new StartError(`cannot build the node network: ${error.message}`);
+    }));
+  running.network = network;
   if (options.nodes > 0)
-    await startAgents(options, runtimes, cp.url, pki.caCert, fetcher, agents, registry.host);
+    await startAgents(options, runtimes, cp.url, pki.caCert, fetcher, agents, registry.host, network);
 
   const kc = show(kubeconfig);
   console.log(
@@ -143,6 +155,7 @@ async function main(): Promise<void> {
     ].join("\n"),
   );
   for (const agent of agents) void reportNodeReady(fetcher, agent.name);
+  if (network) for (const a of agents) void routeToPods(fetcher, network, a.name, stopping, say);
 }
 
 /** --runtimes, else containers and WASM when containerd can run here (else WASM only, and one line saying why). */
@@ -241,6 +254,7 @@ async function startAgents(
   fetcher: ClusterFetch,
   agents: LocalAgent[],
   registryHost: string,
+  network?: NodeNetwork,
 ): Promise<void> {
   const entry = findAgentEntry(ROOT);
   running.nodesDir = join(options.stateDir, "nodes");
@@ -255,11 +269,18 @@ async function startAgents(
       nodeName: name,
       description: `npm start: local node ${name}`,
     });
+    // A node in its own namespace reaches the API at the host's address on the node network.
+    const place = network?.node(name);
     const agent = await startAgent({
       root: ROOT,
       entry,
       name,
-      server,
+      server: place ? `https://${network?.plan.hostIP}:${new URL(server).port}` : server,
+      netns: place?.ns,
+      // Its own address, and its own service proxy: rules and NodePorts in its namespace only.
+      extraArgs: place
+        ? ["--node-ip", place.ip, "--service-proxy", "--cluster-cidr", options.podNetwork]
+        : undefined,
       // Each local node joins as a remote one does: with its own bootstrap token (docs/deploy.md).
       tokenFile,
       caFile,
@@ -299,12 +320,14 @@ async function reportNodeReady(fetcher: ClusterFetch, name: string): Promise<voi
 }
 
 let shuttingDown = false;
+const stopping = () => shuttingDown;
 
 /** What is running, so one teardown can stop it on a signal or a failed start. */
 const running: {
   cp?: LocalControlPlane;
   agents: LocalAgent[];
   registry?: RegistryProxy;
+  network?: NodeNetwork;
   /** Parent of the node agents' data dirs: their pods' processes mention it. */
   nodesDir?: string;
   fetcher?: { close(): Promise<void> };
@@ -343,6 +366,10 @@ async function teardown(): Promise<void> {
     );
     const sandboxes = counts.reduce((a, b) => a + b, 0);
     if (sandboxes > 0) say(`removed ${sandboxes} WASM pod sandbox(es)`);
+  }
+  if (running.network) {
+    await running.network.stop();
+    say(`removed the node network (bridge ${running.network.plan.bridge} and its namespaces)`);
   }
   await running.registry?.stop();
   for (const close of running.closers) await close().catch(() => {});

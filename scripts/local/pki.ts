@@ -5,8 +5,8 @@
  * this runs on, and `npm start` checks for it first).
  */
 import { execFile } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
+import { randomBytes, X509Certificate } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
 import { chmod, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -26,8 +26,12 @@ export interface LocalPki {
   created: boolean;
 }
 
-/** Create (first start) or load the CA, server certificate and admin token under `dir` (0700, files 0600). */
-export async function ensurePki(dir: string): Promise<LocalPki> {
+/**
+ * Create (first start) or load the CA, server certificate and admin token under `dir` (0700, files 0600). The
+ * server certificate names 127.0.0.1, ::1, localhost and `ips` (e.g. the host's address on the local node
+ * network); one that lacks any of `ips` is issued again by the same CA, so existing kubeconfigs still trust it.
+ */
+export async function ensurePki(dir: string, ips: string[] = []): Promise<LocalPki> {
   await privateDir(dir);
   const paths = {
     caCert: join(dir, "ca.crt"),
@@ -41,9 +45,10 @@ export async function ensurePki(dir: string): Promise<LocalPki> {
     await makeCa(paths.caCert, paths.caKey);
     created = true;
   }
-  if (created || !existsSync(paths.serverCert) || !existsSync(paths.serverKey)) {
-    await makeServerCert(dir, paths);
-    created = true;
+  const noServerCert = created || !existsSync(paths.serverCert) || !existsSync(paths.serverKey);
+  if (noServerCert || !namesAll(paths.serverCert, ips)) {
+    await makeServerCert(dir, paths, ips);
+    created ||= noServerCert;
   }
   if (!existsSync(tokenFile)) {
     await privateFile(tokenFile, `${randomBytes(32).toString("hex")}\n`);
@@ -73,6 +78,18 @@ export async function ensureEncryptionKeys(file: string): Promise<string> {
   return keys;
 }
 
+/** Whether the certificate at `file` has every one of `ips` among its subjectAltName IPs. */
+function namesAll(file: string, ips: string[]): boolean {
+  const san = new X509Certificate(readFileSync(file)).subjectAltName ?? "";
+  const names = new Set(
+    san
+      .split(", ")
+      .filter((n) => n.startsWith("IP Address:"))
+      .map((n) => n.slice(11)),
+  );
+  return ips.every((ip) => names.has(ip));
+}
+
 async function makeCa(cert: string, key: string): Promise<void> {
   await run("openssl", [
     "req",
@@ -100,6 +117,7 @@ async function makeCa(cert: string, key: string): Promise<void> {
 async function makeServerCert(
   dir: string,
   p: { caCert: string; caKey: string; serverCert: string; serverKey: string },
+  ips: string[],
 ): Promise<void> {
   const csr = join(dir, "server.csr");
   const ext = join(dir, "server.ext");
@@ -109,7 +127,7 @@ async function makeServerCert(
       "basicConstraints=critical,CA:FALSE",
       "keyUsage=critical,digitalSignature,keyEncipherment",
       "extendedKeyUsage=serverAuth",
-      "subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost",
+      `subjectAltName=${["IP:127.0.0.1", "IP:::1", "DNS:localhost", ...ips.map((ip) => `IP:${ip}`)].join(",")}`,
       "",
     ].join("\n"),
   );
