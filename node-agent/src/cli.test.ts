@@ -72,3 +72,22 @@ describe("--pod-manifest-path", () => {
     );
   });
 });
+
+describe("--api-proxy-cert/--api-proxy-key", () => {
+  const env = { [TOKEN_ENV]: "abcdef.0123456789abcdef" };
+  const base = ["--server", "https://cp.example", "--service-proxy"];
+
+  it("takes both files with the service proxy, and refuses one alone or no service proxy", () => {
+    expect(
+      parseCli([...base, "--api-proxy-cert", "/p/c.crt", "--api-proxy-key", "/p/c.key"], env).apiProxy,
+    ).toEqual({
+      certFile: "/p/c.crt",
+      keyFile: "/p/c.key",
+    });
+    expect(parseCli(base, env).apiProxy).toBeUndefined();
+    expect(() => parseCli([...base, "--api-proxy-cert", "/p/c.crt"], env)).toThrow(/go together/);
+    expect(() =>
+      parseCli(["--server", "https://cp.example", "--api-proxy-cert", "/c", "--api-proxy-key", "/k"], env),
+    ).toThrow(/needs --service-proxy/);
+  });
+});

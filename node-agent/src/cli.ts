@@ -27,7 +27,8 @@ const USAGE = `usage: node-agent --server URL (--token-file F | EDGEPLANE_TOKEN=
                   [--containerd managed|SOCKET] [--pod-cidr CIDR] [--cni-bridge NAME]
                   [--allow-privileged] [--node-ip IP] [--registry-login HOST[:PORT],...]
                   [--registry-mirror REGISTRY=HOST[:PORT],...] [--pod-manifest-path DIR] [--service-proxy]
-                  [--cluster-cidr CIDR] [--cluster-dns IP,...] [--cluster-domain DOMAIN]`;
+                  [--cluster-cidr CIDR] [--cluster-dns IP,...] [--cluster-domain DOMAIN]
+                  [--api-proxy-cert PEM --api-proxy-key PEM]  with --service-proxy: the API for pods at 10.96.0.1:443`;
 
 /** Parse argv (and the token variable of `env`) into AgentOptions plus warnings (throws with a usage message on bad input). */
 export function parseCli(argv: string[], env: Record<string, string | undefined> = {}) {
@@ -55,6 +56,8 @@ export function parseCli(argv: string[], env: Record<string, string | undefined>
       "cluster-cidr": { type: "string" },
       "cluster-dns": { type: "string" },
       "cluster-domain": { type: "string" },
+      "api-proxy-cert": { type: "string" },
+      "api-proxy-key": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -68,6 +71,12 @@ export function parseCli(argv: string[], env: Record<string, string | undefined>
     if (eq <= 0) throw new Error(`bad label ${pair} (want k=v)`);
     labels[pair.slice(0, eq)] = pair.slice(eq + 1);
   }
+  if (!values["api-proxy-cert"] !== !values["api-proxy-key"])
+    throw new Error(`--api-proxy-cert and --api-proxy-key go together\n${USAGE}`);
+  if (values["api-proxy-cert"] && !values["service-proxy"])
+    throw new Error(
+      `--api-proxy-cert needs --service-proxy (pods reach it through the kubernetes Service)\n${USAGE}`,
+    );
   const name = (values.name ?? os.hostname()).toLowerCase();
   const dataDir = values["data-dir"] ?? `/var/lib/edgeplane/${name}`;
   return {
@@ -91,6 +100,10 @@ export function parseCli(argv: string[], env: Record<string, string | undefined>
     registryLogins: (values["registry-login"] ?? "").split(",").filter(Boolean),
     registryMirrors: parseMirrors(values["registry-mirror"] ?? ""),
     serviceProxy: values["service-proxy"] ? { clusterCidr: values["cluster-cidr"] } : undefined,
+    apiProxy:
+      values["api-proxy-cert"] && values["api-proxy-key"]
+        ? { certFile: values["api-proxy-cert"], keyFile: values["api-proxy-key"] }
+        : undefined,
     clusterDns: values["cluster-dns"]
       ? { servers: values["cluster-dns"].split(",").filter(Boolean), domain: values["cluster-domain"] }
       : undefined,
