@@ -51,6 +51,8 @@ export interface AgentOptions {
   dockerHubMirror?: string;
   /** --cni-bridge: the host bridge for this node's pods (its pod CIDR comes from node IPAM). */
   bridge?: string;
+  /** --service-proxy with the cluster's pod network, and the API proxy's certificate (PEM files). */
+  serviceProxy?: { clusterCidr: string; apiProxyCert: string; apiProxyKey: string };
 }
 
 /** Start one agent process (in its own process group). */
@@ -72,6 +74,12 @@ export async function startAgent(o: AgentOptions): Promise<LocalAgent> {
     ...(o.runtimes?.includes("cri") ? ["--containerd", "managed"] : []),
     ...(o.dockerHubMirror ? ["--registry-mirror", `docker.io=${o.dockerHubMirror}`] : []),
     ...(o.bridge ? ["--cni-bridge", o.bridge] : []),
+    ...(o.serviceProxy
+      ? [
+          ...["--service-proxy", "--cluster-cidr", o.serviceProxy.clusterCidr],
+          ...["--api-proxy-cert", o.serviceProxy.apiProxyCert, "--api-proxy-key", o.serviceProxy.apiProxyKey],
+        ]
+      : []),
   ];
   const command = o.entry.endsWith(".ts") ? ["--import", "tsx", o.entry, ...args] : [o.entry, ...args];
   const fd = openSync(o.logFile, "a");

@@ -20,12 +20,14 @@ export interface StartOptions {
   podNetwork: string;
   /** The host bridge local nodes' pods attach to. */
   cniBridge: string;
+  /** Agents play kube-proxy and serve cluster DNS and the API to pods (off with --no-service-proxy). */
+  serviceProxy: boolean;
   help: boolean;
 }
 
 /** Usage text for --help. */
 export const USAGE = `Usage: npm start -- [--nodes N] [--port P] [--registry-port P] [--state-dir DIR] [--skip-setup]
-                     [--runtimes cri,wasm] [--pod-network CIDR] [--cni-bridge NAME]
+                     [--runtimes cri,wasm] [--pod-network CIDR] [--cni-bridge NAME] [--no-service-proxy]
 
   --nodes N          local node agents to start (default 1; 0 for the control plane only)
   --port P           HTTPS API port on 127.0.0.1 (default 6443; 0 picks a free one)
@@ -37,7 +39,9 @@ export const USAGE = `Usage: npm start -- [--nodes N] [--port P] [--registry-por
                      containerd can run here, else wasm); the first serves pods without a RuntimeClass
   --pod-network CIDR pod addresses (the Worker's CLUSTER_CIDR): node IPAM gives each node a /24 of it (default 10.244.0.0/16,
                      or $EDGEPLANE_POD_NETWORK): give two clusters on one host different ones
-  --cni-bridge NAME  host bridge for the nodes' pods (default edgeplane0, or $EDGEPLANE_CNI_BRIDGE)`;
+  --cni-bridge NAME  host bridge for the nodes' pods (default edgeplane0, or $EDGEPLANE_CNI_BRIDGE)
+  --no-service-proxy nodes do not program Services (nftables), serve cluster DNS or the API at 10.96.0.1
+                     (on by default where it can run: as root with nft)`;
 
 /** Parse argv (after `npm start --`); throws with a message on bad flags. */
 export function parseStartArgs(argv: string[], root: string, env: NodeJS.ProcessEnv): StartOptions {
@@ -52,6 +56,7 @@ export function parseStartArgs(argv: string[], root: string, env: NodeJS.Process
       runtimes: { type: "string" },
       "pod-network": { type: "string", default: env.EDGEPLANE_POD_NETWORK ?? "10.244.0.0/16" },
       "cni-bridge": { type: "string", default: env.EDGEPLANE_CNI_BRIDGE ?? "edgeplane0" },
+      "no-service-proxy": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -85,6 +90,7 @@ export function parseStartArgs(argv: string[], root: string, env: NodeJS.Process
   return {
     podNetwork,
     cniBridge,
+    serviceProxy: !values["no-service-proxy"],
     runtimes,
     nodes,
     port,

@@ -12,7 +12,14 @@ import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type ClusterFetch, clusterFetch } from "../lib/client.ts";
 import { writeKubeconfig } from "../lib/kubeconfig.ts";
-import { findAgentEntry, killGroup, type LocalAgent, startAgent, stopAgent } from "./agents.ts";
+import {
+  type AgentOptions,
+  findAgentEntry,
+  killGroup,
+  type LocalAgent,
+  startAgent,
+  stopAgent,
+} from "./agents.ts";
 import { parseStartArgs, type StartOptions, USAGE } from "./args.ts";
 import { nodeCriSocket, removeContainerPods, removeWasmSandboxes, whileFrozen } from "./container-pods.ts";
 import { type LocalControlPlane, startControlPlane } from "./controlplane.ts";
@@ -23,6 +30,7 @@ import { privateDir, restrictTree } from "./private.ts";
 import { stopProcessesMentioning } from "./process-tree.ts";
 import { type RegistryProxy, startRegistryProxy } from "./registry-proxy.ts";
 import { pushSamples } from "./samples.ts";
+import { removeServiceRules, serviceProxyFor } from "./services.ts";
 import { ensureBootstrapToken } from "./tokens.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -77,6 +85,8 @@ async function main(): Promise<void> {
       // Node IPAM cuts --pod-network into one /24 per node (node-1 gets the first, as before IPAM).
       CLUSTER_CIDR: options.podNetwork,
       NODE_CIDR_MASK_SIZE: "24",
+      // The cluster CA pods trust (published to them as the kube-root-ca.crt ConfigMap).
+      CLUSTER_CA_CERT: readFileSync(pki.caCert, "utf8"),
     },
     logFile: join(logs, "control-plane.log"),
     onCron: (cron, error) => {
@@ -124,8 +134,10 @@ async function main(): Promise<void> {
     if (!shuttingDown) say(`first resync failed: ${error.message}`);
   });
 
+  const services = await serviceProxyFor(options, pki, say);
+  if (services) running.serviceBridge = options.cniBridge;
   if (options.nodes > 0)
-    await startAgents(options, runtimes, cp.url, pki.caCert, fetcher, agents, registry.host);
+    await startAgents(options, runtimes, cp.url, pki.caCert, fetcher, agents, registry.host, services);
 
   const kc = show(kubeconfig);
   console.log(
@@ -241,6 +253,7 @@ async function startAgents(
   fetcher: ClusterFetch,
   agents: LocalAgent[],
   registryHost: string,
+  serviceProxy: AgentOptions["serviceProxy"],
 ): Promise<void> {
   const entry = findAgentEntry(ROOT);
   running.nodesDir = join(options.stateDir, "nodes");
@@ -267,6 +280,7 @@ async function startAgents(
       runtimes,
       dockerHubMirror: runtimes.includes("cri") ? registryHost : undefined,
       bridge: options.cniBridge,
+      serviceProxy,
       dataDir: join(running.nodesDir, name),
       logFile: join(options.stateDir, "logs", `${name}.log`),
     });
@@ -310,6 +324,8 @@ const running: {
   fetcher?: { close(): Promise<void> };
   closers: (() => Promise<void>)[];
   pidFile?: string;
+  /** The pod bridge whose service proxy table the agents programmed. */
+  serviceBridge?: string;
 } = { agents: [], closers: [] };
 
 /** Stop the agents (their whole process groups), then workerd. */
@@ -344,6 +360,8 @@ async function teardown(): Promise<void> {
     const sandboxes = counts.reduce((a, b) => a + b, 0);
     if (sandboxes > 0) say(`removed ${sandboxes} WASM pod sandbox(es)`);
   }
+  // Agents leave their rules when they stop (kube-proxy does too); a stopped local cluster takes them away.
+  if (running.serviceBridge) await removeServiceRules(running.serviceBridge);
   await running.registry?.stop();
   for (const close of running.closers) await close().catch(() => {});
   await running.fetcher?.close().catch(() => {});
