@@ -53,6 +53,8 @@ export interface AgentOptions {
   bridge?: string;
   /** --service-proxy with the cluster's pod network, and the API proxy's certificate (PEM files). */
   serviceProxy?: { clusterCidr: string; apiProxyCert: string; apiProxyKey: string };
+  /** --cluster-dns for an agent whose pods use another agent's DNS (nodes sharing one network namespace). */
+  clusterDns?: string;
 }
 
 /** Start one agent process (in its own process group). */
@@ -80,6 +82,7 @@ export async function startAgent(o: AgentOptions): Promise<LocalAgent> {
           ...["--api-proxy-cert", o.serviceProxy.apiProxyCert, "--api-proxy-key", o.serviceProxy.apiProxyKey],
         ]
       : []),
+    ...(o.clusterDns ? ["--cluster-dns", o.clusterDns] : []),
   ];
   const command = o.entry.endsWith(".ts") ? ["--import", "tsx", o.entry, ...args] : [o.entry, ...args];
   const fd = openSync(o.logFile, "a");

@@ -280,7 +280,10 @@ async function startAgents(
       runtimes,
       dockerHubMirror: runtimes.includes("cri") ? registryHost : undefined,
       bridge: options.cniBridge,
-      serviceProxy,
+      // Local nodes share the host's network namespace and pod bridge: one table serves all their pods, so one
+      // agent programs it and the others point their pods at its DNS.
+      serviceProxy: i === 1 ? serviceProxy : undefined,
+      clusterDns: i > 1 && serviceProxy ? "10.96.0.10" : undefined,
       dataDir: join(running.nodesDir, name),
       logFile: join(options.stateDir, "logs", `${name}.log`),
     });

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { ensureApiProxyCert, ensurePki } from "../../../scripts/local/pki.ts";
 import { type ControlPlane, startControlPlane } from "../../../test/e2e/harness.ts";
-import { ApiProxy } from "./server.ts";
+import { ApiProxy, forwardHeaders } from "./server.ts";
 
 let cp: ControlPlane;
 let proxy: ApiProxy;
@@ -150,5 +150,31 @@ describe("API proxy", () => {
       refused.once("error", reject);
     });
     expect(code).toBe(401);
+  });
+
+  it("forwards the caller's headers untouched but for Host and hop-by-hop ones", () => {
+    const out = forwardHeaders(
+      {
+        host: "kubernetes.default.svc",
+        authorization: "Bearer pod-token",
+        connection: "keep-alive, x-private",
+        "x-private": "hop",
+        "keep-alive": "timeout=5",
+        "transfer-encoding": "chunked",
+        "proxy-authorization": "Basic x",
+        accept: "application/json",
+      },
+      "edge.example:443",
+    );
+    expect(out).toEqual({
+      host: "edge.example:443",
+      authorization: "Bearer pod-token",
+      accept: "application/json",
+    });
+    expect(forwardHeaders({ upgrade: "websocket", connection: "Upgrade" }, "h", "websocket")).toEqual({
+      host: "h",
+      connection: "Upgrade",
+      upgrade: "websocket",
+    });
   });
 });
