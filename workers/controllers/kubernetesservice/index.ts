@@ -20,7 +20,7 @@ import type { Controller, Deps, ObjectEvent, Result } from "../../reconcile/type
 type Service = KubeObject & WireService;
 
 /** The keys this controller owns, one per built-in Service. */
-export const BUILTIN_SERVICES = ["default/kubernetes", "kube-system/kube-dns"] as const;
+const BUILTIN_SERVICES = ["default/kubernetes", "kube-system/kube-dns"] as const;
 
 /** The n-th address of an IPv4 CIDR ("10.96.0.0/16", 10 → "10.96.0.10"); undefined for anything else. */
 export function nthAddress(cidr: string, n: number): string | undefined {
@@ -36,7 +36,7 @@ export function nthAddress(cidr: string, n: number): string | undefined {
 }
 
 /** What `key` should look like in a cluster whose service range is `range`. */
-export function desiredService(key: string, range: string): Service | undefined {
+function desiredService(key: string, range: string): Service | undefined {
   const [namespace, name] = key.split("/");
   if (key === "default/kubernetes") {
     const ip = nthAddress(range, 1);

@@ -22,7 +22,7 @@ import {
 type Service = KubeObject & WireService;
 
 /** The InternalIPs of Ready, schedulable-or-not nodes, sorted (the ingress every LoadBalancer Service gets). */
-export function ingressIPs(nodes: Node[]): string[] {
+function ingressIPs(nodes: Node[]): string[] {
   const ips = new Set<string>();
   for (const node of nodes) {
     if (node.metadata.deletionTimestamp) continue;
