@@ -72,7 +72,7 @@ export interface AgentOptions {
   clock?: Clock;
   log?: (message: string) => void;
   /** Play kube-proxy: program this host's nftables from Services and EndpointSlices (docs/services.md). */
-  serviceProxy?: { clusterCidr?: string; table?: string; minSyncPeriodMs?: number };
+  serviceProxy?: { clusterCidr?: string; serviceCidr?: string; table?: string; minSyncPeriodMs?: number };
   /**
    * With serviceProxy: serve the API to pods behind the `kubernetes` Service through a TLS proxy on the node
    * (apiproxy/server.ts) presenting this certificate (PEM files, signed by the cluster CA for 10.96.0.1 and

@@ -91,3 +91,19 @@ describe("--api-proxy-cert/--api-proxy-key", () => {
     ).toThrow(/needs --service-proxy/);
   });
 });
+
+describe("--cluster-cidr/--service-cidr", () => {
+  const env = { [TOKEN_ENV]: "abcdef.0123456789abcdef" };
+  const base = ["--server", "https://cp.example", "--service-proxy"];
+
+  it("pass IPv4 CIDRs to the proxy and refuse anything else (they end up in nft scripts)", () => {
+    expect(
+      parseCli([...base, "--cluster-cidr", "10.244.0.0/16", "--service-cidr", "10.96.0.0/12"], env)
+        .serviceProxy,
+    ).toEqual({ clusterCidr: "10.244.0.0/16", serviceCidr: "10.96.0.0/12" });
+    expect(() => parseCli([...base, "--service-cidr", "10.96.0.0/16; flush ruleset"], env)).toThrow(
+      /--service-cidr must be an IPv4 CIDR/,
+    );
+    expect(() => parseCli([...base, "--cluster-cidr", "any"], env)).toThrow(/--cluster-cidr must be/);
+  });
+});

@@ -237,6 +237,8 @@ describe.skipIf(unavailable)("the API, DNS and LoadBalancers from pods on a CRI 
         "-servername kubernetes.default.svc -verify_hostname kubernetes.default.svc",
       ),
       ask("by ip", "$KUBERNETES_SERVICE_HOST:443", "-verify_ip 10.96.0.1"),
+      // An address of the service range no Service holds is refused at once (no hang on the default route).
+      'echo "== unallocated"; timeout 5 wget -qO- http://10.96.123.45/ 2>&1; echo "exit $?"',
       // The same endpoint under a name its certificate does not carry must fail verification.
       ask("wrong name", "kubernetes.default.svc:443", "-servername example.com -verify_hostname example.com"),
     ].join("; ");
@@ -282,6 +284,7 @@ describe.skipIf(unavailable)("the API, DNS and LoadBalancers from pods on a CRI 
       expect(section(way), way).toMatch(/"kind":"APIVersions"/);
       expect(section(way), way).toContain("exit 0");
     }
+    expect(section("unallocated")).toContain("Connection refused");
     expect(section("wrong name")).not.toMatch(/APIVersions/);
     expect(section("wrong name")).toMatch(/verify error|hostname mismatch/i);
   }, 240_000);
