@@ -11,7 +11,15 @@
  */
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { get as httpGet } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -341,4 +349,42 @@ describe.skipIf(unavailable)("the API, DNS and LoadBalancers from pods on a CRI 
       "lb-web answering on the node's address",
     );
   }, 180_000);
+
+  it("carries real kubectl through the node's API proxy: exec (an Upgrade) and logs", async () => {
+    // The proxy as a client in a pod sees it, by the Service's name (from the node itself, so no Service hop).
+    const at = /API proxy on (\S+):(\d+) /.exec(agent.output());
+    expect(at).not.toBeNull();
+    const kubeconfig = join(dir, "proxy-kubeconfig");
+    writeFileSync(
+      kubeconfig,
+      [
+        "apiVersion: v1",
+        "kind: Config",
+        "clusters:",
+        "- name: in-cluster",
+        "  cluster:",
+        `    server: https://${at?.[1]}:${at?.[2]}`,
+        `    certificate-authority-data: ${Buffer.from(ca).toString("base64")}`,
+        "    tls-server-name: kubernetes.default.svc",
+        "users:",
+        "- name: admin",
+        "  user:",
+        `    token: ${cp.token}`,
+        "contexts:",
+        "- name: in-cluster",
+        "  context: {cluster: in-cluster, user: admin}",
+        "current-context: in-cluster",
+        "",
+      ].join("\n"),
+      { mode: 0o600 },
+    );
+    const kc = async (args: string[]) =>
+      (
+        await run("kubectl", ["--kubeconfig", kubeconfig, "--cache-dir", join(dir, "proxy-cache"), ...args], {
+          timeout: 60_000,
+        })
+      ).stdout;
+    expect(await kc(["exec", "lb-web", "--", "cat", "/www/index.html"])).toBe("lb-web\n");
+    expect(await kc(["logs", "api-client"])).toContain("APIVersions");
+  }, 120_000);
 });
