@@ -34,6 +34,8 @@ export interface Env extends StoreEnv {
   NODE_MONITOR_GRACE_PERIOD?: string;
   /** Seconds pods tolerate an unreachable/not-ready node before they are evicted (default 300). */
   POD_EVICTION_TIMEOUT?: string;
+  /** PEM of the CA pods trust for the API (the nodes' API proxies present a certificate it signed). */
+  CLUSTER_CA_CERT?: string;
   /** Pod Security level (privileged, baseline, restricted) for namespaces without pod-security labels (default baseline). */
   POD_SECURITY_DEFAULT?: string;
 }

@@ -47,6 +47,7 @@ function configFromEnv(env: Env): ControllerConfig {
     podEvictionTimeoutSeconds: seconds(env.POD_EVICTION_TIMEOUT, defaultConfig.podEvictionTimeoutSeconds),
     clusterCIDR: env.CLUSTER_CIDR || defaultConfig.clusterCIDR,
     nodeCIDRMaskSize: seconds(env.NODE_CIDR_MASK_SIZE, defaultConfig.nodeCIDRMaskSize),
+    serviceClusterIPRange: env.SERVICE_CLUSTER_IP_RANGE || defaultConfig.serviceClusterIPRange,
   };
 }
 

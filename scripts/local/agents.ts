@@ -56,6 +56,10 @@ export interface AgentOptions {
   netns?: string;
   /** More agent flags (e.g. --node-ip for a node in its own namespace). */
   extraArgs?: string[];
+  /** --service-proxy with the cluster's pod network, and the API proxy's certificate (PEM files). */
+  serviceProxy?: { clusterCidr: string; apiProxyCert: string; apiProxyKey: string };
+  /** --cluster-dns for an agent whose pods use another agent's DNS (nodes sharing one network namespace). */
+  clusterDns?: string;
 }
 
 /** Start one agent process (in its own process group). */
@@ -78,6 +82,13 @@ export async function startAgent(o: AgentOptions): Promise<LocalAgent> {
     ...(o.dockerHubMirror ? ["--registry-mirror", `docker.io=${o.dockerHubMirror}`] : []),
     ...(o.bridge ? ["--cni-bridge", o.bridge] : []),
     ...(o.extraArgs ?? []),
+    ...(o.serviceProxy
+      ? [
+          ...["--service-proxy", "--cluster-cidr", o.serviceProxy.clusterCidr],
+          ...["--api-proxy-cert", o.serviceProxy.apiProxyCert, "--api-proxy-key", o.serviceProxy.apiProxyKey],
+        ]
+      : []),
+    ...(o.clusterDns ? ["--cluster-dns", o.clusterDns] : []),
   ];
   const node = [process.execPath, ...(o.entry.endsWith(".ts") ? ["--import", "tsx"] : []), o.entry, ...args];
   // nsenter execs the agent, so the pid (and process group) is the agent's.

@@ -24,12 +24,14 @@ export interface StartOptions {
   nodeNetns?: boolean;
   /** The node network of --node-netns: the host takes .1, node i .10+i. */
   nodeNetwork: string;
+  /** Agents play kube-proxy and serve cluster DNS and the API to pods (off with --no-service-proxy). */
+  serviceProxy: boolean;
   help: boolean;
 }
 
 /** Usage text for --help. */
 export const USAGE = `Usage: npm start -- [--nodes N] [--port P] [--registry-port P] [--state-dir DIR] [--skip-setup]
-                     [--runtimes cri,wasm] [--pod-network CIDR] [--cni-bridge NAME]
+                     [--runtimes cri,wasm] [--pod-network CIDR] [--cni-bridge NAME] [--no-service-proxy]
                      [--[no-]node-netns] [--node-network CIDR]
 
   --nodes N          local node agents to start (default 1; 0 for the control plane only)
@@ -47,7 +49,9 @@ export const USAGE = `Usage: npm start -- [--nodes N] [--port P] [--registry-por
   --node-netns       each node in its own network namespace with its own address (default with 2 or more
                      nodes when running as root; --no-node-netns: all nodes share the host's network)
   --node-network CIDR  the nodes' addresses with --node-netns (default 172.30.0.0/24, or
-                     $EDGEPLANE_NODE_NETWORK): the host is .1, node-1 .11, node-2 .12, ...`;
+                     $EDGEPLANE_NODE_NETWORK): the host is .1, node-1 .11, node-2 .12, ...
+  --no-service-proxy nodes do not program Services (nftables), serve cluster DNS or the API at 10.96.0.1
+                     (on by default where it can run: as root with nft)`;
 
 /** Parse argv (after `npm start --`); throws with a message on bad flags. */
 export function parseStartArgs(argv: string[], root: string, env: NodeJS.ProcessEnv): StartOptions {
@@ -64,6 +68,7 @@ export function parseStartArgs(argv: string[], root: string, env: NodeJS.Process
       "cni-bridge": { type: "string", default: env.EDGEPLANE_CNI_BRIDGE ?? "edgeplane0" },
       "node-netns": { type: "boolean" },
       "node-network": { type: "string", default: env.EDGEPLANE_NODE_NETWORK ?? "172.30.0.0/24" },
+      "no-service-proxy": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -100,6 +105,7 @@ export function parseStartArgs(argv: string[], root: string, env: NodeJS.Process
     cniBridge,
     nodeNetns: values["node-netns"] as boolean | undefined,
     nodeNetwork: values["node-network"] as string,
+    serviceProxy: !values["no-service-proxy"],
     runtimes,
     nodes,
     port,

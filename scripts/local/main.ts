@@ -12,7 +12,14 @@ import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type ClusterFetch, clusterFetch } from "../lib/client.ts";
 import { writeKubeconfig } from "../lib/kubeconfig.ts";
-import { findAgentEntry, killGroup, type LocalAgent, startAgent, stopAgent } from "./agents.ts";
+import {
+  type AgentOptions,
+  findAgentEntry,
+  killGroup,
+  type LocalAgent,
+  startAgent,
+  stopAgent,
+} from "./agents.ts";
 import { nodeCidrMask, parseStartArgs, type StartOptions, USAGE } from "./args.ts";
 import { nodeCriSocket, removeContainerPods, removeWasmSandboxes, whileFrozen } from "./container-pods.ts";
 import { type LocalControlPlane, startControlPlane } from "./controlplane.ts";
@@ -25,6 +32,7 @@ import { privateDir, restrictTree } from "./private.ts";
 import { stopProcessesMentioning } from "./process-tree.ts";
 import { type RegistryProxy, startRegistryProxy } from "./registry-proxy.ts";
 import { pushSamples } from "./samples.ts";
+import { removeServiceRules, serviceProxyFor } from "./services.ts";
 import { ensureBootstrapToken } from "./tokens.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -82,6 +90,8 @@ async function main(): Promise<void> {
       // Node IPAM cuts --pod-network into one /24 per node (node-1 gets the first, as before IPAM).
       CLUSTER_CIDR: options.podNetwork,
       NODE_CIDR_MASK_SIZE: String(nodeCidrMask(options.podNetwork, options.nodes)),
+      // The cluster CA pods trust (published to them as the kube-root-ca.crt ConfigMap).
+      CLUSTER_CA_CERT: readFileSync(pki.caCert, "utf8"),
     },
     logFile: join(logs, "control-plane.log"),
     onCron: (cron, error) => {
@@ -136,8 +146,20 @@ async function main(): Promise<void> {
       throw new StartError(`cannot build the node network: ${error.message}`);
     }));
   running.network = network;
+  const services = await serviceProxyFor(options, pki, say);
+  if (services) running.serviceBridge = options.cniBridge;
   if (options.nodes > 0)
-    await startAgents(options, runtimes, cp.url, pki.caCert, fetcher, agents, registry.host, network);
+    await startAgents(
+      options,
+      runtimes,
+      cp.url,
+      pki.caCert,
+      fetcher,
+      agents,
+      registry.host,
+      services,
+      network,
+    );
 
   const kc = show(kubeconfig);
   console.log(
@@ -254,6 +276,7 @@ async function startAgents(
   fetcher: ClusterFetch,
   agents: LocalAgent[],
   registryHost: string,
+  serviceProxy: AgentOptions["serviceProxy"],
   network?: NodeNetwork,
 ): Promise<void> {
   const entry = findAgentEntry(ROOT);
@@ -277,10 +300,8 @@ async function startAgents(
       name,
       server: place ? `https://${network?.plan.hostIP}:${new URL(server).port}` : server,
       netns: place?.ns,
-      // Its own address, and its own service proxy: rules and NodePorts in its namespace only.
-      extraArgs: place
-        ? ["--node-ip", place.ip, "--service-proxy", "--cluster-cidr", options.podNetwork]
-        : undefined,
+      // Its own address (and below, its own service proxy: rules and NodePorts in its namespace only).
+      extraArgs: place ? ["--node-ip", place.ip] : undefined,
       // Each local node joins as a remote one does: with its own bootstrap token (docs/deploy.md).
       tokenFile,
       caFile,
@@ -288,6 +309,10 @@ async function startAgents(
       runtimes,
       dockerHubMirror: runtimes.includes("cri") ? registryHost : undefined,
       bridge: options.cniBridge,
+      // Nodes sharing the host's network namespace and pod bridge share one table, so one agent programs it and
+      // the others point their pods at its DNS; a node in its own namespace has its own.
+      serviceProxy: place || i === 1 ? serviceProxy : undefined,
+      clusterDns: !place && i > 1 && serviceProxy ? "10.96.0.10" : undefined,
       dataDir: join(running.nodesDir, name),
       logFile: join(options.stateDir, "logs", `${name}.log`),
     });
@@ -333,6 +358,8 @@ const running: {
   fetcher?: { close(): Promise<void> };
   closers: (() => Promise<void>)[];
   pidFile?: string;
+  /** The pod bridge whose service proxy table the agents programmed. */
+  serviceBridge?: string;
 } = { agents: [], closers: [] };
 
 /** Stop the agents (their whole process groups), then workerd. */
@@ -371,6 +398,8 @@ async function teardown(): Promise<void> {
     await running.network.stop();
     say(`removed the node network (bridge ${running.network.plan.bridge} and its namespaces)`);
   }
+  // Agents leave their rules when they stop (kube-proxy does too); a stopped local cluster takes them away.
+  if (running.serviceBridge) await removeServiceRules(running.serviceBridge);
   await running.registry?.stop();
   for (const close of running.closers) await close().catch(() => {});
   await running.fetcher?.close().catch(() => {});

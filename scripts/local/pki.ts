@@ -1,7 +1,8 @@
 /**
  * The local cluster's credentials, made once and kept in the state dir: a
- * private CA, a server certificate for 127.0.0.1/localhost signed by it, and
- * the admin token. openssl does the certificate work (it is on every host
+ * private CA, a server certificate for 127.0.0.1/localhost signed by it, the
+ * certificate the nodes' API proxies present for the `kubernetes` Service,
+ * and the admin token. openssl does the certificate work (it is on every host
  * this runs on, and `npm start` checks for it first).
  */
 import { execFile } from "node:child_process";
@@ -114,20 +115,70 @@ async function makeCa(cert: string, key: string): Promise<void> {
   ]);
 }
 
+/** The names in-cluster clients reach the API by (kube-apiserver's service SANs), for the agents' API proxy. */
+export function apiProxyNames(clusterDomain = "cluster.local", serviceIP = "10.96.0.1"): string[] {
+  return [
+    `IP:${serviceIP}`,
+    "DNS:kubernetes",
+    "DNS:kubernetes.default",
+    "DNS:kubernetes.default.svc",
+    `DNS:kubernetes.default.svc.${clusterDomain}`,
+  ];
+}
+
+/**
+ * The certificate every local node's API proxy presents (node-agent --api-proxy-cert/--api-proxy-key): signed by
+ * the local CA for the `kubernetes` Service's names and IP, so pods verify it with the cluster CA as they would
+ * kube-apiserver's. Made once, in `dir` next to the CA.
+ */
+export async function ensureApiProxyCert(
+  dir: string,
+  pki: Pick<LocalPki, "caCert" | "caKey">,
+): Promise<{ cert: string; key: string }> {
+  const paths = { cert: join(dir, "api-proxy.crt"), key: join(dir, "api-proxy.key") };
+  if (!existsSync(paths.cert) || !existsSync(paths.key)) {
+    await signLeaf(dir, "api-proxy", "kubernetes", apiProxyNames(), {
+      caCert: pki.caCert,
+      caKey: pki.caKey,
+      cert: paths.cert,
+      key: paths.key,
+    });
+    await restrictTree(dir);
+  }
+  return paths;
+}
+
 async function makeServerCert(
   dir: string,
   p: { caCert: string; caKey: string; serverCert: string; serverKey: string },
   ips: string[],
 ): Promise<void> {
-  const csr = join(dir, "server.csr");
-  const ext = join(dir, "server.ext");
+  const sans = ["IP:127.0.0.1", "IP:::1", "DNS:localhost", ...ips.map((ip) => `IP:${ip}`)];
+  await signLeaf(dir, "server", "localhost", sans, {
+    caCert: p.caCert,
+    caKey: p.caKey,
+    cert: p.serverCert,
+    key: p.serverKey,
+  });
+}
+
+/** A P-256 serving certificate for `sans`, signed by the CA (825 days, the most clients accept). */
+async function signLeaf(
+  dir: string,
+  stem: string,
+  cn: string,
+  sans: string[],
+  p: { caCert: string; caKey: string; cert: string; key: string },
+): Promise<void> {
+  const csr = join(dir, `${stem}.csr`);
+  const ext = join(dir, `${stem}.ext`);
   await writeFile(
     ext,
     [
       "basicConstraints=critical,CA:FALSE",
       "keyUsage=critical,digitalSignature,keyEncipherment",
       "extendedKeyUsage=serverAuth",
-      `subjectAltName=${["IP:127.0.0.1", "IP:::1", "DNS:localhost", ...ips.map((ip) => `IP:${ip}`)].join(",")}`,
+      `subjectAltName=${sans.join(",")}`,
       "",
     ].join("\n"),
   );
@@ -139,11 +190,11 @@ async function makeServerCert(
     "ec_paramgen_curve:P-256",
     "-nodes",
     "-keyout",
-    p.serverKey,
+    p.key,
     "-out",
     csr,
     "-subj",
-    "/CN=localhost",
+    `/CN=${cn}`,
   ]);
   await run("openssl", [
     "x509",
@@ -156,7 +207,7 @@ async function makeServerCert(
     p.caKey,
     "-CAcreateserial",
     "-out",
-    p.serverCert,
+    p.cert,
     "-days",
     "825",
     "-extfile",

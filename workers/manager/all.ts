@@ -11,11 +11,13 @@ import { deploymentController } from "../controllers/deployment/index.ts";
 import { endpointsController } from "../controllers/endpoints/index.ts";
 import { garbageCollector } from "../controllers/gc/index.ts";
 import { jobController } from "../controllers/job/index.ts";
+import { kubernetesServiceController } from "../controllers/kubernetesservice/index.ts";
 import { namespaceController } from "../controllers/namespace/index.ts";
 import { nodeIpamController } from "../controllers/nodeipam/index.ts";
 import { nodeLifecycleController } from "../controllers/nodelifecycle/index.ts";
 import { replicaSetController } from "../controllers/replicaset/index.ts";
 import { serviceAccountController } from "../controllers/serviceaccount/index.ts";
+import { serviceLBController } from "../controllers/servicelb/index.ts";
 import { statefulSetController } from "../controllers/statefulset/index.ts";
 import { volumeController } from "../controllers/volume/index.ts";
 import type { Controller } from "../reconcile/types.ts";
@@ -35,6 +37,8 @@ export const CONTROLLERS: Controller[] = [
   // After the scheduler: a claim its pass gave a node is provisioned and bound in the same pass.
   volumeController,
   endpointsController,
+  kubernetesServiceController,
+  serviceLBController,
   nodeIpamController,
   nodeLifecycleController,
   garbageCollector,

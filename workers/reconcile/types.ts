@@ -25,6 +25,8 @@ export interface ControllerConfig {
   clusterCIDR: string;
   /** Node IPAM: prefix length of each node's block (kube: --node-cidr-mask-size, 24). */
   nodeCIDRMaskSize: number;
+  /** The Service ClusterIP range (kube: --service-cluster-ip-range): the built-in Services sit at its 1st and 10th IPs. */
+  serviceClusterIPRange: string;
 }
 
 /** Kubernetes' defaults. */
@@ -35,6 +37,7 @@ export const defaultConfig: ControllerConfig = {
   writeConcurrency: 16,
   clusterCIDR: "10.244.0.0/16",
   nodeCIDRMaskSize: 24,
+  serviceClusterIPRange: "10.96.0.0/16",
 };
 
 /**
