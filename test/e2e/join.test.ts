@@ -1,0 +1,333 @@
+/**
+ * End-to-end: joining a host in one command (docs/deploy.md, Joining a node).
+ * The real control plane (workerd via Miniflare, HTTPS with a private CA,
+ * serving join.sh, the agent bundle and its CA), the real `edgeplane` CLI,
+ * and a second "host" on this machine: its own prefix and data dir, the
+ * agent run by join.sh in the foreground (no systemd here), on a private pod
+ * bridge. The printed join command runs as printed, with the test's host
+ * flags appended.
+ */
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:https";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Agent, fetch as undiciFetch } from "undici";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { privateNetwork, sample, until } from "../../node-agent/src/testing/agent-process.ts";
+import { startTestRegistry, type TestRegistry } from "../../node-agent/src/testing/oci-registry.ts";
+import { buildAgentBundle } from "../../scripts/edgeplane/agent-bundle.ts";
+import { writeKubeconfig } from "../../scripts/lib/kubeconfig.ts";
+import { ensurePki, type LocalPki } from "../../scripts/local/pki.ts";
+import { EDGEPLANE_VERSION } from "../../workers/client/version.ts";
+import { type ControlPlane, ROOT, startControlPlane } from "./harness.ts";
+
+const NODE = "joined-1";
+let cp: ControlPlane;
+let pki: LocalPki;
+let registry: TestRegistry;
+let dir: string;
+let kubeconfig: string;
+let bundleBytes = 0;
+const network = privateNetwork();
+
+/** The `edgeplane` CLI as a user runs it. */
+function edgeplane(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [join(ROOT, "scripts/edgeplane.mjs"), ...args, "--kubeconfig", kubeconfig],
+      { encoding: "utf8" },
+      (error, stdout, stderr) =>
+        resolve({ code: error ? Number(error.code ?? 1) : 0, stdout: stdout.trim(), stderr }),
+    );
+  });
+}
+
+/** A host's flags: its own prefix and data dir, foreground (no systemd), and the test's pod network. */
+function hostFlags(host: string): string {
+  return [
+    `--prefix ${join(host, "opt")}`,
+    `--data-dir ${join(host, "var")}`,
+    `--unit-dir ${join(host, "systemd")}`,
+    "--runtimes wasm",
+    "--foreground",
+    `-- --node-ip 127.0.0.1 --cni-bridge ${network.bridge} --pod-cidr ${network.podCidr}`,
+  ].join(" ");
+}
+
+/** Run a shell command line to its end. */
+function sh(command: string): Promise<{ code: number; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn("sh", ["-c", command], { stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (c) => {
+      output += c;
+    });
+    child.stderr.on("data", (c) => {
+      output += c;
+    });
+    child.on("exit", (code) => resolve({ code: code ?? -1, output }));
+  });
+}
+
+/** Processes whose command line mentions `text` (the agent runs from the host's prefix). */
+function processesMentioning(text: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, "utf8").includes(text)) pids.push(Number(entry));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return pids;
+}
+
+async function nodeJson(name: string) {
+  const response = await cp.fetch(`/api/v1/nodes/${name}`);
+  if (response.status === 404) return undefined;
+  return (await response.json()) as {
+    status?: { conditions?: { type: string; status: string }[]; nodeInfo?: { kubeletVersion?: string } };
+  };
+}
+
+const isReady = (node: Awaited<ReturnType<typeof nodeJson>>) =>
+  node?.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
+
+/**
+ * An HTTPS front for the control plane with the same certificate, recording
+ * every request's path and Authorization header: what "the server" saw.
+ */
+async function recordingFront(): Promise<{
+  url: string;
+  seen: { path: string; auth: string }[];
+  server: Server;
+}> {
+  const seen: { path: string; auth: string }[] = [];
+  const dispatcher = new Agent({ connect: { ca: readFileSync(pki.caCert, "utf8") } });
+  const server = createServer(
+    { cert: readFileSync(pki.serverCert), key: readFileSync(pki.serverKey) },
+    async (req, res) => {
+      seen.push({ path: req.url ?? "", auth: req.headers.authorization ?? "" });
+      const upstream = await undiciFetch(cp.url + req.url, {
+        method: req.method,
+        headers: req.headers.authorization ? { authorization: req.headers.authorization } : {},
+        dispatcher,
+      });
+      res.writeHead(upstream.status, { "content-type": upstream.headers.get("content-type") ?? "" });
+      res.end(Buffer.from(await upstream.arrayBuffer()));
+    },
+  );
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as { port: number }).port;
+  return { url: `https://127.0.0.1:${port}`, seen, server };
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "join-e2e-"));
+  pki = await ensurePki(join(dir, "pki"));
+  // As `wrangler deploy` does ([build]): the bundle is a static asset of this very control plane.
+  bundleBytes = (await buildAgentBundle(ROOT)).bytes;
+  [cp, registry] = await Promise.all([
+    startControlPlane({
+      tls: { certPath: pki.serverCert, keyPath: pki.serverKey },
+      env: { CLUSTER_CA: readFileSync(pki.caCert, "utf8") },
+    }),
+    startTestRegistry(),
+  ]);
+  kubeconfig = join(dir, "kubeconfig");
+  await writeKubeconfig(kubeconfig, "join", {
+    server: cp.url,
+    token: cp.token,
+    ca: readFileSync(pki.caCert, "utf8"),
+  });
+  const rc = await cp.kubectl(["apply", "-f", "-"], {
+    input: `apiVersion: node.k8s.io/v1
+kind: RuntimeClass
+metadata:
+  name: wasm
+handler: wasm
+`,
+  });
+  expect(rc.stderr).toBe("");
+}, 180_000);
+
+afterAll(async () => {
+  await cp?.stop();
+  await registry?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe("join a host in one command", () => {
+  it("refuses a wrong CA hash before any token reaches the server", async () => {
+    const created = await edgeplane(["token", "create", "--node", "wrong-ca", "--print-join-command"]);
+    expect(created.code, created.stderr).toBe(0);
+    const token = /--token ([a-z0-9]{6}\.[a-z0-9]{16})/.exec(created.stdout)?.[1] ?? "";
+    expect(token).not.toBe("");
+    const front = await recordingFront();
+    try {
+      const host = join(dir, "host-wrong-ca");
+      const command = created.stdout
+        .replaceAll(cp.url, front.url)
+        .replace(/--ca-hash sha256:[0-9a-f]{64}/, `--ca-hash sha256:${"0".repeat(64)}`);
+      const run = await sh(`${command} ${hostFlags(host)}`);
+      expect(run.code).not.toBe(0);
+      expect(run.output).toContain("CA hash mismatch");
+      expect(run.output).toContain("refusing to send the token");
+      // The server was asked for join.sh and its CA, never shown the token, and nothing was installed.
+      expect(front.seen.map((s) => s.path)).toEqual(["/join.sh", "/edgeplane/v1/join/ca.crt"]);
+      expect(front.seen.every((s) => !s.auth.includes(token.split(".")[1]))).toBe(true);
+      expect(existsSync(join(host, "opt", "etc", "token"))).toBe(false);
+    } finally {
+      front.server.close();
+    }
+  });
+
+  it("refuses an expired token with a clear message", async () => {
+    const created = await edgeplane([
+      "token",
+      "create",
+      "--node",
+      "late",
+      "--ttl",
+      "1s",
+      "--print-join-command",
+    ]);
+    expect(created.code, created.stderr).toBe(0);
+    const id = /--token ([a-z0-9]{6})\./.exec(created.stdout)?.[1];
+    await until(
+      async () =>
+        (await edgeplane(["token", "list"])).stdout
+          .split("\n")
+          .find((l) => l.startsWith(`${id} `) && l.includes("<expired>")),
+      10_000,
+      "token expired",
+    );
+    const run = await sh(`${created.stdout} ${hostFlags(join(dir, "host-late"))}`);
+    expect(run.code).not.toBe(0);
+    expect(run.output).toContain("the token was refused (401 Unauthorized): it is wrong, expired or revoked");
+  });
+
+  it("joins with the printed command, runs a pod, and leaves with node remove and --uninstall", async () => {
+    const host = join(dir, "host-1");
+    const started = Date.now();
+    const created = await edgeplane(["token", "create", "--node", NODE, "--print-join-command"]);
+    expect(created.code, created.stderr).toBe(0);
+    expect(created.stdout).toContain("--ca-hash sha256:");
+    // The join command as a user pastes it into a shell (a script file: no command line carries it).
+    const pasted = join(dir, "pasted.sh");
+    await writeFile(pasted, `${created.stdout} ${hostFlags(host)}\n`);
+    const joined: ChildProcess = spawn("sh", [pasted], {
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
+    let output = "";
+    joined.stdout?.on("data", (c) => {
+      output += c;
+    });
+    joined.stderr?.on("data", (c) => {
+      output += c;
+    });
+    try {
+      const node = await until(
+        async () => {
+          const n = await nodeJson(NODE);
+          return isReady(n) && n;
+        },
+        90_000,
+        `node ${NODE} Ready`,
+      ).catch((error) => {
+        throw new Error(`${error.message}\n${output}`);
+      });
+      console.log(
+        `join: token create → node Ready in ${Date.now() - started} ms; agent bundle ${(bundleBytes / 1024).toFixed(1)} KiB`,
+      );
+      expect(node.status?.nodeInfo?.kubeletVersion).toBe(EDGEPLANE_VERSION);
+      expect(output).toContain("the server's CA matches sha256:");
+      // The token sits in a root-only file, never on the agent's command line.
+      expect(statSync(join(host, "opt", "etc", "token")).mode & 0o777).toBe(0o600);
+      const token = /--token ([a-z0-9]{6}\.[a-z0-9]{16})/.exec(created.stdout)?.[1] ?? "";
+      // join.sh became the agent (exec): no process holds the token on its command line.
+      expect(processesMentioning(join(host, "opt", "current", "agent.mjs")).length).toBe(1);
+      expect(processesMentioning(token)).toEqual([]);
+
+      const image = registry.push("samples/ticker", "v1", [
+        { mediaType: "application/wasm", bytes: new Uint8Array(readFileSync(sample("ticker"))) },
+      ]).image;
+      const applied = await cp.kubectl(["apply", "-f", "-"], {
+        input: `apiVersion: v1
+kind: Pod
+metadata:
+  name: ticker
+spec:
+  nodeName: ${NODE}
+  runtimeClassName: wasm
+  terminationGracePeriodSeconds: 2
+  containers:
+  - name: main
+    image: ${image}
+`,
+      });
+      expect(applied.code, applied.stderr).toBe(0);
+      await until(
+        async () => {
+          const pod = (await (await cp.fetch("/api/v1/namespaces/default/pods/ticker")).json()) as {
+            status?: { phase?: string };
+          };
+          return pod.status?.phase === "Running";
+        },
+        60_000,
+        "pod Running",
+      );
+
+      const removed = await edgeplane(["node", "remove", NODE]);
+      expect(removed.code, removed.stderr).toBe(0);
+      expect(removed.stdout).toContain(`node/${NODE} drained`);
+      expect(await nodeJson(NODE)).toBeUndefined();
+      expect((await cp.fetch("/api/v1/namespaces/default/pods/ticker")).status).toBe(404);
+      const tokens = await edgeplane(["token", "list"]);
+      expect(tokens.stdout).not.toMatch(new RegExp(`\\s${NODE}\\s`));
+
+      const uninstall = await sh(
+        `sh ${join(ROOT, "workers/join/assets/join.sh")} --uninstall --prefix ${join(host, "opt")} --data-dir ${join(host, "var")} --unit-dir ${join(host, "systemd")}`,
+      );
+      expect(uninstall.code, uninstall.output).toBe(0);
+      await until(
+        async () => joined.exitCode !== null || joined.signalCode !== null,
+        30_000,
+        "join.sh exited",
+      );
+      expect(processesMentioning(join(host, "opt"))).toEqual([]);
+      expect(existsSync(join(host, "opt"))).toBe(false);
+      expect(existsSync(join(host, "var"))).toBe(false);
+    } finally {
+      if (joined.exitCode === null && joined.pid) process.kill(-joined.pid, "SIGTERM");
+    }
+  }, 240_000);
+});
+
+it("serves join.sh and the agent bundle without authentication, with a Status for what is missing", async () => {
+  const anonymous = new Agent({ connect: { ca: readFileSync(pki.caCert, "utf8") } });
+  try {
+    const get = (path: string, method = "GET") =>
+      undiciFetch(cp.url + path, { method, dispatcher: anonymous }) as unknown as Promise<Response>;
+    const script = await get("/join.sh");
+    expect(script.status).toBe(200);
+    expect(await script.text()).toBe(readFileSync(join(ROOT, "workers/join/assets/join.sh"), "utf8"));
+    const bundle = await get("/edgeplane/v1/join/agent.tar.gz");
+    expect(bundle.status).toBe(200);
+    expect(bundle.headers.get("x-edgeplane-version")).toBe(EDGEPLANE_VERSION);
+    expect((await bundle.arrayBuffer()).byteLength).toBe(bundleBytes);
+    const missing = await get("/edgeplane/v1/join/nope");
+    expect(missing.status).toBe(404);
+    expect(((await missing.json()) as { kind: string }).kind).toBe("Status");
+    const post = await get("/join.sh", "POST");
+    expect(post.status).toBe(405);
+    expect(((await post.json()) as { reason: string }).reason).toBe("MethodNotAllowed");
+  } finally {
+    await anonymous.close();
+  }
+});
