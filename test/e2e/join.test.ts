@@ -72,6 +72,30 @@ function sh(command: string): Promise<{ code: number; output: string }> {
   });
 }
 
+const exited = (child: ChildProcess) => child.exitCode !== null || child.signalCode !== null;
+
+/** Run a pasted join command from its script file, in its own process group; collects its output. */
+function runPasted(file: string) {
+  const child = spawn("sh", [file], { stdio: ["ignore", "pipe", "pipe"], detached: true });
+  let out = "";
+  child.stdout?.on("data", (c) => {
+    out += c;
+  });
+  child.stderr?.on("data", (c) => {
+    out += c;
+  });
+  return {
+    child,
+    output: () => out,
+    waitFor: (pattern: RegExp, timeoutMs: number) =>
+      until(
+        async () => pattern.test(out) || (exited(child) && Promise.reject(new Error(out))),
+        timeoutMs,
+        `${pattern}`,
+      ),
+  };
+}
+
 /** Processes whose command line mentions `text` (the agent runs from the host's prefix). */
 function processesMentioning(text: string): number[] {
   const pids: number[] = [];
@@ -211,6 +235,23 @@ describe("join a host in one command", () => {
     expect(run.output).toContain("the token was refused (401 Unauthorized): it is wrong, expired or revoked");
   });
 
+  it("trusts a server whose certificate verifies with the system roots without --ca-hash, and only then", async () => {
+    const created = await edgeplane(["token", "create", "--node", "public-1"]);
+    expect(created.code, created.stderr).toBe(0);
+    const id = created.stdout.split(".")[0];
+    // A revoked token: the run stops at the token check, after the trust decision.
+    expect((await edgeplane(["token", "delete", id])).stdout).toBe(`bootstrap token "${id}" deleted`);
+    const script = join(ROOT, "workers/join/assets/join.sh");
+    const command = `sh ${script} --server ${cp.url} --name public-1 --token ${created.stdout} ${hostFlags(join(dir, "host-public"))}`;
+    // NODE_EXTRA_CA_CERTS puts the CA among Node's roots: as a public certificate is, for a host.
+    const trusted = await sh(`NODE_EXTRA_CA_CERTS=${pki.caCert} ${command}`);
+    expect(trusted.output).toContain("the server's certificate verifies with this host's system roots");
+    expect(trusted.output).toContain("the token was refused (401 Unauthorized)");
+    const untrusted = await sh(command);
+    expect(untrusted.code).not.toBe(0);
+    expect(untrusted.output).toContain("is not signed by a CA this host trusts: give --ca-hash");
+  });
+
   it("joins with the printed command, runs a pod, and leaves with node remove and --uninstall", async () => {
     const host = join(dir, "host-1");
     const started = Date.now();
@@ -220,17 +261,9 @@ describe("join a host in one command", () => {
     // The join command as a user pastes it into a shell (a script file: no command line carries it).
     const pasted = join(dir, "pasted.sh");
     await writeFile(pasted, `${created.stdout} ${hostFlags(host)}\n`);
-    const joined: ChildProcess = spawn("sh", [pasted], {
-      stdio: ["ignore", "pipe", "pipe"],
-      detached: true,
-    });
-    let output = "";
-    joined.stdout?.on("data", (c) => {
-      output += c;
-    });
-    joined.stderr?.on("data", (c) => {
-      output += c;
-    });
+    const first = runPasted(pasted);
+    let current = first;
+    const output = () => current.output();
     try {
       const node = await until(
         async () => {
@@ -240,13 +273,13 @@ describe("join a host in one command", () => {
         90_000,
         `node ${NODE} Ready`,
       ).catch((error) => {
-        throw new Error(`${error.message}\n${output}`);
+        throw new Error(`${error.message}\n${output()}`);
       });
       console.log(
         `join: token create → node Ready in ${Date.now() - started} ms; agent bundle ${(bundleBytes / 1024).toFixed(1)} KiB`,
       );
       expect(node.status?.nodeInfo?.kubeletVersion).toBe(EDGEPLANE_VERSION);
-      expect(output).toContain("the server's CA matches sha256:");
+      expect(output()).toContain("the server's CA matches sha256:");
       // The token sits in a root-only file, never on the agent's command line.
       expect(statSync(join(host, "opt", "etc", "token")).mode & 0o777).toBe(0o600);
       const token = /--token ([a-z0-9]{6}\.[a-z0-9]{16})/.exec(created.stdout)?.[1] ?? "";
@@ -283,6 +316,23 @@ spec:
         "pod Running",
       );
 
+      // Re-running the join command upgrades in place: the running agent is replaced, the pod stays.
+      const agentMjs = join(host, "opt", "current", "agent.mjs");
+      const [before] = processesMentioning(agentMjs);
+      current = runPasted(pasted);
+      await until(async () => exited(first.child), 60_000, "the first agent stopped");
+      await until(
+        async () => {
+          const now = processesMentioning(agentMjs);
+          return now.length === 1 && now[0] !== before;
+        },
+        60_000,
+        "the new agent running",
+      );
+      await current.waitFor(/tunnel connected/, 60_000);
+      expect(isReady(await nodeJson(NODE))).toBe(true);
+
+      // node remove drains through the new agent: it deletes the pod it took over.
       const removed = await edgeplane(["node", "remove", NODE]);
       expect(removed.code, removed.stderr).toBe(0);
       expect(removed.stdout).toContain(`node/${NODE} drained`);
@@ -295,16 +345,13 @@ spec:
         `sh ${join(ROOT, "workers/join/assets/join.sh")} --uninstall --prefix ${join(host, "opt")} --data-dir ${join(host, "var")} --unit-dir ${join(host, "systemd")}`,
       );
       expect(uninstall.code, uninstall.output).toBe(0);
-      await until(
-        async () => joined.exitCode !== null || joined.signalCode !== null,
-        30_000,
-        "join.sh exited",
-      );
+      await until(async () => exited(current.child), 30_000, "the agent exited");
       expect(processesMentioning(join(host, "opt"))).toEqual([]);
       expect(existsSync(join(host, "opt"))).toBe(false);
       expect(existsSync(join(host, "var"))).toBe(false);
     } finally {
-      if (joined.exitCode === null && joined.pid) process.kill(-joined.pid, "SIGTERM");
+      for (const run of [first, current])
+        if (!exited(run.child) && run.child.pid) process.kill(-run.child.pid, "SIGTERM");
     }
   }, 240_000);
 });
