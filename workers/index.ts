@@ -27,7 +27,7 @@ export default {
     const path = new URL(request.url).pathname;
     if (path === "/v2" || path.startsWith("/v2/")) return handleRegistry(request, env, ctx);
     if (path.startsWith("/edgeplane/v1/tunnel/")) return handleTunnelConnect(request, env, ctx);
-    if (isJoinPath(path)) return handleJoin(request, env);
+    if (isJoinPath(path)) return handleJoin(request, env, ctx);
     const app = apiServerForEnv(env, ctx, {
       onWrite: (event) => wake(env, ctx, event),
       services: {

@@ -286,6 +286,25 @@ describe("join a host in one command", () => {
       // join.sh became the agent (exec): no process holds the token on its command line.
       expect(processesMentioning(join(host, "opt", "current", "agent.mjs")).length).toBe(1);
       expect(processesMentioning(token)).toEqual([]);
+      // The join token was traded for the node's lasting credential: used once, then gone.
+      const rows = (await edgeplane(["token", "list"])).stdout
+        .split("\n")
+        .filter((l) => l.includes(` ${NODE} `));
+      expect(rows).toHaveLength(1);
+      expect(rows[0].split(/\s+/)[0]).not.toBe(token.split(".")[0]);
+      expect(rows[0]).toContain("<forever>");
+      expect(readFileSync(join(host, "opt", "etc", "token"), "utf8")).not.toContain(token);
+      const again = await undiciFetch(`${cp.url}/edgeplane/v1/join/credential`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${token}` },
+        dispatcher: new Agent({ connect: { ca: readFileSync(pki.caCert, "utf8") } }),
+      });
+      // 401 once the authenticator's 10 s cache has dropped it, 409 "already used" before: never a second credential.
+      expect([401, 409]).toContain(again.status);
+      expect(((await again.json()) as { kind: string }).kind).toBe("Status");
+      expect(
+        (await edgeplane(["token", "list"])).stdout.split("\n").filter((l) => l.includes(` ${NODE} `)),
+      ).toEqual(rows);
 
       const image = registry.push("samples/ticker", "v1", [
         { mediaType: "application/wasm", bytes: new Uint8Array(readFileSync(sample("ticker"))) },

@@ -8,11 +8,14 @@
  *                                   scripts/edgeplane/agent-bundle.ts)
  *   /edgeplane/v1/join/ca.crt       the cluster CA bundle (CLUSTER_CA), which
  *                                   the host checks against the pinned hash
- * Nothing here is secret: the CA is public by nature, and a token is never
- * read or accepted on these paths.
+ * Nothing there is secret: the CA is public by nature. The one
+ * authenticated path, POST /edgeplane/v1/join/credential (credential.ts),
+ * trades a node's join token for its lasting credential.
  */
 import { ApiError } from "../client/status.ts";
 import { EDGEPLANE_VERSION } from "../client/version.ts";
+import type { Env } from "../env.ts";
+import { issueCredential } from "./credential.ts";
 
 /** What the join routes need from the Worker's Env. */
 export interface JoinEnv {
@@ -35,9 +38,11 @@ export function isJoinPath(path: string): boolean {
   return path === "/join.sh" || path.startsWith(PREFIX);
 }
 
-/** Serve join.sh, the agent bundle or the CA bundle; every failure is a Status. */
-export async function handleJoin(request: Request, env: JoinEnv): Promise<Response> {
+/** Serve join.sh, the agent bundle, the CA bundle or a node credential; every failure is a Status. */
+export async function handleJoin(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
   try {
+    if (new URL(request.url).pathname === `${PREFIX}credential`)
+      return await issueCredential(request, env, ctx);
     return await serve(request, env);
   } catch (error) {
     if (error instanceof ApiError) return error.toResponse();

@@ -94,8 +94,13 @@ const systemd = fs.existsSync("/run/systemd/system") && !o.foreground;
 
 /** GET url over HTTPS with `tls` options; resolves { status, body } or rejects with Node's error. */
 function get(url, tls = {}, headers = {}) {
+  return request(url, tls, headers, "GET");
+}
+
+/** One HTTPS request without a body. */
+function request(url, tls, headers, method) {
   return new Promise((resolve, reject) => {
-    const request = https.get(url, { ...tls, headers, timeout: 30_000 }, (response) => {
+    const request = https.request(url, { ...tls, method, headers, timeout: 30_000 }, (response) => {
       const chunks = [];
       response.on("data", (c) => chunks.push(c));
       response.on("end", () => resolve({ status: response.statusCode, body: Buffer.concat(chunks) }));
@@ -103,6 +108,7 @@ function get(url, tls = {}, headers = {}) {
     });
     request.on("timeout", () => request.destroy(new Error(`no answer from ${url} within 30 s`)));
     request.on("error", reject);
+    request.end();
   });
 }
 
@@ -219,12 +225,13 @@ async function install() {
   if (!o.server) die("--server https://HOST is required");
   const server = o.server.replace(/\/+$/, "");
   if (!server.startsWith("https://")) die("--server must be an https:// URL");
-  let token = o.token ?? process.env.EDGEPLANE_TOKEN;
-  if (o["token-file"]) token = fs.readFileSync(o["token-file"], "utf8");
-  if (!token && fs.existsSync(paths.token)) token = fs.readFileSync(paths.token, "utf8");
-  token = token?.trim();
-  if (!token) die('a token is required: --token ID.SECRET (from "edgeplane token create --node NAME")');
-  if (!/^[a-z0-9]{6}\.[a-z0-9]{16}$/.test(token)) die("the token is malformed (want 6 and 16 characters of [a-z0-9], joined by a dot)");
+  let given = o.token ?? process.env.EDGEPLANE_TOKEN;
+  if (o["token-file"]) given = fs.readFileSync(o["token-file"], "utf8");
+  given = given?.trim();
+  // A host that joined before keeps its node credential (a re-run upgrades in place).
+  const stored = fs.existsSync(paths.token) ? fs.readFileSync(paths.token, "utf8").trim() : undefined;
+  if (!given && !stored) die('a token is required: --token ID.SECRET (from "edgeplane token create --node NAME")');
+  if (given && !/^[a-z0-9]{6}\.[a-z0-9]{16}$/.test(given)) die("the token is malformed (want 6 and 16 characters of [a-z0-9], joined by a dot)");
   const name = (o.name ?? os.hostname()).toLowerCase();
   try {
     fs.mkdirSync(paths.etc, { recursive: true, mode: 0o700 });
@@ -234,13 +241,30 @@ async function install() {
 
   const ca = await trust(server);
   const tls = ca ? { ca } : {};
-  // Now the server is trusted: check the token before installing anything.
-  const who = await get(`${server}/api/v1/nodes/${encodeURIComponent(name)}`, tls, { Authorization: `Bearer ${token}` }).catch((e) => die(`checking the token: ${e.message}`));
-  if (who.status === 401)
-    die(`the token was refused (401 Unauthorized): it is wrong, expired or revoked; create a new one with "edgeplane token create --node ${name}"`);
-  if (who.status === 403)
-    die(`the token may not act as node ${name} (403 Forbidden: ${reason(who.body)}); a token is bound to the node named when it was created`);
-  if (who.status !== 200 && who.status !== 404) die(`checking the token: HTTP ${who.status}: ${reason(who.body)}`);
+  // Now the server is trusted: check the token before installing anything. True when accepted, false on 401.
+  const accepted = async (token, fatal) => {
+    const who = await get(`${server}/api/v1/nodes/${encodeURIComponent(name)}`, tls, { Authorization: `Bearer ${token}` }).catch((e) => die(`checking the token: ${e.message}`));
+    if (who.status === 200 || who.status === 404) return true;
+    if (!fatal && (who.status === 401 || who.status === 403)) return false;
+    if (who.status === 401)
+      die(`the token was refused (401 Unauthorized): it is wrong, expired or revoked; create a new one with "edgeplane token create --node ${name}"`);
+    if (who.status === 403)
+      die(`the token may not act as node ${name} (403 Forbidden: ${reason(who.body)}); a token is bound to the node named when it was created`);
+    die(`checking the token: HTTP ${who.status}: ${reason(who.body)}`);
+  };
+  let token;
+  if (stored && (await accepted(stored, !given))) {
+    token = stored;
+    say(`keeping this host's node credential for ${name}`);
+  } else {
+    await accepted(given, true);
+    // The join token expires and works once: trade it for the node's lasting credential.
+    const issued = await request(`${server}/edgeplane/v1/join/credential`, tls, { Authorization: `Bearer ${given}` }, "POST").catch((e) => die(`getting the node credential: ${e.message}`));
+    if (issued.status !== 201) die(`getting the node credential: HTTP ${issued.status}: ${reason(issued.body)}`);
+    token = JSON.parse(issued.body.toString()).token;
+    writeSecret(paths.token, `${token}\n`);
+    say(`traded the join token for node ${name}'s credential`);
+  }
 
   const bundle = await get(`${server}/edgeplane/v1/join/agent.tar.gz`, tls).catch((e) => die(`downloading the agent: ${e.message}`));
   if (bundle.status !== 200) die(`downloading the agent: HTTP ${bundle.status}: ${reason(bundle.body)}`);
@@ -258,7 +282,6 @@ async function install() {
   fs.symlinkSync(join("versions", version), link);
   fs.renameSync(link, paths.current);
 
-  writeSecret(paths.token, `${token}\n`);
   if (ca) fs.writeFileSync(paths.ca, ca, { mode: 0o644 });
   else fs.rmSync(paths.ca, { force: true });
   const dataDir = o["data-dir"];
