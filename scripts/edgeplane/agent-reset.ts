@@ -8,7 +8,7 @@
 import { WasmRuntime } from "../../node-agent/src/runtime/wasm/runtime.ts";
 
 /** Remove the sandboxes and containers under `dataDir`; returns how many sandboxes there were. */
-export async function resetNode(dataDir: string, nodeName: string): Promise<number> {
+async function resetNode(dataDir: string, nodeName: string): Promise<number> {
   const runtime = new WasmRuntime({ dataDir, nodeName, hostIP: "127.0.0.1" });
   const sandboxes = await runtime.listSandboxes();
   for (const container of await runtime.listContainers()) await runtime.removeContainer(container.id);

@@ -7,7 +7,7 @@
 export const EDGEPLANE_VERSION = "v1.32.0-edgeplane";
 
 /** How many minor versions an agent may lag the control plane (kube's kubelet skew policy). */
-export const AGENT_MAX_MINOR_LAG = 3;
+const AGENT_MAX_MINOR_LAG = 3;
 
 /** [major, minor, patch] of "v1.32.0-anything", or undefined when it is not such a version. */
 export function parseVersion(version: string): [number, number, number] | undefined {
