@@ -2,19 +2,25 @@
  * End-to-end: joining a host in one command (docs/deploy.md, Joining a node).
  * The real control plane (workerd via Miniflare, HTTPS with a private CA,
  * serving join.sh, the agent bundle and its CA), the real `edgeplane` CLI,
- * and a second "host" on this machine: its own prefix and data dir, the
- * agent run by join.sh in the foreground (no systemd here), on a private pod
- * bridge. The printed join command runs as printed, with the test's host
- * flags appended.
+ * and a second "host" on this machine: its own network namespace (a veth
+ * on a host bridge; small TCP forwarders carry its 127.0.0.1:<port> to the
+ * control plane and the test registry on the machine's loopback, as in
+ * multinode.test.ts), its own prefix and data dir, the agent run by join.sh
+ * in the foreground (no systemd here). The printed join command runs as
+ * printed, with the test's host flags appended. The refusals run on the
+ * machine itself, where a recording front can watch what the server sees.
  */
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:https";
+import { createConnection, createServer as createTcpServer, type Server as TcpServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Agent, fetch as undiciFetch } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { claimSubnet } from "../../node-agent/src/runtime/cri/testing.ts";
 import { privateNetwork, sample, until } from "../../node-agent/src/testing/agent-process.ts";
 import { startTestRegistry, type TestRegistry } from "../../node-agent/src/testing/oci-registry.ts";
 import { buildAgentBundle } from "../../scripts/edgeplane/agent-bundle.ts";
@@ -46,15 +52,99 @@ function edgeplane(args: string[]): Promise<{ code: number; stdout: string; stde
 }
 
 /** A host's flags: its own prefix and data dir, foreground (no systemd), and the test's pod network. */
-function hostFlags(host: string): string {
+function hostFlags(host: string, nodeIP = "127.0.0.1"): string {
   return [
     `--prefix ${join(host, "opt")}`,
     `--data-dir ${join(host, "var")}`,
     `--unit-dir ${join(host, "systemd")}`,
     "--runtimes wasm",
     "--foreground",
-    `-- --node-ip 127.0.0.1 --cni-bridge ${network.bridge} --pod-cidr ${network.podCidr}`,
+    `-- --node-ip ${nodeIP} --cni-bridge ${network.bridge} --pod-cidr ${network.podCidr}`,
   ].join(" ");
+}
+
+const ID = randomBytes(2).toString("hex");
+const HOST_BRIDGE = `epj${ID}`;
+const HOST_NS = `ep-join-${ID}`;
+
+/** In-namespace forwarder: 127.0.0.1:<port> → <host>:<port> for each port (argv: host port...). */
+const FORWARDER = `const net = require("node:net");
+const [host, ...ports] = process.argv.slice(1);
+for (const p of ports) net.createServer((c) => { const u = net.connect(Number(p), host); c.pipe(u).pipe(c);
+  u.on("error", () => c.destroy()); c.on("error", () => u.destroy()); }).listen(Number(p), "127.0.0.1");
+console.log("forwarding");`;
+
+/** The joining host's network: a namespace on a host bridge, reaching the machine's loopback ports. */
+interface HostNetwork {
+  ns: string;
+  ip: string;
+  close(): Promise<void>;
+}
+
+/** Forward <listenHost>:<port> to 127.0.0.1:<port> on the machine. */
+function forwardToLoopback(listenHost: string, port: number): Promise<TcpServer> {
+  const server = createTcpServer((c) => {
+    const u = createConnection(port, "127.0.0.1");
+    c.pipe(u).pipe(c);
+    u.on("error", () => c.destroy());
+    c.on("error", () => u.destroy());
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, listenHost, () => resolve(server));
+  });
+}
+
+/** Make the namespace, its veth on a fresh bridge, and the forwarders for `ports`. */
+async function hostNetwork(ports: number[]): Promise<HostNetwork> {
+  const subnet = claimSubnet();
+  const third = Number(subnet.cidr.split(".")[2]);
+  const gateway = `172.30.${third}.1`;
+  const ip = `172.30.${third}.10`;
+  const run = (args: string[]) => execFileSync("ip", args, { stdio: "ignore" });
+  const servers: TcpServer[] = [];
+  let forwarder: ChildProcess | undefined;
+  const close = async () => {
+    forwarder?.kill("SIGKILL");
+    for (const server of servers) server.close();
+    for (const args of [
+      ["netns", "del", HOST_NS],
+      ["link", "del", HOST_BRIDGE],
+    ])
+      try {
+        run(args);
+      } catch {
+        // already gone
+      }
+    subnet.release();
+  };
+  try {
+    run(["link", "add", HOST_BRIDGE, "type", "bridge"]);
+    run(["addr", "add", `${gateway}/24`, "dev", HOST_BRIDGE]);
+    run(["link", "set", HOST_BRIDGE, "up"]);
+    for (const port of ports) servers.push(await forwardToLoopback(gateway, port));
+    run(["netns", "add", HOST_NS]);
+    run(["link", "add", `epjv${ID}`, "type", "veth", "peer", "name", "eth0", "netns", HOST_NS]);
+    run(["link", "set", `epjv${ID}`, "master", HOST_BRIDGE, "up"]);
+    run(["-n", HOST_NS, "addr", "add", `${ip}/24`, "dev", "eth0"]);
+    run(["-n", HOST_NS, "link", "set", "eth0", "up"]);
+    run(["-n", HOST_NS, "link", "set", "lo", "up"]);
+    const fwd = spawn(
+      "nsenter",
+      [`--net=/run/netns/${HOST_NS}`, "--", process.execPath, "-e", FORWARDER, gateway, ...ports.map(String)],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    forwarder = fwd;
+    let out = "";
+    fwd.stdout?.on("data", (c) => {
+      out += c;
+    });
+    await until(async () => out.includes("forwarding"), 10_000, "the host's forwarder");
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { ns: HOST_NS, ip, close };
 }
 
 /** Run a shell command line to its end. */
@@ -74,9 +164,10 @@ function sh(command: string): Promise<{ code: number; output: string }> {
 
 const exited = (child: ChildProcess) => child.exitCode !== null || child.signalCode !== null;
 
-/** Run a pasted join command from its script file, in its own process group; collects its output. */
-function runPasted(file: string) {
-  const child = spawn("sh", [file], { stdio: ["ignore", "pipe", "pipe"], detached: true });
+/** Run a pasted join command from its script file (in network namespace `ns`), in its own process group; collects its output. */
+function runPasted(file: string, ns?: string) {
+  const argv = ns ? ["nsenter", `--net=/run/netns/${ns}`, "--", "sh", file] : ["sh", file];
+  const child = spawn(argv[0], argv.slice(1), { stdio: ["ignore", "pipe", "pipe"], detached: true });
   let out = "";
   child.stdout?.on("data", (c) => {
     out += c;
@@ -114,7 +205,11 @@ async function nodeJson(name: string) {
   const response = await cp.fetch(`/api/v1/nodes/${name}`);
   if (response.status === 404) return undefined;
   return (await response.json()) as {
-    status?: { conditions?: { type: string; status: string }[]; nodeInfo?: { kubeletVersion?: string } };
+    status?: {
+      conditions?: { type: string; status: string }[];
+      nodeInfo?: { kubeletVersion?: string };
+      addresses?: { type: string; address: string }[];
+    };
   };
 }
 
@@ -254,14 +349,16 @@ describe("join a host in one command", () => {
 
   it("joins with the printed command, runs a pod, and leaves with node remove and --uninstall", async () => {
     const host = join(dir, "host-1");
+    // The host's own network: the control plane and the registry only through its forwarders.
+    const net = await hostNetwork([Number(new URL(cp.url).port), Number(registry.host.split(":")[1])]);
     const started = Date.now();
     const created = await edgeplane(["token", "create", "--node", NODE, "--print-join-command"]);
     expect(created.code, created.stderr).toBe(0);
     expect(created.stdout).toContain("--ca-hash sha256:");
     // The join command as a user pastes it into a shell (a script file: no command line carries it).
     const pasted = join(dir, "pasted.sh");
-    await writeFile(pasted, `${created.stdout} ${hostFlags(host)}\n`);
-    const first = runPasted(pasted);
+    await writeFile(pasted, `${created.stdout} ${hostFlags(host, net.ip)}\n`);
+    const first = runPasted(pasted, net.ns);
     let current = first;
     const output = () => current.output();
     try {
@@ -279,12 +376,16 @@ describe("join a host in one command", () => {
         `join: token create → node Ready in ${Date.now() - started} ms; agent bundle ${(bundleBytes / 1024).toFixed(1)} KiB`,
       );
       expect(node.status?.nodeInfo?.kubeletVersion).toBe(EDGEPLANE_VERSION);
+      expect(node.status?.addresses).toContainEqual({ type: "InternalIP", address: net.ip });
       expect(output()).toContain("the server's CA matches sha256:");
       // The token sits in a root-only file, never on the agent's command line.
       expect(statSync(join(host, "opt", "etc", "token")).mode & 0o777).toBe(0o600);
       const token = /--token ([a-z0-9]{6}\.[a-z0-9]{16})/.exec(created.stdout)?.[1] ?? "";
       // join.sh became the agent (exec): no process holds the token on its command line.
-      expect(processesMentioning(join(host, "opt", "current", "agent.mjs")).length).toBe(1);
+      const agentLines = processesMentioning(join(host, "opt", "current", "agent.mjs")).map((pid) =>
+        readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " "),
+      );
+      expect(agentLines, agentLines.join("\n")).toHaveLength(1);
       expect(processesMentioning(token)).toEqual([]);
       // The join token was traded for the node's lasting credential: used once, then gone.
       const rows = (await edgeplane(["token", "list"])).stdout
@@ -338,7 +439,7 @@ spec:
       // Re-running the join command upgrades in place: the running agent is replaced, the pod stays.
       const agentMjs = join(host, "opt", "current", "agent.mjs");
       const [before] = processesMentioning(agentMjs);
-      current = runPasted(pasted);
+      current = runPasted(pasted, net.ns);
       await until(async () => exited(first.child), 60_000, "the first agent stopped");
       await until(
         async () => {
@@ -361,7 +462,7 @@ spec:
       expect(tokens.stdout).not.toMatch(new RegExp(`\\s${NODE}\\s`));
 
       const uninstall = await sh(
-        `sh ${join(ROOT, "workers/join/assets/join.sh")} --uninstall --prefix ${join(host, "opt")} --data-dir ${join(host, "var")} --unit-dir ${join(host, "systemd")}`,
+        `nsenter --net=/run/netns/${net.ns} -- sh ${join(ROOT, "workers/join/assets/join.sh")} --uninstall --prefix ${join(host, "opt")} --data-dir ${join(host, "var")} --unit-dir ${join(host, "systemd")}`,
       );
       expect(uninstall.code, uninstall.output).toBe(0);
       await until(async () => exited(current.child), 30_000, "the agent exited");
@@ -371,6 +472,12 @@ spec:
     } finally {
       for (const run of [first, current])
         if (!exited(run.child) && run.child.pid) process.kill(-run.child.pid, "SIGTERM");
+      await until(
+        async () => exited(first.child) && exited(current.child),
+        30_000,
+        "the host's agents exited",
+      );
+      await net.close();
     }
   }, 240_000);
 });

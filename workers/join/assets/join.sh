@@ -70,6 +70,7 @@ try {
       "unit-dir": { type: "string", default: "/etc/systemd/system" },
       foreground: { type: "boolean", default: false },
       uninstall: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
     },
     allowPositionals: true,
   });
@@ -77,6 +78,14 @@ try {
   die(error.message);
 }
 const o = args.values;
+if (o.help) {
+  console.log(`usage: join.sh --server https://HOST --name NODE --token ID.SECRET [--ca-hash sha256:HEX]
+               [--runtimes wasm[,cri]] [--prefix /opt/edgeplane] [--data-dir /var/lib/edgeplane]
+               [--unit-dir /etc/systemd/system] [--foreground] [-- AGENT-FLAGS...]
+       join.sh --uninstall [--prefix ...] [--data-dir ...] [--unit-dir ...]
+  The token may also come from --token-file F or EDGEPLANE_TOKEN. See docs/deploy.md.`);
+  process.exit(0);
+}
 const agentArgs = args.positionals;
 const prefix = o.prefix;
 const paths = {
