@@ -382,9 +382,13 @@ describe("join a host in one command", () => {
       expect(statSync(join(host, "opt", "etc", "token")).mode & 0o777).toBe(0o600);
       const token = /--token ([a-z0-9]{6}\.[a-z0-9]{16})/.exec(created.stdout)?.[1] ?? "";
       // join.sh became the agent (exec): no process holds the token on its command line.
-      const agentLines = processesMentioning(join(host, "opt", "current", "agent.mjs")).map((pid) =>
-        readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " "),
-      );
+      const agentLines = processesMentioning(join(host, "opt", "current", "agent.mjs")).map((pid) => {
+        try {
+          return `${pid}: ${readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ")}`;
+        } catch {
+          return `${pid}: (exited)`;
+        }
+      });
       expect(agentLines, agentLines.join("\n")).toHaveLength(1);
       expect(processesMentioning(token)).toEqual([]);
       // The join token was traded for the node's lasting credential: used once, then gone.
