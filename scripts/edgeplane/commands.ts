@@ -4,7 +4,7 @@
  *   edgeplane token create --node NAME [--ttl 24h] [--description TEXT] [--print-join-command]
  *   edgeplane token list
  *   edgeplane token delete ID
- *   edgeplane node remove NAME [--timeout 120s]
+ *   edgeplane node remove NAME [--timeout 120s] [--force]
  *
  * All use the kubeconfig (--kubeconfig, else $KUBECONFIG, else
  * .edgeplane/kubeconfig from `npm start`) and its admin credentials.
@@ -29,7 +29,7 @@ import {
 export const JOIN_USAGE = `usage: edgeplane token create --node NAME [--ttl 24h] [--description TEXT] [--print-join-command]
        edgeplane token list
        edgeplane token delete ID
-       edgeplane node remove NAME [--timeout 120s]
+       edgeplane node remove NAME [--timeout 120s] [--force]
   (each takes --kubeconfig FILE; default $KUBECONFIG, then .edgeplane/kubeconfig)`;
 
 /** The join command for a new token, with the CA pin when the kubeconfig trusts a private CA. */
@@ -74,6 +74,7 @@ export async function joinCommands(
       description: { type: "string" },
       "print-join-command": { type: "boolean" },
       timeout: { type: "string", default: "120s" },
+      force: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
     allowPositionals: true,
@@ -111,7 +112,7 @@ export async function joinCommands(
       }
       out(`bootstrap token "${arg.split(".")[0]}" deleted`);
     } else {
-      await removeNode(fetcher, arg, { timeoutMs: parseTtl(values.timeout), log: out });
+      await removeNode(fetcher, arg, { timeoutMs: parseTtl(values.timeout), force: values.force, log: out });
     }
     return 0;
   } finally {

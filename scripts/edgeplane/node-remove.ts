@@ -45,11 +45,21 @@ const isDaemon = (p: PodJson) => p.metadata.ownerReferences?.some((o) => o.kind 
 const isMirror = (p: PodJson) => p.metadata.annotations?.["kubernetes.io/config.mirror"] !== undefined;
 const podPath = (p: PodJson) => `/api/v1/namespaces/${p.metadata.namespace}/pods/${p.metadata.name}`;
 
+/** Delete `pod` at once (grace period 0): nothing on the node will confirm it. */
+async function forceDelete(fetcher: ClusterFetch, pod: PodJson): Promise<void> {
+  const response = await fetcher(podPath(pod), {
+    method: "DELETE",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ gracePeriodSeconds: 0 }),
+  });
+  if (!response.ok && response.status !== 404) await fail(response, `deleting pod ${pod.metadata.name}`);
+}
+
 /** Remove node `name`; `log` reports each step; throws when the drain does not finish within `timeoutMs`. */
 export async function removeNode(
   fetcher: ClusterFetch,
   name: string,
-  options: { timeoutMs?: number; log?: (line: string) => void } = {},
+  options: { timeoutMs?: number; force?: boolean; log?: (line: string) => void } = {},
 ): Promise<Removal> {
   const log = options.log ?? (() => {});
   const nodePath = `/api/v1/nodes/${encodeURIComponent(name)}`;
@@ -90,9 +100,16 @@ export async function removeNode(
     for (;;) {
       const left = (await podsOn(fetcher, name)).filter((p) => !isDaemon(p) && !isMirror(p));
       if (left.length === 0) break;
+      if (Date.now() > deadline && options.force) {
+        for (const pod of left) await forceDelete(fetcher, pod);
+        log(
+          `${left.length} pod(s) deleted without waiting for node/${name}: ${left.map((p) => p.metadata.name).join(", ")}`,
+        );
+        continue;
+      }
       if (Date.now() > deadline)
         throw new Error(
-          `node/${name}: ${left.length} pod(s) still terminating (${left.map((p) => p.metadata.name).join(", ")}); is its agent running? re-run to retry`,
+          `node/${name}: ${left.length} pod(s) still terminating (${left.map((p) => p.metadata.name).join(", ")}); is its agent running? re-run with --force to delete them without it`,
         );
       await new Promise((r) => setTimeout(r, 500));
     }
@@ -115,12 +132,7 @@ export async function removeNode(
 
   let deletedPods = 0;
   for (const pod of await podsOn(fetcher, name)) {
-    const response = await fetcher(podPath(pod), {
-      method: "DELETE",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ gracePeriodSeconds: 0 }),
-    });
-    if (!response.ok && response.status !== 404) await fail(response, `deleting pod ${pod.metadata.name}`);
+    await forceDelete(fetcher, pod);
     deletedPods++;
   }
   if (deletedPods) log(`${deletedPods} DaemonSet/static pod(s) of node/${name} deleted`);

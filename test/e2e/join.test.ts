@@ -347,6 +347,40 @@ describe("join a host in one command", () => {
     expect(untrusted.output).toContain("is not signed by a CA this host trusts: give --ca-hash");
   });
 
+  it("removes a node whose host is gone only with --force, which deletes its pods without waiting", async () => {
+    const applied = await cp.kubectl(["apply", "-f", "-"], {
+      input: `apiVersion: v1
+kind: Node
+metadata:
+  name: gone-1
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: stranded
+spec:
+  nodeName: gone-1
+  terminationGracePeriodSeconds: 30
+  containers:
+  - name: main
+    image: ${registry.host}/none:v1
+`,
+    });
+    expect(applied.code, applied.stderr).toBe(0);
+    expect((await edgeplane(["token", "create", "--node", "gone-1"])).code).toBe(0);
+    // No agent will ever confirm the eviction: without --force the removal stops and says why.
+    const stuck = await edgeplane(["node", "remove", "gone-1", "--timeout", "2s"]);
+    expect(stuck.code).toBe(1);
+    expect(stuck.stderr).toContain("still terminating (stranded); is its agent running? re-run with --force");
+    expect(await nodeJson("gone-1")).toBeDefined();
+    const forced = await edgeplane(["node", "remove", "gone-1", "--timeout", "2s", "--force"]);
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(forced.stdout).toContain("pod(s) deleted without waiting for node/gone-1: stranded");
+    expect(await nodeJson("gone-1")).toBeUndefined();
+    expect((await cp.fetch("/api/v1/namespaces/default/pods/stranded")).status).toBe(404);
+    expect((await edgeplane(["token", "list"])).stdout).not.toContain(" gone-1 ");
+  });
+
   it("joins with the printed command, runs a pod, and leaves with node remove and --uninstall", async () => {
     const host = join(dir, "host-1");
     // The host's own network: the control plane and the registry only through its forwarders.
