@@ -3,8 +3,12 @@
  * hosts (/edgeplane/v1/join/agent.tar.gz): every npm dependency bundled in,
  * so a host needs only Node.js 20+ (and containerd for containers). Layout:
  *   agent.mjs    the agent (node-agent/src/cli.ts)
- *   runner.mjs   the WASM runner the agent spawns per container
+ *   runner.mjs, wasi-guard.mjs, component-runner.mjs
+ *                the WASM runner the agent spawns per container, as they are
+ *                in the source: the sandbox binds exactly these three files
+ *                (runtime/wasm/sandbox.ts) and they import only node:*
  *   reset.mjs    removes the pods the agent left (join.sh --uninstall)
+ *   chunk-*.mjs  code agent.mjs and reset.mjs share
  *   api.proto    the CRI API the containerd client loads at run time
  *   scripts/     containerd's config template and the offline image builder (CRI)
  *   VERSION      EDGEPLANE_VERSION
@@ -49,22 +53,26 @@ const relocateScripts: Plugin = {
   },
 };
 
-async function bundle(entry: string, external: string[], plugins: Plugin[] = []): Promise<string> {
+/** The agent and reset.mjs, sharing their common code through chunks (chunk-*.mjs) instead of each carrying a copy. */
+async function programs(entryPoints: Record<string, string>): Promise<[string, string][]> {
   const result = await build({
-    entryPoints: [entry],
+    entryPoints,
     bundle: true,
+    splitting: true,
     platform: "node",
     format: "esm",
     target: "node20",
-    external,
-    plugins,
+    outdir: "/bundle",
+    outExtension: { ".js": ".mjs" },
+    chunkNames: "chunk-[hash]",
+    plugins: [relocateScripts],
     banner: { js: BANNER },
     minify: true,
     legalComments: "none",
     write: false,
     logLevel: "silent",
   });
-  return result.outputFiles[0].text;
+  return result.outputFiles.map((f) => [f.path.slice("/bundle/".length), f.text]);
 }
 
 /** A gzipped tarball of `files` (path → content), root-owned, with fixed times so equal inputs give equal bytes. */
@@ -90,19 +98,20 @@ async function tarGz(files: [string, string | Buffer, number][]): Promise<Buffer
 /** Build the bundle from the repository at `root` into `root/BUNDLE_ASSET`. */
 export async function buildAgentBundle(root: string, out = join(root, BUNDLE_ASSET)): Promise<AgentBundle> {
   const wasm = join(root, "node-agent/src/runtime/wasm");
-  const [agent, runner, reset, proto, containerdTmpl, buildSh] = await Promise.all([
-    bundle(join(root, "node-agent/src/cli.ts"), [], [relocateScripts]),
-    // jco (components' transpiler) loads its own .wasm files from its package: left out (see above).
-    bundle(join(wasm, "runner.mjs"), ["@bytecodealliance/jco"]),
-    bundle(join(root, "scripts/edgeplane/agent-reset.ts"), []),
+  const runnerFiles = ["runner.mjs", "wasi-guard.mjs", "component-runner.mjs"];
+  const [code, runners, proto, containerdTmpl, buildSh] = await Promise.all([
+    programs({
+      agent: join(root, "node-agent/src/cli.ts"),
+      reset: join(root, "scripts/edgeplane/agent-reset.ts"),
+    }),
+    Promise.all(runnerFiles.map((f) => readFile(join(wasm, f)))),
     readFile(join(root, "node-agent/src/runtime/cri/api.proto")),
     readFile(join(root, "scripts/containerd/config.toml.tmpl")),
     readFile(join(root, "scripts/images/build.sh")),
   ]);
   const tgz = await tarGz([
-    ["agent.mjs", agent, 0o644],
-    ["runner.mjs", runner, 0o644],
-    ["reset.mjs", reset, 0o644],
+    ...code.map(([name, text]): [string, string, number] => [name, text, 0o644]),
+    ...runnerFiles.map((name, i): [string, Buffer, number] => [name, runners[i], 0o644]),
     ["api.proto", proto, 0o644],
     ["scripts/containerd/config.toml.tmpl", containerdTmpl, 0o644],
     ["scripts/images/build.sh", buildSh, 0o755],

@@ -347,27 +347,79 @@ describe("join a host in one command", () => {
     expect(untrusted.output).toContain("is not signed by a CA this host trusts: give --ca-hash");
   });
 
-  it("removes a node whose host is gone only with --force, which deletes its pods without waiting", async () => {
-    const applied = await cp.kubectl(["apply", "-f", "-"], {
-      input: `apiVersion: v1
-kind: Node
-metadata:
-  name: gone-1
----
-apiVersion: v1
+  it("--uninstall takes the agent and its running pods off a host; node remove then needs --force", async () => {
+    const host = join(dir, "host-gone");
+    const net = await hostNetwork([Number(new URL(cp.url).port), Number(registry.host.split(":")[1])]);
+    const created = await edgeplane(["token", "create", "--node", "gone-1", "--print-join-command"]);
+    expect(created.code, created.stderr).toBe(0);
+    const pasted = join(dir, "pasted-gone.sh");
+    await writeFile(pasted, `${created.stdout} ${hostFlags(host, net.ip)}\n`);
+    const run = runPasted(pasted, net.ns);
+    try {
+      await until(async () => isReady(await nodeJson("gone-1")), 90_000, "gone-1 Ready");
+      const image = registry.push("samples/ticker", "v1", [
+        { mediaType: "application/wasm", bytes: new Uint8Array(readFileSync(sample("ticker"))) },
+      ]).image;
+      const applied = await cp.kubectl(["apply", "-f", "-"], {
+        input: `apiVersion: v1
 kind: Pod
 metadata:
   name: stranded
 spec:
   nodeName: gone-1
+  runtimeClassName: wasm
   terminationGracePeriodSeconds: 30
   containers:
   - name: main
-    image: ${registry.host}/none:v1
+    image: ${image}
 `,
-    });
-    expect(applied.code, applied.stderr).toBe(0);
-    expect((await edgeplane(["token", "create", "--node", "gone-1"])).code).toBe(0);
+      });
+      expect(applied.code, applied.stderr).toBe(0);
+      await until(
+        async () => {
+          const pod = (await (await cp.fetch("/api/v1/namespaces/default/pods/stranded")).json()) as {
+            status?: { phase?: string };
+          };
+          return pod.status?.phase === "Running";
+        },
+        60_000,
+        "stranded Running",
+      );
+      // The pod's processes: each WASM container's shim, recorded in its state.json.
+      const containers = join(host, "var", "wasm", "containers");
+      const shims = readdirSync(containers).map(
+        (id) =>
+          (JSON.parse(readFileSync(join(containers, id, "state.json"), "utf8")) as { shimPid: number })
+            .shimPid,
+      );
+      expect(shims.length).toBeGreaterThan(0);
+      // Alive: present and not a zombie (an exited shim whose new parent has not reaped it yet).
+      const alive = (pid: number) => {
+        try {
+          return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+        } catch {
+          return false;
+        }
+      };
+      expect(shims.every(alive)).toBe(true);
+
+      // The host is decommissioned first: the agent stops, and its pods go with it.
+      const uninstall = await sh(
+        `nsenter --net=/run/netns/${net.ns} -- sh ${join(ROOT, "workers/join/assets/join.sh")} --uninstall --prefix ${join(host, "opt")} --data-dir ${join(host, "var")} --unit-dir ${join(host, "systemd")}`,
+      );
+      expect(uninstall.code, uninstall.output).toBe(0);
+      expect(uninstall.output).toContain("removed 1 pod(s) of node gone-1");
+      await until(async () => exited(run.child), 30_000, "the agent exited");
+      expect(processesMentioning(host)).toEqual([]);
+      await until(async () => shims.filter(alive).length === 0, 15_000, "the pod's shims gone");
+      expect(existsSync(host)).toBe(true);
+      expect(readdirSync(host).sort()).toEqual([]);
+    } finally {
+      if (!exited(run.child) && run.child.pid) process.kill(-run.child.pid, "SIGTERM");
+      await until(async () => exited(run.child), 30_000, "the host's agent exited");
+      await net.close();
+    }
+
     // No agent will ever confirm the eviction: without --force the removal stops and says why.
     const stuck = await edgeplane(["node", "remove", "gone-1", "--timeout", "2s"]);
     expect(stuck.code).toBe(1);
@@ -379,7 +431,7 @@ spec:
     expect(await nodeJson("gone-1")).toBeUndefined();
     expect((await cp.fetch("/api/v1/namespaces/default/pods/stranded")).status).toBe(404);
     expect((await edgeplane(["token", "list"])).stdout).not.toContain(" gone-1 ");
-  });
+  }, 240_000);
 
   it("joins with the printed command, runs a pod, and leaves with node remove and --uninstall", async () => {
     const host = join(dir, "host-1");
@@ -448,6 +500,20 @@ spec:
       const image = registry.push("samples/ticker", "v1", [
         { mediaType: "application/wasm", bytes: new Uint8Array(readFileSync(sample("ticker"))) },
       ]).image;
+      // A static pod too: the API cannot remove it, so only --uninstall takes it off the host.
+      await writeFile(
+        join(host, "var", "manifests", "static-ticker.yaml"),
+        `apiVersion: v1
+kind: Pod
+metadata:
+  name: static-ticker
+spec:
+  runtimeClassName: wasm
+  containers:
+  - name: main
+    image: ${image}
+`,
+      );
       const applied = await cp.kubectl(["apply", "-f", "-"], {
         input: `apiVersion: v1
 kind: Pod
@@ -472,6 +538,23 @@ spec:
         },
         60_000,
         "pod Running",
+      );
+      // Running for real: the module's output comes back through the node's tunnel.
+      await until(
+        async () => (await cp.kubectl(["logs", "ticker"])).stdout.includes("tick"),
+        60_000,
+        "the ticker's output",
+      );
+      await until(
+        async () => {
+          const response = await cp.fetch(`/api/v1/namespaces/default/pods/static-ticker-${NODE}`);
+          return (
+            response.ok &&
+            ((await response.json()) as { status?: { phase?: string } }).status?.phase === "Running"
+          );
+        },
+        60_000,
+        "static pod Running",
       );
 
       // Re-running the join command upgrades in place: the running agent is replaced, the pod stays.
@@ -499,12 +582,14 @@ spec:
       const tokens = await edgeplane(["token", "list"]);
       expect(tokens.stdout).not.toMatch(new RegExp(`\\s${NODE}\\s`));
 
+      // The static pod outlived the agent's credential: still running on the host.
+      expect(processesMentioning(join(host, "var")).length).toBeGreaterThan(0);
       const uninstall = await sh(
         `nsenter --net=/run/netns/${net.ns} -- sh ${join(ROOT, "workers/join/assets/join.sh")} --uninstall --prefix ${join(host, "opt")} --data-dir ${join(host, "var")} --unit-dir ${join(host, "systemd")}`,
       );
       expect(uninstall.code, uninstall.output).toBe(0);
       await until(async () => exited(current.child), 30_000, "the agent exited");
-      expect(processesMentioning(join(host, "opt"))).toEqual([]);
+      expect(processesMentioning(host)).toEqual([]);
       expect(existsSync(join(host, "opt"))).toBe(false);
       expect(existsSync(join(host, "var"))).toBe(false);
     } finally {
