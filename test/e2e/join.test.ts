@@ -20,7 +20,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Agent, fetch as undiciFetch } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { claimSubnet } from "../../node-agent/src/runtime/cri/testing.ts";
+import {
+  buildTestImages,
+  claimSubnet,
+  criUnavailableReason,
+  startLocalRegistry,
+} from "../../node-agent/src/runtime/cri/testing.ts";
 import { privateNetwork, sample, until } from "../../node-agent/src/testing/agent-process.ts";
 import { startTestRegistry, type TestRegistry } from "../../node-agent/src/testing/oci-registry.ts";
 import { buildAgentBundle } from "../../scripts/edgeplane/agent-bundle.ts";
@@ -52,12 +57,12 @@ function edgeplane(args: string[]): Promise<{ code: number; stdout: string; stde
 }
 
 /** A host's flags: its own prefix and data dir, foreground (no systemd), and the test's pod network. */
-function hostFlags(host: string, nodeIP = "127.0.0.1"): string {
+function hostFlags(host: string, nodeIP = "127.0.0.1", runtimes = "wasm"): string {
   return [
     `--prefix ${join(host, "opt")}`,
     `--data-dir ${join(host, "var")}`,
     `--unit-dir ${join(host, "systemd")}`,
-    "--runtimes wasm",
+    `--runtimes ${runtimes}`,
     "--foreground",
     `-- --node-ip ${nodeIP} --cni-bridge ${network.bridge} --pod-cidr ${network.podCidr}`,
   ].join(" ");
@@ -349,14 +354,26 @@ describe("join a host in one command", () => {
 
   it("--uninstall takes the agent and its running pods off a host; node remove then needs --force", async () => {
     const host = join(dir, "host-gone");
-    const net = await hostNetwork([Number(new URL(cp.url).port), Number(registry.host.split(":")[1])]);
+    // Containers too where this machine can run them: the agent's private containerd pulls busybox.
+    const withCri = criUnavailableReason() === undefined;
+    if (!withCri) console.warn(`join: the container pod is SKIPPED here: ${criUnavailableReason()}`);
+    const images = withCri ? await startLocalRegistry(join(dir, "cri-registry")) : undefined;
+    const busybox = images
+      ? await images.push(join(await buildTestImages(), "oci"), "busybox", "edgeplane/busybox:1")
+      : "";
+    const ports = [Number(new URL(cp.url).port), Number(registry.host.split(":")[1])];
+    if (images) ports.push(Number(images.host.split(":")[1]));
+    const net = await hostNetwork(ports);
     const created = await edgeplane(["token", "create", "--node", "gone-1", "--print-join-command"]);
     expect(created.code, created.stderr).toBe(0);
     const pasted = join(dir, "pasted-gone.sh");
-    await writeFile(pasted, `${created.stdout} ${hostFlags(host, net.ip)}\n`);
+    await writeFile(pasted, `${created.stdout} ${hostFlags(host, net.ip, withCri ? "wasm,cri" : "wasm")}\n`);
     const run = runPasted(pasted, net.ns);
+    const marker = `${7000 + Math.floor(Math.random() * 999)}`;
     try {
-      await until(async () => isReady(await nodeJson("gone-1")), 90_000, "gone-1 Ready");
+      await until(async () => isReady(await nodeJson("gone-1")), 120_000, "gone-1 Ready").catch((error) => {
+        throw new Error(`${error.message}\n${run.output()}`);
+      });
       const image = registry.push("samples/ticker", "v1", [
         { mediaType: "application/wasm", bytes: new Uint8Array(readFileSync(sample("ticker"))) },
       ]).image;
@@ -372,19 +389,54 @@ spec:
   containers:
   - name: main
     image: ${image}
-`,
+${
+  withCri
+    ? `---
+apiVersion: node.k8s.io/v1
+kind: RuntimeClass
+metadata:
+  name: runc
+handler: runc
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: stranded-box
+spec:
+  nodeName: gone-1
+  runtimeClassName: runc
+  terminationGracePeriodSeconds: 30
+  containers:
+  - name: main
+    image: ${busybox}
+    command: ["sh", "-c", "echo started; exec sleep ${marker}"]
+`
+    : ""
+}`,
       });
       expect(applied.code, applied.stderr).toBe(0);
+      const pods = withCri ? ["stranded", "stranded-box"] : ["stranded"];
       await until(
         async () => {
-          const pod = (await (await cp.fetch("/api/v1/namespaces/default/pods/stranded")).json()) as {
-            status?: { phase?: string };
-          };
-          return pod.status?.phase === "Running";
+          for (const name of pods) {
+            const pod = (await (await cp.fetch(`/api/v1/namespaces/default/pods/${name}`)).json()) as {
+              status?: { phase?: string };
+            };
+            if (pod.status?.phase !== "Running") return false;
+          }
+          return true;
         },
-        60_000,
-        "stranded Running",
+        120_000,
+        "the pods Running",
       );
+      if (withCri) {
+        await until(
+          async () => (await cp.kubectl(["logs", "stranded-box"])).stdout.includes("started"),
+          60_000,
+          "the container's output",
+        );
+        expect(processesMentioning(`sleep\0${marker}`).length).toBe(1);
+      }
       // The pod's processes: each WASM container's shim, recorded in its state.json.
       const containers = join(host, "var", "wasm", "containers");
       const shims = readdirSync(containers).map(
@@ -408,28 +460,33 @@ spec:
         `nsenter --net=/run/netns/${net.ns} -- sh ${join(ROOT, "workers/join/assets/join.sh")} --uninstall --prefix ${join(host, "opt")} --data-dir ${join(host, "var")} --unit-dir ${join(host, "systemd")}`,
       );
       expect(uninstall.code, uninstall.output).toBe(0);
-      expect(uninstall.output).toContain("removed 1 pod(s) of node gone-1");
+      expect(uninstall.output).toContain(`removed ${pods.length} pod(s) of node gone-1`);
       await until(async () => exited(run.child), 30_000, "the agent exited");
       expect(processesMentioning(host)).toEqual([]);
       await until(async () => shims.filter(alive).length === 0, 15_000, "the pod's shims gone");
+      expect(processesMentioning(`sleep\0${marker}`)).toEqual([]);
       expect(existsSync(host)).toBe(true);
       expect(readdirSync(host).sort()).toEqual([]);
     } finally {
       if (!exited(run.child) && run.child.pid) process.kill(-run.child.pid, "SIGTERM");
       await until(async () => exited(run.child), 30_000, "the host's agent exited");
       await net.close();
+      await images?.stop();
     }
 
     // No agent will ever confirm the eviction: without --force the removal stops and says why.
     const stuck = await edgeplane(["node", "remove", "gone-1", "--timeout", "2s"]);
     expect(stuck.code).toBe(1);
-    expect(stuck.stderr).toContain("still terminating (stranded); is its agent running? re-run with --force");
+    expect(stuck.stderr).toMatch(
+      /still terminating \(stranded(, stranded-box)?\); is its agent running\? re-run with --force/,
+    );
     expect(await nodeJson("gone-1")).toBeDefined();
     const forced = await edgeplane(["node", "remove", "gone-1", "--timeout", "2s", "--force"]);
     expect(forced.code, forced.stderr).toBe(0);
-    expect(forced.stdout).toContain("pod(s) deleted without waiting for node/gone-1: stranded");
+    expect(forced.stdout).toMatch(/pod\(s\) deleted without waiting for node\/gone-1: stranded/);
     expect(await nodeJson("gone-1")).toBeUndefined();
     expect((await cp.fetch("/api/v1/namespaces/default/pods/stranded")).status).toBe(404);
+    expect((await cp.fetch("/api/v1/namespaces/default/pods/stranded-box")).status).toBe(404);
     expect((await edgeplane(["token", "list"])).stdout).not.toContain(" gone-1 ");
   }, 240_000);
 

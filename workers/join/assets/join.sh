@@ -294,7 +294,9 @@ async function install() {
   if (ca) fs.writeFileSync(paths.ca, ca, { mode: 0o644 });
   else fs.rmSync(paths.ca, { force: true });
   const dataDir = o["data-dir"];
-  const runtimes = o.runtimes ?? (fs.existsSync("/run/containerd/containerd.sock") ? "wasm,cri" : "wasm");
+  // Containers run in the agent's own containerd (--containerd managed): they need its binaries, not a running one.
+  const onPath = (bin) => (process.env.PATH ?? "").split(":").some((d) => d && fs.existsSync(join(d, bin)));
+  const runtimes = o.runtimes ?? (onPath("containerd") && onPath("runc") ? "wasm,cri" : "wasm");
   fs.writeFileSync(paths.settings, `${JSON.stringify({ server, name, dataDir, runtimes, agentArgs, version }, null, 2)}\n`);
   const argv = [
     "--no-wasm-tier-up",
