@@ -32,7 +32,7 @@ import { createHash, X509Certificate } from "node:crypto";
 import fs from "node:fs";
 import https from "node:https";
 import os from "node:os";
-import { join } from "node:path";
+import path, { join } from "node:path";
 import { parseArgs } from "node:util";
 
 const UNIT = "edgeplane-agent";
@@ -162,6 +162,16 @@ function systemctl(...argv) {
 }
 
 async function uninstall() {
+  let settings;
+  try {
+    settings = JSON.parse(fs.readFileSync(paths.settings, "utf8"));
+  } catch {
+    // Only what join.sh installed is removed: its settings file marks the prefix and names the data dir.
+    die(`${paths.settings} not found: ${prefix} is not an agent join.sh installed (give its --prefix)`);
+  }
+  const dataDir = settings.dataDir;
+  for (const dir of [prefix, dataDir])
+    if (path.resolve(dir).split("/").filter(Boolean).length < 2) die(`refusing to remove ${dir}`);
   if (fs.existsSync(paths.unit)) {
     if (systemd) systemctl("disable", "--now", UNIT);
     fs.rmSync(paths.unit, { force: true });
@@ -169,15 +179,10 @@ async function uninstall() {
     say(`removed the ${UNIT} service`);
   }
   await stopAgent();
-  let settings = {};
-  try {
-    settings = JSON.parse(fs.readFileSync(paths.settings, "utf8"));
-  } catch {}
-  const dataDir = settings.dataDir ?? o["data-dir"];
   const reset = join(paths.current, "reset.mjs");
   if (fs.existsSync(reset) && fs.existsSync(dataDir)) {
     // The agent leaves its pods running when it stops; uninstalling removes them too.
-    const r = spawnSync(process.execPath, [reset, dataDir, settings.name ?? o.name ?? os.hostname()], {
+    const r = spawnSync(process.execPath, [reset, dataDir, settings.name], {
       stdio: "inherit",
     });
     if (r.status !== 0) die("removing the node's pods failed; nothing else was removed");
