@@ -2,6 +2,7 @@
  * `edgeplane`: small commands for an Edgeplane cluster.
  *
  *   edgeplane push <file.wasm> <[host/]repository[:tag]> [--kubeconfig F]
+ *   edgeplane token create|list|delete, edgeplane node remove  (scripts/edgeplane/commands.ts)
  *
  * Pushes a .wasm module or component into the cluster's built-in registry
  * as an OCI artifact, using the kubeconfig's server, CA and token (default:
@@ -13,6 +14,7 @@ import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { JOIN_USAGE, joinCommands } from "./edgeplane/commands.ts";
 import { clusterFetch } from "./lib/client.ts";
 import { readKubeconfig } from "./lib/kubeconfig.ts";
 import { parseRef, pushWasm } from "./lib/oci-push.ts";
@@ -21,10 +23,13 @@ const USAGE = `usage: edgeplane push <file.wasm> <[host/]repository[:tag]> [--ku
 
   Pushes a WebAssembly module or component to the cluster's built-in registry
   as an OCI artifact (config application/vnd.wasm.config.v0+json, layer
-  application/wasm). --kubeconfig defaults to $KUBECONFIG, then .edgeplane/kubeconfig.`;
+  application/wasm). --kubeconfig defaults to $KUBECONFIG, then .edgeplane/kubeconfig.
+${JOIN_USAGE}`;
 
 /** Run the CLI with `argv` (without node and script); returns the exit code. */
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+  if (argv[0] === "token" || argv[0] === "node") return joinCommands(argv, env, root);
   const { values, positionals } = parseArgs({
     args: argv,
     options: { kubeconfig: { type: "string" }, help: { type: "boolean", short: "h" } },
@@ -36,7 +41,6 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     console.error(USAGE);
     return values.help ? 0 : 2;
   }
-  const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
   const kubeconfig =
     values.kubeconfig ?? env.KUBECONFIG?.split(":")[0] ?? resolve(root, ".edgeplane/kubeconfig");
   const access = await readKubeconfig(kubeconfig);

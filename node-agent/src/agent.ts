@@ -11,6 +11,7 @@ import { join, resolve } from "node:path";
 import { createKubeClient, type KubeClient, type KubeObject } from "../../workers/client/kube.ts";
 import { R } from "../../workers/client/resources.ts";
 import { ApiError } from "../../workers/client/status.ts";
+import { EDGEPLANE_VERSION } from "../../workers/client/version.ts";
 import { ApiProxy } from "./apiproxy/server.ts";
 import { type Clock, realClock } from "./clock.ts";
 import { ClusterRecords, type DnsService, type DnsSlice } from "./dns/records.ts";
@@ -40,8 +41,8 @@ import { remoteCommandHandlers } from "./streams/index.ts";
 import { portForwardHandler } from "./streams/portforward.ts";
 import { TunnelClient } from "./tunnel.ts";
 
-/** Agent version reported as nodeInfo.kubeletVersion. */
-export const AGENT_VERSION = "v1.32.0-edgeplane";
+/** Agent version reported as nodeInfo.kubeletVersion: the control plane's (workers/client/version.ts). */
+export const AGENT_VERSION = EDGEPLANE_VERSION;
 
 /** Everything the CLI passes in. */
 export interface AgentOptions {

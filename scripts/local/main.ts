@@ -10,6 +10,7 @@ import { chmod } from "node:fs/promises";
 import { createServer } from "node:net";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { buildAgentBundle } from "../edgeplane/agent-bundle.ts";
 import { type ClusterFetch, clusterFetch } from "../lib/client.ts";
 import { writeKubeconfig } from "../lib/kubeconfig.ts";
 import {
@@ -78,6 +79,8 @@ async function main(): Promise<void> {
   if (options.port !== 0) await checkPortFree(options.port, "--port");
   if (options.registryPort !== 0) await checkPortFree(options.registryPort, "--registry-port");
 
+  // The agent bundle join.sh installs is a static asset of the Worker, as `wrangler deploy` builds it.
+  await buildAgentBundle(ROOT);
   say("starting the control plane (workerd)...");
   const cp = await startControlPlane({
     root: ROOT,
@@ -87,6 +90,8 @@ async function main(): Promise<void> {
     secrets: {
       ADMIN_TOKEN: pki.token,
       ENCRYPTION_KEYS: encryptionKeys,
+      // Served at /edgeplane/v1/join/ca.crt for join.sh's --ca-hash check.
+      CLUSTER_CA: readFileSync(pki.caCert, "utf8"),
       // Node IPAM cuts --pod-network into one /24 per node (node-1 gets the first, as before IPAM).
       CLUSTER_CIDR: options.podNetwork,
       NODE_CIDR_MASK_SIZE: String(nodeCidrMask(options.podNetwork, options.nodes)),
