@@ -84,15 +84,15 @@ export const DEFAULT_EXPIRING_TTL_SECONDS = 3600;
 /** The generic registry: one implementation of every verb for every kind. */
 export class Registry implements RegistryAccess {
   readonly store: Store;
-  readonly resources: ResourceInfo[];
   private readonly deps: RegistryDeps;
   private readonly leases: LeaseManager;
   private readonly prepare: PrepareDeps;
+  /** The table with the custom resources' rows (crd/cache.ts), set per request by the API server. */
+  private table?: ResourceInfo[];
 
   constructor(deps: RegistryDeps) {
     this.deps = deps;
     this.store = deps.store;
-    this.resources = deps.resources;
     this.leases = deps.leases ?? createLeaseManager(deps.store, () => deps.now().getTime());
     this.prepare = {
       registry: this,
@@ -135,6 +135,16 @@ export class Registry implements RegistryAccess {
   /** now() from the injected clock. */
   now(): Date {
     return this.deps.now();
+  }
+
+  /** The resource table: the built-in rows, then the custom resources' rows once set. */
+  get resources(): ResourceInfo[] {
+    return this.table ?? this.deps.resources;
+  }
+
+  /** Serve this table (the built-in rows and the CRDs' rows as the request found them) from now on. */
+  setResources(table: ResourceInfo[]): void {
+    this.table = table;
   }
 
   /** The table row for group/resource. */

@@ -149,6 +149,18 @@ export interface ResourceInfo<T extends object = KubeObject> {
   protobuf?: Schema;
   /** What this kind does instead of, or on top of, the generic registry (kube's per-kind storage.go embedding the generic store). */
   rest?: StorageOverride;
+  /** Set on rows built from a CustomResourceDefinition (crd/rows.ts): the schema in place of a model. */
+  customResource?: CustomResourceSchema;
+}
+
+/** What a custom resource's row carries besides its strategy: its schema, for field validation and OpenAPI. */
+export interface CustomResourceSchema {
+  /** Remove the fields the schema does not declare; returns their paths ("spec.foo"). */
+  prune(object: KubeObject): string[];
+  /** The OpenAPI v3 component schema of the kind (named by `model`), with metadata and the GVK extension. */
+  openapi: Record<string, unknown>;
+  /** Changes whenever the published schema does (OpenAPI ?hash=). */
+  hash: string;
 }
 
 /**

@@ -1,0 +1,354 @@
+/**
+ * CustomResourceDefinitions through the API server with the real resource
+ * table: CRD validation and names, conditions, custom resources served from
+ * the stored CRDs (discovery, OpenAPI, CRUD, status, scale, tables, patch
+ * types, strict field validation), and the cache following CRD changes.
+ */
+import { describe, expect, it } from "vitest";
+import { RESOURCES } from "../kinds/index.ts";
+import { schemaServices } from "../openapi/index.ts";
+import { testServer } from "../testing/fixture.ts";
+import { createCustomResourceCache, customResourceTable } from "./cache.ts";
+
+/** The documentation's CronTab CRD, with printer columns, status and scale. */
+function cronTabCRD(overrides: Record<string, unknown> = {}) {
+  return {
+    apiVersion: "apiextensions.k8s.io/v1",
+    kind: "CustomResourceDefinition",
+    metadata: { name: "crontabs.stable.example.com" },
+    spec: {
+      group: "stable.example.com",
+      scope: "Namespaced",
+      names: {
+        plural: "crontabs",
+        singular: "crontab",
+        kind: "CronTab",
+        shortNames: ["ct"],
+        categories: ["all"],
+      },
+      versions: [
+        {
+          name: "v1",
+          served: true,
+          storage: true,
+          schema: {
+            openAPIV3Schema: {
+              type: "object",
+              properties: {
+                spec: {
+                  type: "object",
+                  properties: {
+                    cronSpec: { type: "string", pattern: "^(\\d+|\\*)(/\\d+)?(\\s+(\\d+|\\*)(/\\d+)?){4}$" },
+                    image: { type: "string" },
+                    replicas: { type: "integer", minimum: 1, maximum: 10, default: 1 },
+                  },
+                },
+                status: {
+                  type: "object",
+                  properties: { replicas: { type: "integer" }, labelSelector: { type: "string" } },
+                },
+              },
+            },
+          },
+          subresources: {
+            status: {},
+            scale: {
+              specReplicasPath: ".spec.replicas",
+              statusReplicasPath: ".status.replicas",
+              labelSelectorPath: ".status.labelSelector",
+            },
+          },
+          additionalPrinterColumns: [
+            { name: "Spec", type: "string", jsonPath: ".spec.cronSpec" },
+            { name: "Replicas", type: "integer", jsonPath: ".spec.replicas" },
+            { name: "Image", type: "string", jsonPath: ".spec.image", priority: 1 },
+            { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
+          ],
+        },
+      ],
+    },
+    ...overrides,
+  };
+}
+
+const CT = "/apis/stable.example.com/v1/namespaces/default/crontabs";
+
+function server() {
+  const cache = createCustomResourceCache();
+  return testServer({
+    resources: RESOURCES,
+    schema: schemaServices,
+    customResources: (store, builtins) => customResourceTable(cache, store, builtins),
+  });
+}
+
+async function withCronTab() {
+  const s = server();
+  const created = await s.call(
+    "POST",
+    "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+    cronTabCRD(),
+  );
+  expect(created.status, created.text).toBe(201);
+  return s;
+}
+
+const tab = (name: string, spec: Record<string, unknown> = {}) => ({
+  apiVersion: "stable.example.com/v1",
+  kind: "CronTab",
+  metadata: { name },
+  spec: { cronSpec: "* * * * */5", image: "my-awesome-cron-image", ...spec },
+});
+
+describe("CustomResourceDefinition", () => {
+  it("is stored established, with names accepted, the cleanup finalizer and the stored version", async () => {
+    const { call } = await withCronTab();
+    const crd = await call(
+      "GET",
+      "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/crontabs.stable.example.com",
+    );
+    const status = crd.body.status as {
+      conditions: { type: string; status: string }[];
+      storedVersions: string[];
+    };
+    expect(status.conditions.map((c) => [c.type, c.status])).toEqual([
+      ["NamesAccepted", "True"],
+      ["Established", "True"],
+    ]);
+    expect(status.storedVersions).toEqual(["v1"]);
+    expect(crd.body.metadata?.finalizers).toEqual(["customresourcecleanup.apiextensions.k8s.io"]);
+    expect((crd.body.spec as { names: { listKind: string } }).names.listKind).toBe("CronTabList");
+  });
+
+  it("refuses invalid definitions with every field error in one 422", async () => {
+    const { call } = server();
+    const bad = cronTabCRD({ metadata: { name: "wrong" } });
+    const spec = bad.spec as Record<string, unknown>;
+    spec.scope = "Galaxy";
+    spec.group = "nodot";
+    spec.versions = [
+      {
+        name: "v1",
+        served: true,
+        storage: false,
+        schema: { openAPIV3Schema: { type: "object", properties: { spec: {} } } },
+      },
+    ];
+    const response = await call("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", bad);
+    expect(response.status).toBe(422);
+    const causes = (response.body.details as { causes: { field: string; message: string }[] }).causes;
+    expect(causes.map((c) => c.field)).toEqual(
+      expect.arrayContaining([
+        "metadata.name",
+        "spec.group",
+        "spec.scope",
+        "spec.versions",
+        "spec.versions[0].schema.openAPIV3Schema.properties[spec].type",
+      ]),
+    );
+    expect(causes.find((c) => c.field === "spec.versions")?.message).toContain(
+      "must have exactly one version marked as storage version",
+    );
+  });
+
+  it("refuses names that collide with a built-in resource or another CRD (422)", async () => {
+    const { call } = await withCronTab();
+    const again = cronTabCRD();
+    const names = (again.spec as { names: Record<string, unknown> }).names;
+    Object.assign(again.metadata, { name: "crontabs2.stable.example.com" });
+    names.plural = "crontabs2";
+    const clash = await call("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", again);
+    expect(clash.status).toBe(422);
+    expect(clash.text).toContain('\\"CronTab\\" is already in use');
+    const shortClash = cronTabCRD({ metadata: { name: "things.other.example.com" } });
+    Object.assign(shortClash.spec, {
+      group: "other.example.com",
+      names: { plural: "things", kind: "Thing", shortNames: ["po"] },
+    });
+    const builtin = await call("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", shortClash);
+    expect(builtin.status).toBe(422);
+    expect(builtin.text).toContain('\\"po\\" is already in use');
+  });
+});
+
+describe("custom resources", () => {
+  it("are served: discovery, create with defaults, get, list by label, field selector, delete", async () => {
+    const { call } = await withCronTab();
+    const group = await call("GET", "/apis/stable.example.com");
+    expect(group.body.preferredVersion).toEqual({ groupVersion: "stable.example.com/v1", version: "v1" });
+    const list = await call("GET", "/apis/stable.example.com/v1");
+    const names = (
+      list.body.resources as { name: string; shortNames?: string[]; categories?: string[] }[]
+    ).map((r) => r.name);
+    expect(names).toEqual(["crontabs", "crontabs/status", "crontabs/scale"]);
+    const created = await call("POST", CT, { ...tab("a"), metadata: { name: "a", labels: { app: "x" } } });
+    expect(created.status, created.text).toBe(201);
+    expect((created.body.spec as { replicas: number }).replicas).toBe(1);
+    await call("POST", CT, tab("b"));
+    const byLabel = await call("GET", `${CT}?labelSelector=app%3Dx`);
+    expect((byLabel.body.items as { metadata: { name: string } }[]).map((i) => i.metadata.name)).toEqual([
+      "a",
+    ]);
+    const byField = await call("GET", `${CT}?fieldSelector=metadata.name%3Db`);
+    expect((byField.body.items as { metadata: { name: string } }[]).map((i) => i.metadata.name)).toEqual([
+      "b",
+    ]);
+    expect((await call("DELETE", `${CT}/a`)).status).toBe(200);
+    expect((await call("GET", `${CT}/a`)).status).toBe(404);
+  });
+
+  it("are validated by the schema (kube's messages) and pruned, or refused under Strict", async () => {
+    const { call } = await withCronTab();
+    const bad = await call("POST", CT, tab("bad", { replicas: 0, cronSpec: "nope" }));
+    expect(bad.status).toBe(422);
+    expect(bad.body.message).toContain(
+      "spec.replicas: Invalid value: 0: spec.replicas in body should be greater than or equal to 1",
+    );
+    expect(bad.body.message).toContain(
+      'spec.cronSpec: Invalid value: "nope": spec.cronSpec in body should match',
+    );
+    const pruned = await call("POST", CT, tab("p", { extra: "gone" }));
+    expect(pruned.status).toBe(201);
+    expect(pruned.body.spec).not.toHaveProperty("extra");
+    expect(pruned.headers.get("Warning")).toContain('unknown field \\"spec.extra\\"');
+    const strict = await call("POST", `${CT}?fieldValidation=Strict`, tab("s", { extra: "no" }));
+    expect(strict.status).toBe(400);
+    expect(strict.body.message).toContain('strict decoding error: unknown field "spec.extra"');
+  });
+
+  it("take merge and JSON patches but not strategic merge patches (415)", async () => {
+    const { call } = await withCronTab();
+    await call("POST", CT, tab("m"));
+    const merged = await call(
+      "PATCH",
+      `${CT}/m`,
+      { spec: { image: "new" } },
+      {
+        "Content-Type": "application/merge-patch+json",
+      },
+    );
+    expect(merged.status).toBe(200);
+    expect((merged.body.spec as { image: string }).image).toBe("new");
+    const smp = await call(
+      "PATCH",
+      `${CT}/m`,
+      { spec: { image: "x" } },
+      {
+        "Content-Type": "application/strategic-merge-patch+json",
+      },
+    );
+    expect(smp.status).toBe(415);
+    const invalid = await call("PATCH", `${CT}/m`, [{ op: "replace", path: "/spec/replicas", value: 11 }], {
+      "Content-Type": "application/json-patch+json",
+    });
+    expect(invalid.status).toBe(422);
+  });
+
+  it("split status from spec and scale through the scale subresource", async () => {
+    const { call } = await withCronTab();
+    const created = await call("POST", CT, { ...tab("s"), status: { replicas: 5 } });
+    expect(created.body.status).toBeUndefined();
+    const status = await call("PUT", `${CT}/s/status`, {
+      ...created.body,
+      status: { replicas: 2, labelSelector: "app=s" },
+    });
+    expect(status.status, status.text).toBe(200);
+    expect(status.body.metadata?.generation).toBe(1);
+    const scale = await call("GET", `${CT}/s/scale`);
+    expect(scale.body).toMatchObject({
+      kind: "Scale",
+      spec: { replicas: 1 },
+      status: { replicas: 2, selector: "app=s" },
+    });
+    const scaled = await call(
+      "PATCH",
+      `${CT}/s/scale`,
+      { spec: { replicas: 3 } },
+      {
+        "Content-Type": "application/merge-patch+json",
+      },
+    );
+    expect(scaled.status, scaled.text).toBe(200);
+    const after = await call("GET", `${CT}/s`);
+    expect((after.body.spec as { replicas: number }).replicas).toBe(3);
+    expect(after.body.metadata?.generation).toBe(2);
+  });
+
+  it("print their additionalPrinterColumns in tables", async () => {
+    const { call } = await withCronTab();
+    await call("POST", CT, tab("t", { replicas: 2 }));
+    const table = await call("GET", CT, undefined, {
+      Accept: "application/json;as=Table;v=v1;g=meta.k8s.io",
+    });
+    const columns = (table.body.columnDefinitions as { name: string; priority: number }[]).map((c) => [
+      c.name,
+      c.priority,
+    ]);
+    expect(columns).toEqual([
+      ["Name", 0],
+      ["Spec", 0],
+      ["Replicas", 0],
+      ["Image", 1],
+      ["Age", 0],
+    ]);
+    const cells = (table.body.rows as { cells: unknown[] }[])[0].cells;
+    expect(cells.slice(0, 4)).toEqual(["t", "* * * * */5", 2, "my-awesome-cron-image"]);
+    expect(cells[4]).toMatch(/^\d+s$/);
+  });
+
+  it("publish an OpenAPI v3 document from the CRD's schema, whose hash follows the CRD", async () => {
+    const { call } = await withCronTab();
+    const index = await call("GET", "/openapi/v3");
+    const url = (index.body.paths as Record<string, { serverRelativeURL: string }>)[
+      "apis/stable.example.com/v1"
+    ].serverRelativeURL;
+    const doc = await call("GET", url);
+    const schema = (doc.body.components as { schemas: Record<string, Record<string, unknown>> }).schemas[
+      "com.example.stable.v1.CronTab"
+    ];
+    expect(schema["x-kubernetes-group-version-kind"]).toEqual([
+      { group: "stable.example.com", version: "v1", kind: "CronTab" },
+    ]);
+    expect(Object.keys(schema.properties as object)).toEqual([
+      "spec",
+      "status",
+      "apiVersion",
+      "kind",
+      "metadata",
+    ]);
+    const crd = await call(
+      "GET",
+      "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/crontabs.stable.example.com",
+    );
+    const changed = structuredClone(crd.body) as ReturnType<typeof cronTabCRD>;
+    changed.spec.versions[0].additionalPrinterColumns.pop();
+    expect(
+      (
+        await call(
+          "PUT",
+          "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/crontabs.stable.example.com",
+          changed,
+        )
+      ).status,
+    ).toBe(200);
+    const again = await call("GET", "/openapi/v3");
+    expect(
+      (again.body.paths as Record<string, { serverRelativeURL: string }>)["apis/stable.example.com/v1"]
+        .serverRelativeURL,
+    ).not.toBe(url);
+  });
+
+  it("are not served before their CRD exists, and are once it does (another isolate's cache follows)", async () => {
+    const s = server();
+    expect((await s.call("GET", CT)).status).toBe(404);
+    const cache = createCustomResourceCache();
+    const other = testServer({
+      store: s.store,
+      resources: RESOURCES,
+      customResources: (store, builtins) => customResourceTable(cache, store, builtins),
+    });
+    expect((await other.call("GET", CT)).status).toBe(404);
+    await s.call("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", cronTabCRD());
+    expect((await other.call("GET", CT)).status).toBe(200);
+  });
+});

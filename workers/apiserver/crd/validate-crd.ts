@@ -1,0 +1,188 @@
+/**
+ * Validation of a CustomResourceDefinition (apiextensions' validation.go):
+ * names, group, scope, versions (exactly one storage, unique names), the
+ * structural-schema rules this server relies on, subresources and printer
+ * columns. Returns every error, worded as kube's.
+ */
+import type {
+  CustomResourceDefinition,
+  CustomResourceDefinitionVersion,
+} from "kubernetes-types/apiextensions/v1.js";
+import { forbidden, invalid, notSupported, required } from "../kinds/validation/errors.ts";
+import { validateDNS1123Subdomain } from "../kinds/validation/names.ts";
+import type { FieldError } from "../registry/types.ts";
+import type { SchemaProps as JSONSchemaProps } from "./types.ts";
+
+const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+const COLUMN_TYPES = ["integer", "number", "string", "boolean", "date"];
+const SCHEMA_TYPES = ["object", "array", "string", "integer", "number", "boolean"];
+
+function label(value: unknown, field: string, errs: FieldError[]): void {
+  if (typeof value !== "string" || value === "") errs.push(required(field, ""));
+  else if (!DNS1035_LABEL.test(value) || value.length > 63)
+    errs.push(
+      invalid(
+        field,
+        value,
+        "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')",
+      ),
+    );
+}
+
+/** The structural rules the engine (schema.ts) depends on: a type at every level, no uniqueItems, no additionalProperties: false. */
+export function validateStructural(
+  schema: JSONSchemaProps,
+  path: string,
+  errs: FieldError[],
+  root = false,
+): void {
+  const preserve = schema["x-kubernetes-preserve-unknown-fields"] === true;
+  const intOrString = schema["x-kubernetes-int-or-string"] === true;
+  if (!schema.type) {
+    if (!preserve && !intOrString)
+      errs.push(required(`${path}.type`, "must not be empty for specified object fields"));
+  } else if (!SCHEMA_TYPES.includes(schema.type))
+    errs.push(notSupported(`${path}.type`, schema.type, SCHEMA_TYPES));
+  if (root && schema.type && schema.type !== "object")
+    errs.push(invalid(`${path}.type`, schema.type, "must be object at the root"));
+  if (intOrString && schema.type)
+    errs.push(forbidden(`${path}.type`, "must be empty if x-kubernetes-int-or-string is true"));
+  if (schema.uniqueItems === true)
+    errs.push(
+      forbidden(
+        `${path}.uniqueItems`,
+        "uniqueItems cannot be set to true since the runtime complexity becomes quadratic",
+      ),
+    );
+  if (schema.additionalProperties === false)
+    errs.push(forbidden(`${path}.additionalProperties`, "additionalProperties cannot be set to false"));
+  if (schema.additionalProperties && typeof schema.additionalProperties === "object" && schema.properties)
+    errs.push(
+      forbidden(`${path}.additionalProperties`, "additionalProperties and properties are mutual exclusive"),
+    );
+  if (schema.$ref !== undefined) errs.push(forbidden(`${path}.$ref`, "$ref is not supported"));
+  if (schema.pattern !== undefined) {
+    try {
+      new RegExp(schema.pattern);
+    } catch {
+      errs.push(invalid(`${path}.pattern`, schema.pattern, "must be a valid regular expression"));
+    }
+  }
+  if (schema["x-kubernetes-list-type"] === "map" && !schema["x-kubernetes-list-map-keys"]?.length)
+    errs.push(
+      required(`${path}.x-kubernetes-list-map-keys`, "must not be empty if x-kubernetes-list-type is map"),
+    );
+  if (schema.type === "array" && !schema.items) errs.push(required(`${path}.items`, "must be specified"));
+  for (const [name, sub] of Object.entries(schema.properties ?? {}))
+    validateStructural(sub, `${path}.properties[${name}]`, errs);
+  if (schema.items && typeof schema.items === "object" && !Array.isArray(schema.items))
+    validateStructural(schema.items as JSONSchemaProps, `${path}.items`, errs);
+  if (schema.additionalProperties && typeof schema.additionalProperties === "object")
+    validateStructural(schema.additionalProperties as JSONSchemaProps, `${path}.additionalProperties`, errs);
+}
+
+function validateVersion(version: CustomResourceDefinitionVersion, path: string, errs: FieldError[]): void {
+  label(version.name, `${path}.name`, errs);
+  const schema = version.schema?.openAPIV3Schema;
+  if (!schema) errs.push(required(`${path}.schema.openAPIV3Schema`, "schemas are required"));
+  else validateStructural(schema, `${path}.schema.openAPIV3Schema`, errs, true);
+  const scale = version.subresources?.scale;
+  if (scale) {
+    if (!/^\.spec(\.[^.[\]]+)+$/.test(scale.specReplicasPath ?? ""))
+      errs.push(
+        invalid(
+          `${path}.subresources.scale.specReplicasPath`,
+          scale.specReplicasPath ?? "",
+          "should be a json path under .spec",
+        ),
+      );
+    if (!/^\.status(\.[^.[\]]+)+$/.test(scale.statusReplicasPath ?? ""))
+      errs.push(
+        invalid(
+          `${path}.subresources.scale.statusReplicasPath`,
+          scale.statusReplicasPath ?? "",
+          "should be a json path under .status",
+        ),
+      );
+    if (scale.labelSelectorPath && !/^\.(spec|status)(\.[^.[\]]+)+$/.test(scale.labelSelectorPath))
+      errs.push(
+        invalid(
+          `${path}.subresources.scale.labelSelectorPath`,
+          scale.labelSelectorPath,
+          "should be a json path under either .spec or .status",
+        ),
+      );
+  }
+  (version.additionalPrinterColumns ?? []).forEach((column, i) => {
+    const p = `${path}.additionalPrinterColumns[${i}]`;
+    if (!column.name) errs.push(required(`${p}.name`, ""));
+    if (!COLUMN_TYPES.includes(column.type)) errs.push(notSupported(`${p}.type`, column.type, COLUMN_TYPES));
+    if (!column.jsonPath) errs.push(required(`${p}.jsonPath`, ""));
+    if ((column.priority ?? 0) < 0)
+      errs.push(invalid(`${p}.priority`, column.priority, "must be greater than or equal to 0"));
+  });
+}
+
+/** Every error of a CRD (defaults already applied). */
+export function validateCRD(crd: CustomResourceDefinition): FieldError[] {
+  const errs: FieldError[] = [];
+  const spec = crd.spec ?? ({} as CustomResourceDefinition["spec"]);
+  const names = spec.names ?? ({} as CustomResourceDefinition["spec"]["names"]);
+  const group = spec.group;
+  if (!group) errs.push(required("spec.group", ""));
+  else {
+    errs.push(...validateDNS1123Subdomain(group, "spec.group"));
+    if (!group.includes("."))
+      errs.push(invalid("spec.group", group, "should be a domain with at least one dot"));
+  }
+  const expected = `${names.plural}.${group}`;
+  if (crd.metadata?.name !== expected)
+    errs.push(invalid("metadata.name", crd.metadata?.name ?? "", `must be spec.names.plural+"."+spec.group`));
+  label(names.plural, "spec.names.plural", errs);
+  label(names.singular, "spec.names.singular", errs);
+  for (const [i, s] of (names.shortNames ?? []).entries()) label(s, `spec.names.shortNames[${i}]`, errs);
+  for (const [i, s] of (names.categories ?? []).entries()) label(s, `spec.names.categories[${i}]`, errs);
+  for (const [field, value] of [
+    ["kind", names.kind],
+    ["listKind", names.listKind],
+  ] as const) {
+    if (!value) errs.push(required(`spec.names.${field}`, ""));
+    else if (!/^[A-Za-z][A-Za-z0-9]*$/.test(value))
+      errs.push(
+        invalid(
+          `spec.names.${field}`,
+          value,
+          "must be a valid Kind name (alphanumeric, starting with a letter)",
+        ),
+      );
+  }
+  if (names.kind && names.kind === names.listKind)
+    errs.push(invalid("spec.names.listKind", names.listKind, "kind and listKind may not be the same"));
+  if (!["Cluster", "Namespaced"].includes(spec.scope))
+    errs.push(notSupported("spec.scope", spec.scope ?? "", ["Cluster", "Namespaced"]));
+  const versions = Array.isArray(spec.versions) ? spec.versions : [];
+  if (!versions.length)
+    errs.push(required("spec.versions", "must have exactly one version marked as storage version"));
+  else {
+    const storage = versions.filter((v) => v.storage).length;
+    if (storage !== 1)
+      errs.push(
+        invalid(
+          "spec.versions",
+          `${storage} storage versions`,
+          "must have exactly one version marked as storage version",
+        ),
+      );
+    if (!versions.some((v) => v.served))
+      errs.push(invalid("spec.versions", "0 served versions", "must have at least one served version"));
+    const seen = new Set<string>();
+    versions.forEach((v, i) => {
+      if (seen.has(v.name)) errs.push(invalid("spec.versions", v.name, "must contain unique version names"));
+      seen.add(v.name);
+      validateVersion(v, `spec.versions[${i}]`, errs);
+    });
+  }
+  const strategy = spec.conversion?.strategy ?? "None";
+  if (strategy !== "None") errs.push(notSupported("spec.conversion.strategy", strategy, ["None"]));
+  return errs;
+}
