@@ -4,6 +4,7 @@
  * new Deployment all the way to bound pods.
  */
 
+import { crdCleanupController } from "../controllers/crd/index.ts";
 import { cronJobController } from "../controllers/cronjob/index.ts";
 import { daemonSetController } from "../controllers/daemonset/index.ts";
 import { deploymentController } from "../controllers/deployment/index.ts";
@@ -23,6 +24,7 @@ import { schedulerController } from "../scheduler/index.ts";
 /** The controllers, in the order a pass runs them. */
 export const CONTROLLERS: Controller[] = [
   namespaceController,
+  crdCleanupController,
   serviceAccountController,
   deploymentController,
   replicaSetController,
