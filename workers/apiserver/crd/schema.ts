@@ -72,9 +72,29 @@ function typeName(value: unknown): string {
   return typeof value;
 }
 
+/** Characters (code points) in a string, without allocating. */
+function runeCount(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0xd800 || c > 0xdbff) n++;
+  }
+  return n;
+}
+
 /** Build the engine for one schema. */
 export function compileSchema(root: Props): CompiledSchema {
   const patterns = new Map<string, RegExp | null>();
+  // Enums compared as JSON text, computed once per schema node.
+  const enums = new WeakMap<Props, Set<string>>();
+  const allowed = (schema: Props): Set<string> => {
+    let set = enums.get(schema);
+    if (!set) {
+      set = new Set((schema.enum ?? []).map((e) => JSON.stringify(e)));
+      enums.set(schema, set);
+    }
+    return set;
+  };
   const regex = (pattern: string): RegExp | null => {
     let re = patterns.get(pattern);
     if (re === undefined) {
@@ -118,7 +138,8 @@ export function compileSchema(root: Props): CompiledSchema {
     }
     if (!isObject(value)) return;
     const props = schema.properties ?? {};
-    for (const [key, sub] of Object.entries(props)) {
+    for (const key in props) {
+      const sub = props[key];
       // kube prunes nulls of non-nullable fields first; a default then fills the gap.
       if (value[key] === null && !sub.nullable) delete value[key];
       if (value[key] === undefined && sub.default !== undefined) value[key] = structuredClone(sub.default);
@@ -162,8 +183,8 @@ export function compileSchema(root: Props): CompiledSchema {
   }
 
   function validateString(value: string, schema: Props, path: string, errs: FieldError[]): void {
-    // kube counts characters (runes), not bytes.
-    const length = schema.minLength !== undefined || schema.maxLength !== undefined ? [...value].length : 0;
+    // kube counts characters (runes), not UTF-16 units; only strings near a bound need counting.
+    const length = schema.minLength !== undefined || schema.maxLength !== undefined ? runeCount(value) : 0;
     if (schema.maxLength !== undefined && length > schema.maxLength)
       errs.push(
         fieldError("FieldValueTooLong", path, `Too long: may not be longer than ${schema.maxLength}`),
@@ -233,9 +254,9 @@ export function compileSchema(root: Props): CompiledSchema {
         if (typeof value[name] !== "string" || value[name] === "")
           errs.push(fieldError("FieldValueRequired", child(path, name), "Required value: must not be empty"));
     const extra = additional(schema);
-    for (const [key, item] of Object.entries(value)) {
+    for (const key in value) {
       const sub = props[key] ?? extra;
-      if (sub) walk(item, sub, child(path, key), errs);
+      if (sub) walk(value[key], sub, child(path, key), errs);
     }
   }
 
@@ -245,7 +266,7 @@ export function compileSchema(root: Props): CompiledSchema {
       if (!schema.nullable && schema.type) errs.push(typeInvalid(path, value, schema.type));
       return;
     }
-    if (schema.enum && !schema.enum.some((e) => JSON.stringify(e) === JSON.stringify(value))) {
+    if (schema.enum && !allowed(schema).has(JSON.stringify(value))) {
       errs.push(
         fieldError(
           "FieldValueNotSupported",
@@ -304,6 +325,14 @@ export function compileSchema(root: Props): CompiledSchema {
     }
   }
 
+  // The root without what every object has (apiVersion, kind, metadata: validated generically).
+  const { apiVersion: _sa, kind: _sk, metadata: _sm, ...bodyProps } = root.properties ?? {};
+  const body: Props = {
+    ...root,
+    properties: bodyProps,
+    required: (root.required ?? []).filter((r) => !ROOT_FIELDS.has(r)),
+  };
+
   return {
     prune(object) {
       const out: string[] = [];
@@ -316,13 +345,7 @@ export function compileSchema(root: Props): CompiledSchema {
     validate(object) {
       const errs: FieldError[] = [];
       const { apiVersion: _a, kind: _k, metadata: _m, ...rest } = object;
-      const { apiVersion: _sa, kind: _sk, metadata: _sm, ...props } = root.properties ?? {};
-      walk(
-        rest,
-        { ...root, properties: props, required: (root.required ?? []).filter((r) => !ROOT_FIELDS.has(r)) },
-        "",
-        errs,
-      );
+      walk(rest, body, "", errs);
       return errs;
     },
   };
