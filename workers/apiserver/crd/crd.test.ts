@@ -351,4 +351,32 @@ describe("custom resources", () => {
     await s.call("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", cronTabCRD());
     expect((await other.call("GET", CT)).status).toBe(200);
   });
+
+  it("serve every served version over the same objects, showing each its own apiVersion (conversion None)", async () => {
+    const { call } = server();
+    const crd = cronTabCRD();
+    const v1 = crd.spec.versions[0];
+    crd.spec.versions = [{ ...structuredClone(v1), name: "v1beta1", storage: false }, v1];
+    expect((await call("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd)).status).toBe(
+      201,
+    );
+    const group = await call("GET", "/apis/stable.example.com");
+    expect(group.body.preferredVersion).toEqual({ groupVersion: "stable.example.com/v1", version: "v1" });
+    const beta = "/apis/stable.example.com/v1beta1/namespaces/default/crontabs";
+    const created = await call("POST", beta, { ...tab("x"), apiVersion: "stable.example.com/v1beta1" });
+    expect(created.status, created.text).toBe(201);
+    expect(created.body.apiVersion).toBe("stable.example.com/v1beta1");
+    expect((await call("GET", `${CT}/x`)).body.apiVersion).toBe("stable.example.com/v1");
+    const listed = await call("GET", beta);
+    expect((listed.body.items as { apiVersion: string }[])[0].apiVersion).toBe("stable.example.com/v1beta1");
+    const patched = await call(
+      "PATCH",
+      `${CT}/x`,
+      { spec: { image: "v2" } },
+      {
+        "Content-Type": "application/merge-patch+json",
+      },
+    );
+    expect(patched.body.apiVersion).toBe("stable.example.com/v1");
+  });
 });

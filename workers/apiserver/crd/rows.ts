@@ -100,12 +100,29 @@ function customStrategy(
   };
 }
 
-/** The rows a CRD adds: one per served version (none while it is being deleted with no served version left). */
+const KUBE_VERSION = /^v(\d+)(?:(alpha|beta)(\d+))?$/;
+
+/** kube's version priority (GA > beta > alpha, higher numbers first, other names last, alphabetically): discovery's order and preferred version. */
+export function compareVersions(a: string, b: string): number {
+  const rank = (v: string): [number, number, number] | undefined => {
+    const m = KUBE_VERSION.exec(v);
+    if (!m) return undefined;
+    return [m[2] === undefined ? 3 : m[2] === "beta" ? 2 : 1, Number(m[1]), Number(m[3] ?? 0)];
+  };
+  const ra = rank(a);
+  const rb = rank(b);
+  if (!ra || !rb) return ra ? -1 : rb ? 1 : a.localeCompare(b);
+  for (let i = 0; i < 3; i++) if (ra[i] !== rb[i]) return rb[i] - ra[i];
+  return 0;
+}
+
+/** The rows a CRD adds: one per served version, highest priority first (none while it is being deleted with no served version left). */
 export function rowsForCRD(crd: CustomResourceDefinition): ResourceInfo[] {
   const { group, names, scope } = crd.spec;
   const terminating = !!crd.metadata?.deletionTimestamp;
   return crd.spec.versions
     .filter((v) => v.served)
+    .sort((a, b) => compareVersions(a.name, b.name))
     .map((version) => {
       const openAPIV3Schema = version.schema?.openAPIV3Schema ?? {
         type: "object",

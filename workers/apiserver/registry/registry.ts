@@ -152,9 +152,13 @@ export class Registry implements RegistryAccess {
     return this.resources.find((r) => r.group === group && r.resource === resource);
   }
 
-  /** The stored JSON → object, with resourceVersion from the store revision. */
-  decode(kv: KeyValue): KubeObject {
+  /**
+   * The stored JSON → object, with resourceVersion from the store revision. Read through `info`, a
+   * custom resource shows that row's version (CRD conversion "None": only apiVersion changes).
+   */
+  decode(kv: KeyValue, info?: ResourceInfo): KubeObject {
     const object = JSON.parse(kv.value) as KubeObject;
+    if (info?.customResource) object.apiVersion = `${info.group}/${info.version}`;
     object.metadata ??= {};
     object.metadata.resourceVersion = toResourceVersion(kv.modRevision);
     return object;
@@ -188,12 +192,12 @@ export class Registry implements RegistryAccess {
 
   /** Read one object; 404 when absent. */
   async get(info: ResourceInfo, namespace: string | undefined, name: string): Promise<KubeObject> {
-    return this.decode(await this.getKV(info, namespace, name));
+    return this.decode(await this.getKV(info, namespace, name), info);
   }
 
   /** List a collection at one revision, filtered by the matcher, paginated by limit/continue. */
   list(info: ResourceInfo, namespace: string | undefined, req: ListRequest = {}): Promise<ListPage> {
-    return listPage(this.store, (kv) => this.decode(kv), info, namespace, req);
+    return listPage(this.store, (kv) => this.decode(kv, info), info, namespace, req);
   }
 
   /** Create an object (POST): defaults, prepareForCreate, admission, validation, then create-if-absent. */
@@ -237,7 +241,7 @@ export class Registry implements RegistryAccess {
   private io(info: ResourceInfo, namespace: string | undefined, name: string): UpdateIO {
     return {
       read: () => this.getKV(info, namespace, name),
-      decode: (kv) => this.decode(kv),
+      decode: (kv) => this.decode(kv, info),
       encode: (object) => this.encode(object),
       isStale: this.deps.isStale,
       update: (kv, value) =>
