@@ -379,4 +379,20 @@ describe("custom resources", () => {
     );
     expect(patched.body.apiVersion).toBe("stable.example.com/v1");
   });
+
+  it("go with their namespace when it is deleted", async () => {
+    const { call, store } = await withCronTab();
+    expect((await call("POST", "/api/v1/namespaces", { metadata: { name: "team" } })).status).toBe(201);
+    const inTeam = "/apis/stable.example.com/v1/namespaces/team/crontabs";
+    expect((await call("POST", inTeam, tab("t1"))).status).toBe(201);
+    // A fresh app, as the Worker builds per request: the namespace DELETE itself must load the CRDs.
+    const cache = createCustomResourceCache();
+    const fresh = testServer({
+      store,
+      resources: RESOURCES,
+      customResources: (s, builtins) => customResourceTable(cache, s, builtins),
+    });
+    await fresh.call("DELETE", "/api/v1/namespaces/team");
+    expect((await call("GET", `${inTeam}/t1`)).status).toBe(404);
+  });
 });
