@@ -131,7 +131,12 @@ describe("CustomResourceDefinition", () => {
         name: "v1",
         served: true,
         storage: false,
-        schema: { openAPIV3Schema: { type: "object", properties: { spec: {} } } },
+        schema: {
+          openAPIV3Schema: {
+            type: "object",
+            properties: { spec: {}, size: { type: "integer", anyOf: [{ type: "integer", minimum: 1 }] } },
+          },
+        },
       },
     ];
     const response = await call("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", bad);
@@ -144,6 +149,7 @@ describe("CustomResourceDefinition", () => {
         "spec.scope",
         "spec.versions",
         "spec.versions[0].schema.openAPIV3Schema.properties[spec].type",
+        "spec.versions[0].schema.openAPIV3Schema.properties[size].anyOf[0].type",
       ]),
     );
     expect(causes.find((c) => c.field === "spec.versions")?.message).toContain(

@@ -39,6 +39,12 @@ const SCHEMA: SchemaProps = {
         free: { type: "object", "x-kubernetes-preserve-unknown-fields": true },
         maybe: { type: "string", nullable: true },
         flag: { type: "boolean", default: true },
+        either: {
+          type: "object",
+          properties: { a: { type: "string" }, b: { type: "string" } },
+          oneOf: [{ required: ["a"] }, { required: ["b"] }],
+        },
+        some: { type: "string", anyOf: [{ pattern: "^x" }, { pattern: "^y" }], not: { pattern: "^xx" } },
         nested: {
           type: "object",
           default: {},
@@ -180,6 +186,8 @@ describe("validation messages (kube's wording)", () => {
         template: { apiVersion: "v1", kind: "Pod", anything: { goes: 1 } },
         free: { x: [1, { y: 2 }] },
         maybe: null,
+        either: { a: "1" },
+        some: "y1",
       }),
     ).toEqual([]);
     expect(errorsOf({ target: 3 })).toEqual([]);

@@ -260,8 +260,37 @@ export function compileSchema(root: Props): CompiledSchema {
     }
   }
 
-  /** Type check, then the keyword checks of that type, then children. */
+  /** A value's errors under one schema node: its type and keywords, then the logical junctors. */
   function walk(value: unknown, schema: Props, path: string, errs: FieldError[]): void {
+    walkType(value, schema, path, errs);
+    if (value === null || value === undefined) return;
+    if (schema.allOf) for (const sub of schema.allOf) walk(value, sub, path, errs);
+    if (!schema.anyOf && !schema.oneOf && !schema.not) return;
+    const passes = (sub: Props) => {
+      const found: FieldError[] = [];
+      walk(value, sub, path, found);
+      return found.length === 0;
+    };
+    // Int-or-string nodes carry kube's anyOf [integer, string] for publishing; their own check covers it.
+    if (schema.anyOf && schema["x-kubernetes-int-or-string"] !== true && !schema.anyOf.some((s) => passes(s)))
+      errs.push(invalid(path, value, "must validate at least one schema (anyOf)"));
+    if (schema.oneOf) {
+      const valid = schema.oneOf.filter((s) => passes(s)).length;
+      if (valid !== 1)
+        errs.push(
+          invalid(
+            path,
+            value,
+            `must validate one and only one schema (oneOf). ${valid === 0 ? "Found none valid" : `Found ${valid} valid alternatives`}`,
+          ),
+        );
+    }
+    if (schema.not && passes(schema.not))
+      errs.push(invalid(path, value, "must not validate the schema (not)"));
+  }
+
+  /** Type check, then the keyword checks of that type, then children. */
+  function walkType(value: unknown, schema: Props, path: string, errs: FieldError[]): void {
     if (value === null) {
       if (!schema.nullable && schema.type) errs.push(typeInvalid(path, value, schema.type));
       return;
@@ -309,9 +338,12 @@ export function compileSchema(root: Props): CompiledSchema {
         if (typeof value !== "boolean") return void errs.push(typeInvalid(path, value, "boolean"));
         break;
       default:
-        // No type: only x-kubernetes-preserve-unknown-fields nodes (anything goes), or nested keyword checks.
+        // No type: x-kubernetes-preserve-unknown-fields nodes, and the junctors' sub-schemas (which structural
+        // schemas forbid a type), whose keywords apply to whatever the value is.
         if (isObject(value)) validateObject(value, schema, path, errs);
         else if (Array.isArray(value)) validateList(value, schema, path, errs);
+        else if (typeof value === "string") validateString(value, schema, path, errs);
+        else if (typeof value === "number") validateNumber(value, schema, path, errs);
     }
     if (schema.format && (typeof value === "string" || typeof value === "number")) {
       if (!checkFormat(schema.format, value))

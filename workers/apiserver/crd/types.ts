@@ -5,8 +5,16 @@
 import type { JSONSchemaProps } from "kubernetes-types/apiextensions/v1.js";
 
 /** One node of a structural schema, as CRDs carry it. */
-export interface SchemaProps extends Omit<JSONSchemaProps, "properties" | "items" | "additionalProperties"> {
+export interface SchemaProps
+  extends Omit<
+    JSONSchemaProps,
+    "properties" | "items" | "additionalProperties" | "allOf" | "anyOf" | "oneOf" | "not"
+  > {
   properties?: Record<string, SchemaProps>;
+  allOf?: SchemaProps[];
+  anyOf?: SchemaProps[];
+  oneOf?: SchemaProps[];
+  not?: SchemaProps;
   items?: SchemaProps | SchemaProps[];
   additionalProperties?: SchemaProps | boolean;
   "x-kubernetes-int-or-string"?: boolean;

@@ -29,6 +29,29 @@ function label(value: unknown, field: string, errs: FieldError[]): void {
     );
 }
 
+const JUNCTOR_FORBIDDEN = ["type", "default", "nullable", "additionalProperties", "description"] as const;
+
+/** Inside allOf/anyOf/oneOf/not a structural schema only repeats constraints: none of these may be set. */
+function validateJunctors(schema: JSONSchemaProps, path: string, errs: FieldError[]): void {
+  const subs: [string, JSONSchemaProps][] = [
+    ...(["allOf", "anyOf", "oneOf"] as const).flatMap((j) =>
+      (schema[j] ?? []).map((sub, i): [string, JSONSchemaProps] => [`${path}.${j}[${i}]`, sub]),
+    ),
+    ...(schema.not ? [[`${path}.not`, schema.not] as [string, JSONSchemaProps]] : []),
+  ];
+  for (const [at, sub] of subs) checkJunctorBody(sub, at, errs);
+}
+
+function checkJunctorBody(schema: JSONSchemaProps, path: string, errs: FieldError[]): void {
+  for (const field of JUNCTOR_FORBIDDEN)
+    if (schema[field] !== undefined)
+      errs.push(forbidden(`${path}.${field}`, "must be empty to be structural"));
+  for (const [name, sub] of Object.entries(schema.properties ?? {}))
+    checkJunctorBody(sub, `${path}.properties[${name}]`, errs);
+  if (schema.items && !Array.isArray(schema.items)) checkJunctorBody(schema.items, `${path}.items`, errs);
+  validateJunctors(schema, path, errs);
+}
+
 /** The structural rules the engine (schema.ts) depends on: a type at every level, no uniqueItems, no additionalProperties: false. */
 export function validateStructural(
   schema: JSONSchemaProps,
@@ -60,6 +83,7 @@ export function validateStructural(
     errs.push(
       forbidden(`${path}.additionalProperties`, "additionalProperties and properties are mutual exclusive"),
     );
+  validateJunctors(schema, path, errs);
   if (schema.$ref !== undefined) errs.push(forbidden(`${path}.$ref`, "$ref is not supported"));
   if (schema.pattern !== undefined) {
     try {
