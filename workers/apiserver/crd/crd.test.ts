@@ -41,6 +41,11 @@ function cronTabCRD(overrides: Record<string, unknown> = {}) {
                     cronSpec: { type: "string", pattern: "^(\\d+|\\*)(/\\d+)?(\\s+(\\d+|\\*)(/\\d+)?){4}$" },
                     image: { type: "string" },
                     replicas: { type: "integer", minimum: 1, maximum: 10, default: 1 },
+                    // As controller-gen writes an IntOrString field.
+                    maxSkew: {
+                      anyOf: [{ type: "integer" }, { type: "string" }],
+                      "x-kubernetes-int-or-string": true,
+                    },
                   },
                 },
                 status: {

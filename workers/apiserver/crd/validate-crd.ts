@@ -39,7 +39,13 @@ function validateJunctors(schema: JSONSchemaProps, path: string, errs: FieldErro
     ),
     ...(schema.not ? [[`${path}.not`, schema.not] as [string, JSONSchemaProps]] : []),
   ];
-  for (const [at, sub] of subs) checkJunctorBody(sub, at, errs);
+  // controller-gen writes IntOrString as x-kubernetes-int-or-string with anyOf [integer, string]; kube allows that.
+  const intOrString = schema["x-kubernetes-int-or-string"] === true;
+  for (const [at, sub] of subs) {
+    if (intOrString && Object.keys(sub).length === 1 && (sub.type === "integer" || sub.type === "string"))
+      continue;
+    checkJunctorBody(sub, at, errs);
+  }
 }
 
 function checkJunctorBody(schema: JSONSchemaProps, path: string, errs: FieldError[]): void {
