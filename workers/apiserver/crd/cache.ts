@@ -11,7 +11,7 @@ import type { ResourceInfo } from "../registry/types.ts";
 import { rowsForCRD } from "./rows.ts";
 
 /** Where CRDs are stored (registry/keys.ts' layout for apiextensions.k8s.io/customresourcedefinitions). */
-export const CRD_PREFIX = "/registry/apiextensions.k8s.io/customresourcedefinitions/";
+const CRD_PREFIX = "/registry/apiextensions.k8s.io/customresourcedefinitions/";
 
 /** The table last built (built-in rows, then the CRDs' rows) and the CRD shard revision it was built at. */
 export interface CustomResourceCache {

@@ -103,7 +103,7 @@ function customStrategy(
 const KUBE_VERSION = /^v(\d+)(?:(alpha|beta)(\d+))?$/;
 
 /** kube's version priority (GA > beta > alpha, higher numbers first, other names last, alphabetically): discovery's order and preferred version. */
-export function compareVersions(a: string, b: string): number {
+function compareVersions(a: string, b: string): number {
   const rank = (v: string): [number, number, number] | undefined => {
     const m = KUBE_VERSION.exec(v);
     if (!m) return undefined;

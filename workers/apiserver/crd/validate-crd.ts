@@ -59,12 +59,7 @@ function checkJunctorBody(schema: JSONSchemaProps, path: string, errs: FieldErro
 }
 
 /** The structural rules the engine (schema.ts) depends on: a type at every level, no uniqueItems, no additionalProperties: false. */
-export function validateStructural(
-  schema: JSONSchemaProps,
-  path: string,
-  errs: FieldError[],
-  root = false,
-): void {
+function validateStructural(schema: JSONSchemaProps, path: string, errs: FieldError[], root = false): void {
   const preserve = schema["x-kubernetes-preserve-unknown-fields"] === true;
   const intOrString = schema["x-kubernetes-int-or-string"] === true;
   if (!schema.type) {

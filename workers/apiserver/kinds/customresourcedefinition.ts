@@ -23,7 +23,7 @@ import { invalid } from "./validation/errors.ts";
 type CRD = CustomResourceDefinition & KubeObject;
 
 /** kube's finalizer on every CRD: its custom resources are deleted before the CRD goes. */
-export const CRD_CLEANUP_FINALIZER = "customresourcecleanup.apiextensions.k8s.io";
+const CRD_CLEANUP_FINALIZER = "customresourcecleanup.apiextensions.k8s.io";
 
 function condition(
   type: string,

@@ -70,7 +70,7 @@ async function markTerminating(crd: CRD, deps: Deps): Promise<void> {
 }
 
 /** Reconcile one CRD (key = its name). */
-export async function reconcileCRD(key: string, deps: Deps): Promise<Result | undefined> {
+async function reconcileCRD(key: string, deps: Deps): Promise<Result | undefined> {
   const crd = await deps.cache.get<CRD>(CRDS, undefined, key);
   if (!crd?.metadata?.deletionTimestamp || !crd.metadata.finalizers?.includes(FINALIZER)) return undefined;
   await markTerminating(crd, deps);
