@@ -139,7 +139,11 @@ describe("CustomResourceDefinition", () => {
         schema: {
           openAPIV3Schema: {
             type: "object",
-            properties: { spec: {}, size: { type: "integer", anyOf: [{ type: "integer", minimum: 1 }] } },
+            properties: {
+              spec: {},
+              size: { type: "integer", anyOf: [{ type: "integer", minimum: 1 }] },
+              slow: { type: "string", pattern: "^(a+)+$" },
+            },
           },
         },
       },
@@ -155,6 +159,7 @@ describe("CustomResourceDefinition", () => {
         "spec.versions",
         "spec.versions[0].schema.openAPIV3Schema.properties[spec].type",
         "spec.versions[0].schema.openAPIV3Schema.properties[size].anyOf[0].type",
+        "spec.versions[0].schema.openAPIV3Schema.properties[slow].pattern",
       ]),
     );
     expect(causes.find((c) => c.field === "spec.versions")?.message).toContain(

@@ -29,6 +29,13 @@ function label(value: unknown, field: string, errs: FieldError[]): void {
     );
 }
 
+/**
+ * A group ending in + or * that is itself repeated by + or * ("(a+)+", "(\\w*)*"). JavaScript regexes
+ * backtrack (kube's RE2 does not), so such patterns could stall validation; refused at CRD time. A heuristic
+ * over innermost groups, not a proof of safety.
+ */
+const NESTED_QUANTIFIER = /\((?:[^()\\]|\\.)*[+*]\)[+*]/;
+
 const JUNCTOR_FORBIDDEN = ["type", "default", "nullable", "additionalProperties", "description"] as const;
 
 /** Inside allOf/anyOf/oneOf/not a structural schema only repeats constraints: none of these may be set. */
@@ -89,6 +96,14 @@ function validateStructural(schema: JSONSchemaProps, path: string, errs: FieldEr
   if (schema.pattern !== undefined) {
     try {
       new RegExp(schema.pattern);
+      if (NESTED_QUANTIFIER.test(schema.pattern))
+        errs.push(
+          invalid(
+            `${path}.pattern`,
+            schema.pattern,
+            "a repeated group that itself repeats (such as (a+)+) is refused: it can make matching take exponential time",
+          ),
+        );
     } catch {
       errs.push(invalid(`${path}.pattern`, schema.pattern, "must be a valid regular expression"));
     }
