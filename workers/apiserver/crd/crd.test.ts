@@ -187,6 +187,53 @@ describe("CustomResourceDefinition", () => {
   });
 });
 
+describe("malformed CustomResourceDefinitions", () => {
+  const schemaWith = (openAPIV3Schema: unknown) => {
+    const crd = cronTabCRD();
+    (crd.spec.versions[0].schema as { openAPIV3Schema: unknown }).openAPIV3Schema = openAPIV3Schema;
+    return crd;
+  };
+  const specWith = (spec: Record<string, unknown>) => cronTabCRD({ spec: { ...cronTabCRD().spec, ...spec } });
+  const bodies: [string, unknown][] = [
+    ["no spec", { metadata: { name: "crontabs.stable.example.com" } }],
+    ["spec a string", { metadata: { name: "crontabs.stable.example.com" }, spec: "x" }],
+    ["names a string", specWith({ names: "crontabs" })],
+    ["shortNames a string", specWith({ names: { plural: "crontabs", kind: "CronTab", shortNames: "ct" } })],
+    ["versions a string", specWith({ versions: "v1" })],
+    ["a version null", specWith({ versions: [null] })],
+    ["conversion a string", specWith({ conversion: "None" })],
+    ["schema a string", schemaWith("object")],
+    ["enum a string", schemaWith({ type: "object", properties: { a: { type: "string", enum: "x" } } })],
+    ["required a string", schemaWith({ type: "object", required: "spec", properties: {} })],
+    [
+      "minimum a string",
+      schemaWith({ type: "object", properties: { a: { type: "integer", minimum: "1" } } }),
+    ],
+    ["properties a list", schemaWith({ type: "object", properties: [{ type: "string" }] })],
+    ["a property null", schemaWith({ type: "object", properties: { a: null } })],
+    ["items a string", schemaWith({ type: "object", properties: { a: { type: "array", items: "string" } } })],
+    ["anyOf an object", schemaWith({ type: "object", properties: { a: { type: "string", anyOf: {} } } })],
+    [
+      "printer columns a map",
+      {
+        ...cronTabCRD(),
+        spec: {
+          ...cronTabCRD().spec,
+          versions: [{ ...cronTabCRD().spec.versions[0], additionalPrinterColumns: { a: 1 } }],
+        },
+      },
+    ],
+  ];
+  for (const [name, body] of bodies)
+    it(`${name}: 4xx, never 5xx`, async () => {
+      const { call } = server();
+      const response = await call("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", body);
+      expect(response.status, response.text).toBeGreaterThanOrEqual(400);
+      expect(response.status, response.text).toBeLessThan(500);
+      expect(response.body.kind).toBe("Status");
+    });
+});
+
 describe("custom resources", () => {
   it("are served: discovery, create with defaults, get, list by label, field selector, delete", async () => {
     const { call } = await withCronTab();

@@ -56,6 +56,7 @@ function validateJunctors(schema: JSONSchemaProps, path: string, errs: FieldErro
 }
 
 function checkJunctorBody(schema: JSONSchemaProps, path: string, errs: FieldError[]): void {
+  if (!validateKeywordTypes(schema, path, errs)) return;
   for (const field of JUNCTOR_FORBIDDEN)
     if (schema[field] !== undefined)
       errs.push(forbidden(`${path}.${field}`, "must be empty to be structural"));
@@ -66,7 +67,74 @@ function checkJunctorBody(schema: JSONSchemaProps, path: string, errs: FieldErro
 }
 
 /** The structural rules the engine (schema.ts) depends on: a type at every level, no uniqueItems, no additionalProperties: false. */
+/** What each keyword must hold (kube decodes a CRD into typed Go structs, so a wrong type is refused there). */
+const KEYWORD_TYPES: Record<string, (v: unknown) => boolean> = {
+  type: (v) => typeof v === "string",
+  format: (v) => typeof v === "string",
+  pattern: (v) => typeof v === "string",
+  description: (v) => typeof v === "string",
+  title: (v) => typeof v === "string",
+  nullable: (v) => typeof v === "boolean",
+  exclusiveMinimum: (v) => typeof v === "boolean",
+  exclusiveMaximum: (v) => typeof v === "boolean",
+  uniqueItems: (v) => typeof v === "boolean",
+  minimum: (v) => typeof v === "number",
+  maximum: (v) => typeof v === "number",
+  multipleOf: (v) => typeof v === "number" && v > 0,
+  minLength: isCount,
+  maxLength: isCount,
+  minItems: isCount,
+  maxItems: isCount,
+  minProperties: isCount,
+  maxProperties: isCount,
+  enum: Array.isArray,
+  required: (v) => Array.isArray(v) && v.every((x) => typeof x === "string"),
+  properties: (v) => isPlainObject(v) && Object.values(v as object).every(isPlainObject),
+  items: isPlainObject,
+  additionalProperties: (v) => typeof v === "boolean" || isPlainObject(v),
+  allOf: isSchemaList,
+  anyOf: isSchemaList,
+  oneOf: isSchemaList,
+  not: isPlainObject,
+  "x-kubernetes-preserve-unknown-fields": (v) => typeof v === "boolean",
+  "x-kubernetes-int-or-string": (v) => typeof v === "boolean",
+  "x-kubernetes-embedded-resource": (v) => typeof v === "boolean",
+  "x-kubernetes-list-type": (v) => v === "atomic" || v === "set" || v === "map",
+  "x-kubernetes-map-type": (v) => v === "atomic" || v === "granular",
+  "x-kubernetes-list-map-keys": (v) => Array.isArray(v) && v.every((x) => typeof x === "string"),
+};
+
+function isPlainObject(v: unknown): boolean {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
+}
+
+function isCount(v: unknown): boolean {
+  return typeof v === "number" && Number.isInteger(v) && v >= 0;
+}
+
+function isSchemaList(v: unknown): boolean {
+  return Array.isArray(v) && v.every(isPlainObject);
+}
+
+/** Keywords holding the wrong kind of value; true when the node can be walked further. */
+function validateKeywordTypes(schema: JSONSchemaProps, path: string, errs: FieldError[]): boolean {
+  if (!isPlainObject(schema)) {
+    errs.push(invalid(path, schema, "must be an object"));
+    return false;
+  }
+  let ok = true;
+  for (const [keyword, check] of Object.entries(KEYWORD_TYPES)) {
+    const value = (schema as Record<string, unknown>)[keyword];
+    if (value !== undefined && !check(value)) {
+      errs.push(invalid(`${path}.${keyword}`, value, "has the wrong type for this keyword"));
+      ok = false;
+    }
+  }
+  return ok;
+}
+
 function validateStructural(schema: JSONSchemaProps, path: string, errs: FieldError[], root = false): void {
+  if (!validateKeywordTypes(schema, path, errs)) return;
   const preserve = schema["x-kubernetes-preserve-unknown-fields"] === true;
   const intOrString = schema["x-kubernetes-int-or-string"] === true;
   if (!schema.type) {
@@ -153,21 +221,30 @@ function validateVersion(version: CustomResourceDefinitionVersion, path: string,
         ),
       );
   }
-  (version.additionalPrinterColumns ?? []).forEach((column, i) => {
-    const p = `${path}.additionalPrinterColumns[${i}]`;
-    if (!column.name) errs.push(required(`${p}.name`, ""));
-    if (!COLUMN_TYPES.includes(column.type)) errs.push(notSupported(`${p}.type`, column.type, COLUMN_TYPES));
-    if (!column.jsonPath) errs.push(required(`${p}.jsonPath`, ""));
-    if ((column.priority ?? 0) < 0)
-      errs.push(invalid(`${p}.priority`, column.priority, "must be greater than or equal to 0"));
-  });
+  const columns: unknown = version.additionalPrinterColumns ?? [];
+  if (!Array.isArray(columns) || !columns.every(isPlainObject)) {
+    errs.push(invalid(`${path}.additionalPrinterColumns`, columns, "must be a list of columns"));
+    return;
+  }
+  (columns as NonNullable<CustomResourceDefinitionVersion["additionalPrinterColumns"]>).forEach(
+    (column, i) => {
+      const p = `${path}.additionalPrinterColumns[${i}]`;
+      if (!column.name) errs.push(required(`${p}.name`, ""));
+      if (!COLUMN_TYPES.includes(column.type))
+        errs.push(notSupported(`${p}.type`, column.type, COLUMN_TYPES));
+      if (!column.jsonPath) errs.push(required(`${p}.jsonPath`, ""));
+      if ((column.priority ?? 0) < 0)
+        errs.push(invalid(`${p}.priority`, column.priority, "must be greater than or equal to 0"));
+    },
+  );
 }
 
 /** Every error of a CRD (defaults already applied). */
 export function validateCRD(crd: CustomResourceDefinition): FieldError[] {
   const errs: FieldError[] = [];
-  const spec = crd.spec ?? ({} as CustomResourceDefinition["spec"]);
-  const names = spec.names ?? ({} as CustomResourceDefinition["spec"]["names"]);
+  const spec = (isPlainObject(crd.spec) ? crd.spec : {}) as CustomResourceDefinition["spec"];
+  const names = (isPlainObject(spec.names) ? spec.names : {}) as CustomResourceDefinition["spec"]["names"];
+  if (!isPlainObject(crd.spec)) errs.push(required("spec", ""));
   const group = spec.group;
   if (!group) errs.push(required("spec.group", ""));
   else {
@@ -180,8 +257,12 @@ export function validateCRD(crd: CustomResourceDefinition): FieldError[] {
     errs.push(invalid("metadata.name", crd.metadata?.name ?? "", `must be spec.names.plural+"."+spec.group`));
   label(names.plural, "spec.names.plural", errs);
   label(names.singular, "spec.names.singular", errs);
-  for (const [i, s] of (names.shortNames ?? []).entries()) label(s, `spec.names.shortNames[${i}]`, errs);
-  for (const [i, s] of (names.categories ?? []).entries()) label(s, `spec.names.categories[${i}]`, errs);
+  for (const field of ["shortNames", "categories"] as const) {
+    const values: unknown = names[field];
+    if (values === undefined) continue;
+    if (!Array.isArray(values)) errs.push(invalid(`spec.names.${field}`, values, "must be a list of names"));
+    else for (const [i, s] of values.entries()) label(s, `spec.names.${field}[${i}]`, errs);
+  }
   for (const [field, value] of [
     ["kind", names.kind],
     ["listKind", names.listKind],
@@ -201,6 +282,9 @@ export function validateCRD(crd: CustomResourceDefinition): FieldError[] {
   if (!["Cluster", "Namespaced"].includes(spec.scope))
     errs.push(notSupported("spec.scope", spec.scope ?? "", ["Cluster", "Namespaced"]));
   const versions = Array.isArray(spec.versions) ? spec.versions : [];
+  for (const [i, v] of versions.entries())
+    if (!isPlainObject(v)) errs.push(invalid(`spec.versions[${i}]`, v, "must be an object"));
+  if (versions.some((v) => !isPlainObject(v))) return errs;
   if (!versions.length)
     errs.push(required("spec.versions", "must have exactly one version marked as storage version"));
   else {
@@ -222,7 +306,9 @@ export function validateCRD(crd: CustomResourceDefinition): FieldError[] {
       validateVersion(v, `spec.versions[${i}]`, errs);
     });
   }
-  const strategy = spec.conversion?.strategy ?? "None";
+  if (spec.conversion !== undefined && !isPlainObject(spec.conversion))
+    errs.push(invalid("spec.conversion", spec.conversion, "must be an object"));
+  const strategy = isPlainObject(spec.conversion) ? (spec.conversion?.strategy ?? "None") : "None";
   if (strategy !== "None") errs.push(notSupported("spec.conversion.strategy", strategy, ["None"]));
   return errs;
 }

@@ -36,7 +36,9 @@ function condition(
 
 /** The status a CRD is stored with: names accepted and established (collisions were refused at admission). */
 function acceptedStatus(crd: CRD, now: Date, old?: CRD): CRD["status"] {
-  const storage = crd.spec.versions?.find((v) => v.storage)?.name;
+  // Runs before validation (prepareFor*): read the body defensively.
+  const versions = Array.isArray(crd.spec?.versions) ? crd.spec.versions : [];
+  const storage = versions.find((v) => v?.storage)?.name;
   const stored = new Set(old?.status?.storedVersions ?? []);
   if (storage) stored.add(storage);
   const kept = (old?.status?.conditions ?? []).filter(
@@ -51,7 +53,7 @@ function acceptedStatus(crd: CRD, now: Date, old?: CRD): CRD["status"] {
         condition("Established", "InitialNamesAccepted", "the initial names have been accepted", now),
       ...kept,
     ],
-    acceptedNames: structuredClone(crd.spec.names),
+    acceptedNames: structuredClone(crd.spec?.names),
     storedVersions: [...stored],
   };
 }
@@ -79,7 +81,10 @@ export const crdStrategy: Strategy<CRD> = {
   },
   validate(crd, ctx) {
     const errs = validateCRD(crd);
-    if (crd.spec?.versions?.some((v) => hasCel(v.schema?.openAPIV3Schema)))
+    if (
+      Array.isArray(crd.spec?.versions) &&
+      crd.spec.versions.some((v) => hasCel(v?.schema?.openAPIV3Schema))
+    )
       ctx.warnings?.push("x-kubernetes-validations (CEL) rules are not evaluated by this server");
     return errs;
   },
@@ -122,7 +127,8 @@ function claims(crd: CRD): { inGroup: string[]; short: string[] } {
  */
 export const crdNamesAdmission: AdmissionPlugin = {
   name: "CustomResourceDefinitionNames",
-  async admit({ info, object, registry, target }) {
+  // After validation, so the names it reads are there and well-formed.
+  async validate({ info, object, registry, target }) {
     if (info.group !== "apiextensions.k8s.io" || info.resource !== "customresourcedefinitions") return;
     if (target === "status") return;
     const crd = object as CRD;
