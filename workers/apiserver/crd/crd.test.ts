@@ -458,4 +458,19 @@ describe("custom resources", () => {
     await fresh.call("DELETE", "/api/v1/namespaces/team");
     expect((await call("GET", `${inTeam}/t1`)).status).toBe(404);
   });
+
+  it("are defaulted on read by the current schema, and listed as their listKind", async () => {
+    const { call } = await withCronTab();
+    await call("POST", CT, tab("old"));
+    const path = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/crontabs.stable.example.com";
+    const crd = (await call("GET", path)).body as ReturnType<typeof cronTabCRD>;
+    const spec = crd.spec.versions[0].schema.openAPIV3Schema.properties.spec as {
+      properties: Record<string, unknown>;
+    };
+    spec.properties.timezone = { type: "string", default: "UTC" };
+    crd.spec.names = { ...crd.spec.names, listKind: "CronTabCollection" } as typeof crd.spec.names;
+    expect((await call("PUT", path, crd)).status).toBe(200);
+    expect(((await call("GET", `${CT}/old`)).body.spec as { timezone: string }).timezone).toBe("UTC");
+    expect((await call("GET", CT)).body.kind).toBe("CronTabCollection");
+  });
 });

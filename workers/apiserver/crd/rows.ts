@@ -160,6 +160,7 @@ export function rowsForCRD(crd: CustomResourceDefinition): ResourceInfo[] {
           prune: (object) => schema.prune(object as Record<string, unknown>),
           openapi,
           hash: `${crd.metadata?.uid ?? ""}/${crd.metadata?.resourceVersion ?? ""}`,
+          listKind: names.listKind ?? `${names.kind}List`,
         },
       });
     });

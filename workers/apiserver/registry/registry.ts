@@ -154,11 +154,15 @@ export class Registry implements RegistryAccess {
 
   /**
    * The stored JSON → object, with resourceVersion from the store revision. Read through `info`, a
-   * custom resource shows that row's version (CRD conversion "None": only apiVersion changes).
+   * custom resource shows that row's version (CRD conversion "None": only apiVersion changes) and, as
+   * kube decodes from storage, is pruned and defaulted by that version's current schema.
    */
   decode(kv: KeyValue, info?: ResourceInfo): KubeObject {
     const object = JSON.parse(kv.value) as KubeObject;
-    if (info?.customResource) object.apiVersion = `${info.group}/${info.version}`;
+    if (info?.customResource) {
+      object.apiVersion = `${info.group}/${info.version}`;
+      info.strategy.defaults?.(object);
+    }
     object.metadata ??= {};
     object.metadata.resourceVersion = toResourceVersion(kv.modRevision);
     return object;

@@ -161,6 +161,8 @@ export interface CustomResourceSchema {
   openapi: Record<string, unknown>;
   /** Changes whenever the published schema does (OpenAPI ?hash=). */
   hash: string;
+  /** The kind of its lists (spec.names.listKind). */
+  listKind: string;
 }
 
 /**
