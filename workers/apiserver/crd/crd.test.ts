@@ -473,4 +473,18 @@ describe("custom resources", () => {
     expect(((await call("GET", `${CT}/old`)).body.spec as { timezone: string }).timezone).toBe("UTC");
     expect((await call("GET", CT)).body.kind).toBe("CronTabCollection");
   });
+
+  it("bump generation on status changes when status is not a subresource", async () => {
+    const { call } = server();
+    const crd = cronTabCRD();
+    crd.spec.versions[0].subresources = {} as (typeof crd.spec.versions)[0]["subresources"];
+    expect((await call("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd)).status).toBe(
+      201,
+    );
+    const created = await call("POST", CT, { ...tab("g"), status: { replicas: 1 } });
+    expect(created.body.status).toEqual({ replicas: 1 });
+    const updated = await call("PUT", `${CT}/g`, { ...created.body, status: { replicas: 2 } });
+    expect(updated.body.metadata?.generation).toBe(2);
+    expect((await call("GET", `${CT}/g/status`)).status).toBe(404);
+  });
 });

@@ -80,6 +80,14 @@ function customStrategy(
       schema.prune(object);
       schema.applyDefaults(object);
     },
+    // kube bumps generation on any change outside metadata, and outside status too when status is a subresource.
+    specChanged(object, old) {
+      const rest = (o: Record<string, unknown>) => {
+        const { metadata: _m, status, ...others } = o;
+        return JSON.stringify(hasStatus ? others : { ...others, status });
+      };
+      return rest(object) !== rest(old);
+    },
     validate: (object) => schema.validate(object),
     validateStatusUpdate: (object) => schema.validate(object),
     fullRow: true,
