@@ -197,6 +197,10 @@ describe("malformed CustomResourceDefinitions", () => {
   const bodies: [string, unknown][] = [
     ["no spec", { metadata: { name: "crontabs.stable.example.com" } }],
     ["spec a string", { metadata: { name: "crontabs.stable.example.com" }, spec: "x" }],
+    [
+      "finalizers a string",
+      cronTabCRD({ metadata: { name: "crontabs.stable.example.com", finalizers: "abc" } }),
+    ],
     ["names a string", specWith({ names: "crontabs" })],
     ["shortNames a string", specWith({ names: { plural: "crontabs", kind: "CronTab", shortNames: "ct" } })],
     ["versions a string", specWith({ versions: "v1" })],

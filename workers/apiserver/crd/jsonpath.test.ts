@@ -21,6 +21,7 @@ describe("printer column JSONPath", () => {
     expect(at(".spec.containers[1].image")).toEqual(["b"]);
     expect(at(".spec.containers[*].image")).toEqual(["a", "b"]);
     expect(at('.status.conditions[?(@.type=="Ready")].status')).toEqual(["True"]);
+    expect(at(".status.conditions[?(@.type == 'Synced')].status")).toEqual(["False"]);
     expect(at("{.spec.replicas}")).toEqual([3]);
     expect(at(".spec.missing")).toEqual([]);
   });

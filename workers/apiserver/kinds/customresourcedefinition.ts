@@ -73,7 +73,9 @@ export const crdStrategy: Strategy<CRD> = {
   prepareForCreate(crd, ctx) {
     crd.metadata ??= {};
     const meta = crd.metadata;
-    meta.finalizers = [...new Set([...(meta.finalizers ?? []), CRD_CLEANUP_FINALIZER])];
+    // Anything but a list is left for metadata validation to refuse.
+    if (meta.finalizers === undefined || Array.isArray(meta.finalizers))
+      meta.finalizers = [...new Set([...(meta.finalizers ?? []), CRD_CLEANUP_FINALIZER])];
     crd.status = acceptedStatus(crd, ctx.now);
   },
   prepareForUpdate(crd, old, ctx) {
