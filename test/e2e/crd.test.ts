@@ -121,6 +121,14 @@ describe.each(["1.27", "1.33"] as KubectlVersion[])("CRDs with kubectl %s", (ver
     expect(await ok(["-n", ns, "get", "all"])).toContain(`crontab.${group}/my-crontab`);
     const object = JSON.parse(await ok(["-n", ns, "get", `crontab.${group}`, "my-crontab", "-o", "json"]));
     expect(object.spec).toEqual({ cronSpec: "* * * * */5", image: "my-cron-image", replicas: 1 });
+    // Client-side apply again: kubectl sends a JSON merge patch for custom resources.
+    await ok(
+      ["-n", ns, "apply", "-f", "-"],
+      cronTab(group, "my-crontab", "cronSpec: '* * * * */5'\n  image: my-cron-image:2"),
+    );
+    const reapplied = JSON.parse(await ok(["-n", ns, "get", short, "my-crontab", "-o", "json"]));
+    expect(reapplied.spec.image).toBe("my-cron-image:2");
+    expect(reapplied.metadata.generation).toBe(2);
     const explained = await ok(["explain", `crontabs.${group}.spec`]);
     expect(explained).toMatch(/replicas\s+<integer>/);
     expect(explained).toContain("cronSpec");

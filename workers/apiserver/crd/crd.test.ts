@@ -383,6 +383,14 @@ describe("custom resources", () => {
       "kind",
       "metadata",
     ]);
+    // No strategic merge patch advertised: kubectl 1.33's client-side apply would send one (and get 415).
+    const paths = doc.body.paths as Record<string, { patch: { requestBody: { content: object } } }>;
+    const item = paths["/apis/stable.example.com/v1/namespaces/{namespace}/crontabs/{name}"];
+    expect(Object.keys(item.patch.requestBody.content).sort()).toEqual([
+      "application/apply-patch+yaml",
+      "application/json-patch+json",
+      "application/merge-patch+json",
+    ]);
     const crd = await call(
       "GET",
       "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/crontabs.stable.example.com",

@@ -98,7 +98,7 @@ function buildDocument(group: string, version: string, resources: ResourceInfo[]
  * Bump when paths.ts or schemas.ts change the documents' shape: the ?hash=
  * must change whenever a document does, because kubectl caches documents by URL.
  */
-const DOCUMENT_FORMAT = 1;
+const DOCUMENT_FORMAT = 2;
 
 /** 64-bit FNV-1a as 16 hex digits. */
 function hashOf(text: string): string {
