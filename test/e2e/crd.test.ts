@@ -105,6 +105,10 @@ describe.each(["1.27", "1.33"] as KubectlVersion[])("CRDs with kubectl %s", (ver
   it("applies a CRD and waits for it to be established; discovery lists it", async () => {
     await ok(["apply", "-f", "-"], cronTabCRD(group, short));
     await ok(["wait", "--for=condition=established", `crd/crontabs.${group}`, "--timeout=30s"]);
+    const crdTable = await ok(["get", "crd", `crontabs.${group}`]);
+    expect(crdTable).toMatch(/^NAME\s+CREATED AT$/m);
+    expect(crdTable).toContain(`crontabs.${group}`);
+    expect(crdTable).toMatch(/\s\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/m);
     const resources = await ok(["api-resources", `--api-group=${group}`]);
     expect(resources).toMatch(new RegExp(`^crontabs\\s+${short}\\s+${group}/v1\\s+true\\s+CronTab$`, "m"));
     await ok(["create", "namespace", ns]);
