@@ -167,6 +167,22 @@ describe("CustomResourceDefinition", () => {
     );
   });
 
+  it("needs the approval annotation in Kubernetes' own groups", async () => {
+    const { call } = server();
+    const crd = cronTabCRD({ metadata: { name: "crontabs.stable.k8s.io" } });
+    crd.spec.group = "stable.k8s.io";
+    const refused = await call("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd);
+    expect(refused.status).toBe(422);
+    expect(refused.text).toContain("metadata.annotations[api-approved.kubernetes.io]");
+    crd.metadata = {
+      name: "crontabs.stable.k8s.io",
+      annotations: { "api-approved.kubernetes.io": "https://x" },
+    } as never;
+    expect((await call("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd)).status).toBe(
+      201,
+    );
+  });
+
   it("refuses names that collide with a built-in resource or another CRD (422)", async () => {
     const { call } = await withCronTab();
     const again = cronTabCRD();

@@ -251,6 +251,15 @@ export function validateCRD(crd: CustomResourceDefinition): FieldError[] {
     errs.push(...validateDNS1123Subdomain(group, "spec.group"));
     if (!group.includes("."))
       errs.push(invalid("spec.group", group, "should be a domain with at least one dot"));
+    // Kubernetes' own groups take new APIs only through its review (KEP 1111), as kube's validation.
+    const isProtected = /(^|\.)(k8s|kubernetes)\.io$/.test(group);
+    if (isProtected && !crd.metadata?.annotations?.["api-approved.kubernetes.io"])
+      errs.push(
+        required(
+          "metadata.annotations[api-approved.kubernetes.io]",
+          "protected groups must have approval annotation api-approved.kubernetes.io, see https://github.com/kubernetes/enhancements/pull/1111",
+        ),
+      );
   }
   const expected = `${names.plural}.${group}`;
   if (crd.metadata?.name !== expected)
