@@ -227,6 +227,10 @@ const condition = obj(
 
 /** The schema of the large kind. */
 export const LARGE_SCHEMA: SchemaProps = obj({
+  // As controller-gen writes every CRD.
+  apiVersion: str(),
+  kind: str(),
+  metadata: { type: "object" },
   spec: obj({
     replicas: int({ minimum: 0, default: 1 }),
     shards: int({ minimum: 1 }),

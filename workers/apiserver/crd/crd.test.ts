@@ -35,6 +35,8 @@ function cronTabCRD(overrides: Record<string, unknown> = {}) {
             openAPIV3Schema: {
               type: "object",
               properties: {
+                // As controller-gen writes it: allowed.
+                metadata: { type: "object" },
                 spec: {
                   type: "object",
                   properties: {
@@ -143,6 +145,7 @@ describe("CustomResourceDefinition", () => {
               spec: {},
               size: { type: "integer", anyOf: [{ type: "integer", minimum: 1 }] },
               slow: { type: "string", pattern: "^(a+)+$" },
+              metadata: { type: "object", properties: { labels: { type: "object" } } },
             },
           },
         },
@@ -160,6 +163,7 @@ describe("CustomResourceDefinition", () => {
         "spec.versions[0].schema.openAPIV3Schema.properties[spec].type",
         "spec.versions[0].schema.openAPIV3Schema.properties[size].anyOf[0].type",
         "spec.versions[0].schema.openAPIV3Schema.properties[slow].pattern",
+        "spec.versions[0].schema.openAPIV3Schema.properties[metadata]",
       ]),
     );
     expect(causes.find((c) => c.field === "spec.versions")?.message).toContain(
@@ -392,13 +396,16 @@ describe("custom resources", () => {
     expect(schema["x-kubernetes-group-version-kind"]).toEqual([
       { group: "stable.example.com", version: "v1", kind: "CronTab" },
     ]);
-    expect(Object.keys(schema.properties as object)).toEqual([
-      "spec",
-      "status",
+    expect(Object.keys(schema.properties as object).sort()).toEqual([
       "apiVersion",
       "kind",
       "metadata",
+      "spec",
+      "status",
     ]);
+    expect((schema.properties as Record<string, unknown>).metadata).toMatchObject({
+      allOf: [{ $ref: "#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta" }],
+    });
     // No strategic merge patch advertised: kubectl 1.33's client-side apply would send one (and get 415).
     const paths = doc.body.paths as Record<string, { patch: { requestBody: { content: object } } }>;
     const item = paths["/apis/stable.example.com/v1/namespaces/{namespace}/crontabs/{name}"];

@@ -121,7 +121,8 @@ export function compileSchema(root: Props): CompiledSchema {
     const extra = additional(schema);
     const keep = schema["x-kubernetes-preserve-unknown-fields"] === true;
     for (const key of Object.keys(value)) {
-      if (embedded && ROOT_FIELDS.has(key) && !props?.[key]) continue;
+      // apiVersion, kind and metadata are the object's own (ObjectMeta is validated generically), whatever the schema says.
+      if (embedded && ROOT_FIELDS.has(key)) continue;
       const sub = props?.[key] ?? extra;
       if (sub) prune(value[key], sub, child(path, key), out, false);
       else if (!keep && schema.additionalProperties !== true) {
@@ -131,7 +132,7 @@ export function compileSchema(root: Props): CompiledSchema {
     }
   }
 
-  function defaults(value: unknown, schema: Props): void {
+  function defaults(value: unknown, schema: Props, atRoot = false): void {
     if (Array.isArray(value)) {
       if (isObject(schema.items)) for (const item of value) defaults(item, schema.items as Props);
       return;
@@ -139,6 +140,7 @@ export function compileSchema(root: Props): CompiledSchema {
     if (!isObject(value)) return;
     const props = schema.properties ?? {};
     for (const key in props) {
+      if (atRoot && ROOT_FIELDS.has(key)) continue;
       const sub = props[key];
       // kube prunes nulls of non-nullable fields first; a default then fills the gap.
       if (value[key] === null && !sub.nullable) delete value[key];
@@ -372,7 +374,7 @@ export function compileSchema(root: Props): CompiledSchema {
       return out;
     },
     applyDefaults(object) {
-      defaults(object, root);
+      defaults(object, root, true);
     },
     validate(object) {
       const errs: FieldError[] = [];

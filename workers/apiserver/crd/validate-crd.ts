@@ -142,6 +142,18 @@ function validateStructural(schema: JSONSchemaProps, path: string, errs: FieldEr
       errs.push(required(`${path}.type`, "must not be empty for specified object fields"));
   } else if (!SCHEMA_TYPES.includes(schema.type))
     errs.push(notSupported(`${path}.type`, schema.type, SCHEMA_TYPES));
+  const meta = root ? schema.properties?.metadata : undefined;
+  if (meta && isPlainObject(meta)) {
+    const extra = Object.keys(meta).filter((k) => k !== "type" && k !== "properties");
+    const fields = Object.keys(meta.properties ?? {}).filter((k) => k !== "name" && k !== "generateName");
+    if (extra.length || fields.length || (meta.type !== undefined && meta.type !== "object"))
+      errs.push(
+        forbidden(
+          `${path}.properties[metadata]`,
+          "must not specify anything other than name and generateName, but metadata is implicitly specified",
+        ),
+      );
+  }
   if (root && schema.type && schema.type !== "object")
     errs.push(invalid(`${path}.type`, schema.type, "must be object at the root"));
   if (intOrString && schema.type)
