@@ -171,6 +171,24 @@ describe("CustomResourceDefinition", () => {
     );
   });
 
+  it("accepts a conversion webhook with a warning (it is not called), and refuses unknown strategies", async () => {
+    const { call } = server();
+    const crd = cronTabCRD();
+    (crd.spec as Record<string, unknown>).conversion = {
+      strategy: "Webhook",
+      webhook: { conversionReviewVersions: ["v1"], clientConfig: { service: { name: "w", namespace: "d" } } },
+    };
+    const created = await call("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd);
+    expect(created.status, created.text).toBe(201);
+    expect(created.headers.get("Warning")).toContain("conversion webhooks are not called");
+    const other = cronTabCRD({ metadata: { name: "things.other.example.com" } });
+    Object.assign(other.spec, { group: "other.example.com", names: { plural: "things", kind: "Thing" } });
+    (other.spec as Record<string, unknown>).conversion = { strategy: "Magic" };
+    const refused = await call("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", other);
+    expect(refused.status).toBe(422);
+    expect(refused.text).toContain('spec.conversion.strategy: Unsupported value: \\"Magic\\"');
+  });
+
   it("needs the approval annotation in Kubernetes' own groups", async () => {
     const { call } = server();
     const crd = cronTabCRD({ metadata: { name: "crontabs.stable.k8s.io" } });

@@ -330,6 +330,7 @@ export function validateCRD(crd: CustomResourceDefinition): FieldError[] {
   if (spec.conversion !== undefined && !isPlainObject(spec.conversion))
     errs.push(invalid("spec.conversion", spec.conversion, "must be an object"));
   const strategy = isPlainObject(spec.conversion) ? (spec.conversion?.strategy ?? "None") : "None";
-  if (strategy !== "None") errs.push(notSupported("spec.conversion.strategy", strategy, ["None"]));
+  if (strategy !== "None" && strategy !== "Webhook")
+    errs.push(notSupported("spec.conversion.strategy", strategy, ["None", "Webhook"]));
   return errs;
 }

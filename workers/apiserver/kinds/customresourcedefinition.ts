@@ -88,6 +88,12 @@ export const crdStrategy: Strategy<CRD> = {
       crd.spec.versions.some((v) => hasCel(v?.schema?.openAPIV3Schema))
     )
       ctx.warnings?.push("x-kubernetes-validations (CEL) rules are not evaluated by this server");
+    // Operators' charts (cert-manager's and others) declare conversion webhooks; without one being called,
+    // every version serves the stored objects with only apiVersion rewritten, as strategy None does.
+    if (crd.spec?.conversion?.strategy === "Webhook")
+      ctx.warnings?.push(
+        "conversion webhooks are not called by this server: versions differ only in apiVersion (as strategy None)",
+      );
     return errs;
   },
   validateUpdate(crd, old) {
