@@ -541,3 +541,62 @@ describe("custom resources", () => {
     expect((await call("GET", `${CT}/g/status`)).status).toBe(404);
   });
 });
+
+describe("server-side apply on custom resources", () => {
+  it("merges x-kubernetes-list-type map lists by their keys, and treats other lists as atomic", async () => {
+    const { call } = server();
+    const crd = cronTabCRD();
+    const spec = crd.spec.versions[0].schema.openAPIV3Schema.properties.spec as {
+      properties: Record<string, unknown>;
+    };
+    spec.properties.ports = {
+      type: "array",
+      "x-kubernetes-list-type": "map",
+      "x-kubernetes-list-map-keys": ["name", "protocol"],
+      items: {
+        type: "object",
+        required: ["name", "protocol"],
+        properties: { name: { type: "string" }, protocol: { type: "string" }, port: { type: "integer" } },
+      },
+    };
+    // Named like a built-in keyed list, but atomic here: no list-type.
+    spec.properties.containers = {
+      type: "array",
+      items: { type: "object", properties: { name: { type: "string" }, image: { type: "string" } } },
+    };
+    expect((await call("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd)).status).toBe(
+      201,
+    );
+    const apply = (manager: string, body: Record<string, unknown>, force = false) =>
+      call(
+        "PATCH",
+        `${CT}/ssa?fieldManager=${manager}${force ? "&force=true" : ""}`,
+        JSON.stringify({
+          apiVersion: "stable.example.com/v1",
+          kind: "CronTab",
+          metadata: { name: "ssa" },
+          spec: body,
+        }),
+        { "Content-Type": "application/apply-patch+yaml" },
+      );
+    const first = await apply("a", {
+      ports: [{ name: "web", protocol: "TCP", port: 80 }],
+      containers: [{ name: "c", image: "one" }],
+    });
+    expect(first.status, first.text).toBe(201);
+    const second = await apply("b", { ports: [{ name: "web", protocol: "UDP", port: 53 }] });
+    expect(second.status, second.text).toBe(200);
+    expect((second.body.spec as { ports: unknown[] }).ports).toEqual([
+      { name: "web", protocol: "TCP", port: 80 },
+      { name: "web", protocol: "UDP", port: 53 },
+    ]);
+    const fields = (second.body.metadata?.managedFields ?? []) as { manager: string; fieldsV1: unknown }[];
+    const owners = fields.map((m) => [m.manager, JSON.stringify(m.fieldsV1)]);
+    expect(owners.find(([m]) => m === "b")?.[1]).toContain(
+      'k:{\\"name\\":\\"web\\",\\"protocol\\":\\"UDP\\"}',
+    );
+    const clash = await apply("b", { containers: [{ name: "d", image: "two" }] });
+    expect(clash.status).toBe(409);
+    expect(clash.text).toContain('conflict with \\"a\\"');
+  });
+});

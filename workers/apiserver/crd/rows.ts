@@ -19,6 +19,7 @@ import {
   type Strategy,
 } from "../registry/types.ts";
 import { evaluate, parseJsonPath } from "./jsonpath.ts";
+import { listRules } from "./list-rules.ts";
 import { customResourceOpenAPI, modelName } from "./openapi.ts";
 import { type CompiledSchema, compileSchema } from "./schema.ts";
 
@@ -169,6 +170,7 @@ export function rowsForCRD(crd: CustomResourceDefinition): ResourceInfo[] {
           openapi,
           hash: `${crd.metadata?.uid ?? ""}/${crd.metadata?.resourceVersion ?? ""}`,
           listKind: names.listKind ?? `${names.kind}List`,
+          listRules: listRules(openAPIV3Schema),
         },
       });
     });

@@ -95,7 +95,7 @@ async function apply(
       call.info,
       call.namespace,
       call.name,
-      (live) => serverSideApply(live, body, manager, force, ctx.now),
+      (live) => serverSideApply(live, body, manager, force, ctx.now, call.info.customResource?.listRules),
       ctx,
       { manager, target, operation: "Apply", precondition: body.metadata?.resourceVersion || undefined },
     );
@@ -109,6 +109,7 @@ async function apply(
     manager,
     force,
     ctx.now,
+    call.info.customResource?.listRules,
   );
   requireVerb(call.info, "create");
   const created = await registry.create(call.info, call.namespace, fresh, ctx, {

@@ -306,6 +306,7 @@ export class Registry implements RegistryAccess {
             options.operation ?? "Update",
             ctx.now,
             target === "status" ? "status" : undefined,
+            info.customResource?.listRules,
           );
         return { type: finished(next, old) ? "delete" : "update", object: next };
       },

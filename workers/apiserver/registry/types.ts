@@ -13,6 +13,7 @@ import type { AdmissionPlugin } from "../admission/chain.ts";
 import type { PlatformServices } from "../platform.ts";
 import type { Schema } from "../protobuf-schemas.ts";
 import type { Registry } from "./registry.ts";
+import type { MergeRules } from "./strategicpatch.ts";
 
 /** A field error as Kubernetes reports it (field.Error): path + type + detail. */
 export interface FieldError extends StatusCause {
@@ -163,6 +164,8 @@ export interface CustomResourceSchema {
   hash: string;
   /** The kind of its lists (spec.names.listKind). */
   listKind: string;
+  /** How its lists merge under server-side apply and in managedFields (x-kubernetes-list-type / -map-keys). */
+  listRules: MergeRules;
 }
 
 /**
