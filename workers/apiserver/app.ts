@@ -62,6 +62,8 @@ export interface ApiServerDeps {
   leases?: LeaseManager;
   /** Watch cap per identity and server-side watch timeout. */
   watch?: WatchSettings;
+  /** The table with the custom resources' rows as the stored CRDs define them now (crd/cache.ts); absent: none. */
+  customResources?: (store: Store, builtins: ResourceInfo[]) => Promise<ResourceInfo[]>;
 }
 
 /** What the middleware hands the routes: who is asking, and for what verb on what. */
@@ -72,6 +74,22 @@ const UNAUTHENTICATED = new Set(["/healthz", "/livez", "/readyz", "/version"]);
 /** Create what the kinds say must always exist (info.rest.bootstrap), before the first request is served. */
 async function bootstrap(registry: Registry, resources: ResourceInfo[]): Promise<void> {
   for (const info of resources) await info.rest?.bootstrap?.(registry);
+}
+
+/**
+ * Whether a request may involve custom resources, so the CRDs must be read:
+ * anything but the core API and built-in resources (namespaces excepted:
+ * deleting one empties it of custom resources too).
+ */
+function needsCustomResources(path: string, builtins: ResourceInfo[]): boolean {
+  const parts = path.split("/");
+  if (parts[1] === "api")
+    return (
+      parts[3] === "namespaces" && (parts.length === 5 || (parts.length === 6 && parts[5] === "finalize"))
+    );
+  if (parts[1] !== "apis" || parts.length < 5) return true;
+  const resource = parts[4] === "namespaces" && parts.length > 6 ? parts[6] : parts[4];
+  return !builtins.some((r) => r.group === parts[2] && r.version === parts[3] && r.resource === resource);
 }
 
 /** Build the API server app. */
@@ -124,8 +142,10 @@ export function createApiServer(deps: ApiServerDeps) {
     if (UNAUTHENTICATED.has(path)) return next();
     const authenticated = await deps.authenticate(c.req.raw);
     if (!authenticated) throw new ApiError("Unauthorized", "Unauthorized");
+    if (deps.customResources && needsCustomResources(path, deps.resources))
+      registry.setResources(await deps.customResources(deps.store, deps.resources));
     // The verb is fixed here, once: a method with no verb, or one the (sub)resource does not serve, is 405 now.
-    const attributes = requestAttributes(c.req.raw, deps.resources);
+    const attributes = requestAttributes(c.req.raw, registry.resources);
     c.set("attributes", attributes);
     // Before authorization: the default RBAC policy is among the built-in objects.
     memo.done ??= bootstrap(registry, deps.resources).catch((error) => {
@@ -143,19 +163,19 @@ export function createApiServer(deps: ApiServerDeps) {
   });
 
   app.get("/api", (c) => c.json(apiVersions(new URL(c.req.url).host)));
-  app.get("/apis", (c) => c.json(apiGroupList(deps.resources)));
+  app.get("/apis", (c) => c.json(apiGroupList(registry.resources)));
   app.get("/api/:version{v[0-9a-z]+}", (c) => {
-    const doc = apiResourceList(deps.resources, "", c.req.param("version"));
+    const doc = apiResourceList(registry.resources, "", c.req.param("version"));
     if (!doc) throw new ApiError("NotFound", "the server could not find the requested resource");
     return c.json(doc);
   });
   app.get("/apis/:group", (c) => {
-    const doc = apiGroup(deps.resources, c.req.param("group"));
+    const doc = apiGroup(registry.resources, c.req.param("group"));
     if (!doc) throw new ApiError("NotFound", "the server could not find the requested resource");
     return c.json(doc);
   });
   app.get("/apis/:group/:version", (c) => {
-    const doc = apiResourceList(deps.resources, c.req.param("group"), c.req.param("version"));
+    const doc = apiResourceList(registry.resources, c.req.param("group"), c.req.param("version"));
     if (!doc) throw new ApiError("NotFound", "the server could not find the requested resource");
     return c.json(doc);
   });
@@ -168,7 +188,7 @@ export function createApiServer(deps: ApiServerDeps) {
   app.get("/openapi/v3", (c) => {
     if (!deps.schema?.openapiV3Paths)
       throw new ApiError("NotFound", "the server could not find the requested resource");
-    return c.json(deps.schema.openapiV3Paths(deps.resources) as object);
+    return c.json(deps.schema.openapiV3Paths(registry.resources) as object);
   });
   app.get("/openapi/v3/*", (c) => {
     const rest = new URL(c.req.url).pathname.slice("/openapi/v3/".length).split("/");
@@ -176,7 +196,7 @@ export function createApiServer(deps: ApiServerDeps) {
       rest[0] === "api" ? ["", rest[1]] : rest[0] === "apis" ? [rest[1], rest[2]] : [undefined, undefined];
     if (group === undefined || !version || !deps.schema?.openapiV3Document)
       throw new ApiError("NotFound", "the server could not find the requested resource");
-    const doc = deps.schema.openapiV3Document(group, version, deps.resources);
+    const doc = deps.schema.openapiV3Document(group, version, registry.resources);
     if (!doc) throw new ApiError("NotFound", "the server could not find the requested resource");
     return c.json(doc as object, 200, { "Cache-Control": "public, immutable" });
   });

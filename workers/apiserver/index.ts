@@ -9,6 +9,7 @@ import type { Env } from "../env.ts";
 import { parseLevel } from "./admission/podsecurity.ts";
 import { type ApiServer, createApiServer } from "./app.ts";
 import { createAuthorizer } from "./authorize.ts";
+import { type CustomResourceCache, createCustomResourceCache, customResourceTable } from "./crd/cache.ts";
 import { createServiceAllocator, inUseFromServices, RESOURCES } from "./kinds/index.ts";
 import { schemaServices } from "./openapi/index.ts";
 import type { PlatformServices } from "./platform.ts";
@@ -52,8 +53,9 @@ const internalRequests = new WeakMap<Request, UserInfo>();
 
 /**
  * Per-isolate state per store binding, shared across requests: the
- * built-in namespaces have been ensured, the open-watch counts and the
- * Event lease being reused (the parsed encryption keys: storage.ts).
+ * built-in namespaces have been ensured, the open-watch counts, the
+ * Event lease being reused and the custom resources' rows (the parsed
+ * encryption keys: storage.ts).
  */
 interface IsolateState {
   bootstrap: { done?: Promise<void> };
@@ -61,6 +63,8 @@ interface IsolateState {
   leases: LeaseManager;
   /** RBAC objects indexed for the authorizer, refreshed by this isolate's writes and by revision checks. */
   rbac: RbacCache;
+  /** The custom resources' rows, rebuilt when the CRDs change. */
+  customResources: CustomResourceCache;
 }
 const isolateStates = new WeakMap<object, IsolateState>();
 
@@ -73,6 +77,7 @@ function isolateState(env: Env): IsolateState {
       watches: { max, limiter: createWatchLimiter(max) },
       leases: createLeaseManager(createDurableStore(env.STORE), Date.now),
       rbac: new RbacCache(),
+      customResources: createCustomResourceCache(),
     };
     isolateStates.set(env.STORE, state);
   }
@@ -106,6 +111,7 @@ export function apiServerForEnv(
       keepaliveMs: intSetting(env.WATCH_KEEPALIVE_SECONDS, DEFAULT_WATCH_KEEPALIVE_SECONDS) * 1000,
     },
     resources: RESOURCES,
+    customResources: (rowStore, builtins) => customResourceTable(state.customResources, rowStore, builtins),
     authenticate: async (request) => internalRequests.get(request) ?? external(request),
     onWrite: hooks.onWrite,
     services: hooks.services ?? {},

@@ -5,6 +5,7 @@
  */
 
 import { clusterRoleAggregationController } from "../controllers/clusterroleaggregation/index.ts";
+import { crdCleanupController } from "../controllers/crd/index.ts";
 import { cronJobController } from "../controllers/cronjob/index.ts";
 import { daemonSetController } from "../controllers/daemonset/index.ts";
 import { deploymentController } from "../controllers/deployment/index.ts";
@@ -26,6 +27,7 @@ import { schedulerController } from "../scheduler/index.ts";
 /** The controllers, in the order a pass runs them. */
 export const CONTROLLERS: Controller[] = [
   namespaceController,
+  crdCleanupController,
   serviceAccountController,
   deploymentController,
   replicaSetController,

@@ -9,6 +9,7 @@ import { configMapStrategy } from "./configmap.ts";
 import { controllerRevisionStrategy } from "./controllerrevision.ts";
 import { cronJobProto } from "./cronjob.proto.ts";
 import { cronJobStrategy } from "./cronjob.ts";
+import { crdNamesAdmission, crdStrategy } from "./customresourcedefinition.ts";
 import { daemonSetStrategy } from "./daemonset.ts";
 import { deploymentProto } from "./deployment.proto.ts";
 import { deploymentStrategy } from "./deployment.ts";
@@ -222,6 +223,21 @@ export const RESOURCES: ResourceInfo[] = [
     categories: ALL,
     subresources: { status: true },
   }),
+  // apiextensions.k8s.io/v1: each CRD adds rows at run time (crd/rows.ts, crd/cache.ts)
+  row(
+    "apiextensions.k8s.io/v1",
+    "customresourcedefinitions",
+    "CustomResourceDefinition",
+    "V1CustomResourceDefinition",
+    crdStrategy,
+    {
+      namespaced: false,
+      shortNames: ["crd", "crds"],
+      categories: ["api-extensions"],
+      subresources: { status: true },
+      rest: { admission: [crdNamesAdmission] },
+    },
+  ),
   // coordination, discovery, events, node
   row("coordination.k8s.io/v1", "leases", "Lease", "V1Lease", leaseStrategy),
   row("discovery.k8s.io/v1", "endpointslices", "EndpointSlice", "V1EndpointSlice", endpointSliceStrategy),

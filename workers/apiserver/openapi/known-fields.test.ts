@@ -68,6 +68,23 @@ const SAMPLES: Record<string, KubeObject> = {
     },
   },
   "storage.k8s.io/storageclasses": { provisioner: "rancher.io/local-path" },
+  "apiextensions.k8s.io/customresourcedefinitions": {
+    // A CRD's name is <plural>.<group>.
+    metadata: { name: "crontabs.stable.example.com", uid: "u-1", labels: { app: "x" } },
+    spec: {
+      group: "stable.example.com",
+      scope: "Namespaced",
+      names: { plural: "crontabs", kind: "CronTab" },
+      versions: [
+        {
+          name: "v1",
+          served: true,
+          storage: true,
+          schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } },
+        },
+      ],
+    },
+  },
   "coordination.k8s.io/leases": { spec: { holderIdentity: "h", leaseDurationSeconds: 10 } },
   "discovery.k8s.io/endpointslices": {
     addressType: "IPv4",

@@ -15,6 +15,7 @@ import type { PlatformServices } from "../platform.ts";
 import type { Schema } from "../protobuf-schemas.ts";
 import type { UserInfo } from "../tokens.ts";
 import type { Registry } from "./registry.ts";
+import type { MergeRules } from "./strategicpatch.ts";
 
 /** A field error as Kubernetes reports it (field.Error): path + type + detail. */
 export interface FieldError extends StatusCause {
@@ -151,6 +152,22 @@ export interface ResourceInfo<T extends object = KubeObject> {
   protobuf?: Schema;
   /** What this kind does instead of, or on top of, the generic registry (kube's per-kind storage.go embedding the generic store). */
   rest?: StorageOverride;
+  /** Set on rows built from a CustomResourceDefinition (crd/rows.ts): the schema in place of a model. */
+  customResource?: CustomResourceSchema;
+}
+
+/** What a custom resource's row carries besides its strategy: its schema, for field validation and OpenAPI. */
+export interface CustomResourceSchema {
+  /** Remove the fields the schema does not declare; returns their paths ("spec.foo"). */
+  prune(object: KubeObject): string[];
+  /** The OpenAPI v3 component schema of the kind (named by `model`), with metadata and the GVK extension. */
+  openapi: Record<string, unknown>;
+  /** Changes whenever the published schema does (OpenAPI ?hash=). */
+  hash: string;
+  /** The kind of its lists (spec.names.listKind). */
+  listKind: string;
+  /** How its lists merge under server-side apply and in managedFields (x-kubernetes-list-type / -map-keys). */
+  listRules: MergeRules;
 }
 
 /**
