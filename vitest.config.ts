@@ -31,6 +31,7 @@ export default defineConfig({
           name: "node",
           environment: "node",
           include: ["node-agent/**/*.test.ts", "scripts/**/*.test.ts", "test/**/*.test.ts"],
+          globalSetup: ["./test/global-setup.ts"],
           testTimeout: 60_000,
           hookTimeout: 120_000,
         },

@@ -163,12 +163,16 @@ export function safeHash(text: string): string {
   return out;
 }
 
-/** JSON with object keys sorted, so equal objects serialise equally (for hashing/comparing templates). */
+/**
+ * JSON with object keys sorted, so equal objects serialise equally (for hashing/comparing templates). A null
+ * field counts as absent, as in kube's typed objects: `kubectl rollout undo` sends a template with
+ * `metadata.creationTimestamp: null`, which must still match the ReplicaSet made from the same template.
+ */
 export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
   if (value && typeof value === "object") {
     const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
+      .filter(([, v]) => v !== undefined && v !== null)
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
   }

@@ -3,8 +3,8 @@
  * end-to-end tests and benchmarks, and cleans up the WASM pods it leaves
  * behind (they deliberately outlive the agent).
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -38,26 +38,69 @@ function alive(pid: number): boolean {
 }
 
 /**
- * A CNI bridge and /24 that no other live test process on this machine holds. Pod IPs are real now (WASM pods
+ * A CNI bridge and /24 that no other test process on this machine holds. Pod IPs are real now (WASM pods
  * too), and test files run in parallel: two agents on one bridge with one CIDR but separate host-local stores
- * would hand out the same address. A slot is a directory made with mkdir (atomic) holding its owner's pid; a
- * slot whose owner is gone is taken over.
+ * would hand out the same address. A slot is a directory made with mkdir (atomic) holding its owner's pid. A
+ * slot is never taken over here, even when its owner is gone: two processes seeing the same dead owner would
+ * both take it. Dead owners' slots are freed once per test run, before any test file starts
+ * (reclaimNetworkSlots, the node project's global setup).
  */
 export function privateNetwork(): { bridge: string; podCidr: string } {
   mkdirSync(SLOTS, { recursive: true });
   for (let slot = 0; slot < MAX_SLOTS; slot++) {
-    const dir = join(SLOTS, String(slot));
     try {
-      mkdirSync(dir);
+      mkdirSync(join(SLOTS, String(slot)));
     } catch {
-      // No pid yet: another process is between its mkdir and its write; leave the slot to it.
-      const owner = Number(readFileSync(join(dir, "pid"), { encoding: "utf8", flag: "a+" }) || "0");
-      if (!owner || alive(owner)) continue;
+      continue;
     }
-    writeFileSync(join(dir, "pid"), String(process.pid));
+    writeFileSync(join(SLOTS, String(slot), "pid"), String(process.pid));
     return { bridge: `ept${slot}`, podCidr: `10.${200 + (slot >> 8)}.${slot & 255}.0/24` };
   }
   throw new Error(`no free test network slot under ${SLOTS}`);
+}
+
+/**
+ * Free the slots (and bridges) of test processes that are gone (an earlier run's). A slot without a pid yet belongs to a
+ * process between its mkdir and its write, unless it is older than a minute.
+ */
+export function reclaimNetworkSlots(): void {
+  let slots: string[];
+  try {
+    slots = readdirSync(SLOTS);
+  } catch {
+    return;
+  }
+  for (const slot of slots) {
+    const dir = join(SLOTS, slot);
+    let owner = 0;
+    try {
+      owner = Number(readFileSync(join(dir, "pid"), "utf8")) || 0;
+    } catch {
+      // no pid file yet
+    }
+    const stale = owner ? !alive(owner) : Date.now() - statSync(dir).mtimeMs > 60_000;
+    if (!stale) continue;
+    // Its bridge too: a leftover bridge keeps its address and route, whoever takes the slot next.
+    spawnSync("ip", ["link", "delete", `ept${slot}`], { stdio: "ignore" });
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The private network of each node this process has started an agent for. */
+const nodeNetworks = new Map<string, { bridge: string; podCidr: string }>();
+
+/**
+ * A node keeps its network across agent restarts, as a real node keeps its bridge: its Node's spec.podCIDR
+ * is immutable once claimed, and the agent follows the Node over its --pod-cidr flag.
+ */
+function networkOf(args: string[]): { bridge: string; podCidr: string } {
+  const at = args.indexOf("--name");
+  const node = at >= 0 ? args[at + 1] : undefined;
+  const known = node === undefined ? undefined : nodeNetworks.get(node);
+  if (known) return known;
+  const network = privateNetwork();
+  if (node !== undefined) nodeNetworks.set(node, network);
+  return network;
 }
 
 /**
@@ -68,7 +111,7 @@ export function spawnAgent(args: string[], options: { token?: string } = {}): Ag
   const env: NodeJS.ProcessEnv = { ...process.env, NODE_NO_WARNINGS: "1" };
   if (options.token !== undefined) env.EDGEPLANE_TOKEN = options.token;
   const own = args.includes("--cni-bridge") || args.includes("--pod-cidr");
-  const { bridge, podCidr } = own ? { bridge: "", podCidr: "" } : privateNetwork();
+  const { bridge, podCidr } = own ? { bridge: "", podCidr: "" } : networkOf(args);
   const network = own ? [] : ["--cni-bridge", bridge, "--pod-cidr", podCidr];
   const child = spawn(process.execPath, [BIN, ...args, ...network], {
     stdio: ["ignore", "pipe", "pipe"],

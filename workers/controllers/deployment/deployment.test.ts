@@ -118,8 +118,13 @@ describe("deployment controller", () => {
     expect(dep(client).metadata.annotations?.["deployment.kubernetes.io/revision"]).toBe("2");
     expect(client.events.filter((e) => e.reason === "ScalingReplicaSet").length).toBeGreaterThan(2);
 
-    // kubectl rollout undo: the template goes back to the first ReplicaSet's; it becomes revision 3.
-    setImage(client, "nginx:1");
+    // kubectl rollout undo: the template goes back to the first ReplicaSet's, sent as Go encodes it (with
+    // `metadata.creationTimestamp: null`, which the wire type does not allow); it becomes revision 3.
+    const d = dep(client);
+    const metadata = { labels: { app: "web" }, creationTimestamp: null as unknown as string };
+    d.spec = { ...d.spec, template: { metadata, spec: { containers: [{ name: "c", image: "nginx:1" }] } } };
+    d.metadata.generation = (d.metadata.generation ?? 1) + 1;
+    client.put(R.deployments, d);
     await converge(client, controllers);
     const back = replicaSets(client).find((rs) => rs.metadata.name === first.metadata.name)!;
     expect(back.spec.replicas).toBe(4);
