@@ -12,6 +12,18 @@ export interface Env extends StoreEnv {
   REGISTRY: R2Bucket;
   /** cluster-admin bearer token (secret). */
   ADMIN_TOKEN?: string;
+  /** ServiceAccount/user token signing keys (secret): PEM blocks (PKCS#8 private, SPKI public) or a JWK Set; the first private key signs, all verify. Unset: no tokens. */
+  SERVICE_ACCOUNT_SIGNING_KEY?: string;
+  /** The `iss` of ServiceAccount tokens (default https://kubernetes.default.svc.cluster.local). */
+  SERVICE_ACCOUNT_ISSUER?: string;
+  /** jwks_uri in the OIDC discovery document (default <issuer>/openid/v1/jwks). */
+  SERVICE_ACCOUNT_JWKS_URI?: string;
+  /** Comma-separated audiences the API server accepts in tokens (default: the issuer). */
+  API_AUDIENCES?: string;
+  /** OIDC issuers: kube's AuthenticationConfiguration jwt[] as JSON (issuer url/audiences, claimMappings). */
+  AUTHENTICATION_JWT?: string;
+  /** PEM of the CA that signs the API's serving certificate as pods see it: published as the kube-root-ca.crt ConfigMap in every namespace. */
+  CLUSTER_CA_CERT?: string;
   /** Encryption-at-rest keys (secret): `name:base64key,...`, 32-byte AES-GCM keys; the first encrypts, all decrypt. Unset: stored in plaintext. */
   ENCRYPTION_KEYS?: string;
   /** Seconds an Event lives after its last write (kube's --event-ttl; default 3600). */

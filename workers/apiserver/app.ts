@@ -9,6 +9,7 @@ import type { Context } from "hono";
 import { Hono } from "hono/quick";
 import type { KeyValue, Store } from "../../durable-objects/store/types.ts";
 import { ApiError } from "../client/status.ts";
+import type { AdmissionPlugin } from "./admission/chain.ts";
 import { type Level, podSecurityAdmission } from "./admission/podsecurity.ts";
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, VERSION_INFO } from "./discovery.ts";
 import type { UnknownFieldsChecker } from "./fields.ts";
@@ -57,6 +58,8 @@ export interface ApiServerDeps {
   leases?: LeaseManager;
   /** Watch cap per identity and server-side watch timeout. */
   watch?: WatchSettings;
+  /** Admission plugins beyond the kinds' own, run after them and before NodeRestriction (kube's ServiceAccount plugin). */
+  admission?: AdmissionPlugin[];
 }
 
 /** What the middleware hands the routes: who is asking, and for what verb on what. */
@@ -80,6 +83,7 @@ export function createApiServer(deps: ApiServerDeps) {
     // kube's order: the kinds' own plugins (NamespaceLifecycle), NodeRestriction, (validation), PodSecurity.
     admission: [
       ...deps.resources.flatMap((info) => info.rest?.admission ?? []),
+      ...(deps.admission ?? []),
       nodeRestriction,
       podSecurityAdmission({ defaultLevel: deps.podSecurityDefault ?? "baseline" }),
     ],
@@ -145,6 +149,24 @@ export function createApiServer(deps: ApiServerDeps) {
     if (!doc) throw new ApiError("NotFound", "the server could not find the requested resource");
     return c.json(doc);
   });
+
+  // ServiceAccount issuer discovery (kube serves it to authenticated users; RBAC narrows it to
+  // system:service-account-issuer-discovery). 404 when no signing key is configured.
+  const issuer = async () => {
+    const found = await deps.services?.tokens?.issuer();
+    if (!found) throw new ApiError("NotFound", "the server could not find the requested resource");
+    return found;
+  };
+  app.get("/.well-known/openid-configuration", async (c) =>
+    c.json((await issuer()).discovery(), 200, { "Cache-Control": "public, max-age=3600" }),
+  );
+  app.get(
+    "/openid/v1/jwks",
+    async () =>
+      new Response(JSON.stringify((await issuer()).jwks()), {
+        headers: { "Content-Type": "application/jwk-set+json", "Cache-Control": "public, max-age=3600" },
+      }),
+  );
 
   // kubectl 1.27/1.28 fetch the v2 protobuf document before validating; an empty body satisfies them.
   app.get(

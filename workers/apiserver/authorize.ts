@@ -19,6 +19,7 @@ import { ApiError } from "../client/status.ts";
 import { nodeOf, type PodReferences, podReferences } from "./node-graph.ts";
 import type { Registry } from "./registry/registry.ts";
 import type { RequestAttributes } from "./request-info.ts";
+import { nodeRunsServiceAccount } from "./serviceaccount/node-graph.ts";
 import type { UserInfo } from "./tokens.ts";
 
 const NODE_PREFIX = "system:node:";
@@ -88,6 +89,11 @@ export async function authorize(
     throw forbidden(user, verb, what, `no relationship found between node "${node}" and this object`);
   }
   if (mayWrite(node, key, verb, namespace, name, subresource)) return;
+  // Tokens only for the accounts of its own pods (TokenRequest then checks the binding: token-request.ts).
+  if (key === "/serviceaccounts" && subresource === "token" && verb === "create" && name) {
+    if (await nodeRunsServiceAccount(node, namespace, name, registry)) return;
+    throw forbidden(user, verb, what, `no relationship found between node "${node}" and this object`);
+  }
   if (
     key === "/pods" &&
     name &&

@@ -180,6 +180,8 @@ export interface StorageOverride {
   admission?: AdmissionPlugin[];
   /** Create the objects that always exist (built-in namespaces); run before the first request is served. */
   bootstrap?(registry: Registry): Promise<void>;
+  /** CREATE answered by the kind and never stored (reviews such as TokenReview): the decoded body in, the answer out (201). */
+  create?(object: KubeObject, ctx: RequestContext, services: PlatformServices): Promise<KubeObject>;
 }
 
 /** A subresource with its own semantics (pods/binding, pods/eviction, pods/log, nodes/proxy, ...). */
