@@ -15,11 +15,11 @@ import type { Pod, ServiceAccount, Volume } from "../../client/types.ts";
 import type { AdmissionPlugin } from "../admission/chain.ts";
 
 /** Where kubelet and client libraries look for the token, CA and namespace. */
-export const TOKEN_MOUNT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount";
+const TOKEN_MOUNT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount";
 /** The projected volume's name prefix. */
-export const VOLUME_PREFIX = "kube-api-access-";
+const VOLUME_PREFIX = "kube-api-access-";
 /** kube's token lifetime for the projected volume (an hour and 7 s: WarnOnlyBoundTokenExpirationSeconds). */
-export const PROJECTED_TOKEN_SECONDS = 3607;
+const PROJECTED_TOKEN_SECONDS = 3607;
 /** The ConfigMap the root-CA publisher writes in every namespace. */
 export const ROOT_CA_CONFIGMAP = "kube-root-ca.crt";
 
@@ -33,7 +33,7 @@ function randomSuffix(): string {
 }
 
 /** The kube-api-access projected volume. */
-export function tokenVolume(name: string): Volume {
+function tokenVolume(name: string): Volume {
   return {
     name,
     projected: {

@@ -38,7 +38,7 @@ export function looksLikeJwt(token: string): boolean {
 }
 
 /** Names a user token may not carry: they would pose as a ServiceAccount or a node. */
-export const RESERVED_USER_PREFIXES = ["system:serviceaccount:", "system:node:"];
+const RESERVED_USER_PREFIXES = ["system:serviceaccount:", "system:node:"];
 
 function userFromClaims(claims: JWTPayload): UserInfo | undefined {
   const name = claims.sub;

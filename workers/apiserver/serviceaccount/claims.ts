@@ -44,12 +44,12 @@ export type ObjectLookup = (
 ) => Promise<KubeObject | undefined>;
 
 /** The user name of a ServiceAccount. */
-export function serviceAccountUser(namespace: string, name: string): string {
+function serviceAccountUser(namespace: string, name: string): string {
   return `system:serviceaccount:${namespace}:${name}`;
 }
 
 /** A ServiceAccount's groups, as kube's MakeGroupNames plus system:authenticated. */
-export function serviceAccountGroups(namespace: string): string[] {
+function serviceAccountGroups(namespace: string): string[] {
   return ["system:serviceaccounts", `system:serviceaccounts:${namespace}`, "system:authenticated"];
 }
 

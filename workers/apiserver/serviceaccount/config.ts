@@ -43,7 +43,7 @@ interface Parsed {
 let cached: Parsed | undefined;
 
 /** Reads objects for the validators straight from the store (through its value transform). */
-export function storeLookup(store: Store): ObjectLookup {
+function storeLookup(store: Store): ObjectLookup {
   return async (resource, namespace, name) => {
     const key = namespace
       ? `/registry/core/${resource}/${namespace}/${name}`

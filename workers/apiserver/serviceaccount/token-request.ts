@@ -18,15 +18,15 @@ import type { CustomSubresource, RegistryAccess, SubresourceRequest } from "../r
 import { boundClaims, type ObjectRef } from "./claims.ts";
 
 /** kube's minimum: shorter tokens are refused (validation of TokenRequestSpec). */
-export const MIN_EXPIRATION_SECONDS = 600;
+const MIN_EXPIRATION_SECONDS = 600;
 /** kube's default when the request names none. */
-export const DEFAULT_EXPIRATION_SECONDS = 3600;
+const DEFAULT_EXPIRATION_SECONDS = 3600;
 const MAX_EXPIRATION_SECONDS = 2 ** 32;
 const API_VERSION = "authentication.k8s.io/v1";
 const NODE_PREFIX = "system:node:";
 
 /** authentication/v1 TokenRequest protobuf field numbers (generated.proto). */
-export const tokenRequestProto: Schema = {
+const tokenRequestProto: Schema = {
   1: ["metadata", OBJECT_META],
   2: [
     "spec",
@@ -128,9 +128,10 @@ export const tokenSubresource: CustomSubresource = {
   version: "v1",
   async handle(req) {
     const issuer = await req.services.tokens?.issuer();
+    // As kube without --service-account-signing-key-file: the subresource is not there.
     if (!issuer)
       throw new ApiError(
-        "ServiceUnavailable",
+        "NotFound",
         "ServiceAccount tokens are not enabled: the API server has no signing key (SERVICE_ACCOUNT_SIGNING_KEY)",
       );
     const body = await readTokenRequest(req.request);
