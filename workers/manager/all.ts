@@ -14,8 +14,10 @@ import { namespaceController } from "../controllers/namespace/index.ts";
 import { nodeIpamController } from "../controllers/nodeipam/index.ts";
 import { nodeLifecycleController } from "../controllers/nodelifecycle/index.ts";
 import { replicaSetController } from "../controllers/replicaset/index.ts";
+import { rootCAController } from "../controllers/rootca/index.ts";
 import { serviceAccountController } from "../controllers/serviceaccount/index.ts";
 import { statefulSetController } from "../controllers/statefulset/index.ts";
+import { tokensController } from "../controllers/tokens/index.ts";
 import { volumeController } from "../controllers/volume/index.ts";
 import type { Controller } from "../reconcile/types.ts";
 import { schedulerController } from "../scheduler/index.ts";
@@ -24,6 +26,8 @@ import { schedulerController } from "../scheduler/index.ts";
 export const CONTROLLERS: Controller[] = [
   namespaceController,
   serviceAccountController,
+  rootCAController,
+  tokensController,
   deploymentController,
   replicaSetController,
   daemonSetController,

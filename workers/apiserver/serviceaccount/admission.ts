@@ -20,8 +20,8 @@ const TOKEN_MOUNT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount";
 const VOLUME_PREFIX = "kube-api-access-";
 /** kube's token lifetime for the projected volume (an hour and 7 s: WarnOnlyBoundTokenExpirationSeconds). */
 const PROJECTED_TOKEN_SECONDS = 3607;
-/** The ConfigMap the root-CA publisher writes in every namespace. */
-export const ROOT_CA_CONFIGMAP = "kube-root-ca.crt";
+/** The ConfigMap the root-CA publisher (controllers/rootca) writes in every namespace. */
+const ROOT_CA_CONFIGMAP = "kube-root-ca.crt";
 
 const MIRROR_ANNOTATION = "kubernetes.io/config.mirror";
 /** k8s.io/apimachinery's rand.String alphabet (no vowels, no look-alikes). */

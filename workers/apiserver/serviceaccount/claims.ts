@@ -33,7 +33,7 @@ export interface ServiceAccountClaims extends JWTPayload {
   "kubernetes.io": KubernetesClaim;
 }
 
-/** The issuer of Secret-based (legacy) tokens, as kube writes it. */
+/** The issuer of Secret-based (legacy) tokens, as kube writes it (controllers/tokens signs them). */
 export const LEGACY_ISSUER = "kubernetes/serviceaccount";
 
 /** Reads an object by resource, namespace and name from the store; undefined when absent. */
@@ -84,18 +84,6 @@ export function boundClaims(s: TokenSubject): ServiceAccountClaims {
     "kubernetes.io": kube,
     nbf: iat,
     sub: serviceAccountUser(s.namespace, s.serviceAccount.name),
-  };
-}
-
-/** The claims of a legacy Secret-based token (no expiry, no audience: kube's legacy.go). */
-export function legacyClaims(namespace: string, sa: ObjectRef, secretName: string): JWTPayload {
-  return {
-    iss: LEGACY_ISSUER,
-    "kubernetes.io/serviceaccount/namespace": namespace,
-    "kubernetes.io/serviceaccount/secret.name": secretName,
-    "kubernetes.io/serviceaccount/service-account.name": sa.name,
-    "kubernetes.io/serviceaccount/service-account.uid": sa.uid,
-    sub: serviceAccountUser(namespace, sa.name),
   };
 }
 

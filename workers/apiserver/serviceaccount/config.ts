@@ -113,3 +113,17 @@ export function tokenServices(
   if (!own) cached = current;
   return { issuer: () => current.issuer, authenticate: current.authenticate(storeLookup(store)) };
 }
+
+/** Signs claims with the configured key (the tokens controller's legacy tokens); undefined without a key. */
+export function tokenSigner(
+  config: TokenConfig,
+): ((claims: Record<string, unknown>) => Promise<string>) | undefined {
+  if (!config.SERVICE_ACCOUNT_SIGNING_KEY) return undefined;
+  return async (claims) => {
+    const spec = specOf(config);
+    if (cached?.spec !== spec) cached = parse(config, spec, undefined);
+    const issuer = await cached.issuer;
+    if (!issuer) throw new Error("SERVICE_ACCOUNT_SIGNING_KEY does not parse");
+    return issuer.sign(claims);
+  };
+}
