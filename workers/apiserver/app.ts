@@ -11,6 +11,7 @@ import type { KeyValue, Store } from "../../durable-objects/store/types.ts";
 import { ApiError } from "../client/status.ts";
 import type { AdmissionPlugin } from "./admission/chain.ts";
 import { type Level, podSecurityAdmission } from "./admission/podsecurity.ts";
+import { readJsonObject } from "./decode.ts";
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, VERSION_INFO } from "./discovery.ts";
 import type { UnknownFieldsChecker } from "./fields.ts";
 import { handleResource, type WatchSettings } from "./handlers/index.ts";
@@ -20,6 +21,7 @@ import type { LeaseManager } from "./registry/leases.ts";
 import { Registry, type RegistryWrite } from "./registry/registry.ts";
 import type { ResourceInfo, ServiceAllocator } from "./registry/types.ts";
 import { type RequestAttributes, requestAttributes } from "./request-info.ts";
+import { mintUserToken, USER_TOKENS_PATH } from "./serviceaccount/user-tokens.ts";
 import type { UserInfo } from "./tokens.ts";
 
 /** OpenAPI documents and schema checks, provided by the openapi module. */
@@ -167,6 +169,13 @@ export function createApiServer(deps: ApiServerDeps) {
         headers: { "Content-Type": "application/jwk-set+json", "Cache-Control": "public, max-age=3600" },
       }),
   );
+
+  // User credentials (serviceaccount/user-tokens.ts says why this is an endpoint and not a kind).
+  app.post(USER_TOKENS_PATH, async (c) => {
+    const body = await readJsonObject(c.req.raw);
+    const minted = await mintUserToken(body, c.get("user"), await deps.services?.tokens?.issuer(), now());
+    return c.json(minted, 201);
+  });
 
   // kubectl 1.27/1.28 fetch the v2 protobuf document before validating; an empty body satisfies them.
   app.get(

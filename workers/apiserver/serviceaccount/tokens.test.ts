@@ -450,3 +450,107 @@ describe("ServiceAccount admission", () => {
     expect([missing.status, missing.body.reason]).toEqual([403, "Forbidden"]);
   });
 });
+
+describe("user tokens (POST /edgeplane/v1/usertokens)", () => {
+  it("mints an expiring token for a user and groups, for system:masters only", async () => {
+    let now = new Date("2026-12-01T00:00:00Z");
+    const c = cluster({ now: () => now });
+    const minted = await c.call("POST", "/edgeplane/v1/usertokens", {
+      user: "alice",
+      groups: ["dev"],
+      expirationSeconds: 3600,
+    });
+    expect(minted.status).toBe(201);
+    expect(minted.body).toMatchObject({
+      user: "alice",
+      groups: ["dev"],
+      expirationTimestamp: "2026-12-01T01:00:00Z",
+    });
+    const token = minted.body.token as string;
+    expect((await c.call("GET", "/api/v1/namespaces/default/configmaps", undefined, token)).status).toBe(200);
+    expect((await c.review(token)).body.status).toMatchObject({
+      authenticated: true,
+      user: { username: "alice", groups: ["dev", "system:authenticated"] },
+    });
+    // A user may not mint tokens, nor may a ServiceAccount.
+    const again = await c.call(
+      "POST",
+      "/edgeplane/v1/usertokens",
+      { user: "root", groups: ["system:masters"] },
+      token,
+    );
+    expect([again.status, again.body.reason]).toEqual([403, "Forbidden"]);
+    // Bad requests are 422 with every field error; a token that looks like an SA's is refused.
+    const bad = await c.call("POST", "/edgeplane/v1/usertokens", {
+      user: "system:serviceaccount:default:bot",
+      groups: [""],
+      expirationSeconds: 5,
+    });
+    expect([bad.status, bad.body.reason, bad.body.details.causes.map((x: Json) => x.field)]).toEqual([
+      422,
+      "Invalid",
+      ["user", "groups", "expirationSeconds"],
+    ]);
+    now = new Date(now.getTime() + 3661_000);
+    expect((await c.call("GET", "/api/v1/namespaces/default/configmaps", undefined, token)).status).toBe(401);
+  });
+});
+
+describe("OIDC issuers (AUTHENTICATION_JWT)", () => {
+  it("verifies ID tokens with the issuer's discovered JWKS and maps username and groups with prefixes", async () => {
+    const idp = await generateKeyPair("ES256", { extractable: true });
+    const { exportJWK } = await import("jose");
+    const jwk = { ...(await exportJWK(idp.publicKey)), kid: "k1", alg: "ES256" };
+    const fetched: string[] = [];
+    const fetcher = async (url: string) => {
+      fetched.push(url);
+      if (url === "https://idp.test/.well-known/openid-configuration")
+        return Response.json({ issuer: "https://idp.test", jwks_uri: "https://idp.test/keys" });
+      if (url === "https://idp.test/keys") return Response.json({ keys: [jwk] });
+      return new Response("no", { status: 404 });
+    };
+    const store = new MemoryStore();
+    const { authenticate } = authentication(
+      {
+        AUTHENTICATION_JWT: JSON.stringify([
+          {
+            issuer: { url: "https://idp.test", audiences: ["edgeplane"] },
+            claimMappings: {
+              username: { claim: "email", prefix: "oidc:" },
+              groups: { claim: "groups", prefix: "oidc:" },
+            },
+          },
+        ]),
+      },
+      store,
+      { fetch: fetcher },
+    );
+    const idToken = (claims: Json, aud = "edgeplane") =>
+      new SignJWT(claims)
+        .setProtectedHeader({ alg: "ES256", kid: "k1" })
+        .setIssuer("https://idp.test")
+        .setAudience(aud)
+        .setIssuedAt()
+        .setExpirationTime("10m")
+        .sign(idp.privateKey);
+    const who = (token: string) =>
+      authenticate(new Request("http://x/", { headers: { Authorization: `Bearer ${token}` } }));
+    expect(
+      await who(await idToken({ email: "ann@example.com", email_verified: true, groups: ["ops"] })),
+    ).toEqual({
+      name: "oidc:ann@example.com",
+      groups: ["oidc:ops", "system:authenticated"],
+      extra: {},
+    });
+    expect(fetched).toEqual(["https://idp.test/.well-known/openid-configuration", "https://idp.test/keys"]);
+    expect(await who(await idToken({ email: "ann@example.com" }, "other"))).toBeUndefined();
+    expect(await who(await idToken({ email: "ann@example.com", email_verified: false }))).toBeUndefined();
+    const forged = await new SignJWT({ email: "ann@example.com" })
+      .setProtectedHeader({ alg: "ES256", kid: "k1" })
+      .setIssuer("https://idp.test")
+      .setAudience("edgeplane")
+      .setExpirationTime("10m")
+      .sign((await generateKeyPair("ES256")).privateKey);
+    expect(await who(forged)).toBeUndefined();
+  });
+});
