@@ -18,7 +18,7 @@ import { nodeCriSocket, removeContainerPods, removeWasmSandboxes, whileFrozen } 
 import { type LocalControlPlane, startControlPlane } from "./controlplane.ts";
 import { containerRuntimeProblem, hasCommand, missingPackages, runSetupHost } from "./host.ts";
 import { pushOfflineImages } from "./images.ts";
-import { ensureEncryptionKeys, ensurePki } from "./pki.ts";
+import { ensureEncryptionKeys, ensurePki, ensureSigningKey } from "./pki.ts";
 import { privateDir, restrictTree } from "./private.ts";
 import { stopProcessesMentioning } from "./process-tree.ts";
 import { type RegistryProxy, startRegistryProxy } from "./registry-proxy.ts";
@@ -55,6 +55,7 @@ async function main(): Promise<void> {
 
   const pki = await ensurePki(join(stateDir, "pki"));
   const encryptionKeys = await ensureEncryptionKeys(join(stateDir, "pki", "encryption-keys"));
+  const signingKey = await ensureSigningKey(join(stateDir, "pki", "service-account.key"));
   await privateDir(join(stateDir, "state"));
   await restrictTree(join(stateDir, "state"));
   say(
@@ -74,6 +75,9 @@ async function main(): Promise<void> {
     secrets: {
       ADMIN_TOKEN: pki.token,
       ENCRYPTION_KEYS: encryptionKeys,
+      // ServiceAccount and user tokens; pods trust the API through the local CA (kube-root-ca.crt).
+      SERVICE_ACCOUNT_SIGNING_KEY: signingKey,
+      CLUSTER_CA_CERT: readFileSync(pki.caCert, "utf8"),
       // Node IPAM cuts --pod-network into one /24 per node (node-1 gets the first, as before IPAM).
       CLUSTER_CIDR: options.podNetwork,
       NODE_CIDR_MASK_SIZE: "24",

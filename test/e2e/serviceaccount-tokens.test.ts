@@ -7,6 +7,7 @@
  * namespace; expired and tampered tokens are 401; automount false gives no
  * volume.
  */
+import { execFile } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -24,6 +25,7 @@ import {
   waitFor,
 } from "../../node-agent/src/runtime/cri/testing.ts";
 import { type AgentProcess, privateNetwork, spawnAgent } from "../../node-agent/src/testing/agent-process.ts";
+import { writeKubeconfig } from "../../scripts/lib/kubeconfig.ts";
 import { ensurePki } from "../../scripts/local/pki.ts";
 import { type ControlPlane, startControlPlane } from "./harness.ts";
 
@@ -37,6 +39,16 @@ const KEY = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export
   format: "pem",
 }) as string;
 const ISSUER = "https://kubernetes.default.svc.cluster.local";
+const CLI = join(import.meta.dirname, "../../scripts/edgeplane.mjs");
+
+/** Run the edgeplane CLI: exit code, stdout, stderr. */
+function edgeplane(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((res) =>
+    execFile(process.execPath, [CLI, ...args], { timeout: 60_000 }, (error, stdout, stderr) =>
+      res({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr }),
+    ),
+  );
+}
 
 type Review = {
   status: {
@@ -291,5 +303,46 @@ scheduling:
     expect(logs).toContain("NONE");
     const podJson = JSON.parse(await kubectl(["get", "pod", "quiet", "-o", "json"]));
     expect((podJson.spec.volumes ?? []).map((v: { name: string }) => v.name)).toEqual([]);
+  });
+
+  it("edgeplane kubeconfig mints a user's expiring kubeconfig that real kubectl uses", async () => {
+    const admin = join(dir, "admin.kubeconfig");
+    await writeKubeconfig(admin, "local", { server: cp.url, token: cp.token, ca: caPem });
+    const minted = await edgeplane([
+      "kubeconfig",
+      "--user",
+      "alice",
+      "--group",
+      "dev",
+      "--ttl",
+      "1h",
+      "--kubeconfig",
+      admin,
+    ]);
+    expect(minted.code, minted.stderr).toBe(0);
+    const alice = join(dir, "alice.kubeconfig");
+    const { writeFileSync } = await import("node:fs");
+    writeFileSync(alice, minted.stdout, { mode: 0o600 });
+    const r = await cp.kubectl(["--kubeconfig", alice, "get", "configmaps", "-o", "name"]);
+    expect(r.code, r.stderr).toBe(0);
+    const token = /token: (\S+)/.exec(minted.stdout)?.[1] ?? "";
+    const claims = JSON.parse(Buffer.from(token.split(".")[1], "base64url").toString());
+    expect(claims.exp - claims.iat).toBe(3600);
+    expect((await review(token)).status).toMatchObject({
+      authenticated: true,
+      user: { username: "alice", groups: ["dev", "system:authenticated"] },
+    });
+    // Alice is no admin: she cannot mint tokens herself.
+    const denied = await edgeplane([
+      "kubeconfig",
+      "--user",
+      "mallory",
+      "--group",
+      "system:masters",
+      "--kubeconfig",
+      alice,
+    ]);
+    expect(denied.code).toBe(1);
+    expect(denied.stderr).toMatch(/403/);
   });
 });
