@@ -6,6 +6,7 @@ import { authorize } from "../authorize.ts";
 import { RESOURCES } from "../kinds/index.ts";
 import { TokenCache } from "../tokens.ts";
 import { serviceAccountAdmission } from "./admission.ts";
+import { tokenSigner } from "./config.ts";
 import { TokenIssuer } from "./issuer.ts";
 import { parseTokenKeys } from "./keys.ts";
 import { authentication } from "./wiring.ts";
@@ -337,6 +338,46 @@ describe("JWT authentication", () => {
     expect((await c.review(ADMIN, ["vault"])).body.status.authenticated).toBe(false);
     expect((await c.review("")).status).toBe(400);
     expect((await c.call("GET", "/apis/authentication.k8s.io/v1/tokenreviews")).status).toBe(405);
+  });
+});
+
+describe("legacy Secret-based tokens", () => {
+  it("authenticate while their Secret holds them for the same account, and die with the Secret", async () => {
+    const c = cluster();
+    const sa = await c.call("POST", "/api/v1/namespaces/default/serviceaccounts", SA("legacy"));
+    const uid = sa.body.metadata.uid as string;
+    // What the tokens controller signs and stores (controllers/tokens).
+    const sign = tokenSigner({ SERVICE_ACCOUNT_SIGNING_KEY: signingKey, SERVICE_ACCOUNT_ISSUER: ISSUER });
+    const token = await sign!({
+      iss: "kubernetes/serviceaccount",
+      "kubernetes.io/serviceaccount/namespace": "default",
+      "kubernetes.io/serviceaccount/secret.name": "legacy-token",
+      "kubernetes.io/serviceaccount/service-account.name": "legacy",
+      "kubernetes.io/serviceaccount/service-account.uid": uid,
+      sub: "system:serviceaccount:default:legacy",
+    });
+    const secret = (name: string, value: string, saUid = uid) =>
+      c.call("POST", "/api/v1/namespaces/default/secrets", {
+        metadata: {
+          name,
+          annotations: {
+            "kubernetes.io/service-account.name": "legacy",
+            "kubernetes.io/service-account.uid": saUid,
+          },
+        },
+        type: "kubernetes.io/service-account-token",
+        data: { token: btoa(value) },
+      });
+    // Not yet stored in its Secret: refused.
+    expect((await c.call("GET", "/api/v1/namespaces/default/configmaps", undefined, token)).status).toBe(401);
+    expect((await secret("legacy-token", token)).status).toBe(201);
+    expect((await c.call("GET", "/api/v1/namespaces/default/configmaps", undefined, token)).status).toBe(200);
+    expect((await c.review(token)).body.status).toMatchObject({
+      authenticated: true,
+      user: { username: "system:serviceaccount:default:legacy", uid },
+    });
+    await c.call("DELETE", "/api/v1/namespaces/default/secrets/legacy-token");
+    expect((await c.call("GET", "/api/v1/namespaces/default/configmaps", undefined, token)).status).toBe(401);
   });
 });
 
