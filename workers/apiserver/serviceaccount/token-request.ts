@@ -42,7 +42,8 @@ const tokenRequestProto: Schema = {
 };
 
 async function readTokenRequest(request: Request): Promise<TokenRequest> {
-  const type = bodyType(request, ["json", "yaml"]);
+  // JSON, or protobuf (accepted wherever JSON is; kubectl 1.32+ sends it).
+  const type = bodyType(request, ["json"]);
   if (type === "protobuf")
     return decodeProtobuf(
       await readBodyBytes(request),
