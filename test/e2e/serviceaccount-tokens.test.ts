@@ -24,7 +24,14 @@ import {
   startLocalRegistry,
   waitFor,
 } from "../../node-agent/src/runtime/cri/testing.ts";
-import { type AgentProcess, privateNetwork, spawnAgent } from "../../node-agent/src/testing/agent-process.ts";
+import {
+  type AgentProcess,
+  privateNetwork,
+  removeWasmPods,
+  sample,
+  spawnAgent,
+} from "../../node-agent/src/testing/agent-process.ts";
+import { startTestRegistry, type TestRegistry } from "../../node-agent/src/testing/oci-registry.ts";
 import { writeKubeconfig } from "../../scripts/lib/kubeconfig.ts";
 import { ensurePki } from "../../scripts/local/pki.ts";
 import { type ControlPlane, startControlPlane } from "./harness.ts";
@@ -61,6 +68,7 @@ type Review = {
 describe.skipIf(unavailable)("ServiceAccount tokens through kubectl, the API and a pod", () => {
   let cp: ControlPlane;
   let registry: LocalRegistry;
+  let wasmRegistry: TestRegistry;
   let agent: AgentProcess;
   let dir: string;
   let busybox: string;
@@ -126,12 +134,13 @@ ${extra}  containers:
     const pki = await ensurePki(join(dir, "pki"));
     caPem = readFileSync(pki.caCert, "utf8");
     const images = await buildTestImages();
-    [cp, registry] = await Promise.all([
+    [cp, registry, wasmRegistry] = await Promise.all([
       startControlPlane({
         tls: { certPath: pki.serverCert, keyPath: pki.serverKey },
         env: { SERVICE_ACCOUNT_SIGNING_KEY: KEY, CLUSTER_CA_CERT: caPem },
       }),
       startLocalRegistry(join(dir, "registry")),
+      startTestRegistry(),
     ]);
     busybox = await registry.push(join(images, "oci"), "busybox", "edgeplane/busybox:1");
     await kubectl(
@@ -144,6 +153,15 @@ handler: runc
 scheduling:
   nodeSelector:
     edgeplane.dev/runtime-runc: "true"
+---
+apiVersion: node.k8s.io/v1
+kind: RuntimeClass
+metadata:
+  name: wasm
+handler: wasm
+scheduling:
+  nodeSelector:
+    edgeplane.dev/runtime-wasm: "true"
 `,
     );
     const network = privateNetwork();
@@ -161,7 +179,7 @@ scheduling:
         "--node-ip",
         "127.0.0.1",
         "--runtimes",
-        "cri",
+        "wasm,cri",
         "--containerd",
         "managed",
         "--cni-bridge",
@@ -191,9 +209,10 @@ scheduling:
         await rt.close();
         await containerd.stop();
       }
+      await removeWasmPods(agentDir(), NODE).catch(() => {});
     }
     if (bridge) await deleteBridge(bridge).catch(() => {});
-    await Promise.all([registry?.stop(), cp?.stop()]);
+    await Promise.all([registry?.stop(), wasmRegistry?.close(), cp?.stop()]);
     if (dir) rmSync(dir, { recursive: true, force: true });
     if (agent && agent.child.exitCode !== 0) console.log(agent.output().slice(-4000));
   }, 180_000);
@@ -344,5 +363,38 @@ scheduling:
     ]);
     expect(denied.code).toBe(1);
     expect(denied.stderr).toMatch(/403/);
+  });
+
+  it("writes the projected token for a WASM pod too", async () => {
+    const image = wasmRegistry.push("samples/hello", "v1", [
+      { mediaType: "application/wasm", bytes: new Uint8Array(readFileSync(sample("hello"))) },
+    ]).image;
+    await kubectl(
+      ["apply", "-f", "-"],
+      `apiVersion: v1
+kind: Pod
+metadata:
+  name: wasm-reader
+spec:
+  runtimeClassName: wasm
+  restartPolicy: Never
+  containers:
+  - name: main
+    image: ${image}
+`,
+    );
+    const done = await waitFor(
+      async () => {
+        const p = JSON.parse(await kubectl(["get", "pod", "wasm-reader", "-o", "json"]));
+        return p.status?.phase === "Succeeded" ? p : undefined;
+      },
+      120_000,
+      "wasm-reader Succeeded",
+    );
+    const volume = done.spec.volumes.find((v: { name: string }) => v.name.startsWith("kube-api-access-"));
+    const files = join(agentDir(), "pods", done.metadata.uid, "volumes", volume.name);
+    expect(readFileSync(join(files, "namespace"), "utf8")).toBe("default");
+    const who = await review(readFileSync(join(files, "token"), "utf8"));
+    expect(who.status.user?.extra?.["authentication.kubernetes.io/pod-name"]).toEqual(["wasm-reader"]);
   });
 });
