@@ -96,6 +96,8 @@ function userOf(
 ): UserInfo | undefined {
   const name = payload[userClaim];
   if (typeof name !== "string" || name === "") return undefined;
+  // The system: names belong to the cluster (admins, nodes, ServiceAccounts): an identity provider cannot grant them.
+  if (`${userPrefix}${name}`.startsWith("system:")) return undefined;
   // kube refuses an email claim whose email_verified is present and false.
   if (userClaim === "email" && payload.email_verified === false) return undefined;
   const raw = groupClaim ? payload[groupClaim] : undefined;
@@ -103,7 +105,10 @@ function userOf(
     typeof raw === "string" ? [raw] : Array.isArray(raw) ? raw.filter((g) => typeof g === "string") : [];
   return {
     name: `${userPrefix}${name}`,
-    groups: [...groups.map((g) => `${groupPrefix}${g}`), "system:authenticated"],
+    groups: [
+      ...groups.map((g) => `${groupPrefix}${g}`).filter((g) => !g.startsWith("system:")),
+      "system:authenticated",
+    ],
     extra: {},
   };
 }

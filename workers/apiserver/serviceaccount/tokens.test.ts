@@ -586,6 +586,34 @@ describe("OIDC issuers (AUTHENTICATION_JWT)", () => {
     expect(fetched).toEqual(["https://idp.test/.well-known/openid-configuration", "https://idp.test/keys"]);
     expect(await who(await idToken({ email: "ann@example.com" }, "other"))).toBeUndefined();
     expect(await who(await idToken({ email: "ann@example.com", email_verified: false }))).toBeUndefined();
+    // With an empty group prefix, a "system:masters" group from the identity provider is dropped.
+    const { authenticate: plain } = authentication(
+      {
+        AUTHENTICATION_JWT: JSON.stringify([
+          {
+            issuer: { url: "https://idp.test", audiences: ["edgeplane"] },
+            claimMappings: {
+              username: { claim: "sub", prefix: "" },
+              groups: { claim: "groups", prefix: "" },
+            },
+          },
+        ]),
+      },
+      store,
+      { fetch: fetcher },
+    );
+    const elevated = await idToken({ sub: "bob", groups: ["system:masters", "dev"] });
+    expect(
+      await plain(new Request("http://x/", { headers: { Authorization: `Bearer ${elevated}` } })),
+    ).toEqual({
+      name: "bob",
+      groups: ["dev", "system:authenticated"],
+      extra: {},
+    });
+    const admin = await idToken({ sub: "system:admin" });
+    expect(
+      await plain(new Request("http://x/", { headers: { Authorization: `Bearer ${admin}` } })),
+    ).toBeUndefined();
     const forged = await new SignJWT({ email: "ann@example.com" })
       .setProtectedHeader({ alg: "ES256", kid: "k1" })
       .setIssuer("https://idp.test")
