@@ -3,6 +3,7 @@
  *
  *   edgeplane push <file.wasm> <[host/]repository[:tag]> [--kubeconfig F]
  *   edgeplane kubeconfig --user NAME [--group G]... [--ttl 24h]   (lib/user-kubeconfig.ts)
+ *   edgeplane token create|list|delete, edgeplane node remove  (scripts/edgeplane/commands.ts)
  *
  * Pushes a .wasm module or component into the cluster's built-in registry
  * as an OCI artifact, using the kubeconfig's server, CA and token (default:
@@ -14,6 +15,7 @@ import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { JOIN_USAGE, joinCommands } from "./edgeplane/commands.ts";
 import { clusterFetch } from "./lib/client.ts";
 import { readKubeconfig } from "./lib/kubeconfig.ts";
 import { parseRef, pushWasm } from "./lib/oci-push.ts";
@@ -23,13 +25,15 @@ const USAGE = `usage: edgeplane push <file.wasm> <[host/]repository[:tag]> [--ku
 
   Pushes a WebAssembly module or component to the cluster's built-in registry
   as an OCI artifact (config application/vnd.wasm.config.v0+json, layer
-  application/wasm). --kubeconfig defaults to $KUBECONFIG, then .edgeplane/kubeconfig.`;
+  application/wasm). --kubeconfig defaults to $KUBECONFIG, then .edgeplane/kubeconfig.
+${JOIN_USAGE}`;
 
 /** Run the CLI with `argv` (without node and script); returns the exit code. */
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
   const defaultKubeconfig = env.KUBECONFIG?.split(":")[0] ?? resolve(root, ".edgeplane/kubeconfig");
   if (argv[0] === "kubeconfig") return kubeconfigCommand(argv.slice(1), defaultKubeconfig);
+  if (argv[0] === "token" || argv[0] === "node") return joinCommands(argv, env, root);
   const { values, positionals } = parseArgs({
     args: argv,
     options: { kubeconfig: { type: "string" }, help: { type: "boolean", short: "h" } },

@@ -1,7 +1,8 @@
 import type { StoreEnv, StoreObject } from "../durable-objects/store/object.ts";
+import type { JoinEnv } from "./join/index.ts";
 
 /** The Worker's bindings and configuration (wrangler.toml + secrets); a superset of what each Durable Object declares it needs. */
-export interface Env extends StoreEnv {
+export interface Env extends StoreEnv, JoinEnv {
   /** Store shards: one SQLite Durable Object per shard (durable-objects/store). */
   STORE: DurableObjectNamespace<StoreObject>;
   /** One Durable Object per node: the agent's outbound WebSocket (durable-objects/tunnel; its Worker-side route: workers/tunnel). */
@@ -22,8 +23,6 @@ export interface Env extends StoreEnv {
   API_AUDIENCES?: string;
   /** OIDC issuers: kube's AuthenticationConfiguration jwt[] as JSON (issuer url/audiences, claimMappings). */
   AUTHENTICATION_JWT?: string;
-  /** PEM of the CA that signs the API's serving certificate as pods see it: published as the kube-root-ca.crt ConfigMap in every namespace. */
-  CLUSTER_CA_CERT?: string;
   /** Encryption-at-rest keys (secret): `name:base64key,...`, 32-byte AES-GCM keys; the first encrypts, all decrypt. Unset: stored in plaintext. */
   ENCRYPTION_KEYS?: string;
   /** Seconds an Event lives after its last write (kube's --event-ttl; default 3600). */
@@ -46,6 +45,8 @@ export interface Env extends StoreEnv {
   NODE_MONITOR_GRACE_PERIOD?: string;
   /** Seconds pods tolerate an unreachable/not-ready node before they are evicted (default 300). */
   POD_EVICTION_TIMEOUT?: string;
+  /** PEM of the CA pods trust for the API (the nodes' API proxies present a certificate it signed): published as the kube-root-ca.crt ConfigMap in every namespace. */
+  CLUSTER_CA_CERT?: string;
   /** Pod Security level (privileged, baseline, restricted) for namespaces without pod-security labels (default baseline). */
   POD_SECURITY_DEFAULT?: string;
 }

@@ -2,6 +2,7 @@
  * The Edgeplane Worker: one script.
  * fetch()     — /v2/...                the built-in OCI registry (workers/oci-registry)
  *               /edgeplane/v1/tunnel/  node agents' outbound WebSocket (workers/tunnel → durable-objects/tunnel)
+ *               /join.sh, /edgeplane/v1/join/  joining a host: installer, agent bundle, CA (workers/join; no auth)
  *               everything else        the Kubernetes API server (workers/apiserver)
  * scheduled() — the per-minute full resync of scheduler and controllers; writes
  *               also wake them within milliseconds through the API server's onWrite hook.
@@ -9,6 +10,7 @@
 
 import { apiServerForEnv } from "./apiserver/index.ts";
 import type { Env } from "./env.ts";
+import { handleJoin, isJoinPath } from "./join/index.ts";
 import { resync, wake } from "./manager/index.ts";
 import { handleRegistry } from "./oci-registry/index.ts";
 import { handleTunnelConnect } from "./tunnel/connect.ts";
@@ -25,6 +27,7 @@ export default {
     const path = new URL(request.url).pathname;
     if (path === "/v2" || path.startsWith("/v2/")) return handleRegistry(request, env, ctx);
     if (path.startsWith("/edgeplane/v1/tunnel/")) return handleTunnelConnect(request, env, ctx);
+    if (isJoinPath(path)) return handleJoin(request, env, ctx);
     const app = apiServerForEnv(env, ctx, {
       onWrite: (event) => wake(env, ctx, event),
       services: {

@@ -50,6 +50,7 @@ function configFromEnv(env: Env): ControllerConfig {
     nodeCIDRMaskSize: seconds(env.NODE_CIDR_MASK_SIZE, defaultConfig.nodeCIDRMaskSize),
     rootCACert: env.CLUSTER_CA_CERT,
     signToken: tokenSigner(env),
+    serviceClusterIPRange: env.SERVICE_CLUSTER_IP_RANGE || defaultConfig.serviceClusterIPRange,
   };
 }
 

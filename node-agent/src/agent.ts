@@ -11,6 +11,8 @@ import { join, resolve } from "node:path";
 import { createKubeClient, type KubeClient, type KubeObject } from "../../workers/client/kube.ts";
 import { R } from "../../workers/client/resources.ts";
 import { ApiError } from "../../workers/client/status.ts";
+import { EDGEPLANE_VERSION } from "../../workers/client/version.ts";
+import { ApiProxy } from "./apiproxy/server.ts";
 import { type Clock, realClock } from "./clock.ts";
 import { ClusterRecords, type DnsService, type DnsSlice } from "./dns/records.ts";
 import { DnsServer } from "./dns/server.ts";
@@ -28,6 +30,7 @@ import { PodWorker } from "./pod/worker.ts";
 import { watchPods } from "./podwatch.ts";
 import { apiSources, preparePod } from "./prepare.ts";
 import { runProbe } from "./probe-run.ts";
+import type { LocalEndpoints } from "./proxy/model.ts";
 import { ServiceProxy } from "./proxy/proxy.ts";
 import { imageRegistry } from "./runtime/cri/convert.ts";
 import type { PullOptions, Runtime } from "./runtime/types.ts";
@@ -39,8 +42,8 @@ import { remoteCommandHandlers } from "./streams/index.ts";
 import { portForwardHandler } from "./streams/portforward.ts";
 import { TunnelClient } from "./tunnel.ts";
 
-/** Agent version reported as nodeInfo.kubeletVersion. */
-export const AGENT_VERSION = "v1.32.0-edgeplane";
+/** Agent version reported as nodeInfo.kubeletVersion: the control plane's (workers/client/version.ts). */
+export const AGENT_VERSION = EDGEPLANE_VERSION;
 
 /** Everything the CLI passes in. */
 export interface AgentOptions {
@@ -71,7 +74,13 @@ export interface AgentOptions {
   clock?: Clock;
   log?: (message: string) => void;
   /** Play kube-proxy: program this host's nftables from Services and EndpointSlices (docs/services.md). */
-  serviceProxy?: { clusterCidr?: string; table?: string; minSyncPeriodMs?: number };
+  serviceProxy?: { clusterCidr?: string; serviceCidr?: string; table?: string; minSyncPeriodMs?: number };
+  /**
+   * With serviceProxy: serve the API to pods behind the `kubernetes` Service through a TLS proxy on the node
+   * (apiproxy/server.ts) presenting this certificate (PEM files, signed by the cluster CA for 10.96.0.1 and
+   * kubernetes.default.svc...).
+   */
+  apiProxy?: { certFile: string; keyFile: string };
   /** Cluster DNS for ClusterFirst pods (kubelet's --cluster-dns, --cluster-domain). */
   clusterDns?: { servers: string[]; domain?: string };
   /** Extra runtimes (tests). */
@@ -306,6 +315,22 @@ export class NodeAgent {
     await dns.start();
     this.closers.push(() => dns.close());
     const at = { ip: this.node.hostIP, port: dns.port };
+    const local: LocalEndpoints = { "kube-system/kube-dns": { "udp/53": at, "tcp/53": at } };
+    if (this.options.apiProxy) {
+      const api = new ApiProxy({
+        server: this.options.server,
+        serverCa: this.transport.ca,
+        cert: readFileSync(this.options.apiProxy.certFile, "utf8"),
+        key: readFileSync(this.options.apiProxy.keyFile, "utf8"),
+        host: this.node.hostIP,
+        log: this.log,
+      });
+      await api.start();
+      this.closers.push(() => api.close());
+      // kube-proxy sends the kubernetes Service to the API server's endpoints; here each node's own proxy is one.
+      local["default/kubernetes"] = { "tcp/443": { ip: this.node.hostIP, port: api.port } };
+      this.log(`API proxy on ${this.node.hostIP}:${api.port} behind default/kubernetes`);
+    }
     proxy = new ServiceProxy({
       ...config,
       client: this.client,
@@ -313,7 +338,7 @@ export class NodeAgent {
       clock: this.clock,
       log: this.log,
       bridge: this.options.cri?.bridge ?? DEFAULT_BRIDGE,
-      local: { "kube-system/kube-dns": { "udp/53": at, "tcp/53": at } },
+      local,
     });
     this.background.push(proxy.run(this.stopper.signal));
     this.log(`service proxy on; cluster DNS on ${this.node.hostIP}:${dns.port} behind kube-system/kube-dns`);

@@ -72,3 +72,38 @@ describe("--pod-manifest-path", () => {
     );
   });
 });
+
+describe("--api-proxy-cert/--api-proxy-key", () => {
+  const env = { [TOKEN_ENV]: "abcdef.0123456789abcdef" };
+  const base = ["--server", "https://cp.example", "--service-proxy"];
+
+  it("takes both files with the service proxy, and refuses one alone or no service proxy", () => {
+    expect(
+      parseCli([...base, "--api-proxy-cert", "/p/c.crt", "--api-proxy-key", "/p/c.key"], env).apiProxy,
+    ).toEqual({
+      certFile: "/p/c.crt",
+      keyFile: "/p/c.key",
+    });
+    expect(parseCli(base, env).apiProxy).toBeUndefined();
+    expect(() => parseCli([...base, "--api-proxy-cert", "/p/c.crt"], env)).toThrow(/go together/);
+    expect(() =>
+      parseCli(["--server", "https://cp.example", "--api-proxy-cert", "/c", "--api-proxy-key", "/k"], env),
+    ).toThrow(/needs --service-proxy/);
+  });
+});
+
+describe("--cluster-cidr/--service-cidr", () => {
+  const env = { [TOKEN_ENV]: "abcdef.0123456789abcdef" };
+  const base = ["--server", "https://cp.example", "--service-proxy"];
+
+  it("pass IPv4 CIDRs to the proxy and refuse anything else (they end up in nft scripts)", () => {
+    expect(
+      parseCli([...base, "--cluster-cidr", "10.244.0.0/16", "--service-cidr", "10.96.0.0/12"], env)
+        .serviceProxy,
+    ).toEqual({ clusterCidr: "10.244.0.0/16", serviceCidr: "10.96.0.0/12" });
+    expect(() => parseCli([...base, "--service-cidr", "10.96.0.0/16; flush ruleset"], env)).toThrow(
+      /--service-cidr must be an IPv4 CIDR/,
+    );
+    expect(() => parseCli([...base, "--cluster-cidr", "any"], env)).toThrow(/--cluster-cidr must be/);
+  });
+});

@@ -27,7 +27,8 @@ const USAGE = `usage: node-agent --server URL (--token-file F | EDGEPLANE_TOKEN=
                   [--containerd managed|SOCKET] [--pod-cidr CIDR] [--cni-bridge NAME]
                   [--allow-privileged] [--node-ip IP] [--registry-login HOST[:PORT],...]
                   [--registry-mirror REGISTRY=HOST[:PORT],...] [--pod-manifest-path DIR] [--service-proxy]
-                  [--cluster-cidr CIDR] [--cluster-dns IP,...] [--cluster-domain DOMAIN]`;
+                  [--cluster-cidr CIDR] [--service-cidr CIDR] [--cluster-dns IP,...] [--cluster-domain DOMAIN]
+                  [--api-proxy-cert PEM --api-proxy-key PEM]  with --service-proxy: the API for pods at 10.96.0.1:443`;
 
 /** Parse argv (and the token variable of `env`) into AgentOptions plus warnings (throws with a usage message on bad input). */
 export function parseCli(argv: string[], env: Record<string, string | undefined> = {}) {
@@ -53,8 +54,11 @@ export function parseCli(argv: string[], env: Record<string, string | undefined>
       "pod-manifest-path": { type: "string" },
       "service-proxy": { type: "boolean" },
       "cluster-cidr": { type: "string" },
+      "service-cidr": { type: "string" },
       "cluster-dns": { type: "string" },
       "cluster-domain": { type: "string" },
+      "api-proxy-cert": { type: "string" },
+      "api-proxy-key": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -67,6 +71,18 @@ export function parseCli(argv: string[], env: Record<string, string | undefined>
     const eq = pair.indexOf("=");
     if (eq <= 0) throw new Error(`bad label ${pair} (want k=v)`);
     labels[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  if (!values["api-proxy-cert"] !== !values["api-proxy-key"])
+    throw new Error(`--api-proxy-cert and --api-proxy-key go together\n${USAGE}`);
+  if (values["api-proxy-cert"] && !values["service-proxy"])
+    throw new Error(
+      `--api-proxy-cert needs --service-proxy (pods reach it through the kubernetes Service)\n${USAGE}`,
+    );
+  // Both go into nft scripts: nothing but a dotted-quad CIDR may.
+  for (const flag of ["cluster-cidr", "service-cidr"] as const) {
+    const v = values[flag];
+    if (v !== undefined && !/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(v))
+      throw new Error(`--${flag} must be an IPv4 CIDR, not "${v}"\n${USAGE}`);
   }
   const name = (values.name ?? os.hostname()).toLowerCase();
   const dataDir = values["data-dir"] ?? `/var/lib/edgeplane/${name}`;
@@ -90,7 +106,13 @@ export function parseCli(argv: string[], env: Record<string, string | undefined>
     warnings,
     registryLogins: (values["registry-login"] ?? "").split(",").filter(Boolean),
     registryMirrors: parseMirrors(values["registry-mirror"] ?? ""),
-    serviceProxy: values["service-proxy"] ? { clusterCidr: values["cluster-cidr"] } : undefined,
+    serviceProxy: values["service-proxy"]
+      ? { clusterCidr: values["cluster-cidr"], serviceCidr: values["service-cidr"] }
+      : undefined,
+    apiProxy:
+      values["api-proxy-cert"] && values["api-proxy-key"]
+        ? { certFile: values["api-proxy-cert"], keyFile: values["api-proxy-key"] }
+        : undefined,
     clusterDns: values["cluster-dns"]
       ? { servers: values["cluster-dns"].split(",").filter(Boolean), domain: values["cluster-domain"] }
       : undefined,

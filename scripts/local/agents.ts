@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
+import { inNetns } from "./netns.ts";
 
 /** How to run the node agent, found in the tree (its CLI is the node-agent area's). */
 export function findAgentEntry(root: string): string | undefined {
@@ -51,6 +52,14 @@ export interface AgentOptions {
   dockerHubMirror?: string;
   /** --cni-bridge: the host bridge for this node's pods (its pod CIDR comes from node IPAM). */
   bridge?: string;
+  /** Run the agent (and so its containerd and pods) in this named network namespace (netns.ts). */
+  netns?: string;
+  /** More agent flags (e.g. --node-ip for a node in its own namespace). */
+  extraArgs?: string[];
+  /** --service-proxy with the cluster's pod network, and the API proxy's certificate (PEM files). */
+  serviceProxy?: { clusterCidr: string; apiProxyCert: string; apiProxyKey: string };
+  /** --cluster-dns for an agent whose pods use another agent's DNS (nodes sharing one network namespace). */
+  clusterDns?: string;
 }
 
 /** Start one agent process (in its own process group). */
@@ -72,10 +81,20 @@ export async function startAgent(o: AgentOptions): Promise<LocalAgent> {
     ...(o.runtimes?.includes("cri") ? ["--containerd", "managed"] : []),
     ...(o.dockerHubMirror ? ["--registry-mirror", `docker.io=${o.dockerHubMirror}`] : []),
     ...(o.bridge ? ["--cni-bridge", o.bridge] : []),
+    ...(o.extraArgs ?? []),
+    ...(o.serviceProxy
+      ? [
+          ...["--service-proxy", "--cluster-cidr", o.serviceProxy.clusterCidr],
+          ...["--api-proxy-cert", o.serviceProxy.apiProxyCert, "--api-proxy-key", o.serviceProxy.apiProxyKey],
+        ]
+      : []),
+    ...(o.clusterDns ? ["--cluster-dns", o.clusterDns] : []),
   ];
-  const command = o.entry.endsWith(".ts") ? ["--import", "tsx", o.entry, ...args] : [o.entry, ...args];
+  const node = [process.execPath, ...(o.entry.endsWith(".ts") ? ["--import", "tsx"] : []), o.entry, ...args];
+  // nsenter execs the agent, so the pid (and process group) is the agent's.
+  const [file, ...command] = o.netns ? [...inNetns(o.netns), ...node] : node;
   const fd = openSync(o.logFile, "a");
-  const child = spawn(process.execPath, command, {
+  const child = spawn(file, command, {
     cwd: o.root,
     detached: true,
     stdio: ["ignore", fd, fd],

@@ -20,12 +20,19 @@ export interface StartOptions {
   podNetwork: string;
   /** The host bridge local nodes' pods attach to. */
   cniBridge: string;
+  /** Each node in its own network namespace (--node-netns / --no-node-netns); undefined: when nodes >= 2 and it can. */
+  nodeNetns?: boolean;
+  /** The node network of --node-netns: the host takes .1, node i .10+i. */
+  nodeNetwork: string;
+  /** Agents play kube-proxy and serve cluster DNS and the API to pods (off with --no-service-proxy). */
+  serviceProxy: boolean;
   help: boolean;
 }
 
 /** Usage text for --help. */
 export const USAGE = `Usage: npm start -- [--nodes N] [--port P] [--registry-port P] [--state-dir DIR] [--skip-setup]
-                     [--runtimes cri,wasm] [--pod-network CIDR] [--cni-bridge NAME]
+                     [--runtimes cri,wasm] [--pod-network CIDR] [--cni-bridge NAME] [--no-service-proxy]
+                     [--[no-]node-netns] [--node-network CIDR]
 
   --nodes N          local node agents to start (default 1; 0 for the control plane only)
   --port P           HTTPS API port on 127.0.0.1 (default 6443; 0 picks a free one)
@@ -35,9 +42,16 @@ export const USAGE = `Usage: npm start -- [--nodes N] [--port P] [--registry-por
   --skip-setup       do not run scripts/setup-host.sh for missing Debian packages
   --runtimes LIST    what local nodes run: cri (containers), wasm, or both (default: cri,wasm when
                      containerd can run here, else wasm); the first serves pods without a RuntimeClass
-  --pod-network CIDR pod addresses (the Worker's CLUSTER_CIDR): node IPAM gives each node a /24 of it (default 10.244.0.0/16,
-                     or $EDGEPLANE_POD_NETWORK): give two clusters on one host different ones
-  --cni-bridge NAME  host bridge for the nodes' pods (default edgeplane0, or $EDGEPLANE_CNI_BRIDGE)`;
+  --pod-network CIDR pod addresses (the Worker's CLUSTER_CIDR): node IPAM gives each node a /24 of it, or
+                     a smaller block when it holds fewer /24s than nodes (default 10.244.0.0/16, or
+                     $EDGEPLANE_POD_NETWORK): give two clusters on one host different ones
+  --cni-bridge NAME  host bridge for the nodes' pods (default edgeplane0, or $EDGEPLANE_CNI_BRIDGE)
+  --node-netns       each node in its own network namespace with its own address (default with 2 or more
+                     nodes when running as root; --no-node-netns: all nodes share the host's network)
+  --node-network CIDR  the nodes' addresses with --node-netns (default 172.30.0.0/24, or
+                     $EDGEPLANE_NODE_NETWORK): the host is .1, node-1 .11, node-2 .12, ...
+  --no-service-proxy nodes do not program Services (nftables), serve cluster DNS or the API at 10.96.0.1
+                     (on by default where it can run: as root with nft)`;
 
 /** Parse argv (after `npm start --`); throws with a message on bad flags. */
 export function parseStartArgs(argv: string[], root: string, env: NodeJS.ProcessEnv): StartOptions {
@@ -52,9 +66,13 @@ export function parseStartArgs(argv: string[], root: string, env: NodeJS.Process
       runtimes: { type: "string" },
       "pod-network": { type: "string", default: env.EDGEPLANE_POD_NETWORK ?? "10.244.0.0/16" },
       "cni-bridge": { type: "string", default: env.EDGEPLANE_CNI_BRIDGE ?? "edgeplane0" },
+      "node-netns": { type: "boolean" },
+      "node-network": { type: "string", default: env.EDGEPLANE_NODE_NETWORK ?? "172.30.0.0/24" },
+      "no-service-proxy": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
+    allowNegative: true,
   });
   const nodes = Number(values.nodes);
   const port = Number(values.port);
@@ -75,9 +93,9 @@ export function parseStartArgs(argv: string[], root: string, env: NodeJS.Process
   const prefix = Number(/^\d{1,3}(\.\d{1,3}){3}\/(\d{1,2})$/.exec(podNetwork)?.[2] ?? Number.NaN);
   if (!(prefix >= 8 && prefix <= 24))
     throw new Error(`--pod-network must be an IPv4 CIDR of /8 to /24, not "${podNetwork}"`);
-  if (nodes > 2 ** (24 - prefix))
+  if (nodeCidrMask(podNetwork, nodes) > 26)
     throw new Error(
-      `--pod-network ${podNetwork} has room for ${2 ** (24 - prefix)} node(s) of a /24, not ${nodes}`,
+      `--pod-network ${podNetwork} has room for ${2 ** (26 - prefix)} node(s) of a /26, not ${nodes}`,
     );
   const cniBridge = values["cni-bridge"] as string;
   if (!/^[A-Za-z0-9_.-]{1,15}$/.test(cniBridge))
@@ -85,6 +103,9 @@ export function parseStartArgs(argv: string[], root: string, env: NodeJS.Process
   return {
     podNetwork,
     cniBridge,
+    nodeNetns: values["node-netns"] as boolean | undefined,
+    nodeNetwork: values["node-network"] as string,
+    serviceProxy: !values["no-service-proxy"],
     runtimes,
     nodes,
     port,
@@ -93,4 +114,10 @@ export function parseStartArgs(argv: string[], root: string, env: NodeJS.Process
     skipSetup: values["skip-setup"] as boolean,
     help: values.help as boolean,
   };
+}
+
+/** Node IPAM's per-node mask: a /24 each, smaller only when the pod network has fewer /24s than nodes. */
+export function nodeCidrMask(podNetwork: string, nodes: number): number {
+  const prefix = Number(podNetwork.split("/")[1]);
+  return Math.max(24, prefix + Math.ceil(Math.log2(Math.max(nodes, 1))));
 }

@@ -10,19 +10,30 @@ import { chmod } from "node:fs/promises";
 import { createServer } from "node:net";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { buildAgentBundle } from "../edgeplane/agent-bundle.ts";
 import { type ClusterFetch, clusterFetch } from "../lib/client.ts";
 import { writeKubeconfig } from "../lib/kubeconfig.ts";
-import { findAgentEntry, killGroup, type LocalAgent, startAgent, stopAgent } from "./agents.ts";
-import { parseStartArgs, type StartOptions, USAGE } from "./args.ts";
+import {
+  type AgentOptions,
+  findAgentEntry,
+  killGroup,
+  type LocalAgent,
+  startAgent,
+  stopAgent,
+} from "./agents.ts";
+import { nodeCidrMask, parseStartArgs, type StartOptions, USAGE } from "./args.ts";
 import { nodeCriSocket, removeContainerPods, removeWasmSandboxes, whileFrozen } from "./container-pods.ts";
 import { type LocalControlPlane, startControlPlane } from "./controlplane.ts";
 import { containerRuntimeProblem, hasCommand, missingPackages, runSetupHost } from "./host.ts";
 import { pushOfflineImages } from "./images.ts";
+import type { NodeNetwork } from "./netns.ts";
+import { chooseNodeNetwork, routeToPods, startNodeNetwork } from "./netns-start.ts";
 import { ensureEncryptionKeys, ensurePki, ensureSigningKey } from "./pki.ts";
 import { privateDir, restrictTree } from "./private.ts";
 import { stopProcessesMentioning } from "./process-tree.ts";
 import { type RegistryProxy, startRegistryProxy } from "./registry-proxy.ts";
 import { pushSamples } from "./samples.ts";
+import { removeServiceRules, serviceProxyFor } from "./services.ts";
 import { ensureBootstrapToken } from "./tokens.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -53,7 +64,10 @@ async function main(): Promise<void> {
   await privateDir(logs);
   claimStateDir(stateDir);
 
-  const pki = await ensurePki(join(stateDir, "pki"));
+  const plan = await chooseNodeNetwork(options, say).catch((error) => {
+    throw new StartError(error.message);
+  });
+  const pki = await ensurePki(join(stateDir, "pki"), plan ? [plan.hostIP] : []);
   const encryptionKeys = await ensureEncryptionKeys(join(stateDir, "pki", "encryption-keys"));
   const signingKey = await ensureSigningKey(join(stateDir, "pki", "service-account.key"));
   await privateDir(join(stateDir, "state"));
@@ -66,6 +80,8 @@ async function main(): Promise<void> {
   if (options.port !== 0) await checkPortFree(options.port, "--port");
   if (options.registryPort !== 0) await checkPortFree(options.registryPort, "--registry-port");
 
+  // The agent bundle join.sh installs is a static asset of the Worker, as `wrangler deploy` builds it.
+  await buildAgentBundle(ROOT);
   say("starting the control plane (workerd)...");
   const cp = await startControlPlane({
     root: ROOT,
@@ -75,12 +91,15 @@ async function main(): Promise<void> {
     secrets: {
       ADMIN_TOKEN: pki.token,
       ENCRYPTION_KEYS: encryptionKeys,
-      // ServiceAccount and user tokens; pods trust the API through the local CA (kube-root-ca.crt).
+      // ServiceAccount and user tokens (pods trust the API through CLUSTER_CA_CERT below).
       SERVICE_ACCOUNT_SIGNING_KEY: signingKey,
-      CLUSTER_CA_CERT: readFileSync(pki.caCert, "utf8"),
+      // Served at /edgeplane/v1/join/ca.crt for join.sh's --ca-hash check.
+      CLUSTER_CA: readFileSync(pki.caCert, "utf8"),
       // Node IPAM cuts --pod-network into one /24 per node (node-1 gets the first, as before IPAM).
       CLUSTER_CIDR: options.podNetwork,
-      NODE_CIDR_MASK_SIZE: "24",
+      NODE_CIDR_MASK_SIZE: String(nodeCidrMask(options.podNetwork, options.nodes)),
+      // The cluster CA pods trust (published to them as the kube-root-ca.crt ConfigMap).
+      CLUSTER_CA_CERT: readFileSync(pki.caCert, "utf8"),
     },
     logFile: join(logs, "control-plane.log"),
     onCron: (cron, error) => {
@@ -128,8 +147,27 @@ async function main(): Promise<void> {
     if (!shuttingDown) say(`first resync failed: ${error.message}`);
   });
 
+  const ports = { api: Number(new URL(cp.url).port), registry: Number(registry.host.split(":")[1]) };
+  const network =
+    plan &&
+    (await startNodeNetwork(plan, stateDir, ports, say).catch((error) => {
+      throw new StartError(`cannot build the node network: ${error.message}`);
+    }));
+  running.network = network;
+  const services = await serviceProxyFor(options, pki, say);
+  if (services) running.serviceBridge = options.cniBridge;
   if (options.nodes > 0)
-    await startAgents(options, runtimes, cp.url, pki.caCert, fetcher, agents, registry.host);
+    await startAgents(
+      options,
+      runtimes,
+      cp.url,
+      pki.caCert,
+      fetcher,
+      agents,
+      registry.host,
+      services,
+      network,
+    );
 
   const kc = show(kubeconfig);
   console.log(
@@ -147,6 +185,7 @@ async function main(): Promise<void> {
     ].join("\n"),
   );
   for (const agent of agents) void reportNodeReady(fetcher, agent.name);
+  if (network) for (const a of agents) void routeToPods(fetcher, network, a.name, stopping, say);
 }
 
 /** --runtimes, else containers and WASM when containerd can run here (else WASM only, and one line saying why). */
@@ -245,6 +284,8 @@ async function startAgents(
   fetcher: ClusterFetch,
   agents: LocalAgent[],
   registryHost: string,
+  serviceProxy: AgentOptions["serviceProxy"],
+  network?: NodeNetwork,
 ): Promise<void> {
   const entry = findAgentEntry(ROOT);
   running.nodesDir = join(options.stateDir, "nodes");
@@ -259,11 +300,16 @@ async function startAgents(
       nodeName: name,
       description: `npm start: local node ${name}`,
     });
+    // A node in its own namespace reaches the API at the host's address on the node network.
+    const place = network?.node(name);
     const agent = await startAgent({
       root: ROOT,
       entry,
       name,
-      server,
+      server: place ? `https://${network?.plan.hostIP}:${new URL(server).port}` : server,
+      netns: place?.ns,
+      // Its own address (and below, its own service proxy: rules and NodePorts in its namespace only).
+      extraArgs: place ? ["--node-ip", place.ip] : undefined,
       // Each local node joins as a remote one does: with its own bootstrap token (docs/deploy.md).
       tokenFile,
       caFile,
@@ -271,6 +317,10 @@ async function startAgents(
       runtimes,
       dockerHubMirror: runtimes.includes("cri") ? registryHost : undefined,
       bridge: options.cniBridge,
+      // Nodes sharing the host's network namespace and pod bridge share one table, so one agent programs it and
+      // the others point their pods at its DNS; a node in its own namespace has its own.
+      serviceProxy: place || i === 1 ? serviceProxy : undefined,
+      clusterDns: !place && i > 1 && serviceProxy ? "10.96.0.10" : undefined,
       dataDir: join(running.nodesDir, name),
       logFile: join(options.stateDir, "logs", `${name}.log`),
     });
@@ -303,17 +353,21 @@ async function reportNodeReady(fetcher: ClusterFetch, name: string): Promise<voi
 }
 
 let shuttingDown = false;
+const stopping = () => shuttingDown;
 
 /** What is running, so one teardown can stop it on a signal or a failed start. */
 const running: {
   cp?: LocalControlPlane;
   agents: LocalAgent[];
   registry?: RegistryProxy;
+  network?: NodeNetwork;
   /** Parent of the node agents' data dirs: their pods' processes mention it. */
   nodesDir?: string;
   fetcher?: { close(): Promise<void> };
   closers: (() => Promise<void>)[];
   pidFile?: string;
+  /** The pod bridge whose service proxy table the agents programmed. */
+  serviceBridge?: string;
 } = { agents: [], closers: [] };
 
 /** Stop the agents (their whole process groups), then workerd. */
@@ -348,6 +402,12 @@ async function teardown(): Promise<void> {
     const sandboxes = counts.reduce((a, b) => a + b, 0);
     if (sandboxes > 0) say(`removed ${sandboxes} WASM pod sandbox(es)`);
   }
+  if (running.network) {
+    await running.network.stop();
+    say(`removed the node network (bridge ${running.network.plan.bridge} and its namespaces)`);
+  }
+  // Agents leave their rules when they stop (kube-proxy does too); a stopped local cluster takes them away.
+  if (running.serviceBridge) await removeServiceRules(running.serviceBridge);
   await running.registry?.stop();
   for (const close of running.closers) await close().catch(() => {});
   await running.fetcher?.close().catch(() => {});

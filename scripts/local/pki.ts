@@ -1,12 +1,13 @@
 /**
  * The local cluster's credentials, made once and kept in the state dir: a
- * private CA, a server certificate for 127.0.0.1/localhost signed by it, and
- * the admin token. openssl does the certificate work (it is on every host
+ * private CA, a server certificate for 127.0.0.1/localhost signed by it, the
+ * certificate the nodes' API proxies present for the `kubernetes` Service,
+ * and the admin token. openssl does the certificate work (it is on every host
  * this runs on, and `npm start` checks for it first).
  */
 import { execFile } from "node:child_process";
-import { generateKeyPairSync, randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
+import { generateKeyPairSync, randomBytes, X509Certificate } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
 import { chmod, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -26,8 +27,12 @@ export interface LocalPki {
   created: boolean;
 }
 
-/** Create (first start) or load the CA, server certificate and admin token under `dir` (0700, files 0600). */
-export async function ensurePki(dir: string): Promise<LocalPki> {
+/**
+ * Create (first start) or load the CA, server certificate and admin token under `dir` (0700, files 0600). The
+ * server certificate names 127.0.0.1, ::1, localhost and `ips` (e.g. the host's address on the local node
+ * network); one that lacks any of `ips` is issued again by the same CA, so existing kubeconfigs still trust it.
+ */
+export async function ensurePki(dir: string, ips: string[] = []): Promise<LocalPki> {
   await privateDir(dir);
   const paths = {
     caCert: join(dir, "ca.crt"),
@@ -41,9 +46,10 @@ export async function ensurePki(dir: string): Promise<LocalPki> {
     await makeCa(paths.caCert, paths.caKey);
     created = true;
   }
-  if (created || !existsSync(paths.serverCert) || !existsSync(paths.serverKey)) {
-    await makeServerCert(dir, paths);
-    created = true;
+  const noServerCert = created || !existsSync(paths.serverCert) || !existsSync(paths.serverKey);
+  if (noServerCert || !namesAll(paths.serverCert, ips)) {
+    await makeServerCert(dir, paths, ips);
+    created ||= noServerCert;
   }
   if (!existsSync(tokenFile)) {
     await privateFile(tokenFile, `${randomBytes(32).toString("hex")}\n`);
@@ -90,6 +96,18 @@ export async function ensureSigningKey(file: string): Promise<string> {
   return pem;
 }
 
+/** Whether the certificate at `file` has every one of `ips` among its subjectAltName IPs. */
+function namesAll(file: string, ips: string[]): boolean {
+  const san = new X509Certificate(readFileSync(file)).subjectAltName ?? "";
+  const names = new Set(
+    san
+      .split(", ")
+      .filter((n) => n.startsWith("IP Address:"))
+      .map((n) => n.slice(11)),
+  );
+  return ips.every((ip) => names.has(ip));
+}
+
 async function makeCa(cert: string, key: string): Promise<void> {
   await run("openssl", [
     "req",
@@ -114,19 +132,70 @@ async function makeCa(cert: string, key: string): Promise<void> {
   ]);
 }
 
+/** The names in-cluster clients reach the API by (kube-apiserver's service SANs), for the agents' API proxy. */
+export function apiProxyNames(clusterDomain = "cluster.local", serviceIP = "10.96.0.1"): string[] {
+  return [
+    `IP:${serviceIP}`,
+    "DNS:kubernetes",
+    "DNS:kubernetes.default",
+    "DNS:kubernetes.default.svc",
+    `DNS:kubernetes.default.svc.${clusterDomain}`,
+  ];
+}
+
+/**
+ * The certificate every local node's API proxy presents (node-agent --api-proxy-cert/--api-proxy-key): signed by
+ * the local CA for the `kubernetes` Service's names and IP, so pods verify it with the cluster CA as they would
+ * kube-apiserver's. Made once, in `dir` next to the CA.
+ */
+export async function ensureApiProxyCert(
+  dir: string,
+  pki: Pick<LocalPki, "caCert" | "caKey">,
+): Promise<{ cert: string; key: string }> {
+  const paths = { cert: join(dir, "api-proxy.crt"), key: join(dir, "api-proxy.key") };
+  if (!existsSync(paths.cert) || !existsSync(paths.key)) {
+    await signLeaf(dir, "api-proxy", "kubernetes", apiProxyNames(), {
+      caCert: pki.caCert,
+      caKey: pki.caKey,
+      cert: paths.cert,
+      key: paths.key,
+    });
+    await restrictTree(dir);
+  }
+  return paths;
+}
+
 async function makeServerCert(
   dir: string,
   p: { caCert: string; caKey: string; serverCert: string; serverKey: string },
+  ips: string[],
 ): Promise<void> {
-  const csr = join(dir, "server.csr");
-  const ext = join(dir, "server.ext");
+  const sans = ["IP:127.0.0.1", "IP:::1", "DNS:localhost", ...ips.map((ip) => `IP:${ip}`)];
+  await signLeaf(dir, "server", "localhost", sans, {
+    caCert: p.caCert,
+    caKey: p.caKey,
+    cert: p.serverCert,
+    key: p.serverKey,
+  });
+}
+
+/** A P-256 serving certificate for `sans`, signed by the CA (825 days, the most clients accept). */
+async function signLeaf(
+  dir: string,
+  stem: string,
+  cn: string,
+  sans: string[],
+  p: { caCert: string; caKey: string; cert: string; key: string },
+): Promise<void> {
+  const csr = join(dir, `${stem}.csr`);
+  const ext = join(dir, `${stem}.ext`);
   await writeFile(
     ext,
     [
       "basicConstraints=critical,CA:FALSE",
       "keyUsage=critical,digitalSignature,keyEncipherment",
       "extendedKeyUsage=serverAuth",
-      "subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost",
+      `subjectAltName=${sans.join(",")}`,
       "",
     ].join("\n"),
   );
@@ -138,11 +207,11 @@ async function makeServerCert(
     "ec_paramgen_curve:P-256",
     "-nodes",
     "-keyout",
-    p.serverKey,
+    p.key,
     "-out",
     csr,
     "-subj",
-    "/CN=localhost",
+    `/CN=${cn}`,
   ]);
   await run("openssl", [
     "x509",
@@ -155,7 +224,7 @@ async function makeServerCert(
     p.caKey,
     "-CAcreateserial",
     "-out",
-    p.serverCert,
+    p.cert,
     "-days",
     "825",
     "-extfile",

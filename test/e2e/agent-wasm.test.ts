@@ -315,7 +315,9 @@ spec:
     const pod = await until(
       async () => {
         const p = await getPod("web");
-        return p?.status?.conditions?.find((c) => c.type === "Ready")?.status === "True" ? p : undefined;
+        if (p?.status?.conditions?.find((c) => c.type === "Ready")?.status === "True") return p;
+        // Thrown, so a timeout reports where the pod got stuck.
+        throw new Error(`not Ready: ${JSON.stringify(p?.status ?? null)}`);
       },
       90_000,
       "web Ready",

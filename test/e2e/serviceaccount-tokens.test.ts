@@ -92,7 +92,7 @@ describe.skipIf(unavailable)("ServiceAccount tokens through kubectl, the API and
   }
 
   /** GET with `token` as the bearer: the status and the body. */
-  async function asBearer(token: string, path = "/api/v1/namespaces/default/configmaps") {
+  async function asBearer(token: string, path = "/api") {
     const r = await cp.fetch(path, { headers: { Authorization: `Bearer ${token}` } });
     return { status: r.status, body: (await r.json()) as { kind?: string; reason?: string } };
   }
@@ -229,8 +229,24 @@ scheduling:
         groups: ["system:serviceaccounts", "system:serviceaccounts:default", "system:authenticated"],
       },
     });
-    // The token is a credential kubectl itself can use.
-    const listed = await cp.kubectl(["--token", token, "get", "configmaps", "-o", "name"]);
+    // The token is a credential kubectl itself can use, with what RBAC grants the account.
+    const denied = await cp.kubectl(["--token", token, "get", "configmaps", "-o", "name"]);
+    expect(denied.stderr).toMatch(/Forbidden|forbidden/);
+    await kubectl([
+      "create",
+      "rolebinding",
+      "bot-view",
+      "--clusterrole=view",
+      "--serviceaccount=default:bot",
+    ]);
+    const listed = await waitFor(
+      async () => {
+        const r = await cp.kubectl(["--token", token, "get", "configmaps", "-o", "name"]);
+        return r.code === 0 ? r : undefined;
+      },
+      30_000,
+      "bot may list configmaps",
+    );
     expect(listed.code, listed.stderr).toBe(0);
     expect(listed.stdout).toContain("configmap/kube-root-ca.crt");
     // --audience and --duration reach the token (kubectl 1.32+ sends this request as protobuf).
@@ -342,7 +358,7 @@ scheduling:
     const alice = join(dir, "alice.kubeconfig");
     const { writeFileSync } = await import("node:fs");
     writeFileSync(alice, minted.stdout, { mode: 0o600 });
-    const r = await cp.kubectl(["--kubeconfig", alice, "get", "configmaps", "-o", "name"]);
+    const r = await cp.kubectl(["--kubeconfig", alice, "get", "--raw", "/api"]);
     expect(r.code, r.stderr).toBe(0);
     const token = /token: (\S+)/.exec(minted.stdout)?.[1] ?? "";
     const claims = JSON.parse(Buffer.from(token.split(".")[1], "base64url").toString());

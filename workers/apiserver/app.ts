@@ -12,11 +12,14 @@ import { ApiError } from "../client/status.ts";
 import type { AdmissionPlugin } from "./admission/chain.ts";
 import { type Level, podSecurityAdmission } from "./admission/podsecurity.ts";
 import { readJsonObject } from "./decode.ts";
+import type { Authorizer } from "./authorize.ts";
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, VERSION_INFO } from "./discovery.ts";
 import type { UnknownFieldsChecker } from "./fields.ts";
 import { handleResource, type WatchSettings } from "./handlers/index.ts";
 import { nodeRestriction } from "./node-restriction.ts";
 import type { PlatformServices } from "./platform.ts";
+import { escalationAdmission } from "./rbac/escalation.ts";
+import { impersonate } from "./rbac/impersonate.ts";
 import type { LeaseManager } from "./registry/leases.ts";
 import { Registry, type RegistryWrite } from "./registry/registry.ts";
 import type { ResourceInfo, ServiceAllocator } from "./registry/types.ts";
@@ -49,6 +52,8 @@ export interface ApiServerDeps {
   bootstrapMemo?: { done?: Promise<void> };
   /** Authorization by verb (Node authorizer etc.); throws ApiError Forbidden. Never sees the body. */
   authorize?: (user: UserInfo, attributes: RequestAttributes, registry: Registry) => Promise<void>;
+  /** The full authorizer chain (authorize.ts createAuthorizer): used instead of `authorize`, and it also enables impersonation, RBAC escalation checks and access reviews. */
+  authorizer?: Authorizer;
   /** Shared allocation pools for strategy.allocate (service ClusterIPs/NodePorts). */
   allocator?: (registry: Registry) => ServiceAllocator;
   /** Pod Security level for namespaces without pod-security.kubernetes.io labels (default baseline). */
@@ -62,6 +67,8 @@ export interface ApiServerDeps {
   watch?: WatchSettings;
   /** Admission plugins beyond the kinds' own, run after them and before NodeRestriction (kube's ServiceAccount plugin). */
   admission?: AdmissionPlugin[];
+  /** The table with the custom resources' rows as the stored CRDs define them now (crd/cache.ts); absent: none. */
+  customResources?: (store: Store, builtins: ResourceInfo[]) => Promise<ResourceInfo[]>;
 }
 
 /** What the middleware hands the routes: who is asking, and for what verb on what. */
@@ -74,6 +81,22 @@ async function bootstrap(registry: Registry, resources: ResourceInfo[]): Promise
   for (const info of resources) await info.rest?.bootstrap?.(registry);
 }
 
+/**
+ * Whether a request may involve custom resources, so the CRDs must be read:
+ * anything but the core API and built-in resources (namespaces excepted:
+ * deleting one empties it of custom resources too).
+ */
+function needsCustomResources(path: string, builtins: ResourceInfo[]): boolean {
+  const parts = path.split("/");
+  if (parts[1] === "api")
+    return (
+      parts[3] === "namespaces" && (parts.length === 5 || (parts.length === 6 && parts[5] === "finalize"))
+    );
+  if (parts[1] !== "apis" || parts.length < 5) return true;
+  const resource = parts[4] === "namespaces" && parts.length > 6 ? parts[6] : parts[4];
+  return !builtins.some((r) => r.group === parts[2] && r.version === parts[3] && r.resource === resource);
+}
+
 /** Build the API server app. */
 export function createApiServer(deps: ApiServerDeps) {
   const now = deps.now ?? (() => new Date());
@@ -81,12 +104,16 @@ export function createApiServer(deps: ApiServerDeps) {
     store: deps.store,
     resources: deps.resources,
     now,
-    onWrite: deps.onWrite,
+    onWrite: (event) => {
+      deps.authorizer?.observe(event);
+      deps.onWrite?.(event);
+    },
     // kube's order: the kinds' own plugins (NamespaceLifecycle), NodeRestriction, (validation), PodSecurity.
     admission: [
       ...deps.resources.flatMap((info) => info.rest?.admission ?? []),
       ...(deps.admission ?? []),
       nodeRestriction,
+      ...(deps.authorizer ? [escalationAdmission(deps.authorizer)] : []),
       podSecurityAdmission({ defaultLevel: deps.podSecurityDefault ?? "baseline" }),
     ],
     allocator: deps.allocator,
@@ -119,35 +146,42 @@ export function createApiServer(deps: ApiServerDeps) {
   app.use("*", async (c, next) => {
     const path = new URL(c.req.url).pathname;
     if (UNAUTHENTICATED.has(path)) return next();
-    const user = await deps.authenticate(c.req.raw);
-    if (!user) throw new ApiError("Unauthorized", "Unauthorized");
-    c.set("user", user);
+    const authenticated = await deps.authenticate(c.req.raw);
+    if (!authenticated) throw new ApiError("Unauthorized", "Unauthorized");
+    if (deps.customResources && needsCustomResources(path, deps.resources))
+      registry.setResources(await deps.customResources(deps.store, deps.resources));
     // The verb is fixed here, once: a method with no verb, or one the (sub)resource does not serve, is 405 now.
-    const attributes = requestAttributes(c.req.raw, deps.resources);
+    const attributes = requestAttributes(c.req.raw, registry.resources);
     c.set("attributes", attributes);
-    if (deps.authorize) await deps.authorize(user, attributes, registry);
+    // Before authorization: the default RBAC policy is among the built-in objects.
     memo.done ??= bootstrap(registry, deps.resources).catch((error) => {
       memo.done = undefined;
       throw error;
     });
     await memo.done;
+    const user = deps.authorizer
+      ? await impersonate(c.req.raw, authenticated, deps.authorizer, registry)
+      : authenticated;
+    c.set("user", user);
+    if (deps.authorizer) await deps.authorizer.authorize(user, attributes, registry);
+    else if (deps.authorize) await deps.authorize(user, attributes, registry);
     return next();
   });
 
   app.get("/api", (c) => c.json(apiVersions(new URL(c.req.url).host)));
-  app.get("/apis", (c) => c.json(apiGroupList(deps.resources)));
+  app.get("/apis", (c) => c.json(apiGroupList(registry.resources)));
   app.get("/api/:version{v[0-9a-z]+}", (c) => {
-    const doc = apiResourceList(deps.resources, "", c.req.param("version"));
+    const doc = apiResourceList(registry.resources, "", c.req.param("version"));
     if (!doc) throw new ApiError("NotFound", "the server could not find the requested resource");
     return c.json(doc);
   });
   app.get("/apis/:group", (c) => {
-    const doc = apiGroup(deps.resources, c.req.param("group"));
+    const doc = apiGroup(registry.resources, c.req.param("group"));
     if (!doc) throw new ApiError("NotFound", "the server could not find the requested resource");
     return c.json(doc);
   });
   app.get("/apis/:group/:version", (c) => {
-    const doc = apiResourceList(deps.resources, c.req.param("group"), c.req.param("version"));
+    const doc = apiResourceList(registry.resources, c.req.param("group"), c.req.param("version"));
     if (!doc) throw new ApiError("NotFound", "the server could not find the requested resource");
     return c.json(doc);
   });
@@ -185,7 +219,7 @@ export function createApiServer(deps: ApiServerDeps) {
   app.get("/openapi/v3", (c) => {
     if (!deps.schema?.openapiV3Paths)
       throw new ApiError("NotFound", "the server could not find the requested resource");
-    return c.json(deps.schema.openapiV3Paths(deps.resources) as object);
+    return c.json(deps.schema.openapiV3Paths(registry.resources) as object);
   });
   app.get("/openapi/v3/*", (c) => {
     const rest = new URL(c.req.url).pathname.slice("/openapi/v3/".length).split("/");
@@ -193,7 +227,7 @@ export function createApiServer(deps: ApiServerDeps) {
       rest[0] === "api" ? ["", rest[1]] : rest[0] === "apis" ? [rest[1], rest[2]] : [undefined, undefined];
     if (group === undefined || !version || !deps.schema?.openapiV3Document)
       throw new ApiError("NotFound", "the server could not find the requested resource");
-    const doc = deps.schema.openapiV3Document(group, version, deps.resources);
+    const doc = deps.schema.openapiV3Document(group, version, registry.resources);
     if (!doc) throw new ApiError("NotFound", "the server could not find the requested resource");
     return c.json(doc as object, 200, { "Cache-Control": "public, immutable" });
   });
@@ -209,6 +243,7 @@ export function createApiServer(deps: ApiServerDeps) {
       unknownFields: deps.schema?.unknownFields,
       services: deps.services ?? {},
       watch: deps.watch,
+      authorizer: deps.authorizer,
     });
   };
   app.all("/api/*", resource);

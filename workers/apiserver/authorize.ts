@@ -1,8 +1,10 @@
 /**
  * Authorization by verb (never by raw HTTP method, never by reading the
- * body). Admins and in-cluster components may do anything (RBAC objects are
- * stored but not enforced yet). Node identities (system:node:<name>) get
- * kube's Node authorizer: they read most kinds, but Secrets, ConfigMaps,
+ * body), as kube's authorizer chain: the Node authorizer for node
+ * identities, then the system:masters shortcut, then RBAC (rbac/).
+ *
+ * Node identities (system:node:<name>) get kube's Node authorizer, which
+ * decides for them alone: they read most kinds, but Secrets, ConfigMaps,
  * PersistentVolumeClaims and PersistentVolumes only by name and only through
  * a pod bound to them; they get none of the pod subresources that act on
  * other workloads (binding, eviction) or reach into containers (log, exec,
@@ -13,10 +15,21 @@
  * checked by NodeRestriction admission (node-restriction.ts), as in kube.
  * A bootstrap token not bound to a node (system:bootstrap:<id>) may only read
  * discovery: with no CSR flow here, an unbound token must not act as a node.
+ * Everyone else is allowed what RBAC grants, and refused with kube's message.
  */
+import type { PolicyRule } from "kubernetes-types/rbac/v1.js";
 import type { KubeObject } from "../client/kube.ts";
 import { ApiError } from "../client/status.ts";
 import { nodeOf, type PodReferences, podReferences } from "./node-graph.ts";
+import {
+  forbiddenMessage,
+  forbiddenStatusMessage,
+  rbacAllows,
+  rulesFor,
+  snapshotOf,
+} from "./rbac/authorizer.ts";
+import { RbacCache } from "./rbac/cache.ts";
+import { type Attributes, isResourceRequest } from "./rbac/evaluate.ts";
 import type { Registry } from "./registry/registry.ts";
 import type { RequestAttributes } from "./request-info.ts";
 import { nodeRunsServiceAccount } from "./serviceaccount/node-graph.ts";
@@ -45,65 +58,140 @@ const GRAPH_READS: Record<string, keyof PodReferences | "persistentvolumes"> = {
   "/persistentvolumes": "persistentvolumes",
 };
 
-function forbidden(user: UserInfo, verb: string, what: string, why: string): ApiError {
-  return new ApiError("Forbidden", `${what} is forbidden: User "${user.name}" cannot ${verb} it: ${why}`);
+/** The group kube lets do anything without consulting RBAC. */
+export const MASTERS_GROUP = "system:masters";
+/** Pod subresources that reach into containers: since kube 1.35 a WebSocket GET on them also needs `create`. */
+const STREAM_SUBRESOURCES = new Set(["exec", "attach", "portforward"]);
+
+/** An authorizer's answer: allowed, or not and why (the reason is appended to kube's message). */
+export interface Decision {
+  allowed: boolean;
+  reason: string;
 }
 
-/** Throws 403 unless `user` may perform the request described by `attributes`. */
-export async function authorize(
-  user: UserInfo,
-  attributes: RequestAttributes,
-  registry: Registry,
-): Promise<void> {
-  const { verb, path, target } = attributes;
-  if (user.name.startsWith(BOOTSTRAP_PREFIX)) {
-    if (!target && (verb === "get" || verb === "head")) return;
-    throw new ApiError(
-      "Forbidden",
-      `${path} is forbidden: User "${user.name}" is a bootstrap token not bound to a node; ` +
-        `add data "node-name" to its Secret to let a node agent use it`,
-    );
-  }
-  if (!user.name.startsWith(NODE_PREFIX)) return;
+/** What the API server and the review kinds need from authorization. */
+export interface Authorizer {
+  /** Throws 403 Forbidden (kube's wording) unless the request may proceed. */
+  authorize(user: UserInfo, attributes: RequestAttributes, registry: Registry): Promise<void>;
+  /** The chain's decision for any attributes (SubjectAccessReview, impersonation, escalate/bind). */
+  decide(user: UserInfo, attributes: Attributes, registry: Registry): Promise<Decision>;
+  /** The RBAC rules that apply to the user in a namespace (SelfSubjectRulesReview, escalation checks). */
+  rules(user: UserInfo, namespace: string | undefined, registry: Registry): Promise<PolicyRule[]>;
+  /** A write this isolate committed (the registry's write hook): RBAC writes take effect on the next request. */
+  observe(event: { group: string }): void;
+}
+
+/** A request's attributes in the authorizer's terms (strings, no table row). */
+function attributesOf(request: RequestAttributes): Attributes {
+  const { verb, path, target } = request;
+  if (!target) return { verb, path };
+  return {
+    verb,
+    apiGroup: target.info.group,
+    resource: target.info.resource,
+    subresource: target.subresource,
+    name: target.name,
+    namespace: target.namespace,
+  };
+}
+
+/** The authorizer chain over a per-isolate RBAC cache. */
+export function createAuthorizer(options: { cache?: RbacCache } = {}): Authorizer {
+  const cache = options.cache ?? new RbacCache();
+  const decide = async (user: UserInfo, attributes: Attributes, registry: Registry): Promise<Decision> => {
+    if (user.name.startsWith(BOOTSTRAP_PREFIX)) {
+      if (!isResourceRequest(attributes) && (attributes.verb === "get" || attributes.verb === "head"))
+        return { allowed: true, reason: "" };
+      return {
+        allowed: false,
+        reason: `User "${user.name}" is a bootstrap token not bound to a node; add data "node-name" to its Secret to let a node agent use it`,
+      };
+    }
+    if (user.name.startsWith(NODE_PREFIX)) return nodeDecision(user, attributes, registry);
+    if (user.groups.includes(MASTERS_GROUP)) return { allowed: true, reason: "" };
+    const snapshot = await snapshotOf(cache, registry);
+    if (!rbacAllows(snapshot, user, attributes)) return { allowed: false, reason: "" };
+    if (isResourceRequest(attributes) && attributes.verb === "get" && attributes.resource === "pods") {
+      const sub = attributes.subresource ?? "";
+      if (STREAM_SUBRESOURCES.has(sub) && !rbacAllows(snapshot, user, { ...attributes, verb: "create" }))
+        return { allowed: false, reason: `${sub} needs the create verb on pods/${sub}` };
+    }
+    return { allowed: true, reason: "" };
+  };
+  return {
+    decide,
+    observe: (event) => cache.observe(event),
+    async authorize(user, request, registry) {
+      const attributes = attributesOf(request);
+      const decision = await decide(user, attributes, registry);
+      if (decision.allowed) return;
+      const why = forbiddenMessage(user.name, attributes);
+      const message = forbiddenStatusMessage(
+        attributes,
+        decision.reason ? `${why}: ${decision.reason}` : why,
+      );
+      const resource = isResourceRequest(attributes) ? attributes : undefined;
+      throw new ApiError(
+        "Forbidden",
+        message,
+        resource ? { name: resource.name, group: resource.apiGroup, kind: resource.resource } : undefined,
+      );
+    },
+    async rules(user, namespace, registry) {
+      if (user.groups.includes(MASTERS_GROUP))
+        return [
+          { verbs: ["*"], apiGroups: ["*"], resources: ["*"] },
+          { verbs: ["*"], nonResourceURLs: ["*"] },
+        ];
+      return rulesFor(await snapshotOf(cache, registry), user, namespace);
+    },
+  };
+}
+
+/** The Node authorizer for a system:node:<name> identity (it decides alone: nodes get no RBAC). */
+async function nodeDecision(user: UserInfo, attributes: Attributes, registry: Registry): Promise<Decision> {
   const node = user.name.slice(NODE_PREFIX.length);
-  if (!target) {
-    if (verb === "get" || verb === "head") return;
-    throw forbidden(user, verb, path, "node restriction");
+  const { verb } = attributes;
+  const deny = (reason: string): Decision => ({ allowed: false, reason });
+  const allow: Decision = { allowed: true, reason: "" };
+  if (!isResourceRequest(attributes)) {
+    if (verb === "get" || verb === "head") return allow;
+    return deny("node restriction");
   }
-  const { info, namespace, name, subresource } = target;
-  const key = `${info.group}/${info.resource}`;
-  const what = `${info.resource}${subresource ? `/${subresource}` : ""}${info.group ? `.${info.group}` : ""} "${name ?? ""}"`;
+  const { namespace, name, subresource } = attributes;
+  const key = `${attributes.apiGroup}/${attributes.resource}`;
   if (subresource && NODE_DENIED_SUBRESOURCES.has(`${key}/${subresource}`))
-    throw forbidden(user, verb, what, "nodes may not use this subresource (node authorizer)");
+    return deny("nodes may not use this subresource (node authorizer)");
   if (READ_VERBS.has(verb)) {
     const graph = GRAPH_READS[key];
-    if (!graph) return;
+    if (!graph) return allow;
     if (verb !== "get" || !name || subresource)
-      throw forbidden(
-        user,
-        verb,
-        what,
-        "a node can only get individual objects of this kind (node authorizer)",
-      );
-    if (await reachable(node, graph, namespace, name, registry)) return;
-    throw forbidden(user, verb, what, `no relationship found between node "${node}" and this object`);
+      return deny("a node can only get individual objects of this kind (node authorizer)");
+    if (await reachable(node, graph, namespace, name, registry)) return allow;
+    return deny(`no relationship found between node "${node}" and this object`);
   }
-  if (mayWrite(node, key, verb, namespace, name, subresource)) return;
+  if (mayWrite(node, key, verb, namespace, name, subresource)) return allow;
   // Tokens only for the accounts of its own pods (TokenRequest then checks the binding: token-request.ts).
   if (key === "/serviceaccounts" && subresource === "token" && verb === "create" && name) {
-    if (await nodeRunsServiceAccount(node, namespace, name, registry)) return;
-    throw forbidden(user, verb, what, `no relationship found between node "${node}" and this object`);
+    if (await nodeRunsServiceAccount(node, namespace, name, registry)) return allow;
+    return deny(`no relationship found between node "${node}" and this object`);
   }
+  const pods = registry.lookup("", "pods");
   if (
+    pods &&
     key === "/pods" &&
     name &&
     ((subresource === "status" && verb !== "create") || (!subresource && verb === "delete"))
   ) {
-    const pod = await registry.get(info, namespace, name).catch(() => undefined);
-    if (pod && nodeOf(pod) === node) return;
+    const pod = await registry.get(pods, namespace, name).catch(() => undefined);
+    if (pod && nodeOf(pod) === node) return allow;
   }
-  throw forbidden(user, verb, what, "node restriction");
+  return deny("node restriction");
 }
+
+/** The chain with a cache of its own (tests, tools); the Worker passes its per-isolate cache to createAuthorizer. */
+export const authorize: Authorizer["authorize"] = (user, attributes, registry) =>
+  createAuthorizer({ cache: new RbacCache() }).authorize(user, attributes, registry);
 
 /** Writes a node may make that need no lookup: its own Node and Lease, mirror pods (creates are checked at admission), events. */
 function mayWrite(

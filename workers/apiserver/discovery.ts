@@ -4,14 +4,16 @@
  * asks for aggregated discovery first and falls back when the response's
  * Content-Type is plain application/json.
  */
+
+import { EDGEPLANE_VERSION, parseVersion } from "../client/version.ts";
 import type { ResourceInfo } from "./registry/types.ts";
 import { servedVerbs } from "./request-info.ts";
 
 /** The version we report (/version). */
 export const VERSION_INFO = {
-  major: "1",
-  minor: "31",
-  gitVersion: "v1.31.0-edgeplane",
+  major: String(parseVersion(EDGEPLANE_VERSION)?.[0]),
+  minor: String(parseVersion(EDGEPLANE_VERSION)?.[1]),
+  gitVersion: EDGEPLANE_VERSION,
   gitCommit: "edgeplane",
   gitTreeState: "clean",
   buildDate: "2026-01-01T00:00:00Z",

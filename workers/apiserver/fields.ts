@@ -55,6 +55,8 @@ export function checkFields(
   level: FieldValidation,
   checker: UnknownFieldsChecker | undefined,
 ): string[] {
+  // A custom resource is pruned by its own schema (what kube reports as unknown fields for CRs).
+  if (info.customResource) return checkCustom(info, object, duplicates, level);
   if (level === "Ignore" && !checker) return [];
   let unknown: string[] = [];
   if (checker) {
@@ -64,6 +66,30 @@ export function checkFields(
       unknown = []; // a schema gap must not fail writes
     }
   }
+  return report(info, object, unknown, duplicates, level);
+}
+
+/** Unknown fields of a custom resource: pruned (Warn/Ignore) or refused (Strict), by its CRD's schema. */
+function checkCustom(
+  info: ResourceInfo,
+  object: KubeObject,
+  duplicates: string[],
+  level: FieldValidation,
+): string[] {
+  // Strict must see what would be pruned before anything is; otherwise prune in place (keys may hold dots).
+  const target = level === "Strict" ? structuredClone(object) : object;
+  const unknown = info.customResource?.prune(target) ?? [];
+  return report(info, object, unknown, duplicates, level);
+}
+
+/** Strict: 400 listing the problems; otherwise drop the unknown fields and return warnings for Warn. */
+function report(
+  info: ResourceInfo,
+  object: KubeObject,
+  unknown: string[],
+  duplicates: string[],
+  level: FieldValidation,
+): string[] {
   const problems = [
     ...unknown.map((p) => `unknown field "${p}"`),
     ...duplicates.map((p) => `duplicate field "${p}"`),

@@ -8,10 +8,12 @@ import { createKubeClient, type KubeClient } from "../client/kube.ts";
 import type { Env } from "../env.ts";
 import { parseLevel } from "./admission/podsecurity.ts";
 import { type ApiServer, createApiServer } from "./app.ts";
-import { authorize } from "./authorize.ts";
+import { createAuthorizer } from "./authorize.ts";
+import { type CustomResourceCache, createCustomResourceCache, customResourceTable } from "./crd/cache.ts";
 import { createServiceAllocator, inUseFromServices, RESOURCES } from "./kinds/index.ts";
 import { schemaServices } from "./openapi/index.ts";
 import type { PlatformServices } from "./platform.ts";
+import { RbacCache } from "./rbac/cache.ts";
 import { createLeaseManager, type LeaseManager } from "./registry/leases.ts";
 import { DEFAULT_EXPIRING_TTL_SECONDS, type Registry } from "./registry/registry.ts";
 import {
@@ -53,13 +55,18 @@ const internalRequests = new WeakMap<Request, UserInfo>();
 
 /**
  * Per-isolate state per store binding, shared across requests: the
- * built-in namespaces have been ensured, the open-watch counts and the
- * Event lease being reused (the parsed encryption keys: storage.ts).
+ * built-in namespaces have been ensured, the open-watch counts, the
+ * Event lease being reused and the custom resources' rows (the parsed
+ * encryption keys: storage.ts).
  */
 interface IsolateState {
   bootstrap: { done?: Promise<void> };
   watches: { max: number; limiter: WatchLimiter };
   leases: LeaseManager;
+  /** RBAC objects indexed for the authorizer, refreshed by this isolate's writes and by revision checks. */
+  rbac: RbacCache;
+  /** The custom resources' rows, rebuilt when the CRDs change. */
+  customResources: CustomResourceCache;
 }
 const isolateStates = new WeakMap<object, IsolateState>();
 
@@ -71,6 +78,8 @@ function isolateState(env: Env): IsolateState {
       bootstrap: {},
       watches: { max, limiter: createWatchLimiter(max) },
       leases: createLeaseManager(createDurableStore(env.STORE), Date.now),
+      rbac: new RbacCache(),
+      customResources: createCustomResourceCache(),
     };
     isolateStates.set(env.STORE, state);
   }
@@ -104,6 +113,7 @@ export function apiServerForEnv(
       keepaliveMs: intSetting(env.WATCH_KEEPALIVE_SECONDS, DEFAULT_WATCH_KEEPALIVE_SECONDS) * 1000,
     },
     resources: RESOURCES,
+    customResources: (rowStore, builtins) => customResourceTable(state.customResources, rowStore, builtins),
     authenticate: async (request) => internalRequests.get(request) ?? external(request),
     onWrite: hooks.onWrite,
     services: { ...hooks.services, tokens },
@@ -112,7 +122,7 @@ export function apiServerForEnv(
     // OpenAPI v3 documents and the strict unknown-field check, generated from the resource table.
     schema: schemaServices,
     bootstrapMemo: state.bootstrap,
-    authorize,
+    authorizer: createAuthorizer({ cache: state.rbac }),
     allocator: (registry) => serviceAllocator(env, registry),
     // An unknown level fails closed, as kube's label parsing does.
     podSecurityDefault:

@@ -15,7 +15,7 @@ export interface UserInfo {
   groups: string[];
   /** The identity's uid (ServiceAccounts: the ServiceAccount's). */
   uid?: string;
-  /** Extra attributes (authentication.kubernetes.io/pod-name, credential-id, ...). */
+  /** Extra attributes (authentication.kubernetes.io/pod-name, credential-id, ...; impersonated with Impersonate-Extra-<key>). */
   extra?: Record<string, string[]>;
 }
 

@@ -4,18 +4,22 @@
  * new Deployment all the way to bound pods.
  */
 
+import { clusterRoleAggregationController } from "../controllers/clusterroleaggregation/index.ts";
+import { crdCleanupController } from "../controllers/crd/index.ts";
 import { cronJobController } from "../controllers/cronjob/index.ts";
 import { daemonSetController } from "../controllers/daemonset/index.ts";
 import { deploymentController } from "../controllers/deployment/index.ts";
 import { endpointsController } from "../controllers/endpoints/index.ts";
 import { garbageCollector } from "../controllers/gc/index.ts";
 import { jobController } from "../controllers/job/index.ts";
+import { kubernetesServiceController } from "../controllers/kubernetesservice/index.ts";
 import { namespaceController } from "../controllers/namespace/index.ts";
 import { nodeIpamController } from "../controllers/nodeipam/index.ts";
 import { nodeLifecycleController } from "../controllers/nodelifecycle/index.ts";
 import { replicaSetController } from "../controllers/replicaset/index.ts";
 import { rootCAController } from "../controllers/rootca/index.ts";
 import { serviceAccountController } from "../controllers/serviceaccount/index.ts";
+import { serviceLBController } from "../controllers/servicelb/index.ts";
 import { statefulSetController } from "../controllers/statefulset/index.ts";
 import { tokensController } from "../controllers/tokens/index.ts";
 import { volumeController } from "../controllers/volume/index.ts";
@@ -25,6 +29,7 @@ import { schedulerController } from "../scheduler/index.ts";
 /** The controllers, in the order a pass runs them. */
 export const CONTROLLERS: Controller[] = [
   namespaceController,
+  crdCleanupController,
   serviceAccountController,
   rootCAController,
   tokensController,
@@ -38,9 +43,12 @@ export const CONTROLLERS: Controller[] = [
   // After the scheduler: a claim its pass gave a node is provisioned and bound in the same pass.
   volumeController,
   endpointsController,
+  kubernetesServiceController,
+  serviceLBController,
   nodeIpamController,
   nodeLifecycleController,
   garbageCollector,
+  clusterRoleAggregationController,
 ];
 
 /** Every "group/resource" some controller watches: writes to anything else never wake the manager. */

@@ -29,6 +29,8 @@ export interface ControllerConfig {
   rootCACert?: string;
   /** Tokens controller: signs a legacy ServiceAccount token's claims; absent when no signing key is configured. */
   signToken?: (claims: Record<string, unknown>) => Promise<string>;
+  /** The Service ClusterIP range (kube: --service-cluster-ip-range): the built-in Services sit at its 1st and 10th IPs. */
+  serviceClusterIPRange: string;
 }
 
 /** Kubernetes' defaults. */
@@ -39,6 +41,7 @@ export const defaultConfig: ControllerConfig = {
   writeConcurrency: 16,
   clusterCIDR: "10.244.0.0/16",
   nodeCIDRMaskSize: 24,
+  serviceClusterIPRange: "10.96.0.0/16",
 };
 
 /**

@@ -26,6 +26,8 @@ export interface ServiceProxyOptions {
   bridge: string;
   /** All pods' addresses; default 10.244.0.0/16. */
   clusterCidr?: string;
+  /** The Service ClusterIP range (render.ts serviceCidr); default 10.96.0.0/16, the control plane's. */
+  serviceCidr?: string;
   /** Least time between two syncs; default 1000 ms. */
   minSyncPeriodMs?: number;
   /** Loads a script; default `nft -f -` (in `netns` when given). */
@@ -119,6 +121,7 @@ export class ServiceProxy {
       table: this.table,
       bridge: this.options.bridge,
       clusterCidr: this.options.clusterCidr ?? "10.244.0.0/16",
+      serviceCidr: this.options.serviceCidr ?? "10.96.0.0/16",
       listeners: Object.values(this.options.local ?? {}).flatMap((ports) =>
         Object.entries(ports).map(([key, at]) => ({ ...at, protocol: key.split("/")[0] ?? "tcp" })),
       ),

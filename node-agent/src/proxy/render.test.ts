@@ -48,6 +48,16 @@ describe("service proxy rules", () => {
     expect(script).not.toContain("10.244.0.4");
   });
 
+  it("rejects a pod's connection to a ClusterIP of the range that no Service holds, after DNAT", () => {
+    const model = servicePorts([svc("web", { clusterIP: "10.96.0.5", ports: [{ port: 80 }] })], [], "n1");
+    const { script } = render(model.ports, { ...OPTS, serviceCidr: "10.96.0.0/16" });
+    const forward = /chain filter-forward \{[^}]*\}/.exec(script)?.[0] ?? "";
+    expect(forward).toContain("ct state new iifname cni0 ip daddr 10.96.0.0/16 jump reject-chain");
+    // Only pods' forwarded traffic: the output hook runs before DNAT and must not see the range.
+    expect(/chain filter-output \{[^}]*\}/.exec(script)?.[0]).not.toContain("10.96.0.0/16");
+    expect(render(model.ports, OPTS).script).not.toContain("10.96.0.0/16");
+  });
+
   it("gives headless and ExternalName Services no rules, and rejects ports without endpoints", () => {
     const { script } = rendered(
       [

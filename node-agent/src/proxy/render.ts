@@ -18,6 +18,12 @@ export interface RenderOptions {
   clusterCidr: string;
   /** The agent's own listeners behind Services: reachable only through their Service or from the node itself. */
   listeners?: { ip: string; protocol: string; port: number }[];
+  /**
+   * The Service ClusterIP range: a pod's new connection to an address in it that no Service rule took is
+   * rejected at once (kube-proxy nftables mode's check for unallocated ClusterIPs) instead of heading for the
+   * default route and hanging.
+   */
+  serviceCidr?: string;
 }
 
 const MASQ_MARK = "0x4000";
@@ -134,6 +140,10 @@ export function render(
     ]),
     hook("filter-forward", "filter", "forward", "-110", [
       `ct state new iifname ${q(options.bridge)} jump cluster-ip-check`,
+      // After DNAT (prerouting) a served ClusterIP is an endpoint address: what is still in the range has no Service.
+      ...(options.serviceCidr
+        ? [`ct state new iifname ${q(options.bridge)} ip daddr ${options.serviceCidr} jump reject-chain`]
+        : []),
     ]),
     hook("filter-output", "filter", "output", "-110", [
       "ct state new jump cluster-ip-check",

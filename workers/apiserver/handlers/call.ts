@@ -4,6 +4,7 @@
  * manager. An object call always has a name; a collection call never does.
  */
 import { ApiError } from "../../client/status.ts";
+import type { Authorizer } from "../authorize.ts";
 import { type UnknownFieldsChecker, warningHeader } from "../fields.ts";
 import type { PlatformServices } from "../platform.ts";
 import type { Registry } from "../registry/registry.ts";
@@ -20,6 +21,8 @@ export interface HandlerDeps {
   services: PlatformServices;
   /** Watch limits: per-identity cap and the server-side timeout bound (absent: no cap, no bound). */
   watch?: WatchSettings;
+  /** The authorizer chain, for kinds that evaluate access (reviews). */
+  authorizer?: Authorizer;
 }
 
 /** How watches are limited (registry/watch-limits.ts). */

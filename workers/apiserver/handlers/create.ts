@@ -11,9 +11,18 @@ export async function create(call: CollectionCall): Promise<Response> {
     ...checkFields(call.info, object, duplicates, fieldValidationFrom(call.url), call.deps.unknownFields),
   );
   const ctx = { ...call.ctx, dryRun: dryRun(call.url) };
-  // A review kind answers from the body and stores nothing.
-  const answer = call.info.rest?.create;
-  if (answer) return json(await answer(object, ctx, call.deps.services), 201, call.warnings);
+  const own = call.info.rest?.create;
+  if (own) {
+    const { info, namespace, user } = call;
+    const registry = call.deps.registry;
+    const authorizer = call.deps.authorizer;
+    const services = call.deps.services;
+    return json(
+      await own({ info, namespace, object, ctx, registry, user, authorizer, services }),
+      201,
+      call.warnings,
+    );
+  }
   const created = await call.deps.registry.create(call.info, call.namespace, object, ctx, {
     manager: fieldManager(call),
   });

@@ -18,5 +18,13 @@ export async function list(call: CollectionCall): Promise<Response> {
   if (page.remainingItemCount !== undefined) metadata.remainingItemCount = page.remainingItemCount;
   if (wantsTable(call.request.headers.get("Accept")))
     return json(toTable(info, page.items, call.ctx.now, metadata, includeObjectFrom(url)), 200);
-  return json({ kind: `${info.kind}List`, apiVersion: apiVersionOf(info), metadata, items: page.items }, 200);
+  return json(
+    {
+      kind: info.customResource?.listKind ?? `${info.kind}List`,
+      apiVersion: apiVersionOf(info),
+      metadata,
+      items: page.items,
+    },
+    200,
+  );
 }

@@ -23,7 +23,14 @@ export async function patch(call: ObjectCall): Promise<Response> {
     object: body,
     type,
     duplicates,
-  } = await decodeObject(call, ["json-patch", "merge-patch", "strategic-merge-patch", "apply-patch"]);
+  } = await decodeObject(
+    call,
+    // Custom resources have no patch strategies: kube refuses strategic merge patch for them with 415
+    // (their Scale is a built-in type and takes it).
+    call.info.customResource && call.subresource !== "scale"
+      ? ["json-patch", "merge-patch", "apply-patch"]
+      : ["json-patch", "merge-patch", "strategic-merge-patch", "apply-patch"],
+  );
   const ctx = { ...call.ctx, dryRun: dryRun(call.url) };
   if (call.subresource === "scale") {
     if (type === "apply-patch")
@@ -88,7 +95,7 @@ async function apply(
       call.info,
       call.namespace,
       call.name,
-      (live) => serverSideApply(live, body, manager, force, ctx.now),
+      (live) => serverSideApply(live, body, manager, force, ctx.now, call.info.customResource?.listRules),
       ctx,
       { manager, target, operation: "Apply", precondition: body.metadata?.resourceVersion || undefined },
     );
@@ -102,6 +109,7 @@ async function apply(
     manager,
     force,
     ctx.now,
+    call.info.customResource?.listRules,
   );
   requireVerb(call.info, "create");
   const created = await registry.create(call.info, call.namespace, fresh, ctx, {

@@ -11,6 +11,7 @@ import { configMapStrategy } from "./configmap.ts";
 import { controllerRevisionStrategy } from "./controllerrevision.ts";
 import { cronJobProto } from "./cronjob.proto.ts";
 import { cronJobStrategy } from "./cronjob.ts";
+import { crdNamesAdmission, crdStrategy } from "./customresourcedefinition.ts";
 import { daemonSetStrategy } from "./daemonset.ts";
 import { deploymentProto } from "./deployment.proto.ts";
 import { deploymentStrategy } from "./deployment.ts";
@@ -31,12 +32,31 @@ import { podTemplateStrategy } from "./podtemplate.ts";
 import { bindingProto, roleProto } from "./rbac.proto.ts";
 import {
   clusterRoleBindingStrategy,
+  clusterRoleStorage,
   clusterRoleStrategy,
   roleBindingStrategy,
   roleStrategy,
 } from "./rbac.ts";
 import { replicaSetStrategy } from "./replicaset.ts";
 import { replicationControllerStrategy } from "./replicationcontroller.ts";
+import {
+  selfSubjectAccessReviewProto,
+  selfSubjectReviewProto,
+  selfSubjectRulesReviewProto,
+  subjectAccessReviewProto,
+} from "./reviews.proto.ts";
+import {
+  localSubjectAccessReviewStorage,
+  localSubjectAccessReviewStrategy,
+  selfSubjectAccessReviewStorage,
+  selfSubjectAccessReviewStrategy,
+  selfSubjectReviewStorage,
+  selfSubjectReviewStrategy,
+  selfSubjectRulesReviewStorage,
+  selfSubjectRulesReviewStrategy,
+  subjectAccessReviewStorage,
+  subjectAccessReviewStrategy,
+} from "./reviews.ts";
 import { runtimeClassStrategy } from "./runtimeclass.ts";
 import { secretProto } from "./secret.proto.ts";
 import { secretStrategy } from "./secret.ts";
@@ -84,6 +104,9 @@ function row<T extends object>(
 }
 
 const RBAC = "rbac.authorization.k8s.io/v1";
+const AUTHZ = "authorization.k8s.io/v1";
+/** Create-only kinds answered per request (access reviews): cluster-scoped, never stored. */
+const REVIEW = { namespaced: false, verbs: ["create"] };
 
 /** Every served resource. */
 export const RESOURCES: ResourceInfo[] = [
@@ -203,6 +226,21 @@ export const RESOURCES: ResourceInfo[] = [
     categories: ALL,
     subresources: { status: true },
   }),
+  // apiextensions.k8s.io/v1: each CRD adds rows at run time (crd/rows.ts, crd/cache.ts)
+  row(
+    "apiextensions.k8s.io/v1",
+    "customresourcedefinitions",
+    "CustomResourceDefinition",
+    "V1CustomResourceDefinition",
+    crdStrategy,
+    {
+      namespaced: false,
+      shortNames: ["crd", "crds"],
+      categories: ["api-extensions"],
+      subresources: { status: true },
+      rest: { admission: [crdNamesAdmission] },
+    },
+  ),
   // coordination, discovery, events, node
   row("coordination.k8s.io/v1", "leases", "Lease", "V1Lease", leaseStrategy),
   row("discovery.k8s.io/v1", "endpointslices", "EndpointSlice", "V1EndpointSlice", endpointSliceStrategy),
@@ -228,6 +266,7 @@ export const RESOURCES: ResourceInfo[] = [
   row(RBAC, "roles", "Role", "V1Role", roleStrategy, { nameFormat: "path", protobuf: roleProto }),
   row(RBAC, "clusterroles", "ClusterRole", "V1ClusterRole", clusterRoleStrategy, {
     protobuf: roleProto,
+    rest: clusterRoleStorage,
     namespaced: false,
     nameFormat: "path",
   }),
@@ -240,6 +279,68 @@ export const RESOURCES: ResourceInfo[] = [
     namespaced: false,
     nameFormat: "path",
   }),
+  // authorization.k8s.io/v1 and authentication.k8s.io/v1 reviews (kubectl auth can-i, auth whoami)
+  row(
+    AUTHZ,
+    "selfsubjectaccessreviews",
+    "SelfSubjectAccessReview",
+    "V1SelfSubjectAccessReview",
+    selfSubjectAccessReviewStrategy,
+    {
+      ...REVIEW,
+      rest: selfSubjectAccessReviewStorage,
+      protobuf: selfSubjectAccessReviewProto,
+    },
+  ),
+  row(
+    AUTHZ,
+    "selfsubjectrulesreviews",
+    "SelfSubjectRulesReview",
+    "V1SelfSubjectRulesReview",
+    selfSubjectRulesReviewStrategy,
+    {
+      ...REVIEW,
+      rest: selfSubjectRulesReviewStorage,
+      protobuf: selfSubjectRulesReviewProto,
+    },
+  ),
+  row(
+    AUTHZ,
+    "subjectaccessreviews",
+    "SubjectAccessReview",
+    "V1SubjectAccessReview",
+    subjectAccessReviewStrategy,
+    {
+      ...REVIEW,
+      rest: subjectAccessReviewStorage,
+      protobuf: subjectAccessReviewProto,
+    },
+  ),
+  row(
+    AUTHZ,
+    "localsubjectaccessreviews",
+    "LocalSubjectAccessReview",
+    "V1LocalSubjectAccessReview",
+    localSubjectAccessReviewStrategy,
+    {
+      ...REVIEW,
+      namespaced: true,
+      rest: localSubjectAccessReviewStorage,
+      protobuf: subjectAccessReviewProto,
+    },
+  ),
+  row(
+    "authentication.k8s.io/v1",
+    "selfsubjectreviews",
+    "SelfSubjectReview",
+    "V1SelfSubjectReview",
+    selfSubjectReviewStrategy,
+    {
+      ...REVIEW,
+      rest: selfSubjectReviewStorage,
+      protobuf: selfSubjectReviewProto,
+    },
+  ),
 ];
 
 /** The row for group/resource, if served. */

@@ -4,6 +4,7 @@
  */
 
 import type { Node, Writable } from "../../client/types.ts";
+import { agentSkewProblem } from "../../client/version.ts";
 import type { FieldError, Strategy } from "../registry/types.ts";
 import { AGE, age, col, orNone } from "./print.ts";
 import { conditions, specDiffers } from "./status.ts";
@@ -64,6 +65,14 @@ function validatePodCidrUpdate(node: Node, old: Node): FieldError[] {
   return [forbidden("spec.podCIDRs", 'node updates may not change podCIDR except from "" to valid')];
 }
 
+/** Registration refuses an agent outside the supported version skew (docs/deploy.md, Version skew). */
+function validateAgentVersion(node: Node, old?: Node): FieldError[] {
+  const version = node.status?.nodeInfo?.kubeletVersion;
+  if (typeof version !== "string" || version === old?.status?.nodeInfo?.kubeletVersion) return [];
+  const problem = agentSkewProblem(version);
+  return problem ? [forbidden("status.nodeInfo.kubeletVersion", problem)] : [];
+}
+
 /** The Node strategy: agents create nodes with status, so create keeps it; updates keep old status. */
 export const nodeStrategy: Strategy<Writable<Node>> = {
   prepareForUpdate(node, old) {
@@ -73,8 +82,9 @@ export const nodeStrategy: Strategy<Writable<Node>> = {
   prepareForStatusUpdate(node, old) {
     node.spec = structuredClone(old.spec);
   },
-  validate: validateTaints,
+  validate: (node) => [...validateTaints(node), ...validateAgentVersion(node)],
   validateUpdate: (node, old) => validatePodCidrUpdate(node, old),
+  validateStatusUpdate: (node, old) => validateAgentVersion(node, old),
   specChanged: specDiffers,
   columns: [
     col("Status", "The status of the node"),

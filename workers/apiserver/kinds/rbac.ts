@@ -1,10 +1,13 @@
 /**
  * rbac.authorization.k8s.io/v1 Role, ClusterRole, RoleBinding and
- * ClusterRoleBinding (stored and validated; enforcement comes later).
+ * ClusterRoleBinding: validation and printing. Enforcement lives in
+ * ../rbac/ (the authorizer, escalation checks); the ClusterRoles row brings
+ * the default policy (rbac/bootstrap.ts) as its built-in objects.
  */
 
 import type { ClusterRole, ClusterRoleBinding, Role, RoleBinding } from "../../client/types.ts";
-import type { FieldError, Strategy } from "../registry/types.ts";
+import { ensureBootstrapPolicy } from "../rbac/bootstrap.ts";
+import type { FieldError, StorageOverride, Strategy } from "../registry/types.ts";
 import { AGE, age, col } from "./print.ts";
 import { list, obj } from "./util.ts";
 import { deepEqual, forbidden, invalid, notSupported, required } from "./validation/errors.ts";
@@ -143,3 +146,6 @@ export const roleBindingStrategy: Strategy<RoleBinding> = bindingStrategy(false)
 
 /** ClusterRoleBinding (binds a ClusterRole cluster-wide). */
 export const clusterRoleBindingStrategy: Strategy<ClusterRoleBinding> = bindingStrategy(true);
+
+/** The ClusterRoles row's override: the default roles and bindings exist from the first request on. */
+export const clusterRoleStorage: StorageOverride = { bootstrap: ensureBootstrapPolicy };

@@ -14,6 +14,8 @@ import type { ServiceAllocator } from "../registry/types.ts";
 /** Default ranges, as kube-apiserver's --service-cluster-ip-range and --service-node-port-range. */
 const DEFAULT_CLUSTER_IP_RANGE = "10.96.0.0/16";
 const DEFAULT_NODE_PORT_RANGE = "30000-32767";
+/** kube-dns sits at the tenth address of the range (kubeadm's convention, workers/controllers/kubernetesservice). */
+const KUBE_DNS_OFFSET = 10;
 
 /** An IPv4 CIDR as a base address and size. */
 export interface Ipv4Range {
@@ -103,8 +105,13 @@ export function createServiceAllocator(options: {
           );
         return requested;
       }
-      // Skip the network address (offset 0), the first host (the `kubernetes` service) and broadcast.
-      const i = probe(key, range.size - 3, (i) => used.has(intToIp(range.base + 2 + i)));
+      // Skip the network address (offset 0), the first host (the `kubernetes` service) and broadcast, and the
+      // tenth (kube-dns): both are created by the control plane and must stay free for it to re-create them.
+      const i = probe(
+        key,
+        range.size - 3,
+        (i) => i + 2 === KUBE_DNS_OFFSET || used.has(intToIp(range.base + 2 + i)),
+      );
       if (i < 0) throw errors.internal(`failed to allocate a serviceIP: range ${range.cidr} is full`);
       return intToIp(range.base + 2 + i);
     },

@@ -132,6 +132,18 @@ describe("service strategy", () => {
     expect(spec.ports[0].nodePort).toBeLessThanOrEqual(32767);
   });
 
+  it("never hands out the tenth address (kube-dns) dynamically, but gives it on request", async () => {
+    // Every other host address of a /28 is taken: only 10.0.0.10 is left, and it is reserved.
+    const used = new Set(["10.0.0.1", ...Array.from({ length: 13 }, (_, i) => `10.0.0.${i + 2}`)]);
+    used.delete("10.0.0.10");
+    const alloc = createServiceAllocator({
+      clusterIPRange: "10.0.0.0/28",
+      inUse: { clusterIPs: async () => used, nodePorts: async () => new Set() },
+    });
+    await expect(alloc.allocateClusterIP("default/web")).rejects.toMatchObject({ code: 500 });
+    expect(await alloc.allocateClusterIP("kube-system/kube-dns", "10.0.0.10")).toBe("10.0.0.10");
+  });
+
   it("finds used addresses from the stored services", async () => {
     const stored = [
       svc("a", { clusterIP: "10.0.0.7", ports: [{ port: 80, nodePort: 30001 }] }),

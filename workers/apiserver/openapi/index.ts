@@ -47,6 +47,12 @@ function buildDocument(group: string, version: string, resources: ResourceInfo[]
       for (const m of [`V1${c.kind}`, `CoreV1${c.kind}`]) if (MODELS[m]) pending.add(m);
   }
   const schemas: Record<string, Schema> = { ...SPECIAL_SCHEMAS };
+  // Custom resources bring their own schema (crd/openapi.ts), which refers to ObjectMeta.
+  for (const r of served)
+    if (r.customResource) {
+      schemas[r.model] = r.customResource.openapi;
+      pending.add("V1ObjectMeta");
+    }
   const done = new Set<string>();
   while (pending.size) {
     const [model] = pending;
@@ -92,7 +98,7 @@ function buildDocument(group: string, version: string, resources: ResourceInfo[]
  * Bump when paths.ts or schemas.ts change the documents' shape: the ?hash=
  * must change whenever a document does, because kubectl caches documents by URL.
  */
-const DOCUMENT_FORMAT = 1;
+const DOCUMENT_FORMAT = 2;
 
 /** 64-bit FNV-1a as 16 hex digits. */
 function hashOf(text: string): string {
@@ -118,11 +124,12 @@ function documentHash(group: string, version: string, resources: ResourceInfo[])
       !!r.subresources?.status,
       !!r.subresources?.scale,
       Object.entries(r.subresources?.custom ?? {}).map(([n, c]) => [n, c.kind, c.group, c.version, c.verbs]),
+      r.customResource?.hash,
     ]);
   return hashOf(JSON.stringify([DOCUMENT_FORMAT, SCHEMA_HASH, rows]));
 }
 
-/** Documents are a pure function of the table: build each once per table, when first asked for. */
+/** Documents are a pure function of the table: build each once per table (a new one whenever the CRDs change), when first asked for. */
 const cache = new WeakMap<ResourceInfo[], Map<string, Schema | undefined>>();
 
 /** The /openapi/v3 index: `{"paths": {"api/v1": {"serverRelativeURL": "/openapi/v3/api/v1?hash=..."}, ...}}`. */

@@ -68,6 +68,23 @@ const SAMPLES: Record<string, KubeObject> = {
     },
   },
   "storage.k8s.io/storageclasses": { provisioner: "rancher.io/local-path" },
+  "apiextensions.k8s.io/customresourcedefinitions": {
+    // A CRD's name is <plural>.<group>.
+    metadata: { name: "crontabs.stable.example.com", uid: "u-1", labels: { app: "x" } },
+    spec: {
+      group: "stable.example.com",
+      scope: "Namespaced",
+      names: { plural: "crontabs", kind: "CronTab" },
+      versions: [
+        {
+          name: "v1",
+          served: true,
+          storage: true,
+          schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } },
+        },
+      ],
+    },
+  },
   "coordination.k8s.io/leases": { spec: { holderIdentity: "h", leaseDurationSeconds: 10 } },
   "discovery.k8s.io/endpointslices": {
     addressType: "IPv4",
@@ -91,6 +108,26 @@ const SAMPLES: Record<string, KubeObject> = {
     roleRef,
     subjects: [{ kind: "ServiceAccount", name: "sa", namespace: "d" }],
   },
+  "authorization.k8s.io/selfsubjectaccessreviews": {
+    spec: {
+      resourceAttributes: {
+        namespace: "d",
+        verb: "get",
+        group: "apps",
+        resource: "deployments",
+        subresource: "scale",
+        name: "x",
+      },
+    },
+  },
+  "authorization.k8s.io/selfsubjectrulesreviews": { spec: { namespace: "d" } },
+  "authorization.k8s.io/subjectaccessreviews": {
+    spec: { user: "u", groups: ["g"], uid: "1", nonResourceAttributes: { path: "/healthz", verb: "get" } },
+  },
+  "authorization.k8s.io/localsubjectaccessreviews": {
+    spec: { user: "u", resourceAttributes: { namespace: "default", verb: "get", resource: "pods" } },
+  },
+  "authentication.k8s.io/selfsubjectreviews": {},
 };
 
 const ctx: RequestContext = {

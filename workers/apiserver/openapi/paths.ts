@@ -113,14 +113,18 @@ function op(
   return o;
 }
 
-function patchBody(): Schema {
+/**
+ * The PATCH body types. Custom resources take no strategic merge patch (415), and kubectl reads this list:
+ * where it names strategic merge patch, client-side apply sends one (kubectl 1.33).
+ */
+function patchBody(strategic = true): Schema {
   const schema = ref(PATCH_SCHEMA);
   return Object.fromEntries(
     [
       "application/apply-patch+yaml",
       "application/json-patch+json",
       "application/merge-patch+json",
-      "application/strategic-merge-patch+json",
+      ...(strategic ? ["application/strategic-merge-patch+json"] : []),
     ].map((t) => [t, { schema }]),
   );
 }
@@ -161,7 +165,7 @@ export function resourcePaths(info: ResourceInfo): Record<string, Schema> {
     parameters: [nameParam, ...pathParams],
     get: op("get", kind, info, gvk, undefined, self),
     put: op("put", kind, info, gvk, json(self), self, writeParams),
-    patch: op("patch", kind, info, gvk, patchBody(), self, [...writeParams, FORCE]),
+    patch: op("patch", kind, info, gvk, patchBody(!info.customResource), self, [...writeParams, FORCE]),
     delete: op("delete", kind, info, gvk, json(modelRef(DELETE_OPTIONS)), modelRef(STATUS), [DRY_RUN]),
   };
   if (info.namespaced)
@@ -174,7 +178,10 @@ export function resourcePaths(info: ResourceInfo): Record<string, Schema> {
       parameters: [nameParam, ...pathParams],
       get: op("get", `${kind}Status`, info, gvk, undefined, self),
       put: op("put", `${kind}Status`, info, gvk, json(self), self, writeParams),
-      patch: op("patch", `${kind}Status`, info, gvk, patchBody(), self, [...writeParams, FORCE]),
+      patch: op("patch", `${kind}Status`, info, gvk, patchBody(!info.customResource), self, [
+        ...writeParams,
+        FORCE,
+      ]),
     };
   }
   if (sub.scale) {

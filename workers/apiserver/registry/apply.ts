@@ -7,7 +7,7 @@
 import type { KubeObject } from "../../client/kube.ts";
 import { ApiError } from "../../client/status.ts";
 import { appliedBefore, describePath, leaves, otherOwners, setOwnership } from "./managedfields.ts";
-import { strategicMergePatch } from "./strategicpatch.ts";
+import { type MergeRules, mergeRule, strategicMergePatch } from "./strategicpatch.ts";
 
 /** Remove one leaf path (f:/k:/"." segments) from an object. */
 function removePath(object: unknown, path: string[]): void {
@@ -64,15 +64,16 @@ export function serverSideApply(
   manager: string,
   force: boolean,
   now: Date,
+  rules: MergeRules = mergeRule,
 ): KubeObject {
-  const appliedLeaves = leaves(applied);
+  const appliedLeaves = leaves(applied, rules);
   const owned = new Set(appliedLeaves.keys());
   if (!live) {
     const created = structuredClone(applied);
     setOwnership(created, manager, "Apply", owned, new Set(), now);
     return created;
   }
-  const liveLeaves = leaves(live);
+  const liveLeaves = leaves(live, rules);
   const conflicts: { manager: string; path: string }[] = [];
   const taken = new Set<string>();
   for (const { entry, fields } of otherOwners(live, manager)) {
@@ -100,7 +101,11 @@ export function serverSideApply(
     );
   }
   const { metadata: appliedMeta, ...appliedRest } = applied;
-  const merged = strategicMergePatch(live, { ...appliedRest, metadata: { ...appliedMeta } }) as KubeObject;
+  const merged = strategicMergePatch(
+    live,
+    { ...appliedRest, metadata: { ...appliedMeta } },
+    rules,
+  ) as KubeObject;
   // Fields this manager applied before and no longer applies are removed, unless another manager owns them.
   const othersOwn = new Set<string>();
   for (const { fields } of otherOwners(live, manager))

@@ -8,7 +8,7 @@
  */
 import type { KubeObject } from "../../client/kube.ts";
 import { timestamp } from "../../client/time.ts";
-import { mergeRule } from "./strategicpatch.ts";
+import { type MergeRules, mergeRule, ruleKeys } from "./strategicpatch.ts";
 
 /** One managedFields entry (metav1.ManagedFieldsEntry). */
 export interface ManagedFieldsEntry {
@@ -34,15 +34,24 @@ const SKIP_META = new Set([
   "selfLink",
 ]);
 
-/** Leaf paths of an object → JSON of the leaf value. */
-export function leaves(object: unknown): Map<string, string> {
+/** The k: segment of a keyed list item (`k:{"name":"a"}`), when every item carries every key. */
+function keyedItems(value: unknown[], keys: string[] | undefined): boolean {
+  return !!keys && value.every((v) => v && typeof v === "object" && keys.every((k) => k in v));
+}
+
+function itemSegment(item: Record<string, unknown>, keys: string[]): string {
+  return `k:${JSON.stringify(Object.fromEntries(keys.map((k) => [k, item[k]])))}`;
+}
+
+/** Leaf paths of an object → JSON of the leaf value; `rules` say which lists are keyed. */
+export function leaves(object: unknown, rules: MergeRules = mergeRule): Map<string, string> {
   const out = new Map<string, string>();
   const walk = (value: unknown, segs: string[], names: string[]) => {
     if (Array.isArray(value)) {
-      const rule = mergeRule(names);
-      if (rule.key && value.every((v) => v && typeof v === "object" && rule.key! in v)) {
+      const keys = ruleKeys(rules(names));
+      if (keys && keyedItems(value, keys)) {
         for (const item of value as Record<string, unknown>[]) {
-          const itemSeg = `k:${JSON.stringify({ [rule.key]: item[rule.key] })}`;
+          const itemSeg = itemSegment(item, keys);
           out.set(JSON.stringify([...segs, itemSeg, "."]), "");
           walkMap(item, [...segs, itemSeg], names);
         }
@@ -81,14 +90,14 @@ export function leaves(object: unknown): Map<string, string> {
 }
 
 /** fieldsV1 of every field an object sets, built directly (the create fast path; same shape as toFieldsV1(leaves(o).keys())). */
-export function objectFieldsV1(object: unknown): Record<string, unknown> {
+export function objectFieldsV1(object: unknown, rules: MergeRules = mergeRule): Record<string, unknown> {
   const walk = (value: unknown, names: string[], node: Record<string, unknown>) => {
     if (Array.isArray(value)) {
-      const rule = mergeRule(names);
-      if (rule.key && value.every((v) => v && typeof v === "object" && rule.key! in v)) {
+      const keys = ruleKeys(rules(names));
+      if (keys && keyedItems(value, keys)) {
         for (const item of value as Record<string, unknown>[]) {
           const child: Record<string, unknown> = { ".": {} };
-          node[`k:${JSON.stringify({ [rule.key]: item[rule.key] })}`] = child;
+          node[itemSegment(item, keys)] = child;
           walkMap(item, names, child);
         }
       }
@@ -212,11 +221,12 @@ export function trackUpdate(
   operation: "Update" | "Apply",
   now: Date,
   subresource?: string,
+  rules: MergeRules = mergeRule,
 ): void {
   if (operation === "Apply") return; // apply.ts set ownership already
   if (!old) {
     // Create: the manager owns everything it set; no diff needed.
-    const fieldsV1 = objectFieldsV1(next);
+    const fieldsV1 = objectFieldsV1(next, rules);
     next.metadata ??= {};
     if (Object.keys(fieldsV1).length === 0) return;
     const entry: ManagedFieldsEntry = {
@@ -231,8 +241,8 @@ export function trackUpdate(
     next.metadata.managedFields = [entry];
     return;
   }
-  const before = old ? leaves(old) : new Map<string, string>();
-  const after = leaves(next);
+  const before = old ? leaves(old, rules) : new Map<string, string>();
+  const after = leaves(next, rules);
   const changed = new Set<string>();
   for (const [p, v] of after) if (before.get(p) !== v) changed.add(p);
   const removed = new Set<string>();

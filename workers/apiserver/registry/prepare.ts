@@ -64,7 +64,15 @@ export async function prepareCreate(
       if (errs.length) invalid(info, object, errs);
     },
   );
-  trackUpdate(undefined, object, options.manager, options.operation ?? "Update", ctx.now);
+  trackUpdate(
+    undefined,
+    object,
+    options.manager,
+    options.operation ?? "Update",
+    ctx.now,
+    undefined,
+    info.customResource?.listRules,
+  );
   return object;
 }
 

@@ -84,15 +84,15 @@ export const DEFAULT_EXPIRING_TTL_SECONDS = 3600;
 /** The generic registry: one implementation of every verb for every kind. */
 export class Registry implements RegistryAccess {
   readonly store: Store;
-  readonly resources: ResourceInfo[];
   private readonly deps: RegistryDeps;
   private readonly leases: LeaseManager;
   private readonly prepare: PrepareDeps;
+  /** The table with the custom resources' rows (crd/cache.ts), set per request by the API server. */
+  private table?: ResourceInfo[];
 
   constructor(deps: RegistryDeps) {
     this.deps = deps;
     this.store = deps.store;
-    this.resources = deps.resources;
     this.leases = deps.leases ?? createLeaseManager(deps.store, () => deps.now().getTime());
     this.prepare = {
       registry: this,
@@ -137,14 +137,32 @@ export class Registry implements RegistryAccess {
     return this.deps.now();
   }
 
+  /** The resource table: the built-in rows, then the custom resources' rows once set. */
+  get resources(): ResourceInfo[] {
+    return this.table ?? this.deps.resources;
+  }
+
+  /** Serve this table (the built-in rows and the CRDs' rows as the request found them) from now on. */
+  setResources(table: ResourceInfo[]): void {
+    this.table = table;
+  }
+
   /** The table row for group/resource. */
   lookup(group: string, resource: string): ResourceInfo | undefined {
     return this.resources.find((r) => r.group === group && r.resource === resource);
   }
 
-  /** The stored JSON → object, with resourceVersion from the store revision. */
-  decode(kv: KeyValue): KubeObject {
+  /**
+   * The stored JSON → object, with resourceVersion from the store revision. Read through `info`, a
+   * custom resource shows that row's version (CRD conversion "None": only apiVersion changes) and, as
+   * kube decodes from storage, is pruned and defaulted by that version's current schema.
+   */
+  decode(kv: KeyValue, info?: ResourceInfo): KubeObject {
     const object = JSON.parse(kv.value) as KubeObject;
+    if (info?.customResource) {
+      object.apiVersion = `${info.group}/${info.version}`;
+      info.strategy.defaults?.(object);
+    }
     object.metadata ??= {};
     object.metadata.resourceVersion = toResourceVersion(kv.modRevision);
     return object;
@@ -178,12 +196,12 @@ export class Registry implements RegistryAccess {
 
   /** Read one object; 404 when absent. */
   async get(info: ResourceInfo, namespace: string | undefined, name: string): Promise<KubeObject> {
-    return this.decode(await this.getKV(info, namespace, name));
+    return this.decode(await this.getKV(info, namespace, name), info);
   }
 
   /** List a collection at one revision, filtered by the matcher, paginated by limit/continue. */
   list(info: ResourceInfo, namespace: string | undefined, req: ListRequest = {}): Promise<ListPage> {
-    return listPage(this.store, (kv) => this.decode(kv), info, namespace, req);
+    return listPage(this.store, (kv) => this.decode(kv, info), info, namespace, req);
   }
 
   /** Create an object (POST): defaults, prepareForCreate, admission, validation, then create-if-absent. */
@@ -227,7 +245,7 @@ export class Registry implements RegistryAccess {
   private io(info: ResourceInfo, namespace: string | undefined, name: string): UpdateIO {
     return {
       read: () => this.getKV(info, namespace, name),
-      decode: (kv) => this.decode(kv),
+      decode: (kv) => this.decode(kv, info),
       encode: (object) => this.encode(object),
       isStale: this.deps.isStale,
       update: (kv, value) =>
@@ -288,6 +306,7 @@ export class Registry implements RegistryAccess {
             options.operation ?? "Update",
             ctx.now,
             target === "status" ? "status" : undefined,
+            info.customResource?.listRules,
           );
         return { type: finished(next, old) ? "delete" : "update", object: next };
       },

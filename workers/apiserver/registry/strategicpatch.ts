@@ -10,10 +10,25 @@
  * different things (ports), by its parent field.
  */
 
-/** How a list field merges: by a key field, as a set of primitives, or replaced whole. */
+/** How a list field merges: by a key field (or several), as a set of primitives, or replaced whole. */
 export interface ListRule {
   key?: string;
+  /** Several key fields together (a custom resource's x-kubernetes-list-map-keys); wins over `key`. */
+  keys?: string[];
   primitiveMerge?: boolean;
+}
+
+/** The merge rule of the list at a path of field names: the built-in table, or a custom resource's schema. */
+export type MergeRules = (path: string[]) => ListRule;
+
+/** The key fields of a rule, if it merges by key. */
+export function ruleKeys(rule: ListRule): string[] | undefined {
+  return rule.keys?.length ? rule.keys : rule.key ? [rule.key] : undefined;
+}
+
+/** The key fields' values of a list item, as JSON (the identity items are matched by). */
+function itemIdentity(item: JsonMap, keys: string[]): string {
+  return JSON.stringify(keys.map((k) => item[k]));
 }
 
 const CONTAINER_LISTS = new Set(["containers", "initContainers", "ephemeralContainers"]);
@@ -74,7 +89,7 @@ function stripDirectives(value: Json): Json {
   return out;
 }
 
-function mergeMap(original: JsonMap, patch: JsonMap, path: string[]): JsonMap | undefined {
+function mergeMap(original: JsonMap, patch: JsonMap, path: string[], rules: MergeRules): JsonMap | undefined {
   if (patch.$patch === "replace") return stripDirectives(patch) as JsonMap;
   if (patch.$patch === "delete") return undefined;
   const result: JsonMap = { ...original };
@@ -84,15 +99,17 @@ function mergeMap(original: JsonMap, patch: JsonMap, path: string[]): JsonMap | 
       delete result[key];
     } else if (isMap(value)) {
       const merged = isMap(result[key])
-        ? mergeMap(result[key] as JsonMap, value, [...path, key])
+        ? mergeMap(result[key] as JsonMap, value, [...path, key], rules)
         : stripDirectives(value);
       if (merged === undefined) delete result[key];
       else result[key] = merged;
     } else if (Array.isArray(value)) {
-      result[key] = mergeList(Array.isArray(result[key]) ? (result[key] as Json[]) : [], value, [
-        ...path,
-        key,
-      ]);
+      result[key] = mergeList(
+        Array.isArray(result[key]) ? (result[key] as Json[]) : [],
+        value,
+        [...path, key],
+        rules,
+      );
     } else {
       result[key] = value;
     }
@@ -112,8 +129,8 @@ function mergeMap(original: JsonMap, patch: JsonMap, path: string[]): JsonMap | 
   return result;
 }
 
-function mergeList(original: Json[], patch: Json[], path: string[]): Json[] {
-  const rule = mergeRule(path);
+function mergeList(original: Json[], patch: Json[], path: string[], rules: MergeRules): Json[] {
+  const rule = rules(path);
   if (patch.some((p) => isMap(p) && p.$patch === "replace" && Object.keys(p).length === 1))
     return patch.filter((p) => !(isMap(p) && p.$patch === "replace")).map(stripDirectives);
   if (rule.primitiveMerge) {
@@ -121,21 +138,22 @@ function mergeList(original: Json[], patch: Json[], path: string[]): Json[] {
     for (const v of patch) if (!out.some((o) => JSON.stringify(o) === JSON.stringify(v))) out.push(v);
     return out;
   }
-  if (!rule.key) return patch.map(stripDirectives);
-  const key = rule.key;
+  const keys = ruleKeys(rule);
+  if (!keys) return patch.map(stripDirectives);
   const out = [...original];
   for (const item of patch) {
     if (!isMap(item)) {
       out.push(item);
       continue;
     }
-    const index = out.findIndex((o) => isMap(o) && JSON.stringify(o[key]) === JSON.stringify(item[key]));
+    const id = itemIdentity(item, keys);
+    const index = out.findIndex((o) => isMap(o) && itemIdentity(o, keys) === id);
     if (item.$patch === "delete") {
       if (index >= 0) out.splice(index, 1);
       continue;
     }
     if (index >= 0) {
-      const merged = mergeMap(out[index] as JsonMap, item, path);
+      const merged = mergeMap(out[index] as JsonMap, item, path, rules);
       if (merged === undefined) out.splice(index, 1);
       else out[index] = merged;
     } else out.push(stripDirectives(item));
@@ -143,9 +161,9 @@ function mergeList(original: Json[], patch: Json[], path: string[]): Json[] {
   return out;
 }
 
-/** Apply a strategic merge patch to a JSON object (neither input is mutated). */
-export function strategicMergePatch<T>(original: T, patch: unknown): T {
+/** Apply a strategic merge patch to a JSON object (neither input is mutated); `rules` say how lists merge. */
+export function strategicMergePatch<T>(original: T, patch: unknown, rules: MergeRules = mergeRule): T {
   if (!isMap(patch)) throw new Error("strategic merge patch must be a JSON object");
   const base = isMap(original) ? (original as JsonMap) : {};
-  return (mergeMap(structuredClone(base), patch, []) ?? {}) as T;
+  return (mergeMap(structuredClone(base), patch, [], rules) ?? {}) as T;
 }

@@ -10,9 +10,12 @@
 import type { KubeObject } from "../../client/kube.ts";
 import type { StatusCause } from "../../client/status.ts";
 import type { AdmissionPlugin } from "../admission/chain.ts";
+import type { Authorizer } from "../authorize.ts";
 import type { PlatformServices } from "../platform.ts";
 import type { Schema } from "../protobuf-schemas.ts";
+import type { UserInfo } from "../tokens.ts";
 import type { Registry } from "./registry.ts";
+import type { MergeRules } from "./strategicpatch.ts";
 
 /** A field error as Kubernetes reports it (field.Error): path + type + detail. */
 export interface FieldError extends StatusCause {
@@ -149,6 +152,22 @@ export interface ResourceInfo<T extends object = KubeObject> {
   protobuf?: Schema;
   /** What this kind does instead of, or on top of, the generic registry (kube's per-kind storage.go embedding the generic store). */
   rest?: StorageOverride;
+  /** Set on rows built from a CustomResourceDefinition (crd/rows.ts): the schema in place of a model. */
+  customResource?: CustomResourceSchema;
+}
+
+/** What a custom resource's row carries besides its strategy: its schema, for field validation and OpenAPI. */
+export interface CustomResourceSchema {
+  /** Remove the fields the schema does not declare; returns their paths ("spec.foo"). */
+  prune(object: KubeObject): string[];
+  /** The OpenAPI v3 component schema of the kind (named by `model`), with metadata and the GVK extension. */
+  openapi: Record<string, unknown>;
+  /** Changes whenever the published schema does (OpenAPI ?hash=). */
+  hash: string;
+  /** The kind of its lists (spec.names.listKind). */
+  listKind: string;
+  /** How its lists merge under server-side apply and in managedFields (x-kubernetes-list-type / -map-keys). */
+  listRules: MergeRules;
 }
 
 /**
@@ -180,8 +199,23 @@ export interface StorageOverride {
   admission?: AdmissionPlugin[];
   /** Create the objects that always exist (built-in namespaces); run before the first request is served. */
   bootstrap?(registry: Registry): Promise<void>;
-  /** CREATE answered by the kind and never stored (reviews such as TokenReview): the decoded body in, the answer out (201). */
-  create?(object: KubeObject, ctx: RequestContext, services: PlatformServices): Promise<KubeObject>;
+  /** CREATE in place of the generic one, for kinds computed per request and never stored (access reviews, TokenReview). */
+  create?(request: CreateRequest): Promise<KubeObject>;
+}
+
+/** What a kind's own create is given: the decoded body, who asks, and the authorizer. */
+export interface CreateRequest {
+  info: ResourceInfo;
+  namespace?: string;
+  object: KubeObject;
+  ctx: RequestContext;
+  registry: Registry;
+  /** The requester as authenticated (after impersonation). */
+  user: UserInfo;
+  /** The API server's authorizer chain; absent when the server authorizes nothing. */
+  authorizer?: Authorizer;
+  /** Platform services (TokenReview asks services.tokens). */
+  services: PlatformServices;
 }
 
 /** A subresource with its own semantics (pods/binding, pods/eviction, pods/log, nodes/proxy, ...). */

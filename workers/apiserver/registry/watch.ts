@@ -49,21 +49,26 @@ export interface WatchRequest {
 }
 
 /** Map one store event to the event this watcher sees (or none), honouring the selector. */
-function translate(registry: Registry, event: StoreEvent, match: Matcher): WireEvent | undefined {
+function translate(
+  registry: Registry,
+  info: ResourceInfo,
+  event: StoreEvent,
+  match: Matcher,
+): WireEvent | undefined {
   const kv = event.kv;
   if (match === everything) {
     // No selector: no need to decode anything but lazily, once per event, when it is sent.
     const type = event.type === "DELETE" ? "DELETED" : event.prevKv ? "MODIFIED" : "ADDED";
     return { type, object: undefined, kv };
   }
-  const object = registry.decode(kv);
+  const object = registry.decode(kv, info);
   if (event.type === "DELETE") {
     object.metadata!.resourceVersion = toResourceVersion(kv.modRevision);
     return match(object) ? { type: "DELETED", object, kv } : undefined;
   }
   const now = match(object);
   if (!event.prevKv) return now ? { type: "ADDED", object, kv } : undefined;
-  const before = match(registry.decode(event.prevKv));
+  const before = match(registry.decode(event.prevKv, info));
   if (now) return { type: before ? "MODIFIED" : "ADDED", object, kv };
   return before ? { type: "DELETED", object, kv } : undefined;
 }
@@ -110,7 +115,7 @@ async function* watchEvents(
         continue;
       }
       for (const event of message.events) {
-        const wire = translate(registry, event, req.match);
+        const wire = translate(registry, info, event, req.match);
         if (wire) yield wire;
       }
     }
@@ -167,16 +172,17 @@ export function watchResponse(
   let first = true;
   const render = (event: WireEvent): string => {
     if (event.kv && !req.table) {
-      let json = encoded.get(event.kv);
+      // Custom resources are encoded per watcher: each shows its own version's apiVersion.
+      let json = info.customResource ? undefined : encoded.get(event.kv);
       if (json === undefined) {
-        const object = event.object ?? registry.decode(event.kv);
+        const object = event.object ?? registry.decode(event.kv, info);
         (object as KubeObject).metadata!.resourceVersion = toResourceVersion(event.kv.modRevision);
         json = JSON.stringify(object);
-        encoded.set(event.kv, json);
+        if (!info.customResource) encoded.set(event.kv, json);
       }
       return `{"type":"${event.type}","object":${json}}\n`;
     }
-    if (event.kv && event.object === undefined) event.object = registry.decode(event.kv);
+    if (event.kv && event.object === undefined) event.object = registry.decode(event.kv, info);
     if (req.table && event.type !== "BOOKMARK" && event.type !== "ERROR") {
       const object = event.object as KubeObject;
       const table = toTable(

@@ -27,7 +27,7 @@ export const tokenReviewStrategy: Strategy<TokenReview> = {
 
 /** Answer a TokenReview. */
 export const tokenReviewStorage: StorageOverride = {
-  async create(object, _ctx, services) {
+  async create({ object, services }) {
     const review = object as unknown as TokenReview;
     const token = review.spec?.token ?? "";
     if (!token) throw errors.badRequest("token is required for TokenReview in authentication");

@@ -111,8 +111,18 @@ describe("TokenRequest (serviceaccounts/NAME/token)", () => {
       serviceaccount: { name: "bot", uid: sa.body.metadata.uid },
     });
     expect(Date.parse(res.body.status.expirationTimestamp)).toBe((payload.exp ?? 0) * 1000);
-    // The token works as a bearer, and TokenReview says who it is.
-    expect((await c.call("GET", "/api/v1/namespaces/default/configmaps", undefined, token)).status).toBe(200);
+    // The token works as a bearer (discovery is every authenticated user's), and TokenReview says who it is.
+    expect((await c.call("GET", "/api", undefined, token)).status).toBe(200);
+    // RBAC decides the rest: nothing until a RoleBinding grants "view"; the issuer's keys by default.
+    const configmaps = "/api/v1/namespaces/default/configmaps";
+    expect((await c.call("GET", configmaps, undefined, token)).status).toBe(403);
+    await c.call("POST", "/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings", {
+      metadata: { name: "bot-view" },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "view" },
+      subjects: [{ kind: "ServiceAccount", name: "bot", namespace: "default" }],
+    });
+    expect((await c.call("GET", configmaps, undefined, token)).status).toBe(200);
+    expect((await c.call("GET", "/openid/v1/jwks", undefined, token)).status).toBe(200);
     const review = await c.review(token);
     expect(review.status).toBe(201);
     expect(review.body.status).toMatchObject({
@@ -311,7 +321,7 @@ describe("JWT authentication", () => {
     await c.call("DELETE", "/api/v1/namespaces/default/pods/p?gracePeriodSeconds=0");
     cases["deleted bound pod"] = forPod;
     for (const [what, token] of Object.entries(cases)) {
-      const res = await c.call("GET", "/api/v1/namespaces/default/configmaps", undefined, token);
+      const res = await c.call("GET", "/api", undefined, token);
       expect([what, res.status, res.body.kind, res.body.reason]).toEqual([
         what,
         401,
@@ -321,10 +331,10 @@ describe("JWT authentication", () => {
       expect((await c.review(token)).body.status.authenticated, what).toBe(false);
     }
     expect(pod.status).toBe(201);
-    expect((await c.call("GET", "/api/v1/namespaces/default/configmaps", undefined, good)).status).toBe(200);
+    expect((await c.call("GET", "/api", undefined, good)).status).toBe(200);
     // After its hour (plus kube's minute of leeway) the issued token expires too.
     now = new Date(now.getTime() + 3661_000);
-    expect((await c.call("GET", "/api/v1/namespaces/default/configmaps", undefined, good)).status).toBe(401);
+    expect((await c.call("GET", "/api", undefined, good)).status).toBe(401);
   });
 
   it("keeps the admin token working and reviews it for the API audiences only", async () => {
@@ -369,15 +379,15 @@ describe("legacy Secret-based tokens", () => {
         data: { token: btoa(value) },
       });
     // Not yet stored in its Secret: refused.
-    expect((await c.call("GET", "/api/v1/namespaces/default/configmaps", undefined, token)).status).toBe(401);
+    expect((await c.call("GET", "/api", undefined, token)).status).toBe(401);
     expect((await secret("legacy-token", token)).status).toBe(201);
-    expect((await c.call("GET", "/api/v1/namespaces/default/configmaps", undefined, token)).status).toBe(200);
+    expect((await c.call("GET", "/api", undefined, token)).status).toBe(200);
     expect((await c.review(token)).body.status).toMatchObject({
       authenticated: true,
       user: { username: "system:serviceaccount:default:legacy", uid },
     });
     await c.call("DELETE", "/api/v1/namespaces/default/secrets/legacy-token");
-    expect((await c.call("GET", "/api/v1/namespaces/default/configmaps", undefined, token)).status).toBe(401);
+    expect((await c.call("GET", "/api", undefined, token)).status).toBe(401);
   });
 });
 
@@ -508,7 +518,7 @@ describe("user tokens (POST /edgeplane/v1/usertokens)", () => {
       expirationTimestamp: "2026-12-01T01:00:00Z",
     });
     const token = minted.body.token as string;
-    expect((await c.call("GET", "/api/v1/namespaces/default/configmaps", undefined, token)).status).toBe(200);
+    expect((await c.call("GET", "/api", undefined, token)).status).toBe(200);
     expect((await c.review(token)).body.status).toMatchObject({
       authenticated: true,
       user: { username: "alice", groups: ["dev", "system:authenticated"] },
@@ -533,7 +543,7 @@ describe("user tokens (POST /edgeplane/v1/usertokens)", () => {
       ["user", "groups", "expirationSeconds"],
     ]);
     now = new Date(now.getTime() + 3661_000);
-    expect((await c.call("GET", "/api/v1/namespaces/default/configmaps", undefined, token)).status).toBe(401);
+    expect((await c.call("GET", "/api", undefined, token)).status).toBe(401);
   });
 });
 
