@@ -2,6 +2,7 @@
  * `edgeplane`: small commands for an Edgeplane cluster.
  *
  *   edgeplane push <file.wasm> <[host/]repository[:tag]> [--kubeconfig F]
+ *   edgeplane kubeconfig --user NAME [--group G]... [--ttl 24h]   (lib/user-kubeconfig.ts)
  *   edgeplane token create|list|delete, edgeplane node remove  (scripts/edgeplane/commands.ts)
  *
  * Pushes a .wasm module or component into the cluster's built-in registry
@@ -18,6 +19,7 @@ import { JOIN_USAGE, joinCommands } from "./edgeplane/commands.ts";
 import { clusterFetch } from "./lib/client.ts";
 import { readKubeconfig } from "./lib/kubeconfig.ts";
 import { parseRef, pushWasm } from "./lib/oci-push.ts";
+import { kubeconfigCommand } from "./lib/user-kubeconfig.ts";
 
 const USAGE = `usage: edgeplane push <file.wasm> <[host/]repository[:tag]> [--kubeconfig FILE]
 
@@ -29,6 +31,8 @@ ${JOIN_USAGE}`;
 /** Run the CLI with `argv` (without node and script); returns the exit code. */
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+  const defaultKubeconfig = env.KUBECONFIG?.split(":")[0] ?? resolve(root, ".edgeplane/kubeconfig");
+  if (argv[0] === "kubeconfig") return kubeconfigCommand(argv.slice(1), defaultKubeconfig);
   if (argv[0] === "token" || argv[0] === "node") return joinCommands(argv, env, root);
   const { values, positionals } = parseArgs({
     args: argv,
@@ -41,8 +45,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     console.error(USAGE);
     return values.help ? 0 : 2;
   }
-  const kubeconfig =
-    values.kubeconfig ?? env.KUBECONFIG?.split(":")[0] ?? resolve(root, ".edgeplane/kubeconfig");
+  const kubeconfig = values.kubeconfig ?? defaultKubeconfig;
   const access = await readKubeconfig(kubeconfig);
   const { repository, tag } = parseRef(ref);
   const wasm = new Uint8Array(await readFile(file));

@@ -78,6 +78,7 @@ const EXTRA_ROOTS: { model: string; group: string; after: "core" | "end" }[] = [
   { model: "V1DeleteOptions", group: "meta", after: "core" },
   { model: "V1Scale", group: "autoscaling", after: "end" },
   { model: "V1Eviction", group: "policy", after: "end" },
+  { model: "AuthenticationV1TokenRequest", group: "authentication.k8s.io", after: "end" },
 ];
 
 function packageOf(group: string): string {

@@ -13,6 +13,16 @@ export interface Env extends StoreEnv, JoinEnv {
   REGISTRY: R2Bucket;
   /** cluster-admin bearer token (secret). */
   ADMIN_TOKEN?: string;
+  /** ServiceAccount/user token signing keys (secret): PEM blocks (PKCS#8 private, SPKI public) or a JWK Set; the first private key signs, all verify. Unset: no tokens. */
+  SERVICE_ACCOUNT_SIGNING_KEY?: string;
+  /** The `iss` of ServiceAccount tokens (default https://kubernetes.default.svc.cluster.local). */
+  SERVICE_ACCOUNT_ISSUER?: string;
+  /** jwks_uri in the OIDC discovery document (default <issuer>/openid/v1/jwks). */
+  SERVICE_ACCOUNT_JWKS_URI?: string;
+  /** Comma-separated audiences the API server accepts in tokens (default: the issuer). */
+  API_AUDIENCES?: string;
+  /** OIDC issuers: kube's AuthenticationConfiguration jwt[] as JSON (issuer url/audiences, claimMappings). */
+  AUTHENTICATION_JWT?: string;
   /** Encryption-at-rest keys (secret): `name:base64key,...`, 32-byte AES-GCM keys; the first encrypts, all decrypt. Unset: stored in plaintext. */
   ENCRYPTION_KEYS?: string;
   /** Seconds an Event lives after its last write (kube's --event-ttl; default 3600). */
@@ -35,7 +45,7 @@ export interface Env extends StoreEnv, JoinEnv {
   NODE_MONITOR_GRACE_PERIOD?: string;
   /** Seconds pods tolerate an unreachable/not-ready node before they are evicted (default 300). */
   POD_EVICTION_TIMEOUT?: string;
-  /** PEM of the CA pods trust for the API (the nodes' API proxies present a certificate it signed). */
+  /** PEM of the CA pods trust for the API (the nodes' API proxies present a certificate it signed): published as the kube-root-ca.crt ConfigMap in every namespace. */
   CLUSTER_CA_CERT?: string;
   /** Pod Security level (privileged, baseline, restricted) for namespaces without pod-security labels (default baseline). */
   POD_SECURITY_DEFAULT?: string;

@@ -11,6 +11,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { inProcessClient } from "../../workers/apiserver/index.ts";
+import { tokenSigner } from "../../workers/apiserver/serviceaccount/config.ts";
 import type { KubeClient, KubeObject } from "../../workers/client/kube.ts";
 import { InformerCache, type InformerEvent } from "../../workers/controllers/informer.ts";
 import { trackWrites, watchersOf } from "../../workers/controllers/loop.ts";
@@ -47,6 +48,8 @@ function configFromEnv(env: Env): ControllerConfig {
     podEvictionTimeoutSeconds: seconds(env.POD_EVICTION_TIMEOUT, defaultConfig.podEvictionTimeoutSeconds),
     clusterCIDR: env.CLUSTER_CIDR || defaultConfig.clusterCIDR,
     nodeCIDRMaskSize: seconds(env.NODE_CIDR_MASK_SIZE, defaultConfig.nodeCIDRMaskSize),
+    rootCACert: env.CLUSTER_CA_CERT,
+    signToken: tokenSigner(env),
     serviceClusterIPRange: env.SERVICE_CLUSTER_IP_RANGE || defaultConfig.serviceClusterIPRange,
   };
 }

@@ -35,6 +35,7 @@ import { ServiceProxy } from "./proxy/proxy.ts";
 import { imageRegistry } from "./runtime/cri/convert.ts";
 import type { PullOptions, Runtime } from "./runtime/types.ts";
 import { WasmRuntime } from "./runtime/wasm/runtime.ts";
+import { ServiceAccountTokens } from "./service-account-tokens.ts";
 import { StaticPods } from "./static/manager.ts";
 import { isMirrorPod } from "./static/manifest.ts";
 import { remoteCommandHandlers } from "./streams/index.ts";
@@ -103,6 +104,8 @@ export class NodeAgent {
   private readonly transport: Transport;
   private synced = false;
   private readonly clusterDns?: ClusterDns;
+  /** Projected ServiceAccount tokens of this node's pods, refreshed at 80 % of their lifetime. */
+  private readonly tokens: ServiceAccountTokens;
 
   private constructor(private readonly options: AgentOptions) {
     this.clock = options.clock ?? realClock;
@@ -114,6 +117,7 @@ export class NodeAgent {
       token: options.token,
       userAgent: `edgeplane-node-agent/${AGENT_VERSION} (${options.name})`,
     });
+    this.tokens = new ServiceAccountTokens(this.client, this.clock);
     // With the service proxy the node serves cluster DNS at the kube-dns Service IP (kubelet's default).
     const clusterDns = options.clusterDns ?? (options.serviceProxy ? { servers: ["10.96.0.10"] } : undefined);
     if (clusterDns) {
@@ -386,7 +390,10 @@ export class NodeAgent {
     const worker = new PodWorker(pod, this.deps());
     this.workers.set(uid, worker);
     worker.done.then(
-      () => this.workers.delete(uid),
+      () => {
+        this.workers.delete(uid);
+        this.tokens.forget(uid);
+      },
       (error) => this.log(`pod ${pod.metadata.name}: worker failed: ${(error as Error).stack}`),
     );
   }
@@ -423,7 +430,8 @@ export class NodeAgent {
   }
 
   /**
-   * Every 30 s rewrite the configMap, secret and downwardAPI volumes of running pods, so changed
+   * Every 30 s rewrite the configMap, secret, downwardAPI and projected volumes of running pods (a
+   * projected token past 80 % of its lifetime is requested again), so changed
    * sources show up in the files (as the kubelet's periodic sync does). Env vars stay as started.
    */
   private async refreshVolumes(): Promise<void> {
@@ -432,14 +440,16 @@ export class NodeAgent {
       for (const worker of this.workers.values()) {
         if (this.stopper.signal.aborted) return;
         const { pod, podIP } = worker.context;
-        const live = (pod.spec.volumes ?? []).some((v) => v.configMap || v.secret || v.downwardAPI);
+        const live = (pod.spec.volumes ?? []).some(
+          (v) => v.configMap || v.secret || v.downwardAPI || v.projected,
+        );
         if (!live || !podIP || pod.metadata.deletionTimestamp || worker.state !== "running") continue;
         await preparePod(
           pod,
           podIP,
           this.podDir(pod.metadata.uid ?? ""),
           this.node.hostIP,
-          apiSources(this.client),
+          apiSources(this.client, this.tokens),
         ).catch((error) => this.log(`volumes of ${pod.metadata.name}: ${(error as Error).message}`));
       }
     }
@@ -477,7 +487,7 @@ export class NodeAgent {
             podIP,
             this.podDir(pod.metadata.uid ?? ""),
             this.node.hostIP,
-            apiSources(this.client),
+            apiSources(this.client, this.tokens),
           ),
           this.servicesFor(pod),
         ]);

@@ -1,6 +1,7 @@
 /**
  * Turns a pod's volumes and env into what a runtime needs: directories on the
- * host (emptyDir, hostPath, configMap, secret, downwardAPI, written with the
+ * host (emptyDir, hostPath, configMap, secret, downwardAPI, projected with
+ * ServiceAccount tokens, written with the
  * right key→file layout, atomically the kubelet way and rewritten when the
  * source changes; subPaths resolved without leaving the volume) and a flat
  * environment (value, configMapKeyRef, secretKeyRef, fieldRef,
@@ -16,6 +17,7 @@ import { PathEscapeError, resolveBeneath } from "./fs/securejoin.ts";
 import { ConfigError, type PreparedPod } from "./pod/context.ts";
 import { type Container, type Pod, parseQuantity } from "./pod/k8s.ts";
 import type { Mount } from "./runtime/types.ts";
+import type { ServiceAccountTokens } from "./service-account-tokens.ts";
 
 type DataObject = KubeObject & { data?: Record<string, string>; binaryData?: Record<string, string> };
 
@@ -25,13 +27,19 @@ export interface SourceReader {
   secret(namespace: string, name: string): Promise<Record<string, Uint8Array> | undefined>;
   /** The host directory of a bound claim's volume; throws ConfigError while it is missing or unbound. */
   claimPath?(namespace: string, claimName: string): Promise<string>;
+  /** A token for the pod's ServiceAccount bound to the pod (projected serviceAccountToken sources). */
+  serviceAccountToken?(
+    pod: Pod,
+    audience: string | undefined,
+    expirationSeconds: number | undefined,
+  ): Promise<string>;
 }
 
 type Claim = KubeObject & { spec?: { volumeName?: string }; status?: { phase?: string } };
 type Volume = KubeObject & { spec?: { local?: { path?: string }; hostPath?: { path?: string } } };
 
-/** SourceReader over the Kubernetes API. */
-export function apiSources(client: KubeClient): SourceReader {
+/** SourceReader over the Kubernetes API; `tokens` (the agent's token manager) serves serviceAccountToken sources. */
+export function apiSources(client: KubeClient, tokens?: ServiceAccountTokens): SourceReader {
   const read = async (ref: typeof R.configmaps, namespace: string, name: string, base64: boolean) => {
     try {
       const object = await client.get<DataObject>(ref, namespace, name);
@@ -64,6 +72,7 @@ export function apiSources(client: KubeClient): SourceReader {
     configMap: (ns, name) => read(R.configmaps, ns, name, false),
     secret: (ns, name) => read(R.secrets, ns, name, true),
     claimPath,
+    serviceAccountToken: tokens ? (pod, audience, seconds) => tokens.get(pod, audience, seconds) : undefined,
   };
 }
 
@@ -147,6 +156,11 @@ export async function preparePod(
           );
         if (source.downwardAPI)
           Object.assign(files, downwardFiles(pod, source.downwardAPI.items, podIP, hostIP, mode));
+        if (source.serviceAccountToken)
+          files[source.serviceAccountToken.path] = {
+            data: Buffer.from(await tokenFor(pod, source.serviceAccountToken, sources)),
+            mode,
+          };
       }
     }
     if (files) {
@@ -180,6 +194,25 @@ export async function preparePod(
         }
       }),
   };
+}
+
+/** A projected token; a refusal (account not there yet, no signing key) is the pod's configuration error, retried. */
+async function tokenFor(
+  pod: Pod,
+  source: { audience?: string; expirationSeconds?: number },
+  sources: SourceReader,
+): Promise<string> {
+  if (!sources.serviceAccountToken)
+    throw new ConfigError("serviceAccountToken volumes are not supported here");
+  try {
+    return await sources.serviceAccountToken(pod, source.audience, source.expirationSeconds);
+  } catch (error) {
+    if (error instanceof ApiError)
+      throw new ConfigError(
+        `failed to fetch token for service account "${pod.spec.serviceAccountName || "default"}": ${error.message}`,
+      );
+    throw error;
+  }
 }
 
 /** A configMap or secret as a volume source: all its keys, or the listed items. */

@@ -28,7 +28,7 @@ import { containerRuntimeProblem, hasCommand, missingPackages, runSetupHost } fr
 import { pushOfflineImages } from "./images.ts";
 import type { NodeNetwork } from "./netns.ts";
 import { chooseNodeNetwork, routeToPods, startNodeNetwork } from "./netns-start.ts";
-import { ensureEncryptionKeys, ensurePki } from "./pki.ts";
+import { ensureEncryptionKeys, ensurePki, ensureSigningKey } from "./pki.ts";
 import { privateDir, restrictTree } from "./private.ts";
 import { stopProcessesMentioning } from "./process-tree.ts";
 import { type RegistryProxy, startRegistryProxy } from "./registry-proxy.ts";
@@ -69,6 +69,7 @@ async function main(): Promise<void> {
   });
   const pki = await ensurePki(join(stateDir, "pki"), plan ? [plan.hostIP] : []);
   const encryptionKeys = await ensureEncryptionKeys(join(stateDir, "pki", "encryption-keys"));
+  const signingKey = await ensureSigningKey(join(stateDir, "pki", "service-account.key"));
   await privateDir(join(stateDir, "state"));
   await restrictTree(join(stateDir, "state"));
   say(
@@ -90,6 +91,8 @@ async function main(): Promise<void> {
     secrets: {
       ADMIN_TOKEN: pki.token,
       ENCRYPTION_KEYS: encryptionKeys,
+      // ServiceAccount and user tokens (pods trust the API through CLUSTER_CA_CERT below).
+      SERVICE_ACCOUNT_SIGNING_KEY: signingKey,
       // Served at /edgeplane/v1/join/ca.crt for join.sh's --ca-hash check.
       CLUSTER_CA: readFileSync(pki.caCert, "utf8"),
       // Node IPAM cuts --pod-network into one /24 per node (node-1 gets the first, as before IPAM).

@@ -6,7 +6,7 @@
  * this runs on, and `npm start` checks for it first).
  */
 import { execFile } from "node:child_process";
-import { randomBytes, X509Certificate } from "node:crypto";
+import { generateKeyPairSync, randomBytes, X509Certificate } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { chmod, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -77,6 +77,23 @@ export async function ensureEncryptionKeys(file: string): Promise<string> {
   if (!/^[A-Za-z0-9_.-]+:[A-Za-z0-9+/=]+(,[A-Za-z0-9_.-]+:[A-Za-z0-9+/=]+)*$/.test(keys))
     throw new Error(`${file}: expected name:base64key[,name:base64key...]`);
   return keys;
+}
+
+/**
+ * The ServiceAccount/user token signing key (the Worker's SERVICE_ACCOUNT_SIGNING_KEY
+ * secret) kept in `file` (0600): an EC P-256 PKCS#8 PEM, made on first start. To
+ * rotate, put a new private key first and keep the old one after it until the tokens
+ * it signed have expired (docs/deploy.md).
+ */
+export async function ensureSigningKey(file: string): Promise<string> {
+  if (!existsSync(file)) {
+    const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    await privateFile(file, privateKey.export({ type: "pkcs8", format: "pem" }) as string);
+  }
+  await chmod(file, 0o600);
+  const pem = await readFile(file, "utf8");
+  if (!pem.includes("PRIVATE KEY")) throw new Error(`${file}: expected a PKCS#8 private key (PEM)`);
+  return pem;
 }
 
 /** Whether the certificate at `file` has every one of `ips` among its subjectAltName IPs. */

@@ -8,7 +8,8 @@ import { chmod, mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, expect, it } from "vitest";
-import { ensureEncryptionKeys, ensurePki } from "./pki.ts";
+import { parseTokenKeys } from "../../workers/apiserver/serviceaccount/keys.ts";
+import { ensureEncryptionKeys, ensurePki, ensureSigningKey } from "./pki.ts";
 import { privateDir, restrictTree } from "./private.ts";
 
 let dir: string;
@@ -38,6 +39,16 @@ it("makes the CA, server key, admin token and encryption keys 0600 in a 0700 dir
   expect(Buffer.from(key, "base64")).toHaveLength(32);
   // Stable across starts: the same keys come back.
   expect(await ensureEncryptionKeys(join(pki, "encryption-keys"))).toBe(keys);
+});
+
+it("makes the token signing key once, 0600, as a key the API server can sign with", async () => {
+  const pki = join(dir, "pki");
+  await privateDir(pki);
+  const pem = await ensureSigningKey(join(pki, "service-account.key"));
+  expect(await mode(join(pki, "service-account.key"))).toBe(0o600);
+  expect(await ensureSigningKey(join(pki, "service-account.key"))).toBe(pem);
+  const [key] = await parseTokenKeys(pem);
+  expect([key.alg, Boolean(key.privateKey)]).toEqual(["ES256", true]);
 });
 
 it("narrows what an older start (or a permissive umask) left readable", async () => {

@@ -10,7 +10,7 @@
  * the node's address in its status and answers there from the host.
  */
 import { execFile } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import {
   copyFileSync,
   existsSync,
@@ -135,7 +135,17 @@ describe.skipIf(unavailable)("the API, DNS and LoadBalancers from pods on a CRI 
     ca = readFileSync(pki.caCert, "utf8");
     const images = await buildTestImages();
     [cp, registry] = await Promise.all([
-      startControlPlane({ tls: { certPath: pki.serverCert, keyPath: pki.serverKey } }),
+      startControlPlane({
+        tls: { certPath: pki.serverCert, keyPath: pki.serverKey },
+        // ServiceAccount tokens: pods get a projected token and kube-root-ca.crt (this CA).
+        env: {
+          SERVICE_ACCOUNT_SIGNING_KEY: generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({
+            type: "pkcs8",
+            format: "pem",
+          }) as string,
+          CLUSTER_CA_CERT: readFileSync(pki.caCert, "utf8"),
+        },
+      }),
       startLocalRegistry(join(dir, "registry")),
     ]);
     busybox = await registry.push(join(images, "oci"), "busybox", "edgeplane/busybox:1");
@@ -295,6 +305,56 @@ describe.skipIf(unavailable)("the API, DNS and LoadBalancers from pods on a CRI 
     expect(section("unallocated")).toContain("Connection refused");
     expect(section("wrong name")).not.toMatch(/APIVersions/);
     expect(section("wrong name")).toMatch(/verify error|hostname mismatch/i);
+  }, 240_000);
+
+  it("lets a pod list pods through https://kubernetes.default.svc with its mounted ServiceAccount token, as RBAC allows", async () => {
+    await (await cp.mf.getWorker()).scheduled({ cron: "* * * * *" });
+    await waitFor(
+      async () => (await cp.fetch("/api/v1/namespaces/default/configmaps/kube-root-ca.crt")).ok,
+      60_000,
+      "kube-root-ca.crt",
+    );
+    await kubectl([
+      "create",
+      "rolebinding",
+      "default-view",
+      "--clusterrole=view",
+      "--serviceaccount=default:default",
+    ]);
+    const sa = "/var/run/secrets/kubernetes.io/serviceaccount";
+    const ask = (name: string, method: string, path: string) =>
+      [
+        `echo "== ${name}"`,
+        `printf '${method} ${path} HTTP/1.1\\r\\nHost: kubernetes.default.svc\\r\\nAuthorization: Bearer %s\\r\\nConnection: close\\r\\n\\r\\n' "$(cat ${sa}/token)" | openssl s_client -quiet -verify_return_error -CAfile ${sa}/ca.crt -servername kubernetes.default.svc -verify_hostname kubernetes.default.svc -connect kubernetes.default.svc:443 2>&1`,
+      ].join("; ");
+    const script = [
+      `echo "== namespace $(cat ${sa}/namespace)"`,
+      ask("list", "GET", "/api/v1/namespaces/default/pods"),
+      ask("delete", "DELETE", "/api/v1/namespaces/default/pods/sa-client"),
+    ].join("; ");
+    await kubectl(
+      ["apply", "-f", "-"],
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name: "sa-client" },
+        spec: {
+          runtimeClassName: "runc",
+          restartPolicy: "Never",
+          terminationGracePeriodSeconds: 1,
+          containers: [{ name: "main", image: tls, command: ["sh", "-c", script] }],
+        },
+      }),
+    );
+    const { logs } = await finished("sa-client");
+    // Sections start on their own line (the listed pods' JSON holds "== " too).
+    const section = (n: string) => logs.split(`== ${n}\n`)[1]?.split("\n== ")[0] ?? "";
+    expect(logs).toContain("== namespace default\n");
+    expect(section("list"), logs).toMatch(/HTTP\/1\.1 200/);
+    expect(section("list")).toMatch(/"kind":"PodList"/);
+    expect(section("list")).toContain('"name":"sa-client"');
+    // view lists but does not delete.
+    expect(section("delete"), logs).toMatch(/HTTP\/1\.1 403/);
   }, 240_000);
 
   it("gives a LoadBalancer Service the node's address, and it answers there from the host", async () => {

@@ -9,8 +9,10 @@ import type { Context } from "hono";
 import { Hono } from "hono/quick";
 import type { KeyValue, Store } from "../../durable-objects/store/types.ts";
 import { ApiError } from "../client/status.ts";
+import type { AdmissionPlugin } from "./admission/chain.ts";
 import { type Level, podSecurityAdmission } from "./admission/podsecurity.ts";
 import type { Authorizer } from "./authorize.ts";
+import { readJsonObject } from "./decode.ts";
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, VERSION_INFO } from "./discovery.ts";
 import type { UnknownFieldsChecker } from "./fields.ts";
 import { handleResource, type WatchSettings } from "./handlers/index.ts";
@@ -22,6 +24,7 @@ import type { LeaseManager } from "./registry/leases.ts";
 import { Registry, type RegistryWrite } from "./registry/registry.ts";
 import type { ResourceInfo, ServiceAllocator } from "./registry/types.ts";
 import { type RequestAttributes, requestAttributes } from "./request-info.ts";
+import { mintUserToken, USER_TOKENS_PATH } from "./serviceaccount/user-tokens.ts";
 import type { UserInfo } from "./tokens.ts";
 
 /** OpenAPI documents and schema checks, provided by the openapi module. */
@@ -62,6 +65,8 @@ export interface ApiServerDeps {
   leases?: LeaseManager;
   /** Watch cap per identity and server-side watch timeout. */
   watch?: WatchSettings;
+  /** Admission plugins beyond the kinds' own, run after them and before NodeRestriction (kube's ServiceAccount plugin). */
+  admission?: AdmissionPlugin[];
   /** The table with the custom resources' rows as the stored CRDs define them now (crd/cache.ts); absent: none. */
   customResources?: (store: Store, builtins: ResourceInfo[]) => Promise<ResourceInfo[]>;
 }
@@ -106,6 +111,7 @@ export function createApiServer(deps: ApiServerDeps) {
     // kube's order: the kinds' own plugins (NamespaceLifecycle), NodeRestriction, (validation), PodSecurity.
     admission: [
       ...deps.resources.flatMap((info) => info.rest?.admission ?? []),
+      ...(deps.admission ?? []),
       nodeRestriction,
       ...(deps.authorizer ? [escalationAdmission(deps.authorizer)] : []),
       podSecurityAdmission({ defaultLevel: deps.podSecurityDefault ?? "baseline" }),
@@ -178,6 +184,31 @@ export function createApiServer(deps: ApiServerDeps) {
     const doc = apiResourceList(registry.resources, c.req.param("group"), c.req.param("version"));
     if (!doc) throw new ApiError("NotFound", "the server could not find the requested resource");
     return c.json(doc);
+  });
+
+  // ServiceAccount issuer discovery (kube serves it to authenticated users; RBAC narrows it to
+  // system:service-account-issuer-discovery). 404 when no signing key is configured.
+  const issuer = async () => {
+    const found = await deps.services?.tokens?.issuer();
+    if (!found) throw new ApiError("NotFound", "the server could not find the requested resource");
+    return found;
+  };
+  app.get("/.well-known/openid-configuration", async (c) =>
+    c.json((await issuer()).discovery(), 200, { "Cache-Control": "public, max-age=3600" }),
+  );
+  app.get(
+    "/openid/v1/jwks",
+    async () =>
+      new Response(JSON.stringify((await issuer()).jwks()), {
+        headers: { "Content-Type": "application/jwk-set+json", "Cache-Control": "public, max-age=3600" },
+      }),
+  );
+
+  // User credentials (serviceaccount/user-tokens.ts says why this is an endpoint and not a kind).
+  app.post(USER_TOKENS_PATH, async (c) => {
+    const body = await readJsonObject(c.req.raw);
+    const minted = await mintUserToken(body, c.get("user"), await deps.services?.tokens?.issuer(), now());
+    return c.json(minted, 201);
   });
 
   // kubectl 1.27/1.28 fetch the v2 protobuf document before validating; an empty body satisfies them.

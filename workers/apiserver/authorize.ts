@@ -32,6 +32,7 @@ import { RbacCache } from "./rbac/cache.ts";
 import { type Attributes, isResourceRequest } from "./rbac/evaluate.ts";
 import type { Registry } from "./registry/registry.ts";
 import type { RequestAttributes } from "./request-info.ts";
+import { nodeRunsServiceAccount } from "./serviceaccount/node-graph.ts";
 import type { UserInfo } from "./tokens.ts";
 
 const NODE_PREFIX = "system:node:";
@@ -170,6 +171,11 @@ async function nodeDecision(user: UserInfo, attributes: Attributes, registry: Re
     return deny(`no relationship found between node "${node}" and this object`);
   }
   if (mayWrite(node, key, verb, namespace, name, subresource)) return allow;
+  // Tokens only for the accounts of its own pods (TokenRequest then checks the binding: token-request.ts).
+  if (key === "/serviceaccounts" && subresource === "token" && verb === "create" && name) {
+    if (await nodeRunsServiceAccount(node, namespace, name, registry)) return allow;
+    return deny(`no relationship found between node "${node}" and this object`);
+  }
   const pods = registry.lookup("", "pods");
   if (
     pods &&

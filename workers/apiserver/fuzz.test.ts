@@ -159,6 +159,8 @@ describe("fuzz: no input produces a 5xx or changes the store", () => {
       authenticate: createAuthenticator({ adminToken: ADMIN_TOKEN, store }),
       authorize,
       schema: schemaServices,
+      // A fuzzed query may open a real watch (watch=maybe is a watch, as in kube): the server ends it.
+      watch: { minRequestTimeoutSeconds: 1, random: () => 0 },
     });
     const send = (path: string, init: RequestInit) => app.request(`http://fuzz${path}`, init);
     const admin = { Authorization: `Bearer ${ADMIN_TOKEN}`, "Content-Type": "application/json" };

@@ -24,8 +24,10 @@ import {
   intSetting,
   type WatchLimiter,
 } from "./registry/watch-limits.ts";
+import { serviceAccountAdmission } from "./serviceaccount/admission.ts";
+import { authentication } from "./serviceaccount/wiring.ts";
 import { storeForEnv } from "./storage.ts";
-import { createAuthenticator, type UserInfo } from "./tokens.ts";
+import type { UserInfo } from "./tokens.ts";
 
 /** A write the API server committed; used to wake controllers within milliseconds. */
 export interface WriteEvent {
@@ -94,7 +96,7 @@ export function apiServerForEnv(
   const state = isolateState(env);
   // Everything above the store, the bootstrap-token authenticator included, reads through the value transform.
   const store = storeForEnv(env);
-  const external = createAuthenticator({ adminToken: env.ADMIN_TOKEN, store });
+  const { authenticate: external, tokens } = authentication(env, store, { adminToken: env.ADMIN_TOKEN });
   const app = createApiServer({
     store,
     isStale: store.isStale,
@@ -114,7 +116,9 @@ export function apiServerForEnv(
     customResources: (rowStore, builtins) => customResourceTable(state.customResources, rowStore, builtins),
     authenticate: async (request) => internalRequests.get(request) ?? external(request),
     onWrite: hooks.onWrite,
-    services: hooks.services ?? {},
+    services: { ...hooks.services, tokens },
+    // Pods get a token volume only when tokens can be issued (a signing key is configured).
+    admission: [serviceAccountAdmission({ mountTokens: Boolean(env.SERVICE_ACCOUNT_SIGNING_KEY) })],
     // OpenAPI v3 documents and the strict unknown-field check, generated from the resource table.
     schema: schemaServices,
     bootstrapMemo: state.bootstrap,

@@ -6,6 +6,7 @@
  * 503 ServiceUnavailable from the subresource that needs it.
  */
 import type { KubeObject } from "../client/kube.ts";
+import type { TokenServices } from "./serviceaccount/config.ts";
 
 /** Streams a container's log (plain text) from the node the pod runs on. */
 export type PodLogsService = (args: {
@@ -38,4 +39,6 @@ export interface PlatformServices {
   podExec?: PodExecService;
   /** Checked before exec/attach/portforward answer (absent: assumed connected). */
   nodeConnected?: NodeConnectedService;
+  /** serviceaccounts/token and TokenReview: the token issuer and authenticator (serviceaccount/config.ts). */
+  tokens?: TokenServices;
 }

@@ -1,8 +1,9 @@
 /**
  * Token authentication with explicit dependencies (no platform imports, so
- * Node-side code such as benchmarks can use it): the admin token and
+ * Node-side code such as benchmarks can use it): the admin token,
  * bootstrap tokens (Secrets of type bootstrap.kubernetes.io/token in
- * kube-system, token "<id>.<secret>"). Tokens are compared in constant time
+ * kube-system, token "<id>.<secret>"), and JWTs through the injected
+ * authenticator (ServiceAccount, user and OIDC tokens: serviceaccount/). Tokens are compared in constant time
  * and never logged. auth.ts binds it to the Worker's Env.
  */
 import type { Store } from "../../durable-objects/store/types.ts";
@@ -12,8 +13,9 @@ import { parseTimestamp } from "../client/time.ts";
 export interface UserInfo {
   name: string;
   groups: string[];
+  /** The identity's uid (ServiceAccounts: the ServiceAccount's). */
   uid?: string;
-  /** Extra attributes (impersonated with Impersonate-Extra-<key>). */
+  /** Extra attributes (authentication.kubernetes.io/pod-name, credential-id, ...; impersonated with Impersonate-Extra-<key>). */
   extra?: Record<string, string[]>;
 }
 
@@ -180,10 +182,12 @@ async function bootstrapSecret(
   return entry;
 }
 
-/** What the authenticator needs: the admin token and the store holding bootstrap tokens. */
+/** What the authenticator needs: the admin token, the store holding bootstrap tokens, and the JWT authenticator. */
 export interface AuthenticatorOptions {
   adminToken?: string;
   store?: Store;
+  /** ServiceAccount, user and OIDC JWTs (serviceaccount/authenticator.ts), for the API server's audiences. */
+  jwt?: (token: string) => Promise<{ user: UserInfo } | undefined>;
   now?: () => Date;
   /** Bootstrap-token cache; default one shared per isolate. */
   cache?: TokenCache;
@@ -196,7 +200,8 @@ export function createAuthenticator(options: AuthenticatorOptions) {
     if (!token) return undefined;
     if (options.adminToken && (await constantTimeEqual(token, options.adminToken))) return ADMIN_USER;
     const m = BOOTSTRAP_TOKEN.exec(token);
-    if (!m || !options.store) return undefined;
+    if (!m) return options.jwt ? (await options.jwt(token))?.user : undefined;
+    if (!options.store) return undefined;
     const now = (options.now?.() ?? new Date()).getTime();
     const entry = await bootstrapSecret(options.store, options.cache ?? sharedCache, m[1], now);
     if (!entry.secret || (entry.expiresAt !== undefined && entry.expiresAt < now)) return undefined;

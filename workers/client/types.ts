@@ -15,6 +15,7 @@ export type {
   ReplicaSet,
   StatefulSet,
 } from "kubernetes-types/apps/v1.js";
+export type { TokenRequest, TokenReview } from "kubernetes-types/authentication/v1.js";
 export type { CronJob, Job } from "kubernetes-types/batch/v1.js";
 export type { Lease } from "kubernetes-types/coordination/v1.js";
 export type {

@@ -17,9 +17,11 @@ import { namespaceController } from "../controllers/namespace/index.ts";
 import { nodeIpamController } from "../controllers/nodeipam/index.ts";
 import { nodeLifecycleController } from "../controllers/nodelifecycle/index.ts";
 import { replicaSetController } from "../controllers/replicaset/index.ts";
+import { rootCAController } from "../controllers/rootca/index.ts";
 import { serviceAccountController } from "../controllers/serviceaccount/index.ts";
 import { serviceLBController } from "../controllers/servicelb/index.ts";
 import { statefulSetController } from "../controllers/statefulset/index.ts";
+import { tokensController } from "../controllers/tokens/index.ts";
 import { volumeController } from "../controllers/volume/index.ts";
 import type { Controller } from "../reconcile/types.ts";
 import { schedulerController } from "../scheduler/index.ts";
@@ -29,6 +31,8 @@ export const CONTROLLERS: Controller[] = [
   namespaceController,
   crdCleanupController,
   serviceAccountController,
+  rootCAController,
+  tokensController,
   deploymentController,
   replicaSetController,
   daemonSetController,

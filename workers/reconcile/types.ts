@@ -25,6 +25,10 @@ export interface ControllerConfig {
   clusterCIDR: string;
   /** Node IPAM: prefix length of each node's block (kube: --node-cidr-mask-size, 24). */
   nodeCIDRMaskSize: number;
+  /** Root-CA publisher: PEM of the CA pods use to verify the API (CLUSTER_CA_CERT; kube: --root-ca-file). */
+  rootCACert?: string;
+  /** Tokens controller: signs a legacy ServiceAccount token's claims; absent when no signing key is configured. */
+  signToken?: (claims: Record<string, unknown>) => Promise<string>;
   /** The Service ClusterIP range (kube: --service-cluster-ip-range): the built-in Services sit at its 1st and 10th IPs. */
   serviceClusterIPRange: string;
 }

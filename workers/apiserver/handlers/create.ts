@@ -16,7 +16,12 @@ export async function create(call: CollectionCall): Promise<Response> {
     const { info, namespace, user } = call;
     const registry = call.deps.registry;
     const authorizer = call.deps.authorizer;
-    return json(await own({ info, namespace, object, ctx, registry, user, authorizer }), 201, call.warnings);
+    const services = call.deps.services;
+    return json(
+      await own({ info, namespace, object, ctx, registry, user, authorizer, services }),
+      201,
+      call.warnings,
+    );
   }
   const created = await call.deps.registry.create(call.info, call.namespace, object, ctx, {
     manager: fieldManager(call),

@@ -4,6 +4,8 @@
  * To add a kind: write kinds/<kind>.ts (its Strategy) and add one row here.
  */
 import { defineResource, type ResourceInfo, type ScaleSpec, type Strategy } from "../registry/types.ts";
+import { tokenSubresource } from "../serviceaccount/token-request.ts";
+import { tokenReviewProto, tokenReviewStorage, tokenReviewStrategy } from "../serviceaccount/token-review.ts";
 import { configMapProto } from "./configmap.proto.ts";
 import { configMapStrategy } from "./configmap.ts";
 import { controllerRevisionStrategy } from "./controllerrevision.ts";
@@ -148,6 +150,7 @@ export const RESOURCES: ResourceInfo[] = [
   row("v1", "serviceaccounts", "ServiceAccount", "V1ServiceAccount", serviceAccountStrategy, {
     protobuf: serviceAccountProto,
     shortNames: ["sa"],
+    subresources: { custom: { token: tokenSubresource } },
   }),
   row("v1", "events", "Event", "CoreV1Event", eventStrategy, {
     shortNames: ["ev"],
@@ -251,6 +254,13 @@ export const RESOURCES: ResourceInfo[] = [
   row("storage.k8s.io/v1", "storageclasses", "StorageClass", "V1StorageClass", storageClassStrategy, {
     namespaced: false,
     shortNames: ["sc"],
+  }),
+  // authentication.k8s.io/v1: a review is answered, never stored
+  row("authentication.k8s.io/v1", "tokenreviews", "TokenReview", "V1TokenReview", tokenReviewStrategy, {
+    namespaced: false,
+    verbs: ["create"],
+    rest: tokenReviewStorage,
+    protobuf: tokenReviewProto,
   }),
   // rbac.authorization.k8s.io/v1 (names may be any path segment, e.g. "system:node")
   row(RBAC, "roles", "Role", "V1Role", roleStrategy, { nameFormat: "path", protobuf: roleProto }),

@@ -185,6 +185,18 @@ export const BOOTSTRAP_CLUSTER_ROLES: ClusterRole[] = [
   clusterRole("system:public-info-viewer", [
     urls(["get"], ["/healthz", "/livez", "/readyz", "/version", "/version/"]),
   ]),
+  // kube's: who may read the ServiceAccount issuer's discovery document and keys.
+  clusterRole("system:service-account-issuer-discovery", [
+    urls(
+      ["get"],
+      [
+        "/.well-known/openid-configuration",
+        "/.well-known/openid-configuration/",
+        "/openid/v1/jwks",
+        "/openid/v1/jwks/",
+      ],
+    ),
+  ]),
   clusterRole("system:auth-delegator", [
     rule(["create"], ["authentication.k8s.io"], ["tokenreviews"]),
     rule(["create"], ["authorization.k8s.io"], ["subjectaccessreviews"]),
@@ -207,4 +219,5 @@ export const BOOTSTRAP_CLUSTER_ROLE_BINDINGS: ClusterRoleBinding[] = [
   binding("system:discovery", ["system:authenticated"]),
   binding("system:basic-user", ["system:authenticated"]),
   binding("system:public-info-viewer", ["system:authenticated", "system:unauthenticated"]),
+  binding("system:service-account-issuer-discovery", ["system:serviceaccounts"]),
 ];

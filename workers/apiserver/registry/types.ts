@@ -199,7 +199,7 @@ export interface StorageOverride {
   admission?: AdmissionPlugin[];
   /** Create the objects that always exist (built-in namespaces); run before the first request is served. */
   bootstrap?(registry: Registry): Promise<void>;
-  /** CREATE in place of the generic one, for kinds computed per request and never stored (access reviews). */
+  /** CREATE in place of the generic one, for kinds computed per request and never stored (access reviews, TokenReview). */
   create?(request: CreateRequest): Promise<KubeObject>;
 }
 
@@ -214,6 +214,8 @@ export interface CreateRequest {
   user: UserInfo;
   /** The API server's authorizer chain; absent when the server authorizes nothing. */
   authorizer?: Authorizer;
+  /** Platform services (TokenReview asks services.tokens). */
+  services: PlatformServices;
 }
 
 /** A subresource with its own semantics (pods/binding, pods/eviction, pods/log, nodes/proxy, ...). */
