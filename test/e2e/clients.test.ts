@@ -124,7 +124,13 @@ it("the JavaScript client (@kubernetes/client-node): the same sequence", async (
   const paged: string[] = [];
   let pages = 0;
   do {
-    const page = await core.listNamespacedConfigMap({ namespace, limit: 2, _continue: token });
+    // By label: the namespace also holds the root-CA publisher's kube-root-ca.crt.
+    const page = await core.listNamespacedConfigMap({
+      namespace,
+      labelSelector: "set=js",
+      limit: 2,
+      _continue: token,
+    });
     pages++;
     paged.push(...page.items.map((c) => c.metadata?.name ?? ""));
     token = page.metadata?._continue;

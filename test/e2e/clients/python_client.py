@@ -44,7 +44,8 @@ list_rv = listed.metadata.resource_version
 # pagination: limit/continue
 pages, names, token = 0, [], None
 while True:
-    page = core.list_namespaced_config_map(ns, limit=2, _continue=token) if token else core.list_namespaced_config_map(ns, limit=2)
+    # By label: the namespace also holds the root-CA publisher's kube-root-ca.crt.
+    page = core.list_namespaced_config_map(ns, label_selector="set=py", limit=2, _continue=token) if token else core.list_namespaced_config_map(ns, label_selector="set=py", limit=2)
     pages += 1
     names += [item.metadata.name for item in page.items]
     token = page.metadata._continue
