@@ -84,9 +84,11 @@ it("storage stops growing under steady churn", async () => {
   }
   console.log(`database size per round (bytes): ${sizes.join(", ")}`);
   // 2,400 KiB were written; the file holds ~100 revisions' worth and stays flat once warm.
-  // Page reuse lets the size wobble by a page, but never past the warm-up peak.
+  // Page reuse lets the size wobble by a few pages (SQLite's freelist and b-tree splits vary run to run: one
+  // CI run ended a page past the warm-up peak), never by a round's 300 KiB, which growth would add each round.
   const warm = Math.max(...sizes.slice(0, 3));
-  for (const s of sizes.slice(3)) expect(s).toBeLessThanOrEqual(warm);
+  const wobble = 4 * 4096;
+  for (const s of sizes.slice(3)) expect(s).toBeLessThanOrEqual(warm + wobble);
   expect(sizes[sizes.length - 1]).toBeLessThan(8 * 300 * 1024);
 }, 60_000);
 
