@@ -16,6 +16,7 @@ import { ApiProxy } from "./apiproxy/server.ts";
 import { type Clock, realClock } from "./clock.ts";
 import { ClusterRecords, type DnsService, type DnsSlice } from "./dns/records.ts";
 import { DnsServer } from "./dns/server.ts";
+import { EventRecorder } from "./events/recorder.ts";
 import { createTransport, type Transport } from "./http.ts";
 import { localPathDir, watchCleanup } from "./local-path.ts";
 import { parseLogQuery, streamLogs } from "./logs.ts";
@@ -103,6 +104,8 @@ export class NodeAgent {
   private readonly transport: Transport;
   private synced = false;
   private readonly clusterDns?: ClusterDns;
+  /** Kubelet's events on pods and this Node. */
+  readonly events: EventRecorder;
 
   private constructor(private readonly options: AgentOptions) {
     this.clock = options.clock ?? realClock;
@@ -113,6 +116,12 @@ export class NodeAgent {
       baseUrl: options.server,
       token: options.token,
       userAgent: `edgeplane-node-agent/${AGENT_VERSION} (${options.name})`,
+    });
+    this.events = new EventRecorder({
+      client: this.client,
+      clock: this.clock,
+      node: { name: options.name },
+      log: this.log,
     });
     // With the service proxy the node serves cluster DNS at the kube-dns Service IP (kubelet's default).
     const clusterDns = options.clusterDns ?? (options.serviceProxy ? { servers: ["10.96.0.10"] } : undefined);
@@ -191,6 +200,7 @@ export class NodeAgent {
     await registerNode(this.client, node, this.clock);
     this.log(`node ${node.name} registered (runtimes: ${node.runtimes.join(", ")})`);
     const self = await this.client.get(R.nodes, undefined, node.name);
+    this.events.setNodeUid(self.metadata?.uid);
     // Container pods take their IPs from the Node's spec.podCIDR once the control plane allocates one.
     const podCIDR = (self.spec as { podCIDR?: string } | undefined)?.podCIDR;
     if (podCIDR) for (const set of podCidrSetters) await set(podCIDR);
@@ -512,6 +522,7 @@ export class NodeAgent {
       pullBackoff: new Backoff(10_000, 300_000),
       syncPeriodMs: 1000,
       log: this.log,
+      events: this.events,
     };
   }
 
