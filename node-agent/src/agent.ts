@@ -200,7 +200,6 @@ export class NodeAgent {
     await registerNode(this.client, node, this.clock);
     this.log(`node ${node.name} registered (runtimes: ${node.runtimes.join(", ")})`);
     const self = await this.client.get(R.nodes, undefined, node.name);
-    this.events.setNodeUid(self.metadata?.uid);
     // Container pods take their IPs from the Node's spec.podCIDR once the control plane allocates one.
     const podCIDR = (self.spec as { podCIDR?: string } | undefined)?.podCIDR;
     if (podCIDR) for (const set of podCidrSetters) await set(podCIDR);

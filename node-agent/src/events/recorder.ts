@@ -34,7 +34,7 @@ export interface EventSink {
 export interface RecorderOptions {
   client: KubeClient;
   clock: Clock;
-  node: { name: string; uid?: string };
+  node: { name: string };
   log(message: string): void;
   correlator?: EventCorrelator;
 }
@@ -46,11 +46,6 @@ export class EventRecorder implements EventSink {
 
   constructor(private readonly options: RecorderOptions) {
     this.correlator = options.correlator ?? new EventCorrelator();
-  }
-
-  /** The Node's uid once known (node events name it, as kubelet's node reference does). */
-  setNodeUid(uid: string | undefined): void {
-    this.options.node.uid = uid;
   }
 
   pod(
@@ -71,9 +66,9 @@ export class EventRecorder implements EventSink {
   }
 
   node(type: EventType, reason: string, message: string): void {
-    const { name, uid } = this.options.node;
-    // kubelet's node reference carries the node name as uid too when it has no other.
-    this.record("default", { kind: "Node", name, uid: uid ?? name }, type, reason, message);
+    const { name } = this.options.node;
+    // kubelet's node reference has the node's name as its uid, and `kubectl describe node` searches by that.
+    this.record("default", { kind: "Node", name, uid: name }, type, reason, message);
   }
 
   /** Resolves once every event recorded so far was written or given up (tests, shutdown). */
