@@ -20,6 +20,8 @@ import { EventRecorder } from "./events/recorder.ts";
 import { createTransport, type Transport } from "./http.ts";
 import { localPathDir, watchCleanup } from "./local-path.ts";
 import { parseLogQuery, streamLogs } from "./logs.ts";
+import { AgentMetrics, type AgentSnapshot } from "./metrics-prom/metrics.ts";
+import { parseBindAddress, serveMetrics } from "./metrics-prom/server.ts";
 import { DEFAULT_BRIDGE } from "./network/cni.ts";
 import { ipRouteTable, NodeRoutes, watchNodes } from "./network/routes.ts";
 import { hostIPv4, type NodeOptions, postStatus, registerNode, renewLease } from "./node.ts";
@@ -85,6 +87,8 @@ export interface AgentOptions {
   clusterDns?: { servers: string[]; domain?: string };
   /** Extra runtimes (tests). */
   extraRuntimes?: Runtime[];
+  /** Serve Prometheus /metrics on this HOST:PORT (the CLI's --metrics-bind-address); absent or "": not served. */
+  metricsBindAddress?: string;
 }
 
 /** A running agent. */
@@ -106,6 +110,8 @@ export class NodeAgent {
   private readonly clusterDns?: ClusterDns;
   /** Kubelet's events on pods and this Node. */
   readonly events: EventRecorder;
+  /** Prometheus metrics (kubelet's names), served by --metrics-bind-address. */
+  readonly metrics = new AgentMetrics(() => this.snapshot());
 
   private constructor(private readonly options: AgentOptions) {
     this.clock = options.clock ?? realClock;
@@ -195,6 +201,8 @@ export class NodeAgent {
       } else throw new Error(`unknown runtime ${name} (supported: wasm, cri)`);
     }
     for (const r of options.extraRuntimes ?? []) this.runtimes.set(r.handler, r);
+    for (const [handler, r] of this.runtimes) this.runtimes.set(handler, this.metrics.instrument(r));
+    if (options.metricsBindAddress) await this.serveMetrics(options.metricsBindAddress);
     node.runtimes = [...this.runtimes.keys()];
 
     await registerNode(this.client, node, this.clock);
@@ -522,7 +530,36 @@ export class NodeAgent {
       syncPeriodMs: 1000,
       log: this.log,
       events: this.events,
+      podStarted: (seconds) => this.metrics.podStart.observe(seconds),
     };
+  }
+
+  /** Start /metrics; a taken port is logged, not fatal (the pods matter more than their metrics). */
+  private async serveMetrics(address: string): Promise<void> {
+    try {
+      const { server, url } = await serveMetrics(this.metrics, parseBindAddress(address));
+      this.closers.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+      this.log(`metrics: serving ${url}`);
+    } catch (error) {
+      this.log(`metrics: not served on ${address}: ${(error as Error).message}`);
+    }
+  }
+
+  /** Pods with a sandbox and their containers by state, for kubelet_running_pods/containers. */
+  private snapshot(): AgentSnapshot {
+    const containers: Record<string, number> = { running: 0, exited: 0, created: 0 };
+    let pods = 0;
+    for (const worker of this.workers.values()) {
+      const ctx = worker.context;
+      if (!ctx.sandboxId || worker.state === "done") continue;
+      pods++;
+      for (const c of [...ctx.inits, ...ctx.mains]) {
+        if (!c.id) continue;
+        const state = "running" in c.state ? "running" : "terminated" in c.state ? "exited" : "created";
+        containers[state]++;
+      }
+    }
+    return { pods, containers };
   }
 
   /** The Services whose variables a pod gets: default/kubernetes, and its namespace's with enableServiceLinks. */

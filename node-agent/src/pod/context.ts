@@ -54,6 +54,8 @@ export interface PodDeps {
   /** How often a running pod's containers are checked (ms); kubelet's PLEG relists every 1 s. */
   syncPeriodMs?: number;
   log?(message: string): void;
+  /** The pod ran for the first time, `seconds` after the worker first saw it (kubelet_pod_start_duration_seconds). */
+  podStarted?(seconds: number): void;
   /** Kubelet's events (Pulling, Started, BackOff, ...); absent: none are recorded. */
   events?: EventSink;
 }

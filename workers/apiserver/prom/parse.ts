@@ -26,9 +26,11 @@ const LABEL = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const TYPES = new Set(["counter", "gauge", "histogram", "summary", "untyped"]);
 
 function value(text: string, line: string): number {
-  if (text === "+Inf") return Number.POSITIVE_INFINITY;
-  if (text === "-Inf") return Number.NEGATIVE_INFINITY;
-  if (text === "NaN") return Number.NaN;
+  // Prometheus reads values with Go's strconv.ParseFloat: Inf, Infinity and NaN in any case.
+  const lower = text.toLowerCase();
+  if (/^\+?inf(inity)?$/.test(lower)) return Number.POSITIVE_INFINITY;
+  if (/^-inf(inity)?$/.test(lower)) return Number.NEGATIVE_INFINITY;
+  if (lower === "nan") return Number.NaN;
   if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text)) throw new Error(`bad value in: ${line}`);
   return Number(text);
 }
