@@ -27,6 +27,7 @@ import {
 } from "../../node-agent/src/testing/agent-process.ts";
 import { startTestRegistry, type TestRegistry } from "../../node-agent/src/testing/oci-registry.ts";
 import { ensurePki } from "../../scripts/local/pki.ts";
+import { parsePrometheusText } from "../../workers/apiserver/prom/parse.ts";
 import { type ControlPlane, startControlPlane } from "./harness.ts";
 
 const unavailable = criUnavailableReason();
@@ -50,6 +51,7 @@ describe.skipIf(unavailable)("the agent's events and metrics through kubectl", (
   let agent: AgentProcess;
   let dir: string;
   let busybox: string;
+  let agentMetrics: string;
   const agentDir = () => join(dir, "agent");
 
   async function apply(yaml: string): Promise<void> {
@@ -120,9 +122,14 @@ handler: wasm
         "wasm,cri",
         "--containerd",
         "managed",
+        "--metrics-bind-address",
+        "127.0.0.1:0",
       ],
       { token: cp.token },
     );
+    const serving = /metrics: serving (http:\S+)/;
+    await agent.waitFor(serving, 90_000);
+    agentMetrics = serving.exec(agent.output())?.[1] ?? "";
     await agent.waitFor(/tunnel connected/, 90_000);
   }, 180_000);
 
@@ -228,4 +235,62 @@ handler: wasm
       );
     });
   }
+
+  it("the API's /metrics parses and counts this cluster's requests, watches, store calls and objects", async () => {
+    const res = await cp.fetch("/metrics");
+    expect(res.status).toBe(200);
+    const m = parsePrometheusText(await res.text());
+    const sum = (name: string, labels: Record<string, string>) =>
+      m.find(name, labels).reduce((total, s) => total + s.value, 0);
+    expect(
+      sum("apiserver_request_total", { resource: "pods", verb: "POST", code: "201" }),
+    ).toBeGreaterThanOrEqual(5);
+    expect(
+      sum("apiserver_request_total", { resource: "pods", subresource: "status", verb: "PATCH" }),
+    ).toBeGreaterThan(0);
+    expect(
+      sum("apiserver_request_duration_seconds_count", { resource: "pods", verb: "POST" }),
+    ).toBeGreaterThanOrEqual(5);
+    // The agent watches its pods the whole time.
+    expect(sum("apiserver_longrunning_requests", { resource: "pods", verb: "WATCH" })).toBeGreaterThanOrEqual(
+      1,
+    );
+    expect(
+      sum("etcd_request_duration_seconds_count", { operation: "create", type: "pods" }),
+    ).toBeGreaterThanOrEqual(5);
+    expect(m.find("apiserver_storage_objects", { resource: "pods" })[0]?.value).toBeGreaterThanOrEqual(5);
+    expect(m.find("apiserver_storage_objects", { resource: "nodes" })[0]?.value).toBe(1);
+    expect(
+      m.find("apiserver_current_inflight_requests", { request_kind: "readOnly" })[0]?.value,
+    ).toBeGreaterThanOrEqual(1);
+  });
+
+  it("the agent's /metrics parses and reports its pods, containers, start durations and runtime calls", async () => {
+    const res = await fetch(agentMetrics);
+    expect(res.status).toBe(200);
+    const m = parsePrometheusText(await res.text());
+    expect(m.find("kubelet_running_pods")[0]?.value).toBeGreaterThanOrEqual(1);
+    expect(
+      m.find("kubelet_running_containers", { container_state: "running" })[0]?.value,
+    ).toBeGreaterThanOrEqual(1);
+    const started = m.find("kubelet_pod_start_duration_seconds_count")[0]?.value ?? 0;
+    expect(started).toBeGreaterThanOrEqual(5);
+    const sum = m.find("kubelet_pod_start_duration_seconds_sum")[0]?.value ?? 0;
+    expect(sum / started).toBeGreaterThan(0);
+    expect(sum / started).toBeLessThan(120);
+    for (const op of [
+      "pull_image",
+      "run_podsandbox",
+      "create_container",
+      "start_container",
+      "container_status",
+    ])
+      expect(
+        m.find("kubelet_runtime_operations_total", { operation_type: op })[0]?.value,
+        op,
+      ).toBeGreaterThanOrEqual(1);
+    expect(
+      m.find("kubelet_runtime_operations_duration_seconds_count", { operation_type: "pull_image" })[0]?.value,
+    ).toBeGreaterThanOrEqual(1);
+  });
 });

@@ -142,6 +142,19 @@ describe("pod state machine events", () => {
     );
   });
 
+  it("reports the pod start duration once, from first sight to running, pull back-off included", async () => {
+    fx.runtime.failPulls.set("reg/app:v1", 1);
+    const starts: number[] = [];
+    new PodWorker(pod(), { ...deps(), podStarted: (s) => starts.push(s) });
+    await fx.clock.advance(0);
+    expect(starts).toEqual([]);
+    await fx.clock.advance(10_000);
+    expect(starts).toEqual([10]);
+    fx.runtime.exit(fx.runtime.running("app")?.id ?? "", 1);
+    await fx.clock.advance(1000);
+    expect(starts).toEqual([10]);
+  });
+
   it("records a missing volume source as FailedMount on the pod and a missing env source as Failed on the container", async () => {
     const missing = (): PodDeps => ({
       ...withEvents(),
