@@ -159,7 +159,7 @@ handler: wasm
     await apply(pod("sleeper", "runc", busybox, `    command: ["sleep", "3600"]\n`));
     await waitFor(
       async () => (await events("sleeper")).some((e) => e.reason === "Started"),
-      60_000,
+      45_000,
       "sleeper Started event",
     );
     const out = await describe_("pod", "sleeper");
@@ -189,7 +189,7 @@ handler: wasm
       );
       const backoff = await waitFor(
         async () => (await events(name)).find((e) => e.reason === "BackOff" && (e.count ?? 0) >= 2),
-        120_000,
+        90_000,
         `${name}: BackOff with count >= 2`,
       );
       expect(backoff).toMatchObject({
@@ -203,7 +203,7 @@ handler: wasm
       expect(out).toMatch(
         /Warning\s+BackOff\s+\S+ \(x\d+ over \S+\)\s+kubelet\s+Back-off restarting failed container main/,
       );
-    });
+    }, 120_000);
 
     it(`an OOM-killed ${runtime} pod shows OOMKilled and the node records the kill`, async () => {
       const image =
@@ -223,7 +223,7 @@ handler: wasm
           (await events(NODE)).find(
             (e) => e.reason === "OOMKilling" && e.message.includes(`default/${name}`),
           ),
-        90_000,
+        60_000,
         `${name}: OOMKilling on the node`,
       );
       expect(kill).toMatchObject({ type: "Warning", involvedObject: { kind: "Node", name: NODE } });
@@ -233,7 +233,7 @@ handler: wasm
           `Warning\\s+OOMKilling\\s+.*Memory cgroup out of memory: Killed container main of pod default/${name}`,
         ),
       );
-    });
+    }, 120_000);
   }
 
   it("the API's /metrics parses and counts this cluster's requests, watches, store calls and objects", async () => {
