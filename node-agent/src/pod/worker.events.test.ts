@@ -73,6 +73,37 @@ describe("pod state machine events", () => {
     });
   });
 
+  it("records only Pulled, already present, when the runtime had the image", async () => {
+    const runtime = fx.runtime;
+    const present = new Proxy(runtime, {
+      get: (target, prop, receiver) =>
+        prop === "pullImage"
+          ? async (...args: Parameters<typeof runtime.pullImage>) => ({
+              ...(await target.pullImage(...args)),
+              present: true,
+            })
+          : Reflect.get(target, prop, receiver),
+    });
+    new PodWorker(pod(), { ...withEvents(), runtimeFor: async () => present });
+    await fx.clock.advance(0);
+    expect(recorded.slice(0, 2)).toEqual([
+      {
+        on: "Pod/p",
+        fieldPath: "spec.containers{app}",
+        type: "Normal",
+        reason: "Pulled",
+        message: 'Container image "reg/app:v1" already present on machine',
+      },
+      {
+        on: "Pod/p",
+        fieldPath: "spec.containers{app}",
+        type: "Normal",
+        reason: "Created",
+        message: "Created container: app",
+      },
+    ]);
+  });
+
   it("records BackOff as a Warning for each crash that waits in back-off", async () => {
     new PodWorker(pod(), withEvents());
     await fx.clock.advance(0);

@@ -23,16 +23,23 @@ export const pulling = defineState({
       try {
         const auth = await ctx.deps.pullAuth?.(ctx.pod, image);
         const began = now(ctx);
-        emit(ctx, c, "Normal", "Pulling", `Pulling image "${image}"`);
+        // Kubelet looks first and says Pulling only when it pulls; the runtime tells after the fact (present),
+        // so Pulling is said up front only when a pull is certain (policy Always).
+        if (policy === "Always") emit(ctx, c, "Normal", "Pulling", `Pulling image "${image}"`);
         const result = await ctx.runtime.pullImage(image, { policy, auth });
         const took = goDuration(now(ctx) - began);
-        emit(
-          ctx,
-          c,
-          "Normal",
-          "Pulled",
-          `Successfully pulled image "${image}" in ${took} (${took} including waiting)`,
-        );
+        if (result.present)
+          emit(ctx, c, "Normal", "Pulled", `Container image "${image}" already present on machine`);
+        else {
+          if (policy !== "Always") emit(ctx, c, "Normal", "Pulling", `Pulling image "${image}"`);
+          emit(
+            ctx,
+            c,
+            "Normal",
+            "Pulled",
+            `Successfully pulled image "${image}" in ${took} (${took} including waiting)`,
+          );
+        }
         c.pulled = true;
         c.imageID = result.digest;
       } catch (error) {
