@@ -16,9 +16,12 @@ import { ApiProxy } from "./apiproxy/server.ts";
 import { type Clock, realClock } from "./clock.ts";
 import { ClusterRecords, type DnsService, type DnsSlice } from "./dns/records.ts";
 import { DnsServer } from "./dns/server.ts";
+import { EventRecorder } from "./events/recorder.ts";
 import { createTransport, type Transport } from "./http.ts";
 import { localPathDir, watchCleanup } from "./local-path.ts";
 import { parseLogQuery, streamLogs } from "./logs.ts";
+import { AgentMetrics, type AgentSnapshot } from "./metrics-prom/metrics.ts";
+import { parseBindAddress, serveMetrics } from "./metrics-prom/server.ts";
 import { DEFAULT_BRIDGE } from "./network/cni.ts";
 import { ipRouteTable, NodeRoutes, watchNodes } from "./network/routes.ts";
 import { hostIPv4, type NodeOptions, postStatus, registerNode, renewLease } from "./node.ts";
@@ -85,6 +88,8 @@ export interface AgentOptions {
   clusterDns?: { servers: string[]; domain?: string };
   /** Extra runtimes (tests). */
   extraRuntimes?: Runtime[];
+  /** Serve Prometheus /metrics on this HOST:PORT (the CLI's --metrics-bind-address); absent or "": not served. */
+  metricsBindAddress?: string;
 }
 
 /** A running agent. */
@@ -106,6 +111,10 @@ export class NodeAgent {
   private readonly clusterDns?: ClusterDns;
   /** Projected ServiceAccount tokens of this node's pods, refreshed at 80 % of their lifetime. */
   private readonly tokens: ServiceAccountTokens;
+  /** Kubelet's events on pods and this Node. */
+  readonly events: EventRecorder;
+  /** Prometheus metrics (kubelet's names), served by --metrics-bind-address. */
+  readonly metrics = new AgentMetrics(() => this.snapshot());
 
   private constructor(private readonly options: AgentOptions) {
     this.clock = options.clock ?? realClock;
@@ -118,6 +127,12 @@ export class NodeAgent {
       userAgent: `edgeplane-node-agent/${AGENT_VERSION} (${options.name})`,
     });
     this.tokens = new ServiceAccountTokens(this.client, this.clock);
+    this.events = new EventRecorder({
+      client: this.client,
+      clock: this.clock,
+      node: { name: options.name },
+      log: this.log,
+    });
     // With the service proxy the node serves cluster DNS at the kube-dns Service IP (kubelet's default).
     const clusterDns = options.clusterDns ?? (options.serviceProxy ? { servers: ["10.96.0.10"] } : undefined);
     if (clusterDns) {
@@ -190,6 +205,8 @@ export class NodeAgent {
       } else throw new Error(`unknown runtime ${name} (supported: wasm, cri)`);
     }
     for (const r of options.extraRuntimes ?? []) this.runtimes.set(r.handler, r);
+    for (const [handler, r] of this.runtimes) this.runtimes.set(handler, this.metrics.instrument(r));
+    if (options.metricsBindAddress) await this.serveMetrics(options.metricsBindAddress);
     node.runtimes = [...this.runtimes.keys()];
 
     await registerNode(this.client, node, this.clock);
@@ -522,7 +539,37 @@ export class NodeAgent {
       pullBackoff: new Backoff(10_000, 300_000),
       syncPeriodMs: 1000,
       log: this.log,
+      events: this.events,
+      podStarted: (seconds) => this.metrics.podStart.observe(seconds),
     };
+  }
+
+  /** Start /metrics; a taken port is logged, not fatal (the pods matter more than their metrics). */
+  private async serveMetrics(address: string): Promise<void> {
+    try {
+      const { server, url } = await serveMetrics(this.metrics, parseBindAddress(address));
+      this.closers.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+      this.log(`metrics: serving ${url}`);
+    } catch (error) {
+      this.log(`metrics: not served on ${address}: ${(error as Error).message}`);
+    }
+  }
+
+  /** Pods with a sandbox and their containers by state, for kubelet_running_pods/containers. */
+  private snapshot(): AgentSnapshot {
+    const containers: Record<string, number> = { running: 0, exited: 0, created: 0 };
+    let pods = 0;
+    for (const worker of this.workers.values()) {
+      const ctx = worker.context;
+      if (!ctx.sandboxId || worker.state === "done") continue;
+      pods++;
+      for (const c of [...ctx.inits, ...ctx.mains]) {
+        if (!c.id) continue;
+        const state = "running" in c.state ? "running" : "terminated" in c.state ? "exited" : "created";
+        containers[state]++;
+      }
+    }
+    return { pods, containers };
   }
 
   /** The Services whose variables a pod gets: default/kubernetes, and its namespace's with enableServiceLinks. */

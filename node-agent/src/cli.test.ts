@@ -107,3 +107,16 @@ describe("--cluster-cidr/--service-cidr", () => {
     expect(() => parseCli([...base, "--cluster-cidr", "any"], env)).toThrow(/--cluster-cidr must be/);
   });
 });
+
+describe("--metrics-bind-address", () => {
+  const env = { [TOKEN_ENV]: "abcdef.0123456789abcdef" };
+  const base = ["--server", "https://cp.example"];
+  it("defaults to loopback 10255, may be turned off with an empty value, and refuses what is not HOST:PORT", () => {
+    expect(parseCli(base, env).metricsBindAddress).toBe("127.0.0.1:10255");
+    expect(parseCli([...base, "--metrics-bind-address", "[::1]:9100"], env).metricsBindAddress).toBe(
+      "[::1]:9100",
+    );
+    expect(parseCli([...base, "--metrics-bind-address", ""], env).metricsBindAddress).toBe("");
+    expect(() => parseCli([...base, "--metrics-bind-address", "10255"], env)).toThrow(/HOST:PORT/);
+  });
+});

@@ -18,6 +18,7 @@ import os from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { NodeAgent } from "./agent.ts";
+import { parseBindAddress } from "./metrics-prom/server.ts";
 
 /** The environment variable the token may come from (removed from the environment once read). */
 export const TOKEN_ENV = "EDGEPLANE_TOKEN";
@@ -28,7 +29,8 @@ const USAGE = `usage: node-agent --server URL (--token-file F | EDGEPLANE_TOKEN=
                   [--allow-privileged] [--node-ip IP] [--registry-login HOST[:PORT],...]
                   [--registry-mirror REGISTRY=HOST[:PORT],...] [--pod-manifest-path DIR] [--service-proxy]
                   [--cluster-cidr CIDR] [--service-cidr CIDR] [--cluster-dns IP,...] [--cluster-domain DOMAIN]
-                  [--api-proxy-cert PEM --api-proxy-key PEM]  with --service-proxy: the API for pods at 10.96.0.1:443`;
+                  [--api-proxy-cert PEM --api-proxy-key PEM]  with --service-proxy: the API for pods at 10.96.0.1:443
+                  [--metrics-bind-address HOST:PORT]  Prometheus /metrics (default 127.0.0.1:10255, "" = off)`;
 
 /** Parse argv (and the token variable of `env`) into AgentOptions plus warnings (throws with a usage message on bad input). */
 export function parseCli(argv: string[], env: Record<string, string | undefined> = {}) {
@@ -59,6 +61,7 @@ export function parseCli(argv: string[], env: Record<string, string | undefined>
       "cluster-domain": { type: "string" },
       "api-proxy-cert": { type: "string" },
       "api-proxy-key": { type: "string" },
+      "metrics-bind-address": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -84,6 +87,8 @@ export function parseCli(argv: string[], env: Record<string, string | undefined>
     if (v !== undefined && !/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(v))
       throw new Error(`--${flag} must be an IPv4 CIDR, not "${v}"\n${USAGE}`);
   }
+  const metricsBind = values["metrics-bind-address"] ?? "127.0.0.1:10255";
+  if (metricsBind) parseBindAddress(metricsBind);
   const name = (values.name ?? os.hostname()).toLowerCase();
   const dataDir = values["data-dir"] ?? `/var/lib/edgeplane/${name}`;
   return {
@@ -113,6 +118,7 @@ export function parseCli(argv: string[], env: Record<string, string | undefined>
       values["api-proxy-cert"] && values["api-proxy-key"]
         ? { certFile: values["api-proxy-cert"], keyFile: values["api-proxy-key"] }
         : undefined,
+    metricsBindAddress: metricsBind,
     clusterDns: values["cluster-dns"]
       ? { servers: values["cluster-dns"].split(",").filter(Boolean), domain: values["cluster-domain"] }
       : undefined,

@@ -18,6 +18,7 @@ import type { UnknownFieldsChecker } from "./fields.ts";
 import { handleResource, type WatchSettings } from "./handlers/index.ts";
 import { nodeRestriction } from "./node-restriction.ts";
 import type { PlatformServices } from "./platform.ts";
+import type { ApiMetrics } from "./prom/apiserver.ts";
 import { escalationAdmission } from "./rbac/escalation.ts";
 import { impersonate } from "./rbac/impersonate.ts";
 import type { LeaseManager } from "./registry/leases.ts";
@@ -69,6 +70,8 @@ export interface ApiServerDeps {
   admission?: AdmissionPlugin[];
   /** The table with the custom resources' rows as the stored CRDs define them now (crd/cache.ts); absent: none. */
   customResources?: (store: Store, builtins: ResourceInfo[]) => Promise<ResourceInfo[]>;
+  /** Prometheus metrics of this isolate, served at /metrics; absent: no /metrics (404). */
+  metrics?: ApiMetrics;
 }
 
 /** What the middleware hands the routes: who is asking, and for what verb on what. */
@@ -100,8 +103,9 @@ function needsCustomResources(path: string, builtins: ResourceInfo[]): boolean {
 /** Build the API server app. */
 export function createApiServer(deps: ApiServerDeps) {
   const now = deps.now ?? (() => new Date());
+  const store = deps.metrics ? deps.metrics.measureStore(deps.store) : deps.store;
   const registry = new Registry({
-    store: deps.store,
+    store,
     resources: deps.resources,
     now,
     onWrite: (event) => {
@@ -137,6 +141,7 @@ export function createApiServer(deps: ApiServerDeps) {
     new ApiError("NotFound", "the server could not find the requested resource").toResponse(),
   );
 
+  if (deps.metrics) app.use("*", deps.metrics.middleware());
   for (const path of ["/healthz", "/livez", "/readyz"]) {
     app.get(path, (c) => c.text("ok"));
     app.get(`${path}/*`, (c) => c.text("ok"));
@@ -149,7 +154,7 @@ export function createApiServer(deps: ApiServerDeps) {
     const authenticated = await deps.authenticate(c.req.raw);
     if (!authenticated) throw new ApiError("Unauthorized", "Unauthorized");
     if (deps.customResources && needsCustomResources(path, deps.resources))
-      registry.setResources(await deps.customResources(deps.store, deps.resources));
+      registry.setResources(await deps.customResources(store, deps.resources));
     // The verb is fixed here, once: a method with no verb, or one the (sub)resource does not serve, is 405 now.
     const attributes = requestAttributes(c.req.raw, registry.resources);
     c.set("attributes", attributes);
@@ -168,6 +173,11 @@ export function createApiServer(deps: ApiServerDeps) {
     return next();
   });
 
+  // Authorized above as a non-resource URL: kube's system:monitoring role (and cluster-admin) may get it.
+  app.get("/metrics", () => {
+    if (!deps.metrics) throw new ApiError("NotFound", "the server could not find the requested resource");
+    return deps.metrics.render(store, registry.resources);
+  });
   app.get("/api", (c) => c.json(apiVersions(new URL(c.req.url).host)));
   app.get("/apis", (c) => c.json(apiGroupList(registry.resources)));
   app.get("/api/:version{v[0-9a-z]+}", (c) => {

@@ -205,7 +205,9 @@ function mayWrite(
   if (key === "/nodes") return verb === "create" || name === node;
   if (key === "coordination.k8s.io/leases")
     return namespace === "kube-node-lease" && !subresource && (verb === "create" || name === node);
-  if (key === "/events" || key === "events.k8s.io/events") return verb === "create";
+  // kube's system:node role: create, and patch/update for the correlator's count and lastTimestamp.
+  if (key === "/events" || key === "events.k8s.io/events")
+    return verb === "create" || verb === "patch" || verb === "update";
   // kube's system:node role lets a node create pods; NodeRestriction admits only its own mirror pods.
   if (key === "/pods") return verb === "create" && !subresource;
   return false;

@@ -13,6 +13,7 @@ import { type CustomResourceCache, createCustomResourceCache, customResourceTabl
 import { createServiceAllocator, inUseFromServices, RESOURCES } from "./kinds/index.ts";
 import { schemaServices } from "./openapi/index.ts";
 import type { PlatformServices } from "./platform.ts";
+import { ApiMetrics } from "./prom/apiserver.ts";
 import { RbacCache } from "./rbac/cache.ts";
 import { createLeaseManager, type LeaseManager } from "./registry/leases.ts";
 import { DEFAULT_EXPIRING_TTL_SECONDS, type Registry } from "./registry/registry.ts";
@@ -67,6 +68,8 @@ interface IsolateState {
   rbac: RbacCache;
   /** The custom resources' rows, rebuilt when the CRDs change. */
   customResources: CustomResourceCache;
+  /** Prometheus metrics (/metrics): counters are per isolate. */
+  metrics: ApiMetrics;
 }
 const isolateStates = new WeakMap<object, IsolateState>();
 
@@ -80,6 +83,7 @@ function isolateState(env: Env): IsolateState {
       leases: createLeaseManager(createDurableStore(env.STORE), Date.now),
       rbac: new RbacCache(),
       customResources: createCustomResourceCache(),
+      metrics: new ApiMetrics(),
     };
     isolateStates.set(env.STORE, state);
   }
@@ -122,6 +126,7 @@ export function apiServerForEnv(
     // OpenAPI v3 documents and the strict unknown-field check, generated from the resource table.
     schema: schemaServices,
     bootstrapMemo: state.bootstrap,
+    metrics: state.metrics,
     authorizer: createAuthorizer({ cache: state.rbac }),
     allocator: (registry) => serviceAllocator(env, registry),
     // An unknown level fails closed, as kube's label parsing does.

@@ -165,3 +165,27 @@ describe("NodeRestriction: mirror pods", () => {
     expect(JSON.stringify(response.body)).toContain("PodSecurity");
   });
 });
+
+describe("node authorizer: events", () => {
+  it("a node creates an event and patches its count and lastTimestamp (client-go's correlator), but may not delete it", async () => {
+    const call = server();
+    const event = {
+      metadata: { name: "p.1", namespace: "default" },
+      involvedObject: { kind: "Pod", name: "p", namespace: "default", fieldPath: "spec.containers{app}" },
+      reason: "BackOff",
+      message: "Back-off restarting failed container app in pod p_default(u)",
+      type: "Warning",
+      source: { component: "kubelet", host: "n1" },
+      count: 1,
+    };
+    expect((await call("node", "POST", "/api/v1/namespaces/default/events", event)).status).toBe(201);
+    const patched = await call("node", "PATCH", "/api/v1/namespaces/default/events/p.1", {
+      count: 2,
+      lastTimestamp: "2026-01-01T00:00:10Z",
+    });
+    expect(patched.status, JSON.stringify(patched.body)).toBe(200);
+    expect((patched.body as unknown as { count: number }).count).toBe(2);
+    const denied = await call("node", "DELETE", "/api/v1/namespaces/default/events/p.1");
+    expect(denied.status).toBe(403);
+  });
+});

@@ -6,6 +6,7 @@
  */
 
 import type { Clock } from "../clock.ts";
+import type { EventSink } from "../events/recorder.ts";
 import type { Mount, PullOptions, Runtime } from "../runtime/types.ts";
 import type { Backoff } from "./backoff.ts";
 import type { Container, ContainerStateJson, Pod, PodStatus, Probe } from "./k8s.ts";
@@ -53,6 +54,10 @@ export interface PodDeps {
   /** How often a running pod's containers are checked (ms); kubelet's PLEG relists every 1 s. */
   syncPeriodMs?: number;
   log?(message: string): void;
+  /** The pod ran for the first time, `seconds` after the worker first saw it (kubelet_pod_start_duration_seconds). */
+  podStarted?(seconds: number): void;
+  /** Kubelet's events (Pulling, Started, BackOff, ...); absent: none are recorded. */
+  events?: EventSink;
 }
 
 /** A missing ConfigMap/Secret or key: the container waits with CreateContainerConfigError. */

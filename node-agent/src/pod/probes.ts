@@ -23,6 +23,8 @@ export interface ProberEvents {
   changed(): void;
   /** Liveness (or startup) failed past its threshold: restart the container. */
   kill(reason: string): void;
+  /** One attempt failed (kubelet's Unhealthy event); `kind` is liveness, readiness or startup. */
+  failed?(kind: "liveness" | "readiness" | "startup"): void;
 }
 
 /** Probe timing with Kubernetes defaults applied. */
@@ -96,6 +98,7 @@ export class ContainerProber {
       } else {
         successes = 0;
         failures++;
+        this.events.failed?.(kind);
         if (failures >= t.failureThreshold) {
           this.events.kill(`Container ${this.container.name} failed ${kind} probe, will be restarted`);
           return false;
@@ -124,6 +127,7 @@ export class ContainerProber {
       } else {
         successes = 0;
         failures++;
+        this.events.failed?.("readiness");
         if (this.ready && failures >= t.failureThreshold) {
           this.ready = false;
           this.events.changed();

@@ -107,6 +107,7 @@ export class PodWorker {
         await this.ctx.sleep(10_000);
       }
     }
+    const seen = deps.clock.now().getTime();
     let state: StateName = "adopting";
     this.history.push(state);
     while (state !== "done") {
@@ -122,6 +123,9 @@ export class PodWorker {
         continue;
       }
       if (!unit.next.includes(next)) throw new Error(`pod state machine: ${state} may not go to ${next}`);
+      // A pod adopted after an agent restart did not start now: only a start this worker made is timed.
+      if (next === "running" && !this.history.includes("running") && state !== "adopting")
+        deps.podStarted?.((deps.clock.now().getTime() - seen) / 1000);
       state = next;
       // Yield between states so a transition cycle can never starve timers and I/O.
       await new Promise<void>((resolve) => setImmediate(resolve));

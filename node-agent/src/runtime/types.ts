@@ -88,6 +88,8 @@ export interface ContainerStatus {
 export interface PullResult {
   /** Content digest of what was pulled (sha256:...), reported as imageID. */
   digest: string;
+  /** The image was already there and nothing was pulled (kubelet's "already present on machine" event). */
+  present?: boolean;
 }
 
 export interface PullOptions {

@@ -197,6 +197,13 @@ export const BOOTSTRAP_CLUSTER_ROLES: ClusterRole[] = [
       ],
     ),
   ]),
+  // kube's bootstrap policy: Prometheus scrapers get bound to this (the group system:monitoring).
+  clusterRole("system:monitoring", [
+    urls(
+      ["get"],
+      ["/healthz", "/healthz/*", "/livez", "/livez/*", "/metrics", "/metrics/slis", "/readyz", "/readyz/*"],
+    ),
+  ]),
   clusterRole("system:auth-delegator", [
     rule(["create"], ["authentication.k8s.io"], ["tokenreviews"]),
     rule(["create"], ["authorization.k8s.io"], ["subjectaccessreviews"]),
@@ -220,4 +227,5 @@ export const BOOTSTRAP_CLUSTER_ROLE_BINDINGS: ClusterRoleBinding[] = [
   binding("system:basic-user", ["system:authenticated"]),
   binding("system:public-info-viewer", ["system:authenticated", "system:unauthenticated"]),
   binding("system:service-account-issuer-discovery", ["system:serviceaccounts"]),
+  binding("system:monitoring", ["system:monitoring"]),
 ];

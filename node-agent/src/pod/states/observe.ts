@@ -4,7 +4,7 @@
  * back-off). The running state calls it once per sync.
  */
 import { containerUri, type PodContext } from "../context.ts";
-import { all, backoffKey, now } from "./common.ts";
+import { all, backoffKey, emit, now } from "./common.ts";
 
 /** Update the container records from the runtime; sets ctx.finalPhase when an init container failed for good. */
 export async function observe(ctx: PodContext): Promise<void> {
@@ -14,6 +14,7 @@ export async function observe(ctx: PodContext): Promise<void> {
     if (c.killing) {
       const grace = ctx.pod.spec.terminationGracePeriodSeconds ?? 30;
       ctx.deps.log?.(c.killing);
+      emit(ctx, c, "Normal", "Killing", c.killing);
       await ctx.runtime.stopContainer(c.id, grace);
     }
     const status = await ctx.runtime.containerStatus(c.id);
@@ -32,6 +33,14 @@ export async function observe(ctx: PodContext): Promise<void> {
         containerID: containerUri(ctx, c.id),
       },
     };
+    if (status.reason === "OOMKilled") {
+      const { name, namespace } = ctx.pod.metadata;
+      ctx.deps.events?.node(
+        "Warning",
+        "OOMKilling",
+        `Memory cgroup out of memory: Killed container ${c.spec.name} of pod ${namespace}/${name}`,
+      );
+    }
     const failed = exitCode !== 0;
     if (c.init && !failed) {
       c.done = true;
@@ -54,6 +63,14 @@ export async function observe(ctx: PodContext): Promise<void> {
     if (c.needsStart && (c.restartAt ?? 0) > now(ctx) && "terminated" in c.state) {
       const delay = ctx.deps.crashBackoff.delay(backoffKey(ctx, c)) / 1000;
       c.lastState = c.state;
+      const { name, namespace, uid } = ctx.pod.metadata;
+      emit(
+        ctx,
+        c,
+        "Warning",
+        "BackOff",
+        `Back-off restarting failed container ${c.spec.name} in pod ${name}_${namespace}(${uid})`,
+      );
       c.state = {
         waiting: {
           reason: "CrashLoopBackOff",

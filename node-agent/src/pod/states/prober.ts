@@ -1,6 +1,7 @@
 /** Starting a container's probes, wired to its record and the worker's wake-up. */
 import type { ContainerRecord, PodContext } from "../context.ts";
 import { ContainerProber } from "../probes.ts";
+import { emit } from "./common.ts";
 
 /** (Re)start the probes of a running main container; init containers are never probed. */
 export function startProber(ctx: PodContext, c: ContainerRecord): void {
@@ -21,6 +22,8 @@ export function startProber(ctx: PodContext, c: ContainerRecord): void {
         c.started = prober.started;
         ctx.poke();
       },
+      failed: (kind) =>
+        emit(ctx, c, "Warning", "Unhealthy", `${kind[0].toUpperCase()}${kind.slice(1)} probe failed`),
       kill: (reason) => {
         c.killing = reason;
         ctx.poke();

@@ -11,7 +11,7 @@ import {
   type PodContext,
   type PreparedPod,
 } from "../context.ts";
-import { all, backoffKey, now } from "./common.ts";
+import { all, backoffKey, emit, now } from "./common.ts";
 import { startProber } from "./prober.ts";
 import { defineState } from "./state.ts";
 
@@ -39,6 +39,7 @@ export const starting = defineState({
       prepared = await deps.prepare(pod, ctx.podIP ?? deps.hostIP);
     } catch (error) {
       const reason = error instanceof ConfigError ? "CreateContainerConfigError" : "CreateContainerError";
+      recordPrepareFailure(ctx, due, (error as Error).message);
       for (const c of due) {
         c.state = { waiting: { reason, message: (error as Error).message } };
         c.restartAt = now(ctx) + 10_000;
@@ -56,6 +57,7 @@ export const starting = defineState({
         // Runtimes name a refusal (e.g. CreateContainerConfigError for a privileged container).
         const reason = (error as { reason?: string }).reason ?? "RunContainerError";
         c.state = { waiting: { reason, message: (error as Error).message } };
+        emit(ctx, c, "Warning", "Failed", `Error: ${(error as Error).message}`);
         c.restartAt = now(ctx) + ctx.deps.crashBackoff.failure(backoffKey(ctx, c), now(ctx));
       }
     }
@@ -75,7 +77,9 @@ async function startContainer(ctx: PodContext, c: ContainerRecord, prepared: Pre
     containerConfig(pod, c.spec, prepared, podDir, attempt),
     containerSandboxConfig(pod, podDir),
   );
+  emit(ctx, c, "Normal", "Created", `Created container: ${c.spec.name}`);
   await ctx.runtime.startContainer(id);
+  emit(ctx, c, "Normal", "Started", `Started container ${c.spec.name}`);
   if (previousId) {
     if ("terminated" in c.state) c.lastState = c.state;
     c.restartCount = attempt;
@@ -93,4 +97,32 @@ async function startContainer(ctx: PodContext, c: ContainerRecord, prepared: Pre
   const status = await ctx.runtime.containerStatus(id);
   c.state = { running: { startedAt: (status?.startedAt ?? deps.clock.now()).toISOString() } };
   startProber(ctx, c);
+}
+
+/**
+ * Kubelet reports a volume it cannot set up as FailedMount on the pod, and a missing env source as Failed on the
+ * container. prepare() does both at once, so the error is matched against the names the pod's volumes use.
+ */
+function recordPrepareFailure(ctx: PodContext, due: ContainerRecord[], message: string): void {
+  const volume = (ctx.pod.spec.volumes ?? []).find((v) => {
+    const names = [
+      v.name,
+      v.configMap?.name,
+      v.secret?.secretName,
+      v.persistentVolumeClaim?.claimName,
+      ...(v.projected?.sources ?? []).flatMap((s) => [s.configMap?.name, s.secret?.name]),
+    ];
+    return names.some((n) => n && message.includes(`"${n}"`));
+  });
+  if (volume) {
+    emit(
+      ctx,
+      undefined,
+      "Warning",
+      "FailedMount",
+      `MountVolume.SetUp failed for volume "${volume.name}" : ${message}`,
+    );
+    return;
+  }
+  for (const c of due) emit(ctx, c, "Warning", "Failed", `Error: ${message}`);
 }

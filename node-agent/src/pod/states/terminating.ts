@@ -1,6 +1,6 @@
 /** terminating: graceful stop, SIGTERM then SIGKILL after the grace period, all containers in parallel. */
 import { containerUri } from "../context.ts";
-import { all } from "./common.ts";
+import { all, emit } from "./common.ts";
 import { defineState } from "./state.ts";
 
 /** Stops every running container and records how each ended. */
@@ -11,6 +11,9 @@ export const terminating = defineState({
     const grace =
       ctx.pod.metadata.deletionGracePeriodSeconds ?? ctx.pod.spec.terminationGracePeriodSeconds ?? 30;
     for (const c of all(ctx)) c.prober?.stop();
+    for (const c of all(ctx))
+      if (c.id && "running" in c.state)
+        emit(ctx, c, "Normal", "Killing", `Stopping container ${c.spec.name}`);
     await Promise.all(
       all(ctx)
         .filter((c) => c.id && "running" in c.state)

@@ -95,7 +95,7 @@ export class CriRuntime implements Runtime {
       }
       if (present) {
         this.lastUsed.set(present.id, Date.now());
-        return { digest: digestOf(present) };
+        return { digest: digestOf(present), present: true };
       }
       if (options.policy === "Never") {
         throw new PullError(
