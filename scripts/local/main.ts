@@ -309,7 +309,8 @@ async function startAgents(
       server: place ? `https://${network?.plan.hostIP}:${new URL(server).port}` : server,
       netns: place?.ns,
       // Its own address (and below, its own service proxy: rules and NodePorts in its namespace only).
-      extraArgs: place ? ["--node-ip", place.ip] : undefined,
+      // Nodes sharing the host's loopback take the agent metrics port after node-1's (10255, kubelet's old one).
+      extraArgs: place ? ["--node-ip", place.ip] : ["--metrics-bind-address", `127.0.0.1:${10254 + i}`],
       // Each local node joins as a remote one does: with its own bootstrap token (docs/deploy.md).
       tokenFile,
       caFile,
