@@ -1,8 +1,9 @@
 import type { StoreEnv, StoreObject } from "../durable-objects/store/object.ts";
 import type { JoinEnv } from "./join/index.ts";
+import type { MetricsEnv } from "./metrics/service.ts";
 
 /** The Worker's bindings and configuration (wrangler.toml + secrets); a superset of what each Durable Object declares it needs. */
-export interface Env extends StoreEnv, JoinEnv {
+export interface Env extends StoreEnv, JoinEnv, MetricsEnv {
   /** Store shards: one SQLite Durable Object per shard (durable-objects/store). */
   STORE: DurableObjectNamespace<StoreObject>;
   /** One Durable Object per node: the agent's outbound WebSocket (durable-objects/tunnel; its Worker-side route: workers/tunnel). */

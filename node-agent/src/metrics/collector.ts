@@ -5,9 +5,10 @@
  * window). A container seen for the first time has no rate yet and appears
  * from the next sample on.
  */
+
+import type { NodeSample, PodSample } from "../../../workers/client/metrics-sample.ts";
 import type { Clock } from "../clock.ts";
 import type { Usage } from "./cgroup.ts";
-import type { NodeSample, PodSample } from "./sample.ts";
 
 /** A running container and where its cgroup is. */
 export interface ContainerRef {

@@ -3,8 +3,9 @@
  * with the node's own credentials, every period until stopped. A failed push
  * is logged and the next period tries again (a sample is only ever the latest).
  */
+
+import type { NodeSample } from "../../../workers/client/metrics-sample.ts";
 import type { Clock } from "../clock.ts";
-import type { NodeSample } from "./sample.ts";
 
 /** The endpoint path for a node's samples (workers/metrics/push.ts serves it). */
 export function metricsPath(node: string): string {

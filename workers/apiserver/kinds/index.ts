@@ -3,6 +3,13 @@
  * OpenAPI, RBAC resource names and table printing are all driven from it.
  * To add a kind: write kinds/<kind>.ts (its Strategy) and add one row here.
  */
+
+import {
+  nodeMetricsStorage,
+  nodeMetricsStrategy,
+  podMetricsStorage,
+  podMetricsStrategy,
+} from "../metrics/kinds.ts";
 import { defineResource, type ResourceInfo, type ScaleSpec, type Strategy } from "../registry/types.ts";
 import { configMapProto } from "./configmap.proto.ts";
 import { configMapStrategy } from "./configmap.ts";
@@ -268,6 +275,16 @@ export const RESOURCES: ResourceInfo[] = [
     protobuf: bindingProto,
     namespaced: false,
     nameFormat: "path",
+  }),
+  // metrics.k8s.io/v1beta1: read-only, computed from the nodes' latest samples (metrics/kinds.ts), never stored
+  row("metrics.k8s.io/v1beta1", "nodes", "NodeMetrics", "V1beta1NodeMetrics", nodeMetricsStrategy, {
+    namespaced: false,
+    verbs: ["get", "list"],
+    rest: nodeMetricsStorage,
+  }),
+  row("metrics.k8s.io/v1beta1", "pods", "PodMetrics", "V1beta1PodMetrics", podMetricsStrategy, {
+    verbs: ["get", "list"],
+    rest: podMetricsStorage,
   }),
   // authorization.k8s.io/v1 and authentication.k8s.io/v1 reviews (kubectl auth can-i, auth whoami)
   row(

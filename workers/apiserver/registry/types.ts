@@ -201,6 +201,20 @@ export interface StorageOverride {
   bootstrap?(registry: Registry): Promise<void>;
   /** CREATE in place of the generic one, for kinds computed per request and never stored (access reviews). */
   create?(request: CreateRequest): Promise<KubeObject>;
+  /** GET in place of the generic one, for read-only kinds computed per request (metrics.k8s.io). */
+  get?(request: ReadRequest & { name: string }): Promise<KubeObject>;
+  /** LIST in place of the generic one (same kinds); the request's selectors are in `url`. */
+  list?(request: ReadRequest): Promise<{ items: KubeObject[]; resourceVersion: string }>;
+}
+
+/** What a kind's own get/list is given. */
+export interface ReadRequest {
+  info: ResourceInfo;
+  namespace?: string;
+  url: URL;
+  registry: Registry;
+  services: PlatformServices;
+  now: Date;
 }
 
 /** What a kind's own create is given: the decoded body, who asks, and the authorizer. */

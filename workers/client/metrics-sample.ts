@@ -1,7 +1,7 @@
 /**
  * The compact sample an agent pushes to the control plane (workers/metrics):
  * usage already turned into rates over `windowSeconds`, like one
- * metrics-server point. Shared by the agent and the Worker.
+ * metrics-server point. Shared by the agent, the Worker and the MetricsObject.
  */
 
 /** Usage of a node or a container: CPU in nanocores, memory working set in bytes. */
