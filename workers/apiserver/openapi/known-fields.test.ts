@@ -127,6 +127,8 @@ const SAMPLES: Record<string, KubeObject> = {
     spec: { user: "u", resourceAttributes: { namespace: "default", verb: "get", resource: "pods" } },
   },
   "authentication.k8s.io/selfsubjectreviews": {},
+  "metrics.k8s.io/nodes": { timestamp: "2024-01-01T00:00:00Z", window: "15s", usage: { cpu: "1n" } },
+  "metrics.k8s.io/pods": { timestamp: "2024-01-01T00:00:00Z", window: "15s", containers: [] },
 };
 
 const ctx: RequestContext = {
