@@ -1,0 +1,244 @@
+/**
+ * Resource metrics end to end with real kubectl: the real agent CLI
+ * (`--runtimes wasm,cri --containerd managed`, a short `--metrics-interval`)
+ * measures its pods' cgroups and pushes samples; `kubectl top nodes` and
+ * `kubectl top pods` read them through metrics.k8s.io. A busybox pod burning
+ * CPU (runc) shows close to a core; a WASM pod shows its sandbox's usage.
+ */
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { deleteBridge } from "../../node-agent/src/network/cni.ts";
+import { startContainerd } from "../../node-agent/src/runtime/cri/containerd.ts";
+import { CriRuntime } from "../../node-agent/src/runtime/cri/index.ts";
+import {
+  buildTestImages,
+  claimSubnet,
+  criUnavailableReason,
+  type LocalRegistry,
+  startLocalRegistry,
+  waitFor,
+} from "../../node-agent/src/runtime/cri/testing.ts";
+import {
+  type AgentProcess,
+  removeWasmPods,
+  sample,
+  spawnAgent,
+} from "../../node-agent/src/testing/agent-process.ts";
+import { startTestRegistry, type TestRegistry } from "../../node-agent/src/testing/oci-registry.ts";
+import { ensurePki } from "../../scripts/local/pki.ts";
+import { type ControlPlane, startControlPlane } from "./harness.ts";
+
+const unavailable = criUnavailableReason();
+if (unavailable) console.warn(`metrics tests SKIPPED: ${unavailable}`);
+
+const NODE = `metrics-node-${randomBytes(2).toString("hex")}`;
+
+/** `kubectl top` rows: NAME then columns, split on runs of spaces (header dropped). */
+function rows(stdout: string): string[][] {
+  return stdout
+    .trim()
+    .split("\n")
+    .slice(1)
+    .map((line) => line.trim().split(/\s+/));
+}
+
+/** "998m" → 998, "2" → 2000. */
+function millicores(cell: string): number {
+  return cell.endsWith("m") ? Number(cell.slice(0, -1)) : Number(cell) * 1000;
+}
+
+/** "12Mi" → 12. */
+function mebibytes(cell: string): number {
+  return Number(cell.replace(/Mi$/, ""));
+}
+
+describe.skipIf(unavailable)("kubectl top through the agent's metrics", () => {
+  let cp: ControlPlane;
+  let registry: LocalRegistry;
+  let wasmRegistry: TestRegistry;
+  let agent: AgentProcess;
+  let dir: string;
+  let busybox: string;
+  let releaseSubnet: () => void = () => {};
+  const bridge = `epm${randomBytes(3).toString("hex")}`;
+  const agentDir = () => join(dir, "agent");
+
+  async function apply(yaml: string): Promise<void> {
+    const r = await cp.kubectl(["apply", "-f", "-"], { input: yaml });
+    expect(r.code, r.stderr).toBe(0);
+  }
+
+  /** Poll `kubectl top ...` (bounded) until `ok` holds for its rows. */
+  async function untilTop(args: string[], what: string, ok: (rows: string[][]) => boolean) {
+    return waitFor(
+      async () => {
+        const r = await cp.kubectl(["top", ...args]);
+        return r.code === 0 && ok(rows(r.stdout)) ? rows(r.stdout) : undefined;
+      },
+      90_000,
+      what,
+    );
+  }
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "ep-metrics-"));
+    const subnet = claimSubnet();
+    releaseSubnet = subnet.release;
+    const pki = await ensurePki(join(dir, "pki"));
+    const images = await buildTestImages();
+    [cp, registry, wasmRegistry] = await Promise.all([
+      startControlPlane({ tls: { certPath: pki.serverCert, keyPath: pki.serverKey } }),
+      startLocalRegistry(join(dir, "registry")),
+      startTestRegistry(),
+    ]);
+    busybox = await registry.push(join(images, "oci"), "busybox", "edgeplane/busybox:1");
+    await apply(`apiVersion: node.k8s.io/v1
+kind: RuntimeClass
+metadata:
+  name: runc
+handler: runc
+scheduling:
+  nodeSelector:
+    edgeplane.dev/runtime-runc: "true"
+---
+apiVersion: node.k8s.io/v1
+kind: RuntimeClass
+metadata:
+  name: wasm
+handler: wasm
+scheduling:
+  nodeSelector:
+    edgeplane.dev/runtime-wasm: "true"
+`);
+    agent = spawnAgent(
+      [
+        "--server",
+        cp.url,
+        "--ca-file",
+        pki.caCert,
+        "--name",
+        NODE,
+        "--data-dir",
+        agentDir(),
+        "--node-ip",
+        "127.0.0.1",
+        "--runtimes",
+        "wasm,cri",
+        "--containerd",
+        "managed",
+        "--pod-cidr",
+        subnet.cidr,
+        "--cni-bridge",
+        bridge,
+        "--metrics-interval",
+        "1",
+      ],
+      { token: cp.token },
+    );
+    await agent.waitFor(/tunnel connected/, 90_000);
+  }, 180_000);
+
+  afterAll(async () => {
+    if (cp && agent) {
+      await cp.kubectl(["delete", "pods", "--all", "-A", "--wait=true", "--timeout=60s"], {
+        timeoutMs: 70_000,
+      });
+      await agent.stop();
+    }
+    if (dir && existsSync(join(agentDir(), "cri", "containerd", "config.toml"))) {
+      const containerd = await startContainerd({ dataDir: join(agentDir(), "cri", "containerd") }).catch(
+        () => undefined,
+      );
+      if (containerd) {
+        const rt = new CriRuntime({ endpoint: containerd.socket, cgroupRoot: "/edgeplane" });
+        await rt.removeOrphans(new Set()).catch(() => []);
+        await rt.close();
+        await containerd.stop();
+      }
+      await removeWasmPods(agentDir(), NODE).catch(() => {});
+    }
+    await deleteBridge(bridge).catch(() => {});
+    await Promise.all([registry?.stop(), wasmRegistry?.close(), cp?.stop()]);
+    releaseSubnet();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    if (agent && agent.child.exitCode !== 0) console.log(agent.output().slice(-4000));
+  }, 180_000);
+
+  it("shows the node's usage in kubectl top nodes", async () => {
+    const found = await untilTop(["nodes"], "top nodes lists the node", (r) =>
+      r.some((row) => row[0] === NODE),
+    );
+    const row = found.find((r) => r[0] === NODE) ?? [];
+    // NAME CPU(cores) CPU% MEMORY(bytes) MEMORY%
+    expect(millicores(row[1])).toBeGreaterThan(0);
+    expect(mebibytes(row[3])).toBeGreaterThan(0);
+  });
+
+  it("shows a CPU-burning container pod near a core, per container, by label and across namespaces", async () => {
+    await apply(`apiVersion: v1
+kind: Namespace
+metadata:
+  name: burners
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: burn
+  namespace: burners
+  labels: { app: burn }
+spec:
+  runtimeClassName: runc
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: spin
+    image: ${busybox}
+    command: ["sh", "-c", "while :; do :; done"]
+  - name: idle
+    image: ${busybox}
+    command: ["sleep", "3600"]
+`);
+    // Bounded wait on the condition itself: the spinning container shows at least a fifth of a core.
+    const pods = await untilTop(
+      ["pods", "-n", "burners", "-l", "app=burn"],
+      "top pods shows the burner busy",
+      (r) => r.some((row) => row[0] === "burn" && millicores(row[1]) >= 200),
+    );
+    expect(pods.map((r) => r[0])).toEqual(["burn"]);
+    const containers = rows((await cp.kubectl(["top", "pods", "-n", "burners", "--containers"])).stdout);
+    // POD NAME CPU(cores) MEMORY(bytes)
+    const spin = containers.find((r) => r[1] === "spin") ?? [];
+    const idle = containers.find((r) => r[1] === "idle") ?? [];
+    expect(millicores(spin[2])).toBeGreaterThanOrEqual(200);
+    expect(millicores(idle[2])).toBeLessThan(millicores(spin[2]));
+    const all = rows((await cp.kubectl(["top", "pods", "-A"])).stdout);
+    // NAMESPACE NAME CPU(cores) MEMORY(bytes)
+    expect(all.some((r) => r[0] === "burners" && r[1] === "burn")).toBe(true);
+    expect(rows((await cp.kubectl(["top", "pods", "-n", "burners", "-l", "app=other"])).stdout)).toEqual([]);
+  });
+
+  it("shows a WASM pod's usage from its sandbox's cgroup", async () => {
+    const ticker = wasmRegistry.push("samples/ticker", "v1", [
+      { mediaType: "application/wasm", bytes: new Uint8Array(readFileSync(sample("ticker"))) },
+    ]).image;
+    await apply(`apiVersion: v1
+kind: Pod
+metadata:
+  name: ticker
+  labels: { app: ticker }
+spec:
+  runtimeClassName: wasm
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: main
+    image: ${ticker}
+`);
+    const pods = await untilTop(["pods", "-l", "app=ticker"], "top pods shows the WASM pod", (r) =>
+      r.some((row) => row[0] === "ticker"),
+    );
+    // The sandboxed runner's working set: a Node.js process holds megabytes.
+    expect(mebibytes(pods[0][2])).toBeGreaterThan(0);
+  });
+});
