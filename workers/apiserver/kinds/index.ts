@@ -24,6 +24,7 @@ import { endpointsStrategy } from "./endpoints.ts";
 import { endpointSliceStrategy } from "./endpointslice.ts";
 import { eventStrategy } from "./event.ts";
 import { eventsV1Strategy } from "./events-v1.ts";
+import { hpaStrategy } from "./hpa.ts";
 import { jobProto } from "./job.proto.ts";
 import { jobStrategy } from "./job.ts";
 import { leaseStrategy } from "./lease.ts";
@@ -217,6 +218,19 @@ export const RESOURCES: ResourceInfo[] = [
     "ControllerRevision",
     "V1ControllerRevision",
     controllerRevisionStrategy,
+  ),
+  // autoscaling/v2 (kubectl ≥ 1.29 autoscale tries v2 first)
+  row(
+    "autoscaling/v2",
+    "horizontalpodautoscalers",
+    "HorizontalPodAutoscaler",
+    "V2HorizontalPodAutoscaler",
+    hpaStrategy,
+    {
+      shortNames: ["hpa"],
+      categories: ALL,
+      subresources: { status: true },
+    },
   ),
   // batch/v1
   row("batch/v1", "jobs", "Job", "V1Job", jobStrategy, {

@@ -1,0 +1,126 @@
+/** autoscaling/v2 HorizontalPodAutoscaler: registry-tester examples, defaults and kube's TARGETS column. */
+import { describe, expect, it } from "vitest";
+import type { KubeObject } from "../../client/kube.ts";
+import type { HorizontalPodAutoscaler } from "../../client/types.ts";
+import { runRegistryTester } from "../registry/tester.ts";
+import { formatTargets } from "./hpa.ts";
+import { findResource, RESOURCES } from "./index.ts";
+
+const info = findResource("autoscaling", "horizontalpodautoscalers")!;
+const hpa = (name: string, spec: Record<string, unknown>): KubeObject => ({
+  kind: "HorizontalPodAutoscaler",
+  metadata: { name },
+  spec: { scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "web" }, ...spec },
+});
+const cpu = (averageUtilization: number) => ({
+  type: "Resource",
+  resource: { name: "cpu", target: { type: "Utilization", averageUtilization } },
+});
+
+runRegistryTester(
+  info,
+  {
+    valid: [
+      hpa("defaults", { maxReplicas: 3 }),
+      hpa("behavior", {
+        minReplicas: 2,
+        maxReplicas: 10,
+        metrics: [
+          cpu(50),
+          {
+            type: "Resource",
+            resource: { name: "memory", target: { type: "AverageValue", averageValue: "100Mi" } },
+          },
+        ],
+        behavior: {
+          scaleDown: {
+            stabilizationWindowSeconds: 5,
+            policies: [{ type: "Pods", value: 1, periodSeconds: 15 }],
+          },
+          scaleUp: { selectPolicy: "Max" },
+        },
+      }),
+    ],
+    invalid: [
+      {
+        object: {
+          kind: "HorizontalPodAutoscaler",
+          metadata: { name: "noref" },
+          spec: { maxReplicas: 0, minReplicas: 0 },
+        },
+        fields: [
+          "spec.scaleTargetRef.kind",
+          "spec.scaleTargetRef.name",
+          "spec.minReplicas",
+          "spec.maxReplicas",
+        ],
+      },
+      {
+        object: hpa("bad", {
+          minReplicas: 5,
+          maxReplicas: 2,
+          metrics: [
+            { type: "Magic" },
+            { type: "Resource", resource: { name: "cpu", target: { type: "Utilization" } } },
+          ],
+          behavior: {
+            scaleDown: {
+              stabilizationWindowSeconds: 4000,
+              policies: [{ type: "Pods", value: 0, periodSeconds: 0 }],
+            },
+          },
+        }),
+        fields: [
+          "spec.maxReplicas",
+          "spec.metrics[0].type",
+          "spec.metrics[1].resource.target.averageUtilization",
+          "spec.behavior.scaleDown.stabilizationWindowSeconds",
+          "spec.behavior.scaleDown.policies[0].value",
+          "spec.behavior.scaleDown.policies[0].periodSeconds",
+        ],
+      },
+    ],
+  },
+  RESOURCES,
+);
+
+describe("HorizontalPodAutoscaler", () => {
+  it("defaults minReplicas to 1 and the metric to CPU at 80 %", () => {
+    const object = hpa("d", { maxReplicas: 3 }) as HorizontalPodAutoscaler;
+    info.strategy.defaults?.(object);
+    expect(object.spec).toMatchObject({ minReplicas: 1, metrics: [cpu(80)] });
+  });
+
+  it("prints TARGETS as kube does", () => {
+    const object = hpa("t", {
+      maxReplicas: 3,
+      metrics: [
+        cpu(50),
+        {
+          type: "Resource",
+          resource: { name: "memory", target: { type: "AverageValue", averageValue: "100Mi" } },
+        },
+      ],
+    }) as HorizontalPodAutoscaler;
+    expect(formatTargets(object)).toBe("cpu: <unknown>/50%, memory: <unknown>/100Mi");
+    object.status = {
+      desiredReplicas: 2,
+      currentMetrics: [
+        {
+          type: "Resource",
+          resource: { name: "cpu", current: { averageUtilization: 45, averageValue: "45m" } },
+        },
+        { type: "Resource", resource: { name: "memory", current: { averageValue: "80Mi" } } },
+      ],
+    };
+    expect(formatTargets(object)).toBe("cpu: 45%/50%, memory: 80Mi/100Mi");
+    expect(info.strategy.row(object, new Date())).toEqual([
+      "Deployment/web",
+      "cpu: 45%/50%, memory: 80Mi/100Mi",
+      undefined,
+      3,
+      0,
+      expect.any(String),
+    ]);
+  });
+});
