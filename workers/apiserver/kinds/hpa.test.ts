@@ -87,7 +87,7 @@ runRegistryTester(
 describe("HorizontalPodAutoscaler", () => {
   it("defaults minReplicas to 1 and the metric to CPU at 80 %", () => {
     const object = hpa("d", { maxReplicas: 3 }) as HorizontalPodAutoscaler;
-    info.strategy.defaults?.(object);
+    info.strategy.defaults?.(object as KubeObject);
     expect(object.spec).toMatchObject({ minReplicas: 1, metrics: [cpu(80)] });
   });
 
@@ -114,10 +114,10 @@ describe("HorizontalPodAutoscaler", () => {
       ],
     };
     expect(formatTargets(object)).toBe("cpu: 45%/50%, memory: 80Mi/100Mi");
-    expect(info.strategy.row(object, new Date())).toEqual([
+    expect(info.strategy.row(object as KubeObject, new Date())).toEqual([
       "Deployment/web",
       "cpu: 45%/50%, memory: 80Mi/100Mi",
-      undefined,
+      1,
       3,
       0,
       expect.any(String),

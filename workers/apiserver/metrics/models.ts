@@ -3,7 +3,14 @@
  * in the generated table's format (openapi/schemas.ts): @kubernetes/client-node
  * has no models for them, and the OpenAPI document and field validation need one.
  */
-import type { Model } from "../openapi/schemas.ts";
+
+/** openapi/schemas.ts's Model, restated: importing that module would pull its JSON into the generator's program. */
+interface Model {
+  name: string;
+  description?: string;
+  required?: string[];
+  properties: Record<string, { t: string; f?: string; d?: string }>;
+}
 
 const QUANTITIES = "{ [key: string]: string; }";
 const META = { t: "V1ObjectMeta" };
