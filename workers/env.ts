@@ -38,6 +38,8 @@ export interface Env extends StoreEnv, JoinEnv, MetricsEnv {
   POD_EVICTION_TIMEOUT?: string;
   /** PEM of the CA pods trust for the API (the nodes' API proxies present a certificate it signed). */
   CLUSTER_CA_CERT?: string;
+  /** Seconds between evaluations of each HorizontalPodAutoscaler (default 15, kube's sync period). */
+  HPA_SYNC_PERIOD_SECONDS?: string;
   /** Pod Security level (privileged, baseline, restricted) for namespaces without pod-security labels (default baseline). */
   POD_SECURITY_DEFAULT?: string;
 }

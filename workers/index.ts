@@ -14,7 +14,6 @@ import type { Env } from "./env.ts";
 import { handleJoin, isJoinPath } from "./join/index.ts";
 import { resync, wake } from "./manager/index.ts";
 import { handleMetricsPush, METRICS_PUSH_PREFIX } from "./metrics/push.ts";
-import { metricsService } from "./metrics/service.ts";
 import { handleRegistry } from "./oci-registry/index.ts";
 import { handleTunnelConnect } from "./tunnel/connect.ts";
 import { podLogsService } from "./tunnel/logs.ts";
@@ -39,7 +38,6 @@ export default {
         podLogs: podLogsService(env),
         podExec: podStreamService(env),
         nodeConnected: nodeConnectedService(env),
-        metrics: metricsService(env),
       },
     });
     return app.fetch(request);

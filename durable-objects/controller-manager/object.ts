@@ -48,6 +48,9 @@ function configFromEnv(env: Env): ControllerConfig {
     clusterCIDR: env.CLUSTER_CIDR || defaultConfig.clusterCIDR,
     nodeCIDRMaskSize: seconds(env.NODE_CIDR_MASK_SIZE, defaultConfig.nodeCIDRMaskSize),
     serviceClusterIPRange: env.SERVICE_CLUSTER_IP_RANGE || defaultConfig.serviceClusterIPRange,
+    hpaSyncPeriodSeconds:
+      seconds(env.HPA_SYNC_PERIOD_SECONDS, defaultConfig.hpaSyncPeriodSeconds) ||
+      defaultConfig.hpaSyncPeriodSeconds,
   };
 }
 

@@ -6,6 +6,7 @@
 import { createDurableStore } from "../../durable-objects/store/client.ts";
 import { createKubeClient, type KubeClient } from "../client/kube.ts";
 import type { Env } from "../env.ts";
+import { metricsService } from "../metrics/service.ts";
 import { parseLevel } from "./admission/podsecurity.ts";
 import { type ApiServer, createApiServer } from "./app.ts";
 import { createAuthorizer } from "./authorize.ts";
@@ -114,7 +115,8 @@ export function apiServerForEnv(
     customResources: (rowStore, builtins) => customResourceTable(state.customResources, rowStore, builtins),
     authenticate: async (request) => internalRequests.get(request) ?? external(request),
     onWrite: hooks.onWrite,
-    services: hooks.services ?? {},
+    // metrics.k8s.io for every caller, the in-process clients (the HPA controller) included.
+    services: { metrics: metricsService(env), ...hooks.services },
     // OpenAPI v3 documents and the strict unknown-field check, generated from the resource table.
     schema: schemaServices,
     bootstrapMemo: state.bootstrap,
