@@ -4,6 +4,8 @@
  * measures its pods' cgroups and pushes samples; `kubectl top nodes` and
  * `kubectl top pods` read them through metrics.k8s.io. A busybox pod burning
  * CPU (runc) shows close to a core; a WASM pod shows its sandbox's usage.
+ * An HPA scales a Deployment up under load and back down after its
+ * (test-configured, short) scale-down window once the load is gone.
  */
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -90,7 +92,11 @@ describe.skipIf(unavailable)("kubectl top through the agent's metrics", () => {
     const pki = await ensurePki(join(dir, "pki"));
     const images = await buildTestImages();
     [cp, registry, wasmRegistry] = await Promise.all([
-      startControlPlane({ tls: { certPath: pki.serverCert, keyPath: pki.serverKey } }),
+      // Each HPA evaluated every second (kube: 15 s), so the test waits seconds, not minutes.
+      startControlPlane({
+        tls: { certPath: pki.serverCert, keyPath: pki.serverKey },
+        env: { HPA_SYNC_PERIOD_SECONDS: "1" },
+      }),
       startLocalRegistry(join(dir, "registry")),
       startTestRegistry(),
     ]);
@@ -241,4 +247,101 @@ spec:
     // The sandboxed runner's working set: a Node.js process holds megabytes.
     expect(mebibytes(pods[0][2])).toBeGreaterThan(0);
   });
+
+  it("autoscales a Deployment up under CPU load and back down after its scale-down window", async () => {
+    const deployment = (command: string) => `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: spin
+spec:
+  # No replicas: the HPA owns them (an applied count would reset its choice on every apply).
+  selector:
+    matchLabels: { app: spin }
+  template:
+    metadata:
+      labels: { app: spin }
+    spec:
+      runtimeClassName: runc
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: app
+        image: ${busybox}
+        command: ["sh", "-c", "${command}"]
+        resources:
+          requests: { cpu: 50m }
+          limits: { cpu: 200m }
+`;
+    await apply(deployment("while :; do :; done"));
+    await apply(`apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata:
+  name: spin
+spec:
+  scaleTargetRef: { apiVersion: apps/v1, kind: Deployment, name: spin }
+  minReplicas: 1
+  maxReplicas: 3
+  metrics:
+  - type: Resource
+    resource: { name: cpu, target: { type: Utilization, averageUtilization: 50 } }
+  behavior:
+    scaleDown: { stabilizationWindowSeconds: 5 }
+`);
+    type HpaJson = {
+      status?: {
+        currentReplicas?: number;
+        desiredReplicas?: number;
+        conditions?: { type: string; status: string; reason: string }[];
+      };
+    };
+    const hpa = async () =>
+      JSON.parse((await cp.kubectl(["get", "hpa", "spin", "-o", "json"])).stdout) as HpaJson;
+    const replicas = async () =>
+      (
+        JSON.parse((await cp.kubectl(["get", "deployment", "spin", "-o", "json"])).stdout) as {
+          spec: { replicas: number };
+        }
+      ).spec.replicas;
+    // Up: 200m used against 50 % of a 50m request wants far more than 3; maxReplicas holds it at 3.
+    await waitFor(
+      async () => ((await replicas()) === 3 ? true : undefined),
+      120_000,
+      "the HPA scales spin to 3",
+    );
+    const up = await waitFor(
+      async () => {
+        const h = await hpa();
+        return h.status?.conditions?.find((c) => c.type === "ScalingLimited")?.reason === "TooManyReplicas"
+          ? h
+          : undefined;
+      },
+      60_000,
+      "ScalingLimited=TooManyReplicas",
+    );
+    expect(up.status?.conditions?.find((c) => c.type === "ScalingActive")).toMatchObject({
+      status: "True",
+      reason: "ValidMetricFound",
+    });
+    const table = await cp.kubectl(["get", "hpa", "spin"]);
+    expect(table.stdout).toMatch(/^NAME\s+REFERENCE\s+TARGETS\s+MINPODS\s+MAXPODS\s+REPLICAS\s+AGE\n/);
+    expect(table.stdout).toMatch(/spin\s+Deployment\/spin\s+cpu: \d+%\/50%\s+1\s+3\s+\d+/);
+    const events = await cp.kubectl([
+      "get",
+      "events",
+      "--field-selector",
+      "involvedObject.name=spin,reason=SuccessfulRescale",
+    ]);
+    expect(events.stdout).toContain(
+      "New size: 3; reason: cpu resource utilization (percentage of request) above target",
+    );
+
+    // Load gone (the pods now sleep): after the 5 s window the HPA goes back to minReplicas.
+    await apply(deployment("sleep 3600"));
+    await waitFor(
+      async () => ((await replicas()) === 1 ? true : undefined),
+      180_000,
+      "the HPA scales spin back to 1",
+    );
+    const down = await cp.kubectl(["describe", "hpa", "spin"]);
+    expect(down.stdout).toContain("New size: 1; reason: All metrics below target");
+  }, 360_000);
 });
