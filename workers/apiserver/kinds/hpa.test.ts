@@ -1,4 +1,5 @@
 /** autoscaling/v2 HorizontalPodAutoscaler: registry-tester examples, defaults and kube's TARGETS column. */
+import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { KubeObject } from "../../client/kube.ts";
 import type { HorizontalPodAutoscaler } from "../../client/types.ts";
@@ -122,5 +123,78 @@ describe("HorizontalPodAutoscaler", () => {
       0,
       expect.any(String),
     ]);
+  });
+});
+
+/** The fields this test reads of an HPA (either version) or a Status. */
+interface Answer {
+  apiVersion: string;
+  metadata: { annotations?: Record<string, string> };
+  spec: Record<string, unknown> & { maxReplicas: number };
+  details: { causes: { field: string }[] };
+}
+
+describe("autoscaling/v1 HorizontalPodAutoscaler", () => {
+  const BASE = "https://edgeplane.test/apis/autoscaling";
+  const ADMIN = { Authorization: "Bearer test-admin-token", "Content-Type": "application/json" };
+  const call = async (method: string, path: string, body?: object) => {
+    const response = await SELF.fetch(`${BASE}${path}`, {
+      method,
+      headers: ADMIN,
+      body: body && JSON.stringify(body),
+    });
+    return { status: response.status, body: (await response.json()) as Answer };
+  };
+
+  it("is the same object as v2, converted both ways without losing what v1 cannot say", async () => {
+    const created = await call("POST", "/v1/namespaces/default/horizontalpodautoscalers", {
+      metadata: { name: "v1web" },
+      spec: {
+        scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "web" },
+        maxReplicas: 4,
+        targetCPUUtilizationPercentage: 60,
+      },
+    });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({
+      apiVersion: "autoscaling/v1",
+      spec: { minReplicas: 1, targetCPUUtilizationPercentage: 60 },
+    });
+    const v2 = await call("GET", "/v2/namespaces/default/horizontalpodautoscalers/v1web");
+    expect(v2.body.apiVersion).toBe("autoscaling/v2");
+    expect(v2.body.spec.metrics).toEqual([
+      {
+        type: "Resource",
+        resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 60 } },
+      },
+    ]);
+    expect(v2.body.spec.targetCPUUtilizationPercentage).toBeUndefined();
+    // A v2-only field survives a v1 read-modify-write.
+    v2.body.spec.behavior = { scaleDown: { stabilizationWindowSeconds: 30 } };
+    expect((await call("PUT", "/v2/namespaces/default/horizontalpodautoscalers/v1web", v2.body)).status).toBe(
+      200,
+    );
+    const v1 = await call("GET", "/v1/namespaces/default/horizontalpodautoscalers/v1web");
+    expect(v1.body.spec).not.toHaveProperty("behavior");
+    v1.body.spec.maxReplicas = 6;
+    expect((await call("PUT", "/v1/namespaces/default/horizontalpodautoscalers/v1web", v1.body)).status).toBe(
+      200,
+    );
+    const after = await call("GET", "/v2/namespaces/default/horizontalpodautoscalers/v1web");
+    expect(after.body.spec).toMatchObject({
+      maxReplicas: 6,
+      behavior: { scaleDown: { stabilizationWindowSeconds: 30 } },
+    });
+    expect(after.body.metadata.annotations).toBeUndefined();
+    const bad = await call("POST", "/v1/namespaces/default/horizontalpodautoscalers", {
+      metadata: { name: "bad" },
+      spec: {
+        scaleTargetRef: { kind: "Deployment", name: "web" },
+        maxReplicas: 2,
+        targetCPUUtilizationPercentage: 0,
+      },
+    });
+    expect(bad.status).toBe(422);
+    expect(bad.body.details.causes.map((c) => c.field)).toEqual(["spec.targetCPUUtilizationPercentage"]);
   });
 });

@@ -25,6 +25,7 @@ import { endpointSliceStrategy } from "./endpointslice.ts";
 import { eventStrategy } from "./event.ts";
 import { eventsV1Strategy } from "./events-v1.ts";
 import { hpaStrategy } from "./hpa.ts";
+import { fromV1, hpaV1Strategy, toV1 } from "./hpa-v1.ts";
 import { jobProto } from "./job.proto.ts";
 import { jobStrategy } from "./job.ts";
 import { leaseStrategy } from "./lease.ts";
@@ -230,6 +231,20 @@ export const RESOURCES: ResourceInfo[] = [
       shortNames: ["hpa"],
       categories: ALL,
       subresources: { status: true },
+    },
+  ),
+  // autoscaling/v1: the same objects (stored as v2), converted (kubectl ≤ 1.32 autoscale creates v1)
+  row(
+    "autoscaling/v1",
+    "horizontalpodautoscalers",
+    "HorizontalPodAutoscaler",
+    "V1HorizontalPodAutoscaler",
+    hpaV1Strategy,
+    {
+      shortNames: ["hpa"],
+      categories: ALL,
+      subresources: { status: true },
+      convert: { fromStorage: toV1, toStorage: fromV1 },
     },
   ),
   // batch/v1

@@ -152,6 +152,8 @@ export interface ResourceInfo<T extends object = KubeObject> {
   protobuf?: Schema;
   /** What this kind does instead of, or on top of, the generic registry (kube's per-kind storage.go embedding the generic store). */
   rest?: StorageOverride;
+  /** For a version served besides the stored one (autoscaling/v1 HPAs are stored as v2): conversion both ways. */
+  convert?: { fromStorage(object: KubeObject): KubeObject; toStorage(object: KubeObject): KubeObject };
   /** Set on rows built from a CustomResourceDefinition (crd/rows.ts): the schema in place of a model. */
   customResource?: CustomResourceSchema;
 }
