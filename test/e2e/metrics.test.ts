@@ -344,4 +344,25 @@ spec:
     const down = await cp.kubectl(["describe", "hpa", "spin"]);
     expect(down.stdout).toContain("New size: 1; reason: All metrics below target");
   }, 360_000);
+
+  it("kubectl autoscale creates an HPA with kubectl 1.27 (v1 JSON), 1.32 (v1 protobuf) and 1.33 (v2 protobuf)", async () => {
+    const created = await cp.kubectl(["create", "deployment", "auto", `--image=${busybox}`]);
+    expect(created.code, created.stderr).toBe(0);
+    for (const version of ["1.27", undefined, "1.33"] as const) {
+      const name = `auto${(version ?? "default").replace(".", "")}`;
+      const r = await cp.kubectl(
+        ["autoscale", "deployment", "auto", `--name=${name}`, "--cpu-percent=50", "--min=1", "--max=2"],
+        version ? { version } : {},
+      );
+      expect(r.code, r.stderr).toBe(0);
+      const row = rows((await cp.kubectl(["get", "hpa", name])).stdout)[0];
+      expect(row.slice(0, 5)).toEqual([
+        name,
+        "Deployment/auto",
+        "cpu:",
+        expect.stringMatching(/\/50%$/),
+        "1",
+      ]);
+    }
+  });
 });

@@ -24,6 +24,7 @@ import { endpointsStrategy } from "./endpoints.ts";
 import { endpointSliceStrategy } from "./endpointslice.ts";
 import { eventStrategy } from "./event.ts";
 import { eventsV1Strategy } from "./events-v1.ts";
+import { hpaV1Proto, hpaV2Proto } from "./hpa.proto.ts";
 import { hpaStrategy } from "./hpa.ts";
 import { fromV1, hpaV1Strategy, toV1 } from "./hpa-v1.ts";
 import { jobProto } from "./job.proto.ts";
@@ -231,6 +232,7 @@ export const RESOURCES: ResourceInfo[] = [
       shortNames: ["hpa"],
       categories: ALL,
       subresources: { status: true },
+      protobuf: hpaV2Proto,
     },
   ),
   // autoscaling/v1: the same objects (stored as v2), converted (kubectl ≤ 1.32 autoscale creates v1)
@@ -245,6 +247,7 @@ export const RESOURCES: ResourceInfo[] = [
       categories: ALL,
       subresources: { status: true },
       convert: { fromStorage: toV1, toStorage: fromV1 },
+      protobuf: hpaV1Proto,
     },
   ),
   // batch/v1
