@@ -48,7 +48,7 @@ function text(v: unknown, where: string): string {
 }
 
 /** The sample in `body`, checked (throws a 400 Status naming the first bad field). */
-export function parseSample(body: unknown): NodeSample {
+function parseSample(body: unknown): NodeSample {
   if (!isObject(body)) bad("the body must be a JSON object");
   const { timestamp, windowSeconds, node, pods } = body;
   if (typeof timestamp !== "string" || Number.isNaN(Date.parse(timestamp))) bad("timestamp must be RFC 3339");

@@ -7,7 +7,7 @@ import type { MetricsObject, StoredSample } from "../../durable-objects/metrics/
 import type { MetricsService } from "../apiserver/platform.ts";
 
 /** A sample not renewed for this long belongs to a node that stopped reporting (metrics-server forgets such nodes too). */
-export const MAX_SAMPLE_AGE_MS = 120_000;
+const MAX_SAMPLE_AGE_MS = 120_000;
 
 /** The binding the metrics service needs. */
 export interface MetricsEnv {

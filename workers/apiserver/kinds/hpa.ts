@@ -70,7 +70,7 @@ function validateMetric(m: Record<string, unknown>, field: string): FieldError[]
 }
 
 /** Every field error of an HPA's spec. */
-export function validateHpa(hpa: HorizontalPodAutoscaler): FieldError[] {
+function validateHpa(hpa: HorizontalPodAutoscaler): FieldError[] {
   const spec = specOf(hpa);
   const errs: FieldError[] = [];
   const ref = obj(spec.scaleTargetRef);
@@ -90,7 +90,7 @@ export function validateHpa(hpa: HorizontalPodAutoscaler): FieldError[] {
 }
 
 /** One metric as kube's printer shows it: "cpu: 45%/50%", "memory: 100Mi/200Mi", "<unknown>" before a reading. */
-export function formatMetric(spec: MetricSpec, status: MetricStatus | undefined): string {
+function formatMetric(spec: MetricSpec, status: MetricStatus | undefined): string {
   const ofStatus = (s: { averageUtilization?: number; averageValue?: string; value?: string } | undefined) =>
     s;
   switch (spec.type) {

@@ -16,7 +16,7 @@ import type { ReadRequest, StorageOverride, Strategy } from "../registry/types.t
 const GROUP_VERSION = "metrics.k8s.io/v1beta1";
 
 /** A quantity map as metrics-server writes it. */
-export function usageQuantities(u: UsagePoint): { cpu: string; memory: string } {
+function usageQuantities(u: UsagePoint): { cpu: string; memory: string } {
   return { cpu: `${u.cpuNanoCores}n`, memory: `${Math.floor(u.memoryBytes / 1024)}Ki` };
 }
 

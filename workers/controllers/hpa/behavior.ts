@@ -50,7 +50,7 @@ export const DEFAULT_SCALE_DOWN: Required<ScalingRules> = {
 };
 
 /** Rules with kube's defaults filled in. */
-export function withDefaults(
+function withDefaults(
   rules: ScalingRules | undefined,
   defaults: Required<ScalingRules>,
 ): Required<ScalingRules> {

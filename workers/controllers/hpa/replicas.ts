@@ -11,11 +11,11 @@
  */
 
 /** kube's --horizontal-pod-autoscaler-tolerance. */
-export const TOLERANCE = 0.1;
+const TOLERANCE = 0.1;
 /** kube's --horizontal-pod-autoscaler-cpu-initialization-period (5 min). */
-export const CPU_INITIALIZATION_PERIOD_MS = 300_000;
+const CPU_INITIALIZATION_PERIOD_MS = 300_000;
 /** kube's --horizontal-pod-autoscaler-initial-readiness-delay (30 s). */
-export const INITIAL_READINESS_DELAY_MS = 30_000;
+const INITIAL_READINESS_DELAY_MS = 30_000;
 
 /** What the calculator needs of a pod. */
 export interface PodInfo {

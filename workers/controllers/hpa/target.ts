@@ -33,7 +33,7 @@ export async function resourceFor(
 }
 
 /** Total request of `resource` over a pod's containers, in milli-units; undefined when a container has none. */
-export function podRequest(pod: Pod, resource: string, container?: string): number | undefined {
+function podRequest(pod: Pod, resource: string, container?: string): number | undefined {
   let total = 0;
   for (const c of pod.spec?.containers ?? []) {
     if (container && c.name !== container) continue;
