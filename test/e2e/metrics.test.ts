@@ -181,6 +181,12 @@ scheduling:
     // NAME CPU(cores) CPU% MEMORY(bytes) MEMORY%
     expect(millicores(row[1])).toBeGreaterThan(0);
     expect(mebibytes(row[3])).toBeGreaterThan(0);
+    // The oldest and newest kubectl this project supports read the same API.
+    for (const version of ["1.27", "1.33"] as const) {
+      const r = await cp.kubectl(["top", "nodes", NODE], { version });
+      expect(r.code, r.stderr).toBe(0);
+      expect(rows(r.stdout)[0][0]).toBe(NODE);
+    }
   });
 
   it("shows a CPU-burning container pod near a core, per container, by label and across namespaces", async () => {
