@@ -88,7 +88,15 @@ export function fromV1(v1: KubeObject): KubeObject {
       resource: { name: "cpu", target: { type: "Utilization", averageUtilization: target } },
     });
   metrics.push(...others);
-  if (metrics.length) spec.metrics = metrics;
+  // No target: v2's default applies, as kube's storage (v2) defaulting does: cpu at 80 %.
+  spec.metrics = metrics.length
+    ? metrics
+    : [
+        {
+          type: "Resource",
+          resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 80 } },
+        },
+      ];
   if (behavior) spec.behavior = behavior;
   const metadata: Obj = { ...v1.metadata };
   if (Object.keys(annotations).length) metadata.annotations = annotations;
@@ -113,7 +121,10 @@ export function fromV1(v1: KubeObject): KubeObject {
 /** autoscaling/v1 HPA: kube's v1 defaults and validation; printed as v2 prints it. */
 export const hpaV1Strategy: Strategy<KubeObject> = {
   defaults(hpa) {
-    setDefault(specOf(hpa as { spec?: unknown }), "minReplicas", 1);
+    const spec = specOf(hpa as { spec?: unknown });
+    setDefault(spec, "minReplicas", 1);
+    // What the stored v2 object will say (v2's default), unless other metrics ride in the annotation.
+    if (!hpa.metadata?.annotations?.[METRICS]) setDefault(spec, "targetCPUUtilizationPercentage", 80);
   },
   ...statusSplit<KubeObject & { status?: unknown }>(),
   validate(hpa) {

@@ -186,6 +186,13 @@ describe("autoscaling/v1 HorizontalPodAutoscaler", () => {
       behavior: { scaleDown: { stabilizationWindowSeconds: 30 } },
     });
     expect(after.body.metadata.annotations).toBeUndefined();
+    // Without a target (kubectl autoscale without --cpu-percent), v2's default: cpu at 80 %.
+    const plain = await call("POST", "/v1/namespaces/default/horizontalpodautoscalers", {
+      metadata: { name: "v1plain" },
+      spec: { scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "web" }, maxReplicas: 2 },
+    });
+    expect(plain.status).toBe(201);
+    expect(plain.body.spec.targetCPUUtilizationPercentage).toBe(80);
     const bad = await call("POST", "/v1/namespaces/default/horizontalpodautoscalers", {
       metadata: { name: "bad" },
       spec: {
