@@ -19,6 +19,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { RESOURCES } from "../workers/apiserver/kinds/index.ts";
+import { METRICS_MODELS } from "../workers/apiserver/metrics/models.ts";
 
 /** One property of a model: client-node's type string, its format, and its description. */
 export interface GeneratedProperty {
@@ -147,7 +148,8 @@ export async function generate(): Promise<string> {
   const version = JSON.parse(readFileSync(pkgJson, "utf8")).version as string;
   const modelsDir = join(dirname(pkgJson), "dist/gen/models");
   const core = RESOURCES.filter((r) => r.group === "");
-  const rest = RESOURCES.filter((r) => r.group !== "");
+  // metrics.k8s.io's models are written by hand (client-node has none).
+  const rest = RESOURCES.filter((r) => r.group !== "" && !(r.model in METRICS_MODELS));
   const roots = [
     ...core.map((r) => ({ model: r.model, group: r.group })),
     ...EXTRA_ROOTS.filter((r) => r.after === "core"),

@@ -1,8 +1,9 @@
 import type { StoreEnv, StoreObject } from "../durable-objects/store/object.ts";
 import type { JoinEnv } from "./join/index.ts";
+import type { MetricsEnv } from "./metrics/service.ts";
 
 /** The Worker's bindings and configuration (wrangler.toml + secrets); a superset of what each Durable Object declares it needs. */
-export interface Env extends StoreEnv, JoinEnv {
+export interface Env extends StoreEnv, JoinEnv, MetricsEnv {
   /** Store shards: one SQLite Durable Object per shard (durable-objects/store). */
   STORE: DurableObjectNamespace<StoreObject>;
   /** One Durable Object per node: the agent's outbound WebSocket (durable-objects/tunnel; its Worker-side route: workers/tunnel). */
@@ -47,6 +48,8 @@ export interface Env extends StoreEnv, JoinEnv {
   POD_EVICTION_TIMEOUT?: string;
   /** PEM of the CA pods trust for the API (the nodes' API proxies present a certificate it signed): published as the kube-root-ca.crt ConfigMap in every namespace. */
   CLUSTER_CA_CERT?: string;
+  /** Seconds between evaluations of each HorizontalPodAutoscaler (default 15, kube's sync period). */
+  HPA_SYNC_PERIOD_SECONDS?: string;
   /** Pod Security level (privileged, baseline, restricted) for namespaces without pod-security labels (default baseline). */
   POD_SECURITY_DEFAULT?: string;
 }

@@ -3,6 +3,7 @@
  * fetch()     — /v2/...                the built-in OCI registry (workers/oci-registry)
  *               /edgeplane/v1/tunnel/  node agents' outbound WebSocket (workers/tunnel → durable-objects/tunnel)
  *               /join.sh, /edgeplane/v1/join/  joining a host: installer, agent bundle, CA (workers/join; no auth)
+ *               /edgeplane/v1/metrics/ node agents' resource-metrics samples (workers/metrics)
  *               everything else        the Kubernetes API server (workers/apiserver)
  * scheduled() — the per-minute full resync of scheduler and controllers; writes
  *               also wake them within milliseconds through the API server's onWrite hook.
@@ -12,6 +13,7 @@ import { apiServerForEnv } from "./apiserver/index.ts";
 import type { Env } from "./env.ts";
 import { handleJoin, isJoinPath } from "./join/index.ts";
 import { resync, wake } from "./manager/index.ts";
+import { handleMetricsPush, METRICS_PUSH_PREFIX } from "./metrics/push.ts";
 import { handleRegistry } from "./oci-registry/index.ts";
 import { handleTunnelConnect } from "./tunnel/connect.ts";
 import { podLogsService } from "./tunnel/logs.ts";
@@ -19,6 +21,7 @@ import { nodeConnectedService } from "./tunnel/node-status.ts";
 import { podStreamService } from "./tunnel/streams.ts";
 
 export { ControllerManager } from "../durable-objects/controller-manager/object.ts";
+export { MetricsObject } from "../durable-objects/metrics/object.ts";
 export { StoreObject } from "../durable-objects/store/object.ts";
 export { TunnelObject } from "../durable-objects/tunnel/object.ts";
 
@@ -28,6 +31,7 @@ export default {
     if (path === "/v2" || path.startsWith("/v2/")) return handleRegistry(request, env, ctx);
     if (path.startsWith("/edgeplane/v1/tunnel/")) return handleTunnelConnect(request, env, ctx);
     if (isJoinPath(path)) return handleJoin(request, env, ctx);
+    if (path.startsWith(METRICS_PUSH_PREFIX)) return handleMetricsPush(request, env);
     const app = apiServerForEnv(env, ctx, {
       onWrite: (event) => wake(env, ctx, event),
       services: {

@@ -51,6 +51,9 @@ function configFromEnv(env: Env): ControllerConfig {
     rootCACert: env.CLUSTER_CA_CERT,
     signToken: tokenSigner(env),
     serviceClusterIPRange: env.SERVICE_CLUSTER_IP_RANGE || defaultConfig.serviceClusterIPRange,
+    hpaSyncPeriodSeconds:
+      seconds(env.HPA_SYNC_PERIOD_SECONDS, defaultConfig.hpaSyncPeriodSeconds) ||
+      defaultConfig.hpaSyncPeriodSeconds,
   };
 }
 

@@ -20,6 +20,7 @@ import { EventRecorder } from "./events/recorder.ts";
 import { createTransport, type Transport } from "./http.ts";
 import { localPathDir, watchCleanup } from "./local-path.ts";
 import { parseLogQuery, streamLogs } from "./logs.ts";
+import { collectMetrics } from "./metrics/index.ts";
 import { AgentMetrics, type AgentSnapshot } from "./metrics-prom/metrics.ts";
 import { parseBindAddress, serveMetrics } from "./metrics-prom/server.ts";
 import { DEFAULT_BRIDGE } from "./network/cni.ts";
@@ -35,7 +36,7 @@ import { apiSources, preparePod } from "./prepare.ts";
 import { runProbe } from "./probe-run.ts";
 import type { LocalEndpoints } from "./proxy/model.ts";
 import { ServiceProxy } from "./proxy/proxy.ts";
-import { imageRegistry } from "./runtime/cri/convert.ts";
+import { imageRegistry, podCgroupParent } from "./runtime/cri/convert.ts";
 import type { PullOptions, Runtime } from "./runtime/types.ts";
 import { WasmRuntime } from "./runtime/wasm/runtime.ts";
 import { ServiceAccountTokens } from "./service-account-tokens.ts";
@@ -86,6 +87,8 @@ export interface AgentOptions {
   apiProxy?: { certFile: string; keyFile: string };
   /** Cluster DNS for ClusterFirst pods (kubelet's --cluster-dns, --cluster-domain). */
   clusterDns?: { servers: string[]; domain?: string };
+  /** Resource metrics push period (metrics/push.ts; default 15 s, 0 = off). */
+  metricsIntervalMs?: number;
   /** Extra runtimes (tests). */
   extraRuntimes?: Runtime[];
   /** Serve Prometheus /metrics on this HOST:PORT (the CLI's --metrics-bind-address); absent or "": not served. */
@@ -115,6 +118,8 @@ export class NodeAgent {
   readonly events: EventRecorder;
   /** Prometheus metrics (kubelet's names), served by --metrics-bind-address. */
   readonly metrics = new AgentMetrics(() => this.snapshot());
+  /** Per runtime handler: the cgroup path of a container (for resource metrics). */
+  private readonly cgroupOf = new Map<string, (containerId: string, podUid: string) => string>();
 
   private constructor(private readonly options: AgentOptions) {
     this.clock = options.clock ?? realClock;
@@ -188,6 +193,7 @@ export class NodeAgent {
         if (wasm.memoryEnforcement !== "cgroup")
           this.log("wasm: cgroups unavailable; memory limits are enforced by polling RSS (coarser)");
         this.runtimes.set("wasm", wasm);
+        this.cgroupOf.set("wasm", (id) => `edgeplane/${node.name}/${id}`);
       } else if (name === "cri") {
         const { setupCri } = await import("./runtime/cri/setup.ts");
         const cri = await setupCri({
@@ -201,6 +207,8 @@ export class NodeAgent {
         await cri.addRegistry({ host: server.host, server: server.origin, ca: options.caFile });
         podCidrSetters.push((cidr) => cri.setPodCidr(cidr));
         this.runtimes.set(cri.runtime.handler, cri.runtime);
+        const cgroupRoot = options.cri?.cgroupRoot ?? "/edgeplane";
+        this.cgroupOf.set(cri.runtime.handler, (id, uid) => `${podCgroupParent({ uid }, cgroupRoot)}/${id}`);
         this.closers.push(() => cri.close());
       } else throw new Error(`unknown runtime ${name} (supported: wasm, cri)`);
     }
@@ -272,6 +280,22 @@ export class NodeAgent {
     });
     this.tunnel.start();
     this.background.push(this.heartbeat(self.metadata?.uid));
+    if (options.metricsIntervalMs !== 0)
+      this.background.push(
+        collectMetrics({
+          server: options.server,
+          node: node.name,
+          token: options.token,
+          fetch: this.transport.fetch,
+          intervalMs: options.metricsIntervalMs ?? 15_000,
+          runtimes: this.runtimes,
+          cgroupOf: this.cgroupOf,
+          pod: (uid) => this.workers.get(uid)?.context.pod,
+          clock: this.clock,
+          signal: this.stopper.signal,
+          log: this.log,
+        }),
+      );
     this.background.push(this.refreshVolumes());
     // Static pods start before the first pod list, so the orphan sweep in resync sees their sandboxes as live.
     this.statics = new StaticPods({

@@ -106,6 +106,16 @@ describe("--cluster-cidr/--service-cidr", () => {
     );
     expect(() => parseCli([...base, "--cluster-cidr", "any"], env)).toThrow(/--cluster-cidr must be/);
   });
+
+  it("takes the metrics push period in seconds (default 15, 0 = off) and refuses anything else", () => {
+    expect(parseCli(base, env).metricsIntervalMs).toBe(15_000);
+    expect(parseCli([...base, "--metrics-interval", "0"], env).metricsIntervalMs).toBe(0);
+    expect(parseCli([...base, "--metrics-interval", "2.5"], env).metricsIntervalMs).toBe(2500);
+    for (const bad of ["-1", "soon"])
+      expect(() => parseCli([...base, `--metrics-interval=${bad}`], env)).toThrow(
+        /--metrics-interval must be/,
+      );
+  });
 });
 
 describe("--metrics-bind-address", () => {

@@ -30,7 +30,8 @@ const USAGE = `usage: node-agent --server URL (--token-file F | EDGEPLANE_TOKEN=
                   [--registry-mirror REGISTRY=HOST[:PORT],...] [--pod-manifest-path DIR] [--service-proxy]
                   [--cluster-cidr CIDR] [--service-cidr CIDR] [--cluster-dns IP,...] [--cluster-domain DOMAIN]
                   [--api-proxy-cert PEM --api-proxy-key PEM]  with --service-proxy: the API for pods at 10.96.0.1:443
-                  [--metrics-bind-address HOST:PORT]  Prometheus /metrics (default 127.0.0.1:10255, "" = off)`;
+                  [--metrics-bind-address HOST:PORT]  Prometheus /metrics (default 127.0.0.1:10255, "" = off)
+                  [--metrics-interval SECONDS]  resource metrics push period (default 15, 0 = off)`;
 
 /** Parse argv (and the token variable of `env`) into AgentOptions plus warnings (throws with a usage message on bad input). */
 export function parseCli(argv: string[], env: Record<string, string | undefined> = {}) {
@@ -62,6 +63,7 @@ export function parseCli(argv: string[], env: Record<string, string | undefined>
       "api-proxy-cert": { type: "string" },
       "api-proxy-key": { type: "string" },
       "metrics-bind-address": { type: "string" },
+      "metrics-interval": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -89,6 +91,9 @@ export function parseCli(argv: string[], env: Record<string, string | undefined>
   }
   const metricsBind = values["metrics-bind-address"] ?? "127.0.0.1:10255";
   if (metricsBind) parseBindAddress(metricsBind);
+  const metricsInterval = Number(values["metrics-interval"] ?? 15);
+  if (!Number.isFinite(metricsInterval) || metricsInterval < 0)
+    throw new Error(`--metrics-interval must be a number of seconds (0 = off)\n${USAGE}`);
   const name = (values.name ?? os.hostname()).toLowerCase();
   const dataDir = values["data-dir"] ?? `/var/lib/edgeplane/${name}`;
   return {
@@ -108,6 +113,7 @@ export function parseCli(argv: string[], env: Record<string, string | undefined>
       allowPrivileged: values["allow-privileged"],
     },
     hostIP: values["node-ip"],
+    metricsIntervalMs: metricsInterval * 1000,
     warnings,
     registryLogins: (values["registry-login"] ?? "").split(",").filter(Boolean),
     registryMirrors: parseMirrors(values["registry-mirror"] ?? ""),

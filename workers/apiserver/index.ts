@@ -6,6 +6,7 @@
 import { createDurableStore } from "../../durable-objects/store/client.ts";
 import { createKubeClient, type KubeClient } from "../client/kube.ts";
 import type { Env } from "../env.ts";
+import { metricsService } from "../metrics/service.ts";
 import { parseLevel } from "./admission/podsecurity.ts";
 import { type ApiServer, createApiServer } from "./app.ts";
 import { createAuthorizer } from "./authorize.ts";
@@ -120,7 +121,8 @@ export function apiServerForEnv(
     customResources: (rowStore, builtins) => customResourceTable(state.customResources, rowStore, builtins),
     authenticate: async (request) => internalRequests.get(request) ?? external(request),
     onWrite: hooks.onWrite,
-    services: { ...hooks.services, tokens },
+    // metrics.k8s.io for every caller, the in-process clients (the HPA controller) included.
+    services: { metrics: metricsService(env), ...hooks.services, tokens },
     // Pods get a token volume only when tokens can be issued (a signing key is configured).
     admission: [serviceAccountAdmission({ mountTokens: Boolean(env.SERVICE_ACCOUNT_SIGNING_KEY) })],
     // OpenAPI v3 documents and the strict unknown-field check, generated from the resource table.

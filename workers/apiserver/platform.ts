@@ -6,6 +6,7 @@
  * 503 ServiceUnavailable from the subresource that needs it.
  */
 import type { KubeObject } from "../client/kube.ts";
+import type { NodeSample } from "../client/metrics-sample.ts";
 import type { TokenServices } from "./serviceaccount/config.ts";
 
 /** Streams a container's log (plain text) from the node the pod runs on. */
@@ -41,4 +42,11 @@ export interface PlatformServices {
   nodeConnected?: NodeConnectedService;
   /** serviceaccounts/token and TokenReview: the token issuer and authenticator (serviceaccount/config.ts). */
   tokens?: TokenServices;
+  /** The nodes' latest resource-metrics samples, for metrics.k8s.io (absent: none). */
+  metrics?: MetricsService;
+}
+
+/** Where metrics.k8s.io reads from: each reporting node's latest sample (workers/metrics/service.ts). */
+export interface MetricsService {
+  samples(): Promise<(NodeSample & { nodeName: string })[]>;
 }

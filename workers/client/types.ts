@@ -16,6 +16,7 @@ export type {
   StatefulSet,
 } from "kubernetes-types/apps/v1.js";
 export type { TokenRequest, TokenReview } from "kubernetes-types/authentication/v1.js";
+export type { HorizontalPodAutoscaler, MetricSpec, MetricStatus } from "kubernetes-types/autoscaling/v2.js";
 export type { CronJob, Job } from "kubernetes-types/batch/v1.js";
 export type { Lease } from "kubernetes-types/coordination/v1.js";
 export type {

@@ -11,6 +11,7 @@ import { daemonSetController } from "../controllers/daemonset/index.ts";
 import { deploymentController } from "../controllers/deployment/index.ts";
 import { endpointsController } from "../controllers/endpoints/index.ts";
 import { garbageCollector } from "../controllers/gc/index.ts";
+import { hpaController } from "../controllers/hpa/index.ts";
 import { jobController } from "../controllers/job/index.ts";
 import { kubernetesServiceController } from "../controllers/kubernetesservice/index.ts";
 import { namespaceController } from "../controllers/namespace/index.ts";
@@ -33,6 +34,8 @@ export const CONTROLLERS: Controller[] = [
   serviceAccountController,
   rootCAController,
   tokensController,
+  // Before the workloads it scales: a new size reaches the pods in the same pass.
+  hpaController,
   deploymentController,
   replicaSetController,
   daemonSetController,

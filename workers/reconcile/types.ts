@@ -31,6 +31,8 @@ export interface ControllerConfig {
   signToken?: (claims: Record<string, unknown>) => Promise<string>;
   /** The Service ClusterIP range (kube: --service-cluster-ip-range): the built-in Services sit at its 1st and 10th IPs. */
   serviceClusterIPRange: string;
+  /** How often each HPA is evaluated (kube: --horizontal-pod-autoscaler-sync-period, 15 s). */
+  hpaSyncPeriodSeconds: number;
 }
 
 /** Kubernetes' defaults. */
@@ -42,6 +44,7 @@ export const defaultConfig: ControllerConfig = {
   clusterCIDR: "10.244.0.0/16",
   nodeCIDRMaskSize: 24,
   serviceClusterIPRange: "10.96.0.0/16",
+  hpaSyncPeriodSeconds: 15,
 };
 
 /**

@@ -8,7 +8,7 @@ import type { Authorizer } from "../authorize.ts";
 import { type UnknownFieldsChecker, warningHeader } from "../fields.ts";
 import type { PlatformServices } from "../platform.ts";
 import type { Registry } from "../registry/registry.ts";
-import type { RequestContext, ResourceInfo } from "../registry/types.ts";
+import type { ReadRequest, RequestContext, ResourceInfo } from "../registry/types.ts";
 import type { Schedule } from "../registry/watch.ts";
 import type { WatchLimiter } from "../registry/watch-limits.ts";
 import { servedVerbs } from "../request-info.ts";
@@ -58,6 +58,18 @@ export interface ObjectCall extends Call {
 /** A request on a collection (list, watch, create, deletecollection). */
 export interface CollectionCall extends Call {
   name?: undefined;
+}
+
+/** What a kind's own get/list (StorageOverride) is given. */
+export function readRequest(call: ObjectCall | CollectionCall): ReadRequest {
+  return {
+    info: call.info,
+    namespace: call.namespace,
+    url: call.url,
+    registry: call.deps.registry,
+    services: call.deps.services,
+    now: call.ctx.now,
+  };
 }
 
 /** A JSON response with each warning once (a write retried after a CAS conflict runs admission again). */

@@ -1,11 +1,14 @@
 /** GET of one object (or its Scale), as JSON or as a Table when asked. */
 import { getScale } from "../registry/scale.ts";
 import { includeObjectFrom, toTable, wantsTable } from "../registry/table.ts";
-import { json, type ObjectCall } from "./call.ts";
+import { json, type ObjectCall, readRequest } from "./call.ts";
 
 /** GET /…/NAME and /…/NAME/status. */
 export async function get(call: ObjectCall): Promise<Response> {
-  const object = await call.deps.registry.get(call.info, call.namespace, call.name);
+  const own = call.info.rest?.get;
+  const object = own
+    ? await own({ ...readRequest(call), name: call.name })
+    : await call.deps.registry.get(call.info, call.namespace, call.name);
   if (wantsTable(call.request.headers.get("Accept"))) {
     const meta = { resourceVersion: object.metadata?.resourceVersion };
     return json(

@@ -3,6 +3,13 @@
  * OpenAPI, RBAC resource names and table printing are all driven from it.
  * To add a kind: write kinds/<kind>.ts (its Strategy) and add one row here.
  */
+
+import {
+  nodeMetricsStorage,
+  nodeMetricsStrategy,
+  podMetricsStorage,
+  podMetricsStrategy,
+} from "../metrics/kinds.ts";
 import { defineResource, type ResourceInfo, type ScaleSpec, type Strategy } from "../registry/types.ts";
 import { tokenSubresource } from "../serviceaccount/token-request.ts";
 import { tokenReviewProto, tokenReviewStorage, tokenReviewStrategy } from "../serviceaccount/token-review.ts";
@@ -19,6 +26,9 @@ import { endpointsStrategy } from "./endpoints.ts";
 import { endpointSliceStrategy } from "./endpointslice.ts";
 import { eventStrategy } from "./event.ts";
 import { eventsV1Strategy } from "./events-v1.ts";
+import { hpaV1Proto, hpaV2Proto } from "./hpa.proto.ts";
+import { hpaStrategy } from "./hpa.ts";
+import { fromV1, hpaV1Strategy, toV1 } from "./hpa-v1.ts";
 import { jobProto } from "./job.proto.ts";
 import { jobStrategy } from "./job.ts";
 import { leaseStrategy } from "./lease.ts";
@@ -214,6 +224,35 @@ export const RESOURCES: ResourceInfo[] = [
     "V1ControllerRevision",
     controllerRevisionStrategy,
   ),
+  // autoscaling/v2 (kubectl ≥ 1.29 autoscale tries v2 first)
+  row(
+    "autoscaling/v2",
+    "horizontalpodautoscalers",
+    "HorizontalPodAutoscaler",
+    "V2HorizontalPodAutoscaler",
+    hpaStrategy,
+    {
+      shortNames: ["hpa"],
+      categories: ALL,
+      subresources: { status: true },
+      protobuf: hpaV2Proto,
+    },
+  ),
+  // autoscaling/v1: the same objects (stored as v2), converted (kubectl ≤ 1.32 autoscale creates v1)
+  row(
+    "autoscaling/v1",
+    "horizontalpodautoscalers",
+    "HorizontalPodAutoscaler",
+    "V1HorizontalPodAutoscaler",
+    hpaV1Strategy,
+    {
+      shortNames: ["hpa"],
+      categories: ALL,
+      subresources: { status: true },
+      convert: { fromStorage: toV1, toStorage: fromV1 },
+      protobuf: hpaV1Proto,
+    },
+  ),
   // batch/v1
   row("batch/v1", "jobs", "Job", "V1Job", jobStrategy, {
     categories: ALL,
@@ -278,6 +317,16 @@ export const RESOURCES: ResourceInfo[] = [
     protobuf: bindingProto,
     namespaced: false,
     nameFormat: "path",
+  }),
+  // metrics.k8s.io/v1beta1: read-only, computed from the nodes' latest samples (metrics/kinds.ts), never stored
+  row("metrics.k8s.io/v1beta1", "nodes", "NodeMetrics", "V1beta1NodeMetrics", nodeMetricsStrategy, {
+    namespaced: false,
+    verbs: ["get", "list"],
+    rest: nodeMetricsStorage,
+  }),
+  row("metrics.k8s.io/v1beta1", "pods", "PodMetrics", "V1beta1PodMetrics", podMetricsStrategy, {
+    verbs: ["get", "list"],
+    rest: podMetricsStorage,
   }),
   // authorization.k8s.io/v1 and authentication.k8s.io/v1 reviews (kubectl auth can-i, auth whoami)
   row(

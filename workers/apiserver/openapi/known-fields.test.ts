@@ -128,6 +128,11 @@ const SAMPLES: Record<string, KubeObject> = {
     spec: { user: "u", resourceAttributes: { namespace: "default", verb: "get", resource: "pods" } },
   },
   "authentication.k8s.io/selfsubjectreviews": {},
+  "autoscaling/horizontalpodautoscalers": {
+    spec: { scaleTargetRef: { kind: "Deployment", name: "web" }, maxReplicas: 3 },
+  },
+  "metrics.k8s.io/nodes": { timestamp: "2024-01-01T00:00:00Z", window: "15s", usage: { cpu: "1n" } },
+  "metrics.k8s.io/pods": { timestamp: "2024-01-01T00:00:00Z", window: "15s", containers: [] },
 };
 
 const ctx: RequestContext = {

@@ -4,6 +4,7 @@
  * schemas, as kube-apiserver publishes them (refs wrapped in allOf so a
  * property keeps its own description; x-kubernetes-* extensions).
  */
+import { METRICS_MODELS } from "../metrics/models.ts";
 import { mergeRule } from "../registry/strategicpatch.ts";
 import generated from "./schemas.generated.json";
 
@@ -22,8 +23,11 @@ export interface Model {
   properties: Record<string, ModelProperty>;
 }
 
-/** Every model reachable from the served kinds, by @kubernetes/client-node name. */
-export const MODELS: Record<string, Model> = (generated as { models: Record<string, Model> }).models;
+/** Every model reachable from the served kinds, by @kubernetes/client-node name (plus metrics.k8s.io's, which it lacks). */
+export const MODELS: Record<string, Model> = {
+  ...(generated as { models: Record<string, Model> }).models,
+  ...METRICS_MODELS,
+};
 
 /** Where the schemas came from (package and version), for the document's info block. */
 export const SCHEMA_SOURCE: string = (generated as { source: string }).source;

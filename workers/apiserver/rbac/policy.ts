@@ -177,6 +177,16 @@ export const BOOTSTRAP_CLUSTER_ROLES: ClusterRole[] = [
   clusterRole("system:aggregate-to-admin", ADMIN_RULES, { [aggregateTo("admin")]: "true" }),
   clusterRole("system:aggregate-to-edit", EDIT_RULES, { [aggregateTo("edit")]: "true" }),
   clusterRole("system:aggregate-to-view", VIEW_RULES, { [aggregateTo("view")]: "true" }),
+  // metrics-server's role: whoever may view may read resource metrics (kubectl top).
+  clusterRole(
+    "system:aggregated-metrics-reader",
+    [rule(["get", "list"], ["metrics.k8s.io"], ["nodes", "pods"])],
+    {
+      [aggregateTo("view")]: "true",
+      [aggregateTo("edit")]: "true",
+      [aggregateTo("admin")]: "true",
+    },
+  ),
   clusterRole("system:discovery", [urls(["get"], DISCOVERY_URLS)]),
   clusterRole("system:basic-user", [
     rule(["create"], ["authorization.k8s.io"], ["selfsubjectaccessreviews", "selfsubjectrulesreviews"]),

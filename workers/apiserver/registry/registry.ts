@@ -158,7 +158,8 @@ export class Registry implements RegistryAccess {
    * kube decodes from storage, is pruned and defaulted by that version's current schema.
    */
   decode(kv: KeyValue, info?: ResourceInfo): KubeObject {
-    const object = JSON.parse(kv.value) as KubeObject;
+    let object = JSON.parse(kv.value) as KubeObject;
+    if (info?.convert) object = info.convert.fromStorage(object);
     if (info?.customResource) {
       object.apiVersion = `${info.group}/${info.version}`;
       info.strategy.defaults?.(object);
@@ -168,9 +169,10 @@ export class Registry implements RegistryAccess {
     return object;
   }
 
-  private encode(object: KubeObject): string {
-    const { resourceVersion: _rv, ...metadata } = object.metadata ?? {};
-    return JSON.stringify({ ...object, metadata });
+  private encode(object: KubeObject, info?: ResourceInfo): string {
+    const stored = info?.convert ? info.convert.toStorage(object) : object;
+    const { resourceVersion: _rv, ...metadata } = stored.metadata ?? {};
+    return JSON.stringify({ ...stored, metadata });
   }
 
   private notify(info: ResourceInfo, object: KubeObject, type: RegistryWrite["type"]): void {
@@ -229,7 +231,7 @@ export class Registry implements RegistryAccess {
       const prepared = await prepareCreate(this.prepare, info, candidate, ctx, options);
       if (ctx.dryRun) return prepared;
       const key = objectKey(info, prepared.metadata?.namespace, prepared.metadata?.name ?? "");
-      const value = this.encode(prepared);
+      const value = this.encode(prepared, info);
       const txn = await this.write(info, (lease) => this.store.create(key, value, lease));
       if (txn.succeeded) {
         prepared.metadata!.resourceVersion = toResourceVersion(txn.kv.modRevision);
@@ -246,7 +248,7 @@ export class Registry implements RegistryAccess {
     return {
       read: () => this.getKV(info, namespace, name),
       decode: (kv) => this.decode(kv, info),
-      encode: (object) => this.encode(object),
+      encode: (object) => this.encode(object, info),
       isStale: this.deps.isStale,
       update: (kv, value) =>
         this.write(info, (lease) => this.store.update(kv.key, value, kv.modRevision, lease)),

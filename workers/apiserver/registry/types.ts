@@ -152,6 +152,8 @@ export interface ResourceInfo<T extends object = KubeObject> {
   protobuf?: Schema;
   /** What this kind does instead of, or on top of, the generic registry (kube's per-kind storage.go embedding the generic store). */
   rest?: StorageOverride;
+  /** For a version served besides the stored one (autoscaling/v1 HPAs are stored as v2): conversion both ways. */
+  convert?: { fromStorage(object: KubeObject): KubeObject; toStorage(object: KubeObject): KubeObject };
   /** Set on rows built from a CustomResourceDefinition (crd/rows.ts): the schema in place of a model. */
   customResource?: CustomResourceSchema;
 }
@@ -201,6 +203,20 @@ export interface StorageOverride {
   bootstrap?(registry: Registry): Promise<void>;
   /** CREATE in place of the generic one, for kinds computed per request and never stored (access reviews, TokenReview). */
   create?(request: CreateRequest): Promise<KubeObject>;
+  /** GET in place of the generic one, for read-only kinds computed per request (metrics.k8s.io). */
+  get?(request: ReadRequest & { name: string }): Promise<KubeObject>;
+  /** LIST in place of the generic one (same kinds); the request's selectors are in `url`. */
+  list?(request: ReadRequest): Promise<{ items: KubeObject[]; resourceVersion: string }>;
+}
+
+/** What a kind's own get/list is given. */
+export interface ReadRequest {
+  info: ResourceInfo;
+  namespace?: string;
+  url: URL;
+  registry: Registry;
+  services: PlatformServices;
+  now: Date;
 }
 
 /** What a kind's own create is given: the decoded body, who asks, and the authorizer. */

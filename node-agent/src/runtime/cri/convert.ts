@@ -67,7 +67,10 @@ export class ContainerConfigError extends Error {
 }
 
 /** The pod cgroup used when the agent gives none: <root>/pod<uid>, like kubelet's cgroupfs driver. */
-export function podCgroupParent(config: SandboxConfig, cgroupRoot: string): string {
+export function podCgroupParent(
+  config: Pick<SandboxConfig, "uid" | "cgroupParent">,
+  cgroupRoot: string,
+): string {
   if (config.cgroupParent) return config.cgroupParent;
   return `${cgroupRoot.replace(/\/+$/, "")}/pod${config.uid.replace(/[^A-Za-z0-9-]/g, "")}`;
 }
