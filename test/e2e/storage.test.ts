@@ -160,7 +160,8 @@ scheduling:
     const sc = await waitFor(
       async () => {
         const r = await cp.kubectl(["get", "storageclass"]);
-        return r.stdout.includes("local-path (default)") ? r.stdout : undefined;
+        if (r.stdout.includes("local-path (default)")) return r.stdout;
+        throw new Error(`kubectl get storageclass: ${r.stdout}${r.stderr}`);
       },
       30_000,
       "default StorageClass",

@@ -273,7 +273,10 @@ export function volumeKeysFor(event: ObjectEvent): string[] {
   if (event.resource === "/nodes") {
     const now = new Set(event.type === "DELETED" ? [] : cleanupList(event.object as Node));
     const before = event.old ? cleanupList(event.old as Node) : [];
-    return before.filter((v) => !now.has(v)).map((v) => `pv:${v}`);
+    const freed = before.filter((v) => !now.has(v)).map((v) => `pv:${v}`);
+    // A node joining is when local storage becomes usable: make sure the default class exists by then, not at
+    // the next cron resync (the informers may already be watching nodes, so no poke queues every key).
+    return event.type === "ADDED" ? ["sc", ...freed] : freed;
   }
   return ["sc", ALL_KEYS];
 }

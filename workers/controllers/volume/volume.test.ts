@@ -192,6 +192,8 @@ describe("volume controller", () => {
     n.metadata.annotations = { [LOCAL_PATH_DIR]: "/data/n1/storage", [LOCAL_PATH_CLEANUP]: "" };
     client.put(R.nodes, n);
     expect(volumeKeysFor({ resource: "/nodes", type: "MODIFIED", object: n, old })).toEqual(["pv:pvc-c1"]);
+    // A node joining checks the default StorageClass (without waiting for the cron resync).
+    expect(volumeKeysFor({ resource: "/nodes", type: "ADDED", object: n })).toEqual(["sc"]);
     await reconcileVolumes("pv:pvc-c1", testDeps(client));
     expect(writes(client).slice(3)).toEqual(["update persistentvolumes pvc-c1"]);
     expect(client.all<PersistentVolume>(R.persistentvolumes)[0].metadata.finalizers).toEqual([]);
