@@ -173,7 +173,9 @@ describe("static pods", () => {
   });
 
   it("kubectl delete of the mirror pod brings it back; the static pod keeps running", async () => {
-    const deleted = await cp.kubectl(["delete", "pod", MIRROR, "--timeout=60s"], { timeoutMs: 90_000 });
+    // --wait=false: kubectl's wait for the deletion sometimes misses it while the agent recreates the mirror pod
+    // under the same name (a known race, not yet diagnosed: the note on issue 16); the test waits on the new pod.
+    const deleted = await cp.kubectl(["delete", "pod", MIRROR, "--wait=false"], { timeoutMs: 90_000 });
     expect(deleted.stderr).toBe("");
     expect(deleted.stdout).toContain(`pod "${MIRROR}" deleted`);
     const again = await runningMirror(first.metadata.uid);
