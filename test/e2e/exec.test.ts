@@ -239,10 +239,18 @@ spec:
     });
     let stdout = "";
     let status = "";
+    const resize = Buffer.concat([Buffer.from([4]), Buffer.from(JSON.stringify({ Width: 123, Height: 45 }))]);
+    let resent = false;
     const closed = new Promise<void>((resolve, reject) => {
       ws.on("message", (data: Buffer) => {
         if (data[0] === 1) stdout += data.subarray(1).toString();
         if (data[0] === 3) status += data.subarray(1).toString();
+        // The TTY echoed our input, so the process runs: send the size again, as kubectl does on every change
+        // (a size sent before the runtime started the process can be dropped, as CI saw once under load).
+        if (!resent && stdout.includes("go")) {
+          resent = true;
+          ws.send(resize);
+        }
       });
       ws.on("close", () => resolve());
       ws.on("error", reject);
@@ -252,7 +260,7 @@ spec:
       ws.once("error", reject);
     });
     expect(ws.protocol).toBe("v5.channel.k8s.io");
-    ws.send(Buffer.concat([Buffer.from([4]), Buffer.from(JSON.stringify({ Width: 123, Height: 45 }))]));
+    ws.send(resize);
     ws.send(Buffer.from("\x00go\n", "binary"));
     await closed;
     expect(stdout).toContain("45 123");

@@ -225,7 +225,11 @@ spec:
     const containers = await untilTop(
       ["pods", "-n", "burners", "--containers"],
       "top pods --containers shows spin busy and idle below it",
-      (r) => spinning(r) >= 200 && millicores(r.find((row) => row[1] === "idle")?.[2] ?? "0") < spinning(r),
+      (r) => {
+        // Both containers in the sample (one taken while only the spinner ran has no idle row), the spinner busy.
+        const idle = r.find((row) => row[1] === "idle");
+        return idle !== undefined && spinning(r) >= 200 && millicores(idle[2]) < spinning(r);
+      },
     );
     expect(containers.map((r) => r[1]).sort()).toEqual(["idle", "spin"]);
     const all = rows((await cp.kubectl(["top", "pods", "-A"])).stdout);
