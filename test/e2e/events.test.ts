@@ -6,25 +6,19 @@
  * count grows (client-go's correlation), an OOM kill the OOMKilled status and the node's OOMKilling event.
  */
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startContainerd } from "../../node-agent/src/runtime/cri/containerd.ts";
-import { CriRuntime } from "../../node-agent/src/runtime/cri/index.ts";
 import {
   buildTestImages,
   criUnavailableReason,
   type LocalRegistry,
+  removeAgentPods,
   startLocalRegistry,
   waitFor,
 } from "../../node-agent/src/runtime/cri/testing.ts";
-import {
-  type AgentProcess,
-  removeWasmPods,
-  sample,
-  spawnAgent,
-} from "../../node-agent/src/testing/agent-process.ts";
+import { type AgentProcess, sample, spawnAgent } from "../../node-agent/src/testing/agent-process.ts";
 import { startTestRegistry, type TestRegistry } from "../../node-agent/src/testing/oci-registry.ts";
 import { ensurePki } from "../../scripts/local/pki.ts";
 import { parsePrometheusText } from "../../workers/apiserver/prom/parse.ts";
@@ -138,18 +132,7 @@ handler: wasm
       await cp.kubectl(["delete", "pods", "--all", "--wait=true", "--timeout=60s"], { timeoutMs: 70_000 });
       await agent.stop();
     }
-    if (dir && existsSync(join(agentDir(), "cri", "containerd", "config.toml"))) {
-      const containerd = await startContainerd({ dataDir: join(agentDir(), "cri", "containerd") }).catch(
-        () => undefined,
-      );
-      if (containerd) {
-        const rt = new CriRuntime({ endpoint: containerd.socket, cgroupRoot: "/edgeplane" });
-        await rt.removeOrphans(new Set()).catch(() => []);
-        await rt.close();
-        await containerd.stop();
-      }
-      await removeWasmPods(agentDir(), NODE).catch(() => {});
-    }
+    if (dir) await removeAgentPods(agentDir(), NODE);
     await Promise.all([registry?.stop(), wasmRegistry?.close(), cp?.stop()]);
     if (dir) rmSync(dir, { recursive: true, force: true });
     if (agent && agent.child.exitCode !== 0) console.log(agent.output().slice(-4000));

@@ -7,28 +7,22 @@
  */
 import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { deleteBridge } from "../../node-agent/src/network/cni.ts";
-import { startContainerd } from "../../node-agent/src/runtime/cri/containerd.ts";
-import { CriRuntime } from "../../node-agent/src/runtime/cri/index.ts";
 import {
   buildTestImages,
   claimSubnet,
   criUnavailableReason,
   type LocalRegistry,
+  removeAgentPods,
   startLocalRegistry,
   waitFor,
 } from "../../node-agent/src/runtime/cri/testing.ts";
-import {
-  type AgentProcess,
-  removeWasmPods,
-  sample,
-  spawnAgent,
-} from "../../node-agent/src/testing/agent-process.ts";
+import { type AgentProcess, sample, spawnAgent } from "../../node-agent/src/testing/agent-process.ts";
 import { startTestRegistry, type TestRegistry } from "../../node-agent/src/testing/oci-registry.ts";
 import { ensurePki } from "../../scripts/local/pki.ts";
 import { type ControlPlane, startControlPlane } from "./harness.ts";
@@ -162,18 +156,7 @@ spec:
       await cp.kubectl(["delete", "pods", "--all", "--wait=true", "--timeout=60s"], { timeoutMs: 70_000 });
       await agent.stop();
     }
-    if (dir && existsSync(join(agentDir(), "cri", "containerd", "config.toml"))) {
-      const containerd = await startContainerd({ dataDir: join(agentDir(), "cri", "containerd") }).catch(
-        () => undefined,
-      );
-      if (containerd) {
-        const rt = new CriRuntime({ endpoint: containerd.socket, cgroupRoot: "/edgeplane" });
-        await rt.removeOrphans(new Set()).catch(() => []);
-        await rt.close();
-        await containerd.stop();
-      }
-      await removeWasmPods(agentDir(), NODE).catch(() => {});
-    }
+    if (dir) await removeAgentPods(agentDir(), NODE);
     await deleteBridge(bridge).catch(() => {});
     await Promise.all([registry?.stop(), wasmRegistry?.close(), cp?.stop()]);
     releaseSubnet();

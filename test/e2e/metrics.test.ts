@@ -8,27 +8,21 @@
  * (test-configured, short) scale-down window once the load is gone.
  */
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deleteBridge } from "../../node-agent/src/network/cni.ts";
-import { startContainerd } from "../../node-agent/src/runtime/cri/containerd.ts";
-import { CriRuntime } from "../../node-agent/src/runtime/cri/index.ts";
 import {
   buildTestImages,
   claimSubnet,
   criUnavailableReason,
   type LocalRegistry,
+  removeAgentPods,
   startLocalRegistry,
   waitFor,
 } from "../../node-agent/src/runtime/cri/testing.ts";
-import {
-  type AgentProcess,
-  removeWasmPods,
-  sample,
-  spawnAgent,
-} from "../../node-agent/src/testing/agent-process.ts";
+import { type AgentProcess, sample, spawnAgent } from "../../node-agent/src/testing/agent-process.ts";
 import { startTestRegistry, type TestRegistry } from "../../node-agent/src/testing/oci-registry.ts";
 import { ensurePki } from "../../scripts/local/pki.ts";
 import { type ControlPlane, startControlPlane } from "./harness.ts";
@@ -154,18 +148,7 @@ scheduling:
       });
       await agent.stop();
     }
-    if (dir && existsSync(join(agentDir(), "cri", "containerd", "config.toml"))) {
-      const containerd = await startContainerd({ dataDir: join(agentDir(), "cri", "containerd") }).catch(
-        () => undefined,
-      );
-      if (containerd) {
-        const rt = new CriRuntime({ endpoint: containerd.socket, cgroupRoot: "/edgeplane" });
-        await rt.removeOrphans(new Set()).catch(() => []);
-        await rt.close();
-        await containerd.stop();
-      }
-      await removeWasmPods(agentDir(), NODE).catch(() => {});
-    }
+    if (dir) await removeAgentPods(agentDir(), NODE);
     await deleteBridge(bridge).catch(() => {});
     await Promise.all([registry?.stop(), wasmRegistry?.close(), cp?.stop()]);
     releaseSubnet();

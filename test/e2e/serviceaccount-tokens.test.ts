@@ -9,25 +9,23 @@
  */
 import { execFile } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { importPKCS8, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deleteBridge } from "../../node-agent/src/network/cni.ts";
-import { startContainerd } from "../../node-agent/src/runtime/cri/containerd.ts";
-import { CriRuntime } from "../../node-agent/src/runtime/cri/index.ts";
 import {
   buildTestImages,
   criUnavailableReason,
   type LocalRegistry,
+  removeAgentPods,
   startLocalRegistry,
   waitFor,
 } from "../../node-agent/src/runtime/cri/testing.ts";
 import {
   type AgentProcess,
   privateNetwork,
-  removeWasmPods,
   sample,
   spawnAgent,
 } from "../../node-agent/src/testing/agent-process.ts";
@@ -199,18 +197,7 @@ scheduling:
       await cp.kubectl(["delete", "pods", "--all", "--wait=true", "--timeout=60s"], { timeoutMs: 70_000 });
       await agent.stop();
     }
-    if (dir && existsSync(join(agentDir(), "cri", "containerd", "config.toml"))) {
-      const containerd = await startContainerd({ dataDir: join(agentDir(), "cri", "containerd") }).catch(
-        () => undefined,
-      );
-      if (containerd) {
-        const rt = new CriRuntime({ endpoint: containerd.socket, cgroupRoot: "/edgeplane" });
-        await rt.removeOrphans(new Set()).catch(() => []);
-        await rt.close();
-        await containerd.stop();
-      }
-      await removeWasmPods(agentDir(), NODE).catch(() => {});
-    }
+    if (dir) await removeAgentPods(agentDir(), NODE);
     if (bridge) await deleteBridge(bridge).catch(() => {});
     await Promise.all([registry?.stop(), wasmRegistry?.close(), cp?.stop()]);
     if (dir) rmSync(dir, { recursive: true, force: true });

@@ -15,6 +15,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { deleteBridge, writeCniConfig } from "../../network/cni.ts";
+import { removeWasmPods } from "../../testing/agent-process.ts";
 import type { ContainerConfig, SandboxConfig } from "../types.ts";
 import { removeCgroup } from "./cgroups.ts";
 import type { CriClient } from "./client.ts";
@@ -382,4 +383,23 @@ export async function waitExited(env: CriTestEnv, containerId: string, timeoutMs
     timeoutMs,
     `container ${containerId.slice(0, 12)} to exit`,
   );
+}
+
+/**
+ * After an e2e test stopped its agent: remove what the agent left running under `dataDir`, its containers (through
+ * a containerd started on the agent's own state) and its WASM pods, so nothing outlives the test.
+ */
+export async function removeAgentPods(dataDir: string, nodeName: string): Promise<void> {
+  if (existsSync(join(dataDir, "cri", "containerd", "config.toml"))) {
+    const containerd = await startContainerd({ dataDir: join(dataDir, "cri", "containerd") }).catch(
+      () => undefined,
+    );
+    if (containerd) {
+      const rt = new CriRuntime({ endpoint: containerd.socket, cgroupRoot: "/edgeplane" });
+      await rt.removeOrphans(new Set()).catch(() => []);
+      await rt.close();
+      await containerd.stop();
+    }
+  }
+  await removeWasmPods(dataDir, nodeName).catch(() => {});
 }
