@@ -25,7 +25,6 @@ import { removeWasmPods, sample, spawnAgent, until } from "../../node-agent/src/
 import { startTestRegistry } from "../../node-agent/src/testing/oci-registry.ts";
 import { ensurePki } from "../../scripts/local/pki.ts";
 import { startControlPlane } from "../../test/e2e/harness.ts";
-// @ts-expect-error plain ESM build script without type declarations
 import { ensureComponents } from "../../wasm/build-components.mjs";
 import { percentile } from "../lib/stats.ts";
 
@@ -166,9 +165,7 @@ export async function runWasmStartupBench(
         ? registry.push("bench/http-hello", "v1", [
             {
               mediaType: "application/vnd.bytecodealliance.wasm.component.layer.v0+wasm",
-              bytes: new Uint8Array(
-                readFileSync(((await ensureComponents()) as { httpHello: string }).httpHello),
-              ),
+              bytes: new Uint8Array(readFileSync((await ensureComponents()).httpHello)),
             },
           ]).image
         : registry.push("bench/ticker", "v1", [

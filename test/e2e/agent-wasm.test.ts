@@ -17,7 +17,6 @@ import {
 } from "../../node-agent/src/testing/agent-process.ts";
 import { startTestRegistry, type TestRegistry } from "../../node-agent/src/testing/oci-registry.ts";
 import { ensurePki, type LocalPki } from "../../scripts/local/pki.ts";
-// @ts-expect-error plain ESM build script without type declarations
 import { ensureComponents } from "../../wasm/build-components.mjs";
 import { type ControlPlane, startControlPlane } from "./harness.ts";
 
@@ -296,7 +295,7 @@ spec:
   });
 
   it("serves HTTP from a wasi:http component pod on its containerPort", async () => {
-    const { httpHello } = (await ensureComponents()) as { httpHello: string };
+    const { httpHello } = await ensureComponents();
     const image = registry.push("samples/http-hello", "v1", [
       {
         mediaType: "application/vnd.bytecodealliance.wasm.component.layer.v0+wasm",

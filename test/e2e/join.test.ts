@@ -31,6 +31,7 @@ import { startTestRegistry, type TestRegistry } from "../../node-agent/src/testi
 import { buildAgentBundle } from "../../scripts/edgeplane/agent-bundle.ts";
 import { writeKubeconfig } from "../../scripts/lib/kubeconfig.ts";
 import { ensurePki, type LocalPki } from "../../scripts/local/pki.ts";
+import { ensureComponents } from "../../wasm/build-components.mjs";
 import { EDGEPLANE_VERSION } from "../../workers/client/version.ts";
 import { type ControlPlane, ROOT, startControlPlane } from "./harness.ts";
 
@@ -602,6 +603,52 @@ spec:
         60_000,
         "the ticker's output",
       );
+      // A wasi:http component too: the bundle carries jco's transpiler and the preview2 host, so the joined
+      // host transpiles it at pull time and serves it on its pod IP (the agent's own httpGet probe says Ready).
+      const { httpHello } = await ensureComponents();
+      const web = registry.push("samples/http-hello", "v1", [
+        {
+          mediaType: "application/vnd.bytecodealliance.wasm.component.layer.v0+wasm",
+          bytes: new Uint8Array(readFileSync(httpHello)),
+        },
+      ]).image;
+      const webApplied = await cp.kubectl(["apply", "-f", "-"], {
+        input: `apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+spec:
+  nodeName: ${NODE}
+  runtimeClassName: wasm
+  terminationGracePeriodSeconds: 2
+  containers:
+  - name: main
+    image: ${web}
+    ports:
+    - containerPort: 8080
+    readinessProbe:
+      httpGet: { path: /healthz, port: 8080 }
+      periodSeconds: 1
+`,
+      });
+      expect(webApplied.code, webApplied.stderr).toBe(0);
+      const webIP = await until(
+        async () => {
+          const pod = (await (await cp.fetch("/api/v1/namespaces/default/pods/web")).json()) as {
+            status?: { podIP?: string; conditions?: { type: string; status: string }[] };
+          };
+          const ready = pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True");
+          return ready && pod.status?.podIP;
+        },
+        90_000,
+        "the wasi:http pod Ready",
+      ).catch((error) => {
+        throw new Error(`${error.message}\n${output()}`);
+      });
+      const served = await sh(
+        `nsenter --net=/run/netns/${net.ns} -- curl -sS --max-time 10 http://${webIP}:8080/joined`,
+      );
+      expect(served.output).toBe("hello from a wasi:http component, path /joined\n");
       await until(
         async () => {
           const response = await cp.fetch(`/api/v1/namespaces/default/pods/static-ticker-${NODE}`);

@@ -16,7 +16,6 @@ import { privateNetwork } from "../../node-agent/src/testing/agent-process.ts";
 import { findAgentEntry } from "../../scripts/local/agents.ts";
 import { type Launched, launchNpmStart, repoPath } from "../../scripts/local/launch.ts";
 import { type ProcessInfo, processesMentioning, survivors } from "../../scripts/local/process-tree.ts";
-// @ts-expect-error plain ESM build script without type declarations
 import { ensureComponents } from "../../wasm/build-components.mjs";
 
 // Pod IPs are real: this cluster's pods get a bridge and /24 no parallel test file or leftover pod holds.

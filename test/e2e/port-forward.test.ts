@@ -23,7 +23,6 @@ import {
 import { type AgentProcess, spawnAgent } from "../../node-agent/src/testing/agent-process.ts";
 import { startTestRegistry, type TestRegistry } from "../../node-agent/src/testing/oci-registry.ts";
 import { ensurePki } from "../../scripts/local/pki.ts";
-// @ts-expect-error plain ESM build script without type declarations
 import { ensureComponents } from "../../wasm/build-components.mjs";
 import { type ControlPlane, type KubectlStream, type KubectlVersion, startControlPlane } from "./harness.ts";
 
@@ -68,7 +67,7 @@ describe.skipIf(unavailable)("kubectl port-forward through the node tunnel", () 
     releaseSubnet = subnet.release;
     const pki = await ensurePki(join(dir, "pki"));
     const images = await buildTestImages();
-    const { httpHello } = (await ensureComponents()) as { httpHello: string };
+    const { httpHello } = await ensureComponents();
     [cp, registry, wasmRegistry] = await Promise.all([
       startControlPlane({ tls: { certPath: pki.serverCert, keyPath: pki.serverKey } }),
       startLocalRegistry(join(dir, "registry")),

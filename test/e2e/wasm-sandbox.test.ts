@@ -21,7 +21,6 @@ import {
 } from "../../node-agent/src/testing/agent-process.ts";
 import { startTestRegistry, type TestRegistry } from "../../node-agent/src/testing/oci-registry.ts";
 import { ensurePki, type LocalPki } from "../../scripts/local/pki.ts";
-// @ts-expect-error plain ESM build script without type declarations
 import { ensureComponents } from "../../wasm/build-components.mjs";
 import { type ControlPlane, startControlPlane } from "./harness.ts";
 
@@ -130,7 +129,7 @@ beforeAll(async () => {
     images[name] = registry.push(`samples/${name}`, "v1", [
       { mediaType: "application/wasm", bytes: new Uint8Array(readFileSync(sample(name))) },
     ]).image;
-  const { httpHello } = (await ensureComponents()) as { httpHello: string };
+  const { httpHello } = await ensureComponents();
   images.web = registry.push("samples/http-hello", "v1", [
     {
       mediaType: "application/vnd.bytecodealliance.wasm.component.layer.v0+wasm",

@@ -8,7 +8,6 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-// @ts-expect-error plain ESM build script without type declarations
 import { ensureComponents } from "../../../../wasm/build-components.mjs";
 import { deleteBridge } from "../../network/cni.ts";
 import { until } from "../../testing/agent-process.ts";
@@ -25,7 +24,7 @@ const BRIDGE = `epwh${process.pid % 100000}`;
 const POD_CIDR = `10.252.${process.pid % 250}.0/24`;
 
 beforeAll(async () => {
-  const { httpHello } = (await ensureComponents()) as { httpHello: string };
+  const { httpHello } = await ensureComponents();
   registry = await startTestRegistry();
   dataDir = mkdtempSync(join(tmpdir(), "wasm-http-"));
   runtime = new WasmRuntime({
