@@ -38,6 +38,7 @@ import { namespaceStorage } from "./namespace-storage.ts";
 import { nodeStrategy } from "./node.ts";
 import { podStrategy } from "./pod.ts";
 import { podSubresources } from "./pod-subresources.ts";
+import { podDisruptionBudgetStrategy } from "./poddisruptionbudget.ts";
 import { podTemplateStrategy } from "./podtemplate.ts";
 import { bindingProto, roleProto } from "./rbac.proto.ts";
 import {
@@ -287,6 +288,17 @@ export const RESOURCES: ResourceInfo[] = [
     shortNames: ["ev"],
     storage: { expires: true },
   }),
+  row(
+    "policy/v1",
+    "poddisruptionbudgets",
+    "PodDisruptionBudget",
+    "V1PodDisruptionBudget",
+    podDisruptionBudgetStrategy,
+    {
+      shortNames: ["pdb"],
+      subresources: { status: true },
+    },
+  ),
   row("node.k8s.io/v1", "runtimeclasses", "RuntimeClass", "V1RuntimeClass", runtimeClassStrategy, {
     namespaced: false,
   }),
