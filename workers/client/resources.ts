@@ -26,6 +26,8 @@ export const R = {
   services: core("services"),
   endpoints: core("endpoints"),
   replicationcontrollers: core("replicationcontrollers"),
+  limitranges: core("limitranges"),
+  resourcequotas: core("resourcequotas"),
   configmaps: core("configmaps"),
   secrets: core("secrets"),
   serviceaccounts: core("serviceaccounts"),

@@ -19,6 +19,7 @@ import { namespaceController } from "../controllers/namespace/index.ts";
 import { nodeIpamController } from "../controllers/nodeipam/index.ts";
 import { nodeLifecycleController } from "../controllers/nodelifecycle/index.ts";
 import { replicaSetController } from "../controllers/replicaset/index.ts";
+import { resourceQuotaController } from "../controllers/resourcequota/index.ts";
 import { rootCAController } from "../controllers/rootca/index.ts";
 import { serviceAccountController } from "../controllers/serviceaccount/index.ts";
 import { serviceLBController } from "../controllers/servicelb/index.ts";
@@ -49,6 +50,7 @@ export const CONTROLLERS: Controller[] = [
   endpointsController,
   // After the scheduler and the workloads: budgets count the pods this pass made.
   disruptionController,
+  resourceQuotaController,
   kubernetesServiceController,
   serviceLBController,
   nodeIpamController,

@@ -32,6 +32,7 @@ import { fromV1, hpaV1Strategy, toV1 } from "./hpa-v1.ts";
 import { jobProto } from "./job.proto.ts";
 import { jobStrategy } from "./job.ts";
 import { leaseStrategy } from "./lease.ts";
+import { limitRangeStrategy } from "./limitrange.ts";
 import { namespaceProto } from "./namespace.proto.ts";
 import { finalize, namespaceStrategy } from "./namespace.ts";
 import { namespaceStorage } from "./namespace-storage.ts";
@@ -50,6 +51,7 @@ import {
 } from "./rbac.ts";
 import { replicaSetStrategy } from "./replicaset.ts";
 import { replicationControllerStrategy } from "./replicationcontroller.ts";
+import { resourceQuotaStrategy } from "./resourcequota.ts";
 import {
   selfSubjectAccessReviewProto,
   selfSubjectReviewProto,
@@ -194,6 +196,11 @@ export const RESOURCES: ResourceInfo[] = [
   row("v1", "persistentvolumes", "PersistentVolume", "V1PersistentVolume", persistentVolumeStrategy, {
     namespaced: false,
     shortNames: ["pv"],
+    subresources: { status: true },
+  }),
+  row("v1", "limitranges", "LimitRange", "V1LimitRange", limitRangeStrategy, { shortNames: ["limits"] }),
+  row("v1", "resourcequotas", "ResourceQuota", "V1ResourceQuota", resourceQuotaStrategy, {
+    shortNames: ["quota"],
     subresources: { status: true },
   }),
   // apps/v1
