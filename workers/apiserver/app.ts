@@ -10,7 +10,9 @@ import { Hono } from "hono/quick";
 import type { KeyValue, Store } from "../../durable-objects/store/types.ts";
 import { ApiError } from "../client/status.ts";
 import type { AdmissionPlugin } from "./admission/chain.ts";
+import { limitRangerAdmission } from "./admission/limitranger.ts";
 import { type Level, podSecurityAdmission } from "./admission/podsecurity.ts";
+import { resourceQuotaAdmission } from "./admission/resourcequota.ts";
 import type { Authorizer } from "./authorize.ts";
 import { readJsonObject } from "./decode.ts";
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, VERSION_INFO } from "./discovery.ts";
@@ -112,13 +114,16 @@ export function createApiServer(deps: ApiServerDeps) {
       deps.authorizer?.observe(event);
       deps.onWrite?.(event);
     },
-    // kube's order: the kinds' own plugins (NamespaceLifecycle), NodeRestriction, (validation), PodSecurity.
+    // kube's order: the kinds' own plugins (NamespaceLifecycle), LimitRanger, NodeRestriction, (validation), PodSecurity, ResourceQuota.
     admission: [
       ...deps.resources.flatMap((info) => info.rest?.admission ?? []),
       ...(deps.admission ?? []),
+      limitRangerAdmission(),
       nodeRestriction,
       ...(deps.authorizer ? [escalationAdmission(deps.authorizer)] : []),
       podSecurityAdmission({ defaultLevel: deps.podSecurityDefault ?? "baseline" }),
+      // Last, as in kube: a create the other plugins refuse is never charged to a quota.
+      resourceQuotaAdmission(),
     ],
     allocator: deps.allocator,
     isStale: deps.isStale,

@@ -35,3 +35,40 @@ export function parseQuantity(value: unknown): number | undefined {
   const scale = /^[eE]/.test(suffix) ? 10 ** Number(suffix.slice(1)) : SUFFIX[suffix];
   return Number(m[1]) * scale;
 }
+
+const BINARY: [string, number][] = [
+  ["Ei", 2 ** 60],
+  ["Pi", 2 ** 50],
+  ["Ti", 2 ** 40],
+  ["Gi", 2 ** 30],
+  ["Mi", 2 ** 20],
+  ["Ki", 2 ** 10],
+];
+const DECIMAL: [string, number][] = [
+  ["E", 1e18],
+  ["P", 1e15],
+  ["T", 1e12],
+  ["G", 1e9],
+  ["M", 1e6],
+  ["k", 1e3],
+];
+
+/** Whether a quantity string is in a binary (Ki, Mi, ...) format. */
+export function isBinaryQuantity(value: unknown): boolean {
+  return typeof value === "string" && /[KMGTPE]i$/.test(value);
+}
+
+/**
+ * A value as resource.Quantity's canonical String() prints it, to the
+ * milli-unit: the largest suffix that keeps an integer ("1536Mi", "2k",
+ * "500m", "0"), binary suffixes when `binary` (the first operand's format).
+ */
+export function formatQuantity(value: number, binary = false): string {
+  const milli = Math.round(value * 1000);
+  if (milli % 1000 !== 0) return `${milli}m`;
+  const whole = milli / 1000;
+  if (whole === 0) return "0";
+  for (const [suffix, scale] of binary ? BINARY : DECIMAL)
+    if (Math.abs(whole) >= scale && whole % scale === 0) return `${whole / scale}${suffix}`;
+  return String(whole);
+}

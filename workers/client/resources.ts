@@ -25,6 +25,9 @@ export const R = {
   pods: core("pods"),
   services: core("services"),
   endpoints: core("endpoints"),
+  replicationcontrollers: core("replicationcontrollers"),
+  limitranges: core("limitranges"),
+  resourcequotas: core("resourcequotas"),
   configmaps: core("configmaps"),
   secrets: core("secrets"),
   serviceaccounts: core("serviceaccounts"),
@@ -41,5 +44,11 @@ export const R = {
   leases: { group: "coordination.k8s.io", version: "v1", resource: "leases", namespaced: true },
   endpointslices: { group: "discovery.k8s.io", version: "v1", resource: "endpointslices", namespaced: true },
   storageclasses: { group: "storage.k8s.io", version: "v1", resource: "storageclasses", namespaced: false },
+  poddisruptionbudgets: {
+    group: "policy",
+    version: "v1",
+    resource: "poddisruptionbudgets",
+    namespaced: true,
+  },
   runtimeclasses: { group: "node.k8s.io", version: "v1", resource: "runtimeclasses", namespaced: false },
 } satisfies Record<string, ResourceRef>;

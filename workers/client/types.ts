@@ -27,6 +27,7 @@ export type {
   EnvVar,
   Event as CoreEvent,
   KeyToPath,
+  LimitRange,
   Namespace,
   Node,
   NodeSelectorRequirement,
@@ -37,6 +38,7 @@ export type {
   PodTemplate,
   Probe,
   ReplicationController,
+  ResourceQuota,
   Secret,
   Service,
   ServiceAccount,
@@ -48,4 +50,5 @@ export type { EndpointSlice } from "kubernetes-types/discovery/v1.js";
 export type { Event as EventsV1Event } from "kubernetes-types/events/v1.js";
 export type { LabelSelector, LabelSelectorRequirement } from "kubernetes-types/meta/v1.js";
 export type { RuntimeClass } from "kubernetes-types/node/v1.js";
+export type { PodDisruptionBudget } from "kubernetes-types/policy/v1.js";
 export type { ClusterRole, ClusterRoleBinding, Role, RoleBinding } from "kubernetes-types/rbac/v1.js";

@@ -9,6 +9,7 @@ import { crdCleanupController } from "../controllers/crd/index.ts";
 import { cronJobController } from "../controllers/cronjob/index.ts";
 import { daemonSetController } from "../controllers/daemonset/index.ts";
 import { deploymentController } from "../controllers/deployment/index.ts";
+import { disruptionController } from "../controllers/disruption/index.ts";
 import { endpointsController } from "../controllers/endpoints/index.ts";
 import { garbageCollector } from "../controllers/gc/index.ts";
 import { hpaController } from "../controllers/hpa/index.ts";
@@ -18,6 +19,7 @@ import { namespaceController } from "../controllers/namespace/index.ts";
 import { nodeIpamController } from "../controllers/nodeipam/index.ts";
 import { nodeLifecycleController } from "../controllers/nodelifecycle/index.ts";
 import { replicaSetController } from "../controllers/replicaset/index.ts";
+import { resourceQuotaController } from "../controllers/resourcequota/index.ts";
 import { rootCAController } from "../controllers/rootca/index.ts";
 import { serviceAccountController } from "../controllers/serviceaccount/index.ts";
 import { serviceLBController } from "../controllers/servicelb/index.ts";
@@ -46,6 +48,9 @@ export const CONTROLLERS: Controller[] = [
   // After the scheduler: a claim its pass gave a node is provisioned and bound in the same pass.
   volumeController,
   endpointsController,
+  // After the scheduler and the workloads: budgets count the pods this pass made.
+  disruptionController,
+  resourceQuotaController,
   kubernetesServiceController,
   serviceLBController,
   nodeIpamController,

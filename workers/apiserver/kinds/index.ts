@@ -32,12 +32,14 @@ import { fromV1, hpaV1Strategy, toV1 } from "./hpa-v1.ts";
 import { jobProto } from "./job.proto.ts";
 import { jobStrategy } from "./job.ts";
 import { leaseStrategy } from "./lease.ts";
+import { limitRangeStrategy } from "./limitrange.ts";
 import { namespaceProto } from "./namespace.proto.ts";
 import { finalize, namespaceStrategy } from "./namespace.ts";
 import { namespaceStorage } from "./namespace-storage.ts";
 import { nodeStrategy } from "./node.ts";
 import { podStrategy } from "./pod.ts";
 import { podSubresources } from "./pod-subresources.ts";
+import { podDisruptionBudgetStrategy } from "./poddisruptionbudget.ts";
 import { podTemplateStrategy } from "./podtemplate.ts";
 import { bindingProto, roleProto } from "./rbac.proto.ts";
 import {
@@ -49,6 +51,7 @@ import {
 } from "./rbac.ts";
 import { replicaSetStrategy } from "./replicaset.ts";
 import { replicationControllerStrategy } from "./replicationcontroller.ts";
+import { resourceQuotaStrategy } from "./resourcequota.ts";
 import {
   selfSubjectAccessReviewProto,
   selfSubjectReviewProto,
@@ -195,6 +198,11 @@ export const RESOURCES: ResourceInfo[] = [
     shortNames: ["pv"],
     subresources: { status: true },
   }),
+  row("v1", "limitranges", "LimitRange", "V1LimitRange", limitRangeStrategy, { shortNames: ["limits"] }),
+  row("v1", "resourcequotas", "ResourceQuota", "V1ResourceQuota", resourceQuotaStrategy, {
+    shortNames: ["quota"],
+    subresources: { status: true },
+  }),
   // apps/v1
   row("apps/v1", "deployments", "Deployment", "V1Deployment", deploymentStrategy, {
     protobuf: deploymentProto,
@@ -287,6 +295,17 @@ export const RESOURCES: ResourceInfo[] = [
     shortNames: ["ev"],
     storage: { expires: true },
   }),
+  row(
+    "policy/v1",
+    "poddisruptionbudgets",
+    "PodDisruptionBudget",
+    "V1PodDisruptionBudget",
+    podDisruptionBudgetStrategy,
+    {
+      shortNames: ["pdb"],
+      subresources: { status: true },
+    },
+  ),
   row("node.k8s.io/v1", "runtimeclasses", "RuntimeClass", "V1RuntimeClass", runtimeClassStrategy, {
     namespaced: false,
   }),

@@ -1,6 +1,7 @@
 /**
  * The pod subresources that are not plain reads/writes of the pod:
- * binding (the scheduler's write), eviction (a graceful delete), and the
+ * binding (the scheduler's write), eviction (a delete that respects
+ * disruption budgets: eviction.ts), and the
  * streaming ones (log, exec, attach, portforward), which delegate to
  * platform services when the API server provides them.
  */
@@ -9,6 +10,7 @@ import { ApiError, errors } from "../../client/status.ts";
 import { timestamp } from "../../client/time.ts";
 import { readJsonObject } from "../decode.ts";
 import type { CustomSubresource, ResourceInfo, SubresourceRequest } from "../registry/types.ts";
+import { eviction } from "./eviction.ts";
 import { list, obj } from "./util.ts";
 
 function json(body: unknown, status = 200): Response {
@@ -68,23 +70,6 @@ const binding: CustomSubresource = {
       ctx,
       { manager: "", target: "raw", managedFields: false },
     );
-    return json({ kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", code: 201 }, 201);
-  },
-};
-
-/** POST pods/NAME/eviction: delete the pod as a graceful DELETE would (no disruption budgets yet). */
-const eviction: CustomSubresource = {
-  verbs: ["create"],
-  kind: "Eviction",
-  group: "policy",
-  version: "v1",
-  async handle(req) {
-    const body = await readJsonObject(req.request);
-    const options = obj(body.deleteOptions);
-    const grace = options.gracePeriodSeconds;
-    await req.registry.delete(podsInfo(req), req.namespace, req.name, req.ctx, {
-      gracePeriodSeconds: typeof grace === "number" ? grace : undefined,
-    });
     return json({ kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", code: 201 }, 201);
   },
 };

@@ -378,7 +378,7 @@ export class Registry implements RegistryAccess {
     namespace: string | undefined,
     name: string,
     ctx: RequestContext,
-    options?: { gracePeriodSeconds?: number },
+    options?: { gracePeriodSeconds?: number; preconditions?: { uid?: string; resourceVersion?: string } },
   ): Promise<void> {
     await this.remove(info, namespace, name, ctx, options);
   }

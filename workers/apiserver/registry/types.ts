@@ -270,14 +270,16 @@ export interface RegistryAccess {
     ctx: RequestContext,
     options?: { manager: string; target?: "main" | "status" | "raw"; managedFields?: boolean },
   ): Promise<KubeObject>;
-  /** Delete as a DELETE request would (graceful for pods). */
+  /** Delete as a DELETE request would (graceful for pods); a stale precondition is 409 Conflict. */
   delete(
     info: ResourceInfo,
     namespace: string | undefined,
     name: string,
     ctx: RequestContext,
-    options?: { gracePeriodSeconds?: number },
+    options?: { gracePeriodSeconds?: number; preconditions?: { uid?: string; resourceVersion?: string } },
   ): Promise<void>;
+  /** Every object of a resource in one namespace (all namespaces when undefined), at one revision. */
+  list(info: ResourceInfo, namespace: string | undefined): Promise<{ items: KubeObject[] }>;
   /** Look up another resource's table row. */
   lookup(group: string, resource: string): ResourceInfo | undefined;
 }

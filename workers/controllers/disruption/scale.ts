@@ -1,0 +1,67 @@
+/**
+ * The denominator of a percentage budget (kube's getExpectedScale): the sum
+ * of the scales of the controllers owning the selected pods, each counted
+ * once. A ReplicaSet owned by a Deployment counts as that Deployment; pods
+ * without a controller are reported as unmanaged; a controller of another
+ * kind (DaemonSet, Job) or one that is gone is an error, as in kube.
+ */
+import type { ResourceRef } from "../../client/kube.ts";
+import { R } from "../../client/resources.ts";
+import { controllerRef, type Pod } from "../../reconcile/k8s.ts";
+import type { ObjectCache } from "../../reconcile/types.ts";
+
+/** An owner whose scale cannot be found: the budget cannot be computed. */
+export class ScaleError extends Error {}
+
+interface Scalable {
+  metadata?: { uid?: string; ownerReferences?: { kind: string; name: string; controller?: boolean }[] };
+  spec?: { replicas?: number };
+}
+
+const SCALABLE: Record<string, ResourceRef> = {
+  ReplicaSet: R.replicasets,
+  StatefulSet: R.statefulsets,
+  ReplicationController: R.replicationcontrollers,
+};
+
+/** The controller that sets a pod's scale (uid and replicas), following a ReplicaSet up to its Deployment. */
+async function scaleOf(
+  pod: Pod,
+  ref: { kind: string; name: string; uid: string },
+  cache: ObjectCache,
+): Promise<{ uid: string; replicas: number } | undefined> {
+  const resource = SCALABLE[ref.kind];
+  if (!resource) return undefined;
+  const owner = await cache.get<Scalable & Pod>(resource, pod.metadata.namespace, ref.name);
+  if (!owner || owner.metadata?.uid !== ref.uid) return undefined;
+  const parent = owner.metadata ? controllerRef(owner) : undefined;
+  if (ref.kind === "ReplicaSet" && parent?.kind === "Deployment") {
+    const deployment = await cache.get<Scalable & Pod>(R.deployments, pod.metadata.namespace, parent.name);
+    if (!deployment || deployment.metadata?.uid !== parent.uid) return undefined;
+    return { uid: parent.uid, replicas: deployment.spec?.replicas ?? 1 };
+  }
+  return { uid: ref.uid, replicas: owner.spec?.replicas ?? 1 };
+}
+
+/** Sum of the owners' scales over `pods`, and the names of pods without a controller. */
+export async function expectedScale(
+  pods: Pod[],
+  cache: ObjectCache,
+): Promise<{ expected: number; unmanaged: string[] }> {
+  const scales = new Map<string, number>();
+  const unmanaged: string[] = [];
+  const seen = new Set<string>();
+  for (const pod of pods) {
+    const ref = controllerRef(pod);
+    if (!ref) {
+      unmanaged.push(pod.metadata.name ?? "");
+      continue;
+    }
+    if (seen.has(ref.uid)) continue;
+    seen.add(ref.uid);
+    const found = await scaleOf(pod, ref, cache);
+    if (!found) throw new ScaleError(`found no controllers for pod "${pod.metadata.name ?? ""}"`);
+    scales.set(found.uid, found.replicas);
+  }
+  return { expected: [...scales.values()].reduce((a, b) => a + b, 0), unmanaged };
+}
