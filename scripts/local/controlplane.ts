@@ -12,6 +12,7 @@ import type { Readable } from "node:stream";
 import { build } from "esbuild";
 import { Log, LogLevel, Miniflare, type WorkerOptions } from "miniflare";
 import { startCronLoop } from "./cron.ts";
+import { descendants } from "./process-tree.ts";
 
 /** What startControlPlane needs. */
 export interface ControlPlaneOptions {
@@ -25,6 +26,8 @@ export interface ControlPlaneOptions {
   logFile: string;
   /** Called with each cron run's outcome (for progress output). */
   onCron?: (cron: string, error?: unknown) => void;
+  /** Called when workerd exits without stop() or restart() asking it to (scripts/local/supervise.ts restarts it). */
+  onExit?: (pid: number | undefined) => void;
 }
 
 /** A running local control plane. */
@@ -34,6 +37,10 @@ export interface LocalControlPlane {
   crons: string[];
   /** Run the scheduled() handler once now, as a cron trigger would. */
   fireCron(cron: string): Promise<void>;
+  /** workerd's process id (undefined while it is down). */
+  pid(): number | undefined;
+  /** Start workerd again on the same state, port, certificate and bindings (after it died). */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -97,28 +104,34 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<L
     modules: [{ type: "ESModule", path: join(options.root, "workers/index.js"), contents: script }],
     bindings: { ...((workerOptions.bindings as Record<string, unknown>) ?? {}), ...options.secrets },
   } as WorkerOptions;
-  const mf = await withoutTheirSignalHandlers(
-    () =>
-      new Miniflare({
-        workers: [worker],
-        host: "127.0.0.1",
-        port: options.port,
-        https: true,
-        httpsCertPath: options.tls.certPath,
-        httpsKeyPath: options.tls.keyPath,
-        durableObjectsPersist: join(persist, "do"),
-        r2Persist: join(persist, "r2"),
-        kvPersist: join(persist, "kv"),
-        cachePersist: join(persist, "cache"),
-        // The Request.cf lookup needs the internet; a local cluster must not.
-        cf: false,
-        log: new Log(LogLevel.WARN),
-        handleRuntimeStdio(stdout: Readable, stderr: Readable) {
-          stdout.pipe(log, { end: false });
-          stderr.pipe(log, { end: false });
-        },
-      }),
-  );
+  // workerd's stdout ends when it exits: that, outside stop() and restart(), is a crash.
+  let expectExit = false;
+  let workerdPid: number | undefined;
+  const mfOptions = {
+    workers: [worker],
+    host: "127.0.0.1",
+    port: options.port,
+    https: true,
+    httpsCertPath: options.tls.certPath,
+    httpsKeyPath: options.tls.keyPath,
+    durableObjectsPersist: join(persist, "do"),
+    r2Persist: join(persist, "r2"),
+    kvPersist: join(persist, "kv"),
+    cachePersist: join(persist, "cache"),
+    // The Request.cf lookup needs the internet; a local cluster must not.
+    cf: false,
+    log: new Log(LogLevel.WARN),
+    handleRuntimeStdio(stdout: Readable, stderr: Readable) {
+      stdout.pipe(log, { end: false });
+      stderr.pipe(log, { end: false });
+      stdout.once("end", () => {
+        const pid = workerdPid;
+        workerdPid = undefined;
+        if (!expectExit) options.onExit?.(pid);
+      });
+    },
+  };
+  const mf = await withoutTheirSignalHandlers(() => new Miniflare(mfOptions));
   let url: string;
   try {
     url = (await mf.ready).origin;
@@ -127,6 +140,9 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<L
     log.end();
     throw error;
   }
+  workerdPid = findWorkerd();
+  // A restart serves on the port the first start got, so the kubeconfig and the agents stay right.
+  mfOptions.port = Number(new URL(url).port);
 
   const fireCron = async (cron: string) => {
     const w = await mf.getWorker("edgeplane");
@@ -145,10 +161,31 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<L
     url,
     crons,
     fireCron,
+    pid: () => workerdPid,
+    restart: async () => {
+      expectExit = true;
+      try {
+        // setOptions kills what is left of the old workerd and starts a new one with the same config.
+        await mf.setOptions(mfOptions);
+        await mf.ready;
+      } finally {
+        expectExit = false;
+      }
+      workerdPid = findWorkerd();
+    },
     stop: async () => {
+      expectExit = true;
       loop.stop();
       await mf.dispose();
       await new Promise<void>((resolve) => log.end(resolve));
     },
   };
+}
+
+/** The workerd Miniflare spawned from this process (the newest, when a dead one has not been reaped yet). */
+function findWorkerd(): number | undefined {
+  const mine = descendants(process.pid).filter(
+    (p) => p.ppid === process.pid && p.state !== "Z" && /workerd\S* serve/.test(p.command),
+  );
+  return mine.at(-1)?.pid;
 }

@@ -34,6 +34,7 @@ import { stopProcessesMentioning } from "./process-tree.ts";
 import { type RegistryProxy, startRegistryProxy } from "./registry-proxy.ts";
 import { pushSamples } from "./samples.ts";
 import { removeServiceRules, serviceProxyFor } from "./services.ts";
+import { Supervisor } from "./supervise.ts";
 import { ensureBootstrapToken } from "./tokens.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -103,10 +104,27 @@ async function main(): Promise<void> {
     },
     logFile: join(logs, "control-plane.log"),
     onCron: (cron, error) => {
-      if (error) say(`cron "${cron}" failed: ${(error as Error).message ?? error}`);
+      // While workerd is down the supervisor has said so already.
+      if (error && !workerdDown) say(`cron "${cron}" failed: ${(error as Error).message ?? error}`);
+    },
+    onExit: (pid) => {
+      if (shuttingDown) return;
+      workerdDown = true;
+      void workerd?.exited(pid ? `pid ${pid}` : "its output closed");
     },
   });
   running.cp = cp;
+  const workerd = new Supervisor({
+    name: "workerd",
+    keeps: "on the same state directory, port and certificates",
+    restart: async () => {
+      await cp.restart();
+      workerdDown = false;
+    },
+    restarted: () => `workerd restarted (pid ${cp.pid() ?? "?"}); the control plane serves ${cp.url} again`,
+    say,
+  });
+  running.supervisors.push(workerd);
   const agents = running.agents;
   const ca = readFileSync(pki.caCert, "utf8");
   const fetcher = clusterFetch({ server: cp.url, token: pki.token, ca });
@@ -123,7 +141,17 @@ async function main(): Promise<void> {
   // The pods' registry endpoint holds no credential of its own: it forwards the puller's (a node's token).
   const pullFetcher = clusterFetch({ server: cp.url, token: "", ca });
   running.closers.push(() => pullFetcher.close());
-  const registry = await startRegistryProxy(options.registryPort, pullFetcher);
+  const registry = await startRegistryProxy(options.registryPort, pullFetcher, (why) => {
+    if (!shuttingDown) void registrySupervisor.exited(why);
+  });
+  const registrySupervisor = new Supervisor({
+    name: "the registry endpoint",
+    keeps: `on ${registry.host}`,
+    restart: () => registry.restart(),
+    restarted: () => `the registry endpoint listens on ${registry.host} again`,
+    say,
+  });
+  running.supervisors.push(registrySupervisor);
   running.registry = registry;
   say(`registry for pods: ${registry.host} (pull-only, loopback; push with scripts/edgeplane.mjs push)`);
   for (const p of await pushSamples(ROOT, stateDir, fetcher, say)) {
@@ -354,6 +382,8 @@ async function reportNodeReady(fetcher: ClusterFetch, name: string): Promise<voi
 }
 
 let shuttingDown = false;
+/** workerd died and its supervisor has not brought it back yet. */
+let workerdDown = false;
 const stopping = () => shuttingDown;
 
 /** What is running, so one teardown can stop it on a signal or a failed start. */
@@ -365,15 +395,18 @@ const running: {
   /** Parent of the node agents' data dirs: their pods' processes mention it. */
   nodesDir?: string;
   fetcher?: { close(): Promise<void> };
+  /** Restarters of crashed parts, stopped first on teardown. */
+  supervisors: Supervisor[];
   closers: (() => Promise<void>)[];
   pidFile?: string;
   /** The pod bridge whose service proxy table the agents programmed. */
   serviceBridge?: string;
-} = { agents: [], closers: [] };
+} = { agents: [], supervisors: [], closers: [] };
 
 /** Stop the agents (their whole process groups), then workerd. */
 async function teardown(): Promise<void> {
   shuttingDown = true;
+  for (const s of running.supervisors) s.stop();
   // Container pods first, through CRI while containerd still runs, so their netns, veths and IPs go too.
   const nodesDir = running.nodesDir;
   if (nodesDir) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { pullTarget } from "./registry-proxy.ts";
+import { pullTarget, startRegistryProxy } from "./registry-proxy.ts";
 
 const DIGEST = `sha256:${"a".repeat(64)}`;
 
@@ -45,5 +45,25 @@ describe("registry proxy path canonicalisation", () => {
       expect(pullTarget("GET", url), url).toMatchObject({ status: 404, code: "NAME_UNKNOWN" });
     for (const method of ["POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
       expect(pullTarget(method, "/v2/a/manifests/v1")).toMatchObject({ status: 405, code: "UNSUPPORTED" });
+  });
+});
+
+describe("registry proxy supervision", () => {
+  it("reports an unexpected close and listens again on the same port", async () => {
+    const closes: string[] = [];
+    const fetcher = Object.assign(async () => new Response("{}"), { close: async () => {} });
+    const proxy = await startRegistryProxy(0, fetcher as never, (why) => closes.push(why));
+    try {
+      await new Promise((r) => proxy.server.close(r));
+      expect(closes).toEqual(["it stopped listening"]);
+      await proxy.restart();
+      const res = await fetch(`http://${proxy.host}/v2/`);
+      expect(res.status).toBe(401);
+      await res.arrayBuffer();
+      expect(closes).toEqual(["it stopped listening"]);
+    } finally {
+      await proxy.stop();
+    }
+    expect(closes).toEqual(["it stopped listening"]);
   });
 });

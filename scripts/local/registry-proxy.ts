@@ -27,6 +27,10 @@ import type { ClusterFetch } from "../lib/client.ts";
 export interface RegistryProxy {
   /** 127.0.0.1:<port> (the image reference host). */
   host: string;
+  /** The listening server (a test closes it to play a crash). */
+  server: Server;
+  /** Listen again on the same port after an unexpected close. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -94,22 +98,51 @@ export function pullTarget(
 }
 
 /** Listen on 127.0.0.1:<port> (0: any) and forward pulls through `fetcher`. */
-export async function startRegistryProxy(port: number, fetcher: ClusterFetch): Promise<RegistryProxy> {
+export async function startRegistryProxy(
+  port: number,
+  fetcher: ClusterFetch,
+  onExit?: (why: string) => void,
+): Promise<RegistryProxy> {
   const server: Server = createServer((req, res) => {
     forward(req, res, fetcher).catch((error) => {
       if (!res.headersSent) reply(res, 502, "UNAVAILABLE", `control plane unreachable: ${error.message}`);
       else res.destroy();
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, "127.0.0.1", () => resolve());
-  });
+  const listen = (on: number) =>
+    new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(on, "127.0.0.1", () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+  await listen(port);
   const { port: bound } = server.address() as AddressInfo;
+  let expectClose = false;
+  // Closed without stop() or restart() asking: the supervisor (scripts/local/supervise.ts) listens again.
+  server.on("close", () => {
+    if (!expectClose) onExit?.("it stopped listening");
+  });
+  server.on("error", (error) => {
+    if (server.listening) server.close();
+    else if (!expectClose) onExit?.(error.message);
+  });
   return {
     host: `127.0.0.1:${bound}`,
+    server,
+    restart: async () => {
+      expectClose = true;
+      try {
+        if (server.listening) await new Promise((r) => server.close(r));
+        await listen(bound);
+      } finally {
+        expectClose = false;
+      }
+    },
     stop: () =>
       new Promise<void>((resolve) => {
+        expectClose = true;
         server.close(() => resolve());
         server.closeAllConnections();
       }),
