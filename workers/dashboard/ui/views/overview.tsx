@@ -45,7 +45,7 @@ export function Overview() {
       cell: (n) => {
         const alloc = cores(quantity(n.status?.allocatable?.cpu));
         const used = usage.get(n.metadata.name);
-        return used ? `${cores(quantity(used.cpu))} / ${alloc}` : alloc;
+        return `${used ? cores(quantity(used.cpu)) : "–"} / ${alloc}`;
       },
     },
     {
@@ -53,7 +53,7 @@ export function Overview() {
       cell: (n) => {
         const alloc = bytes(quantity(n.status?.allocatable?.memory));
         const used = usage.get(n.metadata.name);
-        return used ? `${bytes(quantity(used.memory))} / ${alloc}` : alloc;
+        return `${used ? bytes(quantity(used.memory)) : "–"} / ${alloc}`;
       },
     },
     {
@@ -95,7 +95,7 @@ export function Overview() {
       />
       <p class="muted">
         {metrics.data
-          ? "Usage from metrics.k8s.io, refreshed every 15 s."
+          ? "Usage from metrics.k8s.io (– until the node's first sample), refreshed every 15 s."
           : "No resource metrics (metrics.k8s.io) yet: usage appears once nodes report samples."}
       </p>
     </Page>
