@@ -15,7 +15,7 @@ import { removeAgentPods } from "../../node-agent/src/runtime/cri/testing.ts";
 import { type AgentProcess, sample, spawnAgent } from "../../node-agent/src/testing/agent-process.ts";
 import { startTestRegistry, type TestRegistry } from "../../node-agent/src/testing/oci-registry.ts";
 import { buildDashboard } from "../../scripts/edgeplane/dashboard-build.ts";
-import { ensurePki } from "../../scripts/local/pki.ts";
+import { ensurePki, ensureSigningKey } from "../../scripts/local/pki.ts";
 import { launchChromium } from "./dashboard-browser.ts";
 import { type ControlPlane, ROOT, startControlPlane } from "./harness.ts";
 
@@ -78,7 +78,11 @@ describe("the dashboard in headless Chromium", () => {
     const built = await buildDashboard(ROOT);
     console.log(`dashboard build: ${(built.gzipBytes / 1024).toFixed(1)} KiB gzipped`);
     [cp, registry, browser] = await Promise.all([
-      startControlPlane({ tls: { certPath: pki.serverCert, keyPath: pki.serverKey } }),
+      startControlPlane({
+        tls: { certPath: pki.serverCert, keyPath: pki.serverKey },
+        // ServiceAccount tokens for the view-only user.
+        env: { SERVICE_ACCOUNT_SIGNING_KEY: await ensureSigningKey(join(dir, "pki", "sa.key")) },
+      }),
       startTestRegistry(),
       launchChromium(),
     ]);
@@ -283,6 +287,77 @@ spec:
       ]),
     ).toBe("dashboard");
     await shot("6-apply");
+  }, 120_000);
+
+  it("shows Services with their endpoints, Secrets hidden until asked, Events and namespaces", async () => {
+    await kubectl(["create", "service", "clusterip", "ticker", "--tcp=80:8080"]);
+    await kubectl([
+      "create",
+      "secret",
+      "generic",
+      "dash-secret",
+      "--from-literal=password=hunter2-dashboard",
+    ]);
+    await page.getByRole("link", { name: "Services", exact: true }).click();
+    const service = page.locator('tr[data-key="default/ticker"]');
+    await service.getByText(/10\.\d+\.\d+\.\d+:8080/).waitFor({ timeout: WAIT });
+    await shot("7-services");
+
+    await page.getByRole("link", { name: "Config & Secrets", exact: true }).click();
+    await page.getByLabel("Secrets").check();
+    const secret = page.locator('tr[data-key="default/dash-secret"]');
+    await secret.waitFor({ timeout: WAIT });
+    expect(await secret.textContent()).toContain("••••••");
+    expect(await page.content()).not.toContain("hunter2-dashboard");
+    await secret.getByRole("button", { name: "Show values of dash-secret" }).click();
+    await secret.getByText("hunter2-dashboard").waitFor({ timeout: WAIT });
+    await shot("8-secrets");
+
+    await page.getByRole("link", { name: "Events", exact: true }).click();
+    await page.getByRole("cell", { name: "Scheduled", exact: true }).first().waitFor({ timeout: WAIT });
+    await shot("9-events");
+
+    await page.getByRole("link", { name: "Namespaces", exact: true }).click();
+    await page.getByRole("button", { name: "Show namespace kube-system" }).click();
+    await page.getByRole("table", { name: /Pods in kube-system/ }).waitFor({ timeout: WAIT });
+    await page.getByLabel("Namespace").selectOption("default");
     expect(cspViolations).toEqual([]);
+  }, 120_000);
+
+  it("shows a view-only user what RBAC allows, and the server's refusal for the rest", async () => {
+    await kubectl(["create", "serviceaccount", "viewer"]);
+    await kubectl([
+      "create",
+      "rolebinding",
+      "viewer-view",
+      "--clusterrole=view",
+      "--serviceaccount=default:viewer",
+    ]);
+    const token = (await kubectl(["create", "token", "viewer"])).trim();
+    const viewer = await browser.newContext({
+      ignoreHTTPSErrors: true,
+      viewport: { width: 1280, height: 800 },
+    });
+    const other = await viewer.newPage();
+    try {
+      await other.goto(`${cp.url}/ui/#/workloads`);
+      await other.getByLabel("Bearer token").fill(token);
+      await other.getByRole("button", { name: "Sign in" }).click();
+      expect(await other.getByTestId("user").textContent({ timeout: WAIT })).toBe(
+        "system:serviceaccount:default:viewer",
+      );
+      const row = other.locator('tr[data-key="default/ticker"]');
+      await row.waitFor({ timeout: WAIT });
+      await row.getByRole("button", { name: "Scale ticker" }).click();
+      const alert = other.getByRole("alert");
+      await alert.waitFor({ timeout: WAIT });
+      expect(await alert.textContent()).toMatch(/Not allowed \(403 Forbidden\)/);
+      await other.screenshot({ path: join(SHOTS, "10-viewer-forbidden.png"), fullPage: true });
+      expect((await kubectl(["get", "deployment", "ticker", "-o", "jsonpath={.spec.replicas}"])).trim()).toBe(
+        "2",
+      );
+    } finally {
+      await viewer.close();
+    }
   }, 120_000);
 });
