@@ -324,6 +324,66 @@ spec:
     expect(cspViolations).toEqual([]);
   }, 120_000);
 
+  it("resumes an ended watch from its resourceVersion and relists after 410 Gone", async () => {
+    const path = "/api/v1/namespaces/default/configmaps";
+    const requests: string[] = [];
+    const onRequest = (r: { url(): string }) => {
+      const url = new URL(r.url());
+      if (url.pathname === path) requests.push(url.search);
+    };
+    await kubectl(["create", "configmap", "before-watch", "--from-literal=k=v"]);
+    page.on("request", onRequest);
+    let watches = 0;
+    // Fault injection in the browser's network layer: the first watch ends at once (as a server timeout
+    // does), the second answers with the 410 Expired ERROR event of a compacted history; the rest go through.
+    await page.route(
+      (url) => url.pathname === path && url.searchParams.get("watch") === "1",
+      async (route) => {
+        watches++;
+        if (watches === 1) return route.fulfill({ status: 200, contentType: "application/json", body: "" });
+        if (watches === 2)
+          return route.fulfill({
+            status: 200,
+            contentType: "application/json",
+            body: `${JSON.stringify({
+              type: "ERROR",
+              object: {
+                kind: "Status",
+                apiVersion: "v1",
+                status: "Failure",
+                reason: "Expired",
+                code: 410,
+                message: "too old resource version",
+              },
+            })}\n`,
+          });
+        return route.continue();
+      },
+    );
+    try {
+      await page.getByRole("link", { name: "Config & Secrets", exact: true }).click();
+      await page.getByLabel("ConfigMaps").check();
+      await page.locator('tr[data-key="default/before-watch"]').waitFor({ timeout: WAIT });
+      await kubectl(["create", "configmap", "after-relist", "--from-literal=k=v"]);
+      await page.locator('tr[data-key="default/after-relist"]').waitFor({ timeout: WAIT });
+    } finally {
+      await page.unrouteAll();
+      page.off("request", onRequest);
+    }
+    const kinds = requests.map((q) =>
+      new URLSearchParams(q).get("watch") ? `watch@${new URLSearchParams(q).get("resourceVersion")}` : "list",
+    );
+    // list, watch@rv, the same watch@rv again (resumed, no relist), then after the 410 a new list and its watch.
+    expect(kinds.slice(0, 5).map((k) => k.replace(/@\d+$/, "@rv"))).toEqual([
+      "list",
+      "watch@rv",
+      "watch@rv",
+      "list",
+      "watch@rv",
+    ]);
+    expect(kinds[1]).toBe(kinds[2]);
+  }, 120_000);
+
   it("shows a view-only user what RBAC allows, and the server's refusal for the rest", async () => {
     await kubectl(["create", "serviceaccount", "viewer"]);
     await kubectl([
