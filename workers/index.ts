@@ -3,6 +3,7 @@
  * fetch()     — /v2/...                the built-in OCI registry (workers/oci-registry)
  *               /edgeplane/v1/tunnel/  node agents' outbound WebSocket (workers/tunnel → durable-objects/tunnel)
  *               /join.sh, /edgeplane/v1/join/  joining a host: installer, agent bundle, CA (workers/join; no auth)
+ *               /ui, /ui/assets/        the dashboard's static files (workers/dashboard; no auth, no data)
  *               /edgeplane/v1/metrics/ node agents' resource-metrics samples (workers/metrics)
  *               everything else        the Kubernetes API server (workers/apiserver)
  * scheduled() — the per-minute full resync of scheduler and controllers; writes
@@ -10,6 +11,7 @@
  */
 
 import { apiServerForEnv } from "./apiserver/index.ts";
+import { handleDashboard, isDashboardPath } from "./dashboard/index.ts";
 import type { Env } from "./env.ts";
 import { handleJoin, isJoinPath } from "./join/index.ts";
 import { resync, wake } from "./manager/index.ts";
@@ -31,6 +33,7 @@ export default {
     if (path === "/v2" || path.startsWith("/v2/")) return handleRegistry(request, env, ctx);
     if (path.startsWith("/edgeplane/v1/tunnel/")) return handleTunnelConnect(request, env, ctx);
     if (isJoinPath(path)) return handleJoin(request, env, ctx);
+    if (isDashboardPath(path)) return handleDashboard(request, env);
     if (path.startsWith(METRICS_PUSH_PREFIX)) return handleMetricsPush(request, env);
     const app = apiServerForEnv(env, ctx, {
       onWrite: (event) => wake(env, ctx, event),

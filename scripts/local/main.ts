@@ -11,6 +11,7 @@ import { createServer } from "node:net";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildAgentBundle } from "../edgeplane/agent-bundle.ts";
+import { buildDashboard } from "../edgeplane/dashboard-build.ts";
 import { type ClusterFetch, clusterFetch } from "../lib/client.ts";
 import { writeKubeconfig } from "../lib/kubeconfig.ts";
 import {
@@ -83,6 +84,7 @@ async function main(): Promise<void> {
 
   // The agent bundle join.sh installs is a static asset of the Worker, as `wrangler deploy` builds it.
   await buildAgentBundle(ROOT);
+  await buildDashboard(ROOT);
   say("starting the control plane (workerd)...");
   const cp = await startControlPlane({
     root: ROOT,
@@ -207,6 +209,8 @@ async function main(): Promise<void> {
       "  kubectl get nodes",
       "  kubectl apply -f examples/",
       "  kubectl get pods -w",
+      "",
+      `Dashboard: ${cp.url}/ui (sign in with the admin token in ${show(stateDir)}/pki/admin-token, or any user's token)`,
       "",
       `Logs: ${show(logs)}/. Ctrl-C stops the cluster; state is kept for the next start.`,
       "",

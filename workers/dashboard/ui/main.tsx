@@ -1,0 +1,6 @@
+/** Entry point: mount the app (esbuild bundles this with ./style.css into hashed assets). */
+import { render } from "preact";
+import { App } from "./app.tsx";
+import "./style.css";
+
+render(<App />, document.getElementById("app")!);
