@@ -303,6 +303,44 @@ spec:
     ).toBe(0);
   }, 180_000);
 
+  it("takes kubectl's typed creates (create pdb, create quota: protobuf bodies) and its explain", async () => {
+    const pdb = await cp.kubectl([
+      "create",
+      "pdb",
+      "typed",
+      "-n",
+      "team",
+      "--selector=app=typed",
+      "--max-unavailable=25%",
+    ]);
+    expect(pdb.code, pdb.stderr).toBe(0);
+    expect(
+      await jsonpath(
+        ["get", "pdb", "typed", "-n", "team"],
+        "{.spec.maxUnavailable} {.spec.selector.matchLabels.app}",
+      ),
+    ).toBe("25% typed");
+    const quota = await cp.kubectl([
+      "create",
+      "quota",
+      "typed",
+      "-n",
+      "team",
+      "--hard=pods=3,count/configmaps=4",
+      "--scopes=BestEffort",
+    ]);
+    expect(quota.code, quota.stderr).toBe(0);
+    expect(
+      await jsonpath(
+        ["get", "quota", "typed", "-n", "team"],
+        "{.spec.hard.pods} {.spec.hard.count/configmaps} {.spec.scopes[0]}",
+      ),
+    ).toBe("3 4 BestEffort");
+    const explain = await cp.kubectl(["explain", "pdb.spec.minAvailable"]);
+    expect(explain.code, explain.stderr).toBe(0);
+    expect(explain.stdout).toContain("minAvailable");
+  });
+
   it("prints pdb, quota and limits together as kubectl get does against kube", async () => {
     const all = await cp.kubectl(["get", "pdb,quota,limits", "-A"]);
     expect(all.code, all.stderr).toBe(0);

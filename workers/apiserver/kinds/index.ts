@@ -13,6 +13,7 @@ import {
 import { defineResource, type ResourceInfo, type ScaleSpec, type Strategy } from "../registry/types.ts";
 import { tokenSubresource } from "../serviceaccount/token-request.ts";
 import { tokenReviewProto, tokenReviewStorage, tokenReviewStrategy } from "../serviceaccount/token-review.ts";
+import { limitRangeProto, podDisruptionBudgetProto, resourceQuotaProto } from "./budgets.proto.ts";
 import { configMapProto } from "./configmap.proto.ts";
 import { configMapStrategy } from "./configmap.ts";
 import { controllerRevisionStrategy } from "./controllerrevision.ts";
@@ -198,10 +199,14 @@ export const RESOURCES: ResourceInfo[] = [
     shortNames: ["pv"],
     subresources: { status: true },
   }),
-  row("v1", "limitranges", "LimitRange", "V1LimitRange", limitRangeStrategy, { shortNames: ["limits"] }),
+  row("v1", "limitranges", "LimitRange", "V1LimitRange", limitRangeStrategy, {
+    shortNames: ["limits"],
+    protobuf: limitRangeProto,
+  }),
   row("v1", "resourcequotas", "ResourceQuota", "V1ResourceQuota", resourceQuotaStrategy, {
     shortNames: ["quota"],
     subresources: { status: true },
+    protobuf: resourceQuotaProto,
   }),
   // apps/v1
   row("apps/v1", "deployments", "Deployment", "V1Deployment", deploymentStrategy, {
@@ -304,6 +309,7 @@ export const RESOURCES: ResourceInfo[] = [
     {
       shortNames: ["pdb"],
       subresources: { status: true },
+      protobuf: podDisruptionBudgetProto,
     },
   ),
   row("node.k8s.io/v1", "runtimeclasses", "RuntimeClass", "V1RuntimeClass", runtimeClassStrategy, {
