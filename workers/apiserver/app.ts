@@ -11,6 +11,7 @@ import type { KeyValue, Store } from "../../durable-objects/store/types.ts";
 import { ApiError } from "../client/status.ts";
 import type { AdmissionPlugin } from "./admission/chain.ts";
 import { type Level, podSecurityAdmission } from "./admission/podsecurity.ts";
+import { priorityAdmission } from "./admission/priority.ts";
 import type { Authorizer } from "./authorize.ts";
 import { readJsonObject } from "./decode.ts";
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, VERSION_INFO } from "./discovery.ts";
@@ -112,9 +113,10 @@ export function createApiServer(deps: ApiServerDeps) {
       deps.authorizer?.observe(event);
       deps.onWrite?.(event);
     },
-    // kube's order: the kinds' own plugins (NamespaceLifecycle), NodeRestriction, (validation), PodSecurity.
+    // kube's order: the kinds' own plugins (NamespaceLifecycle), Priority, NodeRestriction, (validation), PodSecurity.
     admission: [
       ...deps.resources.flatMap((info) => info.rest?.admission ?? []),
+      priorityAdmission,
       ...(deps.admission ?? []),
       nodeRestriction,
       ...(deps.authorizer ? [escalationAdmission(deps.authorizer)] : []),

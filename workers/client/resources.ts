@@ -42,4 +42,10 @@ export const R = {
   endpointslices: { group: "discovery.k8s.io", version: "v1", resource: "endpointslices", namespaced: true },
   storageclasses: { group: "storage.k8s.io", version: "v1", resource: "storageclasses", namespaced: false },
   runtimeclasses: { group: "node.k8s.io", version: "v1", resource: "runtimeclasses", namespaced: false },
+  priorityclasses: {
+    group: "scheduling.k8s.io",
+    version: "v1",
+    resource: "priorityclasses",
+    namespaced: false,
+  },
 } satisfies Record<string, ResourceRef>;

@@ -49,3 +49,4 @@ export type { Event as EventsV1Event } from "kubernetes-types/events/v1.js";
 export type { LabelSelector, LabelSelectorRequirement } from "kubernetes-types/meta/v1.js";
 export type { RuntimeClass } from "kubernetes-types/node/v1.js";
 export type { ClusterRole, ClusterRoleBinding, Role, RoleBinding } from "kubernetes-types/rbac/v1.js";
+export type { PriorityClass } from "kubernetes-types/scheduling/v1.js";

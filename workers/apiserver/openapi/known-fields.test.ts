@@ -100,6 +100,7 @@ const SAMPLES: Record<string, KubeObject> = {
     type: "Normal",
   },
   "node.k8s.io/runtimeclasses": { handler: "wasm" },
+  "scheduling.k8s.io/priorityclasses": { value: 1000, description: "d" },
   "authentication.k8s.io/tokenreviews": { spec: { token: "t", audiences: ["a"] } },
   "rbac.authorization.k8s.io/roles": { rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["get"] }] },
   "rbac.authorization.k8s.io/clusterroles": { rules: [{ nonResourceURLs: ["/healthz"], verbs: ["get"] }] },
