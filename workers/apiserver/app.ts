@@ -12,6 +12,7 @@ import { ApiError } from "../client/status.ts";
 import type { AdmissionPlugin } from "./admission/chain.ts";
 import { limitRangerAdmission } from "./admission/limitranger.ts";
 import { type Level, podSecurityAdmission } from "./admission/podsecurity.ts";
+import { priorityAdmission } from "./admission/priority.ts";
 import { resourceQuotaAdmission } from "./admission/resourcequota.ts";
 import type { Authorizer } from "./authorize.ts";
 import { readJsonObject } from "./decode.ts";
@@ -114,7 +115,8 @@ export function createApiServer(deps: ApiServerDeps) {
       deps.authorizer?.observe(event);
       deps.onWrite?.(event);
     },
-    // kube's order: the kinds' own plugins (NamespaceLifecycle), LimitRanger, NodeRestriction, (validation), PodSecurity, ResourceQuota.
+    // kube's order: the kinds' own plugins (NamespaceLifecycle), LimitRanger, NodeRestriction, (validation),
+    // PodSecurity, Priority, ResourceQuota.
     admission: [
       ...deps.resources.flatMap((info) => info.rest?.admission ?? []),
       ...(deps.admission ?? []),
@@ -122,6 +124,7 @@ export function createApiServer(deps: ApiServerDeps) {
       nodeRestriction,
       ...(deps.authorizer ? [escalationAdmission(deps.authorizer)] : []),
       podSecurityAdmission({ defaultLevel: deps.podSecurityDefault ?? "baseline" }),
+      priorityAdmission,
       // Last, as in kube: a create the other plugins refuse is never charged to a quota.
       resourceQuotaAdmission(),
     ],

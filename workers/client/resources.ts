@@ -51,4 +51,10 @@ export const R = {
     namespaced: true,
   },
   runtimeclasses: { group: "node.k8s.io", version: "v1", resource: "runtimeclasses", namespaced: false },
+  priorityclasses: {
+    group: "scheduling.k8s.io",
+    version: "v1",
+    resource: "priorityclasses",
+    namespaced: false,
+  },
 } satisfies Record<string, ResourceRef>;

@@ -52,3 +52,4 @@ export type { LabelSelector, LabelSelectorRequirement } from "kubernetes-types/m
 export type { RuntimeClass } from "kubernetes-types/node/v1.js";
 export type { PodDisruptionBudget } from "kubernetes-types/policy/v1.js";
 export type { ClusterRole, ClusterRoleBinding, Role, RoleBinding } from "kubernetes-types/rbac/v1.js";
+export type { PriorityClass } from "kubernetes-types/scheduling/v1.js";

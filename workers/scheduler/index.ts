@@ -18,6 +18,8 @@ import {
 import { forEachLimit } from "../reconcile/pool.ts";
 import type { Controller, Deps, Result } from "../reconcile/types.ts";
 import type { PersistentVolume, PersistentVolumeClaim, StorageClass } from "../reconcile/volumes.ts";
+import { preemptVictims } from "./preempt-writes.ts";
+import { eligibleToPreempt, type PodDisruptionBudget } from "./preemption.ts";
 import { isPending, queueOrder, type RuntimeClass, Scheduler } from "./schedule.ts";
 import { selectNodePatch, type VolumeCheck, volumeCheck } from "./volumes.ts";
 
@@ -51,10 +53,14 @@ async function bindPod(deps: Deps, pod: Pod, node: string, volumes: VolumeCheck)
   );
 }
 
-/** Record PodScheduled=False/Unschedulable (only when it changed, so passes stay quiet) and a FailedScheduling Event. */
-async function markUnschedulable(deps: Deps, pod: Pod, message: string): Promise<void> {
+/**
+ * Record PodScheduled=False/Unschedulable (only when it or the nominated node changed, so passes stay
+ * quiet) and a FailedScheduling Event; `nominated` is the node a preemption freed room on.
+ */
+async function markUnschedulable(deps: Deps, pod: Pod, message: string, nominated?: string): Promise<void> {
   const old = findCondition(pod.status?.conditions, "PodScheduled");
-  if (old?.status === "False" && old.reason === "Unschedulable" && old.message === message) return;
+  const same = old?.status === "False" && old.reason === "Unschedulable" && old.message === message;
+  if (same && (nominated === undefined || pod.status?.nominatedNodeName === nominated)) return;
   const next = clone(pod);
   const condition: Condition = {
     type: "PodScheduled",
@@ -64,9 +70,10 @@ async function markUnschedulable(deps: Deps, pod: Pod, message: string): Promise
     lastProbeTime: null,
   };
   next.status = { ...next.status, phase: next.status?.phase ?? "Pending" };
+  if (nominated !== undefined) next.status.nominatedNodeName = nominated;
   next.status.conditions = setCondition(next.status.conditions, condition, deps.now());
   await deps.client.update(R.pods, pod.metadata.namespace, next, { subresource: "status" });
-  await deps.recorder.event(pod, "Warning", "FailedScheduling", message);
+  if (!same) await deps.recorder.event(pod, "Warning", "FailedScheduling", message);
 }
 
 /** Has this scheduler already found no node for the pod (and said so)? */
@@ -97,6 +104,9 @@ interface ClusterSeen {
 }
 const seen = new WeakMap<object, ClusterSeen>();
 export const RETRY_UNSCHEDULABLE_MS = 60_000;
+
+/** policy/v1 PodDisruptionBudgets: preemption spares the pods they protect when it can. */
+const PDBS = { group: "policy", version: "v1", resource: "poddisruptionbudgets", namespaced: true };
 
 const isBound = (p: Pod) => !!p.spec?.nodeName && !isTerminal(p);
 
@@ -129,6 +139,12 @@ export async function schedulePending(deps: Deps): Promise<Result | undefined> {
   const classes = new Map(runtimeClasses.map((rc) => [rc.metadata?.name ?? "", rc]));
   const scheduler = new Scheduler(nodes, pods, { runtimeClasses: classes, volumes: volumeNeeds });
   let binds = 0;
+  // Budgets are read only when some pod needs preemption (and only if the server serves policy/v1 PDBs).
+  let budgets: Promise<PodDisruptionBudget[]> | undefined;
+  const pdbs = () => {
+    budgets ??= optional(deps.cache.list<PodDisruptionBudget>(PDBS));
+    return budgets;
+  };
   // A pipeline: each pod is decided (and assumed onto its node) when a binding slot frees up, so
   // decisions see every earlier one and bindings flow without waiting for a whole batch.
   const errors = await forEachLimit(queue, deps.config.bindConcurrency, async (pod) => {
@@ -137,6 +153,11 @@ export async function schedulePending(deps: Deps): Promise<Result | undefined> {
       if (d.node !== undefined) {
         binds++;
         await bindPod(deps, d.pod, d.node, volumeNeeds);
+      } else if (eligibleToPreempt(d.pod, scheduler)) {
+        const budgetList = await pdbs();
+        const preemption = scheduler.preempt(d.pod, budgetList);
+        if (preemption) await preemptVictims(deps, d.pod, preemption);
+        await markUnschedulable(deps, d.pod, d.message, preemption?.node);
       } else await markUnschedulable(deps, d.pod, d.message);
     } catch (error) {
       // Already bound, deleted, or changed since our list: the next pass sees the truth.

@@ -5,9 +5,16 @@
  */
 import type { KubeObject } from "../client/kube.ts";
 import { controllerRef, isTerminal, type Node, type Pod, type Toleration } from "../reconcile/k8s.ts";
-import { type PodInfo, runFilters } from "../reconcile/placement/filters.ts";
+import { type FilterResult, type PodInfo, runFilters } from "../reconcile/placement/filters.ts";
 import { NodeInfo, podHostPorts } from "../reconcile/placement/node-info.ts";
 import { podRequests } from "../reconcile/placement/resources.ts";
+import {
+  findPreemption,
+  type PodDisruptionBudget,
+  type Preemption,
+  type PreemptionView,
+  priorityOf,
+} from "./preemption.ts";
 import { scoreNodes } from "./scores.ts";
 import { type VolumeCheck, volumeConflict } from "./volumes.ts";
 
@@ -49,24 +56,89 @@ export function feasibleNodesToFind(numNodes: number, percentage = 0): number {
   return Math.max(100, Math.floor((numNodes * pct) / 100));
 }
 
-/** The pass-long state: node accounting plus a rotating start index (spreads work like kube-scheduler). */
-export class Scheduler {
+/** Append to a per-node list. */
+function push(map: Map<string, Pod[]>, key: string, pod: Pod): void {
+  const list = map.get(key);
+  if (list) list.push(pod);
+  else map.set(key, [pod]);
+}
+
+/**
+ * The pass-long state: node accounting, the pods on each node and those
+ * nominated to it by an earlier preemption, plus a rotating start index
+ * (spreads work like kube-scheduler).
+ */
+export class Scheduler implements PreemptionView {
   readonly nodes: NodeInfo[];
   private readonly byName = new Map<string, NodeInfo>();
+  private readonly pods = new Map<string, Pod[]>();
+  private readonly nominated = new Map<string, Pod[]>();
+  /** UIDs of the victims chosen this pass (their room is already promised). */
+  private readonly preempted = new Set<string>();
   private nextStart = 0;
 
+  /** `pods`: every pod; bound ones count on their node, pending ones with status.nominatedNodeName hold room there. */
   constructor(
     nodes: Node[],
-    bound: Pod[],
+    pods: Pod[],
     private readonly options: ScheduleOptions = {},
   ) {
     this.nodes = nodes.map((n) => new NodeInfo(n));
     for (const info of this.nodes) this.byName.set(info.name, info);
-    for (const pod of bound) {
+    for (const pod of pods) {
       if (isTerminal(pod)) continue;
       const name = pod.spec?.nodeName;
-      if (name) this.byName.get(name)?.addPod(pod);
+      const node = name ? this.byName.get(name) : undefined;
+      if (name && node) {
+        node.addPod(pod);
+        push(this.pods, name, pod);
+      }
+      const nominated = pod.status?.nominatedNodeName;
+      if (!name && nominated && !pod.metadata.deletionTimestamp) push(this.nominated, nominated, pod);
     }
+  }
+
+  /** PreemptionView: the unfinished pods bound or assumed to a node. */
+  podsOn(node: string): readonly Pod[] {
+    return this.pods.get(node) ?? [];
+  }
+
+  /** PreemptionView: the pending pods nominated to a node. */
+  nominatedOn(node: string): readonly Pod[] {
+    return this.nominated.get(node) ?? [];
+  }
+
+  /**
+   * kube's addNominatedPods: the filters see a node as if the pending pods
+   * nominated to it with at least this pod's priority were already there, so
+   * lower-priority pods do not take the room a preemption freed.
+   */
+  private filter(info: PodInfo, node: NodeInfo): FilterResult {
+    const uid = info.pod.metadata.uid;
+    const priority = priorityOf(info.pod);
+    const ahead = this.nominatedOn(node.name).filter(
+      (p) => p.metadata.uid !== uid && priorityOf(p) >= priority,
+    );
+    if (ahead.length === 0) return runFilters(info, node);
+    const view = new NodeInfo(node.node);
+    for (const p of [...this.podsOn(node.name), ...ahead]) view.addPod(p);
+    return runFilters(info, view);
+  }
+
+  /** Find victims whose eviction lets the pod fit (kube's PostFilter), and remember them as taken. */
+  preempt(pod: Pod, pdbs: readonly PodDisruptionBudget[]): Preemption | undefined {
+    const info = this.podInfo(pod);
+    if (typeof info === "string") return undefined;
+    const found = findPreemption(info, this, pdbs, this.preempted);
+    for (const victim of found?.victims ?? []) this.preempted.add(victim.metadata.uid ?? "");
+    if (found) {
+      for (const list of this.nominated.values()) {
+        const i = list.findIndex((p) => p.metadata.uid === pod.metadata.uid);
+        if (i >= 0) list.splice(i, 1);
+      }
+      push(this.nominated, found.node, pod);
+    }
+    return found;
   }
 
   /** Build the filters' view of a pod, or an error message when its RuntimeClass is missing. */
@@ -96,7 +168,7 @@ export class Scheduler {
     let processed = 0;
     for (; processed < total && feasible.length < want; processed++) {
       const node = this.nodes[(this.nextStart + processed) % total];
-      const failed = runFilters(info, node) ?? volumeConflict(volumes, node.node);
+      const failed = this.filter(info, node) ?? volumeConflict(volumes, node.node);
       if (!failed) feasible.push(node);
       else for (const r of failed) reasons.set(r, (reasons.get(r) ?? 0) + 1);
     }
@@ -107,6 +179,7 @@ export class Scheduler {
     let best = 0;
     for (let i = 1; i < feasible.length; i++) if (scores[i] > scores[best]) best = i;
     feasible[best].addPod(pod, info.requests, info.hostPorts);
+    push(this.pods, feasible[best].name, pod);
     return { pod, node: feasible[best].name };
   }
 }

@@ -42,6 +42,7 @@ import { podStrategy } from "./pod.ts";
 import { podSubresources } from "./pod-subresources.ts";
 import { podDisruptionBudgetStrategy } from "./poddisruptionbudget.ts";
 import { podTemplateStrategy } from "./podtemplate.ts";
+import { priorityClassStorage, priorityClassStrategy } from "./priorityclass.ts";
 import { bindingProto, roleProto } from "./rbac.proto.ts";
 import {
   clusterRoleBindingStrategy,
@@ -314,6 +315,11 @@ export const RESOURCES: ResourceInfo[] = [
   ),
   row("node.k8s.io/v1", "runtimeclasses", "RuntimeClass", "V1RuntimeClass", runtimeClassStrategy, {
     namespaced: false,
+  }),
+  row("scheduling.k8s.io/v1", "priorityclasses", "PriorityClass", "V1PriorityClass", priorityClassStrategy, {
+    namespaced: false,
+    shortNames: ["pc"],
+    rest: priorityClassStorage,
   }),
   row("storage.k8s.io/v1", "storageclasses", "StorageClass", "V1StorageClass", storageClassStrategy, {
     namespaced: false,

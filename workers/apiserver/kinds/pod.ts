@@ -29,7 +29,7 @@ const DEFAULT_TOLERATIONS = ["node.kubernetes.io/not-ready", "node.kubernetes.io
 
 const split = statusSplit();
 
-/** Apply what kube's default admission chain adds on create: service account, priority, default tolerations. */
+/** Apply what kube's default admission chain adds on create: service account, default tolerations (priority: admission/priority.ts). */
 function admissionDefaults(pod: Pod): void {
   const spec = specOf(pod);
   // kube's ServiceAccount admission leaves mirror pods (a node's static pods) without a service account.
@@ -37,8 +37,6 @@ function admissionDefaults(pod: Pod): void {
     setDefault(spec, "serviceAccountName", "default");
     setDefault(spec, "serviceAccount", spec.serviceAccountName);
   }
-  setDefault(spec, "priority", 0);
-  setDefault(spec, "preemptionPolicy", "PreemptLowerPriority");
   const tolerations = list(spec.tolerations);
   for (const t of DEFAULT_TOLERATIONS) {
     if (!tolerations.some((x) => x.key === t.key && (x.effect === "NoExecute" || !x.effect)))

@@ -103,6 +103,7 @@ const SAMPLES: Record<string, KubeObject> = {
   "/limitranges": { spec: { limits: [{ type: "Container", max: { cpu: "1" }, min: { memory: "1Mi" } }] } },
   "/resourcequotas": { spec: { hard: { pods: "2" } } },
   "policy/poddisruptionbudgets": { spec: { minAvailable: 1, selector: { matchLabels: { app: "a" } } } },
+  "scheduling.k8s.io/priorityclasses": { value: 1000, description: "d" },
   "authentication.k8s.io/tokenreviews": { spec: { token: "t", audiences: ["a"] } },
   "rbac.authorization.k8s.io/roles": { rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["get"] }] },
   "rbac.authorization.k8s.io/clusterroles": { rules: [{ nonResourceURLs: ["/healthz"], verbs: ["get"] }] },
