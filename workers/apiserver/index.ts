@@ -8,6 +8,7 @@ import { createKubeClient, type KubeClient } from "../client/kube.ts";
 import type { Env } from "../env.ts";
 import { metricsService } from "../metrics/service.ts";
 import { parseLevel } from "./admission/podsecurity.ts";
+import { webhookAdmission } from "./admission/webhook/plugin.ts";
 import { type ApiServer, createApiServer } from "./app.ts";
 import { createAuthorizer } from "./authorize.ts";
 import { type CustomResourceCache, createCustomResourceCache, customResourceTable } from "./crd/cache.ts";
@@ -124,7 +125,11 @@ export function apiServerForEnv(
     // metrics.k8s.io for every caller, the in-process clients (the HPA controller) included.
     services: { metrics: metricsService(env), ...hooks.services, tokens },
     // Pods get a token volume only when tokens can be issued (a signing key is configured).
-    admission: [serviceAccountAdmission({ mountTokens: Boolean(env.SERVICE_ACCOUNT_SIGNING_KEY) })],
+    admission: [
+      serviceAccountAdmission({ mountTokens: Boolean(env.SERVICE_ACCOUNT_SIGNING_KEY) }),
+      // Admission webhooks after the built-in mutations, as kube orders them; reached with the Worker's fetch.
+      webhookAdmission({ fetch: (url, init) => fetch(url, init) }),
+    ],
     // OpenAPI v3 documents and the strict unknown-field check, generated from the resource table.
     schema: schemaServices,
     bootstrapMemo: state.bootstrap,
