@@ -3,7 +3,8 @@
  * a small HTTPS server started here (its certificate from a CA made by
  * scripts/local/pki.ts, which workerd trusts as `npm start` makes it trust the
  * local cluster's CA) is a validating webhook refusing a create with its own
- * message and a mutating one adding a label; with the server stopped,
+ * message (unless its CEL matchConditions exclude the object) and a mutating
+ * one adding a label; with the server stopped,
  * failurePolicy Ignore lets a create through and Fail refuses it.
  */
 import { mkdtemp, readFile, rm } from "node:fs/promises";
@@ -121,7 +122,9 @@ async function apply(yaml: string): Promise<void> {
 
 describe("admission webhooks", () => {
   it("a validating webhook refuses a create with its own message; a mutating one adds a label", async () => {
-    await apply(configYaml("ValidatingWebhookConfiguration", "deny", `${hooksUrl}/validate`));
+    // matchConditions (CEL): an object annotated e2e/exempt never reaches the validating webhook.
+    const exempt = `  matchConditions:\n  - name: not-exempt\n    expression: "!has(object.metadata.annotations) || !('e2e/exempt' in object.metadata.annotations)"\n`;
+    await apply(configYaml("ValidatingWebhookConfiguration", "deny", `${hooksUrl}/validate`, exempt));
     await apply(configYaml("MutatingWebhookConfiguration", "label", `${hooksUrl}/mutate`));
     const table = await cp.kubectl(["get", "validatingwebhookconfigurations"]);
     expect(table.stdout).toMatch(/^NAME\s+WEBHOOKS\s+AGE\ndeny\s+1\s+\S+\n$/);
@@ -150,6 +153,12 @@ describe("admission webhooks", () => {
       "/mutate CREATE",
       "/validate CREATE",
     ]);
+
+    const exempted = await cp.kubectl(["-n", NS, "create", "-f", "-"], {
+      input: `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: forbidden-but-exempt\n  annotations:\n    e2e/exempt: "yes"\n`,
+    });
+    expect(exempted.code, exempted.stderr).toBe(0);
+    expect(reviews.filter((r) => r.name === "forbidden-but-exempt").map((r) => r.path)).toEqual(["/mutate"]);
 
     // Outside the selected namespace neither webhook is called.
     const before = reviews.length;

@@ -58,10 +58,20 @@ const invalidHooks = [
   hook("svc.example.com", {
     clientConfig: { service: { name: "", namespace: "", port: 70000, path: "no-slash//x" } },
   }),
-  hook("cel.example.com", { matchConditions: [{ name: "x", expression: "true" }] }),
+  hook("cel.example.com", {
+    matchConditions: [
+      { name: "", expression: "" },
+      { name: "a", expression: "1 +" },
+      { name: "a", expression: "authorizer.group('').check()" },
+      { name: "not bool", expression: "'a string'" },
+    ],
+  }),
   hook("selectors.example.com", {
     namespaceSelector: { matchExpressions: [{ key: "a", operator: "In" }] },
     objectSelector: { matchLabels: { "bad key!": "v" } },
+  }),
+  hook("many.example.com", {
+    matchConditions: Array.from({ length: 65 }, (_, i) => ({ name: `c${i}`, expression: "true" })),
   }),
 ];
 const invalidFields = [
@@ -96,9 +106,16 @@ const invalidFields = [
   "webhooks[7].clientConfig.service.port",
   "webhooks[7].clientConfig.service.path",
   "webhooks[7].clientConfig.service.path",
-  "webhooks[8].matchConditions",
+  "webhooks[8].matchConditions[0].name",
+  "webhooks[8].matchConditions[0].expression",
+  "webhooks[8].matchConditions[1].expression",
+  "webhooks[8].matchConditions[2].name",
+  "webhooks[8].matchConditions[2].expression",
+  "webhooks[8].matchConditions[3].name",
+  "webhooks[8].matchConditions[3].expression",
   "webhooks[9].namespaceSelector.matchExpressions[0].values",
   "webhooks[9].objectSelector.matchLabels",
+  "webhooks[10].matchConditions",
 ];
 
 for (const [info, kind] of [
@@ -129,6 +146,10 @@ for (const [info, kind] of [
             admissionReviewVersions: ["v1", "v1beta1"],
             namespaceSelector: { matchExpressions: [{ key: "env", operator: "NotIn", values: ["prod"] }] },
             objectSelector: { matchLabels: { app: "web" } },
+            matchConditions: [
+              { name: "not-system", expression: "!request.userInfo.username.startsWith('system:')" },
+              { name: "example.com/has-labels", expression: "has(object.metadata.labels)" },
+            ],
           }),
           hook("url.policy.example.com.", {
             rules: [

@@ -256,6 +256,59 @@ describe("admission webhooks", () => {
     }
   });
 
+  it("call a webhook only when its matchConditions hold, on the object as patched so far", async () => {
+    const t = setup({
+      "/label": {
+        patchType: "JSONPatch",
+        patch: btoa(JSON.stringify([{ op: "add", path: "/metadata/labels", value: { tier: "db" } }])),
+      },
+    });
+    const when = (name: string, expression: string) => ({ name, expression });
+    await t.addConfig("mutating", "a", [t.hook("label.example.com", "/label")]);
+    await t.addConfig("mutating", "b", [
+      t.hook("db.example.com", "/db", {
+        matchConditions: [
+          when("db-tier", "object.metadata.labels['tier'] == 'db'"),
+          when("not-system", "!request.userInfo.username.startsWith('system:')"),
+          when("int-compare", "size(object.data) >= 1"),
+        ],
+      }),
+      t.hook("never.example.com", "/never", {
+        matchConditions: [when("update-only", "request.operation == 'UPDATE' && oldObject != null")],
+      }),
+    ]);
+    await t.createCM("m");
+    expect(t.calls.map((c) => c.path)).toEqual(["/label", "/db"]);
+    await t.createCM("s", t.ctx({ user: "system:kube-controller-manager" }));
+    expect(t.calls.map((c) => c.path)).toEqual(["/label", "/db", "/label"]);
+
+    // An evaluation error with no condition false: 403 under Fail, skipped under Ignore.
+    const broken = [when("missing", "object.spec.replicas > 1")];
+    await t.addConfig("validating", "c", [
+      t.hook("broken.example.com", "/broken", { matchConditions: broken }),
+    ]);
+    const error = await refusal(t.createCM("e"));
+    expect(error.code).toBe(403);
+    expect(error.reason).toBe("Forbidden");
+    expect(error.message).toMatch(
+      /^configmaps "e" is forbidden: matchCondition "missing": No such key: spec/,
+    );
+    await t.registry.update(
+      validating,
+      undefined,
+      "c",
+      (config) => {
+        (config.webhooks as { failurePolicy: string }[])[0].failurePolicy = "Ignore";
+        return config;
+      },
+      t.ctx(),
+      { manager: "test", target: "main" },
+    );
+    const before = t.calls.length;
+    await t.createCM("i");
+    expect(t.calls.slice(before).map((c) => c.path)).toEqual(["/label", "/db"]);
+  });
+
   it("refuse a dry run that would reach a webhook with side effects", async () => {
     const t = setup();
     await t.addConfig("validating", "v", [t.hook("effects.example.com", "/effects")]);

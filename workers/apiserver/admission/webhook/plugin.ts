@@ -11,6 +11,7 @@ import jsonpatch from "fast-json-patch";
 import type { KubeObject } from "../../../client/kube.ts";
 import { ApiError } from "../../../client/status.ts";
 import type { AdmissionAttributes, AdmissionPlugin } from "../chain.ts";
+import { evaluateConditions } from "./conditions.ts";
 import {
   isExempt,
   type MatchAttributes,
@@ -123,9 +124,11 @@ function reviewRequest(attrs: AdmissionAttributes, match: MatchAttributes): Revi
 }
 
 /**
- * Call one webhook, or skip it as kube does: a dry run never reaches a
- * webhook with side effects (the request is refused instead), and a call
- * failure is ignored under failurePolicy Ignore and is a 500 under Fail.
+ * Call one webhook, or skip it as kube does: its matchConditions decide on
+ * the object as it is now (an evaluation error is a 403 under Fail), a dry
+ * run never reaches a webhook with side effects (the request is refused
+ * instead), and a call failure is ignored under failurePolicy Ignore and is a
+ * 500 under Fail.
  */
 async function call(
   fetch: WebhookFetch,
@@ -133,9 +136,21 @@ async function call(
   attrs: AdmissionAttributes,
   mutating: boolean,
 ): Promise<Awaited<ReturnType<typeof callWebhook>> | undefined> {
+  const request = reviewRequest(attrs, matchAttributes(attrs));
+  const conditions = evaluateConditions(hook, request);
+  if ("error" in conditions) {
+    const { info } = attrs;
+    const resource = info.group ? `${info.resource}.${info.group}` : info.resource;
+    const name = attrs.object.metadata?.name ?? "";
+    throw new ApiError("Forbidden", `${resource} "${name}" is forbidden: ${conditions.error}`, {
+      name,
+      group: info.group,
+      kind: info.resource,
+    });
+  }
+  if (!conditions.matches) return undefined;
   if (attrs.ctx.dryRun && hook.sideEffects !== "None" && hook.sideEffects !== "NoneOnDryRun")
     throw new ApiError("BadRequest", `admission webhook "${hook.name}" does not support dry run`);
-  const request = reviewRequest(attrs, matchAttributes(attrs));
   try {
     const result = await callWebhook(fetch, hook, request, mutating);
     attrs.ctx.warnings?.push(...result.warnings);

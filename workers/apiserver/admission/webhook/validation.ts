@@ -5,11 +5,12 @@
  * validation/validation.go: every field error, with kube's paths and wording.
  */
 import type { KubeObject } from "../../../client/kube.ts";
-import { duplicate, forbidden, invalid, notSupported, required } from "../../kinds/validation/errors.ts";
-import { validateDNS1123Subdomain } from "../../kinds/validation/names.ts";
+import { duplicate, invalid, notSupported, required } from "../../kinds/validation/errors.ts";
+import { validateDNS1123Subdomain, validateQualifiedName } from "../../kinds/validation/names.ts";
 import { validPort } from "../../kinds/validation/numbers.ts";
 import { validateLabelSelector } from "../../kinds/validation/selector.ts";
 import type { FieldError } from "../../registry/types.ts";
+import { compileError } from "./conditions.ts";
 
 /** One webhook of either configuration, as read from a request body (so every field may be anything). */
 // biome-ignore lint/suspicious/noExplicitAny: request bodies are checked field by field below
@@ -24,6 +25,8 @@ const SIDE_EFFECTS = ["None", "NoneOnDryRun"];
 const REINVOCATION = ["Never", "IfNeeded"];
 /** The only AdmissionReview version Edgeplane sends. */
 const REVIEW_VERSION = "v1";
+/** kube's limit on matchConditions per webhook. */
+const MAX_MATCH_CONDITIONS = 64;
 const URL_FORM = "; desired format: https://host[/path]";
 
 /** kube's SetDefaults_*Webhook (and SetDefaults_Rule, SetDefaults_ServiceReference). */
@@ -85,14 +88,47 @@ function validateWebhook(hook: WebhookSpec, path: string, mutating: boolean): Fi
   errs.push(...validateLabelSelector(hook.namespaceSelector, `${path}.namespaceSelector`));
   errs.push(...validateLabelSelector(hook.objectSelector, `${path}.objectSelector`));
   errs.push(...clientConfig(hook.clientConfig, `${path}.clientConfig`));
-  if (list(hook.matchConditions).length)
-    // No CEL evaluator in the Worker yet: refusing beats calling a webhook its author meant to skip.
-    errs.push(forbidden(`${path}.matchConditions`, "matchConditions (CEL) are not supported by this server"));
+  errs.push(...matchConditions(hook.matchConditions, `${path}.matchConditions`));
+  return errs;
+}
+
+/** validateMatchConditions: at most 64, unique qualified names, expressions that compile to bool. */
+function matchConditions(value: unknown, field: string): FieldError[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) return [invalid(field, value, "must be a list")];
+  if (value.length > MAX_MATCH_CONDITIONS) return [tooMany(field, value.length, MAX_MATCH_CONDITIONS)];
+  const errs: FieldError[] = [];
+  const seen = new Set<string>();
+  value.forEach((condition: WebhookSpec, i) => {
+    const path = `${field}[${i}]`;
+    const name = condition?.name;
+    if (typeof name !== "string" || name === "") errs.push(required(`${path}.name`));
+    else {
+      errs.push(...validateQualifiedName(name, `${path}.name`));
+      if (seen.has(name)) errs.push(duplicate(`${path}.name`, name));
+      seen.add(name);
+    }
+    const expression = condition?.expression;
+    if (typeof expression !== "string" || expression.trim() === "") errs.push(required(`${path}.expression`));
+    else {
+      const why = compileError(expression);
+      if (why) errs.push(invalid(`${path}.expression`, expression, `compilation failed: ${why}`));
+    }
+  });
   return errs;
 }
 
 function list(value: unknown): WebhookSpec[] {
   return Array.isArray(value) ? value : [];
+}
+
+/** field.TooMany, as kube words it. */
+function tooMany(field: string, actual: number, max: number): FieldError {
+  return {
+    reason: "FieldValueTooMany",
+    field,
+    message: `Too many: ${actual}: must have at most ${max} items`,
+  };
 }
 
 function enumRequired(value: unknown, allowed: string[], field: string): FieldError[] {
