@@ -256,7 +256,7 @@ describe("admission webhooks", () => {
     }
   });
 
-  it("call a webhook only when its matchConditions hold, on the object as patched so far", async () => {
+  it("call a webhook only when its objectSelector and matchConditions hold on the object as patched so far", async () => {
     const t = setup({
       "/label": {
         patchType: "JSONPatch",
@@ -276,11 +276,12 @@ describe("admission webhooks", () => {
       t.hook("never.example.com", "/never", {
         matchConditions: [when("update-only", "request.operation == 'UPDATE' && oldObject != null")],
       }),
+      t.hook("selected.example.com", "/selected", { objectSelector: { matchLabels: { tier: "db" } } }),
     ]);
     await t.createCM("m");
-    expect(t.calls.map((c) => c.path)).toEqual(["/label", "/db"]);
+    expect(t.calls.map((c) => c.path)).toEqual(["/label", "/db", "/selected"]);
     await t.createCM("s", t.ctx({ user: "system:kube-controller-manager" }));
-    expect(t.calls.map((c) => c.path)).toEqual(["/label", "/db", "/label"]);
+    expect(t.calls.slice(3).map((c) => c.path)).toEqual(["/label", "/selected"]);
 
     // An evaluation error with no condition false: 403 under Fail, skipped under Ignore.
     const broken = [when("missing", "object.spec.replicas > 1")];
@@ -306,7 +307,7 @@ describe("admission webhooks", () => {
     );
     const before = t.calls.length;
     await t.createCM("i");
-    expect(t.calls.slice(before).map((c) => c.path)).toEqual(["/label", "/db"]);
+    expect(t.calls.slice(before).map((c) => c.path)).toEqual(["/label", "/db", "/selected"]);
   });
 
   it("refuse a dry run that would reach a webhook with side effects", async () => {

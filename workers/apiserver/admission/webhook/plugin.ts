@@ -67,11 +67,8 @@ async function matching(attrs: AdmissionAttributes, resource: string): Promise<W
   const match = matchAttributes(attrs);
   const served = (group: string, res: string) =>
     attrs.registry.resources.filter((r) => r.group === group && r.resource === res).map((r) => r.version);
-  const byRules = hooks.filter(
-    (h) =>
-      rulesMatch(h, match, served) &&
-      objectSelectorMatches(h, attrs.object.metadata?.labels, attrs.old?.metadata?.labels),
-  );
+  // objectSelector and matchConditions are checked per call, on the object as earlier webhooks patched it.
+  const byRules = hooks.filter((h) => rulesMatch(h, match, served));
   if (!byRules.length) return [];
   const nsLabels = await namespaceLabels(attrs);
   return byRules.filter((h) => namespaceSelectorMatches(h, nsLabels));
@@ -124,8 +121,8 @@ function reviewRequest(attrs: AdmissionAttributes, match: MatchAttributes): Revi
 }
 
 /**
- * Call one webhook, or skip it as kube does: its matchConditions decide on
- * the object as it is now (an evaluation error is a 403 under Fail), a dry
+ * Call one webhook, or skip it as kube does: its objectSelector and
+ * matchConditions decide on the object as it is now (an evaluation error is a 403 under Fail), a dry
  * run never reaches a webhook with side effects (the request is refused
  * instead), and a call failure is ignored under failurePolicy Ignore and is a
  * 500 under Fail.
@@ -136,6 +133,8 @@ async function call(
   attrs: AdmissionAttributes,
   mutating: boolean,
 ): Promise<Awaited<ReturnType<typeof callWebhook>> | undefined> {
+  if (!objectSelectorMatches(hook, attrs.object.metadata?.labels, attrs.old?.metadata?.labels))
+    return undefined;
   const request = reviewRequest(attrs, matchAttributes(attrs));
   const conditions = evaluateConditions(hook, request);
   if ("error" in conditions) {
