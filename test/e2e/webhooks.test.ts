@@ -128,6 +128,8 @@ describe("admission webhooks", () => {
     await apply(configYaml("MutatingWebhookConfiguration", "label", `${hooksUrl}/mutate`));
     const table = await cp.kubectl(["get", "validatingwebhookconfigurations"]);
     expect(table.stdout).toMatch(/^NAME\s+WEBHOOKS\s+AGE\ndeny\s+1\s+\S+\n$/);
+    const explained = await cp.kubectl(["explain", "mutatingwebhookconfiguration.webhooks.failurePolicy"]);
+    expect(explained.stdout).toMatch(/FIELD: failurePolicy <string>[\s\S]*defines how unrecognized errors/);
 
     const refused = await cp.kubectl([
       "-n",
