@@ -10,7 +10,10 @@
 import jsonpatch from "fast-json-patch";
 import type { KubeObject } from "../../../client/kube.ts";
 import { ApiError } from "../../../client/status.ts";
+import { collectionPrefix, toResourceVersion } from "../../registry/keys.ts";
+import type { Registry } from "../../registry/registry.ts";
 import type { AdmissionAttributes, AdmissionPlugin } from "../chain.ts";
+import { ADMISSION_GROUP, type ConfigResource, type ConfigSource, type WebhookConfigCache } from "./cache.ts";
 import { evaluateConditions } from "./conditions.ts";
 import {
   isExempt,
@@ -22,17 +25,19 @@ import {
 import { CallError, callWebhook, denial, type ReviewRequest, type WebhookFetch } from "./review.ts";
 import type { WebhookSpec } from "./validation.ts";
 
-/** What the plugin needs: the fetch to reach webhooks with. */
+/** What the plugin needs: the fetch to reach webhooks with, and the isolate's configuration cache if any. */
 export interface WebhookAdmissionOptions {
   fetch: WebhookFetch;
+  /** Without one, every write lists both configuration collections. */
+  cache?: WebhookConfigCache;
 }
 
 /** The admission webhook plugin (mutating in admit, validating in validate). */
 export function webhookAdmission(options: WebhookAdmissionOptions): AdmissionPlugin {
   return {
     name: "AdmissionWebhook",
-    admit: (attrs) => mutate(options.fetch, attrs),
-    validate: (attrs) => validate(options.fetch, attrs),
+    admit: (attrs) => mutate(options, attrs),
+    validate: (attrs) => validate(options, attrs),
   };
 }
 
@@ -49,20 +54,47 @@ function matchAttributes(attrs: AdmissionAttributes): MatchAttributes {
   };
 }
 
+/** A ConfigSource over the registry: the two collections and their store revisions. */
+function registrySource(registry: Registry): ConfigSource {
+  return {
+    async list(resource) {
+      const info = registry.lookup(ADMISSION_GROUP, resource);
+      if (!info) return { items: [], revision: "0" };
+      const page = await registry.list(info, undefined);
+      return { items: page.items, revision: page.resourceVersion };
+    },
+    async revision(resource) {
+      const info = registry.lookup(ADMISSION_GROUP, resource);
+      if (!info) return "0";
+      const { current } = await registry.store.revisions(collectionPrefix(info));
+      return toResourceVersion(current);
+    },
+  };
+}
+
 /** Every webhook of the given configuration kind, configurations in name order. */
-async function webhooksOf(attrs: AdmissionAttributes, resource: string): Promise<WebhookSpec[]> {
-  const info = attrs.registry.lookup("admissionregistration.k8s.io", resource);
-  if (!info) return [];
-  const page = await attrs.registry.list(info, undefined);
-  return page.items
+async function webhooksOf(
+  options: WebhookAdmissionOptions,
+  attrs: AdmissionAttributes,
+  resource: ConfigResource,
+): Promise<WebhookSpec[]> {
+  const source = registrySource(attrs.registry);
+  const items = options.cache
+    ? await options.cache.get(source, resource)
+    : (await source.list(resource)).items;
+  return [...items]
     .sort((a, b) => (a.metadata?.name ?? "").localeCompare(b.metadata?.name ?? ""))
     .flatMap((config) => (Array.isArray(config.webhooks) ? (config.webhooks as WebhookSpec[]) : []));
 }
 
 /** The webhooks of one kind that this write reaches. */
-async function matching(attrs: AdmissionAttributes, resource: string): Promise<WebhookSpec[]> {
+async function matching(
+  options: WebhookAdmissionOptions,
+  attrs: AdmissionAttributes,
+  resource: ConfigResource,
+): Promise<WebhookSpec[]> {
   if (isExempt(attrs.info.group, attrs.info.resource)) return [];
-  const hooks = await webhooksOf(attrs, resource);
+  const hooks = await webhooksOf(options, attrs, resource);
   if (!hooks.length) return [];
   const match = matchAttributes(attrs);
   const served = (group: string, res: string) =>
@@ -162,8 +194,9 @@ async function call(
 }
 
 /** Mutating webhooks, in order; IfNeeded webhooks are called once more when a later one changed the object. */
-async function mutate(fetch: WebhookFetch, attrs: AdmissionAttributes): Promise<void> {
-  const hooks = await matching(attrs, "mutatingwebhookconfigurations");
+async function mutate(options: WebhookAdmissionOptions, attrs: AdmissionAttributes): Promise<void> {
+  const { fetch } = options;
+  const hooks = await matching(options, attrs, "mutatingwebhookconfigurations");
   if (!hooks.length) return;
   const seen = new Map<WebhookSpec, string>();
   for (const hook of hooks) {
@@ -206,8 +239,9 @@ function applyTo(webhook: string, object: KubeObject, patch: unknown[]): void {
 }
 
 /** Validating webhooks, all at once; the first denial or failure (in webhook order) refuses the write. */
-async function validate(fetch: WebhookFetch, attrs: AdmissionAttributes): Promise<void> {
-  const hooks = await matching(attrs, "validatingwebhookconfigurations");
+async function validate(options: WebhookAdmissionOptions, attrs: AdmissionAttributes): Promise<void> {
+  const { fetch } = options;
+  const hooks = await matching(options, attrs, "validatingwebhookconfigurations");
   if (!hooks.length) return;
   const outcomes = await Promise.allSettled(hooks.map((hook) => call(fetch, hook, attrs, false)));
   outcomes.forEach((outcome, i) => {
