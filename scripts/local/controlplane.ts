@@ -5,7 +5,7 @@
  * Object and R2 object persisted under the state dir, plus the cron triggers
  * fired on their schedule (Miniflare, like `wrangler dev`, does not).
  */
-import { createWriteStream } from "node:fs";
+import { createWriteStream, readFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
@@ -19,7 +19,8 @@ export interface ControlPlaneOptions {
   root: string;
   stateDir: string;
   port: number;
-  tls: { certPath: string; keyPath: string };
+  /** The server certificate, and the CA whose certificates the Worker trusts on its outgoing fetches (webhooks). */
+  tls: { certPath: string; keyPath: string; caPath?: string };
   /** Secrets and vars layered over wrangler.toml's [vars] (ADMIN_TOKEN). */
   secrets: Record<string, string>;
   /** Where workerd's stdout/stderr (the Worker's console) go. */
@@ -42,6 +43,23 @@ export interface LocalControlPlane {
   /** Start workerd again on the same state, port, certificate and bindings (after it died). */
   restart(): Promise<void>;
   stop(): Promise<void>;
+}
+
+/**
+ * The Worker's outbound network: what workerd allows by default (public and
+ * private addresses, the public CAs) plus `caPems`, so the Worker's fetch to
+ * an admission webhook served with a certificate of the cluster's own CA
+ * verifies. workerd takes trusted CAs per network, not per request: a
+ * webhook's caBundle cannot be used by fetch, this is the closest it gets.
+ */
+export function outboundTrusting(caPems: string[]): WorkerOptions["outboundService"] {
+  return {
+    network: {
+      allow: ["public", "private", "240.0.0.0/4"],
+      deny: [],
+      tlsOptions: { trustBrowserCas: true, trustedCertificates: caPems },
+    },
+  };
 }
 
 /** Bundle the Worker the way wrangler does for workerd (ESM, node:* and cloudflare:* left to the runtime). */
@@ -103,6 +121,9 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<L
     name: "edgeplane",
     modules: [{ type: "ESModule", path: join(options.root, "workers/index.js"), contents: script }],
     bindings: { ...((workerOptions.bindings as Record<string, unknown>) ?? {}), ...options.secrets },
+    ...(options.tls.caPath && {
+      outboundService: outboundTrusting([readFileSync(options.tls.caPath, "utf8")]),
+    }),
   } as WorkerOptions;
   // workerd's stdout ends when it exits: that, outside stop() and restart(), is a crash.
   let expectExit = false;

@@ -90,7 +90,7 @@ async function main(): Promise<void> {
     root: ROOT,
     stateDir,
     port: options.port,
-    tls: { certPath: pki.serverCert, keyPath: pki.serverKey },
+    tls: { certPath: pki.serverCert, keyPath: pki.serverKey, caPath: pki.caCert },
     secrets: {
       ADMIN_TOKEN: pki.token,
       ENCRYPTION_KEYS: encryptionKeys,

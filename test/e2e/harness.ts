@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import { Log, LogLevel, Miniflare, type WorkerOptions } from "miniflare";
 import { Agent, fetch as undiciFetch } from "undici";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
-import { bundleWorker as bundleLocalWorker } from "../../scripts/local/controlplane.ts";
+import { bundleWorker as bundleLocalWorker, outboundTrusting } from "../../scripts/local/controlplane.ts";
 
 /** Repository root (test/e2e/ is two levels down). */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -70,6 +70,8 @@ export interface ControlPlaneOptions {
   env?: Record<string, string>;
   /** Serve HTTPS with this certificate (e.g. signed by a test CA) instead of Miniflare's self-signed one. */
   tls?: { certPath: string; keyPath: string };
+  /** PEM CA certificates the Worker's outgoing fetches trust besides the public CAs (e.g. a test webhook's CA). */
+  trustedCertificates?: string[];
   /** Open workerd's V8 inspector on this port (CPU profiles of the Worker; benchmarks, debugging). */
   inspectorPort?: number;
 }
@@ -111,6 +113,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     name: "edgeplane",
     modules: [{ type: "ESModule", path: join(ROOT, "workers/index.js"), contents: script }],
     bindings,
+    ...(options.trustedCertificates && { outboundService: outboundTrusting(options.trustedCertificates) }),
   } as WorkerOptions;
   // Cron triggers are fired by tests explicitly (mf.dispatchFetch("/cdn-cgi/handler/scheduled")) when needed.
   const mf = new Miniflare({

@@ -69,7 +69,7 @@ export interface ApiServerDeps {
   leases?: LeaseManager;
   /** Watch cap per identity and server-side watch timeout. */
   watch?: WatchSettings;
-  /** Admission plugins beyond the kinds' own, run after them and before NodeRestriction (kube's ServiceAccount plugin). */
+  /** The deployment's admission plugins (ServiceAccount, the admission webhooks): after the built-in ones, before ResourceQuota. */
   admission?: AdmissionPlugin[];
   /** The table with the custom resources' rows as the stored CRDs define them now (crd/cache.ts); absent: none. */
   customResources?: (store: Store, builtins: ResourceInfo[]) => Promise<ResourceInfo[]>;
@@ -115,16 +115,17 @@ export function createApiServer(deps: ApiServerDeps) {
       deps.authorizer?.observe(event);
       deps.onWrite?.(event);
     },
-    // kube's order: the kinds' own plugins (NamespaceLifecycle), LimitRanger, NodeRestriction, (validation),
-    // PodSecurity, Priority, ResourceQuota.
+    // kube's order: the kinds' own plugins (NamespaceLifecycle), LimitRanger, NodeRestriction, PodSecurity,
+    // Priority, the deployment's (ServiceAccount, the admission webhooks), ResourceQuota. Every admit runs
+    // before validation and every validate after it, so the order matters within each phase only.
     admission: [
       ...deps.resources.flatMap((info) => info.rest?.admission ?? []),
-      ...(deps.admission ?? []),
       limitRangerAdmission(),
       nodeRestriction,
       ...(deps.authorizer ? [escalationAdmission(deps.authorizer)] : []),
       podSecurityAdmission({ defaultLevel: deps.podSecurityDefault ?? "baseline" }),
       priorityAdmission,
+      ...(deps.admission ?? []),
       // Last, as in kube: a create the other plugins refuse is never charged to a quota.
       resourceQuotaAdmission(),
     ],

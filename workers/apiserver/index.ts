@@ -8,6 +8,8 @@ import { createKubeClient, type KubeClient } from "../client/kube.ts";
 import type { Env } from "../env.ts";
 import { metricsService } from "../metrics/service.ts";
 import { parseLevel } from "./admission/podsecurity.ts";
+import { WebhookConfigCache } from "./admission/webhook/cache.ts";
+import { webhookAdmission } from "./admission/webhook/plugin.ts";
 import { type ApiServer, createApiServer } from "./app.ts";
 import { createAuthorizer } from "./authorize.ts";
 import { type CustomResourceCache, createCustomResourceCache, customResourceTable } from "./crd/cache.ts";
@@ -69,6 +71,8 @@ interface IsolateState {
   rbac: RbacCache;
   /** The custom resources' rows, rebuilt when the CRDs change. */
   customResources: CustomResourceCache;
+  /** Admission webhook configurations, refreshed by this isolate's writes and by revision checks. */
+  webhooks: WebhookConfigCache;
   /** Prometheus metrics (/metrics): counters are per isolate. */
   metrics: ApiMetrics;
 }
@@ -84,6 +88,7 @@ function isolateState(env: Env): IsolateState {
       leases: createLeaseManager(createDurableStore(env.STORE), Date.now),
       rbac: new RbacCache(),
       customResources: createCustomResourceCache(),
+      webhooks: new WebhookConfigCache(),
       metrics: new ApiMetrics(),
     };
     isolateStates.set(env.STORE, state);
@@ -120,11 +125,18 @@ export function apiServerForEnv(
     resources: RESOURCES,
     customResources: (rowStore, builtins) => customResourceTable(state.customResources, rowStore, builtins),
     authenticate: async (request) => internalRequests.get(request) ?? external(request),
-    onWrite: hooks.onWrite,
+    onWrite: (event) => {
+      state.webhooks.observe(event);
+      hooks.onWrite?.(event);
+    },
     // metrics.k8s.io for every caller, the in-process clients (the HPA controller) included.
     services: { metrics: metricsService(env), ...hooks.services, tokens },
     // Pods get a token volume only when tokens can be issued (a signing key is configured).
-    admission: [serviceAccountAdmission({ mountTokens: Boolean(env.SERVICE_ACCOUNT_SIGNING_KEY) })],
+    admission: [
+      serviceAccountAdmission({ mountTokens: Boolean(env.SERVICE_ACCOUNT_SIGNING_KEY) }),
+      // Admission webhooks after the built-in mutations, as kube orders them; reached with the Worker's fetch.
+      webhookAdmission({ fetch: (url, init) => fetch(url, init), cache: state.webhooks }),
+    ],
     // OpenAPI v3 documents and the strict unknown-field check, generated from the resource table.
     schema: schemaServices,
     bootstrapMemo: state.bootstrap,

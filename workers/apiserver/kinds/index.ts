@@ -34,6 +34,7 @@ import { jobProto } from "./job.proto.ts";
 import { jobStrategy } from "./job.ts";
 import { leaseStrategy } from "./lease.ts";
 import { limitRangeStrategy } from "./limitrange.ts";
+import { mutatingWebhookConfigurationStrategy } from "./mutatingwebhookconfiguration.ts";
 import { namespaceProto } from "./namespace.proto.ts";
 import { finalize, namespaceStrategy } from "./namespace.ts";
 import { namespaceStorage } from "./namespace-storage.ts";
@@ -81,6 +82,7 @@ import { serviceAccountProto } from "./serviceaccount.proto.ts";
 import { serviceAccountStrategy } from "./serviceaccount.ts";
 import { statefulSetStrategy } from "./statefulset.ts";
 import { storageClassStrategy } from "./storageclass.ts";
+import { validatingWebhookConfigurationStrategy } from "./validatingwebhookconfiguration.ts";
 import { persistentVolumeClaimStrategy, persistentVolumeStrategy } from "./volumes.ts";
 
 /** spec.replicas / status.replicas / spec.selector (a LabelSelector object: format it with labelSelectorString). */
@@ -119,6 +121,7 @@ function row<T extends object>(
 }
 
 const RBAC = "rbac.authorization.k8s.io/v1";
+const ADMREG = "admissionregistration.k8s.io/v1";
 const AUTHZ = "authorization.k8s.io/v1";
 /** Create-only kinds answered per request (access reviews): cluster-scoped, never stored. */
 const REVIEW = { namespaced: false, verbs: ["create"] };
@@ -293,6 +296,23 @@ export const RESOURCES: ResourceInfo[] = [
       subresources: { status: true },
       rest: { admission: [crdNamesAdmission] },
     },
+  ),
+  // admissionregistration.k8s.io/v1: the webhooks admission/webhook/ calls
+  row(
+    ADMREG,
+    "validatingwebhookconfigurations",
+    "ValidatingWebhookConfiguration",
+    "V1ValidatingWebhookConfiguration",
+    validatingWebhookConfigurationStrategy,
+    { namespaced: false, categories: ["api-extensions"] },
+  ),
+  row(
+    ADMREG,
+    "mutatingwebhookconfigurations",
+    "MutatingWebhookConfiguration",
+    "V1MutatingWebhookConfiguration",
+    mutatingWebhookConfigurationStrategy,
+    { namespaced: false, categories: ["api-extensions"] },
   ),
   // coordination, discovery, events, node
   row("coordination.k8s.io/v1", "leases", "Lease", "V1Lease", leaseStrategy),

@@ -31,6 +31,13 @@ const podSpec = {
 };
 const template = { metadata: { labels: { app: "x" } }, spec: podSpec };
 const selector = { matchLabels: { app: "x" } };
+const webhookSample = {
+  name: "a.example.com",
+  clientConfig: { service: { name: "s", namespace: "n" } },
+  rules: [{ operations: ["CREATE"], apiGroups: [""], apiVersions: ["v1"], resources: ["pods"] }],
+  sideEffects: "None",
+  admissionReviewVersions: ["v1"],
+};
 const roleRef = { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "view" };
 
 /** One sample per resource (group/resource). */
@@ -104,6 +111,8 @@ const SAMPLES: Record<string, KubeObject> = {
   "/resourcequotas": { spec: { hard: { pods: "2" } } },
   "policy/poddisruptionbudgets": { spec: { minAvailable: 1, selector: { matchLabels: { app: "a" } } } },
   "scheduling.k8s.io/priorityclasses": { value: 1000, description: "d" },
+  "admissionregistration.k8s.io/validatingwebhookconfigurations": { webhooks: [webhookSample] },
+  "admissionregistration.k8s.io/mutatingwebhookconfigurations": { webhooks: [webhookSample] },
   "authentication.k8s.io/tokenreviews": { spec: { token: "t", audiences: ["a"] } },
   "rbac.authorization.k8s.io/roles": { rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["get"] }] },
   "rbac.authorization.k8s.io/clusterroles": { rules: [{ nonResourceURLs: ["/healthz"], verbs: ["get"] }] },
