@@ -35,6 +35,7 @@ import { leaseStrategy } from "./lease.ts";
 import { namespaceProto } from "./namespace.proto.ts";
 import { finalize, namespaceStrategy } from "./namespace.ts";
 import { namespaceStorage } from "./namespace-storage.ts";
+import { networkPolicyStrategy } from "./networkpolicy.ts";
 import { nodeStrategy } from "./node.ts";
 import { podStrategy } from "./pod.ts";
 import { podSubresources } from "./pod-subresources.ts";
@@ -286,6 +287,9 @@ export const RESOURCES: ResourceInfo[] = [
   row("events.k8s.io/v1", "events", "Event", "EventsV1Event", eventsV1Strategy, {
     shortNames: ["ev"],
     storage: { expires: true },
+  }),
+  row("networking.k8s.io/v1", "networkpolicies", "NetworkPolicy", "V1NetworkPolicy", networkPolicyStrategy, {
+    shortNames: ["netpol"],
   }),
   row("node.k8s.io/v1", "runtimeclasses", "RuntimeClass", "V1RuntimeClass", runtimeClassStrategy, {
     namespaced: false,

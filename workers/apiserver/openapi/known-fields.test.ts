@@ -99,6 +99,9 @@ const SAMPLES: Record<string, KubeObject> = {
     reason: "R",
     type: "Normal",
   },
+  "networking.k8s.io/networkpolicies": {
+    spec: { podSelector: {}, egress: [{ ports: [{ port: 53 }] }], ingress: [{ ports: [{ port: 80 }] }] },
+  },
   "node.k8s.io/runtimeclasses": { handler: "wasm" },
   "authentication.k8s.io/tokenreviews": { spec: { token: "t", audiences: ["a"] } },
   "rbac.authorization.k8s.io/roles": { rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["get"] }] },
