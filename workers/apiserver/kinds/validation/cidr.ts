@@ -78,9 +78,12 @@ export function cidrContains(outer: Cidr, address: { family: 4 | 6; value: bigin
   return address.value >> BigInt(width - outer.bits) === outer.network >> BigInt(width - outer.bits);
 }
 
+/** An IPv4 address (as parseIp returns it) in dotted-quad form. */
+export function formatIp4(value: bigint): string {
+  return [24n, 16n, 8n, 0n].map((shift) => String((value >> shift) & 0xffn)).join(".");
+}
+
 /** An IPv4 network in dotted-quad form with its prefix ("10.0.0.0/8"): what nft is given, whatever was written. */
 export function formatCidr4(cidr: Cidr): string {
-  const n = cidr.network;
-  const octets = [24n, 16n, 8n, 0n].map((shift) => String((n >> shift) & 0xffn));
-  return `${octets.join(".")}/${cidr.bits}`;
+  return `${formatIp4(cidr.network)}/${cidr.bits}`;
 }
