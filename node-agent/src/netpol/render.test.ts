@@ -66,8 +66,16 @@ function chainOf(script: string, name: string): string[] | undefined {
 }
 
 describe("NetworkPolicy rules", () => {
-  it("isolates nothing without policies, and loads the table atomically", () => {
-    const { script } = render([]);
+  it("isolates nothing without policies: the table is removed, not left empty", () => {
+    expect(render([]).script).toBe("add table ip ep-np\ndelete table ip ep-np\n");
+    // A policy in another namespace isolates no pod of this one.
+    expect(render([policy("c", "deny", { podSelector: {} })]).script).toBe(
+      "add table ip ep-np\ndelete table ip ep-np\n",
+    );
+  });
+
+  it("loads the table atomically with one forward hook after the proxy's DNAT", () => {
+    const { script } = render([policy("a", "deny", { podSelector: {} })]);
     expect(script.startsWith("add table ip ep-np\ndelete table ip ep-np\ntable ip ep-np {\n")).toBe(true);
     expect(chainOf(script, "forward")).toEqual([
       "type filter hook forward priority 0; policy accept;",
@@ -75,7 +83,6 @@ describe("NetworkPolicy rules", () => {
       "ip saddr vmap @egress-pods",
       "ip daddr vmap @ingress-pods",
     ]);
-    expect(script).not.toContain("add element");
   });
 
   it("default-deny ingress isolates every pod of the namespace for ingress only, on this node only", () => {

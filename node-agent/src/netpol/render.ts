@@ -15,9 +15,11 @@ export interface NetpolRenderOptions {
   table: string;
 }
 
-/** The nft script that atomically replaces the policy table with rules for `pods`. */
+/** The nft script that atomically replaces the policy table with rules for `pods` (or removes it when none is isolated). */
 export function renderPolicies(pods: PodRules[], options: NetpolRenderOptions): string {
   const t = options.table;
+  // No isolated pod: no table at all, so a node without policies carries no rules (and leaves none behind).
+  if (!pods.some((p) => p.ingress || p.egress)) return `add table ip ${t}\ndelete table ip ${t}\n`;
   const ingress: string[] = [];
   const egress: string[] = [];
   const chains: string[] = [];
