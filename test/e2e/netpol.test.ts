@@ -236,6 +236,25 @@ spec:
   podSelector: {matchLabels: {app: nobody}}
 `);
     const table = await kubectl(["get", "netpol"]);
+    expect(await kubectl(["explain", "networkpolicy.spec.ingress.ports"])).toContain("endPort");
+    // kube's field errors, as a 422 Status kubectl prints.
+    const bad = await cp.kubectl(["apply", "-f", "-"], {
+      input: `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: bad}
+spec:
+  podSelector: {}
+  ingress: [{ports: [{port: http, endPort: 90}], from: [{ipBlock: {cidr: 10.0.0.0/16, except: [10.1.0.0/24]}}]}]
+`,
+    });
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('The NetworkPolicy "bad" is invalid');
+    expect(bad.stderr).toContain(
+      "spec.ingress[0].ports[0].endPort: Invalid value: 90: may not be specified when `port` is non-numeric",
+    );
+    expect(bad.stderr).toContain(
+      'spec.ingress[0].from[0].ipBlock.except[0]: Invalid value: "10.1.0.0/24": must be a strict subset of `cidr`',
+    );
     expect(table).toMatch(/^NAME\s+POD-SELECTOR\s+AGE\n/);
     expect(table).toMatch(/placeholder\s+app=nobody\s+\d+s/);
     // Without any isolating policy everyone reaches everyone, through the Service too.
