@@ -60,9 +60,18 @@ function render(policies: PolicyObject[], pods = PODS) {
 }
 
 /** The rules of one chain of the script, without indentation. */
-function chainOf(script: string, name: string): string[] | undefined {
+function rawChain(script: string, name: string): string[] | undefined {
   const m = new RegExp(`\\tchain ${name.replaceAll(".", "\\.")} \\{\\n([\\s\\S]*?)\\n\\t\\}`).exec(script);
   return m?.[1]?.split("\n").map((l) => l.trim());
+}
+
+/** A chain's rules after a pod chain's first rule, the pod's own traffic (checked on its own below). */
+function chainOf(script: string, name: string): string[] | undefined {
+  const rules = rawChain(script, name);
+  const own = /^(ingress|egress)-(.*)$/.exec(name);
+  if (!rules || !own) return rules;
+  expect(rules[0]).toBe(`ip ${own[1] === "ingress" ? "saddr" : "daddr"} ${own[2]} return`);
+  return rules.slice(1);
 }
 
 describe("NetworkPolicy rules", () => {
@@ -72,6 +81,12 @@ describe("NetworkPolicy rules", () => {
     expect(render([policy("c", "deny", { podSelector: {} })]).script).toBe(
       "add table ip ep-np\ndelete table ip ep-np\n",
     );
+  });
+
+  it("a pod cannot block access to itself (kube's docs): its own address passes first, both ways", () => {
+    const { script } = render([policy("a", "deny", { podSelector: {}, policyTypes: ["Ingress", "Egress"] })]);
+    expect(rawChain(script, "ingress-10.244.0.2")).toEqual(["ip saddr 10.244.0.2 return", "drop"]);
+    expect(rawChain(script, "egress-10.244.0.2")).toEqual(["ip daddr 10.244.0.2 return", "drop"]);
   });
 
   it("loads the table atomically with one forward hook after the proxy's DNAT", () => {

@@ -27,12 +27,23 @@ export function renderPolicies(pods: PodRules[], options: NetpolRenderOptions): 
     if (pod.ingress) {
       ingress.push(`${pod.ip} : jump ingress-${pod.ip}`);
       chains.push(
-        chain(`ingress-${pod.ip}`, [...pod.ingress.flatMap((a) => allowRules(a, "saddr")), "drop"]),
+        chain(`ingress-${pod.ip}`, [
+          // "A pod cannot block access to itself" (kube's docs): its own traffic back through a Service (hairpin).
+          `ip saddr ${pod.ip} return`,
+          ...pod.ingress.flatMap((a) => allowRules(a, "saddr")),
+          "drop",
+        ]),
       );
     }
     if (pod.egress) {
       egress.push(`${pod.ip} : jump egress-${pod.ip}`);
-      chains.push(chain(`egress-${pod.ip}`, [...pod.egress.flatMap((a) => allowRules(a, "daddr")), "drop"]));
+      chains.push(
+        chain(`egress-${pod.ip}`, [
+          `ip daddr ${pod.ip} return`,
+          ...pod.egress.flatMap((a) => allowRules(a, "daddr")),
+          "drop",
+        ]),
+      );
     }
   }
   const lines = [
