@@ -14,7 +14,7 @@ import {
   formatIp4,
   parseCidr,
   parseIp,
-} from "../../../workers/apiserver/kinds/validation/cidr.ts";
+} from "../../../workers/client/cidr.ts";
 import { type LabelMatcher, labelSelectorAsMatcher } from "../../../workers/client/labels.ts";
 import type { LabelSelector } from "../../../workers/client/types.ts";
 

@@ -4,11 +4,12 @@
  * ValidateNetworkPolicy), every field error at once. The node agent enforces
  * it (node-agent/src/netpol/); the table is networkpolicy-print.ts.
  */
+
+import { parseCidr } from "../../client/cidr.ts";
 import type { NetworkPolicy } from "../../client/types.ts";
 import type { FieldError, Strategy } from "../registry/types.ts";
 import { networkPolicyColumns, networkPolicyRow } from "./networkpolicy-print.ts";
 import { list, obj, specOf } from "./util.ts";
-import { parseCidr } from "./validation/cidr.ts";
 import { forbidden, invalid, notSupported, required } from "./validation/errors.ts";
 import { validatePortName } from "./validation/names.ts";
 import { validateLabelSelector } from "./validation/selector.ts";
@@ -106,7 +107,7 @@ function validateRules(rules: unknown, field: string, peersKey: "from" | "to"): 
 }
 
 /** Every field error of a NetworkPolicy spec (ValidateNetworkPolicySpec). */
-export function validateNetworkPolicySpec(spec: Record<string, unknown>): FieldError[] {
+function validateNetworkPolicySpec(spec: Record<string, unknown>): FieldError[] {
   const errs = validateLabelSelector(spec.podSelector, "spec.podSelector");
   errs.push(...validateRules(spec.ingress, "spec.ingress", "from"));
   errs.push(...validateRules(spec.egress, "spec.egress", "to"));
