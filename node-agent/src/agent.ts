@@ -23,6 +23,7 @@ import { parseLogQuery, streamLogs } from "./logs.ts";
 import { collectMetrics } from "./metrics/index.ts";
 import { AgentMetrics, type AgentSnapshot } from "./metrics-prom/metrics.ts";
 import { parseBindAddress, serveMetrics } from "./metrics-prom/server.ts";
+import { ensureBridgeNetfilter, NetpolEnforcer } from "./netpol/enforcer.ts";
 import { DEFAULT_BRIDGE } from "./network/cni.ts";
 import { ipRouteTable, NodeRoutes, watchNodes } from "./network/routes.ts";
 import { hostIPv4, type NodeOptions, postStatus, registerNode, renewLease } from "./node.ts";
@@ -85,6 +86,8 @@ export interface AgentOptions {
    * kubernetes.default.svc...).
    */
   apiProxy?: { certFile: string; keyFile: string };
+  /** With serviceProxy: enforce NetworkPolicies in this node's nftables (netpol/; default on; false = off). */
+  networkPolicy?: boolean;
   /** Cluster DNS for ClusterFirst pods (kubelet's --cluster-dns, --cluster-domain). */
   clusterDns?: { servers: string[]; domain?: string };
   /** Resource metrics push period (metrics/push.ts; default 15 s, 0 = off). */
@@ -383,6 +386,18 @@ export class NodeAgent {
     });
     this.background.push(proxy.run(this.stopper.signal));
     this.log(`service proxy on; cluster DNS on ${this.node.hostIP}:${dns.port} behind kube-system/kube-dns`);
+    if (this.options.networkPolicy !== false) {
+      ensureBridgeNetfilter(this.log);
+      const netpol = new NetpolEnforcer({
+        client: this.client,
+        nodeName: this.node.name,
+        clock: this.clock,
+        log: this.log,
+        bridge: this.options.cri?.bridge ?? DEFAULT_BRIDGE,
+      });
+      this.background.push(netpol.run(this.stopper.signal));
+      this.log(`network policy on (nft table ${netpol.table})`);
+    }
   }
 
   /** Resolves once the tunnel is connected (tests). */

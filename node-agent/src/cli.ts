@@ -28,6 +28,7 @@ const USAGE = `usage: node-agent --server URL (--token-file F | EDGEPLANE_TOKEN=
                   [--containerd managed|SOCKET] [--pod-cidr CIDR] [--cni-bridge NAME]
                   [--allow-privileged] [--node-ip IP] [--registry-login HOST[:PORT],...]
                   [--registry-mirror REGISTRY=HOST[:PORT],...] [--pod-manifest-path DIR] [--service-proxy]
+                  [--no-network-policy]  with --service-proxy: do not enforce NetworkPolicies (on by default)
                   [--cluster-cidr CIDR] [--service-cidr CIDR] [--cluster-dns IP,...] [--cluster-domain DOMAIN]
                   [--api-proxy-cert PEM --api-proxy-key PEM]  with --service-proxy: the API for pods at 10.96.0.1:443
                   [--metrics-bind-address HOST:PORT]  Prometheus /metrics (default 127.0.0.1:10255, "" = off)
@@ -56,6 +57,7 @@ export function parseCli(argv: string[], env: Record<string, string | undefined>
       "registry-mirror": { type: "string" },
       "pod-manifest-path": { type: "string" },
       "service-proxy": { type: "boolean" },
+      "no-network-policy": { type: "boolean" },
       "cluster-cidr": { type: "string" },
       "service-cidr": { type: "string" },
       "cluster-dns": { type: "string" },
@@ -120,6 +122,7 @@ export function parseCli(argv: string[], env: Record<string, string | undefined>
     serviceProxy: values["service-proxy"]
       ? { clusterCidr: values["cluster-cidr"], serviceCidr: values["service-cidr"] }
       : undefined,
+    networkPolicy: !values["no-network-policy"],
     apiProxy:
       values["api-proxy-cert"] && values["api-proxy-key"]
         ? { certFile: values["api-proxy-cert"], keyFile: values["api-proxy-key"] }

@@ -36,7 +36,9 @@ export function serviceTable(bridge: string): string {
   return bridge === "edgeplane0" ? "edgeplane" : `edgeplane-${bridge}`;
 }
 
-/** Delete that table (gone already is fine). */
+/** Delete that table and the agents' NetworkPolicy table (node-agent/src/netpol/enforcer.ts names it); gone already is fine. */
 export async function removeServiceRules(bridge: string): Promise<void> {
   await run("nft", ["delete", "table", "ip", serviceTable(bridge)]).catch(() => {});
+  const policies = bridge === "edgeplane0" ? "edgeplane-netpol" : `edgeplane-netpol-${bridge}`;
+  await run("nft", ["delete", "table", "ip", policies]).catch(() => {});
 }

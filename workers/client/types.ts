@@ -49,6 +49,7 @@ export type {
 export type { EndpointSlice } from "kubernetes-types/discovery/v1.js";
 export type { Event as EventsV1Event } from "kubernetes-types/events/v1.js";
 export type { LabelSelector, LabelSelectorRequirement } from "kubernetes-types/meta/v1.js";
+export type { NetworkPolicy } from "kubernetes-types/networking/v1.js";
 export type { RuntimeClass } from "kubernetes-types/node/v1.js";
 export type { PodDisruptionBudget } from "kubernetes-types/policy/v1.js";
 export type { ClusterRole, ClusterRoleBinding, Role, RoleBinding } from "kubernetes-types/rbac/v1.js";

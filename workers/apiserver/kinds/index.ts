@@ -38,6 +38,7 @@ import { mutatingWebhookConfigurationStrategy } from "./mutatingwebhookconfigura
 import { namespaceProto } from "./namespace.proto.ts";
 import { finalize, namespaceStrategy } from "./namespace.ts";
 import { namespaceStorage } from "./namespace-storage.ts";
+import { networkPolicyStrategy } from "./networkpolicy.ts";
 import { nodeStrategy } from "./node.ts";
 import { podStrategy } from "./pod.ts";
 import { podSubresources } from "./pod-subresources.ts";
@@ -333,6 +334,9 @@ export const RESOURCES: ResourceInfo[] = [
       protobuf: podDisruptionBudgetProto,
     },
   ),
+  row("networking.k8s.io/v1", "networkpolicies", "NetworkPolicy", "V1NetworkPolicy", networkPolicyStrategy, {
+    shortNames: ["netpol"],
+  }),
   row("node.k8s.io/v1", "runtimeclasses", "RuntimeClass", "V1RuntimeClass", runtimeClassStrategy, {
     namespaced: false,
   }),

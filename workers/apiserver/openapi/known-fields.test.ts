@@ -106,6 +106,9 @@ const SAMPLES: Record<string, KubeObject> = {
     reason: "R",
     type: "Normal",
   },
+  "networking.k8s.io/networkpolicies": {
+    spec: { podSelector: {}, egress: [{ ports: [{ port: 53 }] }], ingress: [{ ports: [{ port: 80 }] }] },
+  },
   "node.k8s.io/runtimeclasses": { handler: "wasm" },
   "/limitranges": { spec: { limits: [{ type: "Container", max: { cpu: "1" }, min: { memory: "1Mi" } }] } },
   "/resourcequotas": { spec: { hard: { pods: "2" } } },
