@@ -12,6 +12,7 @@ import { deploymentController } from "../controllers/deployment/index.ts";
 import { endpointsController } from "../controllers/endpoints/index.ts";
 import { garbageCollector } from "../controllers/gc/index.ts";
 import { hpaController } from "../controllers/hpa/index.ts";
+import { ingressStatusController } from "../controllers/ingress/index.ts";
 import { jobController } from "../controllers/job/index.ts";
 import { kubernetesServiceController } from "../controllers/kubernetesservice/index.ts";
 import { namespaceController } from "../controllers/namespace/index.ts";
@@ -48,6 +49,7 @@ export const CONTROLLERS: Controller[] = [
   endpointsController,
   kubernetesServiceController,
   serviceLBController,
+  ingressStatusController,
   nodeIpamController,
   nodeLifecycleController,
   garbageCollector,
