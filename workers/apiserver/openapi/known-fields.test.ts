@@ -100,6 +100,10 @@ const SAMPLES: Record<string, KubeObject> = {
     type: "Normal",
   },
   "node.k8s.io/runtimeclasses": { handler: "wasm" },
+  "networking.k8s.io/ingresses": {
+    spec: { defaultBackend: { service: { name: "web", port: { number: 80 } } } },
+  },
+  "networking.k8s.io/ingressclasses": { spec: { controller: "edgeplane.dev/ingress" } },
   "authentication.k8s.io/tokenreviews": { spec: { token: "t", audiences: ["a"] } },
   "rbac.authorization.k8s.io/roles": { rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["get"] }] },
   "rbac.authorization.k8s.io/clusterroles": { rules: [{ nonResourceURLs: ["/healthz"], verbs: ["get"] }] },
