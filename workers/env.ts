@@ -52,4 +52,12 @@ export interface Env extends StoreEnv, JoinEnv, MetricsEnv {
   HPA_SYNC_PERIOD_SECONDS?: string;
   /** Pod Security level (privileged, baseline, restricted) for namespaces without pod-security labels (default baseline). */
   POD_SECURITY_DEFAULT?: string;
+  /** Ingress at the edge: comma-separated domains whose hosts (and subdomains) are served as Ingress, not as the API (workers/ingress). */
+  INGRESS_DOMAINS?: string;
+  /** What Ingresses of the edgeplane class show in status.loadBalancer.ingress: an IP or a hostname (unset: nothing). */
+  INGRESS_ADDRESS?: string;
+  /** Largest request body the ingress carries to a pod (default 16 MiB). */
+  INGRESS_MAX_BODY_BYTES?: string;
+  /** Seconds a pod has to start answering an ingress request (default 60). */
+  INGRESS_RESPONSE_TIMEOUT_SECONDS?: string;
 }

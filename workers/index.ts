@@ -5,14 +5,18 @@
  *               /join.sh, /edgeplane/v1/join/  joining a host: installer, agent bundle, CA (workers/join; no auth)
  *               /ui, /ui/assets/        the dashboard's static files (workers/dashboard; no auth, no data)
  *               /edgeplane/v1/metrics/ node agents' resource-metrics samples (workers/metrics)
+ *               hosts under INGRESS_DOMAINS  edge Ingress (workers/ingress)
  *               everything else        the Kubernetes API server (workers/apiserver)
+ * Ingress     — the ingress front door alone (npm start's ingress port).
  * scheduled() — the per-minute full resync of scheduler and controllers; writes
  *               also wake them within milliseconds through the API server's onWrite hook.
  */
 
+import { WorkerEntrypoint } from "cloudflare:workers";
 import { apiServerForEnv } from "./apiserver/index.ts";
 import { handleDashboard, isDashboardPath } from "./dashboard/index.ts";
 import type { Env } from "./env.ts";
+import { handleIngress, isIngressHost } from "./ingress/index.ts";
 import { handleJoin, isJoinPath } from "./join/index.ts";
 import { resync, wake } from "./manager/index.ts";
 import { handleMetricsPush, METRICS_PUSH_PREFIX } from "./metrics/push.ts";
@@ -27,9 +31,18 @@ export { MetricsObject } from "../durable-objects/metrics/object.ts";
 export { StoreObject } from "../durable-objects/store/object.ts";
 export { TunnelObject } from "../durable-objects/tunnel/object.ts";
 
+/** The ingress front door as its own entrypoint: every request is an ingress request (the local ingress port). */
+export class IngressEntrypoint extends WorkerEntrypoint<Env> {
+  override async fetch(request: Request): Promise<Response> {
+    return handleIngress(request, this.env);
+  }
+}
+
 export default {
   async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
-    const path = new URL(request.url).pathname;
+    const url = new URL(request.url);
+    if (isIngressHost(env, request.headers.get("Host") ?? url.host)) return handleIngress(request, env);
+    const path = url.pathname;
     if (path === "/v2" || path.startsWith("/v2/")) return handleRegistry(request, env, ctx);
     if (path.startsWith("/edgeplane/v1/tunnel/")) return handleTunnelConnect(request, env, ctx);
     if (isJoinPath(path)) return handleJoin(request, env, ctx);

@@ -54,6 +54,7 @@ function configFromEnv(env: Env): ControllerConfig {
     hpaSyncPeriodSeconds:
       seconds(env.HPA_SYNC_PERIOD_SECONDS, defaultConfig.hpaSyncPeriodSeconds) ||
       defaultConfig.hpaSyncPeriodSeconds,
+    ingressAddress: env.INGRESS_ADDRESS || undefined,
   };
 }
 

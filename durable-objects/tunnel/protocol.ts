@@ -46,8 +46,8 @@ export function tunnelPath(node: string): string {
 // hibernated object wakes up knowing every stream.
 // ---------------------------------------------------------------------------
 
-/** What a stream carries; the agent has one handler per kind. */
-export type StreamKind = "exec" | "attach" | "portforward" | "logs";
+/** What a stream carries; the agent has one handler per kind ("http": one ingress request, workers/ingress/wire.ts). */
+export type StreamKind = "exec" | "attach" | "portforward" | "logs" | "http";
 
 /** Object → agent (JSON text): open stream `stream` for a pod. */
 export interface StreamOpen {

@@ -43,6 +43,7 @@ import { WasmRuntime } from "./runtime/wasm/runtime.ts";
 import { ServiceAccountTokens } from "./service-account-tokens.ts";
 import { StaticPods } from "./static/manager.ts";
 import { isMirrorPod } from "./static/manifest.ts";
+import { httpStreamHandler } from "./streams/http.ts";
 import { remoteCommandHandlers } from "./streams/index.ts";
 import { portForwardHandler } from "./streams/portforward.ts";
 import { TunnelClient } from "./tunnel.ts";
@@ -279,6 +280,8 @@ export class NodeAgent {
         }),
         // Only a pod this agent runs, by uid (a recreated pod of the same name is another pod).
         portforward: portForwardHandler({ podIP: (open) => this.workers.get(open.uid)?.context.podIP }),
+        // Ingress requests: the same rule, only a pod this agent runs (streams/http.ts).
+        http: httpStreamHandler({ podIP: (open) => this.workers.get(open.uid)?.context.podIP }),
       },
     });
     this.tunnel.start();

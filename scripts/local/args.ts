@@ -10,6 +10,8 @@ export interface StartOptions {
   port: number;
   /** Loopback pull-only registry port for the node agents (0: any free port). */
   registryPort: number;
+  /** HTTPS port on 127.0.0.1 serving Ingress by Host (0: any free port). */
+  ingressPort: number;
   /** Where certificates, token, kubeconfig, state and logs live. */
   stateDir: string;
   /** Skip scripts/setup-host.sh even when packages are missing. */
@@ -30,13 +32,14 @@ export interface StartOptions {
 }
 
 /** Usage text for --help. */
-export const USAGE = `Usage: npm start -- [--nodes N] [--port P] [--registry-port P] [--state-dir DIR] [--skip-setup]
+export const USAGE = `Usage: npm start -- [--nodes N] [--port P] [--registry-port P] [--ingress-port P] [--state-dir DIR] [--skip-setup]
                      [--runtimes cri,wasm] [--pod-network CIDR] [--cni-bridge NAME] [--no-service-proxy]
                      [--[no-]node-netns] [--node-network CIDR]
 
   --nodes N          local node agents to start (default 1; 0 for the control plane only)
   --port P           HTTPS API port on 127.0.0.1 (default 6443; 0 picks a free one)
   --registry-port P  loopback, pull-only registry for images in pods (default 6500; 0: any)
+  --ingress-port P   HTTPS port on 127.0.0.1 serving Ingresses by Host (default 8443; 0: any)
   --state-dir DIR    certificates, admin token, kubeconfig, cluster state and logs
                      (default .edgeplane/, or $EDGEPLANE_STATE_DIR)
   --skip-setup       do not run scripts/setup-host.sh for missing Debian packages
@@ -61,6 +64,7 @@ export function parseStartArgs(argv: string[], root: string, env: NodeJS.Process
       nodes: { type: "string", default: "1" },
       port: { type: "string", default: env.EDGEPLANE_PORT ?? "6443" },
       "registry-port": { type: "string", default: env.EDGEPLANE_REGISTRY_PORT ?? "6500" },
+      "ingress-port": { type: "string", default: env.EDGEPLANE_INGRESS_PORT ?? "8443" },
       "state-dir": { type: "string", default: env.EDGEPLANE_STATE_DIR ?? resolve(root, ".edgeplane") },
       "skip-setup": { type: "boolean", default: false },
       runtimes: { type: "string" },
@@ -79,9 +83,11 @@ export function parseStartArgs(argv: string[], root: string, env: NodeJS.Process
   if (!Number.isInteger(nodes) || nodes < 0 || nodes > 50)
     throw new Error(`--nodes must be 0..50, not "${values.nodes}"`);
   const registryPort = Number(values["registry-port"]);
+  const ingressPort = Number(values["ingress-port"]);
   for (const [flag, v] of [
     ["--port", port],
     ["--registry-port", registryPort],
+    ["--ingress-port", ingressPort],
   ] as const) {
     if (!Number.isInteger(v) || v < 0 || v > 65535) throw new Error(`${flag} must be 0..65535, not "${v}"`);
   }
@@ -110,6 +116,7 @@ export function parseStartArgs(argv: string[], root: string, env: NodeJS.Process
     nodes,
     port,
     registryPort,
+    ingressPort,
     stateDir: resolve(values["state-dir"] as string),
     skipSetup: values["skip-setup"] as boolean,
     help: values.help as boolean,

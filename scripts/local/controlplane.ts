@@ -35,6 +35,8 @@ export interface ControlPlaneOptions {
 export interface LocalControlPlane {
   /** https://127.0.0.1:<port> */
   url: string;
+  /** http://127.0.0.1:<port> of the Worker's ingress-only entrypoint (loopback; TLS goes in front). */
+  ingressUrl: URL;
   crons: string[];
   /** Run the scheduled() handler once now, as a cron trigger would. */
   fireCron(cron: string): Promise<void>;
@@ -106,6 +108,9 @@ function importWrangler(): Promise<typeof import("wrangler")> {
   return withoutTheirSignalHandlers(() => import("wrangler"));
 }
 
+/** The Worker's named entrypoint serving only ingress (workers/index.ts). */
+const INGRESS_ENTRYPOINT = "IngressEntrypoint";
+
 /** Start the Worker on 127.0.0.1:<port> over HTTPS, and its cron schedule. */
 export async function startControlPlane(options: ControlPlaneOptions): Promise<LocalControlPlane> {
   const script = await bundleWorker(options.root);
@@ -119,6 +124,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<L
   const worker = {
     ...workerOptions,
     name: "edgeplane",
+    // The ingress front door alone, on a loopback port of its own (scripts/local/ingress-port.ts puts TLS in front).
+    unsafeDirectSockets: [{ host: "127.0.0.1", port: 0, entrypoint: INGRESS_ENTRYPOINT }],
     modules: [{ type: "ESModule", path: join(options.root, "workers/index.js"), contents: script }],
     bindings: { ...((workerOptions.bindings as Record<string, unknown>) ?? {}), ...options.secrets },
     ...(options.tls.caPath && {
@@ -154,8 +161,10 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<L
   };
   const mf = await withoutTheirSignalHandlers(() => new Miniflare(mfOptions));
   let url: string;
+  let ingressUrl: URL;
   try {
     url = (await mf.ready).origin;
+    ingressUrl = await mf.unsafeGetDirectURL("edgeplane", INGRESS_ENTRYPOINT);
   } catch (error) {
     await mf.dispose().catch(() => {});
     log.end();
@@ -180,6 +189,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<L
 
   return {
     url,
+    ingressUrl,
     crons,
     fireCron,
     pid: () => workerdPid,

@@ -27,6 +27,7 @@ import { nodeCriSocket, removeContainerPods, removeWasmSandboxes, whileFrozen } 
 import { type LocalControlPlane, startControlPlane } from "./controlplane.ts";
 import { containerRuntimeProblem, hasCommand, missingPackages, runSetupHost } from "./host.ts";
 import { pushOfflineImages } from "./images.ts";
+import { startIngressPort } from "./ingress-port.ts";
 import type { NodeNetwork } from "./netns.ts";
 import { chooseNodeNetwork, routeToPods, startNodeNetwork } from "./netns-start.ts";
 import { ensureEncryptionKeys, ensurePki, ensureSigningKey } from "./pki.ts";
@@ -81,6 +82,7 @@ async function main(): Promise<void> {
   );
   if (options.port !== 0) await checkPortFree(options.port, "--port");
   if (options.registryPort !== 0) await checkPortFree(options.registryPort, "--registry-port");
+  if (options.ingressPort !== 0) await checkPortFree(options.ingressPort, "--ingress-port");
 
   // The agent bundle join.sh installs is a static asset of the Worker, as `wrangler deploy` builds it.
   await buildAgentBundle(ROOT);
@@ -103,6 +105,8 @@ async function main(): Promise<void> {
       NODE_CIDR_MASK_SIZE: String(nodeCidrMask(options.podNetwork, options.nodes)),
       // The cluster CA pods trust (published to them as the kube-root-ca.crt ConfigMap).
       CLUSTER_CA_CERT: readFileSync(pki.caCert, "utf8"),
+      // What Ingresses show as ADDRESS: the ingress port is on loopback.
+      INGRESS_ADDRESS: "127.0.0.1",
     },
     logFile: join(logs, "control-plane.log"),
     onCron: (cron, error) => {
@@ -136,6 +140,13 @@ async function main(): Promise<void> {
   say(
     `control plane serving ${cp.url} (state in ${show(join(stateDir, "state"))}, crons ${cp.crons.join(", ")})`,
   );
+  const ingress = await startIngressPort({
+    port: options.ingressPort,
+    upstream: cp.ingressUrl,
+    pki: { caCert: pki.caCert, caKey: pki.caKey, dir: join(stateDir, "pki") },
+    fallback: { cert: pki.serverCert, key: pki.serverKey },
+  });
+  running.closers.push(() => ingress.stop());
   const kubeconfig = join(stateDir, "kubeconfig");
   await writeKubeconfig(kubeconfig, "edgeplane-local", { server: cp.url, token: pki.token, ca });
   await chmod(kubeconfig, 0o600);
@@ -211,6 +222,8 @@ async function main(): Promise<void> {
       "  kubectl get pods -w",
       "",
       `Dashboard: ${cp.url}/ui (sign in with the admin token in ${show(stateDir)}/pki/admin-token, or any user's token)`,
+      `Ingress: https://127.0.0.1:${ingress.port} by Host (certificates from ${show(pki.caCert)}), e.g.`,
+      `  curl --cacert ${show(pki.caCert)} --resolve HOST:${ingress.port}:127.0.0.1 https://HOST:${ingress.port}/`,
       "",
       `Logs: ${show(logs)}/. Ctrl-C stops the cluster; state is kept for the next start.`,
       "",

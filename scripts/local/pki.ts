@@ -180,7 +180,7 @@ async function makeServerCert(
 }
 
 /** A P-256 serving certificate for `sans`, signed by the CA (825 days, the most clients accept). */
-async function signLeaf(
+export async function signLeaf(
   dir: string,
   stem: string,
   cn: string,

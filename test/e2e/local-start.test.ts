@@ -55,7 +55,18 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 90
 /** Start npm start and wait for its ready line; returns the server URL. */
 async function start(args: string[] = []): Promise<{ url: string; registry: string; launched: Launched }> {
   const launched = launchNpmStart(
-    ["--state-dir", stateDir, "--port", "0", "--registry-port", "0", "--skip-setup", ...args],
+    [
+      "--state-dir",
+      stateDir,
+      "--port",
+      "0",
+      "--registry-port",
+      "0",
+      "--ingress-port",
+      "0",
+      "--skip-setup",
+      ...args,
+    ],
     NETWORK_ENV,
   );
   running = launched;
@@ -181,6 +192,31 @@ describe("npm start", () => {
       }
     });
     expect(answer).toBe("hello from a wasi:http component, path /from-the-test\n");
+    // The example's Ingress, through the ingress port the banner prints, verified with the cluster CA.
+    const ingressPort = /Ingress: https:\/\/127\.0\.0\.1:(\d+)/.exec(first.launched.output())?.[1];
+    expect(ingressPort).toBeDefined();
+    const viaIngress = (host: string, path: string) =>
+      new Promise<string>((res, rej) =>
+        execFile(
+          "curl",
+          [
+            "-sS",
+            "--cacert",
+            join(stateDir, "pki", "ca.crt"),
+            "--resolve",
+            `${host}:${ingressPort}:127.0.0.1`,
+            "-w",
+            "%{http_code}",
+            `https://${host}:${ingressPort}${path}`,
+          ],
+          (error, stdout) => (error ? rej(error) : res(stdout)),
+        ),
+      );
+    expect(await viaIngress("hello.local", "/via-ingress")).toBe(
+      "hello from a wasi:http component, path /via-ingress\n200",
+    );
+    // Only Ingresses are served there: not the API, whatever the path.
+    expect(await viaIngress("localhost", "/version")).toMatch(/404$/);
 
     const phases = await kubectlOk([
       "get",

@@ -30,7 +30,6 @@ import {
 } from "../../node-agent/src/testing/agent-process.ts";
 import { startTestRegistry, type TestRegistry } from "../../node-agent/src/testing/oci-registry.ts";
 import { ensurePki } from "../../scripts/local/pki.ts";
-// @ts-expect-error plain ESM build script without type declarations
 import { ensureComponents } from "../../wasm/build-components.mjs";
 import { type ControlPlane, startControlPlane } from "./harness.ts";
 
@@ -128,7 +127,7 @@ ${rest}`;
       startTestRegistry(),
     ]);
     busybox = await registry.push(join(images, "oci"), "busybox", "edgeplane/busybox:1");
-    const { httpHello } = (await ensureComponents()) as { httpHello: string };
+    const { httpHello } = await ensureComponents();
     wasmWeb = wasmRegistry.push("samples/http-hello", "v1", [
       {
         mediaType: "application/vnd.bytecodealliance.wasm.component.layer.v0+wasm",

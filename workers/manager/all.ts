@@ -13,6 +13,7 @@ import { disruptionController } from "../controllers/disruption/index.ts";
 import { endpointsController } from "../controllers/endpoints/index.ts";
 import { garbageCollector } from "../controllers/gc/index.ts";
 import { hpaController } from "../controllers/hpa/index.ts";
+import { ingressStatusController } from "../controllers/ingress/index.ts";
 import { jobController } from "../controllers/job/index.ts";
 import { kubernetesServiceController } from "../controllers/kubernetesservice/index.ts";
 import { namespaceController } from "../controllers/namespace/index.ts";
@@ -53,6 +54,7 @@ export const CONTROLLERS: Controller[] = [
   resourceQuotaController,
   kubernetesServiceController,
   serviceLBController,
+  ingressStatusController,
   nodeIpamController,
   nodeLifecycleController,
   garbageCollector,

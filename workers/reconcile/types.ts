@@ -33,6 +33,8 @@ export interface ControllerConfig {
   serviceClusterIPRange: string;
   /** How often each HPA is evaluated (kube: --horizontal-pod-autoscaler-sync-period, 15 s). */
   hpaSyncPeriodSeconds: number;
+  /** Ingress status: the address (IP or hostname) Ingresses of the edgeplane class show (INGRESS_ADDRESS). */
+  ingressAddress?: string;
 }
 
 /** Kubernetes' defaults. */

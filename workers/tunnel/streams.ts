@@ -26,6 +26,8 @@ const STREAM_PROTOCOLS: Record<StreamKind, string[]> = {
   // kubectl 1.31+ (1.30 with KUBECTL_PORT_FORWARD_WEBSOCKETS=true) tunnels SPDY; web clients use v4 channels.
   portforward: ["SPDY/3.1+portforward.k8s.io", "v4.channel.k8s.io"],
   logs: [],
+  // Opened by the Worker's ingress (workers/ingress), never by a client's upgrade.
+  http: [],
 };
 
 /**

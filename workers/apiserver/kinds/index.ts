@@ -30,6 +30,8 @@ import { eventsV1Strategy } from "./events-v1.ts";
 import { hpaV1Proto, hpaV2Proto } from "./hpa.proto.ts";
 import { hpaStrategy } from "./hpa.ts";
 import { fromV1, hpaV1Strategy, toV1 } from "./hpa-v1.ts";
+import { defaultIngressClass, ingressStrategy } from "./ingress.ts";
+import { ingressClassStorage, ingressClassStrategy } from "./ingressclass.ts";
 import { jobProto } from "./job.proto.ts";
 import { jobStrategy } from "./job.ts";
 import { leaseStrategy } from "./lease.ts";
@@ -336,6 +338,16 @@ export const RESOURCES: ResourceInfo[] = [
   ),
   row("networking.k8s.io/v1", "networkpolicies", "NetworkPolicy", "V1NetworkPolicy", networkPolicyStrategy, {
     shortNames: ["netpol"],
+  }),
+  // networking.k8s.io/v1: served by the Worker itself (workers/ingress)
+  row("networking.k8s.io/v1", "ingresses", "Ingress", "V1Ingress", ingressStrategy, {
+    shortNames: ["ing"],
+    subresources: { status: true },
+    rest: { admission: [defaultIngressClass] },
+  }),
+  row("networking.k8s.io/v1", "ingressclasses", "IngressClass", "V1IngressClass", ingressClassStrategy, {
+    namespaced: false,
+    rest: ingressClassStorage,
   }),
   row("node.k8s.io/v1", "runtimeclasses", "RuntimeClass", "V1RuntimeClass", runtimeClassStrategy, {
     namespaced: false,

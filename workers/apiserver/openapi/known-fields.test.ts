@@ -116,6 +116,10 @@ const SAMPLES: Record<string, KubeObject> = {
   "scheduling.k8s.io/priorityclasses": { value: 1000, description: "d" },
   "admissionregistration.k8s.io/validatingwebhookconfigurations": { webhooks: [webhookSample] },
   "admissionregistration.k8s.io/mutatingwebhookconfigurations": { webhooks: [webhookSample] },
+  "networking.k8s.io/ingresses": {
+    spec: { defaultBackend: { service: { name: "web", port: { number: 80 } } } },
+  },
+  "networking.k8s.io/ingressclasses": { spec: { controller: "edgeplane.dev/ingress" } },
   "authentication.k8s.io/tokenreviews": { spec: { token: "t", audiences: ["a"] } },
   "rbac.authorization.k8s.io/roles": { rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["get"] }] },
   "rbac.authorization.k8s.io/clusterroles": { rules: [{ nonResourceURLs: ["/healthz"], verbs: ["get"] }] },

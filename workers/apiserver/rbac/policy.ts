@@ -214,6 +214,12 @@ export const BOOTSTRAP_CLUSTER_ROLES: ClusterRole[] = [
       ["/healthz", "/healthz/*", "/livez", "/livez/*", "/metrics", "/metrics/slis", "/readyz", "/readyz/*"],
     ),
   ]),
+  // The Worker's ingress front door (workers/ingress): reads routes, Services and their endpoints, nothing else.
+  clusterRole("system:edgeplane:ingress", [
+    rule(READ, ["networking.k8s.io"], ["ingresses", "ingressclasses"]),
+    rule(READ, [""], ["services"]),
+    rule(READ, ["discovery.k8s.io"], ["endpointslices"]),
+  ]),
   clusterRole("system:auth-delegator", [
     rule(["create"], ["authentication.k8s.io"], ["tokenreviews"]),
     rule(["create"], ["authorization.k8s.io"], ["subjectaccessreviews"]),
@@ -238,4 +244,5 @@ export const BOOTSTRAP_CLUSTER_ROLE_BINDINGS: ClusterRoleBinding[] = [
   binding("system:public-info-viewer", ["system:authenticated", "system:unauthenticated"]),
   binding("system:service-account-issuer-discovery", ["system:serviceaccounts"]),
   binding("system:monitoring", ["system:monitoring"]),
+  binding("system:edgeplane:ingress", ["system:edgeplane:ingress"]),
 ];
