@@ -163,8 +163,9 @@ export const ingressStrategy: Strategy<Ingress> = {
  */
 export const defaultIngressClass: AdmissionPlugin = {
   name: "DefaultIngressClass",
-  async admit({ operation, object, registry }) {
-    if (operation !== "CREATE") return;
+  // Every kind's own plugins run for every resource (admission/chain.ts): act on Ingresses only.
+  async admit({ info, operation, object, registry }) {
+    if (info.group !== "networking.k8s.io" || info.resource !== "ingresses" || operation !== "CREATE") return;
     const ingress = object as KubeObject & Ingress;
     if (ingress.spec?.ingressClassName) return;
     if (ingress.metadata?.annotations?.["kubernetes.io/ingress.class"]) return;
