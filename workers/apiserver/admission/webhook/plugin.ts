@@ -4,8 +4,8 @@
  * (configurations in name order, webhooks in list order) and applies their
  * JSON patches, so the object's own validation then checks the result;
  * `validate` calls the matching validating webhooks in parallel and refuses
- * with the first denial. The configurations are read from the registry on
- * every write, so a new webhook applies to the next request.
+ * with the first denial. The configurations come from the isolate's cache
+ * (cache.ts) when one is given, else from the registry on every write.
  */
 import jsonpatch from "fast-json-patch";
 import type { KubeObject } from "../../../client/kube.ts";
@@ -82,9 +82,12 @@ async function webhooksOf(
   const items = options.cache
     ? await options.cache.get(source, resource)
     : (await source.list(resource)).items;
-  return [...items]
-    .sort((a, b) => (a.metadata?.name ?? "").localeCompare(b.metadata?.name ?? ""))
-    .flatMap((config) => (Array.isArray(config.webhooks) ? (config.webhooks as WebhookSpec[]) : []));
+  return (
+    [...items]
+      // Byte order, as kube sorts configurations by name (not the locale's order).
+      .sort((a, b) => ((a.metadata?.name ?? "") < (b.metadata?.name ?? "") ? -1 : 1))
+      .flatMap((config) => (Array.isArray(config.webhooks) ? (config.webhooks as WebhookSpec[]) : []))
+  );
 }
 
 /** The webhooks of one kind that this write reaches. */
@@ -154,10 +157,10 @@ function reviewRequest(attrs: AdmissionAttributes, match: MatchAttributes): Revi
 
 /**
  * Call one webhook, or skip it as kube does: its objectSelector and
- * matchConditions decide on the object as it is now (an evaluation error is a 403 under Fail), a dry
- * run never reaches a webhook with side effects (the request is refused
- * instead), and a call failure is ignored under failurePolicy Ignore and is a
- * 500 under Fail.
+ * matchConditions decide on the object as it is now (an evaluation error is
+ * a 403 under Fail), a dry run never reaches a webhook with side effects
+ * (the request is refused instead), and a call failure is ignored under
+ * failurePolicy Ignore and is a 500 under Fail.
  */
 async function call(
   fetch: WebhookFetch,
