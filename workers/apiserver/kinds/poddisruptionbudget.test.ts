@@ -124,7 +124,16 @@ describe("pods/eviction with disruption budgets", () => {
 
     const first = await evict(call, "a");
     expect(first.status, first.text).toBe(201);
-    expect((await call("GET", `${PODS}/a`)).body.metadata?.deletionTimestamp).toBeTruthy();
+    const evicted = (await call("GET", `${PODS}/a`)).body;
+    expect(evicted.metadata?.deletionTimestamp).toBeTruthy();
+    expect((evicted.status as { conditions: unknown[] }).conditions).toContainEqual(
+      expect.objectContaining({
+        type: "DisruptionTarget",
+        status: "True",
+        reason: "EvictionByEvictionAPI",
+        message: "Eviction API: evicting",
+      }),
+    );
     const spent = (await call("GET", `${PDBS}/web`)).body.status as Record<string, unknown>;
     expect(spent.disruptionsAllowed).toBe(0);
     expect(spent.disruptedPods).toEqual({ a: "2026-01-01T00:00:00Z" });
