@@ -134,6 +134,27 @@ describe("ResourceQuota admission", () => {
     expect(used).toEqual({ pods: "3" });
   });
 
+  it("charges a Service update what it adds (a type change to NodePort), and nothing for an unchanged one", async () => {
+    const { call } = testServer({ resources: RESOURCES });
+    await quotaWithStatus(call, "ports", { "services.nodeports": "0" }, { "services.nodeports": "0" });
+    const SVCS = "/api/v1/namespaces/default/services";
+    const created = await call("POST", SVCS, { metadata: { name: "web" }, spec: { ports: [{ port: 80 }] } });
+    expect(created.status, created.text).toBe(201);
+    const relabel = await call("PUT", `${SVCS}/web`, {
+      ...created.body,
+      metadata: { ...created.body.metadata, labels: { a: "b" } },
+    });
+    expect(relabel.status, relabel.text).toBe(200);
+    const nodePort = await call("PUT", `${SVCS}/web`, {
+      ...relabel.body,
+      spec: { ...(relabel.body.spec as object), type: "NodePort" },
+    });
+    expect(nodePort.status).toBe(403);
+    expect(nodePort.body.message).toBe(
+      'services "web" is forbidden: exceeded quota: ports, requested: services.nodeports=1, used: services.nodeports=0, limited: services.nodeports=0',
+    );
+  });
+
   it("checks but does not charge a dry-run create", async () => {
     const { call } = testServer({ resources: RESOURCES });
     await quotaWithStatus(call, "one", { pods: "1" }, { pods: "0" });
