@@ -140,6 +140,35 @@ describe("LimitRanger admission", () => {
     );
   });
 
+  it("holds a claim's storage request between the PersistentVolumeClaim item's min and max, on create and update", async () => {
+    const { call } = testServer({ resources: RESOURCES });
+    await call(
+      "POST",
+      LIMITS,
+      lr("storage", [{ type: "PersistentVolumeClaim", min: { storage: "1Gi" }, max: { storage: "5Gi" } }]),
+    );
+    const PVCS = "/api/v1/namespaces/default/persistentvolumeclaims";
+    const claim = (name: string, storage: string) => ({
+      metadata: { name },
+      spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage } } },
+    });
+    const small = await call("POST", PVCS, claim("small", "500Mi"));
+    expect(small.status).toBe(403);
+    expect(small.body.message).toBe(
+      'persistentvolumeclaims "small" is forbidden: minimum storage usage per PersistentVolumeClaim is 1Gi, but request is 500Mi',
+    );
+    const ok = await call("POST", PVCS, claim("ok", "2Gi"));
+    expect(ok.status, ok.text).toBe(201);
+    const grown = await call("PUT", `${PVCS}/ok`, {
+      ...ok.body,
+      spec: { ...(ok.body.spec as object), resources: { requests: { storage: "10Gi" } } },
+    });
+    expect(grown.status).toBe(403);
+    expect(grown.body.message).toBe(
+      'persistentvolumeclaims "ok" is forbidden: maximum storage usage per PersistentVolumeClaim is 5Gi, but request is 10Gi',
+    );
+  });
+
   it("leaves pods alone in a namespace without LimitRanges", async () => {
     const { call } = testServer({ resources: RESOURCES });
     const created = await call("POST", PODS, podBody("plain"));

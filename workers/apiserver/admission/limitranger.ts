@@ -4,9 +4,10 @@
  * requests from their Container items (default, defaultRequest), noted in the
  * kubernetes.io/limit-ranger annotation, then min, max and
  * maxLimitRequestRatio are enforced per container (Container items) and over
- * the pod's sums (Pod items); a violation is 403 Forbidden with kube's
- * messages. One list of the namespace's LimitRanges per pod create, shared by
- * both phases; nothing else pays for it.
+ * the pod's sums (Pod items), and a claim's storage request against
+ * PersistentVolumeClaim items (creates and updates); a violation is 403
+ * Forbidden with kube's messages. One list of the namespace's LimitRanges per
+ * pod create or claim write, shared by both phases; nothing else pays for it.
  */
 import type { KubeObject } from "../../client/kube.ts";
 import { formatQuantity, isBinaryQuantity, parseQuantity } from "../../client/quantity.ts";
@@ -19,7 +20,28 @@ type Resources = Record<string, string>;
 
 /** Whether the plugin looks at this request (LimitRanger SupportsAttributes, pods only). */
 function applies(attrs: AdmissionAttributes): boolean {
-  return attrs.operation === "CREATE" && attrs.info.group === "" && attrs.info.resource === "pods";
+  if (attrs.info.group !== "" || attrs.target === "status") return false;
+  // Pod containers cannot change after creation; a claim's storage request can grow.
+  if (attrs.info.resource === "pods") return attrs.operation === "CREATE";
+  return attrs.info.resource === "persistentvolumeclaims";
+}
+
+/** A claim's storage request against PersistentVolumeClaim items (PersistentVolumeClaimValidateLimitFunc). */
+function claimViolations(claim: KubeObject, items: Obj[]): string[] {
+  const requests = obj(obj(obj(claim.spec).resources).requests);
+  const out: string[] = [];
+  for (const item of items) {
+    if (item.type !== "PersistentVolumeClaim") continue;
+    out.push(...violations("PersistentVolumeClaim", { min: item.min }, requests, {}));
+    for (const [k, v] of Object.entries(obj(item.max))) {
+      const req = read(requests, k);
+      if (req === undefined)
+        out.push(`maximum ${k} usage per PersistentVolumeClaim is ${v}.  No request is specified`);
+      else if (req > (parseQuantity(v) ?? 0))
+        out.push(`maximum ${k} usage per PersistentVolumeClaim is ${v}, but request is ${requests[k]}`);
+    }
+  }
+  return out;
 }
 
 /** The namespace's LimitRange items, listed once per request. */
@@ -159,7 +181,7 @@ export function limitRangerAdmission(): AdmissionPlugin {
   return {
     name: "LimitRanger",
     async admit(attrs) {
-      if (!applies(attrs)) return;
+      if (!applies(attrs) || attrs.info.resource !== "pods") return;
       const items = await itemsFor(attrs, memo);
       if (items.length === 0) return;
       const notes = applyDefaults(attrs.object, items);
@@ -171,14 +193,14 @@ export function limitRangerAdmission(): AdmissionPlugin {
     async validate(attrs) {
       if (!applies(attrs)) return;
       const items = await itemsFor(attrs, memo);
-      const found = podViolations(attrs.object, items);
+      const resource = attrs.info.resource;
+      const found =
+        resource === "pods" ? podViolations(attrs.object, items) : claimViolations(attrs.object, items);
       if (found.length === 0) return;
       // utilerrors.NewAggregate prints one error bare, several as [a, b].
       const why = found.length === 1 ? found[0] : `[${found.join(", ")}]`;
-      throw new ApiError("Forbidden", `pods "${attrs.object.metadata?.name ?? ""}" is forbidden: ${why}`, {
-        name: attrs.object.metadata?.name,
-        kind: "pods",
-      });
+      const name = attrs.object.metadata?.name ?? "";
+      throw new ApiError("Forbidden", `${resource} "${name}" is forbidden: ${why}`, { name, kind: resource });
     },
   };
 }

@@ -1,5 +1,6 @@
 /** ResourceQuota kind and admission plugin, through the API server in workerd. */
 import { describe, expect, it } from "vitest";
+import { MemoryStore } from "../../../durable-objects/store/memory.ts";
 import type { KubeObject } from "../../client/kube.ts";
 import { findResource, RESOURCES } from "../kinds/index.ts";
 import { runRegistryTester } from "../registry/tester.ts";
@@ -124,14 +125,51 @@ describe("ResourceQuota admission", () => {
   });
 
   it("lets concurrent creates through only up to the quota (compare-and-set on status.used)", async () => {
-    const { call } = testServer({ resources: RESOURCES });
+    // Every create reads the quota before any of them charges it: only the compare-and-set keeps them honest.
+    const store = new MemoryStore();
+    const read = store.get.bind(store);
+    let gate: (() => void)[] | undefined;
+    store.get = async (key, revision) => {
+      const waiting = gate;
+      if (waiting && key.includes("/resourcequotas/"))
+        await new Promise<void>((release) => {
+          waiting.push(release);
+          if (waiting.length < 8) return;
+          gate = undefined;
+          for (const r of waiting) r();
+        });
+      return read(key, revision);
+    };
+    const { call } = testServer({ resources: RESOURCES, store });
     await quotaWithStatus(call, "three", { pods: "3" }, { pods: "0" });
+    gate = [];
     const results = await Promise.all(Array.from({ length: 8 }, (_, i) => call("POST", PODS, pod(`p${i}`))));
     expect(results.filter((r) => r.status === 201)).toHaveLength(3);
     expect(results.filter((r) => r.status === 403)).toHaveLength(5);
     const used = ((await call("GET", `${QUOTAS}/three`)).body.status as { used: Record<string, string> })
       .used;
     expect(used).toEqual({ pods: "3" });
+  });
+
+  it("charges a Service update what it adds (a type change to NodePort), and nothing for an unchanged one", async () => {
+    const { call } = testServer({ resources: RESOURCES });
+    await quotaWithStatus(call, "ports", { "services.nodeports": "0" }, { "services.nodeports": "0" });
+    const SVCS = "/api/v1/namespaces/default/services";
+    const created = await call("POST", SVCS, { metadata: { name: "web" }, spec: { ports: [{ port: 80 }] } });
+    expect(created.status, created.text).toBe(201);
+    const relabel = await call("PUT", `${SVCS}/web`, {
+      ...created.body,
+      metadata: { ...created.body.metadata, labels: { a: "b" } },
+    });
+    expect(relabel.status, relabel.text).toBe(200);
+    const nodePort = await call("PUT", `${SVCS}/web`, {
+      ...relabel.body,
+      spec: { ...(relabel.body.spec as object), type: "NodePort" },
+    });
+    expect(nodePort.status).toBe(403);
+    expect(nodePort.body.message).toBe(
+      'services "web" is forbidden: exceeded quota: ports, requested: services.nodeports=1, used: services.nodeports=0, limited: services.nodeports=0',
+    );
   });
 
   it("checks but does not charge a dry-run create", async () => {

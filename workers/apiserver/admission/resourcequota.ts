@@ -9,7 +9,9 @@
  * concurrent creates cannot overrun it together; the quota controller's
  * recount frees what deletions (or creates refused later) leave behind. As in
  * kube, a quota whose status.hard the controller has not filled yet does not
- * limit anything. Costs one list of the namespace's quotas per create.
+ * limit anything. Updates are charged what they add, for the kinds whose
+ * updates can grow usage (Services, claims). Costs one list of the
+ * namespace's quotas per such write.
  */
 import type { KubeObject } from "../../client/kube.ts";
 import { formatQuantity, parseQuantity } from "../../client/quantity.ts";
@@ -65,19 +67,42 @@ function charge(attrs: AdmissionAttributes, quota: Quota, delta: Usage, tracked:
   return quota;
 }
 
+/**
+ * Whether quota looks at this write: every create; updates of the spec of
+ * Services (a type change adds NodePorts or a load balancer) and claims (a
+ * larger storage request), as kube's evaluators handle them.
+ */
+function handles(attrs: AdmissionAttributes): boolean {
+  if (attrs.operation === "CREATE") return true;
+  const { group, resource } = attrs.info;
+  return (
+    attrs.target !== "status" &&
+    group === "" &&
+    (resource === "services" || resource === "persistentvolumeclaims")
+  );
+}
+
+/** An update is charged only what it adds (quota.SubtractWithNonNegativeResult). */
+function growthOnly(delta: Usage, previous: Usage): void {
+  for (const [k, v] of Object.entries(delta.amounts))
+    delta.amounts[k] = Math.max(0, v - (previous.amounts[k] ?? 0));
+}
+
 /** The ResourceQuota admission plugin (validating phase; put it last, as kube does). */
 export function resourceQuotaAdmission(): AdmissionPlugin {
   return {
     name: "ResourceQuota",
     async validate(attrs) {
       const namespace = attrs.object.metadata?.namespace;
-      if (attrs.operation !== "CREATE" || !attrs.info.namespaced || !namespace) return;
+      if (!attrs.info.namespaced || !namespace || !handles(attrs)) return;
+      const { group, resource } = attrs.info;
+      const delta = usageOf(group, resource, attrs.object, attrs.ctx.now);
+      if (attrs.old) growthOnly(delta, usageOf(group, resource, attrs.old, attrs.ctx.now));
+      if (Object.values(delta.amounts).every((v) => v === 0)) return;
       const info = attrs.registry.lookup("", "resourcequotas");
       if (!info) return;
       const quotas = (await attrs.registry.list(info, namespace)).items as Quota[];
       if (quotas.length === 0) return;
-      const { group, resource } = attrs.info;
-      const delta = usageOf(group, resource, attrs.object, attrs.ctx.now);
       const charged: { quota: Quota; tracked: string[] }[] = [];
       for (const quota of quotas) {
         if (!scopesMatch(quota.spec?.scopes ?? [], group, resource, attrs.object)) continue;
@@ -87,7 +112,7 @@ export function resourceQuotaAdmission(): AdmissionPlugin {
           if (missing)
             throw forbidden(attrs, `failed quota: ${quota.metadata?.name}: must specify ${missing}`);
         }
-        const tracked = hardNames.filter((k) => k in delta.amounts);
+        const tracked = hardNames.filter((k) => (delta.amounts[k] ?? 0) > 0);
         if (tracked.length === 0) continue;
         // Check every quota before charging any.
         charge(attrs, structuredClone(quota), delta, tracked);

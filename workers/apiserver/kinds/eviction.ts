@@ -5,7 +5,7 @@
  * selecting it must allow a disruption: its status.disruptionsAllowed is
  * decremented and the pod recorded in status.disruptedPods by a
  * compare-and-set write (retried on conflict against the fresh budget), and
- * only then is the pod deleted; a budget with nothing to give answers 429
+ * only then is the pod marked DisruptionTarget and deleted; a budget with nothing to give answers 429
  * TooManyRequests, which `kubectl drain` retries. An unready pod passes
  * without spending the budget while the application is healthy, and is then
  * deleted only at the resourceVersion that was judged (a pod that became
@@ -130,6 +130,55 @@ async function budgetsFor(registry: RegistryAccess, pod: KubeObject): Promise<Pd
   });
 }
 
+/**
+ * Mark the pod DisruptionTarget=True (EvictionByEvictionAPI) through its
+ * status, then delete it (addConditionAndDeletePod); a resourceVersion
+ * precondition moves to the version that write made.
+ */
+async function markAndDelete(
+  req: SubresourceRequest,
+  grace: number | undefined,
+  resourceVersion: string | undefined,
+): Promise<void> {
+  const pods = lookup(req.registry, "", "pods");
+  let pinned = resourceVersion;
+  if (!req.ctx.dryRun) {
+    const marked = await req.registry.update(
+      pods,
+      req.namespace,
+      req.name,
+      (pod) => {
+        if (resourceVersion && pod.metadata?.resourceVersion !== resourceVersion)
+          throw errors.conflict(
+            "pods",
+            req.name,
+            "the object has been modified; please apply your changes to the latest version and try again",
+          );
+        const status = obj(pod.status);
+        const old = list(status.conditions).find((c) => c.type === "DisruptionTarget");
+        const condition = {
+          type: "DisruptionTarget",
+          status: "True",
+          lastProbeTime: null,
+          lastTransitionTime: old?.status === "True" ? old.lastTransitionTime : timestamp(req.ctx.now),
+          reason: "EvictionByEvictionAPI",
+          message: "Eviction API: evicting",
+        };
+        const others = list(status.conditions).filter((c) => c.type !== "DisruptionTarget");
+        pod.status = { ...status, conditions: [...others, condition] };
+        return pod;
+      },
+      { ...req.ctx, subresource: "status" },
+      { manager: "", target: "status" },
+    );
+    if (resourceVersion) pinned = marked.metadata?.resourceVersion;
+  }
+  await req.registry.delete(pods, req.namespace, req.name, req.ctx, {
+    gracePeriodSeconds: grace,
+    preconditions: pinned ? { resourceVersion: pinned } : undefined,
+  });
+}
+
 async function evict(req: SubresourceRequest, grace: number | undefined): Promise<void> {
   const pods = lookup(req.registry, "", "pods");
   const pod = await req.registry.get(pods, req.namespace, req.name);
@@ -137,11 +186,11 @@ async function evict(req: SubresourceRequest, grace: number | undefined): Promis
   const phase = obj(pod.status).phase;
   if (canIgnoreBudget(pod)) {
     // A running or pending pod is deleted at the version judged, not racing another budget-affecting write.
-    const pin = phase !== "Succeeded" && phase !== "Failed" ? { resourceVersion } : undefined;
-    await req.registry.delete(pods, req.namespace, req.name, req.ctx, {
-      gracePeriodSeconds: grace,
-      preconditions: pin,
-    });
+    await markAndDelete(
+      req,
+      grace,
+      phase !== "Succeeded" && phase !== "Failed" ? resourceVersion : undefined,
+    );
     return;
   }
   const budgets = await budgetsFor(req.registry, pod);
@@ -172,10 +221,7 @@ async function evict(req: SubresourceRequest, grace: number | undefined): Promis
       );
   }
   try {
-    await req.registry.delete(pods, req.namespace, req.name, req.ctx, {
-      gracePeriodSeconds: grace,
-      preconditions: pinned ? { resourceVersion } : undefined,
-    });
+    await markAndDelete(req, grace, pinned ? resourceVersion : undefined);
   } catch (error) {
     // The unready pod changed since it was judged (it may be ready now): the client should look again.
     if (pinned && error instanceof ApiError && error.code === 409)

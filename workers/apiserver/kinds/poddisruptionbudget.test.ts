@@ -1,5 +1,6 @@
 /** policy/v1 PodDisruptionBudget: registry-tester examples, kube's columns, and the eviction subresource guarded by budgets. */
 import { describe, expect, it } from "vitest";
+import { MemoryStore } from "../../../durable-objects/store/memory.ts";
 import type { KubeObject } from "../../client/kube.ts";
 import { runRegistryTester } from "../registry/tester.ts";
 import { testServer } from "../testing/fixture.ts";
@@ -124,7 +125,16 @@ describe("pods/eviction with disruption budgets", () => {
 
     const first = await evict(call, "a");
     expect(first.status, first.text).toBe(201);
-    expect((await call("GET", `${PODS}/a`)).body.metadata?.deletionTimestamp).toBeTruthy();
+    const evicted = (await call("GET", `${PODS}/a`)).body;
+    expect(evicted.metadata?.deletionTimestamp).toBeTruthy();
+    expect((evicted.status as { conditions: unknown[] }).conditions).toContainEqual(
+      expect.objectContaining({
+        type: "DisruptionTarget",
+        status: "True",
+        reason: "EvictionByEvictionAPI",
+        message: "Eviction API: evicting",
+      }),
+    );
     const spent = (await call("GET", `${PDBS}/web`)).body.status as Record<string, unknown>;
     expect(spent.disruptionsAllowed).toBe(0);
     expect(spent.disruptedPods).toEqual({ a: "2026-01-01T00:00:00Z" });
@@ -147,6 +157,39 @@ describe("pods/eviction with disruption budgets", () => {
       },
     });
     expect((await call("GET", `${PODS}/b`)).body.metadata?.deletionTimestamp).toBeUndefined();
+  });
+
+  it("lets only as many concurrent evictions through as the budget allows (compare-and-set on its status)", async () => {
+    // Every eviction reads the budget before any of them writes it: only the compare-and-set keeps them honest.
+    const store = new MemoryStore();
+    const read = store.get.bind(store);
+    let gate: (() => void)[] | undefined;
+    store.get = async (key, revision) => {
+      const waiting = gate;
+      if (waiting && key.includes("/poddisruptionbudgets/"))
+        await new Promise<void>((release) => {
+          waiting.push(release);
+          if (waiting.length < 5) return;
+          gate = undefined;
+          for (const r of waiting) r();
+        });
+      return read(key, revision);
+    };
+    const { call } = testServer({ resources: RESOURCES, store });
+    const names = ["a", "b", "c", "d", "e"];
+    for (const name of names) await runningPod(call, name);
+    await budget(call, "web", {
+      disruptionsAllowed: 2,
+      currentHealthy: 5,
+      desiredHealthy: 3,
+      expectedPods: 5,
+    });
+    gate = [];
+    const answers = await Promise.all(names.map((name) => evict(call, name)));
+    expect(answers.map((a) => a.status).sort()).toEqual([201, 201, 429, 429, 429]);
+    const status = (await call("GET", `${PDBS}/web`)).body.status as Record<string, unknown>;
+    expect(status.disruptionsAllowed).toBe(0);
+    expect(Object.keys(status.disruptedPods as object)).toHaveLength(2);
   });
 
   it("answers 429 with a retry hint while the controller has not seen the budget's generation", async () => {

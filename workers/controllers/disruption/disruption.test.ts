@@ -173,6 +173,55 @@ describe("disruption controller", () => {
     expect(client.events.map((e) => e.reason)).toEqual(["CalculateExpectedPodCountFailed"]);
   });
 
+  it("reads a custom owner's scale through its scale subresource, found by discovery (getScaleController)", async () => {
+    const WIDGETS = { group: "example.com", version: "v1", resource: "widgets", namespaced: true };
+    /** The fake client plus what a served CRD with a scale subresource answers. */
+    class WithWidgets extends FakeClient {
+      override async request(...args: unknown[]): Promise<Response> {
+        const path = String(args[0]);
+        if (path !== "/apis/example.com/v1") return new Response("{}", { status: 404 });
+        return Response.json({
+          resources: [
+            { name: "widgets", kind: "Widget", namespaced: true },
+            { name: "widgets/scale", kind: "Scale", namespaced: true },
+          ],
+        });
+      }
+      override async get<T extends KubeObject>(
+        ref: typeof WIDGETS,
+        namespace: string | undefined,
+        name: string,
+        sub?: string,
+      ): Promise<T> {
+        if (ref.resource !== "widgets") return super.get<T>(ref, namespace, name);
+        expect([namespace, name, sub]).toEqual(["default", "w", "scale"]);
+        return {
+          kind: "Scale",
+          metadata: { name: "w", namespace: "default", uid: "widget-uid" },
+          spec: { replicas: 6 },
+        } as unknown as T;
+      }
+    }
+    const owned = (name: string) => {
+      const p = member(name);
+      p.metadata.ownerReferences = [
+        { apiVersion: "example.com/v1", kind: "Widget", name: "w", uid: "widget-uid", controller: true },
+      ];
+      return p;
+    };
+    const client = new WithWidgets([
+      { ref: R.poddisruptionbudgets, objects: [budget({ minAvailable: "50%" })] },
+      { ref: R.pods, objects: [owned("a"), owned("b"), owned("c"), owned("d")] },
+    ]);
+    await reconcileDisruption("default/web", testDeps(client, NOW));
+    expect(statusOf(client)).toMatchObject({
+      expectedPods: 6,
+      desiredHealthy: 3,
+      currentHealthy: 4,
+      disruptionsAllowed: 1,
+    });
+  });
+
   it("allows nothing while the budget selects no pods", async () => {
     const client = new FakeClient([
       { ref: R.poddisruptionbudgets, objects: [budget({ maxUnavailable: 1 })] },

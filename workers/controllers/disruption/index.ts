@@ -2,7 +2,7 @@
  * Disruption controller (kube's pkg/controller/disruption): keep each
  * PodDisruptionBudget's status: the pods it selects, how many are healthy
  * (Ready, not being deleted, not just evicted), how many must stay healthy
- * (minAvailable, or the owners' scale minus maxUnavailable), how many
+ * (minAvailable, or the owners' scale minus maxUnavailable: scale.ts), how many
  * disruptions that allows, the DisruptionAllowed condition, and the
  * disruptedPods the eviction subresource records (dropped once the pod is
  * deleting, or after kube's two-minute DeletionTimeout). A budget it cannot
@@ -44,14 +44,14 @@ async function expectedCounts(
 ): Promise<{ expected: number; desired: number; unmanaged: string[] }> {
   const spec = pdb.spec ?? {};
   if (spec.maxUnavailable !== undefined) {
-    const { expected, unmanaged } = await expectedScale(pods, deps.cache);
+    const { expected, unmanaged } = await expectedScale(pods, deps.cache, deps.client);
     const desired = Math.max(0, expected - scaled(spec.maxUnavailable, expected));
     return { expected, desired, unmanaged };
   }
   if (typeof spec.minAvailable === "number")
     return { expected: pods.length, desired: spec.minAvailable, unmanaged: [] };
   if (typeof spec.minAvailable === "string") {
-    const { expected, unmanaged } = await expectedScale(pods, deps.cache);
+    const { expected, unmanaged } = await expectedScale(pods, deps.cache, deps.client);
     return { expected, desired: scaled(spec.minAvailable, expected), unmanaged };
   }
   return { expected: 0, desired: 0, unmanaged: [] };

@@ -9,6 +9,7 @@
  */
 import type { KubeObject, ResourceRef } from "../../client/kube.ts";
 import { R } from "../../client/resources.ts";
+import { ApiError } from "../../client/status.ts";
 import type { ResourceQuota } from "../../client/types.ts";
 import { keyOf, splitKey } from "../../reconcile/k8s.ts";
 import { countName, emptyUsage, formatUsage, scopesMatch, usageOf } from "../../reconcile/quota.ts";
@@ -42,6 +43,42 @@ function sourceOf(name: string): ResourceRef | undefined {
   return legacy[name];
 }
 
+/**
+ * How many objects of a count/<resource>[.<group>] the controllers do not
+ * cache (custom resources, rarer core kinds) the namespace holds: one paged
+ * list through the API at the group's preferred version; 0 when not served.
+ */
+async function countUncached(name: string, namespace: string | undefined, deps: Deps): Promise<number> {
+  const spec = name.slice("count/".length);
+  const dot = spec.indexOf(".");
+  const resource = dot < 0 ? spec : spec.slice(0, dot);
+  const group = dot < 0 ? "" : spec.slice(dot + 1);
+  let version = "v1";
+  if (group) {
+    const response = await deps.client.request(`/apis/${group}`).catch(() => undefined);
+    if (!response?.ok) return 0;
+    const doc = (await response.json()) as { preferredVersion?: { version?: string } };
+    if (!doc.preferredVersion?.version) return 0;
+    version = doc.preferredVersion.version;
+  }
+  const ref: ResourceRef = { group, version, resource, namespaced: true };
+  let count = 0;
+  let next: string | undefined;
+  do {
+    const page = await deps.client
+      .list(ref, namespace, { limit: 500, continue: next })
+      .catch((error: unknown) => {
+        // Not served (or not namespaced): nothing of it can exist in the namespace.
+        if (error instanceof ApiError && (error.code === 404 || error.code === 405)) return undefined;
+        throw error;
+      });
+    if (!page) return 0;
+    count += page.items.length;
+    next = page.metadata?.continue || undefined;
+  } while (next);
+  return count;
+}
+
 /** Reconcile one quota ("namespace/name"). */
 export async function reconcileQuota(key: string, deps: Deps): Promise<Result | undefined> {
   const { namespace, name } = splitKey(key);
@@ -64,7 +101,9 @@ export async function reconcileQuota(key: string, deps: Deps): Promise<Result | 
       for (const [k, v] of Object.entries(u.amounts)) usage.amounts[k] = (usage.amounts[k] ?? 0) + v;
       for (const k of u.binary) usage.binary.add(k);
     }
-  const counted = [...byRef.values()].flat().sort();
+  const uncached = Object.keys(hard).filter((k) => k.startsWith("count/") && !sourceOf(k));
+  for (const k of uncached) usage.amounts[k] = await countUncached(k, namespace, deps);
+  const counted = [...byRef.values()].flat().concat(uncached).sort();
   const status = { hard: { ...hard }, used: formatUsage(usage, counted, hard) };
   if (JSON.stringify(status) === JSON.stringify({ hard: quota.status?.hard, used: quota.status?.used }))
     return undefined;

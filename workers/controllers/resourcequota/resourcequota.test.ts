@@ -93,4 +93,41 @@ describe("resourcequota controller", () => {
     await reconcileQuota("default/q", testDeps(client));
     expect(statusOf(client)).toMatchObject({ used: { pods: "0" } });
   });
+
+  it("counts resources the controllers do not cache (count/<resource>.<group>) through the API", async () => {
+    const WIDGETS = { group: "example.com", version: "v1", resource: "widgets", namespaced: true };
+    /** The fake client plus the discovery document of a served CRD group. */
+    class WithWidgets extends FakeClient {
+      override async request(...args: unknown[]): Promise<Response> {
+        if (args[0] === "/apis/example.com") return Response.json({ preferredVersion: { version: "v1" } });
+        return new Response("{}", { status: 404 });
+      }
+    }
+    const widget = (name: string, namespace = "default"): KubeObject => ({
+      apiVersion: "example.com/v1",
+      kind: "Widget",
+      metadata: { name, namespace },
+    });
+    const client = new WithWidgets([
+      {
+        ref: R.resourcequotas,
+        objects: [
+          quota({
+            "count/widgets.example.com": "5",
+            "count/podtemplates": "2",
+            "count/gadgets.nowhere.io": "1",
+          }),
+        ],
+      },
+      { ref: WIDGETS, objects: [widget("a"), widget("b"), widget("c", "other")] },
+      {
+        ref: { group: "", version: "v1", resource: "podtemplates", namespaced: true },
+        objects: [{ apiVersion: "v1", kind: "PodTemplate", metadata: { name: "t", namespace: "default" } }],
+      },
+    ]);
+    await reconcileQuota("default/q", testDeps(client));
+    expect(statusOf(client)).toMatchObject({
+      used: { "count/widgets.example.com": "2", "count/podtemplates": "1", "count/gadgets.nowhere.io": "0" },
+    });
+  });
 });
