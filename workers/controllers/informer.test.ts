@@ -49,7 +49,7 @@ function informers(client: KubeClient, events: InformerEvent[] = []): InformerCa
 }
 
 describe("InformerCache", () => {
-  it("lists once, then follows the watch and reports each change", async () => {
+  it("lists once (reporting what it found as ADDED, as client-go does), then follows the watch and reports each change", async () => {
     const kube = cluster();
     await kube.create(R.configmaps, "default", cm("before"));
     const events: InformerEvent[] = [];
@@ -60,7 +60,7 @@ describe("InformerCache", () => {
     await kube.create(R.configmaps, "default", cm("after", { a: "1" }));
     await kube.patch(R.configmaps, "default", "before", "merge", { data: { b: "2" } });
     await kube.delete(R.configmaps, "default", "after");
-    await until("three events", () => events.length >= 3);
+    await until("four events", () => events.length >= 4);
 
     // Each event carries the object, and the cached copy it replaced (what controllers map to keys).
     const data = (o: KubeObject | undefined) => (o as { data?: Record<string, string> } | undefined)?.data;
@@ -73,6 +73,8 @@ describe("InformerCache", () => {
         old: data(e.old),
       })),
     ).toEqual([
+      // The first list's object: a controller that did not start this informer hears of it too.
+      { resource: "/configmaps", type: "ADDED", name: "before", data: {}, old: undefined },
       { resource: "/configmaps", type: "ADDED", name: "after", data: { a: "1" }, old: undefined },
       { resource: "/configmaps", type: "MODIFIED", name: "before", data: { b: "2" }, old: {} },
       { resource: "/configmaps", type: "DELETED", name: "after", data: { a: "1" }, old: { a: "1" } },

@@ -44,7 +44,6 @@ class Informer {
   readonly synced: Promise<void>;
   /** False while the watch is down (between an end and the re-watch). */
   live = false;
-  private listed = false;
 
   constructor(
     private readonly client: KubeClient,
@@ -130,15 +129,15 @@ class Informer {
     this.tombstones.clear();
     this.array = undefined;
     this.resourceVersion = revision;
-    // A relist (after 410) may have missed changes: report each difference, as client-go's replace does.
-    if (this.listed) {
-      for (const [k, o] of items) {
-        const old = before.get(k);
-        if (old !== o) this.report(old ? "MODIFIED" : "ADDED", o, old);
-      }
-      for (const [k, o] of before) if (!items.has(k)) this.report("DELETED", o, o);
+    // Report each difference, as client-go's replace does: on a relist (after 410) the changes it may have
+    // missed, on the first list every object as ADDED. An informer is started by whichever controller uses
+    // the resource first, and the write hook's poke for a resource whose watch runs is dropped (the watch
+    // brings it): an object the first list took in unreported would reach no other watcher of the resource.
+    for (const [k, o] of items) {
+      const old = before.get(k);
+      if (old !== o) this.report(old ? "MODIFIED" : "ADDED", o, old);
     }
-    this.listed = true;
+    for (const [k, o] of before) if (!items.has(k)) this.report("DELETED", o, o);
   }
 
   /** Watch from the last revision until stopped; relist after 410, back off after other failures. */
