@@ -119,6 +119,32 @@ describe("PriorityClass and preemption through kubectl", () => {
     );
   });
 
+  it("kubectl create priorityclass (a protobuf body from kubectl 1.32+) makes the class it asks for", async () => {
+    const r = await cp.kubectl([
+      "create",
+      "priorityclass",
+      "batch",
+      "--value=-5",
+      "--description=background work",
+      "--preemption-policy=Never",
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const got = await cp.kubectl(["get", "priorityclass", "batch", "-o", "json"]);
+    expect(JSON.parse(got.stdout)).toMatchObject({
+      value: -5,
+      description: "background work",
+      preemptionPolicy: "Never",
+    });
+    const second = await cp.kubectl(["create", "priorityclass", "dflt", "--value=1", "--global-default"]);
+    expect(second.code, second.stderr).toBe(0);
+    const third = await cp.kubectl(["create", "priorityclass", "dflt2", "--value=2", "--global-default"]);
+    expect(third.stderr).toContain(
+      "PriorityClass dflt is already marked as default. Only one default can exist",
+    );
+    // A default class would give the fillers below its priority: remove it again.
+    expect((await cp.kubectl(["delete", "priorityclass", "dflt"])).code).toBe(0);
+  });
+
   it("refuses a pod naming a PriorityClass that does not exist, with kube's message", async () => {
     const r = await cp.kubectl([
       "run",
