@@ -113,6 +113,10 @@ describe("PriorityClass and preemption through kubectl", () => {
     expect(lines[0].split(/\s+/)).toEqual(["NAME", "VALUE", "GLOBAL-DEFAULT", "AGE", "PREEMPTIONPOLICY"]);
     expect(r.stdout).toMatch(/^system-cluster-critical\s+2000000000\s+false\s+\S+\s+PreemptLowerPriority$/m);
     expect(r.stdout).toMatch(/^system-node-critical\s+2000001000\s+false\s+\S+\s+PreemptLowerPriority$/m);
+    const explained = await cp.kubectl(["explain", "priorityclass.preemptionPolicy"]);
+    expect(explained.stdout).toMatch(/KIND:\s+PriorityClass/);
+    expect(explained.stdout).toMatch(/GROUP:\s+scheduling.k8s.io\n/);
+    expect(explained.stdout).toMatch(/FIELD:\s+preemptionPolicy <string>/);
     const del = await cp.kubectl(["delete", "priorityclass", "system-node-critical"]);
     expect(del.stderr).toContain(
       'Error from server (Forbidden): priorityclasses.scheduling.k8s.io "system-node-critical" is forbidden: this is a system priority class and cannot be deleted',
