@@ -438,7 +438,11 @@ export class NodeAgent {
       existing.update(pod);
       return;
     }
-    if (this.workers.size >= this.node.maxPods) {
+    // kubelet's admission counts active pods only: a pod whose termination was requested (a preemption
+    // victim still stopping, its API object perhaps already gone) must not keep out the pod taking its place.
+    let active = 0;
+    for (const w of this.workers.values()) if (!w.context.pod.metadata.deletionTimestamp) active++;
+    if (active >= this.node.maxPods) {
       void this.reject(
         pod,
         "OutOfpods",

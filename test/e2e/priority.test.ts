@@ -113,10 +113,40 @@ describe("PriorityClass and preemption through kubectl", () => {
     expect(lines[0].split(/\s+/)).toEqual(["NAME", "VALUE", "GLOBAL-DEFAULT", "AGE", "PREEMPTIONPOLICY"]);
     expect(r.stdout).toMatch(/^system-cluster-critical\s+2000000000\s+false\s+\S+\s+PreemptLowerPriority$/m);
     expect(r.stdout).toMatch(/^system-node-critical\s+2000001000\s+false\s+\S+\s+PreemptLowerPriority$/m);
+    const explained = await cp.kubectl(["explain", "priorityclass.preemptionPolicy"]);
+    expect(explained.stdout).toMatch(/KIND:\s+PriorityClass/);
+    expect(explained.stdout).toMatch(/GROUP:\s+scheduling.k8s.io\n/);
+    expect(explained.stdout).toMatch(/FIELD:\s+preemptionPolicy <string>/);
     const del = await cp.kubectl(["delete", "priorityclass", "system-node-critical"]);
     expect(del.stderr).toContain(
       'Error from server (Forbidden): priorityclasses.scheduling.k8s.io "system-node-critical" is forbidden: this is a system priority class and cannot be deleted',
     );
+  });
+
+  it("kubectl create priorityclass (a protobuf body from kubectl 1.32+) makes the class it asks for", async () => {
+    const r = await cp.kubectl([
+      "create",
+      "priorityclass",
+      "batch",
+      "--value=-5",
+      "--description=background work",
+      "--preemption-policy=Never",
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const got = await cp.kubectl(["get", "priorityclass", "batch", "-o", "json"]);
+    expect(JSON.parse(got.stdout)).toMatchObject({
+      value: -5,
+      description: "background work",
+      preemptionPolicy: "Never",
+    });
+    const second = await cp.kubectl(["create", "priorityclass", "dflt", "--value=1", "--global-default"]);
+    expect(second.code, second.stderr).toBe(0);
+    const third = await cp.kubectl(["create", "priorityclass", "dflt2", "--value=2", "--global-default"]);
+    expect(third.stderr).toContain(
+      "PriorityClass dflt is already marked as default. Only one default can exist",
+    );
+    // A default class would give the fillers below its priority: remove it again.
+    expect((await cp.kubectl(["delete", "priorityclass", "dflt"])).code).toBe(0);
   });
 
   it("refuses a pod naming a PriorityClass that does not exist, with kube's message", async () => {
@@ -227,5 +257,79 @@ spec:
       "two fillers Running and one Unschedulable",
     );
     expect(waiting.message).toBe(`0/1 nodes are available: 1 Too many pods.`);
+  }, 240_000);
+
+  // Needs policy/v1 PodDisruptionBudget and its disruption controller (the "budgets" work, on main).
+  it("spares the pods a PodDisruptionBudget protects when another victim will do", async () => {
+    const clean = await cp.kubectl(["delete", "deployment,pod", "--all", "--wait=true", "--timeout=60s"], {
+      timeoutMs: 70_000,
+    });
+    expect(clean.code, clean.stderr).toBe(0);
+    const deployment = (name: string, replicas: number) => `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: ${name}
+spec:
+  replicas: ${replicas}
+  selector:
+    matchLabels: { app: ${name} }
+  template:
+    metadata:
+      labels: { app: ${name} }
+    spec:
+      priorityClassName: low
+      runtimeClassName: wasm
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: ticker
+        image: ${ticker}
+`;
+    // "old" starts first, so without a budget it is the one kept (kube keeps the pods that started earlier).
+    await apply(deployment("old", 1));
+    await until(async () => (await pods("app=old")).filter(running).length === 1, 60_000, "old Running");
+    await apply(`${deployment("guarded", 2)}---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: guarded
+spec:
+  minAvailable: 2
+  selector:
+    matchLabels: { app: guarded }
+`);
+    await until(
+      async () => {
+        const r = await cp.fetch("/apis/policy/v1/namespaces/default/poddisruptionbudgets/guarded");
+        const pdb = (await r.json()) as { status?: { currentHealthy?: number; disruptionsAllowed?: number } };
+        return pdb.status?.currentHealthy === 2 && pdb.status.disruptionsAllowed === 0;
+      },
+      60_000,
+      "guarded budget: 2 healthy, no disruption allowed",
+    );
+    const before = (await pods()).filter(running).map((p) => p.metadata.name);
+    expect(before).toHaveLength(MAX_PODS);
+    await apply(`apiVersion: v1
+kind: Pod
+metadata:
+  name: vip2
+spec:
+  priorityClassName: high
+  runtimeClassName: wasm
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: ticker
+    image: ${ticker}
+`);
+    await until(
+      async () => (await pods()).some((p) => p.metadata.name === "vip2" && running(p)),
+      90_000,
+      "vip2 Running",
+    );
+    const events = await cp.kubectl(["get", "events", "--field-selector", "reason=Preempted", "-o", "json"]);
+    const victims = (JSON.parse(events.stdout) as { items: { involvedObject: { name: string } }[] }).items
+      .map((e) => e.involvedObject.name)
+      .filter((name) => before.includes(name));
+    expect(victims).toHaveLength(1);
+    expect(victims[0]).toMatch(/^old-/);
   }, 240_000);
 });

@@ -27,6 +27,19 @@ class Reader {
       if (shift > 63) throw new Error("varint too long");
     }
   }
+  /** An int64/int32 varint: negative numbers arrive as 64-bit two's complement, which a double cannot hold exactly. */
+  signedVarint(): number {
+    let result = 0n;
+    let shift = 0n;
+    for (;;) {
+      if (this.pos >= this.buf.length) throw new Error("truncated varint");
+      const b = this.buf[this.pos++];
+      result |= BigInt(b & 0x7f) << shift;
+      if (b < 0x80) return Number(BigInt.asIntN(64, result));
+      shift += 7n;
+      if (shift > 63n) throw new Error("varint too long");
+    }
+  }
   bytes(): Uint8Array {
     const len = this.varint();
     if (this.pos + len > this.buf.length) throw new Error("truncated field");
@@ -64,13 +77,8 @@ function entry(bytes: Uint8Array): [string, Uint8Array] {
   return [key, value];
 }
 
-/** int64/int32 varints: negative numbers arrive as 64-bit two's complement. */
-function signed(v: number): number {
-  return v >= 2 ** 63 ? v - 2 ** 64 : v;
-}
-
 function decodeValue(r: Reader, wire: number, type: FieldType): unknown {
-  if (type === "int" || type === "int0") return signed(r.varint());
+  if (type === "int" || type === "int0") return r.signedVarint();
   if (type === "bool" || type === "keepbool") return r.varint() !== 0;
   const bytes = r.bytes();
   if (type === "string") return text.decode(bytes);

@@ -72,7 +72,9 @@ async function markUnschedulable(deps: Deps, pod: Pod, message: string, nominate
   next.status = { ...next.status, phase: next.status?.phase ?? "Pending" };
   if (nominated !== undefined) next.status.nominatedNodeName = nominated;
   next.status.conditions = setCondition(next.status.conditions, condition, deps.now());
-  await deps.client.update(R.pods, pod.metadata.namespace, next, { subresource: "status" });
+  const written = await deps.client.update(R.pods, pod.metadata.namespace, next, { subresource: "status" });
+  // The next pass must see the nomination even before the watch does, or it would preempt again.
+  if (nominated !== undefined) deps.cache.wrote(R.pods, written, false);
   if (!same) await deps.recorder.event(pod, "Warning", "FailedScheduling", message);
 }
 

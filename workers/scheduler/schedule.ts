@@ -114,11 +114,12 @@ export class Scheduler implements PreemptionView {
    * lower-priority pods do not take the room a preemption freed.
    */
   private filter(info: PodInfo, node: NodeInfo): FilterResult {
+    // The common case (no preemption in progress) costs no lookup per node.
+    const nominated = this.nominated.size ? this.nominated.get(node.name) : undefined;
+    if (!nominated) return runFilters(info, node);
     const uid = info.pod.metadata.uid;
     const priority = priorityOf(info.pod);
-    const ahead = this.nominatedOn(node.name).filter(
-      (p) => p.metadata.uid !== uid && priorityOf(p) >= priority,
-    );
+    const ahead = nominated.filter((p) => p.metadata.uid !== uid && priorityOf(p) >= priority);
     if (ahead.length === 0) return runFilters(info, node);
     const view = new NodeInfo(node.node);
     for (const p of [...this.podsOn(node.name), ...ahead]) view.addPod(p);

@@ -1,8 +1,11 @@
 /** PriorityClass (scheduling.k8s.io/v1) and the Priority admission plugin, through the whole Worker. */
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { MemoryStore } from "../../../durable-objects/store/memory.ts";
 import { findResource, RESOURCES } from "../kinds/index.ts";
+import { Registry } from "../registry/registry.ts";
 import { runRegistryTester } from "../registry/tester.ts";
+import { priorityAdmission } from "./priority.ts";
 
 const info = findResource("scheduling.k8s.io", "priorityclasses")!;
 const ADMIN = { Authorization: "Bearer test-admin-token", "Content-Type": "application/json" };
@@ -149,5 +152,30 @@ describe("Priority admission", () => {
     );
     expect(inside.status).toBe(201);
     expect(inside.body.spec?.priority).toBe(2000001000);
+  });
+});
+
+describe("system classes repair", () => {
+  it("puts a missing system class back when a pod names it", async () => {
+    // A registry whose store never saw the start-up bootstrap (as after a store restored without them).
+    const registry = new Registry({
+      store: new MemoryStore(),
+      resources: RESOURCES,
+      now: () => new Date(0),
+      admission: [priorityAdmission],
+    });
+    const ctx = { user: "system:admin", groups: ["system:masters"], now: new Date(0), dryRun: false };
+    const pcs = findResource("scheduling.k8s.io", "priorityclasses")!;
+    expect((await registry.list(pcs, undefined)).items).toEqual([]);
+    const created = await registry.create(
+      findResource("", "pods")!,
+      "kube-system",
+      pod("critical", { priorityClassName: "system-cluster-critical" }),
+      ctx,
+      { manager: "test" },
+    );
+    expect((created.spec as Answer["spec"])?.priority).toBe(2000000000);
+    const names = (await registry.list(pcs, undefined)).items.map((o) => o.metadata?.name).sort();
+    expect(names).toEqual(["system-cluster-critical", "system-node-critical"]);
   });
 });

@@ -46,6 +46,7 @@ import { podStrategy } from "./pod.ts";
 import { podSubresources } from "./pod-subresources.ts";
 import { podDisruptionBudgetStrategy } from "./poddisruptionbudget.ts";
 import { podTemplateStrategy } from "./podtemplate.ts";
+import { priorityClassProto } from "./priorityclass.proto.ts";
 import { priorityClassStorage, priorityClassStrategy } from "./priorityclass.ts";
 import { bindingProto, roleProto } from "./rbac.proto.ts";
 import {
@@ -356,6 +357,7 @@ export const RESOURCES: ResourceInfo[] = [
     namespaced: false,
     shortNames: ["pc"],
     rest: priorityClassStorage,
+    protobuf: priorityClassProto,
   }),
   row("storage.k8s.io/v1", "storageclasses", "StorageClass", "V1StorageClass", storageClassStrategy, {
     namespaced: false,
