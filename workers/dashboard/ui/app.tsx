@@ -1,4 +1,5 @@
 /** The shell: sign-in, navigation, the namespace filter and hash routing (#/pods, #/logs/<ns>/<pod>, ...). */
+import { lazy, Suspense } from "preact/compat";
 import { useEffect, useState } from "preact/hooks";
 import { clearToken, describeFailure, getToken, onUnauthorized, sendJson, setToken } from "./api.ts";
 import { usePolled } from "./hooks.ts";
@@ -11,6 +12,9 @@ import { Overview } from "./views/overview.tsx";
 import { Pods } from "./views/pods.tsx";
 import { Services } from "./views/services.tsx";
 import { Workloads } from "./views/workloads.tsx";
+
+// xterm.js is loaded only when a terminal opens (it is most of the bundle and most users never need it).
+const TerminalView = lazy(() => import("./views/terminal.tsx").then((m) => m.TerminalView));
 
 const NAV = [
   ["overview", "Overview"],
@@ -155,6 +159,12 @@ export function App() {
   let page = <Overview />;
   if (view === "pods") page = <Pods namespace={namespace} />;
   else if (view === "logs" && a && b) page = <Logs namespace={a} name={b} />;
+  else if (view === "exec" && a && b)
+    page = (
+      <Suspense fallback={<p class="muted">Loading the terminal…</p>}>
+        <TerminalView namespace={a} name={b} />
+      </Suspense>
+    );
   else if (view === "workloads") page = <Workloads namespace={namespace} />;
   else if (view === "services") page = <Services namespace={namespace} />;
   else if (view === "config") page = <Config namespace={namespace} />;
@@ -169,7 +179,7 @@ export function App() {
       />
     );
   else if (view === "apply") page = <Apply namespace={namespace} />;
-  const current = view === "logs" ? "pods" : view;
+  const current = view === "logs" || view === "exec" ? "pods" : view;
   return (
     <div class="shell">
       <a class="skip" href="#main">

@@ -98,6 +98,12 @@ export function Pods({ namespace }: { namespace: string }) {
           >
             Logs
           </a>
+          <a
+            href={`#/exec/${encodeURIComponent(p.metadata.namespace ?? "")}/${encodeURIComponent(p.metadata.name)}`}
+            aria-label={`Terminal in pod ${p.metadata.name}`}
+          >
+            Terminal
+          </a>
           <DeleteButton pod={p} onError={setActionError} />
         </span>
       ),
