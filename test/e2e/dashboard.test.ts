@@ -30,6 +30,7 @@ interface PageElement {
   textContent: string | null;
 }
 declare const document: {
+  activeElement: (PageElement & { getAttribute(name: string): string | null }) | null;
   querySelector(selector: string): PageElement | null;
   querySelectorAll(selector: string): ArrayLike<PageElement> & Iterable<PageElement>;
 };
@@ -403,6 +404,33 @@ spec:
       "watch@rv",
     ]);
     expect(kinds[1]).toBe(kinds[2]);
+  }, 120_000);
+
+  it("is usable from the keyboard: section links, then the workload kinds as tabs with arrow keys", async () => {
+    const focused = () =>
+      page.evaluate(() => ({
+        text: document.activeElement?.textContent ?? "",
+        role: document.activeElement?.getAttribute("role") ?? "",
+        selected: document.activeElement?.getAttribute("aria-selected") ?? "",
+      }));
+    const tabTo = async (want: (f: Awaited<ReturnType<typeof focused>>) => boolean) => {
+      for (let i = 0; i < 40; i++) {
+        await page.keyboard.press("Tab");
+        if (want(await focused())) return;
+      }
+      throw new Error(`Tab never reached the element (last focus: ${JSON.stringify(await focused())})`);
+    };
+    await tabTo((f) => f.text === "Workloads");
+    await page.keyboard.press("Enter");
+    await page.getByRole("heading", { name: "Workloads" }).waitFor({ timeout: WAIT });
+    await tabTo((f) => f.role === "tab");
+    expect(await focused()).toEqual({ text: "Deployments", role: "tab", selected: "true" });
+    await page.keyboard.press("ArrowRight");
+    await page.getByRole("table", { name: /StatefulSets/ }).waitFor({ timeout: WAIT });
+    expect(await focused()).toEqual({ text: "StatefulSets", role: "tab", selected: "true" });
+    await page.keyboard.press("ArrowLeft");
+    await page.getByRole("table", { name: /Deployments/ }).waitFor({ timeout: WAIT });
+    expect(await focused()).toEqual({ text: "Deployments", role: "tab", selected: "true" });
   }, 120_000);
 
   it.skipIf(criProblem)(

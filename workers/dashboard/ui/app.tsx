@@ -117,8 +117,9 @@ function NamespacePicker({ value, onChange }: { value: string; onChange(ns: stri
 
 /** The whole app. */
 export function App() {
-  const [user, setUser] = useState<string | null>(null);
-  const [checking, setChecking] = useState(Boolean(getToken()));
+  // A reload keeps the session: the pages start loading at once while the stored token is checked beside them
+  // (a rejected token comes back to the sign-in form through onUnauthorized).
+  const [user, setUser] = useState<string | null>(getToken() ? "…" : null);
   const [notice, setNotice] = useState<string>();
   const [path, setPath] = useState(route());
   const [namespace, setNamespaceState] = useState(sessionStorage.getItem(NS_KEY) ?? "default");
@@ -142,19 +143,15 @@ export function App() {
     [],
   );
   useEffect(() => {
-    // A reload keeps the session: check the stored token once.
     const token = getToken();
     if (!token) return;
-    whoAmI(token).then(setUser, () => setChecking(false));
+    whoAmI(token).then(setUser, (error) => {
+      setUser(null);
+      setNotice(describeFailure(error));
+    });
   }, []);
-  useEffect(() => {
-    if (user) setChecking(false);
-  }, [user]);
 
-  if (!user) {
-    if (checking) return <p class="muted">Checking the session…</p>;
-    return <SignIn onSignedIn={setUser} notice={notice} />;
-  }
+  if (!user) return <SignIn onSignedIn={setUser} notice={notice} />;
   const [view, a, b] = path;
   let page = <Overview />;
   if (view === "pods") page = <Pods namespace={namespace} />;
