@@ -14,7 +14,7 @@
  */
 import { loadavg } from "node:os";
 import { buildDashboard } from "../../scripts/edgeplane/dashboard-build.ts";
-import { launchChromium } from "../../test/e2e/dashboard-browser.ts";
+import { launchChromium, navigating } from "../../test/e2e/dashboard-browser.ts";
 import { ROOT, startControlPlane } from "../../test/e2e/harness.ts";
 import { closedLoop, percentile } from "../lib/stats.ts";
 
@@ -70,7 +70,7 @@ try {
     viewport: { width: 1280, height: 800 },
   });
   const page = await context.newPage();
-  await page.goto(`${cp.url}/ui/`);
+  await navigating(() => page.goto(`${cp.url}/ui/`));
   await page.getByLabel("Bearer token").fill(cp.token);
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.getByTestId("user").waitFor({ timeout: 60_000 });
@@ -78,9 +78,12 @@ try {
   const timeTo = async (hash: string, ready: () => Promise<unknown>): Promise<number[]> => {
     const times: number[] = [];
     for (let i = 0; i < ROUNDS; i++) {
-      await page.goto(`${cp.url}/ui/${hash}`);
-      const t0 = performance.now();
-      await page.reload();
+      await navigating(() => page.goto(`${cp.url}/ui/${hash}`));
+      const t0 = await navigating(async () => {
+        const start = performance.now();
+        await page.reload();
+        return start;
+      });
       await ready();
       times.push(performance.now() - t0);
     }

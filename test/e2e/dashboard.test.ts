@@ -22,7 +22,7 @@ import { type AgentProcess, sample, spawnAgent } from "../../node-agent/src/test
 import { startTestRegistry, type TestRegistry } from "../../node-agent/src/testing/oci-registry.ts";
 import { buildDashboard } from "../../scripts/edgeplane/dashboard-build.ts";
 import { ensurePki, ensureSigningKey } from "../../scripts/local/pki.ts";
-import { launchChromium } from "./dashboard-browser.ts";
+import { launchChromium, navigating } from "./dashboard-browser.ts";
 import { type ControlPlane, ROOT, startControlPlane } from "./harness.ts";
 
 // Browser globals for the callbacks that run inside the page (page.evaluate / waitForFunction), not in Node.
@@ -79,7 +79,7 @@ describe("the dashboard in headless Chromium", () => {
   }
 
   async function signIn(token: string): Promise<void> {
-    await page.goto(`${cp.url}/ui/`);
+    await navigating(() => page.goto(`${cp.url}/ui/`));
     await page.getByLabel("Bearer token").fill(token);
     await page.getByRole("button", { name: "Sign in" }).click();
   }
@@ -152,7 +152,7 @@ describe("the dashboard in headless Chromium", () => {
   }, 180_000);
 
   it("serves /ui with a strict CSP and says clearly when the token is wrong", async () => {
-    const response = await page.goto(`${cp.url}/ui`);
+    const response = await navigating(() => page.goto(`${cp.url}/ui`));
     expect(response?.status()).toBe(200);
     const headers = response!.headers();
     expect(headers["content-security-policy"]).toMatch(/script-src 'self'/);
@@ -489,7 +489,7 @@ spec:
     });
     const other = await viewer.newPage();
     try {
-      await other.goto(`${cp.url}/ui/#/workloads`);
+      await navigating(() => other.goto(`${cp.url}/ui/#/workloads`));
       await other.getByLabel("Bearer token").fill(token);
       await other.getByRole("button", { name: "Sign in" }).click();
       expect(await other.getByTestId("user").textContent({ timeout: WAIT })).toBe(
