@@ -82,9 +82,10 @@ export async function buildDashboard(root: string): Promise<DashboardBuild> {
     } else if (!name.endsWith(".map")) lazyGzipBytes += gzipped.get(name) ?? 0;
   }
   await writeAtomically(join(out, "index.html"), indexHtml(script, style));
-  // Old hashed files go once the new index.html no longer names them.
+  // Old hashed files go once the new index.html no longer names them; another build's files in flight (.tmp)
+  // stay (the e2e test and wrangler's [build] may build at once from the same sources, so the same names).
   for (const name of await readdir(assets))
-    if (!files.includes(name)) await rm(join(assets, name), { force: true });
+    if (!files.includes(name) && !name.endsWith(".tmp")) await rm(join(assets, name), { force: true });
   return { files, bytes: rawInitial, gzipBytes, lazyGzipBytes };
 }
 
