@@ -28,3 +28,17 @@ export async function launchChromium(): Promise<Browser> {
     ],
   });
 }
+
+/**
+ * Run a navigation again when Chromium aborts it with ERR_NETWORK_CHANGED: other tests on the host add and
+ * remove network interfaces (netns, bridges), and Chromium drops in-flight loads when it sees that.
+ */
+export async function navigating<T>(load: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await load();
+    } catch (error) {
+      if (i >= attempts || !/ERR_NETWORK_CHANGED/.test(String(error))) throw error;
+    }
+  }
+}

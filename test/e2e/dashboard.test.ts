@@ -11,12 +11,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { removeAgentPods } from "../../node-agent/src/runtime/cri/testing.ts";
+import {
+  buildTestImages,
+  criUnavailableReason,
+  type LocalRegistry,
+  removeAgentPods,
+  startLocalRegistry,
+} from "../../node-agent/src/runtime/cri/testing.ts";
 import { type AgentProcess, sample, spawnAgent } from "../../node-agent/src/testing/agent-process.ts";
 import { startTestRegistry, type TestRegistry } from "../../node-agent/src/testing/oci-registry.ts";
 import { buildDashboard } from "../../scripts/edgeplane/dashboard-build.ts";
 import { ensurePki, ensureSigningKey } from "../../scripts/local/pki.ts";
-import { launchChromium } from "./dashboard-browser.ts";
+import { launchChromium, navigating } from "./dashboard-browser.ts";
 import { type ControlPlane, ROOT, startControlPlane } from "./harness.ts";
 
 // Browser globals for the callbacks that run inside the page (page.evaluate / waitForFunction), not in Node.
@@ -24,12 +30,17 @@ interface PageElement {
   textContent: string | null;
 }
 declare const document: {
+  activeElement: (PageElement & { getAttribute(name: string): string | null }) | null;
   querySelector(selector: string): PageElement | null;
   querySelectorAll(selector: string): ArrayLike<PageElement> & Iterable<PageElement>;
 };
 declare const sessionStorage: { length: number } & Record<string, string>;
 declare const localStorage: { length: number };
 declare const window: Record<string, unknown>;
+
+// The terminal needs a container pod (WASM pods have no exec): containerd + runc, where the host has them.
+const criProblem = criUnavailableReason();
+if (criProblem) console.warn(`dashboard terminal test SKIPPED: ${criProblem}`);
 
 const NODE = `dash-node-${randomBytes(2).toString("hex")}`;
 const SHOTS = join(ROOT, "test/e2e/artifacts/dashboard");
@@ -38,6 +49,8 @@ const WAIT = 60_000;
 describe("the dashboard in headless Chromium", () => {
   let cp: ControlPlane;
   let registry: TestRegistry;
+  let images: LocalRegistry | undefined;
+  let busybox = "";
   let agent: AgentProcess;
   let browser: Browser;
   let context: BrowserContext;
@@ -66,7 +79,7 @@ describe("the dashboard in headless Chromium", () => {
   }
 
   async function signIn(token: string): Promise<void> {
-    await page.goto(`${cp.url}/ui/`);
+    await navigating(() => page.goto(`${cp.url}/ui/`));
     await page.getByLabel("Bearer token").fill(token);
     await page.getByRole("button", { name: "Sign in" }).click();
   }
@@ -86,6 +99,14 @@ describe("the dashboard in headless Chromium", () => {
       startTestRegistry(),
       launchChromium(),
     ]);
+    if (!criProblem) {
+      images = await startLocalRegistry(join(dir, "registry"));
+      busybox = await images.push(join(await buildTestImages(), "oci"), "busybox", "edgeplane/busybox:1");
+      await kubectl(
+        ["apply", "-f", "-"],
+        "apiVersion: node.k8s.io/v1\nkind: RuntimeClass\nmetadata:\n  name: runc\nhandler: runc\n",
+      );
+    }
     ticker = registry.push("samples/ticker", "v1", [
       { mediaType: "application/wasm", bytes: new Uint8Array(readFileSync(sample("ticker"))) },
     ]).image;
@@ -105,6 +126,7 @@ describe("the dashboard in headless Chromium", () => {
         join(dir, "agent"),
         "--node-ip",
         "127.0.0.1",
+        ...(criProblem ? [] : ["--runtimes", "wasm,cri", "--containerd", "managed"]),
       ],
       { token: cp.token },
     );
@@ -125,12 +147,12 @@ describe("the dashboard in headless Chromium", () => {
       await agent.stop();
     }
     if (dir) await removeAgentPods(join(dir, "agent"), NODE);
-    await Promise.all([registry?.close(), cp?.stop()]);
+    await Promise.all([registry?.close(), images?.stop(), cp?.stop()]);
     if (dir) rmSync(dir, { recursive: true, force: true });
   }, 180_000);
 
   it("serves /ui with a strict CSP and says clearly when the token is wrong", async () => {
-    const response = await page.goto(`${cp.url}/ui`);
+    const response = await navigating(() => page.goto(`${cp.url}/ui`));
     expect(response?.status()).toBe(200);
     const headers = response!.headers();
     expect(headers["content-security-policy"]).toMatch(/script-src 'self'/);
@@ -384,6 +406,73 @@ spec:
     expect(kinds[1]).toBe(kinds[2]);
   }, 120_000);
 
+  it("is usable from the keyboard: section links, then the workload kinds as tabs with arrow keys", async () => {
+    const focused = () =>
+      page.evaluate(() => ({
+        text: document.activeElement?.textContent ?? "",
+        role: document.activeElement?.getAttribute("role") ?? "",
+        selected: document.activeElement?.getAttribute("aria-selected") ?? "",
+      }));
+    const tabTo = async (want: (f: Awaited<ReturnType<typeof focused>>) => boolean) => {
+      for (let i = 0; i < 40; i++) {
+        await page.keyboard.press("Tab");
+        if (want(await focused())) return;
+      }
+      throw new Error(`Tab never reached the element (last focus: ${JSON.stringify(await focused())})`);
+    };
+    await tabTo((f) => f.text === "Workloads");
+    await page.keyboard.press("Enter");
+    await page.getByRole("heading", { name: "Workloads" }).waitFor({ timeout: WAIT });
+    await tabTo((f) => f.role === "tab");
+    expect(await focused()).toEqual({ text: "Deployments", role: "tab", selected: "true" });
+    await page.keyboard.press("ArrowRight");
+    await page.getByRole("table", { name: /StatefulSets/ }).waitFor({ timeout: WAIT });
+    expect(await focused()).toEqual({ text: "StatefulSets", role: "tab", selected: "true" });
+    await page.keyboard.press("ArrowLeft");
+    await page.getByRole("table", { name: /Deployments/ }).waitFor({ timeout: WAIT });
+    expect(await focused()).toEqual({ text: "Deployments", role: "tab", selected: "true" });
+  }, 120_000);
+
+  it.skipIf(criProblem)(
+    "opens a terminal in a container (xterm.js over the v5 channel WebSocket)",
+    async () => {
+      await kubectl(
+        ["apply", "-f", "-"],
+        `apiVersion: v1
+kind: Pod
+metadata:
+  name: box
+spec:
+  runtimeClassName: runc
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: box
+    image: ${busybox}
+    command: ["sleep", "3600"]
+`,
+      );
+      await kubectl(["wait", "--for=condition=Ready", "pod/box", "--timeout=90s"]);
+      await page.getByRole("link", { name: "Pods", exact: true }).click();
+      await page.getByRole("link", { name: "Terminal in pod box" }).click();
+      await page
+        .getByTestId("terminal-state")
+        .getByText("connected (v5.channel.k8s.io)")
+        .waitFor({ timeout: WAIT });
+      await page.getByTestId("terminal").click();
+      await page.keyboard.type("echo dash-$((6*7)); stty size\n");
+      const screen = page.locator(".xterm-rows");
+      // The shell computed 42, and the TTY has the terminal's size (100 columns, 32 rows).
+      await screen.getByText("dash-42").waitFor({ timeout: WAIT });
+      await screen.getByText("32 100").waitFor({ timeout: WAIT });
+      await shot("11-terminal");
+      await page.keyboard.type("exit\n");
+      await page.getByTestId("terminal-state").getByText("session ended").waitFor({ timeout: WAIT });
+      // xterm.js's <style> elements carried the page's nonce: nothing was refused.
+      expect(cspViolations).toEqual([]);
+    },
+    180_000,
+  );
+
   it("shows a view-only user what RBAC allows, and the server's refusal for the rest", async () => {
     await kubectl(["create", "serviceaccount", "viewer"]);
     await kubectl([
@@ -400,7 +489,7 @@ spec:
     });
     const other = await viewer.newPage();
     try {
-      await other.goto(`${cp.url}/ui/#/workloads`);
+      await navigating(() => other.goto(`${cp.url}/ui/#/workloads`));
       await other.getByLabel("Bearer token").fill(token);
       await other.getByRole("button", { name: "Sign in" }).click();
       expect(await other.getByTestId("user").textContent({ timeout: WAIT })).toBe(

@@ -2,6 +2,7 @@
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { DASHBOARD_CSP, handleDashboard } from "./index.ts";
+import { STYLE_NONCE_PLACEHOLDER } from "./nonce.ts";
 
 const BASE = "https://edgeplane.test";
 
@@ -21,27 +22,41 @@ function assets(files: Record<string, { body: string; type: string }>): Fetcher 
 }
 
 const STORE = assets({
-  "/ui/index.html": { body: "<!doctype html><title>x</title>", type: "text/html" },
+  "/ui/index.html": {
+    body: `<!doctype html><meta name="style-nonce" content="${STYLE_NONCE_PLACEHOLDER}"><title>x</title>`,
+    type: "text/html",
+  },
   "/ui/assets/app-ABC.js": { body: "console.log(1)", type: "text/javascript" },
 });
 
-function expectLockedDown(response: Response): void {
-  expect(response.headers.get("Content-Security-Policy")).toBe(DASHBOARD_CSP);
+function expectLockedDown(response: Response, csp = DASHBOARD_CSP): void {
+  expect(response.headers.get("Content-Security-Policy")).toBe(csp);
   expect(response.headers.get("X-Frame-Options")).toBe("DENY");
   expect(response.headers.get("X-Content-Type-Options")).toBe("nosniff");
 }
 
 describe("dashboard routes", () => {
   it("serves index.html at /ui and /ui/, never cached, under a CSP without inline script or style", async () => {
-    for (const path of ["/ui", "/ui/"]) {
+    const nonces = new Set<string>();
+    for (const path of ["/ui", "/ui/", "/ui/"]) {
       const response = await handleDashboard(new Request(`${BASE}${path}`), { ASSETS: STORE });
       expect(response.status).toBe(200);
-      expect(await response.text()).toContain("<title>x</title>");
+      const html = await response.text();
+      expect(html).toContain("<title>x</title>");
+      // A fresh style nonce per response, the same in the page and in its policy (xterm.js's <style> elements).
+      const nonce = /name="style-nonce" content="([A-Za-z0-9+/=]{24})"/.exec(html)?.[1];
+      expect(nonce).toBeDefined();
+      nonces.add(nonce!);
       expect(response.headers.get("Content-Type")).toBe("text/html");
       expect(response.headers.get("Cache-Control")).toBe("no-store");
-      expectLockedDown(response);
+      expectLockedDown(
+        response,
+        DASHBOARD_CSP.replace("style-src 'self'", `style-src 'self' 'nonce-${nonce}'`),
+      );
     }
-    expect(DASHBOARD_CSP).toContain("script-src 'self'");
+    expect(nonces.size).toBe(3);
+    expect(DASHBOARD_CSP).toContain("script-src 'self';");
+    expect(DASHBOARD_CSP).toContain("style-src 'self';");
     expect(DASHBOARD_CSP).toContain("connect-src 'self'");
     expect(DASHBOARD_CSP).not.toContain("unsafe-inline");
     expect(DASHBOARD_CSP).toContain("frame-ancestors 'none'");

@@ -7,6 +7,7 @@
  * style, fetches only to this origin) and may not be framed.
  */
 import { ApiError } from "../client/status.ts";
+import { STYLE_NONCE_PLACEHOLDER } from "./nonce.ts";
 
 /** What the dashboard routes need from the Worker's Env. */
 export interface DashboardEnv {
@@ -18,17 +19,21 @@ const PREFIX = "/ui";
 const HASHED = `${PREFIX}/assets/`;
 
 /** The policy every /ui response carries ('self' covers same-origin ws:/wss: for the terminal). */
-export const DASHBOARD_CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "font-src 'self'",
-  "connect-src 'self'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join("; ");
+export const DASHBOARD_CSP = policy("'self'");
+
+function policy(styles: string): string {
+  return [
+    "default-src 'none'",
+    "script-src 'self'",
+    `style-src ${styles}`,
+    "img-src 'self' data:",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join("; ");
+}
 
 const SECURITY_HEADERS = {
   "Content-Security-Policy": DASHBOARD_CSP,
@@ -84,5 +89,10 @@ async function serve(request: Request, env: DashboardEnv): Promise<Response> {
   const headers = new Headers(SECURITY_HEADERS);
   headers.set("Cache-Control", cache);
   headers.set("Content-Type", found.headers.get("Content-Type") ?? "application/octet-stream");
-  return new Response(request.method === "HEAD" ? null : found.body, { headers });
+  if (asset.startsWith(HASHED))
+    return new Response(request.method === "HEAD" ? null : found.body, { headers });
+  const nonce = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
+  headers.set("Content-Security-Policy", policy(`'self' 'nonce-${nonce}'`));
+  const html = (await found.text()).replaceAll(STYLE_NONCE_PLACEHOLDER, nonce);
+  return new Response(request.method === "HEAD" ? null : html, { headers });
 }

@@ -1,4 +1,5 @@
 /** The shell: sign-in, navigation, the namespace filter and hash routing (#/pods, #/logs/<ns>/<pod>, ...). */
+import { lazy, Suspense } from "preact/compat";
 import { useEffect, useState } from "preact/hooks";
 import { clearToken, describeFailure, getToken, onUnauthorized, sendJson, setToken } from "./api.ts";
 import { usePolled } from "./hooks.ts";
@@ -11,6 +12,9 @@ import { Overview } from "./views/overview.tsx";
 import { Pods } from "./views/pods.tsx";
 import { Services } from "./views/services.tsx";
 import { Workloads } from "./views/workloads.tsx";
+
+// xterm.js is loaded only when a terminal opens (it is most of the bundle and most users never need it).
+const TerminalView = lazy(() => import("./views/terminal.tsx").then((m) => m.TerminalView));
 
 const NAV = [
   ["overview", "Overview"],
@@ -113,8 +117,9 @@ function NamespacePicker({ value, onChange }: { value: string; onChange(ns: stri
 
 /** The whole app. */
 export function App() {
-  const [user, setUser] = useState<string | null>(null);
-  const [checking, setChecking] = useState(Boolean(getToken()));
+  // A reload keeps the session: the pages start loading at once while the stored token is checked beside them
+  // (a rejected token comes back to the sign-in form through onUnauthorized).
+  const [user, setUser] = useState<string | null>(getToken() ? "…" : null);
   const [notice, setNotice] = useState<string>();
   const [path, setPath] = useState(route());
   const [namespace, setNamespaceState] = useState(sessionStorage.getItem(NS_KEY) ?? "default");
@@ -138,23 +143,25 @@ export function App() {
     [],
   );
   useEffect(() => {
-    // A reload keeps the session: check the stored token once.
     const token = getToken();
     if (!token) return;
-    whoAmI(token).then(setUser, () => setChecking(false));
+    whoAmI(token).then(setUser, (error) => {
+      setUser(null);
+      setNotice(describeFailure(error));
+    });
   }, []);
-  useEffect(() => {
-    if (user) setChecking(false);
-  }, [user]);
 
-  if (!user) {
-    if (checking) return <p class="muted">Checking the session…</p>;
-    return <SignIn onSignedIn={setUser} notice={notice} />;
-  }
+  if (!user) return <SignIn onSignedIn={setUser} notice={notice} />;
   const [view, a, b] = path;
   let page = <Overview />;
   if (view === "pods") page = <Pods namespace={namespace} />;
   else if (view === "logs" && a && b) page = <Logs namespace={a} name={b} />;
+  else if (view === "exec" && a && b)
+    page = (
+      <Suspense fallback={<p class="muted">Loading the terminal…</p>}>
+        <TerminalView namespace={a} name={b} />
+      </Suspense>
+    );
   else if (view === "workloads") page = <Workloads namespace={namespace} />;
   else if (view === "services") page = <Services namespace={namespace} />;
   else if (view === "config") page = <Config namespace={namespace} />;
@@ -169,7 +176,7 @@ export function App() {
       />
     );
   else if (view === "apply") page = <Apply namespace={namespace} />;
-  const current = view === "logs" ? "pods" : view;
+  const current = view === "logs" || view === "exec" ? "pods" : view;
   return (
     <div class="shell">
       <a class="skip" href="#main">

@@ -22,12 +22,22 @@ export function podStatus(pod: KubeObject): string {
   return pod.status?.reason ?? pod.status?.phase ?? "Unknown";
 }
 
-function DeleteButton({ pod, onError }: { pod: KubeObject; onError(e: unknown): void }) {
-  const [armed, setArmed] = useState(false);
+/** Delete in two steps; `armed` is the page's one pod awaiting confirmation (no per-row state: lists run to 1,000s). */
+function DeleteButton(props: {
+  pod: KubeObject;
+  armed: boolean;
+  arm(key: string | undefined): void;
+  onError(e: unknown): void;
+}) {
+  const { pod, armed, arm, onError } = props;
   const name = pod.metadata.name;
   if (!armed)
     return (
-      <button type="button" onClick={() => setArmed(true)} aria-label={`Delete pod ${name}`}>
+      <button
+        type="button"
+        onClick={() => arm(`${pod.metadata.namespace}/${name}`)}
+        aria-label={`Delete pod ${name}`}
+      >
         Delete
       </button>
     );
@@ -40,9 +50,9 @@ function DeleteButton({ pod, onError }: { pod: KubeObject; onError(e: unknown): 
         api(`${collectionPath("v1", "pods", pod.metadata.namespace)}/${encodeURIComponent(name)}`, {
           method: "DELETE",
         }).then(
-          () => setArmed(false),
+          () => arm(undefined),
           (e) => {
-            setArmed(false);
+            arm(undefined);
             onError(e);
           },
         )
@@ -57,6 +67,7 @@ function DeleteButton({ pod, onError }: { pod: KubeObject; onError(e: unknown): 
 export function Pods({ namespace }: { namespace: string }) {
   const pods = useWatchedList(collectionPath("v1", "pods", namespace));
   const [actionError, setActionError] = useState<unknown>();
+  const [armed, arm] = useState<string>();
   const now = useNow();
   const columns: Column<KubeObject>[] = [
     { title: "Name", cell: (p) => p.metadata.name },
@@ -98,7 +109,18 @@ export function Pods({ namespace }: { namespace: string }) {
           >
             Logs
           </a>
-          <DeleteButton pod={p} onError={setActionError} />
+          <a
+            href={`#/exec/${encodeURIComponent(p.metadata.namespace ?? "")}/${encodeURIComponent(p.metadata.name)}`}
+            aria-label={`Terminal in pod ${p.metadata.name}`}
+          >
+            Terminal
+          </a>
+          <DeleteButton
+            pod={p}
+            armed={armed === `${p.metadata.namespace}/${p.metadata.name}`}
+            arm={arm}
+            onError={setActionError}
+          />
         </span>
       ),
     },
