@@ -358,3 +358,26 @@ function egressAllows(rule: Rule, all: PodView[], policy: string): Allow[] {
   }
   return out;
 }
+
+/**
+ * What of the pods can change a rule (identity, labels, node, phase, addresses, named ports), as one string:
+ * most pod updates (readiness, restarts, timestamps) leave it unchanged, and then the rules need no recomputing.
+ */
+export function podsFingerprint(pods: Iterable<PodObject>): string {
+  const parts: string[] = [];
+  for (const pod of pods)
+    parts.push(
+      JSON.stringify([
+        pod.metadata.namespace,
+        pod.metadata.name,
+        pod.metadata.labels,
+        pod.spec?.nodeName,
+        pod.spec?.hostNetwork,
+        pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed",
+        pod.status?.podIP,
+        pod.status?.podIPs,
+        [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].map((c) => c.ports),
+      ]),
+    );
+  return parts.sort().join("\n");
+}

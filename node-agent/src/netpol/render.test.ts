@@ -8,7 +8,13 @@ import { randomBytes } from "node:crypto";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { netnsUnavailableReason } from "../proxy/netns-testing.ts";
-import { type NamespaceObject, type PodObject, type PolicyObject, podRules } from "./model.ts";
+import {
+  type NamespaceObject,
+  type PodObject,
+  type PolicyObject,
+  podRules,
+  podsFingerprint,
+} from "./model.ts";
 import { renderPolicies } from "./render.ts";
 
 const execFileP = promisify(execFile);
@@ -268,6 +274,19 @@ describe("NetworkPolicy rules", () => {
         "drop",
       ]);
     expect(script).not.toContain("peers-1");
+  });
+
+  it("a pod update that cannot change a rule (readiness, restarts) leaves the pods' fingerprint as it was", () => {
+    const base = podsFingerprint(PODS);
+    const ready = structuredClone(PODS);
+    (ready[0] as { status: Record<string, unknown> }).status.conditions = [{ type: "Ready", status: "True" }];
+    expect(podsFingerprint([...ready].reverse())).toBe(base);
+    const relabelled = structuredClone(PODS);
+    relabelled[0]!.metadata.labels = { app: "other" };
+    expect(podsFingerprint(relabelled)).not.toBe(base);
+    const moved = structuredClone(PODS);
+    moved[1]!.status = { ...moved[1]!.status, podIP: "10.244.0.77", podIPs: [{ ip: "10.244.0.77" }] };
+    expect(podsFingerprint(moved)).not.toBe(base);
   });
 
   const unavailable = netnsUnavailableReason();
