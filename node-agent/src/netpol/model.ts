@@ -144,10 +144,9 @@ interface Compiled {
   namespace: string;
   selects: LabelMatcher;
   types: Set<string>;
-  policy: PolicyObject;
 }
 
-/** A peer's pods (selector peers) or block (ipBlock), or undefined when it cannot match anything here. */
+/** A peer resolved: the pods its selectors take, or its ipBlock. */
 type PeerMatch = { pods: PodView[] } | { block: Cidr; except: Cidr[] };
 
 /**
@@ -171,7 +170,7 @@ export function podRules(
 
   const local = all.filter((p) => p.node === nodeName);
   // Peer selectors repeat across policies (default-deny + allow-from-X patterns): each is resolved once per sync.
-  const selected = new Map<string, PodView[]>();
+  const selected = new Map<string, PeerMatch>();
   const compiled: { c: Compiled; ingress: Rule[]; egress: Allow[] }[] = [];
   for (const policy of policies) {
     const { name, namespace } = policy.metadata;
@@ -183,7 +182,6 @@ export function podRules(
         namespace,
         selects: labelSelectorAsMatcher(policy.spec?.podSelector ?? {}),
         types: policyTypes(policy),
-        policy,
       };
       // Peers are resolved only for policies that select a pod of this node: the others cost nothing here.
       if (!local.some((p) => p.namespace === namespace && c.selects(p.labels))) continue;
@@ -237,7 +235,7 @@ function compileRule(
   namespace: string,
   all: PodView[],
   labelsOf: (ns: string) => Record<string, string>,
-  selected: Map<string, PodView[]>,
+  selected: Map<string, PeerMatch>,
 ): Rule {
   const rule: Rule = {};
   if (ports?.length)
@@ -265,14 +263,15 @@ function compileRule(
         peer.namespaceSelector ? "" : namespace,
       ]);
       const known = selected.get(key);
-      if (known) return { pods: known };
+      if (known) return known;
       const podMatch = peer.podSelector ? labelSelectorAsMatcher(peer.podSelector) : () => true;
       const nsMatch = peer.namespaceSelector ? labelSelectorAsMatcher(peer.namespaceSelector) : undefined;
       const pods = all.filter(
         (p) => podMatch(p.labels) && (nsMatch ? nsMatch(labelsOf(p.namespace)) : p.namespace === namespace),
       );
-      selected.set(key, pods);
-      return { pods };
+      const match = { pods };
+      selected.set(key, match);
+      return match;
     });
   return rule;
 }
