@@ -270,6 +270,11 @@ spec:
   podSelector: {}
   policyTypes: [Ingress]
 `);
+    const described = await kubectl(["describe", "networkpolicy", "default-deny"]);
+    expect(described).toMatch(
+      /PodSelector:\s+<none> \(Allowing the specific traffic to all pods in this namespace\)/,
+    );
+    expect(described).toContain("Not affecting egress traffic");
     await expectReach("default/client", `${ip.server}:8080`, false);
     await expectReach("default/client", `${ip["wasm-web"]}:8080`, false);
     // Traffic from the node itself (kubelet's probes) stays allowed, as kube CNI plugins do.

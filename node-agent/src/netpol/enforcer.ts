@@ -13,7 +13,13 @@ import type { KubeClient, KubeObject, ResourceRef } from "../../../workers/clien
 import { R } from "../../../workers/client/resources.ts";
 import type { Clock } from "../clock.ts";
 import { Informer } from "../proxy/informer.ts";
-import { type NamespaceObject, type PodObject, type PolicyObject, podRules } from "./model.ts";
+import {
+  type NamespaceObject,
+  type PodObject,
+  type PolicyObject,
+  podRules,
+  podsFingerprint,
+} from "./model.ts";
 import { renderPolicies } from "./render.ts";
 
 const NETWORK_POLICIES: ResourceRef = {
@@ -50,13 +56,19 @@ export class NetpolEnforcer {
   private wake?: () => void;
   private live = "";
   private lastProblems = "";
+  /** Whether only pods changed since the last sync; then an unchanged podsFingerprint means unchanged rules. */
+  private podsOnly = false;
+  private podsKey = "";
 
   constructor(private readonly options: NetpolOptions) {
     this.table = options.bridge === "edgeplane0" ? "edgeplane-netpol" : `edgeplane-netpol-${options.bridge}`;
-    const changed = () => this.markDirty();
+    const changed = () => {
+      this.podsOnly = false;
+      this.markDirty();
+    };
     const { client, clock, log } = options;
     this.policies = new Informer(client, NETWORK_POLICIES, changed, clock, log);
-    this.pods = new Informer(client, R.pods, changed, clock, log);
+    this.pods = new Informer(client, R.pods, () => this.markDirty(), clock, log);
     this.namespaces = new Informer(client, R.namespaces, changed, clock, log);
   }
 
@@ -109,6 +121,7 @@ export class NetpolEnforcer {
         failures++;
         this.dirty = true;
         this.live = "";
+        this.podsOnly = false;
         log(`network policy: rule sync failed (attempt ${failures}): ${(error as Error).message}`);
         await clock.sleep(Math.min(30_000, 500 * 2 ** Math.min(failures, 6)), signal);
       }
@@ -117,6 +130,11 @@ export class NetpolEnforcer {
 
   private async sync(): Promise<void> {
     const started = performance.now();
+    const podsKey = podsFingerprint(this.pods.items.values() as Iterable<PodObject>);
+    const skip = this.podsOnly && this.live !== "" && podsKey === this.podsKey;
+    this.podsOnly = true;
+    this.podsKey = podsKey;
+    if (skip) return;
     const model = podRules(
       this.policies.items.values() as Iterable<PolicyObject>,
       this.pods.items.values() as Iterable<PodObject>,

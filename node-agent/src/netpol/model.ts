@@ -144,10 +144,9 @@ interface Compiled {
   namespace: string;
   selects: LabelMatcher;
   types: Set<string>;
-  policy: PolicyObject;
 }
 
-/** A peer's pods (selector peers) or block (ipBlock), or undefined when it cannot match anything here. */
+/** A peer resolved: the pods its selectors take, or its ipBlock. */
 type PeerMatch = { pods: PodView[] } | { block: Cidr; except: Cidr[] };
 
 /**
@@ -169,7 +168,10 @@ export function podRules(
   // The API server sets this label on every namespace; a namespace the informer has not seen yet still has it.
   const labelsOf = (ns: string) => nsLabels.get(ns) ?? { "kubernetes.io/metadata.name": ns };
 
-  const compiled: { c: Compiled; ingress: Rule[]; egress: Rule[] }[] = [];
+  const local = all.filter((p) => p.node === nodeName);
+  // Peer selectors repeat across policies (default-deny + allow-from-X patterns): each is resolved once per sync.
+  const selected = new Map<string, PeerMatch>();
+  const compiled: { c: Compiled; ingress: Rule[]; egress: Allow[] }[] = [];
   for (const policy of policies) {
     const { name, namespace } = policy.metadata;
     if (!name || !namespace) continue;
@@ -180,16 +182,20 @@ export function podRules(
         namespace,
         selects: labelSelectorAsMatcher(policy.spec?.podSelector ?? {}),
         types: policyTypes(policy),
-        policy,
       };
+      // Peers are resolved only for policies that select a pod of this node: the others cost nothing here.
+      if (!local.some((p) => p.namespace === namespace && c.selects(p.labels))) continue;
       const rules = (
         list: { from?: PeerObject[]; to?: PeerObject[]; ports?: PortObject[] }[] | undefined,
         key: "from" | "to",
-      ) => (list ?? []).map((r) => compileRule(r[key], r.ports, namespace, all, labelsOf));
+      ) => (list ?? []).map((r) => compileRule(r[key], r.ports, namespace, all, labelsOf, selected));
       compiled.push({
         c,
-        ingress: rules(policy.spec?.ingress, "from"),
-        egress: rules(policy.spec?.egress, "to"),
+        ingress: c.types.has("Ingress") ? rules(policy.spec?.ingress, "from") : [],
+        // Egress allows do not depend on the selected pod: resolved once per policy.
+        egress: c.types.has("Egress")
+          ? rules(policy.spec?.egress, "to").flatMap((rule) => egressAllows(rule, all, id))
+          : [],
       });
     } catch (error) {
       problems.push(`networkpolicy ${id}: ${(error as Error).message}`);
@@ -198,8 +204,7 @@ export function podRules(
   compiled.sort((a, b) => (a.c.id < b.c.id ? -1 : a.c.id > b.c.id ? 1 : 0));
 
   const out: PodRules[] = [];
-  for (const pod of all) {
-    if (pod.node !== nodeName) continue;
+  for (const pod of local) {
     const rules: PodRules = { pod: `${pod.namespace}/${pod.name}`, ip: pod.ip };
     for (const { c, ingress, egress } of compiled) {
       if (c.namespace !== pod.namespace || !c.selects(pod.labels)) continue;
@@ -210,7 +215,7 @@ export function podRules(
       }
       if (c.types.has("Egress")) {
         rules.egress ??= [];
-        for (const rule of egress) rules.egress.push(...egressAllows(rule, all, c.id));
+        rules.egress.push(...egress);
       }
     }
     if (rules.ingress || rules.egress) out.push(rules);
@@ -230,6 +235,7 @@ function compileRule(
   namespace: string,
   all: PodView[],
   labelsOf: (ns: string) => Record<string, string>,
+  selected: Map<string, PeerMatch>,
 ): Rule {
   const rule: Rule = {};
   if (ports?.length)
@@ -251,13 +257,21 @@ function compileRule(
         return { block, except };
       }
       // podSelector alone: this namespace; namespaceSelector alone: every pod there; both: AND.
+      const key = JSON.stringify([
+        peer.podSelector ?? null,
+        peer.namespaceSelector ?? null,
+        peer.namespaceSelector ? "" : namespace,
+      ]);
+      const known = selected.get(key);
+      if (known) return known;
       const podMatch = peer.podSelector ? labelSelectorAsMatcher(peer.podSelector) : () => true;
       const nsMatch = peer.namespaceSelector ? labelSelectorAsMatcher(peer.namespaceSelector) : undefined;
-      return {
-        pods: all.filter(
-          (p) => podMatch(p.labels) && (nsMatch ? nsMatch(labelsOf(p.namespace)) : p.namespace === namespace),
-        ),
-      };
+      const pods = all.filter(
+        (p) => podMatch(p.labels) && (nsMatch ? nsMatch(labelsOf(p.namespace)) : p.namespace === namespace),
+      );
+      const match = { pods };
+      selected.set(key, match);
+      return match;
     });
   return rule;
 }
@@ -268,10 +282,20 @@ function inBlock(ip: string, match: { block: Cidr; except: Cidr[] }): boolean {
   return !match.except.some((e) => cidrContains(e, parsed));
 }
 
-/** The peer as nft will match it; IPv6 blocks match nothing (the pod network is IPv4). */
+const peers = new WeakMap<PeerMatch, Peer | undefined>();
+
+/** The peer as nft will match it (one object per match, shared by every pod the rule applies to). */
 function peerOf(match: PeerMatch): Peer | undefined {
+  if (!peers.has(match)) peers.set(match, toPeer(match));
+  return peers.get(match);
+}
+
+/** IPv6 blocks match nothing (the pod network is IPv4); addresses sorted, so an unchanged set renders unchanged. */
+function toPeer(match: PeerMatch): Peer | undefined {
   if ("pods" in match)
-    return match.pods.length ? { kind: "ips", ips: [...new Set(match.pods.map((p) => p.ip))] } : undefined;
+    return match.pods.length
+      ? { kind: "ips", ips: [...new Set(match.pods.map((p) => p.ip))].sort() }
+      : undefined;
   if (match.block.family !== 4) return undefined;
   return {
     kind: "block",
@@ -313,18 +337,46 @@ function egressAllows(rule: Rule, all: PodView[], policy: string): Allow[] {
         if (peer) out.push({ peer, ports: numbered, policy });
       }
   }
-  // Named ports resolve per destination pod: each pod the peer covers that has the name gets its own allow.
+  // Named ports resolve per destination pod: the pods the peer covers that have the name, grouped by its number.
   for (const p of named) {
     const candidates = !rule.peers
       ? all
       : rule.peers.flatMap((m) => ("pods" in m ? m.pods : all.filter((pod) => inBlock(pod.ip, m))));
-    const seen = new Set<string>();
+    const byPort = new Map<number, Set<string>>();
     for (const pod of candidates) {
       const n = pod.namedPorts.get(`${p.protocol}/${p.port}`);
-      if (n === undefined || seen.has(pod.ip)) continue;
-      seen.add(pod.ip);
-      out.push({ peer: { kind: "ips", ips: [pod.ip] }, ports: [{ protocol: p.protocol, port: n }], policy });
+      if (n === undefined) continue;
+      byPort.set(n, (byPort.get(n) ?? new Set()).add(pod.ip));
     }
+    for (const [n, ips] of [...byPort].sort((a, b) => a[0] - b[0]))
+      out.push({
+        peer: { kind: "ips", ips: [...ips].sort() },
+        ports: [{ protocol: p.protocol, port: n }],
+        policy,
+      });
   }
   return out;
+}
+
+/**
+ * What of the pods can change a rule (identity, labels, node, phase, addresses, named ports), as one string:
+ * most pod updates (readiness, restarts, timestamps) leave it unchanged, and then the rules need no recomputing.
+ */
+export function podsFingerprint(pods: Iterable<PodObject>): string {
+  const parts: string[] = [];
+  for (const pod of pods)
+    parts.push(
+      JSON.stringify([
+        pod.metadata.namespace,
+        pod.metadata.name,
+        pod.metadata.labels,
+        pod.spec?.nodeName,
+        pod.spec?.hostNetwork,
+        pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed",
+        pod.status?.podIP,
+        pod.status?.podIPs,
+        [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].map((c) => c.ports),
+      ]),
+    );
+  return parts.sort().join("\n");
 }

@@ -8,7 +8,13 @@ import { randomBytes } from "node:crypto";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { netnsUnavailableReason } from "../proxy/netns-testing.ts";
-import { type NamespaceObject, type PodObject, type PolicyObject, podRules } from "./model.ts";
+import {
+  type NamespaceObject,
+  type PodObject,
+  type PolicyObject,
+  podRules,
+  podsFingerprint,
+} from "./model.ts";
 import { renderPolicies } from "./render.ts";
 
 const execFileP = promisify(execFile);
@@ -52,6 +58,12 @@ const PODS: PodObject[] = [
     { node: "n2", ports: [{ name: "http", containerPort: 9090 }] },
   ),
   pod("a", "done", "10.244.0.9", { app: "client" }, { phase: "Succeeded" }),
+];
+
+/** PODS plus five more in namespace b on the other node: enough peers for a named set. */
+const MANY = [
+  ...PODS,
+  ...[10, 11, 12, 13, 14].map((n) => pod("b", `w${n}`, `10.244.1.${n}`, { app: "w" }, { node: "n2" })),
 ];
 
 function render(policies: PolicyObject[], pods = PODS) {
@@ -243,6 +255,40 @@ describe("NetworkPolicy rules", () => {
     expect(chainOf(script, "ingress-10.244.0.3")).toBeUndefined();
   });
 
+  it("puts peer lists longer than four addresses in one named set that every pod's chain shares", () => {
+    const { script } = render(
+      [
+        policy("a", "from-b", {
+          podSelector: {},
+          ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: "y" } } }] }],
+        }),
+      ],
+      MANY,
+    );
+    expect(script).toContain(
+      "\tset peers-0 {\n\t\ttype ipv4_addr\n\t\telements = { 10.244.1.10, 10.244.1.11, 10.244.1.12, 10.244.1.13, 10.244.1.14, 10.244.1.3, 10.244.1.4 }\n\t}",
+    );
+    for (const ip of ["10.244.0.2", "10.244.0.3"])
+      expect(chainOf(script, `ingress-${ip}`)).toEqual([
+        'ip saddr @peers-0 return comment "a/from-b"',
+        "drop",
+      ]);
+    expect(script).not.toContain("peers-1");
+  });
+
+  it("a pod update that cannot change a rule (readiness, restarts) leaves the pods' fingerprint as it was", () => {
+    const base = podsFingerprint(PODS);
+    const ready = structuredClone(PODS);
+    (ready[0] as { status: Record<string, unknown> }).status.conditions = [{ type: "Ready", status: "True" }];
+    expect(podsFingerprint([...ready].reverse())).toBe(base);
+    const relabelled = structuredClone(PODS);
+    relabelled[0]!.metadata.labels = { app: "other" };
+    expect(podsFingerprint(relabelled)).not.toBe(base);
+    const moved = structuredClone(PODS);
+    moved[1]!.status = { ...moved[1]!.status, podIP: "10.244.0.77", podIPs: [{ ip: "10.244.0.77" }] };
+    expect(podsFingerprint(moved)).not.toBe(base);
+  });
+
   const unavailable = netnsUnavailableReason();
   it.skipIf(unavailable)(
     "the script loads into the real kernel's nftables, twice (atomic replace)",
@@ -250,20 +296,24 @@ describe("NetworkPolicy rules", () => {
       const ns = `ep-np-${randomBytes(3).toString("hex")}`;
       await execFileP("ip", ["netns", "add", ns]);
       try {
-        const { script } = render([
-          policy("a", "deny", { podSelector: {}, policyTypes: ["Ingress", "Egress"] }),
-          policy("a", "mixed", {
-            podSelector: { matchLabels: { app: "server" } },
-            ingress: [
-              { from: [{ ipBlock: { cidr: "10.0.0.0/8", except: ["10.1.0.0/16", "10.2.0.0/16"] } }] },
-              {
-                from: [{ podSelector: {} }],
-                ports: [{ port: 80, endPort: 90 }, { port: "http" }, { protocol: "SCTP" }],
-              },
-            ],
-            egress: [{ ports: [{ protocol: "UDP", port: 53 }] }],
-          }),
-        ]);
+        const { script } = render(
+          [
+            policy("a", "deny", { podSelector: {}, policyTypes: ["Ingress", "Egress"] }),
+            policy("a", "from-b", { podSelector: {}, ingress: [{ from: [{ namespaceSelector: {} }] }] }),
+            policy("a", "mixed", {
+              podSelector: { matchLabels: { app: "server" } },
+              ingress: [
+                { from: [{ ipBlock: { cidr: "10.0.0.0/8", except: ["10.1.0.0/16", "10.2.0.0/16"] } }] },
+                {
+                  from: [{ podSelector: {} }],
+                  ports: [{ port: 80, endPort: 90 }, { port: "http" }, { protocol: "SCTP" }],
+                },
+              ],
+              egress: [{ ports: [{ protocol: "UDP", port: 53 }] }],
+            }),
+          ],
+          MANY,
+        );
         const load = (text: string) =>
           new Promise<void>((resolve, reject) => {
             const child = execFile("ip", ["netns", "exec", ns, "nft", "-f", "-"], (error) =>
@@ -287,6 +337,7 @@ describe("NetworkPolicy rules", () => {
         // nft merges the adjacent exceptions into one interval.
         expect(stdout).toContain("ip saddr 10.0.0.0/8 ip saddr != { 10.1.0.0-10.2.255.255 } return");
         expect(stdout).toContain("tcp dport 80-90 return");
+        expect(stdout).toContain("ip saddr @peers-0 return");
       } finally {
         await execFileP("ip", ["netns", "delete", ns]).catch(() => {});
       }

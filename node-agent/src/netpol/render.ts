@@ -23,6 +23,25 @@ export function renderPolicies(pods: PodRules[], options: NetpolRenderOptions): 
   const ingress: string[] = [];
   const egress: string[] = [];
   const chains: string[] = [];
+  // Address lists longer than a few go into named sets, one per distinct list: a policy selecting many pods
+  // repeats its peers in every pod's chain, and they would otherwise be written out each time.
+  const sets = new Map<string, string>();
+  const named = new WeakMap<string[], string>();
+  const setOf = (ips: string[]): string => {
+    const known = named.get(ips);
+    if (known) return known;
+    const key = ips.join(", ");
+    const name = sets.get(key) ?? `peers-${sets.size}`;
+    sets.set(key, name);
+    named.set(ips, name);
+    return name;
+  };
+  const allowRules = (allow: Allow, dir: "saddr" | "daddr"): string[] => {
+    const peer = peerMatch(allow.peer, dir, setOf);
+    const ports = allow.ports ? allow.ports.map(portMatch) : [""];
+    const comment = `comment "${allow.policy}"`;
+    return ports.map((port) => [peer, port, "return", comment].filter(Boolean).join(" "));
+  };
   for (const pod of pods) {
     if (pod.ingress) {
       ingress.push(`${pod.ip} : jump ingress-${pod.ip}`);
@@ -52,6 +71,9 @@ export function renderPolicies(pods: PodRules[], options: NetpolRenderOptions): 
     `table ip ${t} {`,
     map("ingress-pods"),
     map("egress-pods"),
+    ...[...sets].map(
+      ([elements, name]) => `\tset ${name} {\n\t\ttype ipv4_addr\n\t\telements = { ${elements} }\n\t}`,
+    ),
     chain("forward", [
       // filter priority 0: after the proxy's filter-forward (-110) and long after its DNAT (prerouting).
       "type filter hook forward priority 0; policy accept;",
@@ -70,20 +92,17 @@ export function renderPolicies(pods: PodRules[], options: NetpolRenderOptions): 
   return `${lines.join("\n")}\n`;
 }
 
-/** The rules of one allow: peer match × each port range, each ending in `return` (allowed: judge the next side). */
-function allowRules(allow: Allow, dir: "saddr" | "daddr"): string[] {
-  const peer = peerMatch(allow.peer, dir);
-  const ports = allow.ports ? allow.ports.map(portMatch) : [""];
-  const comment = `comment "${allow.policy}"`;
-  return ports.map((port) => [peer, port, "return", comment].filter(Boolean).join(" "));
-}
+/** How many addresses are written inline before a named set takes over. */
+const INLINE = 4;
 
-function peerMatch(peer: Peer, dir: "saddr" | "daddr"): string {
+function peerMatch(peer: Peer, dir: "saddr" | "daddr", setOf: (ips: string[]) => string): string {
   switch (peer.kind) {
     case "any":
       return "";
     case "ips":
-      return `ip ${dir} { ${[...peer.ips].sort().join(", ")} }`;
+      return peer.ips.length > INLINE
+        ? `ip ${dir} @${setOf(peer.ips)}`
+        : `ip ${dir} { ${[...peer.ips].sort().join(", ")} }`;
     case "block":
       return peer.except.length
         ? `ip ${dir} ${peer.cidr} ip ${dir} != { ${peer.except.join(", ")} }`

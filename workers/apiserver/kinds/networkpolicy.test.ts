@@ -1,7 +1,11 @@
 /** networking.k8s.io/v1 NetworkPolicy: kube's validation (every field error), defaults and table. */
 import { describe, expect, it } from "vitest";
+import { MemoryStore } from "../../../durable-objects/store/memory.ts";
 import type { KubeObject } from "../../client/kube.ts";
 import type { NetworkPolicy } from "../../client/types.ts";
+import { createApiServer } from "../app.ts";
+import { ADMIN_USER } from "../auth.ts";
+import { authorize } from "../authorize.ts";
 import { runRegistryTester } from "../registry/tester.ts";
 import { findResource, RESOURCES } from "./index.ts";
 
@@ -126,5 +130,51 @@ describe("NetworkPolicy", () => {
 
   it("is served under networking.k8s.io/v1 with the short name netpol", () => {
     expect(info).toMatchObject({ kind: "NetworkPolicy", namespaced: true, shortNames: ["netpol"] });
+  });
+});
+
+describe("who reads NetworkPolicies", () => {
+  const NODE = { name: "system:node:n1", groups: ["system:nodes", "system:authenticated"] };
+  const app = createApiServer({
+    store: new MemoryStore(),
+    resources: RESOURCES,
+    authenticate: async (r) => (r.headers.get("Authorization") === "Bearer node" ? NODE : ADMIN_USER),
+    authorize,
+  });
+  const call = (method: string, path: string, who = "node", body?: object) =>
+    app.request(`http://test${path}`, {
+      method,
+      headers: { Authorization: `Bearer ${who}`, "Content-Type": "application/json" },
+      body: body && JSON.stringify(body),
+    });
+
+  it("a node lists and watches policies, pods and namespaces cluster-wide (its enforcer's informers), read-only", async () => {
+    const created = await call(
+      "POST",
+      "/apis/networking.k8s.io/v1/namespaces/default/networkpolicies",
+      "admin",
+      {
+        metadata: { name: "deny" },
+        spec: { podSelector: {} },
+      },
+    );
+    expect(created.status).toBe(201);
+    for (const path of ["/apis/networking.k8s.io/v1/networkpolicies", "/api/v1/pods", "/api/v1/namespaces"]) {
+      expect((await call("GET", path)).status, path).toBe(200);
+      expect((await call("GET", `${path}?watch=true&timeoutSeconds=1`)).status, `${path} watch`).toBe(200);
+    }
+    const write = await call(
+      "POST",
+      "/apis/networking.k8s.io/v1/namespaces/default/networkpolicies",
+      "node",
+      {
+        metadata: { name: "mine" },
+        spec: { podSelector: {} },
+      },
+    );
+    expect(write.status).toBe(403);
+    expect(
+      (await call("DELETE", "/apis/networking.k8s.io/v1/namespaces/default/networkpolicies/deny")).status,
+    ).toBe(403);
   });
 });
