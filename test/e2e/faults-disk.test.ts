@@ -5,16 +5,18 @@
  * not land, and nothing acknowledged may be lost or corrupted once space
  * returns. Needs root (mount).
  */
-import { spawnSync } from "node:child_process";
-import { mkdtemp, open, rm, unlink } from "node:fs/promises";
+import { execFile, spawnSync } from "node:child_process";
+import { mkdir, mkdtemp, open, rm, unlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { type Launched, launchNpmStart } from "../../scripts/local/launch.ts";
 import { type ControlPlane, startControlPlane } from "./harness.ts";
 
 let dir: string;
 let mounted = false;
 let cp: ControlPlane | undefined;
+let launched: Launched | undefined;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "edgeplane-faults-disk-"));
@@ -25,14 +27,16 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  if (launched)
+    await launched.interrupt("SIGINT", 60_000).catch(() => launched?.interrupt("SIGKILL", 10_000));
   await cp?.stop();
   if (mounted) spawnSync("umount", ["-l", dir]);
   await rm(dir, { recursive: true, force: true });
 });
 
-/** Fill the file system with one file until it refuses more; returns its path. */
-async function fill(): Promise<string> {
-  const path = join(dir, "filler");
+/** Fill the file system at `where` with one file until it refuses more; returns its path. */
+async function fill(where = dir): Promise<string> {
+  const path = join(where, "filler");
   const file = await open(path, "w");
   const chunk = Buffer.alloc(1024 * 1024, 1);
   try {
@@ -102,3 +106,54 @@ it("a full disk fails a write with a Status; after space returns and workerd res
   expect(during.status).toBe(404);
   await during.arrayBuffer();
 }, 120_000);
+
+it("under npm start, the hang that follows is noticed: workerd is killed and restarted, and writes work once space is back", async () => {
+  const state = join(dir, "npm-start");
+  await mkdir(state);
+  const r = spawnSync("mount", ["-t", "tmpfs", "-o", "size=64m,mode=0700", "tmpfs", state]);
+  expect(r.status, String(r.stderr)).toBe(0);
+  try {
+    // Checks every second, three failures in a row mean hung (the default is 10 s and 3).
+    launched = launchNpmStart(
+      ["--state-dir", state, "--port", "0", "--registry-port", "0", "--skip-setup", "--nodes", "0"],
+      { EDGEPLANE_WATCHDOG: "1000,3" },
+    );
+    await launched.waitFor(/edgeplane: ready at https:\/\/127\.0\.0\.1:\d+/);
+    const kubectl = (args: string[]) =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((res) =>
+        execFile(
+          "kubectl",
+          ["--kubeconfig", join(state, "kubeconfig"), ...args],
+          { timeout: 60_000 },
+          (e, stdout, stderr) => res({ code: e ? 1 : 0, stdout, stderr }),
+        ),
+      );
+    const acked: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const c = await kubectl(["create", "configmap", `kept-${i}`, `--from-literal=v=${i}`]);
+      expect(c.code, c.stderr).toBe(0);
+      acked.push(`kept-${i}`);
+    }
+    const filler = await fill(state);
+    const refused = await kubectl(["create", "configmap", "refused", "--from-literal=v=x"]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/disk is full/);
+    await launched.waitFor(/workerd \(pid \d+\) answered nothing for 3 s; killing it so it restarts/, 60_000);
+    await unlink(filler);
+    await launched.waitFor(/workerd restarted \(pid \d+\)/, 120_000);
+    const created = await kubectl(["create", "configmap", "after", "--from-literal=v=y"]);
+    expect(created.code, created.stderr).toBe(0);
+    acked.push("after");
+    const names = (await kubectl(["get", "configmaps", "-o", "name"])).stdout;
+    const found = acked.filter((n) => names.includes(`configmap/${n}\n`)).length;
+    console.log(
+      `faults/disk (npm start): ${acked.length} writes acknowledged, ${found} found after the watchdog's restart`,
+    );
+    expect(found).toBe(acked.length);
+    expect(names).not.toContain("configmap/refused\n");
+    await launched.interrupt("SIGINT", 60_000);
+    launched = undefined;
+  } finally {
+    spawnSync("umount", ["-l", state]);
+  }
+}, 240_000);
