@@ -129,8 +129,8 @@ async function main(): Promise<void> {
   const ca = readFileSync(pki.caCert, "utf8");
   const fetcher = clusterFetch({ server: cp.url, token: pki.token, ca });
   running.fetcher = fetcher;
-  // workerd can hang without exiting (after SQLITE_FULL it spins in a promise loop: even /version gets no
-  // answer); then kill it, and the supervisor restarts it. EDGEPLANE_WATCHDOG="<ms between checks>,<failures>".
+  // workerd can hang without exiting (a promise loop that never yields: even /version gets no answer, as a
+  // full disk once caused); then kill it, and the supervisor restarts it. EDGEPLANE_WATCHDOG="<ms between checks>,<failures>".
   const [checkMs, failures] = (process.env.EDGEPLANE_WATCHDOG ?? "10000,3").split(",").map(Number);
   running.closers.push(
     asyncStop(
