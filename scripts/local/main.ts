@@ -36,7 +36,7 @@ import { stopProcessesMentioning } from "./process-tree.ts";
 import { type RegistryProxy, startRegistryProxy } from "./registry-proxy.ts";
 import { pushSamples } from "./samples.ts";
 import { removeServiceRules, serviceProxyFor } from "./services.ts";
-import { Supervisor } from "./supervise.ts";
+import { formatDuration, Supervisor, startWatchdog } from "./supervise.ts";
 import { ensureBootstrapToken } from "./tokens.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -135,6 +135,30 @@ async function main(): Promise<void> {
   const ca = readFileSync(pki.caCert, "utf8");
   const fetcher = clusterFetch({ server: cp.url, token: pki.token, ca });
   running.fetcher = fetcher;
+  // workerd can hang without exiting (a promise loop that never yields: even /version gets no answer, as a
+  // full disk once caused); then kill it, and the supervisor restarts it. EDGEPLANE_WATCHDOG="<ms between checks>,<failures>".
+  const [checkMs, failures] = (process.env.EDGEPLANE_WATCHDOG ?? "10000,3").split(",").map(Number);
+  running.closers.push(
+    asyncStop(
+      startWatchdog({
+        intervalMs: checkMs,
+        failures,
+        paused: () => workerdDown || shuttingDown,
+        probe: async () => {
+          const res = await fetcher("/version", { signal: AbortSignal.timeout(checkMs) });
+          await res.arrayBuffer();
+          return res.ok;
+        },
+        onHung: (n) => {
+          const pid = cp.pid();
+          say(
+            `workerd${pid ? ` (pid ${pid})` : ""} answered nothing for ${formatDuration(n * checkMs)}; killing it so it restarts`,
+          );
+          if (pid) process.kill(pid, "SIGKILL");
+        },
+      }),
+    ),
+  );
 
   await waitServing(fetcher);
   say(
@@ -503,6 +527,11 @@ function installSignals(): void {
   process.on("exit", () => {
     for (const a of running.agents) killGroup(a.pid, "SIGKILL");
   });
+}
+
+/** A synchronous stop as a teardown closer. */
+function asyncStop(stop: () => void): () => Promise<void> {
+  return async () => stop();
 }
 
 function show(path: string): string {

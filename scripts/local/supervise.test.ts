@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Backoff, formatDuration, Supervisor } from "./supervise.ts";
+import { Backoff, formatDuration, Supervisor, startWatchdog } from "./supervise.ts";
 
 describe("Backoff", () => {
   it("doubles from 0.5 s to a 30 s cap and counts crashes in the window", () => {
@@ -93,4 +93,38 @@ it("formats durations as people read them", () => {
   expect(formatDuration(500)).toBe("0.5 s");
   expect(formatDuration(30_000)).toBe("30 s");
   expect(formatDuration(120_000)).toBe("2 min");
+});
+
+describe("startWatchdog", () => {
+  it("calls onHung after the set number of failed checks in a row, never while paused", async () => {
+    const answers = [true, false, false, true, false, false, false, false];
+    let paused = false;
+    const hung: number[] = [];
+    let checks = 0;
+    let stop: () => void = () => {};
+    const done = new Promise<void>((resolve) => {
+      stop = startWatchdog({
+        probe: async () => {
+          const ok = answers[checks++];
+          if (checks === answers.length) resolve();
+          return ok;
+        },
+        paused: () => paused,
+        onHung: (n) => {
+          hung.push(checks);
+          expect(n).toBe(3);
+          paused = true; // the part is being restarted: no checks until it is back
+        },
+        intervalMs: 1,
+        failures: 3,
+        sleep: async () => {
+          if (paused && hung.length === 1) paused = false;
+        },
+      });
+    });
+    await done;
+    stop();
+    // Failures 2-3 were broken by an answer; 5-7 are three in a row; 8 starts a new count.
+    expect(hung).toEqual([7]);
+  });
 });

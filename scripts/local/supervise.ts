@@ -141,3 +141,50 @@ export class Supervisor {
     }
   }
 }
+
+/** What a liveness watchdog needs. */
+export interface WatchdogOptions {
+  /** One liveness check; resolves true when the part answered in time. */
+  probe(): Promise<boolean>;
+  /** Checks are skipped while this is true (the part is down and being restarted, or stopping). */
+  paused(): boolean;
+  /** Called once the part failed `failures` checks in a row (e.g. kill it, so its supervisor restarts it). */
+  onHung(failed: number): void;
+  /** Time between checks. */
+  intervalMs: number;
+  /** Consecutive failed checks that mean hung. */
+  failures: number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/**
+ * Watch a part that can hang without exiting (workerd spinning in a promise
+ * loop answers nothing, /version included): after `failures` failed checks
+ * in a row, onHung. Returns a stop function.
+ */
+export function startWatchdog(options: WatchdogOptions): () => void {
+  const sleep = options.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms).unref()));
+  let stopped = false;
+  void (async () => {
+    let failed = 0;
+    while (!stopped) {
+      await sleep(options.intervalMs);
+      if (stopped) return;
+      if (options.paused()) {
+        failed = 0;
+        continue;
+      }
+      const ok = await options.probe().catch(() => false);
+      if (stopped) return;
+      // A pause that began during the check (a crash) is the supervisor's business, not a hang.
+      if (ok || options.paused()) failed = 0;
+      else if (++failed >= options.failures) {
+        options.onHung(failed);
+        failed = 0;
+      }
+    }
+  })();
+  return () => {
+    stopped = true;
+  };
+}

@@ -6,7 +6,7 @@
  * restarted; a rollout interrupted by the kill must complete with exactly
  * the desired pods.
  */
-import { execFile } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -48,6 +48,31 @@ async function kubectlOk(args: string[], input?: string): Promise<string> {
   const r = await kubectl(args, input);
   if (r.code !== 0) throw new Error(`kubectl ${args.join(" ")} failed: ${r.stderr}`);
   return r.stdout;
+}
+
+/** A long-running kubectl (logs -f, port-forward) whose output and exit are watched. */
+interface Running {
+  child: ChildProcess;
+  out(): string;
+  exit: Promise<number | string>;
+}
+
+function kubectlRunning(args: string[]): Running {
+  const full = [
+    "--kubeconfig",
+    join(stateDir, "kubeconfig"),
+    "--cache-dir",
+    join(stateDir, "kube-cache"),
+    ...args,
+  ];
+  const child = spawn("kubectl", full, { stdio: ["ignore", "pipe", "pipe"] });
+  let text = "";
+  child.stdout?.on("data", (c) => (text += String(c)));
+  child.stderr?.on("data", (c) => (text += String(c)));
+  const exit = new Promise<number | string>((res) =>
+    child.once("exit", (code, signal) => res(code ?? signal ?? -1)),
+  );
+  return { child, out: () => text, exit };
 }
 
 /** Poll `check` until it returns true (bounded): a condition, never a fixed sleep. */
@@ -420,5 +445,94 @@ describe("workerd killed under npm start", () => {
         `${history.filter((e) => e.ret === undefined).length} without an answer; 0 linearizability violations; ` +
         `watch resumed ${resumes} times, ${foundWrites} updates seen, every acknowledged one exactly once`,
     );
+  }, 240_000);
+
+  it("a tunnel dropped under kubectl logs -f and port-forward ends them with an error; the agent reconnects and new ones work", async () => {
+    const port = 18000 + Math.floor(Math.random() * 2000);
+    const pod = (name: string, image: string, extra: object = {}) =>
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name },
+        spec: {
+          runtimeClassName: "wasm",
+          terminationGracePeriodSeconds: 1,
+          containers: [{ name: "main", image: `${registry}/samples/${image}`, ...extra }],
+        },
+      });
+    await kubectlOk(["apply", "-f", "-"], pod("talker", "ticker:v1"));
+    await kubectlOk(
+      ["apply", "-f", "-"],
+      pod("web", "http-hello:v1", {
+        ports: [{ containerPort: port }],
+        readinessProbe: { httpGet: { path: "/healthz", port }, periodSeconds: 1 },
+      }),
+    );
+    await kubectlOk(["wait", "--for=condition=Ready", "pod/talker", "pod/web", "--timeout=120s"]);
+
+    const open = async () => {
+      const logs = kubectlRunning(["logs", "-f", "talker"]);
+      const forward = kubectlRunning(["port-forward", "pod/web", `:${port}`]);
+      await until("logs -f streaming", () => /tick \d+/.test(logs.out()), 60_000).catch(async (error) => {
+        const agentLog = await readFile(join(stateDir, "logs", "node-1.log"), "utf8");
+        throw new Error(`${error.message}\nkubectl logs -f: ${logs.out()}\nnode-1: ${agentLog.slice(-4000)}`);
+      });
+      await until(
+        "port-forward listening",
+        () => /Forwarding from 127\.0\.0\.1:\d+/.test(forward.out()),
+        60_000,
+      );
+      const local = /Forwarding from 127\.0\.0\.1:(\d+)/.exec(forward.out())?.[1];
+      // The component may still be compiling when the pod turns Ready: wait until it answers.
+      let answer = "";
+      await until(
+        "an answer through port-forward",
+        async () => {
+          try {
+            const res = await fetch(`http://127.0.0.1:${local}/through-the-tunnel`, {
+              signal: AbortSignal.timeout(10_000),
+            });
+            answer = await res.text();
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        60_000,
+      );
+      expect(answer).toBe("hello from a wasi:http component, path /through-the-tunnel\n");
+      return { logs, forward, local };
+    };
+    const first = await open();
+    await killWorkerd();
+    // Neither hangs: both end, with an error that says what happened.
+    const [logsExit, forwardExit] = await Promise.all([first.logs.exit, first.forward.exit]);
+    console.log(
+      `faults/tunnel: logs -f exited ${logsExit}: ${first.logs
+        .out()
+        .split("\n")
+        .filter((l) => !/^tick/.test(l))
+        .join(" | ")}`,
+    );
+    console.log(
+      `faults/tunnel: port-forward exited ${forwardExit}: ${first.forward.out().replace(/\n/g, " | ")}`,
+    );
+    expect(forwardExit).not.toBe(0);
+    expect(first.forward.out()).toMatch(/error|lost connection/i);
+    expect(logsExit).not.toBe(0);
+    expect(first.logs.out()).toMatch(/error/i);
+
+    // Until the agent's tunnel is back, kubectl says so clearly (503 "node-1 is not connected"); then new ones work.
+    await until("the agent's tunnel back", async () => {
+      const r = await kubectl(["logs", "talker", "--tail=1"]);
+      if (r.code !== 0)
+        expect(r.stderr).toMatch(/ServiceUnavailable.*node "node-1" is not connected|connection refused/);
+      return r.code === 0;
+    });
+    const second = await open();
+    second.logs.child.kill("SIGTERM");
+    second.forward.child.kill("SIGTERM");
+    await Promise.all([second.logs.exit, second.forward.exit]);
+    await kubectlOk(["delete", "pod", "talker", "web", "--wait=false"]);
   }, 240_000);
 });

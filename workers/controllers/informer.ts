@@ -152,12 +152,17 @@ class Informer {
           signal: this.abort.signal,
         });
         for await (const event of stream) {
-          failures = 0;
           if (event.type === "ERROR") {
             const code = (event.object as { code?: number }).code;
-            if (code === 410) await this.relist();
+            // Any other error (the store unavailable) is a failure: back off, never re-watch at once (that
+            // spun workerd in a promise loop when a full disk made the store refuse without any I/O).
+            if (code === 410) {
+              await this.relist();
+              failures = 0;
+            } else failures++;
             break;
           }
+          failures = 0;
           this.apply(event.type, event.object);
         }
       } catch (error) {
