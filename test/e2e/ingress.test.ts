@@ -288,6 +288,12 @@ spec:
     );
     expect(await curl(`wasm.${DOMAIN}`, "/p")).toBe("hello from a wasi:http component, path /p\n\n200");
     expect(await curl(`nope.${DOMAIN}`, "/")).toMatch(/no Ingress serves this host and path\n\n404$/);
+    // kubectl create ingress (a protobuf body from kubectl's typed client): served within the routes' TTL.
+    await kubectl(["create", "ingress", "made", `--rule=made.${DOMAIN}/*=wasm:80`]);
+    let made = await get(`made.${DOMAIN}`, "/m");
+    const deadline = Date.now() + 20_000;
+    while (made.status === 404 && Date.now() < deadline) made = await get(`made.${DOMAIN}`, "/m");
+    expect(made).toEqual({ status: 200, body: "hello from a wasi:http component, path /m\n" });
     // The API keeps its own host.
     expect((await cp.fetch("/version")).status).toBe(200);
   });

@@ -8,7 +8,8 @@
  *
  * Types: "string" | "bytes" | "int" | "int0" (0 omitted: non-pointer ints) | "bool" (false omitted, as JSON's omitempty
  * would) | "keepbool" (false kept: pointer fields) | "map" | "bytesmap" |
- * "quantitymap" | "strings" | "intorstring" | a nested schema | [schema] for repeated messages.
+ * "quantitymap" | "strings" | "intorstring" | a nested schema | [schema] for repeated messages. A nested schema
+ * named "" is inlined: its fields land in the parent (Go's embedded structs with `json:",inline"`).
  */
 
 /** A decoded field's type. */

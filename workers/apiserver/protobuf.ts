@@ -123,6 +123,11 @@ function decodeMessage(bytes: Uint8Array, schema: Schema): Record<string, unknow
       (out[name] as unknown[]).push(decodeValue(r, wire, type));
     } else {
       const value = decodeValue(r, wire, type);
+      // An embedded message JSON inlines (name ""): its fields are the parent's (Ingress rules' IngressRuleValue).
+      if (name === "" && value && typeof value === "object") {
+        Object.assign(out, value);
+        continue;
+      }
       // Go marshals zero values of non-pointer fields; JSON (omitempty) would not have them.
       if (value === "" || (type === "bool" && value === false) || (type === "int0" && value === 0)) continue;
       out[name] = value;

@@ -95,7 +95,13 @@ export function requestHead(request: Request, host: string): HttpRequestHead {
     ["x-forwarded-host", host],
     ["x-real-ip", client],
   );
-  return { method: request.method, path: url.pathname + url.search, headers };
+  const upgrade = (request.headers.get("Upgrade") ?? "").toLowerCase() === "websocket";
+  return {
+    method: request.method,
+    path: url.pathname + url.search,
+    headers,
+    ...(upgrade ? { upgrade: "websocket" } : {}),
+  };
 }
 
 /** `targets` in the order to try them: the next in turn first. */

@@ -15,7 +15,7 @@ import {
 import type { Env } from "../env.ts";
 import { handleIngress } from "./index.ts";
 import { SnapshotCache } from "./routes.ts";
-import type { HttpRequestHead } from "./wire.ts";
+import { type HttpRequestHead, numbered, Reorder, WS_MORE, WS_TEXT } from "./wire.ts";
 
 const ADMIN = { Authorization: "Bearer test-admin-token", "Content-Type": "application/json" };
 const api = async (path: string, body: object) => {
@@ -54,25 +54,56 @@ async function connectAgent(node: string) {
     while (queue.length === 0) await new Promise<void>((r) => waiters.push(r));
     return queue.shift()!;
   };
+  // Stream opens, and per stream the Worker's messages put back in order (their numbers taken off).
+  const opens: string[] = [];
+  const pending = new Map<number, Uint8Array[]>();
+  const reorders = new Map<number, Reorder>();
+  const pump = async () => {
+    const m = await next();
+    if (typeof m === "string") opens.push(m);
+    else if (m.op === StreamOp.DATA) {
+      const reorder = reorders.get(m.stream) ?? new Reorder();
+      reorders.set(m.stream, reorder);
+      pending.set(m.stream, [...(pending.get(m.stream) ?? []), ...reorder.push(m.payload)]);
+    }
+  };
+  const nextOpen = async (): Promise<StreamOpen> => {
+    while (opens.length === 0) await pump();
+    return JSON.parse(opens.shift()!) as StreamOpen;
+  };
+  const payload = async (stream: number): Promise<Uint8Array> => {
+    while (!pending.get(stream)?.length) await pump();
+    return pending.get(stream)!.shift()!;
+  };
+  const enc = new TextEncoder();
+  /** Send the agent's `k`th message of `stream` (numbered as wire.ts says; the tunnel's own seq = k). */
+  const reply = (stream: number, k: number, bytes: Uint8Array) =>
+    ws.send(encodeFrame(StreamOp.DATA, stream, numbered(k, bytes), k));
+  /** The next http stream's open and its request head. */
+  const accept = async () => {
+    const open = await nextOpen();
+    const head = JSON.parse(new TextDecoder().decode(await payload(open.stream))) as HttpRequestHead;
+    return { open, head };
+  };
+  /** The next non-empty message of `stream`. */
+  const data = async (stream: number) => {
+    for (;;) {
+      const m = await payload(stream);
+      if (m.byteLength > 0) return m;
+    }
+  };
   return {
     ws,
+    accept,
+    data,
+    reply,
     /** Serve one http stream: returns what it got; answers `status` and `body` with a hop-by-hop header thrown in. */
     async serve(status: number, body: string) {
-      let m = await next();
-      while (typeof m !== "string") m = await next(); // CREDIT/RESET of earlier streams
-      const open = JSON.parse(m) as StreamOpen;
-      const frames: StreamFrame[] = [];
-      for (;;) {
-        const f = (await next()) as StreamFrame;
-        if (f.stream !== open.stream || f.op !== StreamOp.DATA) continue;
-        frames.push(f);
-        if (frames.length > 1 && f.payload.byteLength === 0) break;
-      }
-      const head = JSON.parse(new TextDecoder().decode(frames[0].payload)) as HttpRequestHead;
-      const requestBody = new TextDecoder().decode(
-        Uint8Array.from(frames.slice(1).flatMap((f) => [...f.payload])),
-      );
-      const enc = new TextEncoder();
+      const { open, head } = await accept();
+      const parts: Uint8Array[] = [];
+      for (let m = await payload(open.stream); m.byteLength > 0; m = await payload(open.stream))
+        parts.push(m);
+      const requestBody = new TextDecoder().decode(Uint8Array.from(parts.flatMap((p) => [...p])));
       const answer = {
         status,
         headers: [
@@ -81,8 +112,8 @@ async function connectAgent(node: string) {
           ["keep-alive", "timeout=5"],
         ],
       };
-      ws.send(encodeFrame(StreamOp.DATA, open.stream, enc.encode(JSON.stringify(answer)), 0));
-      ws.send(encodeFrame(StreamOp.DATA, open.stream, enc.encode(body), 1));
+      reply(open.stream, 0, enc.encode(JSON.stringify(answer)));
+      reply(open.stream, 1, enc.encode(body));
       ws.send(encodeFrame(StreamOp.END, open.stream, undefined, 2));
       return { open, head, requestBody };
     },
@@ -185,6 +216,12 @@ describe("ingress front door", () => {
   });
 
   it("spreads requests over the endpoints and retries a GET on another when one's node is not connected", async () => {
+    // n-ing-b's agent left in the test before: wait until its tunnel knows.
+    const b = (env as Env).TUNNEL.get((env as Env).TUNNEL.idFromName("n-ing-b"));
+    while (
+      ((await (await b.fetch("https://tunnel.internal/status")).json()) as { connected: boolean }).connected
+    )
+      await new Promise((r) => setTimeout(r, 20));
     const agent = await connectAgent("n-ing-a");
     const pods: string[] = [];
     for (let i = 0; i < 4; i++) {
@@ -197,6 +234,46 @@ describe("ingress front door", () => {
     }
     // n-ing-b has no agent: every request ends on web-a, half of them after the retry.
     expect(new Set(pods)).toEqual(new Set(["web-a"]));
+    agent.ws.close();
+  });
+
+  it("passes a WebSocket upgrade through: 101 once the pod accepted, then messages both ways, text stays text", async () => {
+    const agent = await connectAgent("n-ing-a");
+    const responding = handleIngress(
+      get("https://web.test/socket", { headers: { Upgrade: "websocket", "Sec-WebSocket-Protocol": "chat" } }),
+      env as Env,
+      fresh(),
+    );
+    const { open, head } = await agent.accept();
+    expect(head).toMatchObject({ method: "GET", path: "/socket", upgrade: "websocket" });
+    const enc = new TextEncoder();
+    const answer = { status: 101, headers: [["sec-websocket-protocol", "chat"]] };
+    agent.reply(open.stream, 0, enc.encode(JSON.stringify(answer)));
+    const response = await responding;
+    expect(response.status).toBe(101);
+    expect(response.headers.get("Sec-WebSocket-Protocol")).toBe("chat");
+    const client = response.webSocket!;
+    client.accept();
+    const got: unknown[] = [];
+    const closed = new Promise<number>((r) => client.addEventListener("close", (e) => r(e.code)));
+    const received = new Promise<void>((r) =>
+      client.addEventListener("message", (e) => {
+        got.push(e.data);
+        if (got.length === 2) r();
+      }),
+    );
+    client.send("hi");
+    expect([...(await agent.data(open.stream))]).toEqual([WS_TEXT, ...enc.encode("hi")]);
+    // Pod → client: a text message, then a binary one split in two parts.
+    agent.reply(open.stream, 1, Uint8Array.from([WS_TEXT, ...enc.encode("HI")]));
+    agent.reply(open.stream, 2, Uint8Array.from([WS_MORE, 1, 2]));
+    agent.reply(open.stream, 3, Uint8Array.from([0, 3]));
+    await received;
+    expect(got[0]).toBe("HI");
+    const binary = got[1] instanceof Blob ? await got[1].arrayBuffer() : (got[1] as ArrayBuffer);
+    expect([...new Uint8Array(binary)]).toEqual([1, 2, 3]);
+    agent.ws.send(encodeFrame(StreamOp.END, open.stream, undefined, 4));
+    expect(await closed).toBe(1000);
     agent.ws.close();
   });
 

@@ -5,11 +5,20 @@
  * body is streamed out in tunnel-sized messages and the response body
  * streamed back as it arrives.
  */
-import { MAX_FRAME_PAYLOAD } from "../../durable-objects/tunnel/protocol.ts";
 import type { Env } from "../env.ts";
 import { openStream } from "../tunnel/streams.ts";
 import type { Target } from "./routes.ts";
-import { endToEnd, HTTP_PORT_QUERY, type HttpRequestHead, type HttpResponseHead } from "./wire.ts";
+import {
+  endToEnd,
+  HTTP_PORT_QUERY,
+  type HttpRequestHead,
+  type HttpResponseHead,
+  MAX_PART,
+  Numberer,
+  Reorder,
+  WsJoiner,
+  wsParts,
+} from "./wire.ts";
 
 /** Limits on one carried request. */
 export interface CarryLimits {
@@ -27,7 +36,7 @@ const NULL_BODY = new Set([101, 204, 205, 304]);
 
 /** Send `body` as messages of at most one frame; refuse beyond the limit. */
 async function pumpBody(
-  ws: WebSocket,
+  send: (message: Uint8Array) => void,
   body: ReadableStream<Uint8Array> | null,
   maxBytes: number,
 ): Promise<boolean> {
@@ -37,16 +46,18 @@ async function pumpBody(
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
+      // An empty message ends the body on the wire: an empty chunk is skipped, not sent.
+      if (value.byteLength === 0) continue;
       total += value.byteLength;
       if (total > maxBytes) {
         await reader.cancel().catch(() => {});
         return false;
       }
-      for (let at = 0; at < value.byteLength; at += MAX_FRAME_PAYLOAD)
-        ws.send(value.slice(at, Math.min(at + MAX_FRAME_PAYLOAD, value.byteLength)));
+      for (let at = 0; at < value.byteLength; at += MAX_PART)
+        send(value.slice(at, Math.min(at + MAX_PART, value.byteLength)));
     }
   }
-  ws.send(new Uint8Array(0));
+  send(new Uint8Array(0));
   return true;
 }
 
@@ -90,6 +101,10 @@ export async function carry(
   const ws = opened.webSocket;
   if (!ws) return { failure: `node ${target.node} is not connected`, status: 503, reachedPod: false };
   ws.accept();
+  // This stream's messages are numbered both ways (wire.ts): sent in order, put back in order.
+  const numbers = new Numberer();
+  const send = (message: Uint8Array) => ws.send(numbers.wrap(message));
+  const reorder = new Reorder();
   let controller!: ReadableStreamDefaultController<Uint8Array>;
   const stream = new ReadableStream<Uint8Array>({
     start: (c) => {
@@ -102,6 +117,26 @@ export async function carry(
     settle = resolve;
   });
   let answer: HttpResponseHead | undefined;
+  /** After a WebSocket upgrade: the client's socket, its messages relayed as wire.ts parts. */
+  let client: WebSocket | undefined;
+  const joiner = new WsJoiner();
+  const upgraded = (head: HttpResponseHead): Response => {
+    const pair = new WebSocketPair();
+    client = pair[1];
+    client.accept();
+    client.addEventListener("message", (event) => {
+      const text = typeof event.data === "string";
+      const data = text
+        ? new TextEncoder().encode(event.data as string)
+        : new Uint8Array(event.data as ArrayBuffer);
+      for (const part of wsParts(data, text, MAX_PART)) send(part);
+    });
+    client.addEventListener("close", () => ws.close(1000, "client closed"));
+    const headers = new Headers();
+    const protocol = head.headers?.find(([k]) => k === "sec-websocket-protocol")?.[1];
+    if (protocol) headers.set("Sec-WebSocket-Protocol", protocol);
+    return new Response(null, { status: 101, webSocket: pair[0], headers });
+  };
   const timer = setTimeout(() => {
     settle({ failure: "the pod did not answer in time", status: 504, reachedPod: true });
     ws.close(1000, "timeout");
@@ -109,10 +144,21 @@ export async function carry(
   // Messages are handled one after another in arrival order (a Blob needs an await to read).
   let chain = Promise.resolve();
   const onMessage = async (data: string | ArrayBuffer | Blob) => {
-    const bytes =
+    const raw =
       typeof data === "string"
         ? new TextEncoder().encode(data)
         : new Uint8Array(data instanceof Blob ? await data.arrayBuffer() : data);
+    let payloads: Uint8Array[];
+    try {
+      payloads = reorder.push(raw);
+    } catch (error) {
+      ws.close(1011, (error as Error).message);
+      return;
+    }
+    for (const bytes of payloads) handle(bytes);
+  };
+  /** One payload from the agent, in order. */
+  const handle = (bytes: Uint8Array) => {
     if (!answer) {
       try {
         answer = JSON.parse(new TextDecoder().decode(bytes)) as HttpResponseHead;
@@ -122,7 +168,13 @@ export async function carry(
       clearTimeout(timer);
       if (answer.error || !answer.status)
         settle({ failure: answer.error ?? "no status", status: 502, reachedPod: !answer.notSent });
+      else if (answer.status === 101 && requestHead.upgrade) settle({ response: upgraded(answer) });
       else settle({ response: toResponse(answer, requestHead.method, stream) });
+      return;
+    }
+    if (client) {
+      const message = joiner.push(bytes);
+      if (message) client.send(message.text ? new TextDecoder().decode(message.data) : message.data);
       return;
     }
     try {
@@ -133,13 +185,22 @@ export async function carry(
   };
   ws.addEventListener("message", (event) => {
     const data = event.data as string | ArrayBuffer | Blob;
-    chain = chain.then(() => onMessage(data));
+    chain = chain
+      .then(() => onMessage(data))
+      .catch((error: unknown) => {
+        console.warn(`ingress stream to pod ${target.pod}: ${(error as Error).message}`);
+        ws.close(1011, "relay failed");
+      });
   });
   ws.addEventListener("close", (event) => {
     chain = chain.then(() => onClose(event.code, event.reason));
   });
   const onClose = (code: number, reason: string) => {
     clearTimeout(timer);
+    if (client) {
+      client.close(code === 1000 ? 1000 : 1011, code === 1000 ? "" : "backend stream broke");
+      return;
+    }
     if (!answer)
       settle({
         failure: `the node closed the stream (${reason || code})`,
@@ -153,8 +214,8 @@ export async function carry(
       // already closed
     }
   };
-  ws.send(JSON.stringify(requestHead));
-  void pumpBody(ws, body, limits.maxBodyBytes).then(
+  send(new TextEncoder().encode(JSON.stringify(requestHead)));
+  void pumpBody(send, body, limits.maxBodyBytes).then(
     (ok) => {
       if (ok) return;
       settle({ failure: "request body too large", status: 413, reachedPod: true });

@@ -2,7 +2,12 @@
 import { createServer, type Server } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
 import type { StreamOpen } from "../../../durable-objects/tunnel/protocol.ts";
-import type { HttpRequestHead, HttpResponseHead } from "../../../workers/ingress/wire.ts";
+import {
+  type HttpRequestHead,
+  type HttpResponseHead,
+  numbered,
+  WS_TEXT,
+} from "../../../workers/ingress/wire.ts";
 import type { AgentStream } from "../tunnel.ts";
 import { httpStreamHandler } from "./http.ts";
 
@@ -33,19 +38,28 @@ function memoryStream(port: number, uid = "u1") {
     end() {},
     signal: new AbortController().signal,
   };
-  const push = (m: Uint8Array | undefined) => {
-    inbox.push(m);
+  let k = 0;
+  // The Worker's messages are numbered (wire.ts): deliver them out of order, as workerd may.
+  const push = (m: Uint8Array | undefined, reversed = false) => {
+    const message = m && numbered(k++, m);
+    if (reversed && inbox.length > 0) inbox.splice(inbox.length - 1, 0, message);
+    else inbox.push(message);
     wake?.();
   };
+  const payloads = () => sent.map((m) => m.subarray(4));
   return {
     stream,
     request(head: HttpRequestHead, body: string[]) {
       push(new TextEncoder().encode(JSON.stringify(head)));
-      for (const b of body) push(new TextEncoder().encode(b));
+      body.forEach((b, i) => {
+        push(new TextEncoder().encode(b), i === 1);
+      });
       push(new Uint8Array(0));
     },
-    head: () => JSON.parse(new TextDecoder().decode(sent[0])) as HttpResponseHead,
-    body: () => Buffer.concat(sent.slice(1)).toString(),
+    push,
+    head: () => JSON.parse(new TextDecoder().decode(payloads()[0])) as HttpResponseHead,
+    body: () => Buffer.concat(payloads().slice(1)).toString(),
+    payloads,
     sent,
   };
 }
@@ -89,14 +103,14 @@ describe("ingress http streams on the agent", () => {
           ["x-hop", "dropped"],
         ],
       },
-      ["hello ", "pod"],
+      ["hello ", "pod", "!"],
     );
     await handler(m.stream);
     expect(m.head()).toMatchObject({ status: 201 });
     const headers = Object.fromEntries(m.head().headers ?? []);
     expect(headers["x-seen-host"]).toBe("web.test");
     expect(headers).not.toHaveProperty("connection");
-    expect(m.body()).toBe("POST /a?b=1 hello pod web.test");
+    expect(m.body()).toBe("POST /a?b=1 hello pod! web.test");
   });
 
   it("refuses a pod that does not run on this node, and says when the pod's port refuses (nothing sent)", async () => {
@@ -117,5 +131,40 @@ describe("ingress http streams on the agent", () => {
       notSent: true,
       error: expect.stringMatching(/^connect: .*ECONNREFUSED/),
     });
+  });
+
+  it("passes a WebSocket through to the pod: subprotocol, text and binary messages both ways", async () => {
+    const { WebSocketServer } = await import("ws");
+    const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, handleProtocols: (p) => [...p][0] });
+    await new Promise((r) => wss.once("listening", r));
+    wss.on("connection", (socket, req) => {
+      socket.on("message", (data, binary) => socket.send(binary ? data : `${req.url}:${data}`, { binary }));
+    });
+    try {
+      const port = (wss.address() as { port: number }).port;
+      const m = memoryStream(port);
+      const serving = httpStreamHandler({ podIP: () => "127.0.0.1" })(m.stream);
+      m.push(
+        new TextEncoder().encode(
+          JSON.stringify({
+            method: "GET",
+            path: "/chat",
+            headers: [["sec-websocket-protocol", "chat, other"]],
+            upgrade: "websocket",
+          } satisfies HttpRequestHead),
+        ),
+      );
+      m.push(new Uint8Array(0));
+      m.push(Uint8Array.from([WS_TEXT, ...new TextEncoder().encode("hi")]));
+      m.push(Uint8Array.from([0, 1, 2]));
+      while (m.sent.length < 3) await new Promise((r) => setTimeout(r, 10));
+      expect(m.head()).toEqual({ status: 101, headers: [["sec-websocket-protocol", "chat"]] });
+      expect(Buffer.from(m.payloads()[1]).toString()).toBe(`${String.fromCharCode(WS_TEXT)}/chat:hi`);
+      expect([...m.payloads()[2]]).toEqual([0, 1, 2]);
+      m.push(undefined);
+      await serving;
+    } finally {
+      wss.close();
+    }
   });
 });

@@ -8,13 +8,18 @@
  * back-pressures the pod's socket.
  */
 import { Agent, type ClientRequest, request as httpRequest, type IncomingMessage } from "node:http";
+import WebSocket from "ws";
 import type { StreamOpen } from "../../../durable-objects/tunnel/protocol.ts";
-import { MAX_FRAME_PAYLOAD } from "../../../durable-objects/tunnel/protocol.ts";
 import {
   endToEnd,
   HTTP_PORT_QUERY,
   type HttpRequestHead,
   type HttpResponseHead,
+  MAX_PART,
+  Numberer,
+  Reorder,
+  WsJoiner,
+  wsParts,
 } from "../../../workers/ingress/wire.ts";
 import type { AgentStream, StreamHandler } from "../tunnel.ts";
 
@@ -68,8 +73,8 @@ async function pumpRequest(stream: AgentStream, req: ClientRequest): Promise<voi
 /** Relay the pod's response body in tunnel-sized messages, pausing the socket while the tunnel has no credit. */
 async function pumpResponse(stream: AgentStream, res: IncomingMessage): Promise<void> {
   for await (const data of res as AsyncIterable<Buffer>) {
-    for (let at = 0; at < data.length; at += MAX_FRAME_PAYLOAD)
-      await stream.send(data.subarray(at, Math.min(at + MAX_FRAME_PAYLOAD, data.length)));
+    for (let at = 0; at < data.length; at += MAX_PART)
+      await stream.send(data.subarray(at, Math.min(at + MAX_PART, data.length)));
     if (stream.signal.aborted) {
       res.destroy();
       return;
@@ -77,11 +82,99 @@ async function pumpResponse(stream: AgentStream, res: IncomingMessage): Promise<
   }
 }
 
+/** Headers the WebSocket client makes itself (a fresh handshake with the pod). */
+const HANDSHAKE = new Set([
+  "sec-websocket-key",
+  "sec-websocket-version",
+  "sec-websocket-extensions",
+  "sec-websocket-protocol",
+]);
+
+/**
+ * A WebSocket upgrade: open a WebSocket to the pod with the client's path,
+ * headers and subprotocols; once it is open, answer 101 and relay messages
+ * both ways (wire.ts framing) until either side closes.
+ */
+async function serveWebSocket(
+  stream: AgentStream,
+  head: HttpRequestHead,
+  ip: string,
+  port: number,
+): Promise<void> {
+  const headers = endToEnd(head.headers).filter(([k]) => !HANDSHAKE.has(k));
+  const protocols = head.headers
+    .filter(([k]) => k.toLowerCase() === "sec-websocket-protocol")
+    .flatMap(([, v]) => v.split(","))
+    .map((p) => p.trim())
+    .filter(Boolean);
+  const ws = new WebSocket(`ws://${ip}:${port}${head.path}`, protocols, {
+    headers: headerObject(headers),
+    handshakeTimeout: CONNECT_TIMEOUT_MS,
+    perMessageDeflate: false,
+  });
+  const opened = await new Promise<HttpResponseHead>((resolve) => {
+    ws.once("open", () =>
+      resolve({ status: 101, headers: ws.protocol ? [["sec-websocket-protocol", ws.protocol]] : [] }),
+    );
+    ws.once("unexpected-response", (_req, res) => {
+      res.resume();
+      resolve({ status: res.statusCode ?? 502, headers: endToEnd(pairs(res.rawHeaders)) });
+    });
+    ws.once("error", (error) => resolve({ error: `connect: ${error.message}`, notSent: true }));
+  });
+  await sendHead(stream, opened);
+  if (opened.status !== 101) {
+    ws.terminate();
+    return;
+  }
+  const done = new Promise<void>((resolve) => ws.once("close", () => resolve()));
+  ws.on("message", (data: Buffer, binary: boolean) => {
+    ws.pause();
+    void (async () => {
+      for (const part of wsParts(new Uint8Array(data), !binary, MAX_PART)) await stream.send(part);
+      ws.resume();
+    })();
+  });
+  stream.signal.addEventListener("abort", () => ws.close());
+  const joiner = new WsJoiner();
+  // Client → pod until the client ends; the stream ends when the pod's socket closes.
+  void (async () => {
+    for (let m = await stream.read(); m !== undefined; m = await stream.read()) {
+      const message = joiner.push(m);
+      if (message) ws.send(message.data, { binary: !message.text });
+    }
+    ws.close();
+  })();
+  await done;
+}
+
+/** `stream` with this protocol's message numbers taken off (in order) and put on (wire.ts). */
+function ordered(stream: AgentStream): AgentStream {
+  const numbers = new Numberer();
+  const reorder = new Reorder();
+  const ready: Uint8Array[] = [];
+  return {
+    open: stream.open,
+    signal: stream.signal,
+    end: () => stream.end(),
+    send: (message) => stream.send(numbers.wrap(message)),
+    async read() {
+      while (ready.length === 0) {
+        const message = await stream.read();
+        if (message === undefined) return undefined;
+        ready.push(...reorder.push(message));
+      }
+      return ready.shift();
+    },
+  };
+}
+
 /** The `http` stream handler for the tunnel client. */
 export function httpStreamHandler(options: HttpStreamOptions): StreamHandler {
   // Connections to pods are reused between requests (bounded per pod address).
   const agent = new Agent({ keepAlive: true, maxSockets: 64, maxFreeSockets: 8 });
-  return async (stream) => {
+  return async (raw) => {
+    const stream = ordered(raw);
     const { open } = stream;
     const port = Number(new URLSearchParams(open.query).get(HTTP_PORT_QUERY));
     const first = await stream.read();
@@ -95,6 +188,7 @@ export function httpStreamHandler(options: HttpStreamOptions): StreamHandler {
       });
     if (!Number.isInteger(port) || port < 1 || port > 65535)
       return sendHead(stream, { error: `invalid port ${port}`, notSent: true });
+    if (head.upgrade === "websocket") return serveWebSocket(stream, head, ip, port);
     let connected = false;
     const req = httpRequest({
       host: ip,

@@ -30,6 +30,7 @@ import { eventsV1Strategy } from "./events-v1.ts";
 import { hpaV1Proto, hpaV2Proto } from "./hpa.proto.ts";
 import { hpaStrategy } from "./hpa.ts";
 import { fromV1, hpaV1Strategy, toV1 } from "./hpa-v1.ts";
+import { ingressProto } from "./ingress.proto.ts";
 import { defaultIngressClass, ingressStrategy } from "./ingress.ts";
 import { ingressClassStorage, ingressClassStrategy } from "./ingressclass.ts";
 import { jobProto } from "./job.proto.ts";
@@ -344,6 +345,7 @@ export const RESOURCES: ResourceInfo[] = [
   row("networking.k8s.io/v1", "ingresses", "Ingress", "V1Ingress", ingressStrategy, {
     shortNames: ["ing"],
     subresources: { status: true },
+    protobuf: ingressProto,
     rest: { admission: [defaultIngressClass] },
   }),
   row("networking.k8s.io/v1", "ingressclasses", "IngressClass", "V1IngressClass", ingressClassStrategy, {
