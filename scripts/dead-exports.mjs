@@ -18,7 +18,7 @@ import ts from "typescript";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const SKIP_DIRS = new Set(["node_modules", ".git", ".wrangler", "build", "dist", ".local"]);
-const SOURCE = /\.(ts|mts|mjs|js)$/;
+const SOURCE = /\.(ts|tsx|mts|mjs|js)$/;
 /** Modules whose exports the platform reads, not other files. */
 const ENTRIES = new Set(["workers/index.ts", "durable-objects/store/testing/worker.ts"]);
 
@@ -37,7 +37,7 @@ function walk(dir, out = []) {
 function resolveSpecifier(from, specifier) {
   if (!specifier.startsWith(".")) return undefined;
   const base = relative(ROOT, resolve(ROOT, dirname(from), specifier));
-  for (const candidate of [base, `${base}.ts`, `${base}/index.ts`])
+  for (const candidate of [base, `${base}.ts`, `${base}.tsx`, `${base}/index.ts`])
     if (existsSync(join(ROOT, candidate)) && SOURCE.test(candidate)) return candidate;
   return undefined;
 }

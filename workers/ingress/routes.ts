@@ -14,7 +14,7 @@ import type { KubeClient, KubeObject, ResourceRef } from "../client/kube.ts";
 import type { EndpointSlice, Service } from "../client/types.ts";
 
 /** How long a snapshot serves requests before the next one is read. */
-export const INGRESS_CACHE_TTL_MS = 2_000;
+const INGRESS_CACHE_TTL_MS = 2_000;
 
 const NET = { group: "networking.k8s.io", version: "v1", namespaced: true };
 /** The resources read here. */

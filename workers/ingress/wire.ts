@@ -39,7 +39,7 @@ export interface HttpResponseHead {
 }
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1): one connection's business, never forwarded. */
-export const HOP_BY_HOP = new Set([
+const HOP_BY_HOP = new Set([
   "connection",
   "keep-alive",
   "proxy-authenticate",

@@ -22,14 +22,7 @@ const obj = (v: unknown): Obj => (v && typeof v === "object" && !Array.isArray(v
 const list = (v: unknown): Obj[] => (Array.isArray(v) ? (v as Obj[]) : []);
 
 /** Resources whose quota forces every container to declare them (the pod evaluator's validationSet). */
-export const MUST_SPECIFY = [
-  "cpu",
-  "limits.cpu",
-  "limits.memory",
-  "memory",
-  "requests.cpu",
-  "requests.memory",
-];
+const MUST_SPECIFY = ["cpu", "limits.cpu", "limits.memory", "memory", "requests.cpu", "requests.memory"];
 /** Core resources counted by their plain name as well as count/<resource> (kube's legacy object counts). */
 const LEGACY_COUNTS = new Set([
   "configmaps",

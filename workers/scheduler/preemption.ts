@@ -87,7 +87,7 @@ function violatingPods(pods: Pod[], pdbs: readonly PodDisruptionBudget[]): Set<P
 }
 
 /** kube's selectVictimsOnNode: the fewest, least important pods whose removal lets the pod fit, or undefined. */
-export function victimsOnNode(
+function victimsOnNode(
   info: PodInfo,
   node: NodeInfo,
   view: PreemptionView,

@@ -45,7 +45,7 @@ async function priorityClasses(registry: Registry): Promise<PriorityClass[]> {
 }
 
 /** The globalDefault class (the lowest value if a race left two, as kube picks). */
-export function defaultClass(classes: PriorityClass[]): PriorityClass | undefined {
+function defaultClass(classes: PriorityClass[]): PriorityClass | undefined {
   let best: PriorityClass | undefined;
   for (const pc of classes) if (pc.globalDefault && (!best || pc.value < best.value)) best = pc;
   return best;

@@ -28,7 +28,7 @@ import { list, obj } from "./util.ts";
 type Pdb = PodDisruptionBudget & KubeObject;
 
 /** kube's message for a budget that allows no disruption now. */
-export const VIOLATES_BUDGET = "Cannot evict pod as it would violate the pod's disruption budget.";
+const VIOLATES_BUDGET = "Cannot evict pod as it would violate the pod's disruption budget.";
 /** kube's MaxDisruptedPodSize: evictions the disruption controller has not confirmed yet, per budget. */
 const MAX_DISRUPTED_PODS = 2000;
 

@@ -84,7 +84,7 @@ function validatePath(path: Record<string, unknown>, field: string): FieldError[
 }
 
 /** Every field error of an Ingress spec. */
-export function validateIngress(ingress: Ingress): FieldError[] {
+function validateIngress(ingress: Ingress): FieldError[] {
   const spec = obj(ingress.spec);
   const errs: FieldError[] = [];
   const rules = list(spec.rules);

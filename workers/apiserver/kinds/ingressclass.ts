@@ -16,7 +16,7 @@ import { validateDNS1123Subdomain } from "./validation/names.ts";
 /** The annotation marking the cluster's default IngressClass. */
 export const DEFAULT_CLASS_ANNOTATION = "ingressclass.kubernetes.io/is-default-class";
 /** The built-in class's name, and the controller value the Worker's ingress answers for. */
-export const EDGEPLANE_CLASS = "edgeplane";
+const EDGEPLANE_CLASS = "edgeplane";
 /** spec.controller of the built-in class. */
 export const EDGEPLANE_CONTROLLER = "edgeplane.dev/ingress";
 
@@ -42,7 +42,7 @@ function validateParameters(value: unknown): FieldError[] {
 }
 
 /** Every field error of an IngressClass. */
-export function validateIngressClass(ic: IngressClass): FieldError[] {
+function validateIngressClass(ic: IngressClass): FieldError[] {
   const spec = obj(ic.spec);
   const errs: FieldError[] = [];
   const controller = spec.controller;

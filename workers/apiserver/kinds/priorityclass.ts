@@ -22,11 +22,11 @@ import { checkImmutable, forbidden, invalid, required } from "./validation/error
 import { oneOf } from "./validation/numbers.ts";
 
 /** kube's HighestUserDefinablePriority: values above it are for the system classes only. */
-export const HIGHEST_USER_DEFINABLE_PRIORITY = 1_000_000_000;
+const HIGHEST_USER_DEFINABLE_PRIORITY = 1_000_000_000;
 /** kube's SystemPriorityClassPrefix. */
-export const SYSTEM_PREFIX = "system-";
+const SYSTEM_PREFIX = "system-";
 /** The preemption policies a class (and a pod) may carry. */
-export const PREEMPTION_POLICIES = ["Never", "PreemptLowerPriority"] as const;
+const PREEMPTION_POLICIES = ["Never", "PreemptLowerPriority"] as const;
 
 /** kube's SystemPriorityClasses(): the two classes every cluster has. */
 export const SYSTEM_PRIORITY_CLASSES: PriorityClass[] = [

@@ -23,7 +23,7 @@ type PdbStatus = NonNullable<PodDisruptionBudget["status"]>;
 type Condition = NonNullable<PdbStatus["conditions"]>[number];
 
 /** How long an evicted pod may take to start deleting before it counts again (kube's DeletionTimeout). */
-export const DELETION_TIMEOUT_MS = 2 * 60 * 1000;
+const DELETION_TIMEOUT_MS = 2 * 60 * 1000;
 
 /** policy/v1 reasons of the DisruptionAllowed condition. */
 const SUFFICIENT = "SufficientPods";

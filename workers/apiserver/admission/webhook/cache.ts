@@ -11,7 +11,7 @@ import type { KubeObject } from "../../../client/kube.ts";
 /** The admissionregistration API group. */
 export const ADMISSION_GROUP = "admissionregistration.k8s.io";
 /** The two configuration collections, in the order a snapshot holds them. */
-export const CONFIG_RESOURCES = ["mutatingwebhookconfigurations", "validatingwebhookconfigurations"] as const;
+const CONFIG_RESOURCES = ["mutatingwebhookconfigurations", "validatingwebhookconfigurations"] as const;
 /** One of the configuration collections. */
 export type ConfigResource = (typeof CONFIG_RESOURCES)[number];
 
