@@ -4,7 +4,7 @@ import { ApiError } from "../../client/status.ts";
 import { Registry } from "../registry/registry.ts";
 import type { RequestContext } from "../registry/types.ts";
 import { testResource } from "../testing/fixture.ts";
-import type { AdmissionPlugin } from "./chain.ts";
+import type { AdmissionAttributes, AdmissionPlugin } from "./chain.ts";
 
 const ctx: RequestContext = {
   user: "system:admin",
@@ -85,5 +85,80 @@ describe("the admission chain", () => {
       .catch((e: unknown) => e);
     expect((error as ApiError).code).toBe(403);
     expect((await registry.list(configmaps, "default")).items).toEqual([]);
+  });
+
+  it("shows deletes to validateDelete only: object absent, the stored object, DeleteOptions, once per deletion", async () => {
+    const seen: AdmissionAttributes<"DELETE">[] = [];
+    const registry = new Registry({
+      store: new MemoryStore(),
+      resources: [configmaps],
+      now: () => new Date(0),
+      admission: [
+        {
+          name: "Writes",
+          admit: (a) => void seen.push(a as never),
+          validate: (a) => void seen.push(a as never),
+        },
+        {
+          name: "Deletes",
+          async validateDelete(a) {
+            seen.push(a);
+            // Before the store delete: the object is still there.
+            await registry.get(configmaps, a.old.metadata?.namespace, a.old.metadata?.name ?? "");
+          },
+        },
+      ],
+    });
+    const create = (name: string, finalizers?: string[]) =>
+      registry.create(configmaps, "default", { metadata: { name, finalizers }, data: { a: "1" } }, ctx, {
+        manager: "t",
+      });
+    await create("plain");
+    await create("held", ["example.com/hold"]);
+    seen.length = 0;
+    await registry.remove(configmaps, "default", "plain", ctx, { propagationPolicy: "Background" });
+    // A finalizer keeps it: the first DELETE sets deletionTimestamp, a second one changes nothing.
+    await registry.remove(configmaps, "default", "held", { ...ctx, dryRun: true }, { gracePeriodSeconds: 0 });
+    await registry.remove(configmaps, "default", "held", ctx, {});
+    await registry.remove(configmaps, "default", "held", ctx, {});
+    expect(seen.map((a) => [a.operation, a.old.metadata?.name, a.object, a.options, a.ctx.dryRun])).toEqual([
+      [
+        "DELETE",
+        "plain",
+        undefined,
+        { kind: "DeleteOptions", apiVersion: "meta.k8s.io/v1", propagationPolicy: "Background" },
+        false,
+      ],
+      [
+        "DELETE",
+        "held",
+        undefined,
+        { kind: "DeleteOptions", apiVersion: "meta.k8s.io/v1", gracePeriodSeconds: 0, dryRun: ["All"] },
+        true,
+      ],
+      ["DELETE", "held", undefined, { kind: "DeleteOptions", apiVersion: "meta.k8s.io/v1" }, false],
+    ]);
+    expect(seen[0].old.data).toEqual({ a: "1" });
+  });
+
+  it("a delete a plugin refuses leaves the object stored", async () => {
+    const registry = new Registry({
+      store: new MemoryStore(),
+      resources: [configmaps],
+      now: () => new Date(0),
+      admission: [
+        {
+          name: "Deny",
+          validateDelete: () => {
+            throw new ApiError("Forbidden", "denied by Deny");
+          },
+        },
+      ],
+    });
+    await registry.create(configmaps, "default", { metadata: { name: "c" } }, ctx, { manager: "t" });
+    const error = await registry.remove(configmaps, "default", "c", ctx).catch((e: unknown) => e);
+    expect((error as ApiError).code).toBe(403);
+    const stored = await registry.get(configmaps, "default", "c");
+    expect(stored.metadata?.deletionTimestamp).toBeUndefined();
   });
 });

@@ -12,8 +12,8 @@ import { StoreError } from "../../../durable-objects/store/types.ts";
 import type { KubeObject } from "../../client/kube.ts";
 import { randomSuffix } from "../../client/names.ts";
 import { ApiError, errors } from "../../client/status.ts";
-import type { AdmissionPlugin } from "../admission/chain.ts";
-import { type DeleteRequest, deleteOutcome } from "./deletion.ts";
+import { type AdmissionPlugin, runDeleteAdmission } from "../admission/chain.ts";
+import { type DeleteRequest, deleteOptionsObject, deleteOutcome } from "./deletion.ts";
 import {
   conflictError,
   guaranteedUpdate,
@@ -348,7 +348,10 @@ export class Registry implements RegistryAccess {
    * Delete: preconditions, then graceful deletion (strategy.gracePeriod) or
    * finalizers set deletionTimestamp and keep the object; otherwise it is
    * removed now. Returns the object and whether it is gone. A kind whose
-   * row overrides delete (info.rest) is deleted its own way instead.
+   * row overrides delete (info.rest) is deleted its own way instead. The
+   * admission chain's delete validation sees the stored object before
+   * anything is written, as kube's deleteValidation does: not when the
+   * delete changes nothing (already deleting with no shorter grace period).
    */
   async remove(
     info: ResourceInfo,
@@ -362,12 +365,26 @@ export class Registry implements RegistryAccess {
         ...ctx,
         dryRun: !!(options.dryRun || ctx.dryRun),
       });
+    const dryRun = !!(options.dryRun || ctx.dryRun);
+    const chain = this.prepare.admission;
     const { object, deleted } = await this.guaranteed(
       info,
       namespace,
       name,
-      (current) => deleteOutcome(info, current, ctx, options),
-      options.dryRun || ctx.dryRun,
+      async (current) => {
+        const outcome = deleteOutcome(info, current, ctx, options);
+        if (outcome.type !== "none" && chain.length)
+          await runDeleteAdmission(chain, {
+            operation: "DELETE",
+            info,
+            old: current,
+            options: deleteOptionsObject(options, dryRun),
+            registry: this,
+            ctx: { ...ctx, dryRun },
+          });
+        return outcome;
+      },
+      dryRun,
     );
     return { object, deleted };
   }

@@ -380,4 +380,91 @@ describe("admission webhooks", () => {
     expect(t.calls[2].request).toMatchObject({ subResource: "status", requestSubResource: "status" });
     expect(t.calls[2].request.namespace).toBeUndefined();
   });
+
+  it("see deletes as kube sends them: validating only, object null, the stored object, DeleteOptions", async () => {
+    const t = setup({
+      "/guard": (request) =>
+        request.oldObject?.metadata?.name === "protected"
+          ? { allowed: false, status: { code: 403, reason: "Forbidden", message: "protected is protected" } }
+          : {},
+      "/down": new TypeError("Network connection lost."),
+    });
+    const deletes = {
+      rules: [{ operations: ["DELETE"], apiGroups: [""], apiVersions: ["v1"], resources: ["configmaps"] }],
+    };
+    await t.addConfig("validating", "guard", [
+      t.hook("guard.example.com", "/guard", {
+        ...deletes,
+        objectSelector: { matchLabels: { guarded: "yes" } },
+      }),
+      t.hook("writes.example.com", "/writes"),
+    ]);
+    await t.addConfig("mutating", "mutate-all", [
+      t.hook("all.example.com", "/all", { rules: [{ ...deletes.rules[0], operations: ["*"] }] }),
+    ]);
+    const guarded = { guarded: "yes" };
+    await t.createCM("protected", t.ctx(), "default", guarded);
+    await t.createCM("free", t.ctx(), "default", guarded);
+    await t.createCM("unlabelled");
+    t.calls.length = 0;
+    const gone = async (name: string) =>
+      await t.registry.get(configmaps, "default", name).then(
+        () => false,
+        (e) => e instanceof ApiError && e.code === 404,
+      );
+
+    const error = await refusal(t.registry.remove(configmaps, "default", "protected", t.ctx()));
+    expect(error.toStatus()).toMatchObject({
+      code: 403,
+      reason: "Forbidden",
+      message: 'admission webhook "guard.example.com" denied the request: protected is protected',
+    });
+    expect((await t.registry.get(configmaps, "default", "protected")).metadata?.labels).toEqual(guarded);
+
+    await t.registry.remove(configmaps, "default", "free", t.ctx({ dryRun: true }), {
+      gracePeriodSeconds: 5,
+    });
+    expect(await gone("free")).toBe(false);
+    await t.registry.remove(configmaps, "default", "free", t.ctx(), { propagationPolicy: "Foreground" });
+    await t.registry.remove(configmaps, "default", "unlabelled", t.ctx());
+    expect(t.calls.map((c) => c.path)).toEqual(["/guard", "/guard", "/guard"]);
+    const [, dry, real] = t.calls.map((c) => c.request);
+    expect(dry).toMatchObject({
+      operation: "DELETE",
+      dryRun: true,
+      options: {
+        kind: "DeleteOptions",
+        apiVersion: "meta.k8s.io/v1",
+        gracePeriodSeconds: 5,
+        dryRun: ["All"],
+      },
+    });
+    expect(real).toMatchObject({
+      kind: { group: "", version: "v1", kind: "ConfigMap" },
+      resource: { group: "", version: "v1", resource: "configmaps" },
+      name: "free",
+      namespace: "default",
+      operation: "DELETE",
+      object: null,
+      oldObject: { kind: "ConfigMap", metadata: { name: "free", labels: guarded }, data: { k: "v" } },
+      dryRun: false,
+      options: { kind: "DeleteOptions", apiVersion: "meta.k8s.io/v1", propagationPolicy: "Foreground" },
+    });
+    expect(await gone("unlabelled")).toBe(true);
+
+    // failurePolicy applies to deletes as to writes.
+    await t.createCM("a");
+    await t.createCM("b");
+    await t.addConfig("validating", "down", [
+      t.hook("down.example.com", "/down", { ...deletes, failurePolicy: "Fail" }),
+    ]);
+    expect((await refusal(t.registry.remove(configmaps, "default", "a", t.ctx()))).code).toBe(500);
+    expect(await gone("a")).toBe(false);
+    await t.registry.delete(validating, undefined, "down", t.ctx());
+    await t.addConfig("validating", "down", [
+      t.hook("down.example.com", "/down", { ...deletes, failurePolicy: "Ignore" }),
+    ]);
+    await t.registry.remove(configmaps, "default", "b", t.ctx());
+    expect(await gone("b")).toBe(true);
+  });
 });
