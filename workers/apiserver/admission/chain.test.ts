@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { MemoryStore } from "../../../durable-objects/store/memory.ts";
+import type { KubeObject } from "../../client/kube.ts";
 import { ApiError } from "../../client/status.ts";
 import { Registry } from "../registry/registry.ts";
 import type { RequestContext } from "../registry/types.ts";
-import { testResource } from "../testing/fixture.ts";
+import { testResource, testServer } from "../testing/fixture.ts";
 import type { AdmissionAttributes, AdmissionPlugin } from "./chain.ts";
 
 const ctx: RequestContext = {
@@ -160,5 +161,46 @@ describe("the admission chain", () => {
     expect((error as ApiError).code).toBe(403);
     const stored = await registry.get(configmaps, "default", "c");
     expect(stored.metadata?.deletionTimestamp).toBeUndefined();
+  });
+
+  it("over HTTP: DELETE with its options, graceful deletion once, and every item of a deletecollection until a refusal", async () => {
+    const seen: string[] = [];
+    const { call } = testServer({
+      admission: [
+        {
+          name: "Recorder",
+          validateDelete({ info, old, options }) {
+            const name = old.metadata?.name ?? "";
+            seen.push(`${info.resource}/${name} ${JSON.stringify(options)}`);
+            if (name === "keep") throw new ApiError("Forbidden", `${name} is kept`);
+          },
+        },
+      ],
+    });
+    const widget = (name: string) => ({ metadata: { name }, spec: { nodeName: "n1", color: "red" } });
+    const made = await call("POST", "/apis/example.com/v1/namespaces/default/widgets", widget("g"));
+    expect(made.status, made.text).toBe(201);
+    const body = { kind: "DeleteOptions", apiVersion: "v1", gracePeriodSeconds: 20 };
+    const first = await call("DELETE", "/apis/example.com/v1/namespaces/default/widgets/g?dryRun=All", body);
+    expect(first.status).toBe(200);
+    await call("DELETE", "/apis/example.com/v1/namespaces/default/widgets/g", body);
+    // Already deleting, not sooner: nothing changes and admission is not asked again; a shorter grace is.
+    await call("DELETE", "/apis/example.com/v1/namespaces/default/widgets/g", body);
+    await call("DELETE", "/apis/example.com/v1/namespaces/default/widgets/g?gracePeriodSeconds=0");
+    expect(seen).toEqual([
+      'widgets/g {"kind":"DeleteOptions","apiVersion":"meta.k8s.io/v1","gracePeriodSeconds":20,"dryRun":["All"]}',
+      'widgets/g {"kind":"DeleteOptions","apiVersion":"meta.k8s.io/v1","gracePeriodSeconds":20}',
+      'widgets/g {"kind":"DeleteOptions","apiVersion":"meta.k8s.io/v1","gracePeriodSeconds":0}',
+    ]);
+
+    seen.length = 0;
+    for (const name of ["a", "keep", "z"])
+      await call("POST", "/api/v1/namespaces/default/configmaps", { metadata: { name } });
+    const refused = await call("DELETE", "/api/v1/namespaces/default/configmaps");
+    expect(refused.status).toBe(403);
+    expect(refused.body).toMatchObject({ kind: "Status", reason: "Forbidden", message: "keep is kept" });
+    expect(seen.map((s) => s.split(" ")[0])).toEqual(["configmaps/a", "configmaps/keep"]);
+    const left = await call("GET", "/api/v1/namespaces/default/configmaps");
+    expect((left.body.items as KubeObject[]).map((o) => o.metadata?.name)).toEqual(["keep", "z"]);
   });
 });
