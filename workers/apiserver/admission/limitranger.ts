@@ -19,7 +19,8 @@ type Resources = Record<string, string>;
 
 /** Whether the plugin looks at this request (LimitRanger SupportsAttributes, pods only). */
 function applies(attrs: AdmissionAttributes): boolean {
-  return attrs.operation === "CREATE" && attrs.info.group === "" && attrs.info.resource === "pods";
+  const { operation, info, ctx } = attrs;
+  return operation === "CREATE" && !ctx.subresource && info.group === "" && info.resource === "pods";
 }
 
 /** The namespace's LimitRange items, listed once per request. */

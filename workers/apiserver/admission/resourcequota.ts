@@ -71,7 +71,9 @@ export function resourceQuotaAdmission(): AdmissionPlugin {
     name: "ResourceQuota",
     async validate(attrs) {
       const namespace = attrs.object.metadata?.namespace;
-      if (attrs.operation !== "CREATE" || !attrs.info.namespaced || !namespace) return;
+      // A subresource create (pods/binding's Binding) makes no new object to charge.
+      if (attrs.operation !== "CREATE" || attrs.ctx.subresource || !attrs.info.namespaced || !namespace)
+        return;
       const info = attrs.registry.lookup("", "resourcequotas");
       if (!info) return;
       const quotas = (await attrs.registry.list(info, namespace)).items as Quota[];

@@ -23,21 +23,30 @@ function podsInfo(req: SubresourceRequest): ResourceInfo {
   return info;
 }
 
-/** POST pods/NAME/binding: set spec.nodeName once and mark the pod scheduled. */
+/**
+ * POST pods/NAME/binding: set spec.nodeName once and mark the pod scheduled.
+ * As in kube, admission sees the Binding as a CREATE on pods/binding (webhooks
+ * may patch its target) and the pod write that follows is not admitted again.
+ */
 const binding: CustomSubresource = {
   verbs: ["create"],
   kind: "Binding",
   async handle(req) {
     const body = await readJsonObject(req.request);
-    const target = obj(body.target);
-    const node = target.name;
-    if (typeof node !== "string" || node === "")
-      throw errors.invalid("Binding", req.name, [
-        { reason: "FieldValueRequired", field: "target.name", message: "Required value" },
-      ]);
     const ctx = { ...req.ctx, subresource: "binding" };
+    const pods = podsInfo(req);
+    const meta = { ...obj(body.metadata), name: req.name, namespace: req.namespace };
+    const bound: KubeObject = { ...body, apiVersion: "v1", kind: "Binding", metadata: meta };
+    await req.registry.admitSubresourceCreate(pods, "Binding", bound, ctx, () => {
+      const name = obj(bound.target).name;
+      if (typeof name !== "string" || name === "")
+        throw errors.invalid("Binding", req.name, [
+          { reason: "FieldValueRequired", field: "target.name", message: "Required value" },
+        ]);
+    });
+    const node = obj(bound.target).name as string;
     await req.registry.update(
-      podsInfo(req),
+      pods,
       req.namespace,
       req.name,
       // The registry hands over its own copy of the current object: change it in place.
@@ -68,7 +77,7 @@ const binding: CustomSubresource = {
         return pod;
       },
       ctx,
-      { manager: "", target: "raw", managedFields: false },
+      { manager: "", target: "raw", managedFields: false, admission: false },
     );
     return json({ kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", code: 201 }, 201);
   },

@@ -12,7 +12,7 @@ import { StoreError } from "../../../durable-objects/store/types.ts";
 import type { KubeObject } from "../../client/kube.ts";
 import { randomSuffix } from "../../client/names.ts";
 import { ApiError, errors } from "../../client/status.ts";
-import { type AdmissionPlugin, runDeleteAdmission } from "../admission/chain.ts";
+import { type AdmissionPlugin, runAdmission, runDeleteAdmission } from "../admission/chain.ts";
 import { type DeleteRequest, deleteOptionsObject, deleteOutcome } from "./deletion.ts";
 import {
   conflictError,
@@ -73,6 +73,8 @@ export interface UpdateOptions extends WriteOptions {
   precondition?: string;
   /** false: leave managedFields as they are (pods/binding: kube's BindingREST writes storage directly). */
   managedFields?: boolean;
+  /** false: no admission (pods/binding, whose Binding was admitted instead: admitSubresourceCreate). */
+  admission?: false;
 }
 
 /** Which part of an object an update writes. */
@@ -298,7 +300,8 @@ export class Registry implements RegistryAccess {
             `the name of the object (${desired.metadata.name}) does not match the name on the URL (${name})`,
           );
         const applied = desired.metadata?.managedFields;
-        const next = await prepareUpdate(this.prepare, info, desired, old, ctx, target);
+        const deps = options.admission === false ? { ...this.prepare, admission: [] } : this.prepare;
+        const next = await prepareUpdate(deps, info, desired, old, ctx, target);
         if (options.operation === "Apply") next.metadata!.managedFields = applied;
         if (options.managedFields !== false)
           trackUpdate(
@@ -317,6 +320,23 @@ export class Registry implements RegistryAccess {
     if (result.revision !== undefined)
       result.object.metadata!.resourceVersion = toResourceVersion(result.revision);
     return result.object;
+  }
+
+  /**
+   * Admission of a subresource create whose body is a kind of its own
+   * (pods/binding: kube admits the Binding as a CREATE on pods/binding,
+   * then writes the pod without admission): plugins see the parent's row
+   * with that kind, ctx.subresource set, and `check` as the validation.
+   */
+  async admitSubresourceCreate(
+    info: ResourceInfo,
+    kind: string,
+    object: KubeObject,
+    ctx: RequestContext,
+    check: () => void,
+  ): Promise<void> {
+    const attrs = { operation: "CREATE" as const, info: { ...info, kind }, object, target: "raw" as const };
+    await runAdmission(this.prepare.admission, { ...attrs, registry: this, ctx }, check);
   }
 
   /** Read-modify-write with no strategy and no validation: for the registry's own lifecycle bookkeeping only. */

@@ -10,6 +10,8 @@ import { ApiError } from "../../../client/status.ts";
 import { findResource, RESOURCES } from "../../kinds/index.ts";
 import { Registry } from "../../registry/registry.ts";
 import type { RequestContext } from "../../registry/types.ts";
+import { testServer } from "../../testing/fixture.ts";
+import { resourceQuotaAdmission } from "../resourcequota.ts";
 import { webhookAdmission } from "./plugin.ts";
 import type { ReviewRequest, WebhookFetch } from "./review.ts";
 
@@ -466,5 +468,109 @@ describe("admission webhooks", () => {
     ]);
     await t.registry.remove(configmaps, "default", "b", t.ctx());
     expect(await gone("b")).toBe(true);
+  });
+
+  it("see pods/binding as kube sends it: a CREATE of the Binding on pods/binding, not an UPDATE of the pod", async () => {
+    const patch = (ops: unknown[]) => ({ patchType: "JSONPatch", patch: btoa(JSON.stringify(ops)) });
+    const seen: ReviewRequest[] = [];
+    const fetch: WebhookFetch = async (url, init) => {
+      const request = JSON.parse(String(init.body)).request as ReviewRequest;
+      seen.push(request);
+      const path = new URL(url).pathname;
+      const target = (request.object as { target?: { name?: string } } | null)?.target?.name;
+      const answer =
+        path === "/retarget"
+          ? patch([{ op: "replace", path: "/target/name", value: "n2" }])
+          : path === "/deny" && target === "n3"
+            ? { allowed: false, status: { message: "not on n3" } }
+            : {};
+      const response = { uid: request.uid, allowed: true, ...answer };
+      return Response.json({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", response });
+    };
+    const quota = resourceQuotaAdmission();
+    const { call } = testServer({ resources: RESOURCES, admission: [webhookAdmission({ fetch }), quota] });
+    const rule = (operations: string[], resources: string[]) => ({
+      rules: [{ operations, apiGroups: [""], apiVersions: ["v1"], resources }],
+      sideEffects: "None",
+      admissionReviewVersions: ["v1"],
+    });
+    const hooks = (path: string, operations: string[], resources: string[]) => ({
+      metadata: { name: path.slice(1) },
+      webhooks: [
+        {
+          name: `${path.slice(1)}.example.com`,
+          clientConfig: { url: `https://hooks.example.com${path}` },
+          ...rule(operations, resources),
+        },
+      ],
+    });
+    const ADM = "/apis/admissionregistration.k8s.io/v1";
+    await call(
+      "POST",
+      `${ADM}/mutatingwebhookconfigurations`,
+      hooks("/retarget", ["CREATE"], ["pods/binding"]),
+    );
+    await call(
+      "POST",
+      `${ADM}/validatingwebhookconfigurations`,
+      hooks("/deny", ["CREATE"], ["pods/binding"]),
+    );
+    await call(
+      "POST",
+      `${ADM}/validatingwebhookconfigurations`,
+      hooks("/updates", ["UPDATE"], ["pods", "pods/*"]),
+    );
+    const PODS = "/api/v1/namespaces/default/pods";
+    // A quota with room for exactly the pods that exist: a Binding is no new pod to charge.
+    for (const name of ["p", "q"]) {
+      const made = await call("POST", PODS, {
+        metadata: { name },
+        spec: { containers: [{ name: "c", image: "nginx" }] },
+      });
+      expect(made.status, made.text).toBe(201);
+    }
+    const QUOTA = "/api/v1/namespaces/default/resourcequotas";
+    const made = await call("POST", QUOTA, { metadata: { name: "q" }, spec: { hard: { pods: "2" } } });
+    // What the quota controller would write (it does not run here): full, as both pods exist.
+    const status = { hard: { pods: "2" }, used: { pods: "2" } };
+    expect((await call("PUT", `${QUOTA}/q/status`, { ...made.body, status })).status).toBe(200);
+    seen.length = 0;
+    const bound = await call("POST", `${PODS}/p/binding`, {
+      apiVersion: "v1",
+      kind: "Binding",
+      metadata: { name: "p" },
+      target: { kind: "Node", name: "n1" },
+    });
+    expect(bound.status, bound.text).toBe(201);
+    expect(((await call("GET", `${PODS}/p`)).body.spec as { nodeName: string }).nodeName).toBe("n2");
+    expect(seen.map((r) => r.operation)).toEqual(["CREATE", "CREATE"]);
+    expect(seen[1]).toMatchObject({
+      kind: { group: "", version: "v1", kind: "Binding" },
+      resource: { group: "", version: "v1", resource: "pods" },
+      subResource: "binding",
+      requestSubResource: "binding",
+      name: "p",
+      namespace: "default",
+      operation: "CREATE",
+      object: {
+        apiVersion: "v1",
+        kind: "Binding",
+        metadata: { name: "p", namespace: "default" },
+        target: { name: "n2" },
+      },
+      options: { kind: "CreateOptions" },
+    });
+    expect(seen[1].oldObject).toBeUndefined();
+    const used = (await call("GET", `${QUOTA}/q`)).body.status as { used: Record<string, string> };
+    expect(used.used.pods).toBe("2");
+
+    await call("DELETE", `${ADM}/mutatingwebhookconfigurations/retarget`);
+    const refused = await call("POST", `${PODS}/q/binding`, {
+      metadata: { name: "q" },
+      target: { name: "n3" },
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.body.message).toBe('admission webhook "deny.example.com" denied the request: not on n3');
+    expect(((await call("GET", `${PODS}/q`)).body.spec as { nodeName?: string }).nodeName).toBeUndefined();
   });
 });
