@@ -12,7 +12,7 @@ import type { KubeObject } from "../../client/kube.ts";
 import type { Registry } from "../registry/registry.ts";
 import type { RequestContext, ResourceInfo } from "../registry/types.ts";
 
-/** kube's admission.Operation. CONNECT is not run through the chain (see docs/apiserver.md). */
+/** kube's admission.Operation. CONNECT: pods/exec, attach and portforward, validating phase only. */
 export type Operation = "CREATE" | "UPDATE" | "DELETE" | "CONNECT";
 
 /** What every operation's attributes carry. */
@@ -43,6 +43,17 @@ interface DeleteAttributes extends SharedAttributes {
   options: Record<string, unknown>;
 }
 
+/** A CONNECT (pods/exec, attach, portforward): the request's options object and the pod it reaches. */
+interface ConnectAttributes extends SharedAttributes {
+  operation: "CONNECT";
+  /** PodExecOptions, PodAttachOptions or PodPortForwardOptions, as kube decodes them from the query. */
+  object: KubeObject;
+  old?: undefined;
+  /** The pod's name and namespace (the options object has no metadata). */
+  name: string;
+  namespace?: string;
+}
+
 /**
  * What a plugin is shown: kube's admission.Attributes, per operation. The
  * default is a create or update (object always set), so plugins that only
@@ -50,9 +61,11 @@ interface DeleteAttributes extends SharedAttributes {
  */
 export type AdmissionAttributes<Op extends Operation = "CREATE" | "UPDATE"> = Op extends "DELETE"
   ? DeleteAttributes
-  : Op extends "CREATE" | "UPDATE"
-    ? WriteAttributes<Op>
-    : never;
+  : Op extends "CONNECT"
+    ? ConnectAttributes
+    : Op extends "CREATE" | "UPDATE"
+      ? WriteAttributes<Op>
+      : never;
 
 /** One admission plugin; every hook is optional and throws an ApiError to refuse. */
 export interface AdmissionPlugin {
@@ -64,6 +77,8 @@ export interface AdmissionPlugin {
   validate?(attrs: AdmissionAttributes): void | Promise<void>;
   /** Before a delete is written (validating webhooks); plugins without it never see deletes. */
   validateDelete?(attrs: AdmissionAttributes<"DELETE">): void | Promise<void>;
+  /** Before a connection is made (validating webhooks); plugins without it never see CONNECT. */
+  validateConnect?(attrs: AdmissionAttributes<"CONNECT">): void | Promise<void>;
 }
 
 /** Run the chain around the object's own validation, which throws 422 with every field error. */
@@ -83,4 +98,12 @@ export async function runDeleteAdmission(
   attrs: AdmissionAttributes<"DELETE">,
 ): Promise<void> {
   for (const plugin of chain) await plugin.validateDelete?.(attrs);
+}
+
+/** Run the chain's connect validation, in list order, before the stream is opened. */
+export async function runConnectAdmission(
+  chain: readonly AdmissionPlugin[],
+  attrs: AdmissionAttributes<"CONNECT">,
+): Promise<void> {
+  for (const plugin of chain) await plugin.validateConnect?.(attrs);
 }

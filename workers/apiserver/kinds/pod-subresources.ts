@@ -126,6 +126,25 @@ const log: CustomSubresource = {
   },
 };
 
+/** The options object kube decodes from a streaming request's query, which CONNECT admission is shown. */
+function connectOptions(kind: "exec" | "attach" | "portforward", query: URLSearchParams): KubeObject {
+  const flag = (key: string) =>
+    query.has(key) ? { [key]: query.get(key) === "true" || query.get(key) === "1" } : {};
+  if (kind === "portforward")
+    return { kind: "PodPortForwardOptions", apiVersion: "v1", ports: query.getAll("ports").map(Number) };
+  const container = query.get("container");
+  return {
+    kind: kind === "exec" ? "PodExecOptions" : "PodAttachOptions",
+    apiVersion: "v1",
+    ...flag("stdin"),
+    ...flag("stdout"),
+    ...flag("stderr"),
+    ...flag("tty"),
+    ...(container ? { container } : {}),
+    ...(kind === "exec" ? { command: query.getAll("command") } : {}),
+  };
+}
+
 /** What an old, SPDY-only kubectl is told to use instead, per subresource. */
 const WEBSOCKET_ADVICE = {
   exec: "kubectl 1.30 or newer, or kubectl 1.29 with KUBECTL_REMOTE_COMMAND_WEBSOCKETS=true",
@@ -140,14 +159,15 @@ const WEBSOCKET_ADVICE = {
  * rather than only about its protocol; then SPDY gets one clear 400.
  */
 function streaming(kind: "exec" | "attach" | "portforward"): CustomSubresource {
+  const optionsKind =
+    kind === "portforward"
+      ? "PodPortForwardOptions"
+      : kind === "exec"
+        ? "PodExecOptions"
+        : "PodAttachOptions";
   return {
     verbs: ["create", "get"],
-    kind:
-      kind === "portforward"
-        ? "PodPortForwardOptions"
-        : kind === "exec"
-          ? "PodExecOptions"
-          : "PodAttachOptions",
+    kind: optionsKind,
     async handle(req) {
       const pod = await req.registry.get(podsInfo(req), req.namespace, req.name);
       if (kind !== "portforward") containerFor(pod, new URL(req.request.url).searchParams.get("container"));
@@ -164,6 +184,9 @@ function streaming(kind: "exec" | "attach" | "portforward"): CustomSubresource {
         throw errors.badRequest(
           `pods/${kind} over SPDY is not supported by this API server, only over WebSocket: use ${WEBSOCKET_ADVICE[kind]}`,
         );
+      const options = connectOptions(kind, new URL(req.request.url).searchParams);
+      const ctx = { ...req.ctx, subresource: kind };
+      await req.registry.admitConnect(podsInfo(req), optionsKind, options, req.namespace, req.name, ctx);
       const podExec = req.services.podExec;
       if (!podExec)
         throw new ApiError(

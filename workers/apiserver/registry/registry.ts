@@ -12,7 +12,12 @@ import { StoreError } from "../../../durable-objects/store/types.ts";
 import type { KubeObject } from "../../client/kube.ts";
 import { randomSuffix } from "../../client/names.ts";
 import { ApiError, errors } from "../../client/status.ts";
-import { type AdmissionPlugin, runAdmission, runDeleteAdmission } from "../admission/chain.ts";
+import {
+  type AdmissionPlugin,
+  runAdmission,
+  runConnectAdmission,
+  runDeleteAdmission,
+} from "../admission/chain.ts";
 import { type DeleteRequest, deleteOptionsObject, deleteOutcome } from "./deletion.ts";
 import {
   conflictError,
@@ -337,6 +342,25 @@ export class Registry implements RegistryAccess {
   ): Promise<void> {
     const attrs = { operation: "CREATE" as const, info: { ...info, kind }, object, target: "raw" as const };
     await runAdmission(this.prepare.admission, { ...attrs, registry: this, ctx }, check);
+  }
+
+  /** CONNECT admission (pods/exec, attach, portforward): the options object, ctx.subresource naming the subresource. */
+  async admitConnect(
+    info: ResourceInfo,
+    kind: string,
+    options: KubeObject,
+    namespace: string | undefined,
+    name: string,
+    ctx: RequestContext,
+  ): Promise<void> {
+    const attrs = {
+      operation: "CONNECT" as const,
+      info: { ...info, kind },
+      object: options,
+      name,
+      namespace,
+    };
+    await runConnectAdmission(this.prepare.admission, { ...attrs, target: "raw", registry: this, ctx });
   }
 
   /** Read-modify-write with no strategy and no validation: for the registry's own lifecycle bookkeeping only. */

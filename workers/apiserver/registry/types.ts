@@ -283,6 +283,15 @@ export interface RegistryAccess {
     ctx: RequestContext,
     check: () => void,
   ): Promise<void>;
+  /** CONNECT admission of pods/exec, attach or portforward with the options object, before the stream opens. */
+  admitConnect(
+    info: ResourceInfo,
+    kind: string,
+    options: KubeObject,
+    namespace: string | undefined,
+    name: string,
+    ctx: RequestContext,
+  ): Promise<void>;
   /** Delete as a DELETE request would (graceful for pods); a stale precondition is 409 Conflict. */
   delete(
     info: ResourceInfo,

@@ -573,4 +573,88 @@ describe("admission webhooks", () => {
     expect(refused.body.message).toBe('admission webhook "deny.example.com" denied the request: not on n3');
     expect(((await call("GET", `${PODS}/q`)).body.spec as { nodeName?: string }).nodeName).toBeUndefined();
   });
+
+  it("see pods/exec and portforward as a CONNECT with the options object, and a denial stops the stream", async () => {
+    const seen: ReviewRequest[] = [];
+    const fetch: WebhookFetch = async (_url, init) => {
+      const request = JSON.parse(String(init.body)).request as ReviewRequest;
+      seen.push(request);
+      const command = (request.object as { command?: string[] } | null)?.command ?? [];
+      const answer = command[0] === "rm" ? { allowed: false, status: { message: "no rm in here" } } : {};
+      const response = { uid: request.uid, allowed: true, ...answer };
+      return Response.json({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", response });
+    };
+    const streams: string[] = [];
+    const { call } = testServer({
+      resources: RESOURCES,
+      admission: [webhookAdmission({ fetch })],
+      services: {
+        podExec: async ({ kind }) => {
+          streams.push(kind);
+          return new Response("ok");
+        },
+      },
+    });
+    const PODS = "/api/v1/namespaces/default/pods";
+    const pod = { metadata: { name: "p" }, spec: { containers: [{ name: "main", image: "nginx" }] } };
+    expect((await call("POST", PODS, pod)).status).toBe(201);
+    expect((await call("POST", `${PODS}/p/binding`, { target: { name: "n1" } })).status).toBe(201);
+    const config = {
+      metadata: { name: "connect" },
+      webhooks: [
+        {
+          name: "connect.example.com",
+          clientConfig: { url: "https://hooks.example.com/connect" },
+          rules: [
+            {
+              operations: ["CONNECT"],
+              apiGroups: [""],
+              apiVersions: ["v1"],
+              resources: ["pods/exec", "pods/portforward"],
+            },
+          ],
+          sideEffects: "None",
+          admissionReviewVersions: ["v1"],
+        },
+      ],
+    };
+    await call("POST", "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations", config);
+    const ws = { Upgrade: "websocket" };
+    const exec = await call(
+      "GET",
+      `${PODS}/p/exec?command=ls&command=-l&stdout=true&container=main`,
+      undefined,
+      ws,
+    );
+    expect(exec.status, exec.text).toBe(200);
+    const refused = await call("GET", `${PODS}/p/exec?command=rm&command=-rf&stdout=true`, undefined, ws);
+    expect(refused.status).toBe(400);
+    expect(refused.body.message).toBe(
+      'admission webhook "connect.example.com" denied the request: no rm in here',
+    );
+    await call("GET", `${PODS}/p/attach?stdout=true`, undefined, ws);
+    await call("GET", `${PODS}/p/portforward?ports=8080`, undefined, ws);
+    expect(streams).toEqual(["exec", "attach", "portforward"]);
+    expect(seen.map((r) => `${r.operation} ${r.subResource}`)).toEqual([
+      "CONNECT exec",
+      "CONNECT exec",
+      "CONNECT portforward",
+    ]);
+    expect(seen[0]).toMatchObject({
+      kind: { group: "", version: "v1", kind: "PodExecOptions" },
+      resource: { group: "", version: "v1", resource: "pods" },
+      name: "p",
+      namespace: "default",
+      object: {
+        kind: "PodExecOptions",
+        apiVersion: "v1",
+        stdout: true,
+        container: "main",
+        command: ["ls", "-l"],
+      },
+    });
+    expect(seen[0].options).toBeUndefined();
+    expect(seen[0].oldObject).toBeUndefined();
+    expect(seen[2].object).toEqual({ kind: "PodPortForwardOptions", apiVersion: "v1", ports: [8080] });
+  });
 });

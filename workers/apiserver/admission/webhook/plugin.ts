@@ -41,14 +41,17 @@ export function webhookAdmission(options: WebhookAdmissionOptions): AdmissionPlu
     admit: (attrs) => mutate(options, attrs),
     validate: (attrs) => validate(options, attrs),
     validateDelete: (attrs) => validate(options, attrs),
+    // kube also calls mutating webhooks on CONNECT; the options are not patched here (docs/apiserver.md).
+    validateConnect: (attrs) => validate(options, attrs),
   };
 }
 
 /** Any operation's attributes (the validating webhooks see deletes too). */
 type Attributes = AdmissionAttributes<Operation>;
 
-/** The object a request is about: the new one, or for a delete the stored one. */
+/** The object a request is about: the new one, for a delete the stored one, for a connect the pod's name. */
 function subject(attrs: Attributes): KubeObject {
+  if (attrs.operation === "CONNECT") return { metadata: { name: attrs.name, namespace: attrs.namespace } };
   return attrs.object ?? attrs.old;
 }
 
@@ -157,11 +160,13 @@ function reviewRequest(attrs: Attributes, match: MatchAttributes): ReviewRequest
     options:
       attrs.operation === "DELETE"
         ? attrs.options
-        : {
-            apiVersion: "meta.k8s.io/v1",
-            kind: attrs.operation === "CREATE" ? "CreateOptions" : "UpdateOptions",
-            ...(ctx.dryRun ? { dryRun: ["All"] } : {}),
-          },
+        : attrs.operation === "CONNECT"
+          ? undefined
+          : {
+              apiVersion: "meta.k8s.io/v1",
+              kind: attrs.operation === "CREATE" ? "CreateOptions" : "UpdateOptions",
+              ...(ctx.dryRun ? { dryRun: ["All"] } : {}),
+            },
   };
   if (match.subresource) {
     request.subResource = match.subresource;
