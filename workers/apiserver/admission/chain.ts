@@ -5,8 +5,9 @@
  * mutating phase) and its `validate` after it (kube's validating phase), so
  * the order is every admit in list order, then the strategy's validation,
  * then every validate in list order. A delete runs only the validating
- * phase (kube's rest.ValidateObjectFunc), through `validateDelete`, which a
- * plugin names only when deletes concern it.
+ * phase (kube's rest.ValidateObjectFunc), through `validateDelete`, and a
+ * CONNECT (pods/exec, attach, portforward) through `validateConnect`: a
+ * plugin names those only when they concern it.
  */
 import type { KubeObject } from "../../client/kube.ts";
 import type { Registry } from "../registry/registry.ts";
