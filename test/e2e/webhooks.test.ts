@@ -5,7 +5,8 @@
  * local cluster's CA) is a validating webhook refusing a create with its own
  * message (unless its CEL matchConditions exclude the object) and a mutating
  * one adding a label; with the server stopped,
- * failurePolicy Ignore lets a create through and Fail refuses it.
+ * failurePolicy Ignore lets a create through and Fail refuses it; a
+ * validating webhook for DELETE refuses `kubectl delete` of one ConfigMap.
  */
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:https";
@@ -26,9 +27,18 @@ let caBundle: string;
 let stoppedUrl: string;
 /** Every review the webhook server was sent. */
 const reviews: { path: string; operation: string; name: string }[] = [];
+/** What the DELETE webhook was shown: the object (null on a delete) and the stored object's name. */
+const deletes: { name: string; object: unknown; oldName?: string; options?: object }[] = [];
 
 interface Review {
-  request: { uid: string; operation: string; name?: string; object?: { metadata?: { labels?: object } } };
+  request: {
+    uid: string;
+    operation: string;
+    name?: string;
+    object?: { metadata?: { labels?: object } } | null;
+    oldObject?: { metadata?: { name?: string } };
+    options?: object;
+  };
 }
 
 function answer(path: string, review: Review): Record<string, unknown> {
@@ -38,6 +48,14 @@ function answer(path: string, review: Review): Record<string, unknown> {
   if (path === "/validate" && request.name?.startsWith("forbidden-")) {
     response.allowed = false;
     response.status = { code: 403, message: "names starting with forbidden- are refused by the e2e policy" };
+  }
+  if (path === "/protect") {
+    const { name = "", object, oldObject, options } = request;
+    deletes.push({ name, object, oldName: oldObject?.metadata?.name, options });
+    if (name === "protected") {
+      response.allowed = false;
+      response.status = { code: 403, message: "configmap protected may not be deleted (e2e policy)" };
+    }
   }
   if (path === "/mutate") {
     // JSON patch cannot add a key under a missing object: add the whole labels map when there is none.
@@ -192,5 +210,38 @@ describe("admission webhooks", () => {
     expect(failed.stderr).toContain('failed calling webhook "stopped.e2e.edgeplane.dev"');
     expect(failed.stderr).toContain("InternalError");
     expect((await cp.kubectl(["-n", NS, "get", "configmap", "refused-fail"])).code).not.toBe(0);
+  });
+
+  it("a validating webhook for DELETE refuses `kubectl delete` with its message and the ConfigMap stays", async () => {
+    const yaml = configYaml("ValidatingWebhookConfiguration", "protect", `${hooksUrl}/protect`);
+    await apply(yaml.replace('["CREATE", "UPDATE"]', '["DELETE"]'));
+    for (const name of ["protected", "unprotected"]) {
+      const created = await cp.kubectl(["-n", NS, "create", "configmap", name, "--from-literal=a=b"]);
+      expect(created.code, created.stderr).toBe(0);
+    }
+    const refused = await cp.kubectl(["-n", NS, "delete", "configmap", "protected"]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain(
+      'admission webhook "protect.e2e.edgeplane.dev" denied the request: configmap protected may not be deleted (e2e policy)',
+    );
+    const still = await cp.kubectl(["-n", NS, "get", "configmap", "protected", "-o", "jsonpath={.data.a}"]);
+    expect(still.stdout, still.stderr).toBe("b");
+    const deleted = await cp.kubectl(["-n", NS, "delete", "configmap", "unprotected"]);
+    expect(deleted.code, deleted.stderr).toBe(0);
+    // Only the deletes reached it, each with object null, the stored object and kubectl's DeleteOptions.
+    expect(deletes).toEqual([
+      {
+        name: "protected",
+        object: null,
+        oldName: "protected",
+        options: expect.objectContaining({ kind: "DeleteOptions" }),
+      },
+      {
+        name: "unprotected",
+        object: null,
+        oldName: "unprotected",
+        options: expect.objectContaining({ kind: "DeleteOptions" }),
+      },
+    ]);
   });
 });

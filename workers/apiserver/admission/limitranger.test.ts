@@ -175,4 +175,15 @@ describe("LimitRanger admission", () => {
     expect(created.status).toBe(201);
     expect(created.body.metadata?.annotations?.["kubernetes.io/limit-ranger"]).toBeUndefined();
   });
+
+  it("leaves a pods/binding alone: the Binding it is shown is no pod to limit", async () => {
+    const { call } = testServer({ resources: RESOURCES });
+    expect((await call("POST", PODS, podBody("early"))).status).toBe(201);
+    // A limit the existing pod does not meet: a Binding taken for a pod would be refused by it.
+    expect((await call("POST", LIMITS, lr("floor", [{ type: "Pod", min: { cpu: "100m" } }]))).status).toBe(
+      201,
+    );
+    const bound = await call("POST", `${PODS}/early/binding`, { target: { kind: "Node", name: "n1" } });
+    expect(bound.status, bound.text).toBe(201);
+  });
 });

@@ -20,7 +20,8 @@ type Resources = Record<string, string>;
 
 /** Whether the plugin looks at this request (LimitRanger SupportsAttributes, pods only). */
 function applies(attrs: AdmissionAttributes): boolean {
-  if (attrs.info.group !== "" || attrs.target === "status") return false;
+  // A subresource create (pods/binding's Binding) is no pod to limit.
+  if (attrs.info.group !== "" || attrs.target === "status" || attrs.ctx.subresource) return false;
   // Pod containers cannot change after creation; a claim's storage request can grow.
   if (attrs.info.resource === "pods") return attrs.operation === "CREATE";
   return attrs.info.resource === "persistentvolumeclaims";

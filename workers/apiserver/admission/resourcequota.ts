@@ -94,7 +94,8 @@ export function resourceQuotaAdmission(): AdmissionPlugin {
     name: "ResourceQuota",
     async validate(attrs) {
       const namespace = attrs.object.metadata?.namespace;
-      if (!attrs.info.namespaced || !namespace || !handles(attrs)) return;
+      // A subresource create (pods/binding's Binding) makes no new object to charge.
+      if (attrs.ctx.subresource || !attrs.info.namespaced || !namespace || !handles(attrs)) return;
       const { group, resource } = attrs.info;
       const delta = usageOf(group, resource, attrs.object, attrs.ctx.now);
       if (attrs.old) growthOnly(delta, usageOf(group, resource, attrs.old, attrs.ctx.now));

@@ -23,21 +23,30 @@ function podsInfo(req: SubresourceRequest): ResourceInfo {
   return info;
 }
 
-/** POST pods/NAME/binding: set spec.nodeName once and mark the pod scheduled. */
+/**
+ * POST pods/NAME/binding: set spec.nodeName once and mark the pod scheduled.
+ * As in kube, admission sees the Binding as a CREATE on pods/binding (webhooks
+ * may patch its target) and the pod write that follows is not admitted again.
+ */
 const binding: CustomSubresource = {
   verbs: ["create"],
   kind: "Binding",
   async handle(req) {
     const body = await readJsonObject(req.request);
-    const target = obj(body.target);
-    const node = target.name;
-    if (typeof node !== "string" || node === "")
-      throw errors.invalid("Binding", req.name, [
-        { reason: "FieldValueRequired", field: "target.name", message: "Required value" },
-      ]);
     const ctx = { ...req.ctx, subresource: "binding" };
+    const pods = podsInfo(req);
+    const meta = { ...obj(body.metadata), name: req.name, namespace: req.namespace };
+    const bound: KubeObject = { ...body, apiVersion: "v1", kind: "Binding", metadata: meta };
+    await req.registry.admitSubresourceCreate(pods, "Binding", bound, ctx, () => {
+      const name = obj(bound.target).name;
+      if (typeof name !== "string" || name === "")
+        throw errors.invalid("Binding", req.name, [
+          { reason: "FieldValueRequired", field: "target.name", message: "Required value" },
+        ]);
+    });
+    const node = obj(bound.target).name as string;
     await req.registry.update(
-      podsInfo(req),
+      pods,
       req.namespace,
       req.name,
       // The registry hands over its own copy of the current object: change it in place.
@@ -68,7 +77,7 @@ const binding: CustomSubresource = {
         return pod;
       },
       ctx,
-      { manager: "", target: "raw", managedFields: false },
+      { manager: "", target: "raw", managedFields: false, admission: false },
     );
     return json({ kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", code: 201 }, 201);
   },
@@ -117,6 +126,25 @@ const log: CustomSubresource = {
   },
 };
 
+/** The options object kube decodes from a streaming request's query, which CONNECT admission is shown. */
+function connectOptions(kind: "exec" | "attach" | "portforward", query: URLSearchParams): KubeObject {
+  const flag = (key: string) =>
+    query.has(key) ? { [key]: query.get(key) === "true" || query.get(key) === "1" } : {};
+  if (kind === "portforward")
+    return { kind: "PodPortForwardOptions", apiVersion: "v1", ports: query.getAll("ports").map(Number) };
+  const container = query.get("container");
+  return {
+    kind: kind === "exec" ? "PodExecOptions" : "PodAttachOptions",
+    apiVersion: "v1",
+    ...flag("stdin"),
+    ...flag("stdout"),
+    ...flag("stderr"),
+    ...flag("tty"),
+    ...(container ? { container } : {}),
+    ...(kind === "exec" ? { command: query.getAll("command") } : {}),
+  };
+}
+
 /** What an old, SPDY-only kubectl is told to use instead, per subresource. */
 const WEBSOCKET_ADVICE = {
   exec: "kubectl 1.30 or newer, or kubectl 1.29 with KUBECTL_REMOTE_COMMAND_WEBSOCKETS=true",
@@ -131,14 +159,15 @@ const WEBSOCKET_ADVICE = {
  * rather than only about its protocol; then SPDY gets one clear 400.
  */
 function streaming(kind: "exec" | "attach" | "portforward"): CustomSubresource {
+  const optionsKind =
+    kind === "portforward"
+      ? "PodPortForwardOptions"
+      : kind === "exec"
+        ? "PodExecOptions"
+        : "PodAttachOptions";
   return {
     verbs: ["create", "get"],
-    kind:
-      kind === "portforward"
-        ? "PodPortForwardOptions"
-        : kind === "exec"
-          ? "PodExecOptions"
-          : "PodAttachOptions",
+    kind: optionsKind,
     async handle(req) {
       const pod = await req.registry.get(podsInfo(req), req.namespace, req.name);
       if (kind !== "portforward") containerFor(pod, new URL(req.request.url).searchParams.get("container"));
@@ -155,6 +184,9 @@ function streaming(kind: "exec" | "attach" | "portforward"): CustomSubresource {
         throw errors.badRequest(
           `pods/${kind} over SPDY is not supported by this API server, only over WebSocket: use ${WEBSOCKET_ADVICE[kind]}`,
         );
+      const options = connectOptions(kind, new URL(req.request.url).searchParams);
+      const ctx = { ...req.ctx, subresource: kind };
+      await req.registry.admitConnect(podsInfo(req), optionsKind, options, req.namespace, req.name, ctx);
       const podExec = req.services.podExec;
       if (!podExec)
         throw new ApiError(

@@ -74,3 +74,13 @@ export function deleteOutcome(
   nm.deletionGracePeriodSeconds = seconds;
   return { type: "update", object: next };
 }
+
+/** The request's metav1.DeleteOptions as admission shows them (AdmissionRequest.options of a DELETE). */
+export function deleteOptionsObject(options: DeleteRequest, dryRun: boolean): Record<string, unknown> {
+  const object: Record<string, unknown> = { kind: "DeleteOptions", apiVersion: "meta.k8s.io/v1" };
+  if (options.gracePeriodSeconds !== undefined) object.gracePeriodSeconds = options.gracePeriodSeconds;
+  if (options.preconditions) object.preconditions = options.preconditions;
+  if (options.propagationPolicy) object.propagationPolicy = options.propagationPolicy;
+  if (dryRun) object.dryRun = ["All"];
+  return object;
+}

@@ -12,8 +12,13 @@ import { StoreError } from "../../../durable-objects/store/types.ts";
 import type { KubeObject } from "../../client/kube.ts";
 import { randomSuffix } from "../../client/names.ts";
 import { ApiError, errors } from "../../client/status.ts";
-import type { AdmissionPlugin } from "../admission/chain.ts";
-import { type DeleteRequest, deleteOutcome } from "./deletion.ts";
+import {
+  type AdmissionPlugin,
+  runAdmission,
+  runConnectAdmission,
+  runDeleteAdmission,
+} from "../admission/chain.ts";
+import { type DeleteRequest, deleteOptionsObject, deleteOutcome } from "./deletion.ts";
 import {
   conflictError,
   guaranteedUpdate,
@@ -73,6 +78,8 @@ export interface UpdateOptions extends WriteOptions {
   precondition?: string;
   /** false: leave managedFields as they are (pods/binding: kube's BindingREST writes storage directly). */
   managedFields?: boolean;
+  /** false: no admission (pods/binding, whose Binding was admitted instead: admitSubresourceCreate). */
+  admission?: false;
 }
 
 /** Which part of an object an update writes. */
@@ -298,7 +305,8 @@ export class Registry implements RegistryAccess {
             `the name of the object (${desired.metadata.name}) does not match the name on the URL (${name})`,
           );
         const applied = desired.metadata?.managedFields;
-        const next = await prepareUpdate(this.prepare, info, desired, old, ctx, target);
+        const deps = options.admission === false ? { ...this.prepare, admission: [] } : this.prepare;
+        const next = await prepareUpdate(deps, info, desired, old, ctx, target);
         if (options.operation === "Apply") next.metadata!.managedFields = applied;
         if (options.managedFields !== false)
           trackUpdate(
@@ -317,6 +325,42 @@ export class Registry implements RegistryAccess {
     if (result.revision !== undefined)
       result.object.metadata!.resourceVersion = toResourceVersion(result.revision);
     return result.object;
+  }
+
+  /**
+   * Admission of a subresource create whose body is a kind of its own
+   * (pods/binding: kube admits the Binding as a CREATE on pods/binding,
+   * then writes the pod without admission): plugins see the parent's row
+   * with that kind, ctx.subresource set, and `check` as the validation.
+   */
+  async admitSubresourceCreate(
+    info: ResourceInfo,
+    kind: string,
+    object: KubeObject,
+    ctx: RequestContext,
+    check: () => void,
+  ): Promise<void> {
+    const attrs = { operation: "CREATE" as const, info: { ...info, kind }, object, target: "raw" as const };
+    await runAdmission(this.prepare.admission, { ...attrs, registry: this, ctx }, check);
+  }
+
+  /** CONNECT admission (pods/exec, attach, portforward): the options object, ctx.subresource naming the subresource. */
+  async admitConnect(
+    info: ResourceInfo,
+    kind: string,
+    options: KubeObject,
+    namespace: string | undefined,
+    name: string,
+    ctx: RequestContext,
+  ): Promise<void> {
+    const attrs = {
+      operation: "CONNECT" as const,
+      info: { ...info, kind },
+      object: options,
+      name,
+      namespace,
+    };
+    await runConnectAdmission(this.prepare.admission, { ...attrs, target: "raw", registry: this, ctx });
   }
 
   /** Read-modify-write with no strategy and no validation: for the registry's own lifecycle bookkeeping only. */
@@ -348,7 +392,10 @@ export class Registry implements RegistryAccess {
    * Delete: preconditions, then graceful deletion (strategy.gracePeriod) or
    * finalizers set deletionTimestamp and keep the object; otherwise it is
    * removed now. Returns the object and whether it is gone. A kind whose
-   * row overrides delete (info.rest) is deleted its own way instead.
+   * row overrides delete (info.rest) is deleted its own way instead. The
+   * admission chain's delete validation sees the stored object before
+   * anything is written, as kube's deleteValidation does: not when the
+   * delete changes nothing (already deleting with no shorter grace period).
    */
   async remove(
     info: ResourceInfo,
@@ -362,12 +409,26 @@ export class Registry implements RegistryAccess {
         ...ctx,
         dryRun: !!(options.dryRun || ctx.dryRun),
       });
+    const dryRun = !!(options.dryRun || ctx.dryRun);
+    const chain = this.prepare.admission;
     const { object, deleted } = await this.guaranteed(
       info,
       namespace,
       name,
-      (current) => deleteOutcome(info, current, ctx, options),
-      options.dryRun || ctx.dryRun,
+      async (current) => {
+        const outcome = deleteOutcome(info, current, ctx, options);
+        if (outcome.type !== "none" && chain.length)
+          await runDeleteAdmission(chain, {
+            operation: "DELETE",
+            info,
+            old: current,
+            options: deleteOptionsObject(options, dryRun),
+            registry: this,
+            ctx: { ...ctx, dryRun },
+          });
+        return outcome;
+      },
+      dryRun,
     );
     return { object, deleted };
   }

@@ -268,8 +268,30 @@ export interface RegistryAccess {
     name: string,
     mutate: (current: KubeObject) => KubeObject,
     ctx: RequestContext,
-    options?: { manager: string; target?: "main" | "status" | "raw"; managedFields?: boolean },
+    options?: {
+      manager: string;
+      target?: "main" | "status" | "raw";
+      managedFields?: boolean;
+      admission?: false;
+    },
   ): Promise<KubeObject>;
+  /** Admission of a subresource create whose body is its own kind (pods/binding's Binding); `check` is its validation. */
+  admitSubresourceCreate(
+    info: ResourceInfo,
+    kind: string,
+    object: KubeObject,
+    ctx: RequestContext,
+    check: () => void,
+  ): Promise<void>;
+  /** CONNECT admission of pods/exec, attach or portforward with the options object, before the stream opens. */
+  admitConnect(
+    info: ResourceInfo,
+    kind: string,
+    options: KubeObject,
+    namespace: string | undefined,
+    name: string,
+    ctx: RequestContext,
+  ): Promise<void>;
   /** Delete as a DELETE request would (graceful for pods); a stale precondition is 409 Conflict. */
   delete(
     info: ResourceInfo,

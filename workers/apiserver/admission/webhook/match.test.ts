@@ -76,6 +76,10 @@ describe("webhook rule matching", () => {
     expect(objectSelectorMatches(hook, { app: "db" }, { app: "web" })).toBe(true);
     expect(objectSelectorMatches(hook, { app: "db" }, undefined)).toBe(false);
     expect(objectSelectorMatches({ objectSelector: {} }, undefined, undefined)).toBe(true);
+    // A delete has no new object: only the stored one's labels are selected on.
+    const absent = { objectSelector: { matchExpressions: [{ key: "app", operator: "DoesNotExist" }] } };
+    expect(objectSelectorMatches(absent, undefined, { app: "web" })).toBe(false);
+    expect(objectSelectorMatches(absent, undefined, {})).toBe(true);
     expect(namespaceSelectorMatches(hook, { env: "prod" })).toBe(true);
     expect(namespaceSelectorMatches(hook, { env: "dev" })).toBe(false);
     // Cluster-scoped objects (other than namespaces) have no namespace to select on.

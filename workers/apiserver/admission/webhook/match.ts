@@ -6,10 +6,11 @@
  */
 import { selectorMatches } from "../../../client/labels.ts";
 import type { LabelSelector } from "../../../client/types.ts";
+import type { Operation } from "../chain.ts";
 import type { WebhookSpec } from "./validation.ts";
 
-/** The operations the admission chain shows webhooks (it sees no DELETE or CONNECT). */
-export type Operation = "CREATE" | "UPDATE" | "DELETE" | "CONNECT";
+/** The operations a rule names (the chain shows webhooks CREATE, UPDATE and DELETE; CONNECT is not built). */
+export type { Operation };
 
 /** What a rule is matched against: kube's admission.Attributes, reduced to the matched fields. */
 export interface MatchAttributes {
@@ -77,15 +78,21 @@ export function rulesMatch(hook: WebhookSpec, attrs: MatchAttributes, served: Se
   return rules.some((r) => ruleMatches(r, attrs, equivalent));
 }
 
-/** objectSelector: the new or the old object's labels match (kube's object matcher). */
+/**
+ * objectSelector: the new or the old object's labels match (kube's object
+ * matcher). undefined stands for no such object (a create has no old one, a
+ * delete no new one), which never matches a non-empty selector.
+ */
 export function objectSelectorMatches(
   hook: WebhookSpec,
   labels: Record<string, string> | undefined,
   oldLabels: Record<string, string> | undefined,
 ): boolean {
   const selector = (hook.objectSelector ?? {}) as LabelSelector;
+  if (!Object.keys(selector.matchLabels ?? {}).length && !selector.matchExpressions?.length) return true;
   return (
-    selectorMatches(selector, labels) || (oldLabels !== undefined && selectorMatches(selector, oldLabels))
+    (labels !== undefined && selectorMatches(selector, labels)) ||
+    (oldLabels !== undefined && selectorMatches(selector, oldLabels))
   );
 }
 

@@ -10,6 +10,8 @@ import { ApiError } from "../../../client/status.ts";
 import { findResource, RESOURCES } from "../../kinds/index.ts";
 import { Registry } from "../../registry/registry.ts";
 import type { RequestContext } from "../../registry/types.ts";
+import { testServer } from "../../testing/fixture.ts";
+import { resourceQuotaAdmission } from "../resourcequota.ts";
 import { webhookAdmission } from "./plugin.ts";
 import type { ReviewRequest, WebhookFetch } from "./review.ts";
 
@@ -379,5 +381,280 @@ describe("admission webhooks", () => {
     expect(t.calls.map((c) => `${c.path} ${c.request.name}`)).toEqual(["/ns b", "/obj c", "/status prod"]);
     expect(t.calls[2].request).toMatchObject({ subResource: "status", requestSubResource: "status" });
     expect(t.calls[2].request.namespace).toBeUndefined();
+  });
+
+  it("see deletes as kube sends them: validating only, object null, the stored object, DeleteOptions", async () => {
+    const t = setup({
+      "/guard": (request) =>
+        request.oldObject?.metadata?.name === "protected"
+          ? { allowed: false, status: { code: 403, reason: "Forbidden", message: "protected is protected" } }
+          : {},
+      "/down": new TypeError("Network connection lost."),
+    });
+    const deletes = {
+      rules: [{ operations: ["DELETE"], apiGroups: [""], apiVersions: ["v1"], resources: ["configmaps"] }],
+    };
+    await t.addConfig("validating", "guard", [
+      t.hook("guard.example.com", "/guard", {
+        ...deletes,
+        objectSelector: { matchLabels: { guarded: "yes" } },
+      }),
+      t.hook("writes.example.com", "/writes"),
+    ]);
+    await t.addConfig("mutating", "mutate-all", [
+      t.hook("all.example.com", "/all", { rules: [{ ...deletes.rules[0], operations: ["*"] }] }),
+    ]);
+    const guarded = { guarded: "yes" };
+    await t.createCM("protected", t.ctx(), "default", guarded);
+    await t.createCM("free", t.ctx(), "default", guarded);
+    await t.createCM("unlabelled");
+    t.calls.length = 0;
+    const gone = async (name: string) =>
+      await t.registry.get(configmaps, "default", name).then(
+        () => false,
+        (e) => e instanceof ApiError && e.code === 404,
+      );
+
+    const error = await refusal(t.registry.remove(configmaps, "default", "protected", t.ctx()));
+    expect(error.toStatus()).toMatchObject({
+      code: 403,
+      reason: "Forbidden",
+      message: 'admission webhook "guard.example.com" denied the request: protected is protected',
+    });
+    expect((await t.registry.get(configmaps, "default", "protected")).metadata?.labels).toEqual(guarded);
+
+    await t.registry.remove(configmaps, "default", "free", t.ctx({ dryRun: true }), {
+      gracePeriodSeconds: 5,
+    });
+    expect(await gone("free")).toBe(false);
+    await t.registry.remove(configmaps, "default", "free", t.ctx(), { propagationPolicy: "Foreground" });
+    await t.registry.remove(configmaps, "default", "unlabelled", t.ctx());
+    expect(t.calls.map((c) => c.path)).toEqual(["/guard", "/guard", "/guard"]);
+    const [, dry, real] = t.calls.map((c) => c.request);
+    expect(dry).toMatchObject({
+      operation: "DELETE",
+      dryRun: true,
+      options: {
+        kind: "DeleteOptions",
+        apiVersion: "meta.k8s.io/v1",
+        gracePeriodSeconds: 5,
+        dryRun: ["All"],
+      },
+    });
+    expect(real).toMatchObject({
+      kind: { group: "", version: "v1", kind: "ConfigMap" },
+      resource: { group: "", version: "v1", resource: "configmaps" },
+      name: "free",
+      namespace: "default",
+      operation: "DELETE",
+      object: null,
+      oldObject: { kind: "ConfigMap", metadata: { name: "free", labels: guarded }, data: { k: "v" } },
+      dryRun: false,
+      options: { kind: "DeleteOptions", apiVersion: "meta.k8s.io/v1", propagationPolicy: "Foreground" },
+    });
+    expect(await gone("unlabelled")).toBe(true);
+
+    // failurePolicy applies to deletes as to writes.
+    await t.createCM("a");
+    await t.createCM("b");
+    await t.addConfig("validating", "down", [
+      t.hook("down.example.com", "/down", { ...deletes, failurePolicy: "Fail" }),
+    ]);
+    expect((await refusal(t.registry.remove(configmaps, "default", "a", t.ctx()))).code).toBe(500);
+    expect(await gone("a")).toBe(false);
+    await t.registry.delete(validating, undefined, "down", t.ctx());
+    await t.addConfig("validating", "down", [
+      t.hook("down.example.com", "/down", { ...deletes, failurePolicy: "Ignore" }),
+    ]);
+    await t.registry.remove(configmaps, "default", "b", t.ctx());
+    expect(await gone("b")).toBe(true);
+  });
+
+  it("see pods/binding as kube sends it: a CREATE of the Binding on pods/binding, not an UPDATE of the pod", async () => {
+    const patch = (ops: unknown[]) => ({ patchType: "JSONPatch", patch: btoa(JSON.stringify(ops)) });
+    const seen: ReviewRequest[] = [];
+    const fetch: WebhookFetch = async (url, init) => {
+      const request = JSON.parse(String(init.body)).request as ReviewRequest;
+      seen.push(request);
+      const path = new URL(url).pathname;
+      const target = (request.object as { target?: { name?: string } } | null)?.target?.name;
+      const answer =
+        path === "/retarget"
+          ? patch([{ op: "replace", path: "/target/name", value: "n2" }])
+          : path === "/deny" && target === "n3"
+            ? { allowed: false, status: { message: "not on n3" } }
+            : {};
+      const response = { uid: request.uid, allowed: true, ...answer };
+      return Response.json({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", response });
+    };
+    const quota = resourceQuotaAdmission();
+    const { call } = testServer({ resources: RESOURCES, admission: [webhookAdmission({ fetch }), quota] });
+    const rule = (operations: string[], resources: string[]) => ({
+      rules: [{ operations, apiGroups: [""], apiVersions: ["v1"], resources }],
+      sideEffects: "None",
+      admissionReviewVersions: ["v1"],
+    });
+    const hooks = (path: string, operations: string[], resources: string[]) => ({
+      metadata: { name: path.slice(1) },
+      webhooks: [
+        {
+          name: `${path.slice(1)}.example.com`,
+          clientConfig: { url: `https://hooks.example.com${path}` },
+          ...rule(operations, resources),
+        },
+      ],
+    });
+    const ADM = "/apis/admissionregistration.k8s.io/v1";
+    await call(
+      "POST",
+      `${ADM}/mutatingwebhookconfigurations`,
+      hooks("/retarget", ["CREATE"], ["pods/binding"]),
+    );
+    await call(
+      "POST",
+      `${ADM}/validatingwebhookconfigurations`,
+      hooks("/deny", ["CREATE"], ["pods/binding"]),
+    );
+    await call(
+      "POST",
+      `${ADM}/validatingwebhookconfigurations`,
+      hooks("/updates", ["UPDATE"], ["pods", "pods/*"]),
+    );
+    const PODS = "/api/v1/namespaces/default/pods";
+    // A quota with room for exactly the pods that exist: a Binding is no new pod to charge.
+    for (const name of ["p", "q"]) {
+      const made = await call("POST", PODS, {
+        metadata: { name },
+        spec: { containers: [{ name: "c", image: "nginx" }] },
+      });
+      expect(made.status, made.text).toBe(201);
+    }
+    const QUOTA = "/api/v1/namespaces/default/resourcequotas";
+    const made = await call("POST", QUOTA, { metadata: { name: "q" }, spec: { hard: { pods: "2" } } });
+    // What the quota controller would write (it does not run here): full, as both pods exist.
+    const status = { hard: { pods: "2" }, used: { pods: "2" } };
+    expect((await call("PUT", `${QUOTA}/q/status`, { ...made.body, status })).status).toBe(200);
+    seen.length = 0;
+    const bound = await call("POST", `${PODS}/p/binding`, {
+      apiVersion: "v1",
+      kind: "Binding",
+      metadata: { name: "p" },
+      target: { kind: "Node", name: "n1" },
+    });
+    expect(bound.status, bound.text).toBe(201);
+    expect(((await call("GET", `${PODS}/p`)).body.spec as { nodeName: string }).nodeName).toBe("n2");
+    expect(seen.map((r) => r.operation)).toEqual(["CREATE", "CREATE"]);
+    expect(seen[1]).toMatchObject({
+      kind: { group: "", version: "v1", kind: "Binding" },
+      resource: { group: "", version: "v1", resource: "pods" },
+      subResource: "binding",
+      requestSubResource: "binding",
+      name: "p",
+      namespace: "default",
+      operation: "CREATE",
+      object: {
+        apiVersion: "v1",
+        kind: "Binding",
+        metadata: { name: "p", namespace: "default" },
+        target: { name: "n2" },
+      },
+      options: { kind: "CreateOptions" },
+    });
+    expect(seen[1].oldObject).toBeUndefined();
+    const used = (await call("GET", `${QUOTA}/q`)).body.status as { used: Record<string, string> };
+    expect(used.used.pods).toBe("2");
+
+    await call("DELETE", `${ADM}/mutatingwebhookconfigurations/retarget`);
+    const refused = await call("POST", `${PODS}/q/binding`, {
+      metadata: { name: "q" },
+      target: { name: "n3" },
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.body.message).toBe('admission webhook "deny.example.com" denied the request: not on n3');
+    expect(((await call("GET", `${PODS}/q`)).body.spec as { nodeName?: string }).nodeName).toBeUndefined();
+  });
+
+  it("see pods/exec and portforward as a CONNECT with the options object, and a denial stops the stream", async () => {
+    const seen: ReviewRequest[] = [];
+    const fetch: WebhookFetch = async (_url, init) => {
+      const request = JSON.parse(String(init.body)).request as ReviewRequest;
+      seen.push(request);
+      const command = (request.object as { command?: string[] } | null)?.command ?? [];
+      const answer = command[0] === "rm" ? { allowed: false, status: { message: "no rm in here" } } : {};
+      const response = { uid: request.uid, allowed: true, ...answer };
+      return Response.json({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", response });
+    };
+    const streams: string[] = [];
+    const { call } = testServer({
+      resources: RESOURCES,
+      admission: [webhookAdmission({ fetch })],
+      services: {
+        podExec: async ({ kind }) => {
+          streams.push(kind);
+          return new Response("ok");
+        },
+      },
+    });
+    const PODS = "/api/v1/namespaces/default/pods";
+    const pod = { metadata: { name: "p" }, spec: { containers: [{ name: "main", image: "nginx" }] } };
+    expect((await call("POST", PODS, pod)).status).toBe(201);
+    expect((await call("POST", `${PODS}/p/binding`, { target: { name: "n1" } })).status).toBe(201);
+    const config = {
+      metadata: { name: "connect" },
+      webhooks: [
+        {
+          name: "connect.example.com",
+          clientConfig: { url: "https://hooks.example.com/connect" },
+          rules: [
+            {
+              operations: ["CONNECT"],
+              apiGroups: [""],
+              apiVersions: ["v1"],
+              resources: ["pods/exec", "pods/portforward"],
+            },
+          ],
+          sideEffects: "None",
+          admissionReviewVersions: ["v1"],
+        },
+      ],
+    };
+    await call("POST", "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations", config);
+    const ws = { Upgrade: "websocket" };
+    const exec = await call(
+      "GET",
+      `${PODS}/p/exec?command=ls&command=-l&stdout=true&container=main`,
+      undefined,
+      ws,
+    );
+    expect(exec.status, exec.text).toBe(200);
+    const refused = await call("GET", `${PODS}/p/exec?command=rm&command=-rf&stdout=true`, undefined, ws);
+    expect(refused.status).toBe(400);
+    expect(refused.body.message).toBe(
+      'admission webhook "connect.example.com" denied the request: no rm in here',
+    );
+    await call("GET", `${PODS}/p/attach?stdout=true`, undefined, ws);
+    await call("GET", `${PODS}/p/portforward?ports=8080`, undefined, ws);
+    expect(streams).toEqual(["exec", "attach", "portforward"]);
+    expect(seen.map((r) => `${r.operation} ${r.subResource}`)).toEqual([
+      "CONNECT exec",
+      "CONNECT exec",
+      "CONNECT portforward",
+    ]);
+    expect(seen[0]).toMatchObject({
+      kind: { group: "", version: "v1", kind: "PodExecOptions" },
+      resource: { group: "", version: "v1", resource: "pods" },
+      name: "p",
+      namespace: "default",
+      object: {
+        kind: "PodExecOptions",
+        apiVersion: "v1",
+        stdout: true,
+        container: "main",
+        command: ["ls", "-l"],
+      },
+    });
+    expect(seen[0].options).toBeUndefined();
+    expect(seen[0].oldObject).toBeUndefined();
+    expect(seen[2].object).toEqual({ kind: "PodPortForwardOptions", apiVersion: "v1", ports: [8080] });
   });
 });

@@ -4,15 +4,17 @@
  * (configurations in name order, webhooks in list order) and applies their
  * JSON patches, so the object's own validation then checks the result;
  * `validate` calls the matching validating webhooks in parallel and refuses
- * with the first denial. The configurations come from the isolate's cache
- * (cache.ts) when one is given, else from the registry on every write.
+ * with the first denial; deletes reach the validating webhooks only
+ * (kube runs no mutating admission on DELETE), with `object` null and the
+ * stored object as `oldObject`. The configurations come from the isolate's
+ * cache (cache.ts) when one is given, else from the registry on every write.
  */
 import jsonpatch from "fast-json-patch";
 import type { KubeObject } from "../../../client/kube.ts";
 import { ApiError } from "../../../client/status.ts";
 import { collectionPrefix, toResourceVersion } from "../../registry/keys.ts";
 import type { Registry } from "../../registry/registry.ts";
-import type { AdmissionAttributes, AdmissionPlugin } from "../chain.ts";
+import type { AdmissionAttributes, AdmissionPlugin, Operation } from "../chain.ts";
 import { ADMISSION_GROUP, type ConfigResource, type ConfigSource, type WebhookConfigCache } from "./cache.ts";
 import { evaluateConditions } from "./conditions.ts";
 import {
@@ -38,11 +40,23 @@ export function webhookAdmission(options: WebhookAdmissionOptions): AdmissionPlu
     name: "AdmissionWebhook",
     admit: (attrs) => mutate(options, attrs),
     validate: (attrs) => validate(options, attrs),
+    validateDelete: (attrs) => validate(options, attrs),
+    // kube also calls mutating webhooks on CONNECT; the options are not patched here (docs/apiserver.md).
+    validateConnect: (attrs) => validate(options, attrs),
   };
 }
 
+/** Any operation's attributes (the validating webhooks see deletes too). */
+type Attributes = AdmissionAttributes<Operation>;
+
+/** The object a request is about: the new one, for a delete the stored one, for a connect the pod's name. */
+function subject(attrs: Attributes): KubeObject {
+  if (attrs.operation === "CONNECT") return { metadata: { name: attrs.name, namespace: attrs.namespace } };
+  return attrs.object ?? attrs.old;
+}
+
 /** The matched fields of a write. */
-function matchAttributes(attrs: AdmissionAttributes): MatchAttributes {
+function matchAttributes(attrs: Attributes): MatchAttributes {
   const { info } = attrs;
   return {
     operation: attrs.operation,
@@ -75,7 +89,7 @@ function registrySource(registry: Registry): ConfigSource {
 /** Every webhook of the given configuration kind, configurations in name order. */
 async function webhooksOf(
   options: WebhookAdmissionOptions,
-  attrs: AdmissionAttributes,
+  attrs: Attributes,
   resource: ConfigResource,
 ): Promise<WebhookSpec[]> {
   const source = registrySource(attrs.registry);
@@ -93,7 +107,7 @@ async function webhooksOf(
 /** The webhooks of one kind that this write reaches. */
 async function matching(
   options: WebhookAdmissionOptions,
-  attrs: AdmissionAttributes,
+  attrs: Attributes,
   resource: ConfigResource,
 ): Promise<WebhookSpec[]> {
   if (isExempt(attrs.info.group, attrs.info.resource)) return [];
@@ -110,8 +124,9 @@ async function matching(
 }
 
 /** The labels namespaceSelector is evaluated on: the object's namespace, or a Namespace itself; undefined for other cluster-scoped objects. */
-async function namespaceLabels(attrs: AdmissionAttributes): Promise<Record<string, string> | undefined> {
-  const { info, object } = attrs;
+async function namespaceLabels(attrs: Attributes): Promise<Record<string, string> | undefined> {
+  const { info } = attrs;
+  const object = subject(attrs);
   if (info.group === "" && info.resource === "namespaces") return object.metadata?.labels ?? {};
   if (!info.namespaced) return undefined;
   const nsInfo = attrs.registry.lookup("", "namespaces");
@@ -125,8 +140,9 @@ async function namespaceLabels(attrs: AdmissionAttributes): Promise<Record<strin
 }
 
 /** The AdmissionReview request for this write. */
-function reviewRequest(attrs: AdmissionAttributes, match: MatchAttributes): ReviewRequest {
-  const { info, ctx, object } = attrs;
+function reviewRequest(attrs: Attributes, match: MatchAttributes): ReviewRequest {
+  const { info, ctx } = attrs;
+  const object = subject(attrs);
   const kind = { group: info.group, version: info.version, kind: info.kind };
   const resource = { group: info.group, version: info.version, resource: info.resource };
   const request: ReviewRequest = {
@@ -138,13 +154,19 @@ function reviewRequest(attrs: AdmissionAttributes, match: MatchAttributes): Revi
     name: object.metadata?.name,
     operation: match.operation,
     userInfo: { username: ctx.user, groups: ctx.groups },
-    object,
+    // kube sends `"object": null` for a delete (a nil RawExtension).
+    object: attrs.object ?? null,
     dryRun: ctx.dryRun,
-    options: {
-      apiVersion: "meta.k8s.io/v1",
-      kind: match.operation === "CREATE" ? "CreateOptions" : "UpdateOptions",
-      ...(ctx.dryRun ? { dryRun: ["All"] } : {}),
-    },
+    options:
+      attrs.operation === "DELETE"
+        ? attrs.options
+        : attrs.operation === "CONNECT"
+          ? undefined
+          : {
+              apiVersion: "meta.k8s.io/v1",
+              kind: attrs.operation === "CREATE" ? "CreateOptions" : "UpdateOptions",
+              ...(ctx.dryRun ? { dryRun: ["All"] } : {}),
+            },
   };
   if (match.subresource) {
     request.subResource = match.subresource;
@@ -165,17 +187,17 @@ function reviewRequest(attrs: AdmissionAttributes, match: MatchAttributes): Revi
 async function call(
   fetch: WebhookFetch,
   hook: WebhookSpec,
-  attrs: AdmissionAttributes,
+  attrs: Attributes,
   mutating: boolean,
 ): Promise<Awaited<ReturnType<typeof callWebhook>> | undefined> {
-  if (!objectSelectorMatches(hook, attrs.object.metadata?.labels, attrs.old?.metadata?.labels))
-    return undefined;
+  const labels = (o: KubeObject | undefined) => (o ? (o.metadata?.labels ?? {}) : undefined);
+  if (!objectSelectorMatches(hook, labels(attrs.object), labels(attrs.old))) return undefined;
   const request = reviewRequest(attrs, matchAttributes(attrs));
   const conditions = evaluateConditions(hook, request);
   if ("error" in conditions) {
     const { info } = attrs;
     const resource = info.group ? `${info.resource}.${info.group}` : info.resource;
-    const name = attrs.object.metadata?.name ?? "";
+    const name = subject(attrs).metadata?.name ?? "";
     throw new ApiError("Forbidden", `${resource} "${name}" is forbidden: ${conditions.error}`, {
       name,
       group: info.group,
@@ -242,7 +264,7 @@ function applyTo(webhook: string, object: KubeObject, patch: unknown[]): void {
 }
 
 /** Validating webhooks, all at once; the first denial or failure (in webhook order) refuses the write. */
-async function validate(options: WebhookAdmissionOptions, attrs: AdmissionAttributes): Promise<void> {
+async function validate(options: WebhookAdmissionOptions, attrs: Attributes): Promise<void> {
   const { fetch } = options;
   const hooks = await matching(options, attrs, "validatingwebhookconfigurations");
   if (!hooks.length) return;

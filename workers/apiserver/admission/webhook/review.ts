@@ -26,7 +26,8 @@ export interface ReviewRequest {
   namespace?: string;
   operation: Operation;
   userInfo: { username: string; groups: string[] };
-  object?: KubeObject;
+  /** null for a delete, as kube sends it. */
+  object?: KubeObject | null;
   oldObject?: KubeObject;
   dryRun: boolean;
   options?: Record<string, unknown>;
