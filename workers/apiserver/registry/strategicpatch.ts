@@ -56,6 +56,9 @@ const KEYS: Record<string, string> = {
   ephemeralContainerStatuses: "name",
   podIPs: "ip",
   hostIPs: "ip",
+  // Validating/MutatingWebhookConfiguration: without it, a re-applied configuration replaced the whole list
+  // (its server defaults made every `kubectl apply` say "configured").
+  webhooks: "name",
 };
 
 /** Merge rule for the list at `path` (field names only, no indices). */
