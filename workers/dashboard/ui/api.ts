@@ -83,7 +83,7 @@ export async function sendJson<T>(
 }
 
 /** Turn a failed response into ApiFailure, using its Status body when it has one. */
-export async function failureOf(response: Response): Promise<ApiFailure> {
+async function failureOf(response: Response): Promise<ApiFailure> {
   const text = await response.text().catch(() => "");
   try {
     const status = JSON.parse(text) as {

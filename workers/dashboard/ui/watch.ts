@@ -43,7 +43,7 @@ export interface WatchHandlers {
 class Gone extends Error {}
 
 /** Add query parameters to a path that may already have some. */
-export function withQuery(path: string, query: Record<string, string>): string {
+function withQuery(path: string, query: Record<string, string>): string {
   const sep = path.includes("?") ? "&" : "?";
   return path + sep + new URLSearchParams(query).toString();
 }
@@ -94,7 +94,7 @@ export function listAndWatch(path: string, handlers: WatchHandlers, retryMs = 30
 }
 
 /** The non-empty lines of a streamed body (the server's keepalives are bare newlines). */
-export async function* lines(body: ReadableStream<Uint8Array<ArrayBuffer>>): AsyncGenerator<string> {
+async function* lines(body: ReadableStream<Uint8Array<ArrayBuffer>>): AsyncGenerator<string> {
   const reader = body.pipeThrough(new TextDecoderStream()).getReader();
   let buffered = "";
   try {

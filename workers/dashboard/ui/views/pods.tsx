@@ -13,7 +13,7 @@ interface ContainerStatus {
 }
 
 /** kubectl's STATUS column, roughly: a waiting or terminated reason wins over the phase. */
-export function podStatus(pod: KubeObject): string {
+function podStatus(pod: KubeObject): string {
   if (pod.metadata.deletionTimestamp) return "Terminating";
   for (const c of (pod.status?.containerStatuses ?? []) as ContainerStatus[]) {
     const reason = c.state?.waiting?.reason ?? c.state?.terminated?.reason;
