@@ -33,6 +33,7 @@ declare const document: {
   activeElement: (PageElement & { getAttribute(name: string): string | null }) | null;
   querySelector(selector: string): PageElement | null;
   querySelectorAll(selector: string): ArrayLike<PageElement> & Iterable<PageElement>;
+  scrollingElement: { scrollTo(x: number, y: number): void } | null;
 };
 declare const sessionStorage: { length: number } & Record<string, string>;
 declare const localStorage: { length: number };
@@ -508,5 +509,62 @@ spec:
     } finally {
       await viewer.close();
     }
+  }, 120_000);
+
+  it("renders a long list as a window of rows with its full size for screen readers; Tab scrolls it along", async () => {
+    // 150 pods bound to a Node no agent runs: they stay Pending, nothing starts.
+    const N = 150;
+    const name = (i: number) => `p${String(i).padStart(3, "0")}`;
+    await kubectl(["create", "namespace", "long"]);
+    await kubectl(
+      ["create", "-f", "-"],
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "List",
+        items: [
+          { apiVersion: "v1", kind: "Node", metadata: { name: "dash-unrun" } },
+          ...Array.from({ length: N }, (_, i) => ({
+            apiVersion: "v1",
+            kind: "Pod",
+            metadata: { name: name(i), namespace: "long" },
+            spec: { nodeName: "dash-unrun", containers: [{ name: "app", image: "busybox" }] },
+          })),
+        ],
+      }),
+    );
+    await navigating(() => page.goto(`${cp.url}/ui/#/pods`));
+    // A reload, so the namespace picker (polled every 30 s) lists the new namespace at once.
+    await navigating(() => page.reload());
+    await page.getByLabel("Namespace").selectOption("long");
+    const table = page.getByRole("table", { name: /Pods in long/ });
+    await table.getByText(`(${N})`).waitFor({ timeout: WAIT });
+    const rendered = () => page.locator('tr[data-key^="long/"]').count();
+    // Every row is counted (header + pods) but only those near the 800 px viewport are in the DOM.
+    expect(await table.getAttribute("aria-rowcount")).toBe(String(N + 1));
+    expect(await page.locator('tr[data-key="long/p000"]').getAttribute("aria-rowindex")).toBe("2");
+    expect(await rendered()).toBeLessThan(60);
+    // Keyboard: three controls a row (Logs, Terminal, Delete); Tab walks past the first window's rows
+    // (about 32 at 800 px) to p040, the window following the focus.
+    await page.getByLabel("Logs of pod p000").focus();
+    for (let i = 0; i < 3 * 40; i++) await page.keyboard.press("Tab");
+    expect(await page.evaluate(() => document.activeElement?.getAttribute("aria-label"))).toBe(
+      "Logs of pod p040",
+    );
+    expect(await page.locator('tr[data-key="long/p040"]').getAttribute("aria-rowindex")).toBe("42");
+    expect(await page.locator('tr[data-key="long/p000"]').count()).toBe(0);
+    expect(await rendered()).toBeLessThan(60);
+    // The end of the table: the last pod's row, numbered for what it is.
+    await page.evaluate(() => document.scrollingElement?.scrollTo(0, 1e9));
+    const last = page.locator(`tr[data-key="long/${name(N - 1)}"]`);
+    await last.waitFor({ timeout: WAIT });
+    expect(await last.getAttribute("aria-rowindex")).toBe(String(N + 1));
+    await shot("11-long-list-end");
+    // The watch still lands in the window: a deleted pod's row goes, the size follows.
+    await kubectl(["delete", "pod", "-n", "long", name(N - 1), "--force", "--grace-period=0"]);
+    await page.locator(`tr[data-key="long/${name(N - 1)}"]`).waitFor({ state: "detached", timeout: WAIT });
+    await table.getByText(`(${N - 1})`).waitFor({ timeout: WAIT });
+    expect(await table.getAttribute("aria-rowcount")).toBe(String(N));
+    await kubectl(["delete", "pods", "-n", "long", "--all", "--force", "--grace-period=0", "--wait=false"]);
+    await page.getByLabel("Namespace").selectOption("default");
   }, 120_000);
 });
