@@ -13,6 +13,7 @@
  */
 
 import { WorkerEntrypoint } from "cloudflare:workers";
+import { MAX_BODY_BYTES } from "./apiserver/decode.ts";
 import { apiServerForEnv } from "./apiserver/index.ts";
 import { handleDashboard, isDashboardPath } from "./dashboard/index.ts";
 import type { Env } from "./env.ts";
@@ -38,6 +39,27 @@ export class IngressEntrypoint extends WorkerEntrypoint<Env> {
   }
 }
 
+/**
+ * Read what is left of a request body the answer did not need (a 401, 403 or 405 given before the body was
+ * read), up to the API's body limit: workerd resets a keep-alive connection whose request body was left
+ * unread, and the client's next request on it failed with ECONNRESET.
+ */
+async function drainUnread(request: Request): Promise<void> {
+  if (!request.body || request.bodyUsed) return;
+  const reader = request.body.getReader();
+  let seen = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      seen += value.byteLength;
+      if (seen > MAX_BODY_BYTES) return void (await reader.cancel());
+    }
+  } catch {
+    // The client went away: nothing to keep usable.
+  }
+}
+
 export default {
   async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
     const url = new URL(request.url);
@@ -56,7 +78,9 @@ export default {
         nodeConnected: nodeConnectedService(env),
       },
     });
-    return app.fetch(request);
+    const response = await app.fetch(request);
+    await drainUnread(request);
+    return response;
   },
   async scheduled(_controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
     ctx.waitUntil(resync(env, ctx));

@@ -6,6 +6,7 @@
  */
 import { connect as netConnect } from "node:net";
 import { connect as tlsConnect } from "node:tls";
+import { Agent, fetch as undiciFetch } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RegistryProxy, startRegistryProxy } from "../../scripts/local/registry-proxy.ts";
 import { type ControlPlane, startControlPlane } from "./harness.ts";
@@ -197,6 +198,31 @@ describe("hostile input against the local control plane", () => {
     expect(tunnel.status).toBe(400);
     expect(JSON.parse(tunnel.text)).toMatchObject({ kind: "Status", reason: "BadRequest" });
     expect(await snapshot()).toBe(before);
+  });
+
+  it("keeps a keep-alive connection usable after answering before the body was read (401 with a body)", async () => {
+    // One connection: every request follows an early answer on the same socket (workerd reset it before).
+    const agent = new Agent({ connections: 1, connect: { rejectUnauthorized: false } });
+    const body = JSON.stringify({ apiVersion: "policy/v1", kind: "Eviction", pad: "p".repeat(20_000) });
+    const failures: string[] = [];
+    try {
+      for (let i = 0; i < 40; i++) {
+        const refused = await undiciFetch(`${cp.url}/api/v1/namespaces/default/pods/x/eviction`, {
+          method: "POST",
+          body,
+          headers: { Authorization: "Bearer not-a-token", "Content-Type": "application/json" },
+          dispatcher: agent,
+        });
+        expect(refused.status).toBe(401);
+        await refused.text();
+        await undiciFetch(`${cp.url}/version`, { dispatcher: agent })
+          .then((r) => r.text())
+          .catch((error: Error) => failures.push(`${error.message} (${String(error.cause)})`));
+      }
+    } finally {
+      await agent.close();
+    }
+    expect(failures).toEqual([]);
   });
 
   it("counts body bytes itself: a lying or absent Content-Length gets 413 or 400, never a 5xx", async () => {
