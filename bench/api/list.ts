@@ -99,3 +99,41 @@ export async function benchList(sizes: number[], clientCounts: number[]): Promis
     });
   }
 }
+
+/** The same list through the real Worker (HTTPS, workerd, Durable Object store) at 1 and 10 clients. */
+export async function benchWorkerList(count: number): Promise<void> {
+  const { startControlPlane } = await import("../../test/e2e/harness.ts");
+  const cp = await startControlPlane();
+  try {
+    const ns = "bench-list";
+    const send = async (method: string, path: string, body?: unknown) => {
+      const r = await cp.fetch(path, {
+        method,
+        headers: { "Content-Type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await r.text();
+      if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${text.slice(0, 200)}`);
+      return text;
+    };
+    await send("POST", "/api/v1/namespaces", { metadata: { name: ns } });
+    await closedLoop(count, 10, (i) =>
+      send("POST", `/api/v1/namespaces/${ns}/pods`, {
+        metadata: { name: `p${i}`, labels: { app: "bench" } },
+        spec: { containers: [{ name: "c", image: "busybox:1.36", command: ["sleep", "3600"] }] },
+      }).then(() => undefined),
+    );
+    const path = `/api/v1/namespaces/${ns}/pods`;
+    console.log(`\nlists through the real Worker, ${count} pods:`);
+    for (const clients of [1, 10])
+      await timed(`worker JSON, ${clients} client(s)`, Math.max(clients * 2, 10), clients, () =>
+        send("GET", path),
+      );
+    await timed("worker Table, 1 client", 5, 1, async () => {
+      const r = await cp.fetch(path, { headers: { Accept: TABLE } });
+      await r.text();
+    });
+  } finally {
+    await cp.stop();
+  }
+}
