@@ -7,7 +7,8 @@
  * overhead shows as a ratio. Then watch delivery latency: 100 watchers while
  * 10 writers churn, through the API vs straight from the store's watch.
  *
- * BENCH_SCALE=small runs a reduced set (CI smoke).
+ * BENCH_SCALE=small runs a reduced set (CI smoke); BENCH_ONLY=list runs only
+ * the list figures (list.ts; BENCH_WORKER=0 leaves out the real Worker's).
  */
 
 import { MemoryStore } from "../../durable-objects/store/memory.ts";
@@ -16,6 +17,7 @@ import { createApiServer } from "../../workers/apiserver/app.ts";
 import { RESOURCES } from "../../workers/apiserver/kinds/index.ts";
 import { ADMIN_USER } from "../../workers/apiserver/tokens.ts";
 import { closedLoop, percentile } from "../lib/stats.ts";
+import { benchList, benchWorkerList } from "./list.ts";
 import { benchWorker } from "./worker.ts";
 
 const small = process.env.BENCH_SCALE === "small";
@@ -216,9 +218,15 @@ async function main() {
     process.version,
     ")",
   );
+  if (process.env.BENCH_ONLY === "list") {
+    await benchList(small ? [1000] : [1000, 10000], [1, 10]);
+    if (process.env.BENCH_WORKER !== "0") await benchWorkerList(small ? 200 : 1000);
+    return;
+  }
   const clientCounts = small ? [1, 10] : [1, 10, 100];
   for (const clients of clientCounts) await crud(clients, small ? 200 : 1000);
   if (!small) await crud(10, 10000);
+  await benchList(small ? [1000] : [1000, 10000], [1, 10]);
   await watchLatency(small ? 10 : 100, 10, small ? 5 : 20);
   await benchWorker(small ? 50 : 500);
 }

@@ -28,7 +28,8 @@ import {
 } from "./guaranteed-update.ts";
 import { objectKey, toResourceVersion } from "./keys.ts";
 import { createLeaseManager, type LeaseManager } from "./leases.ts";
-import { type ListPage, type ListRequest, listPage } from "./list.ts";
+import { type EncodedListPage, type ListPage, type ListRequest, listEncodedPage, listPage } from "./list.ts";
+import { spliceResourceVersion } from "./list-encode.ts";
 import { trackUpdate } from "./managedfields.ts";
 import { finished, type PrepareDeps, prepareCreate, prepareUpdate } from "./prepare.ts";
 import { storeErrorToApi } from "./store-errors.ts";
@@ -176,6 +177,17 @@ export class Registry implements RegistryAccess {
     return object;
   }
 
+  /**
+   * The stored JSON → the JSON text of the object decode() returns. Kinds read as stored (no
+   * conversion, not a custom resource) splice resourceVersion into the stored text instead of
+   * a parse and stringify per object; the rest, and any text the splice declines, round-trip.
+   */
+  encodeRead(kv: KeyValue, info?: ResourceInfo): string {
+    const spliced =
+      info?.convert || info?.customResource ? undefined : spliceResourceVersion(kv.value, kv.modRevision);
+    return spliced ?? JSON.stringify(this.decode(kv, info));
+  }
+
   private encode(object: KubeObject, info?: ResourceInfo): string {
     const stored = info?.convert ? info.convert.toStorage(object) : object;
     const { resourceVersion: _rv, ...metadata } = stored.metadata ?? {};
@@ -211,6 +223,22 @@ export class Registry implements RegistryAccess {
   /** List a collection at one revision, filtered by the matcher, paginated by limit/continue. */
   list(info: ResourceInfo, namespace: string | undefined, req: ListRequest = {}): Promise<ListPage> {
     return listPage(this.store, (kv) => this.decode(kv, info), info, namespace, req);
+  }
+
+  /** list() with each item as JSON text (encodeRead): the API's JSON list response. */
+  listEncoded(
+    info: ResourceInfo,
+    namespace: string | undefined,
+    req: ListRequest = {},
+  ): Promise<EncodedListPage> {
+    return listEncodedPage(
+      this.store,
+      (kv) => this.decode(kv, info),
+      (kv) => this.encodeRead(kv, info),
+      info,
+      namespace,
+      req,
+    );
   }
 
   /** Create an object (POST): defaults, prepareForCreate, admission, validation, then create-if-absent. */
