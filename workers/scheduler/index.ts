@@ -107,9 +107,6 @@ interface ClusterSeen {
 const seen = new WeakMap<object, ClusterSeen>();
 export const RETRY_UNSCHEDULABLE_MS = 60_000;
 
-/** policy/v1 PodDisruptionBudgets: preemption spares the pods they protect when it can. */
-const PDBS = { group: "policy", version: "v1", resource: "poddisruptionbudgets", namespaced: true };
-
 const isBound = (p: Pod) => !!p.spec?.nodeName && !isTerminal(p);
 
 /** One scheduling pass over every pending pod. Throws (so the pass is retried) if a write failed for a reason other than a lost race. */
@@ -144,7 +141,7 @@ export async function schedulePending(deps: Deps): Promise<Result | undefined> {
   // Budgets are read only when some pod needs preemption (and only if the server serves policy/v1 PDBs).
   let budgets: Promise<PodDisruptionBudget[]> | undefined;
   const pdbs = () => {
-    budgets ??= optional(deps.cache.list<PodDisruptionBudget>(PDBS));
+    budgets ??= optional(deps.cache.list<PodDisruptionBudget>(R.poddisruptionbudgets));
     return budgets;
   };
   // A pipeline: each pod is decided (and assumed onto its node) when a binding slot frees up, so

@@ -9,8 +9,6 @@ import { schedulePending } from "./index.ts";
 import type { PodDisruptionBudget } from "./preemption.ts";
 import { Scheduler } from "./schedule.ts";
 
-const PDBS = { group: "policy", version: "v1", resource: "poddisruptionbudgets", namespaced: true };
-
 /** A running pod on a node with a priority. */
 function running(
   name: string,
@@ -162,7 +160,7 @@ describe("the scheduler's preemption writes", () => {
           pending("high", 10),
         ],
       },
-      { ref: PDBS, objects: [budget("db", "db", 0)] },
+      { ref: R.poddisruptionbudgets, objects: [budget("db", "db", 0)] },
     ]);
     await schedulePending(testDeps(client));
     expect(client.writes.filter((w) => w.verb === "delete").map((w) => w.name)).toEqual(["free"]);
