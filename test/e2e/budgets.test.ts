@@ -161,13 +161,8 @@ spec:
       "the budget to count 2 healthy pods and allow no disruption",
     );
 
-    const drain = kubectlWatchingStderr([
-      "drain",
-      NODE,
-      "--ignore-daemonsets",
-      "--delete-emptydir-data",
-      "--timeout=150s",
-    ]);
+    const drainArgs = ["drain", NODE, "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=150s"];
+    const drain = kubectlWatchingStderr(drainArgs);
     try {
       await until(
         async () =>
@@ -185,10 +180,24 @@ spec:
 
       const scale = await cp.kubectl(["scale", "-n", "drain", "deployment/web", "--replicas=3"]);
       expect(scale.code, scale.stderr).toBe(0);
-      const code = await drain.exited;
+      let code = await drain.exited;
+      let out = drain.stdout();
+      // kubectl drain waits exactly 5 s after a 429 and then reuses its keep-alive
+      // connection, while workerd (kj's HttpServer, pipelineTimeout, not configurable)
+      // closes a connection idle for 5 s. When the two cross, the eviction POST dies
+      // with EOF and Go does not replay a POST: a transport race of the local server,
+      // not a budget decision (docs/apiserver.md, "Keep-alive"). Only that failure is
+      // retried, once, and the retry must then drain the node.
+      if (code !== 0 && /eviction": EOF/.test(drain.stderr())) {
+        console.warn(`drain hit workerd's 5 s idle close; running it again:\n${drain.stderr()}`);
+        const again = await cp.kubectl(drainArgs, { timeoutMs: 160_000 });
+        code = again.code;
+        out += again.stdout;
+        expect(code, again.stderr).toBe(0);
+      }
       expect(code, drain.stderr()).toBe(0);
-      expect(drain.stdout()).toMatch(/evicted/);
-      expect(drain.stdout()).toContain(`node/${NODE} drained`);
+      expect(out).toMatch(/evicted/);
+      expect(out).toContain(`node/${NODE} drained`);
     } finally {
       if (drain.child.exitCode === null) drain.child.kill("SIGTERM");
       await cp.kubectl(["uncordon", NODE]);
