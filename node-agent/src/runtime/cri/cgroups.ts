@@ -4,7 +4,7 @@
  * container manager does that), so the runtime removes it when the sandbox
  * goes. Works on cgroup v1 (one directory per controller) and v2.
  */
-import { existsSync, readdirSync, rmdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 const CGROUP_ROOT = "/sys/fs/cgroup";
@@ -46,4 +46,25 @@ export function removeCgroup(cgroupPath: string, root = CGROUP_ROOT): void {
       // EBUSY/ENOTEMPTY: a process or child is still there; the next cleanup retries.
     }
   }
+}
+
+/**
+ * How many processes under `cgroupPath` (itself and its children) the OOM
+ * killer has killed: `oom_kill` of cgroup v2's hierarchical memory.events, or
+ * of v1's memory.oom_control. undefined when the cgroup or the counter is gone.
+ */
+export function oomKills(cgroupPath: string, root = CGROUP_ROOT): number | undefined {
+  for (const dir of existingCgroupDirs(cgroupPath, root)) {
+    for (const file of ["memory.events", "memory.oom_control"]) {
+      let text: string;
+      try {
+        text = readFileSync(join(dir, file), "utf8");
+      } catch {
+        continue;
+      }
+      const m = /^oom_kill (\d+)$/m.exec(text);
+      if (m) return Number(m[1]);
+    }
+  }
+  return undefined;
 }

@@ -17,7 +17,7 @@ import type {
   SandboxStatus,
 } from "../types.ts";
 import { PullError } from "../types.ts";
-import { removeCgroup } from "./cgroups.ts";
+import { oomKills, removeCgroup } from "./cgroups.ts";
 import { CriClient, isNotFound } from "./client.ts";
 import {
   CGROUP_PARENT_ANNOTATION,
@@ -25,6 +25,7 @@ import {
   fromCriContainerStatus,
   MANAGED_LABEL,
   POD_UID_LABEL,
+  podCgroupParent,
   toAuthConfig,
   toCriContainerConfig,
   toPodSandboxConfig,
@@ -67,6 +68,9 @@ export class CriRuntime implements Runtime {
   private readonly criHandler: string;
   private readonly allowPrivileged: boolean;
   private readonly cgroupRoot: string;
+  /** Container id → its pod cgroup, and the pod cgroup's OOM kill count when it started (see oomKilled). */
+  private readonly podCgroups = new Map<string, string>();
+  private readonly oomBaseline = new Map<string, number>();
   /** Image id → last time a container used or a pull fetched it, for image GC's LRU order. */
   private readonly lastUsed = new Map<string, number>();
   /**
@@ -166,6 +170,7 @@ export class CriRuntime implements Runtime {
     await mkdir(logDirectory, { recursive: true });
     const sandboxConfig = { ...this.sandboxConfig(sandbox), logDirectory };
     const id = await this.client.createContainer(sandboxId, criConfig, sandboxConfig);
+    this.podCgroups.set(id, podCgroupParent(sandbox, this.cgroupRoot));
     const status = await this.client.containerStatus(id).catch(() => undefined);
     if (status?.imageRef) this.lastUsed.set(status.imageRef, Date.now());
     return id;
@@ -173,6 +178,8 @@ export class CriRuntime implements Runtime {
 
   /** StartContainer. */
   async startContainer(containerId: string): Promise<void> {
+    const cgroup = this.podCgroups.get(containerId);
+    if (cgroup !== undefined) this.oomBaseline.set(containerId, oomKills(cgroup) ?? 0);
     await this.client.startContainer(containerId);
   }
 
@@ -184,16 +191,44 @@ export class CriRuntime implements Runtime {
   /** RemoveContainer. Idempotent. */
   async removeContainer(containerId: string): Promise<void> {
     await ignoreNotFound(this.client.removeContainer(containerId));
+    this.podCgroups.delete(containerId);
+    this.oomBaseline.delete(containerId);
   }
 
   /** ContainerStatus → state, exit code, reason (OOMKilled, Error, Completed), times, image digest. */
   async containerStatus(containerId: string): Promise<ContainerStatus | undefined> {
     try {
-      return fromCriContainerStatus(await this.client.containerStatus(containerId));
+      const status = fromCriContainerStatus(await this.client.containerStatus(containerId));
+      if (
+        status.state === "exited" &&
+        status.exitCode === 137 &&
+        status.reason === "Error" &&
+        this.oomKilled(containerId)
+      )
+        status.reason = "OOMKilled";
+      return status;
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;
     }
+  }
+
+  /**
+   * Whether the OOM killer struck in the container's pod cgroup since the
+   * container started. containerd marks an OOM kill from the shim's TaskOOM
+   * event, which races the exit event: read before it lands, the status says
+   * "Error" (137) and a restartPolicy Never pod would keep that for good. The
+   * pod cgroup outlives the container, and its memory.events counts kills in
+   * every child, so a count above the one at start means this SIGKILL was the
+   * OOM killer (a sibling container killed at the same moment would be
+   * counted too; the agent restarts lose the baseline and fall back to
+   * containerd's word).
+   */
+  private oomKilled(containerId: string): boolean {
+    const cgroup = this.podCgroups.get(containerId);
+    const base = this.oomBaseline.get(containerId);
+    if (cgroup === undefined || base === undefined) return false;
+    return (oomKills(cgroup) ?? 0) > base;
   }
 
   /** Every sandbox this agent created (labelled), with its pod UID, for adoption after a restart. */
