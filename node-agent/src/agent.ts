@@ -266,7 +266,9 @@ export class NodeAgent {
           container: request.container,
           query: parseLogQuery(request.query),
           write: send,
-          running: async () => "running" in record.state,
+          // While the worker is still adopting (just after an agent restart) the record does not
+          // yet say the container runs; ending the follow then cut `logs -f` after its tail.
+          running: async () => "running" in record.state || worker.state === "adopting",
           clock: this.clock,
           signal,
         });
