@@ -87,8 +87,12 @@ export type StreamOpCode = (typeof StreamOp)[keyof typeof StreamOp];
  */
 export const STREAM_WINDOW = 1024 * 1024;
 
-/** Largest DATA payload per frame (Workers accept messages up to 1 MiB). */
-export const MAX_FRAME_PAYLOAD = 64 * 1024;
+/**
+ * Largest DATA payload per frame (Workers accept messages up to 1 MiB). 256 KiB:
+ * every message costs the object an event and kubectl a read, so a port-forward
+ * moves more per message when the agent has that much at hand.
+ */
+export const MAX_FRAME_PAYLOAD = 256 * 1024;
 
 /** A decoded binary frame. */
 export interface StreamFrame {
