@@ -9,7 +9,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { deleteBridge } from "../../node-agent/src/network/cni.ts";
@@ -121,9 +121,12 @@ spec:
         forwarded: median(forwarded),
         ratio: median(forwarded) / median(direct),
       };
+      // Each run too: on a shared machine the spread between runs says how far to trust the median.
+      const each = (xs: number[]) => xs.map((x) => x.toFixed(1)).join(" / ");
       console.log(
         `streams/portforward: ${mib} MiB x${runs}, median: port-forward ${figures.forwarded.toFixed(1)} MB/s, ` +
-          `direct ${figures.direct.toFixed(1)} MB/s, ratio ${(figures.ratio * 100).toFixed(1)}%`,
+          `direct ${figures.direct.toFixed(1)} MB/s, ratio ${(figures.ratio * 100).toFixed(1)}% ` +
+          `(runs: port-forward ${each(forwarded)}, direct ${each(direct)}; load ${loadavg()[0].toFixed(2)})`,
       );
       return figures;
     } finally {

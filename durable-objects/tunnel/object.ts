@@ -257,7 +257,9 @@ export class TunnelObject extends DurableObject {
   private agentFrame(agent: WebSocket, data: ArrayBuffer): void {
     const frame = decodeFrame(data);
     if (!frame) return;
-    if (!this.logStreams.has(frame.stream) && !this.client(frame.stream)) {
+    // Looked up once per frame (a getWebSockets call), not once more per relayed frame.
+    const client = this.logStreams.has(frame.stream) ? undefined : this.client(frame.stream);
+    if (!this.logStreams.has(frame.stream) && !client) {
       this.order.delete(frame.stream);
       if (frame.op !== StreamOp.RESET) agent.send(encodeFrame(StreamOp.RESET, frame.stream));
       return;
@@ -281,19 +283,18 @@ export class TunnelObject extends DurableObject {
     for (let next = order.early.get(order.next); next; next = order.early.get(order.next)) {
       order.early.delete(order.next);
       order.next++;
-      this.relayFrame(agent, next);
+      this.relayFrame(agent, next, client);
     }
     if (frame.op !== StreamOp.DATA && order.early.size === 0) this.order.delete(frame.stream);
   }
 
-  /** Relay one agent frame (in order) to its logs reader or client socket; refill the agent's window. */
-  private relayFrame(agent: WebSocket, frame: StreamFrame): void {
+  /** Relay one agent frame (in order) to its logs reader or `client` socket; refill the agent's window. */
+  private relayFrame(agent: WebSocket, frame: StreamFrame, client: WebSocket | undefined): void {
     const logs = this.logStreams.get(frame.stream);
     if (logs) {
       this.logFrame(agent, logs, frame.stream, frame.op, frame.payload);
       return;
     }
-    const client = this.client(frame.stream);
     if (!client) {
       if (frame.op !== StreamOp.RESET) agent.send(encodeFrame(StreamOp.RESET, frame.stream));
       return;

@@ -80,11 +80,19 @@ export const StreamOp = {
 /** One of StreamOp's values. */
 export type StreamOpCode = (typeof StreamOp)[keyof typeof StreamOp];
 
-/** Bytes of DATA payload per stream the agent may send before it waits for CREDIT. */
-export const STREAM_WINDOW = 256 * 1024;
+/**
+ * Bytes of DATA payload per stream the agent may send before it waits for
+ * CREDIT. 1 MiB: with 256 KiB (four 64 KiB frames) the agent sat idle most
+ * of a port-forward waiting for credit to come back through a busy workerd.
+ */
+export const STREAM_WINDOW = 1024 * 1024;
 
-/** Largest DATA payload per frame (Workers accept messages up to 1 MiB). */
-export const MAX_FRAME_PAYLOAD = 64 * 1024;
+/**
+ * Largest DATA payload per frame (Workers accept messages up to 1 MiB). 256 KiB:
+ * every message costs the object an event and kubectl a read, so a port-forward
+ * moves more per message when the agent has that much at hand.
+ */
+export const MAX_FRAME_PAYLOAD = 256 * 1024;
 
 /** A decoded binary frame. */
 export interface StreamFrame {

@@ -118,6 +118,11 @@ export class TunnelClient {
         // ws offers permessage-deflate by default: every relayed byte (port-forward, cp) would be
         // deflated here and inflated in workerd, which cut random-data port-forward to a fifth.
         perMessageDeflate: false,
+        // An all-zero masking key, which ws sends without the masking pass (a copy and an XOR of every
+        // byte: the agent's largest cost in a port-forward profile). RFC 6455 asks clients for an
+        // unpredictable key so that a hostile script in a browser cannot choose the bytes a proxy sees
+        // and poison its cache; the agent is not a browser, sends only its own frames, and over TLS.
+        generateMask: (mask) => mask.fill(0),
       });
       this.socket = socket;
       socket.on("open", () => {

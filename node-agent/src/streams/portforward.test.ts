@@ -1,5 +1,5 @@
 import { once } from "node:events";
-import { createServer, type Server } from "node:net";
+import { connect, createServer, type Server, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import type { StreamOpen } from "../../../durable-objects/tunnel/protocol.ts";
 import type { AgentStream } from "../tunnel.ts";
@@ -171,6 +171,54 @@ describe("SPDY/3.1 port-forward on the agent", () => {
     expect(message).toMatch(
       new RegExp(`^error forwarding port ${port} to pod default/p, uid u1: .*ECONNREFUSED`),
     );
+    m.push(undefined);
+    await done;
+  });
+
+  it("sends what the pod wrote while a message was on its way as one message, and its FIN after it", async () => {
+    // The pod writes "first", then (once the agent read it) 200 small pieces and closes.
+    const pieces = Array.from({ length: 200 }, (_, i) => `piece ${i};`);
+    let agentRead!: () => void;
+    const firstRead = new Promise<void>((resolve) => {
+      agentRead = resolve;
+    });
+    const server = createServer(async (socket) => {
+      socket.write("first;");
+      await firstRead;
+      for (const piece of pieces) socket.write(piece);
+      socket.end();
+    });
+    servers.push(server);
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    const port = (server.address() as { port: number }).port;
+    // The tunnel is slow: nothing leaves the agent until its socket to the pod has ended.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const m = memoryStream({});
+    const send = m.stream.send;
+    m.stream.send = async (message) => {
+      await gate;
+      return send(message);
+    };
+    const dial = (p: number, host: string): Socket => {
+      const socket = connect({ port: p, host });
+      socket.once("data", () => agentRead());
+      socket.once("end", () => release());
+      return socket;
+    };
+    const done = portForwardHandler({ podIP: () => "127.0.0.1", connect: dial })(m.stream);
+    const client = new HeaderCodec();
+    m.push(await synStream(client, 1, "error", port, "0"));
+    m.push(await synStream(client, 3, "data", port, "0"));
+    await m.until(isData(3, true));
+    const data = m.frames
+      .filter(isData(3))
+      .map((f) => Buffer.from((f as { data: Uint8Array }).data).toString());
+    // "first;", everything held behind it in one message, then the FIN (empty) last.
+    expect(data).toEqual(["first;", pieces.join(""), ""]);
     m.push(undefined);
     await done;
   });

@@ -13,7 +13,7 @@
  *   as little-endian u16; one connection per port for the socket's life.
  */
 import { connect as netConnect, type Socket } from "node:net";
-import type { StreamOpen } from "../../../durable-objects/tunnel/protocol.ts";
+import { MAX_FRAME_PAYLOAD, type StreamOpen } from "../../../durable-objects/tunnel/protocol.ts";
 import type { AgentStream, StreamHandler } from "../tunnel.ts";
 import {
   controlFrame,
@@ -33,8 +33,8 @@ export const SPDY_PORTFORWARD_PROTOCOL = "SPDY/3.1+portforward.k8s.io";
 /** The channel WebSocket protocol for port-forward (web clients). */
 export const V4_CHANNEL_PROTOCOL = "v4.channel.k8s.io";
 
-/** Bytes of TCP data per message towards the client (the tunnel allows 64 KiB per message). */
-const CHUNK = 64 * 1024 - 16;
+/** Bytes of TCP data per message towards the client (the tunnel's MAX_FRAME_PAYLOAD, less headers). */
+const CHUNK = MAX_FRAME_PAYLOAD - 16;
 
 /** What the port-forward handler needs. */
 export interface PortForwardOptions {
@@ -74,14 +74,48 @@ function sender(stream: AgentStream) {
   return Object.assign(send, { idle: () => tail });
 }
 
-/** Relay one TCP connection's bytes to `emit` as chunks, pausing the socket until each is handed on. */
+/**
+ * Relay one TCP connection's bytes to `emit`. What arrives while a message is
+ * on its way is held and goes out as one message (up to CHUNK): a fast
+ * download then moves in few large messages (each costs the object and kubectl
+ * a message event), an idle one at once. The socket pauses while CHUNK bytes
+ * wait. Call before adding "end"/"close" listeners: held bytes are queued
+ * before them.
+ */
 function pumpSocket(socket: Socket, emit: (chunk: Uint8Array) => Promise<void>): void {
-  socket.on("data", (data: Buffer) => {
-    socket.pause();
+  const held: Buffer[] = [];
+  let size = 0;
+  let sending = false;
+  /** Queue everything held (emit queues in call order), in messages of at most CHUNK. */
+  const take = (): Promise<void>[] => {
+    const all = held.length === 1 ? held[0] : Buffer.concat(held, size);
+    held.length = 0;
+    size = 0;
     const sends: Promise<void>[] = [];
-    for (let at = 0; at < data.length; at += CHUNK) sends.push(emit(data.subarray(at, at + CHUNK)));
-    void Promise.all(sends).then(() => socket.resume());
+    for (let at = 0; at < all.length; at += CHUNK) sends.push(emit(all.subarray(at, at + CHUNK)));
+    return sends;
+  };
+  const drain = async () => {
+    sending = true;
+    while (size > 0) {
+      const sends = take();
+      // Gather the next message while this one goes.
+      if (!socket.destroyed) socket.resume();
+      await Promise.all(sends);
+    }
+    sending = false;
+  };
+  socket.on("data", (data: Buffer) => {
+    held.push(data);
+    size += data.length;
+    if (size >= CHUNK) socket.pause();
+    if (!sending) void drain();
   });
+  const flush = () => {
+    if (size > 0) void take();
+  };
+  socket.on("end", flush);
+  socket.on("close", flush);
 }
 
 /** Write to a socket, waiting for it to drain when its buffer is full (back-pressure to the tunnel). */
