@@ -26,6 +26,7 @@ import {
   type WatchEvent,
   type WatchMessage,
 } from "./types.ts";
+import { checkListOptions } from "./validate.ts";
 
 /** `<group>/<resource>` → number of sub-shards (absent or 1: not split). */
 export type ShardMap = Readonly<Record<string, number>>;
@@ -200,10 +201,11 @@ export function createShardedStore(base: Store, map: ShardMap): ShardedStore {
       v[shard] = revision;
       return v;
     },
-    list: (prefix, options) => base.list(single(prefix, "list"), options),
-    watch: (prefix, options) => base.watch(single(prefix, "watch"), options),
-    revisions: (prefix) => base.revisions(prefix === undefined ? prefix : single(prefix, "revisions")),
-    compact: (revision, prefix) =>
+    // Refusals surface as a rejection / the watch's first error, as every Store's do.
+    list: async (prefix, options) => base.list(single(prefix, "list"), options),
+    watch: (prefix, options) => lazyWatch(() => base.watch(single(prefix, "watch"), options)),
+    revisions: async (prefix) => base.revisions(prefix === undefined ? prefix : single(prefix, "revisions")),
+    compact: async (revision, prefix) =>
       base.compact(revision, prefix === undefined ? prefix : single(prefix, "compact")),
     count: async (prefix) => {
       const parts = await Promise.all(prefixes(prefix).map((p) => base.count(p)));
@@ -218,6 +220,7 @@ export function createShardedStore(base: Store, map: ShardMap): ShardedStore {
 
     async listAt(prefix, options = {}) {
       const subs = prefixes(prefix);
+      checkListOptions({ revision: 0, limit: options.limit, startAfter: options.startAfter });
       vector(prefix, options.revisions, subs.length);
       const [head] = parse(prefix);
       const restOf = (key: string) => key.slice(key.indexOf("/", head.length + 1));
@@ -282,6 +285,11 @@ export function createShardedStore(base: Store, map: ShardMap): ShardedStore {
       return out;
     },
   };
+}
+
+/** A watch opened on first iteration, so an argument error is its first error. */
+async function* lazyWatch(open: () => AsyncIterable<WatchMessage>): AsyncGenerator<WatchMessage> {
+  yield* open();
 }
 
 /** Feed every message of `stream` to `fn`; resolves when it ends. */
