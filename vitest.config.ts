@@ -27,8 +27,8 @@ export default defineConfig({
         },
       },
       {
-        // The API's list/watch/read tests again with their resources split over 4 store sub-shards
-        // (STORE_SHARDS, issue 20): composite resourceVersions, merged lists and watches.
+        // The API's list/watch/read tests and the controllers' informers again with their resources split
+        // over 4 store sub-shards (STORE_SHARDS, issue 20): composite resourceVersions, merged lists and watches.
         plugins: [
           cloudflareTest({
             main: "./workers/index.ts",
@@ -43,7 +43,7 @@ export default defineConfig({
         ],
         test: {
           name: "workers-sharded",
-          include: ["workers/apiserver/{list,watch,reads}.test.ts"],
+          include: ["workers/apiserver/{list,watch,reads}.test.ts", "workers/controllers/informer.test.ts"],
           testTimeout: 30_000,
         },
       },
