@@ -27,6 +27,27 @@ export default defineConfig({
         },
       },
       {
+        // The API's list/watch/read tests and the controllers' informers again with their resources split
+        // over 4 store sub-shards (STORE_SHARDS, issue 20): composite resourceVersions, merged lists and watches.
+        plugins: [
+          cloudflareTest({
+            main: "./workers/index.ts",
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: {
+                ADMIN_TOKEN: "test-admin-token",
+                STORE_SHARDS: "core/configmaps=4,example.com/widgets=4,core/pods=4",
+              },
+            },
+          }),
+        ],
+        test: {
+          name: "workers-sharded",
+          include: ["workers/apiserver/{list,watch,reads}.test.ts", "workers/controllers/informer.test.ts"],
+          testTimeout: 30_000,
+        },
+      },
+      {
         test: {
           name: "node",
           environment: "node",

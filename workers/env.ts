@@ -26,6 +26,12 @@ export interface Env extends StoreEnv, JoinEnv, MetricsEnv {
   AUTHENTICATION_JWT?: string;
   /** Encryption-at-rest keys (secret): `name:base64key,...`, 32-byte AES-GCM keys; the first encrypts, all decrypt. Unset: stored in plaintext. */
   ENCRYPTION_KEYS?: string;
+  /**
+   * Hot resources split over several store objects, `core/pods=4` (comma-separated; default none):
+   * each object takes about 1/N of the resource's writes, behind a composite resourceVersion
+   * (durable-objects/store/sharded.ts). Changing it moves no data: set it before the resource has objects.
+   */
+  STORE_SHARDS?: string;
   /** Seconds an Event lives after its last write (kube's --event-ttl; default 3600). */
   EVENT_TTL_SECONDS?: string;
   /** Concurrent watches one identity may hold open per isolate (default 100; 0 = unlimited). */

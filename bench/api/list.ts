@@ -5,9 +5,11 @@
  * anchor. Pods are seeded by copying one pod created through the API (so
  * they carry defaults and managedFields like real ones) straight into the
  * store: seeding 10,000 through the API would dwarf the lists.
+ * STORE_SHARDS=core/pods=4 runs it with pods split over 4 store sub-shards.
  */
 
 import { MemoryStore } from "../../durable-objects/store/memory.ts";
+import { createShardedStore, parseShardMap } from "../../durable-objects/store/sharded.ts";
 import { createApiServer } from "../../workers/apiserver/app.ts";
 import { RESOURCES } from "../../workers/apiserver/kinds/index.ts";
 import { ADMIN_USER } from "../../workers/apiserver/tokens.ts";
@@ -18,9 +20,13 @@ const headers = { Authorization: `Bearer ${TOKEN}`, "Content-Type": "application
 
 /** A store holding `count` pods in namespace default, and the API server over it. */
 async function seeded(count: number) {
-  const store = new MemoryStore();
+  const memory = new MemoryStore();
+  // STORE_SHARDS=core/pods=4 lists pods split over 4 sub-shards (merged per request).
+  const shards = parseShardMap(process.env.STORE_SHARDS);
+  const store = createShardedStore(memory, shards);
   const app = createApiServer({
-    store,
+    store: memory,
+    shards,
     resources: RESOURCES,
     authenticate: async (r) =>
       r.headers.get("Authorization") === `Bearer ${TOKEN}` ? ADMIN_USER : undefined,
@@ -34,7 +40,7 @@ async function seeded(count: number) {
     }),
   });
   if (created.status !== 201) throw new Error(`seed: ${created.status} ${await created.text()}`);
-  const { kvs } = await store.list("/registry/core/pods/default/");
+  const { kvs } = await store.listAt("/registry/core/pods/default/");
   const template = JSON.parse(kvs[0].value);
   for (let i = 1; i < count; i++) {
     template.metadata.name = `p${i}`;
@@ -80,7 +86,7 @@ export async function benchList(sizes: number[], clientCounts: number[]): Promis
       const total = Math.max(clients * 2, count >= 10000 ? 4 : 20);
       await timed(`api JSON, ${clients} client(s)`, total, clients, () => get(app, path));
       await timed(`store list+parse, ${clients} client(s)`, total, clients, async () => {
-        const r = await store.list("/registry/core/pods/default/");
+        const r = await store.listAt("/registry/core/pods/default/");
         for (const kv of r.kvs) JSON.parse(kv.value);
       });
     }

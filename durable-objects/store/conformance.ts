@@ -10,6 +10,7 @@ import { describe } from "vitest";
 import type { StoreHarness } from "./conformance/helpers.ts";
 import { historyCases } from "./conformance/history.ts";
 import { kvCases } from "./conformance/kv.ts";
+import { shardedCases } from "./conformance/sharded.ts";
 
 export { collectUntil } from "./conformance/helpers.ts";
 
@@ -19,5 +20,9 @@ export function runStoreConformance(name: string, make: () => Promise<StoreHarne
   describe(`${name}: store conformance`, { timeout: 30_000 }, () => {
     kvCases(make);
     historyCases(make);
+  });
+  // The second parameterisation (issue 20): a resource split over 4 sub-shards of the same store.
+  describe(`${name}: store conformance, pods on 4 sub-shards`, { timeout: 30_000 }, () => {
+    shardedCases(make);
   });
 }

@@ -5,8 +5,10 @@
  */
 // hono/quick routes without compiling a matcher: the app is built per Worker request
 // (apiServerForEnv), where RegExpRouter's one-time build cost would be paid every time.
+
 import type { Context } from "hono";
 import { Hono } from "hono/quick";
+import type { ShardMap } from "../../durable-objects/store/sharded.ts";
 import type { KeyValue, Store } from "../../durable-objects/store/types.ts";
 import { ApiError } from "../client/status.ts";
 import type { AdmissionPlugin } from "./admission/chain.ts";
@@ -43,6 +45,8 @@ export interface SchemaServices {
 /** Everything the API server depends on, passed in. */
 export interface ApiServerDeps {
   store: Store;
+  /** Resources split over store sub-shards (the STORE_SHARDS setting); absent: none. */
+  shards?: ShardMap;
   resources: ResourceInfo[];
   now?: () => Date;
   /** Who sent a request; undefined = 401. */
@@ -131,6 +135,7 @@ export function createApiServer(deps: ApiServerDeps) {
     ],
     allocator: deps.allocator,
     isStale: deps.isStale,
+    shards: deps.shards,
     expiringTtlSeconds: deps.expiringTtlSeconds,
     leases: deps.leases,
   });
@@ -185,7 +190,7 @@ export function createApiServer(deps: ApiServerDeps) {
   // Authorized above as a non-resource URL: kube's system:monitoring role (and cluster-admin) may get it.
   app.get("/metrics", () => {
     if (!deps.metrics) throw new ApiError("NotFound", "the server could not find the requested resource");
-    return deps.metrics.render(store, registry.resources);
+    return deps.metrics.render(registry.store, registry.resources);
   });
   app.get("/api", (c) => c.json(apiVersions(new URL(c.req.url).host)));
   app.get("/apis", (c) => c.json(apiGroupList(registry.resources)));

@@ -30,7 +30,7 @@ import {
 } from "./registry/watch-limits.ts";
 import { serviceAccountAdmission } from "./serviceaccount/admission.ts";
 import { authentication } from "./serviceaccount/wiring.ts";
-import { storeForEnv } from "./storage.ts";
+import { shardMap, storeForEnv } from "./storage.ts";
 import type { UserInfo } from "./tokens.ts";
 
 /** A write the API server committed; used to wake controllers within milliseconds. */
@@ -109,6 +109,7 @@ export function apiServerForEnv(
   const { authenticate: external, tokens } = authentication(env, store, { adminToken: env.ADMIN_TOKEN });
   const app = createApiServer({
     store,
+    shards: shardMap(env.STORE_SHARDS),
     isStale: store.isStale,
     expiringTtlSeconds:
       intSetting(env.EVENT_TTL_SECONDS, DEFAULT_EXPIRING_TTL_SECONDS) || DEFAULT_EXPIRING_TTL_SECONDS,

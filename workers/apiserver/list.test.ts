@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { objectResourceVersion } from "./registry/keys.ts";
 import { testServer } from "./testing/fixture.ts";
 
 const CONFIGMAPS = "/api/v1/namespaces/default/configmaps";
@@ -83,11 +84,15 @@ describe("list encoding", () => {
       await server.store.create(`/registry/core/configmaps/default/${name}`, value);
     const list = await server.call("GET", CONFIGMAPS);
     const items = list.body.items as { metadata: { resourceVersion: string } }[];
-    const { kvs } = await server.store.list("/registry/core/configmaps/default/");
+    const { kvs } = await server.store.listAt("/registry/core/configmaps/default/");
     expect(items).toEqual(
       kvs.map((kv) => {
         const object = JSON.parse(kv.value);
-        object.metadata.resourceVersion = String(kv.modRevision);
+        object.metadata.resourceVersion = objectResourceVersion(
+          kv.key,
+          kv.modRevision,
+          server.store.floor(kv.key, kv.modRevision),
+        );
         return object;
       }),
     );

@@ -5,7 +5,9 @@
  * the API server, and the token authenticator of the registry and tunnel
  * endpoints. Reading env.STORE directly would see ciphertext.
  */
+
 import { createDurableStore } from "../../durable-objects/store/client.ts";
+import { parseShardMap, type ShardMap } from "../../durable-objects/store/sharded.ts";
 import type { Env } from "../env.ts";
 import { RESOURCES } from "./kinds/index.ts";
 import { aesgcmTransformer, type ValueTransformer } from "./registry/encryption.ts";
@@ -22,4 +24,17 @@ export function storeForEnv(env: Env): TransformedStore {
     transformers.set(env.STORE, entry);
   }
   return transformedStore(createDurableStore(env.STORE), entry.transformer, RESOURCES);
+}
+
+const shardMaps = new Map<string, ShardMap>();
+
+/** The STORE_SHARDS setting, parsed once per isolate per value (a bad one fails every request, loudly). */
+export function shardMap(setting: string | undefined): ShardMap {
+  const text = setting ?? "";
+  let map = shardMaps.get(text);
+  if (!map) {
+    map = parseShardMap(text);
+    shardMaps.set(text, map);
+  }
+  return map;
 }

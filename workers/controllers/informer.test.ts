@@ -3,8 +3,10 @@
  * first list, the watch that keeps the cache current, change reports, and
  * read-your-writes for the manager's own writes and assumptions.
  */
+import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import { MemoryStore } from "../../durable-objects/store/memory.ts";
+import { parseShardMap } from "../../durable-objects/store/sharded.ts";
 import { createApiServer } from "../apiserver/app.ts";
 import { RESOURCES } from "../apiserver/kinds/index.ts";
 import { ADMIN_USER } from "../apiserver/tokens.ts";
@@ -15,6 +17,8 @@ import { InformerCache, type InformerEvent } from "./informer.ts";
 function cluster(): KubeClient {
   const app = createApiServer({
     store: new MemoryStore(),
+    // The workers-sharded project splits configmaps and pods over 4 store sub-shards.
+    shards: parseShardMap((env as { STORE_SHARDS?: string }).STORE_SHARDS),
     resources: RESOURCES,
     authenticate: async () => ADMIN_USER,
   });

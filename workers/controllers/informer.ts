@@ -12,7 +12,8 @@
  * bound, so a controller running right after a write never acts on the state
  * from before it (kube-controller-manager needs "expectations" for this).
  * A copy is only ever replaced by a newer resourceVersion (revisions are
- * per resource, so they compare as numbers), and a deleted key ignores
+ * per resource, or per sub-shard, where each object stays: so one object's
+ * compare as numbers), and a deleted key ignores
  * older copies still in flight for it.
  */
 import type { KubeClient, KubeObject, ResourceRef } from "../client/kube.ts";
@@ -27,7 +28,18 @@ const RETRY_MS = [100, 500, 1000, 5000];
 const MAX_TOMBSTONES = 10_000;
 
 const keyOf = (o: KubeObject) => `${o.metadata?.namespace ?? ""}/${o.metadata?.name ?? ""}`;
-const rvOf = (o: KubeObject | undefined) => Number(o?.metadata?.resourceVersion ?? 0) || 0;
+/**
+ * An object's revision, comparable between copies of the same object: the
+ * number, or for a resource split over store sub-shards ("12.40.7.33@2",
+ * apiserver/registry/keys.ts) its own sub-shard's component, since one
+ * object always lives in one sub-shard.
+ */
+const rvOf = (o: KubeObject | undefined) => {
+  const rv = o?.metadata?.resourceVersion ?? "0";
+  const at = rv.indexOf("@");
+  if (at < 0) return Number(rv) || 0;
+  return Number(rv.slice(0, at).split(".")[Number(rv.slice(at + 1))]) || 0;
+};
 
 /** What an informer reports to its owner: the resource ("group/resource"), the change, the object. */
 export type InformerEvent = ObjectEvent;

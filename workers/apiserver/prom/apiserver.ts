@@ -52,7 +52,9 @@ const TIMED = new Set(["create", "get", "list", "count", "update", "delete", "re
 function keyType(key: unknown): string {
   const [, registry, group, resource] = String(key ?? "").split("/");
   if (registry !== "registry" || !resource) return "";
-  return group === "core" ? resource : `${resource}.${group}`;
+  // A sub-shard's key (pods#2) counts as its resource.
+  const name = resource.split("#")[0];
+  return group === "core" ? name : `${name}.${group}`;
 }
 
 /** One isolate's API server metrics. */

@@ -9,6 +9,7 @@ import type { KubeObject } from "../../client/kube.ts";
 import { ApiError, errors } from "../../client/status.ts";
 import { timestamp } from "../../client/time.ts";
 import type { UpdateOutcome } from "./guaranteed-update.ts";
+import { sameVersion } from "./keys.ts";
 import type { RequestContext, ResourceInfo } from "./types.ts";
 
 /** Delete options (metav1.DeleteOptions subset). */
@@ -31,7 +32,7 @@ function checkPreconditions(info: ResourceInfo, object: KubeObject, options: Del
       `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${meta.uid}`,
       info.group,
     );
-  if (pre?.resourceVersion && pre.resourceVersion !== meta.resourceVersion)
+  if (pre?.resourceVersion && !sameVersion(pre.resourceVersion, meta.resourceVersion))
     throw errors.conflict(
       info.resource,
       name,

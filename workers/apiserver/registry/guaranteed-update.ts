@@ -9,7 +9,6 @@
 import type { KeyValue, TxnResult } from "../../../durable-objects/store/types.ts";
 import type { KubeObject } from "../../client/kube.ts";
 import { type ApiError, errors } from "../../client/status.ts";
-import { toResourceVersion } from "./keys.ts";
 import type { ResourceInfo } from "./types.ts";
 
 /** How many times a write is attempted before giving up (CAS races, generated-name clashes). */
@@ -40,6 +39,8 @@ export interface UpdateResult {
   event?: "MODIFIED" | "DELETED";
   /** The store revision of a committed delete (the object keeps the resourceVersion it was read at). */
   revision?: number;
+  /** The (physical) key of that delete, which names its sub-shard. */
+  key?: string;
 }
 
 /** The store operations a guaranteed update needs, bound to one key by the registry. */
@@ -47,6 +48,8 @@ export interface UpdateIO {
   /** Read the current state; throws 404 when the object is absent. */
   read(): Promise<KeyValue>;
   decode(kv: KeyValue): KubeObject;
+  /** The resourceVersion of a written state (keys.ts objectResourceVersion). */
+  version(kv: KeyValue): string;
   encode(object: KubeObject): string;
   /** The stored form must be rewritten even when unchanged (old key, plaintext). */
   isStale?(kv: KeyValue): boolean;
@@ -86,14 +89,14 @@ export async function guaranteedUpdate(
     if (outcome.type === "delete") {
       const txn = await io.delete(kv);
       if (!txn.succeeded) continue;
-      return { object, deleted: true, event: "DELETED", revision: txn.revision };
+      return { object, deleted: true, event: "DELETED", revision: txn.revision, key: kv.key };
     }
     const value = io.encode(object);
     if (value === kv.value && !io.isStale?.(kv)) return { object: current, deleted: false };
     const txn = await io.update(kv, value);
     if (!txn.succeeded) continue;
     object.metadata ??= {};
-    object.metadata.resourceVersion = toResourceVersion(txn.kv.modRevision);
+    object.metadata.resourceVersion = io.version(txn.kv);
     return { object, deleted: false, event: "MODIFIED" };
   }
   throw conflictError(info, name);

@@ -3,7 +3,8 @@
  * revision for the whole list, pages by limit/continue, resourceVersion and
  * resourceVersionMatch as kube reads them, filtered by the matcher.
  */
-import type { KeyValue, ListResult, Store } from "../../../durable-objects/store/types.ts";
+import type { ShardedStore, VectorList } from "../../../durable-objects/store/sharded.ts";
+import type { KeyValue } from "../../../durable-objects/store/types.ts";
 import { StoreError } from "../../../durable-objects/store/types.ts";
 import type { KubeObject } from "../../client/kube.ts";
 import { ApiError } from "../../client/status.ts";
@@ -11,8 +12,10 @@ import {
   collectionPrefix,
   decodeContinue,
   encodeContinue,
+  isAnyVersion,
   parseResourceVersion,
-  toResourceVersion,
+  vectorOf,
+  vectorResourceVersion,
 } from "./keys.ts";
 import { everything, type Matcher } from "./selectors.ts";
 import { storeErrorToApi } from "./store-errors.ts";
@@ -35,15 +38,15 @@ export interface ListPage {
   remainingItemCount?: number;
 }
 
-/** The revision to list at, from resourceVersion/resourceVersionMatch (undefined: the latest). */
-function listRevision(req: ListRequest): number | undefined {
+/** The revision vector to list at, from resourceVersion/resourceVersionMatch (undefined: the latest). */
+function listRevisions(req: ListRequest, shards: number): number[] | undefined {
   const rv = parseResourceVersion(req.resourceVersion);
   if (req.resourceVersionMatch && rv === undefined)
     throw new ApiError("BadRequest", "resourceVersionMatch is forbidden unless resourceVersion is provided");
   if (req.resourceVersionMatch === "Exact") {
-    if (!rv)
+    if (!rv || isAnyVersion(rv))
       throw new ApiError("BadRequest", 'resourceVersionMatch "Exact" is forbidden for resourceVersion "0"');
-    return rv;
+    return vectorOf(rv, shards);
   }
   if (req.resourceVersionMatch && req.resourceVersionMatch !== "NotOlderThan")
     throw new ApiError("BadRequest", `unsupported resourceVersionMatch "${req.resourceVersionMatch}"`);
@@ -56,34 +59,49 @@ export interface EncodedListPage extends Omit<ListPage, "items"> {
 }
 
 /** Read one page of a collection's range from the store, at the revision and position the request asks for. */
-async function readRange(store: Store, info: ResourceInfo, namespace: string | undefined, req: ListRequest) {
+async function readRange(
+  store: ShardedStore,
+  info: ResourceInfo,
+  namespace: string | undefined,
+  req: ListRequest,
+) {
   const prefix = collectionPrefix(info, namespace);
-  let revision: number | undefined;
+  const shards = store.shardCount(prefix);
+  let revisions: number[] | undefined;
   let startAfter: string | undefined;
   if (req.continue) {
     const token = decodeContinue(req.continue, prefix);
-    revision = token.revision;
+    // A token from before the resource's sharding changed cannot be continued, like a compacted one.
+    if (token.revisions.length !== shards) throw continueExpired();
+    revisions = token.revisions;
     startAfter = token.startAfter;
-  } else revision = listRevision(req);
+  } else revisions = listRevisions(req, shards);
   const limit = req.limit && req.limit > 0 ? req.limit : undefined;
   try {
-    return await store.list(prefix, { revision, limit, startAfter });
+    return await store.listAt(prefix, { revisions, limit, startAfter });
   } catch (error) {
-    if (error instanceof StoreError && error.code === "Compacted" && req.continue)
-      throw new ApiError(
-        "Expired",
-        "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results.",
-      );
+    if (error instanceof StoreError && error.code === "Compacted" && req.continue) throw continueExpired();
     return storeErrorToApi(error);
   }
 }
 
+function continueExpired(): ApiError {
+  return new ApiError(
+    "Expired",
+    "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results.",
+  );
+}
+
 /** The page's ListMeta: revision, and continue/remainingItemCount when the range has more. */
-function pageMeta(result: ListResult, filtered: boolean): Omit<ListPage, "items"> {
-  const page: Omit<ListPage, "items"> = { resourceVersion: toResourceVersion(result.revision) };
+function pageMeta(result: VectorList, filtered: boolean, req: ListRequest): Omit<ListPage, "items"> {
+  // An exact read answers with the version asked for, as kube does (an object's names the same vector).
+  const exact = req.resourceVersionMatch === "Exact" && !req.continue;
+  const page: Omit<ListPage, "items"> = {
+    resourceVersion: exact ? (req.resourceVersion as string) : vectorResourceVersion(result.revisions),
+  };
   if (result.more && result.kvs.length > 0) {
     page.continue = encodeContinue({
-      revision: result.revision,
+      revisions: result.revisions,
       startAfter: result.kvs[result.kvs.length - 1].key,
     });
     if (!filtered) page.remainingItemCount = result.remaining;
@@ -93,7 +111,7 @@ function pageMeta(result: ListResult, filtered: boolean): Omit<ListPage, "items"
 
 /** List a collection at one revision, filtered by the matcher, paginated by limit/continue. */
 export async function listPage(
-  store: Store,
+  store: ShardedStore,
   decode: (kv: KeyValue) => KubeObject,
   info: ResourceInfo,
   namespace: string | undefined,
@@ -106,7 +124,7 @@ export async function listPage(
     const object = decode(kv);
     if (!match || match(object)) items.push(object);
   }
-  return { items, ...pageMeta(result, !!match) };
+  return { items, ...pageMeta(result, !!match, req) };
 }
 
 /**
@@ -115,7 +133,7 @@ export async function listPage(
  * that no selector looks at (encode may splice the stored text).
  */
 export async function listEncodedPage(
-  store: Store,
+  store: ShardedStore,
   decode: (kv: KeyValue) => KubeObject,
   encode: (kv: KeyValue) => string,
   info: ResourceInfo,
@@ -126,5 +144,5 @@ export async function listEncodedPage(
   const match = req.match === everything ? undefined : req.match;
   const items: string[] = [];
   for (const kv of result.kvs) if (!match || match(decode(kv))) items.push(encode(kv));
-  return { items, ...pageMeta(result, !!match) };
+  return { items, ...pageMeta(result, !!match, req) };
 }

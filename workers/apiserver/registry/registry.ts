@@ -7,6 +7,11 @@
  * (what DELETE does), list.ts. Watch is in watch.ts; patches in patch.ts.
  */
 
+import {
+  createShardedStore,
+  type ShardedStore,
+  type ShardMap,
+} from "../../../durable-objects/store/sharded.ts";
 import type { KeyValue, Store, TxnResult } from "../../../durable-objects/store/types.ts";
 import { StoreError } from "../../../durable-objects/store/types.ts";
 import type { KubeObject } from "../../client/kube.ts";
@@ -26,7 +31,7 @@ import {
   type UpdateIO,
   type UpdateResult,
 } from "./guaranteed-update.ts";
-import { objectKey, toResourceVersion } from "./keys.ts";
+import { objectKey, objectResourceVersion, sameVersion } from "./keys.ts";
 import { createLeaseManager, type LeaseManager } from "./leases.ts";
 import { type EncodedListPage, type ListPage, type ListRequest, listEncodedPage, listPage } from "./list.ts";
 import { spliceResourceVersion } from "./list-encode.ts";
@@ -47,6 +52,8 @@ export interface RegistryWrite {
 /** What the registry needs: the store, the resource table, the clock and a write hook. */
 export interface RegistryDeps {
   store: Store;
+  /** Resources split over sub-shards (STORE_SHARDS); absent: none. */
+  shards?: ShardMap;
   resources: ResourceInfo[];
   now: () => Date;
   onWrite?: (event: RegistryWrite) => void;
@@ -91,7 +98,8 @@ export const DEFAULT_EXPIRING_TTL_SECONDS = 3600;
 
 /** The generic registry: one implementation of every verb for every kind. */
 export class Registry implements RegistryAccess {
-  readonly store: Store;
+  /** The store, with the resources in deps.shards split over sub-shards (durable-objects/store/sharded.ts). */
+  readonly store: ShardedStore;
   private readonly deps: RegistryDeps;
   private readonly leases: LeaseManager;
   private readonly prepare: PrepareDeps;
@@ -100,7 +108,7 @@ export class Registry implements RegistryAccess {
 
   constructor(deps: RegistryDeps) {
     this.deps = deps;
-    this.store = deps.store;
+    this.store = createShardedStore(deps.store, deps.shards ?? {});
     this.leases = deps.leases ?? createLeaseManager(deps.store, () => deps.now().getTime());
     this.prepare = {
       registry: this,
@@ -140,6 +148,11 @@ export class Registry implements RegistryAccess {
     await info.strategy.allocate(object, old, ctx);
   }
 
+  /** The resourceVersion of the object at `key` (physical) written at `revision` (keys.ts). */
+  version(key: string, revision: number): string {
+    return objectResourceVersion(key, revision, this.store.floor(key, revision));
+  }
+
   /** now() from the injected clock. */
   now(): Date {
     return this.deps.now();
@@ -173,7 +186,7 @@ export class Registry implements RegistryAccess {
       info.strategy.defaults?.(object);
     }
     object.metadata ??= {};
-    object.metadata.resourceVersion = toResourceVersion(kv.modRevision);
+    object.metadata.resourceVersion = this.version(kv.key, kv.modRevision);
     return object;
   }
 
@@ -184,7 +197,9 @@ export class Registry implements RegistryAccess {
    */
   encodeRead(kv: KeyValue, info?: ResourceInfo): string {
     const spliced =
-      info?.convert || info?.customResource ? undefined : spliceResourceVersion(kv.value, kv.modRevision);
+      info?.convert || info?.customResource
+        ? undefined
+        : spliceResourceVersion(kv.value, this.version(kv.key, kv.modRevision));
     return spliced ?? JSON.stringify(this.decode(kv, info));
   }
 
@@ -269,7 +284,7 @@ export class Registry implements RegistryAccess {
       const value = this.encode(prepared, info);
       const txn = await this.write(info, (lease) => this.store.create(key, value, lease));
       if (txn.succeeded) {
-        prepared.metadata!.resourceVersion = toResourceVersion(txn.kv.modRevision);
+        prepared.metadata!.resourceVersion = this.version(txn.kv.key, txn.kv.modRevision);
         this.notify(info, prepared, "ADDED");
         return prepared;
       }
@@ -282,6 +297,7 @@ export class Registry implements RegistryAccess {
   private io(info: ResourceInfo, namespace: string | undefined, name: string): UpdateIO {
     return {
       read: () => this.getKV(info, namespace, name),
+      version: (kv) => this.version(kv.key, kv.modRevision),
       decode: (kv) => this.decode(kv, info),
       encode: (object) => this.encode(object, info),
       isStale: this.deps.isStale,
@@ -326,7 +342,7 @@ export class Registry implements RegistryAccess {
       name,
       async (old) => {
         const desired = await compute(structuredClone(old));
-        if (wanted && wanted !== old.metadata?.resourceVersion) throw conflictError(info, name);
+        if (wanted && !sameVersion(wanted, old.metadata?.resourceVersion)) throw conflictError(info, name);
         if (desired.metadata?.name && desired.metadata.name !== name)
           throw new ApiError(
             "BadRequest",
@@ -350,8 +366,8 @@ export class Registry implements RegistryAccess {
       },
       ctx.dryRun,
     );
-    if (result.revision !== undefined)
-      result.object.metadata!.resourceVersion = toResourceVersion(result.revision);
+    if (result.revision !== undefined && result.key !== undefined)
+      result.object.metadata!.resourceVersion = this.version(result.key, result.revision);
     return result.object;
   }
 

@@ -8,6 +8,7 @@ import { labelSelectorString } from "../../client/labels.ts";
 import { ApiError } from "../../client/status.ts";
 import type { LabelSelector } from "../../client/types.ts";
 import { conflictError } from "./guaranteed-update.ts";
+import { sameVersion } from "./keys.ts";
 import type { Registry } from "./registry.ts";
 import type { RequestContext, ResourceInfo } from "./types.ts";
 
@@ -104,7 +105,7 @@ export async function scaleToParent(
         );
       const rv = scale.metadata?.resourceVersion;
       // A Scale naming an older resourceVersion is a conflict, as for the parent itself.
-      if (rv && rv !== current.metadata?.resourceVersion) throw conflictError(info, name);
+      if (rv && !sameVersion(rv, current.metadata?.resourceVersion)) throw conflictError(info, name);
       setPath(current as Record<string, unknown>, spec.specReplicasPath, replicas);
       return current;
     },

@@ -14,7 +14,14 @@ import {
 } from "../../../durable-objects/store/types.ts";
 import type { KubeObject } from "../../client/kube.ts";
 import { ApiError } from "../../client/status.ts";
-import { collectionPrefix, parseResourceVersion, toResourceVersion } from "./keys.ts";
+import {
+  collectionPrefix,
+  isAnyVersion,
+  objectResourceVersion,
+  parseResourceVersion,
+  vectorOf,
+  vectorResourceVersion,
+} from "./keys.ts";
 import type { Registry } from "./registry.ts";
 import { everything, type Matcher } from "./selectors.ts";
 import { type IncludeObject, toTable } from "./table.ts";
@@ -26,6 +33,8 @@ export interface WireEvent {
   object: unknown;
   /** The store state the object came from (lets watchers share one encoding). */
   kv?: KeyValue;
+  /** The object's resourceVersion in this watch (a sharded resource's carries where this watch is: keys.ts). */
+  rv?: string;
 }
 
 /**
@@ -54,23 +63,22 @@ function translate(
   info: ResourceInfo,
   event: StoreEvent,
   match: Matcher,
+  rv: string,
 ): WireEvent | undefined {
   const kv = event.kv;
   if (match === everything) {
     // No selector: no need to decode anything but lazily, once per event, when it is sent.
     const type = event.type === "DELETE" ? "DELETED" : event.prevKv ? "MODIFIED" : "ADDED";
-    return { type, object: undefined, kv };
+    return { type, object: undefined, kv, rv };
   }
   const object = registry.decode(kv, info);
-  if (event.type === "DELETE") {
-    object.metadata!.resourceVersion = toResourceVersion(kv.modRevision);
-    return match(object) ? { type: "DELETED", object, kv } : undefined;
-  }
+  object.metadata!.resourceVersion = rv;
+  if (event.type === "DELETE") return match(object) ? { type: "DELETED", object, kv, rv } : undefined;
   const now = match(object);
-  if (!event.prevKv) return now ? { type: "ADDED", object, kv } : undefined;
+  if (!event.prevKv) return now ? { type: "ADDED", object, kv, rv } : undefined;
   const before = match(registry.decode(event.prevKv, info));
-  if (now) return { type: before ? "MODIFIED" : "ADDED", object, kv };
-  return before ? { type: "DELETED", object, kv } : undefined;
+  if (now) return { type: before ? "MODIFIED" : "ADDED", object, kv, rv };
+  return before ? { type: "DELETED", object, kv, rv } : undefined;
 }
 
 /** The events of a watch as an async iterable (initial ADDED events, then changes). */
@@ -81,7 +89,9 @@ async function* watchEvents(
   signal: AbortSignal,
 ): AsyncGenerator<WireEvent> {
   const rv = parseResourceVersion(req.resourceVersion);
-  let after: number;
+  const prefix = collectionPrefix(info, req.namespace);
+  const shards = registry.store.shardCount(prefix);
+  let after: number[];
   const bookmark = (revision: string, extra: Record<string, string> = {}): WireEvent => ({
     type: "BOOKMARK",
     object: {
@@ -90,32 +100,40 @@ async function* watchEvents(
       metadata: { resourceVersion: revision, ...(Object.keys(extra).length ? { annotations: extra } : {}) },
     },
   });
-  const initial = req.sendInitialEvents ?? (rv === undefined || rv === 0);
+  const initial = req.sendInitialEvents ?? (rv === undefined || isAnyVersion(rv));
   if (initial) {
     const page = await registry.list(info, req.namespace, {
       match: req.match,
-      resourceVersion: rv ? String(rv) : undefined,
+      resourceVersion: rv && !isAnyVersion(rv) ? req.resourceVersion : undefined,
     });
     for (const object of page.items) yield { type: "ADDED", object };
-    after = Number(page.resourceVersion);
+    after = vectorOf(parseResourceVersion(page.resourceVersion)!, shards);
     if (req.sendInitialEvents && req.allowWatchBookmarks)
       yield bookmark(page.resourceVersion, { "k8s.io/initial-events-end": "true" });
   } else {
-    after = rv ?? 0;
+    try {
+      after = rv === undefined || isAnyVersion(rv) ? new Array<number>(shards).fill(0) : vectorOf(rv, shards);
+    } catch (error) {
+      yield { type: "ERROR", object: (error as ApiError).toStatus() };
+      return;
+    }
   }
-  const stream = registry.store.watch(collectionPrefix(info, req.namespace), {
-    afterRevision: after,
+  const stream = registry.store.watchFrom(prefix, {
+    after,
     progressIntervalMs: req.allowWatchBookmarks ? (req.bookmarkIntervalMs ?? 5000) : 0,
     signal,
   });
   try {
     for await (const message of stream) {
       if (message.type === "progress") {
-        if (req.allowWatchBookmarks) yield bookmark(toResourceVersion(message.revision));
+        if (req.allowWatchBookmarks) yield bookmark(vectorResourceVersion(message.revisions));
         continue;
       }
+      // Over sub-shards each event carries the vector to resume after it; one shard's is its revision.
+      const before = shards > 1 ? message.before : undefined;
       for (const event of message.events) {
-        const wire = translate(registry, info, event, req.match);
+        const version = objectResourceVersion(event.kv.key, event.kv.modRevision, before);
+        const wire = translate(registry, info, event, req.match, version);
         if (wire) yield wire;
       }
     }
@@ -124,7 +142,10 @@ async function* watchEvents(
     if (error instanceof StoreError && error.code === "Compacted") {
       yield {
         type: "ERROR",
-        object: new ApiError("Expired", `too old resource version: ${after}`).toStatus(),
+        object: new ApiError(
+          "Expired",
+          `too old resource version: ${vectorResourceVersion(after)}`,
+        ).toStatus(),
       };
       return;
     }
@@ -173,12 +194,15 @@ export function watchResponse(
   const render = (event: WireEvent): string => {
     if (event.kv && !req.table) {
       // Custom resources are encoded per watcher: each shows its own version's apiVersion.
-      let json = info.customResource ? undefined : encoded.get(event.kv);
+      // A sharded resource's event carries this watch's vector, so its encoding is this watcher's own.
+      const shared = !info.customResource && !event.rv?.includes(".");
+      let json = shared ? encoded.get(event.kv) : undefined;
       if (json === undefined) {
         const object = event.object ?? registry.decode(event.kv, info);
-        (object as KubeObject).metadata!.resourceVersion = toResourceVersion(event.kv.modRevision);
+        (object as KubeObject).metadata!.resourceVersion =
+          event.rv ?? objectResourceVersion(event.kv.key, event.kv.modRevision);
         json = JSON.stringify(object);
-        if (!info.customResource) encoded.set(event.kv, json);
+        if (shared) encoded.set(event.kv, json);
       }
       return `{"type":"${event.type}","object":${json}}\n`;
     }

@@ -4,7 +4,9 @@
  * namespaced row, and a namespaced row with status, scale, a field selector
  * and graceful deletion. Deliberately not real kinds' strategies.
  */
+import { env } from "cloudflare:test";
 import { MemoryStore } from "../../../durable-objects/store/memory.ts";
+import { createShardedStore, parseShardMap } from "../../../durable-objects/store/sharded.ts";
 import type { Store } from "../../../durable-objects/store/types.ts";
 import type { KubeObject } from "../../client/kube.ts";
 import { type ApiServerDeps, createApiServer } from "../app.ts";
@@ -138,13 +140,21 @@ export function testResource(resource: string): ResourceInfo {
   return TEST_RESOURCES.find((r) => r.resource === resource)!;
 }
 
-/** A server over a fresh MemoryStore (or the given store), with a settable clock. */
+/**
+ * A server over a fresh MemoryStore (or the given store), with a settable clock.
+ * Resources are split over sub-shards as the STORE_SHARDS binding says (the
+ * "workers-sharded" test project sets it); `store` is the sharded view, so a
+ * test writes and reads keys as the registry does.
+ */
 export function testServer(overrides: Partial<ApiServerDeps> & { store?: Store } = {}) {
   const clock = { now: new Date("2026-01-01T00:00:00Z") };
-  const store = overrides.store ?? new MemoryStore();
+  const base = overrides.store ?? new MemoryStore();
+  const shards = overrides.shards ?? parseShardMap((env as { STORE_SHARDS?: string }).STORE_SHARDS);
+  const store = createShardedStore(base, shards);
   const writes: unknown[] = [];
   const app = createApiServer({
-    store,
+    store: base,
+    shards,
     resources: TEST_RESOURCES,
     now: () => clock.now,
     authenticate: async (r) =>
