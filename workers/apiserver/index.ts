@@ -20,6 +20,7 @@ import { ApiMetrics } from "./prom/apiserver.ts";
 import { RbacCache } from "./rbac/cache.ts";
 import { createLeaseManager, type LeaseManager } from "./registry/leases.ts";
 import { DEFAULT_EXPIRING_TTL_SECONDS, type Registry } from "./registry/registry.ts";
+import { WatchCache } from "./registry/watch-cache.ts";
 import {
   createWatchLimiter,
   DEFAULT_MAX_WATCHES_PER_USER,
@@ -75,6 +76,8 @@ interface IsolateState {
   webhooks: WebhookConfigCache;
   /** Prometheus metrics (/metrics): counters are per isolate. */
   metrics: ApiMetrics;
+  /** One store watch per resource, shared by this isolate's watchers. */
+  watchCache: WatchCache;
 }
 const isolateStates = new WeakMap<object, IsolateState>();
 
@@ -90,6 +93,7 @@ function isolateState(env: Env): IsolateState {
       customResources: createCustomResourceCache(),
       webhooks: new WebhookConfigCache(),
       metrics: new ApiMetrics(),
+      watchCache: new WatchCache(),
     };
     isolateStates.set(env.STORE, state);
   }
@@ -113,6 +117,7 @@ export function apiServerForEnv(
     expiringTtlSeconds:
       intSetting(env.EVENT_TTL_SECONDS, DEFAULT_EXPIRING_TTL_SECONDS) || DEFAULT_EXPIRING_TTL_SECONDS,
     leases: state.leases,
+    watchCache: state.watchCache,
     watch: {
       limiter: state.watches.limiter,
       minRequestTimeoutSeconds: intSetting(

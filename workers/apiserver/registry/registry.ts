@@ -7,7 +7,13 @@
  * (what DELETE does), list.ts. Watch is in watch.ts; patches in patch.ts.
  */
 
-import type { KeyValue, Store, TxnResult } from "../../../durable-objects/store/types.ts";
+import type {
+  KeyValue,
+  Store,
+  TxnResult,
+  WatchMessage,
+  WatchOptions,
+} from "../../../durable-objects/store/types.ts";
 import { StoreError } from "../../../durable-objects/store/types.ts";
 import type { KubeObject } from "../../client/kube.ts";
 import { randomSuffix } from "../../client/names.ts";
@@ -26,7 +32,7 @@ import {
   type UpdateIO,
   type UpdateResult,
 } from "./guaranteed-update.ts";
-import { objectKey, toResourceVersion } from "./keys.ts";
+import { collectionPrefix, objectKey, toResourceVersion } from "./keys.ts";
 import { createLeaseManager, type LeaseManager } from "./leases.ts";
 import { type EncodedListPage, type ListPage, type ListRequest, listEncodedPage, listPage } from "./list.ts";
 import { spliceResourceVersion } from "./list-encode.ts";
@@ -34,6 +40,7 @@ import { trackUpdate } from "./managedfields.ts";
 import { finished, type PrepareDeps, prepareCreate, prepareUpdate } from "./prepare.ts";
 import { storeErrorToApi } from "./store-errors.ts";
 import type { RegistryAccess, RequestContext, ResourceInfo, ServiceAllocator } from "./types.ts";
+import type { WatchCache } from "./watch-cache.ts";
 
 /** A committed write, reported to the onWrite hook. */
 export interface RegistryWrite {
@@ -60,6 +67,8 @@ export interface RegistryDeps {
   expiringTtlSeconds?: number;
   /** Leases for expiring objects; default one manager per registry. Share one per isolate to share grants. */
   leases?: LeaseManager;
+  /** Shared store watches (one per resource per isolate); absent: each watch opens its own. */
+  watchCache?: WatchCache;
 }
 
 /** Options of a write request. */
@@ -138,6 +147,19 @@ export class Registry implements RegistryAccess {
     if (!info.strategy.allocate) return;
     if (!ctx.allocator && this.deps.allocator) ctx.allocator = this.deps.allocator(this);
     await info.strategy.allocate(object, old, ctx);
+  }
+
+  /** The store's changes to a collection (one namespace's or all), through the watch cache when there is one. */
+  watch(
+    info: ResourceInfo,
+    namespace: string | undefined,
+    options: WatchOptions,
+  ): AsyncIterable<WatchMessage> {
+    const prefix = collectionPrefix(info, namespace);
+    const cache = this.deps.watchCache;
+    return cache
+      ? cache.watch(this.store, collectionPrefix(info), prefix, options)
+      : this.store.watch(prefix, options);
   }
 
   /** now() from the injected clock. */

@@ -14,7 +14,7 @@ import {
 } from "../../../durable-objects/store/types.ts";
 import type { KubeObject } from "../../client/kube.ts";
 import { ApiError } from "../../client/status.ts";
-import { collectionPrefix, parseResourceVersion, toResourceVersion } from "./keys.ts";
+import { parseResourceVersion, toResourceVersion } from "./keys.ts";
 import type { Registry } from "./registry.ts";
 import { everything, type Matcher } from "./selectors.ts";
 import { type IncludeObject, toTable } from "./table.ts";
@@ -73,13 +73,21 @@ function translate(
   return before ? { type: "DELETED", object, kv } : undefined;
 }
 
-/** The events of a watch as an async iterable (initial ADDED events, then changes). */
+/** Initial ADDED events go out this many to a write, as lists stream their items. */
+const INITIAL_BATCH = 256;
+
+/**
+ * The events of a watch as an async iterable of batches (initial ADDED
+ * events, then changes): a batch is what the store handed over at once,
+ * written to the client in one chunk, so a watcher that fell behind
+ * catches up in one write instead of one per event.
+ */
 async function* watchEvents(
   registry: Registry,
   info: ResourceInfo,
   req: WatchRequest,
   signal: AbortSignal,
-): AsyncGenerator<WireEvent> {
+): AsyncGenerator<WireEvent[]> {
   const rv = parseResourceVersion(req.resourceVersion);
   let after: number;
   const bookmark = (revision: string, extra: Record<string, string> = {}): WireEvent => ({
@@ -96,14 +104,15 @@ async function* watchEvents(
       match: req.match,
       resourceVersion: rv ? String(rv) : undefined,
     });
-    for (const object of page.items) yield { type: "ADDED", object };
+    for (let i = 0; i < page.items.length; i += INITIAL_BATCH)
+      yield page.items.slice(i, i + INITIAL_BATCH).map((object): WireEvent => ({ type: "ADDED", object }));
     after = Number(page.resourceVersion);
     if (req.sendInitialEvents && req.allowWatchBookmarks)
-      yield bookmark(page.resourceVersion, { "k8s.io/initial-events-end": "true" });
+      yield [bookmark(page.resourceVersion, { "k8s.io/initial-events-end": "true" })];
   } else {
     after = rv ?? 0;
   }
-  const stream = registry.store.watch(collectionPrefix(info, req.namespace), {
+  const stream = registry.watch(info, req.namespace, {
     afterRevision: after,
     progressIntervalMs: req.allowWatchBookmarks ? (req.bookmarkIntervalMs ?? 5000) : 0,
     signal,
@@ -111,21 +120,25 @@ async function* watchEvents(
   try {
     for await (const message of stream) {
       if (message.type === "progress") {
-        if (req.allowWatchBookmarks) yield bookmark(toResourceVersion(message.revision));
+        if (req.allowWatchBookmarks) yield [bookmark(toResourceVersion(message.revision))];
         continue;
       }
+      const batch: WireEvent[] = [];
       for (const event of message.events) {
         const wire = translate(registry, info, event, req.match);
-        if (wire) yield wire;
+        if (wire) batch.push(wire);
       }
+      if (batch.length > 0) yield batch;
     }
   } catch (error) {
     if (signal.aborted) return;
     if (error instanceof StoreError && error.code === "Compacted") {
-      yield {
-        type: "ERROR",
-        object: new ApiError("Expired", `too old resource version: ${after}`).toStatus(),
-      };
+      yield [
+        {
+          type: "ERROR",
+          object: new ApiError("Expired", `too old resource version: ${after}`).toStatus(),
+        },
+      ];
       return;
     }
     throw error;
@@ -212,7 +225,7 @@ export function watchResponse(
   const schedule = hooks.schedule ?? realSchedule;
   const keepalive = hooks.keepaliveMs ?? 0;
   // The next event, kept across pulls that ended with a keepalive instead.
-  let pending: Promise<IteratorResult<WireEvent>> | undefined;
+  let pending: Promise<IteratorResult<WireEvent[]>> | undefined;
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
@@ -226,7 +239,11 @@ export function watchResponse(
         if (next.done) {
           finish();
           controller.close();
-        } else controller.enqueue(encoder.encode(render(next.value)));
+        } else {
+          let text = "";
+          for (const event of next.value) text += render(event);
+          controller.enqueue(encoder.encode(text));
+        }
       } catch (error) {
         finish();
         const status = error instanceof ApiError ? error : new ApiError("InternalError", String(error));
