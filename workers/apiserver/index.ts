@@ -49,6 +49,14 @@ export interface ApiServerHooks {
   onWrite?: (event: WriteEvent) => void;
   /** Platform services handed to custom subresources (e.g. tunnels for logs/exec). */
   services?: PlatformServices;
+  /**
+   * Serve watches from the isolate's watch cache. Only for the Worker's own
+   * requests: a Durable Object's (the controller manager's informers) may
+   * not be woken from another request (workerd: "Cannot perform I/O on
+   * behalf of a different Durable Object"), and the cache wakes each
+   * watcher from whichever request owns the shared store watch.
+   */
+  shareWatches?: boolean;
 }
 
 /**
@@ -117,7 +125,7 @@ export function apiServerForEnv(
     expiringTtlSeconds:
       intSetting(env.EVENT_TTL_SECONDS, DEFAULT_EXPIRING_TTL_SECONDS) || DEFAULT_EXPIRING_TTL_SECONDS,
     leases: state.leases,
-    watchCache: state.watchCache,
+    watchCache: hooks.shareWatches ? state.watchCache : undefined,
     watch: {
       limiter: state.watches.limiter,
       minRequestTimeoutSeconds: intSetting(
