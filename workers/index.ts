@@ -71,6 +71,7 @@ export default {
     if (isDashboardPath(path)) return handleDashboard(request, env);
     if (path.startsWith(METRICS_PUSH_PREFIX)) return handleMetricsPush(request, env);
     const app = apiServerForEnv(env, ctx, {
+      shareWatches: true,
       onWrite: (event) => wake(env, ctx, event),
       services: {
         podLogs: podLogsService(env),

@@ -8,13 +8,15 @@
  * 10 writers churn, through the API vs straight from the store's watch.
  *
  * BENCH_SCALE=small runs a reduced set (CI smoke); BENCH_ONLY=list runs only
- * the list figures (list.ts; BENCH_WORKER=0 leaves out the real Worker's).
+ * the list figures (list.ts; BENCH_WORKER=0 leaves out the real Worker's);
+ * BENCH_ONLY=watch only the watch delivery figures.
  */
 
 import { MemoryStore } from "../../durable-objects/store/memory.ts";
 import type { Store } from "../../durable-objects/store/types.ts";
 import { createApiServer } from "../../workers/apiserver/app.ts";
 import { RESOURCES } from "../../workers/apiserver/kinds/index.ts";
+import { WatchCache } from "../../workers/apiserver/registry/watch-cache.ts";
 import { ADMIN_USER } from "../../workers/apiserver/tokens.ts";
 import { closedLoop, percentile } from "../lib/stats.ts";
 import { benchList, benchWorkerList } from "./list.ts";
@@ -45,9 +47,10 @@ async function run(total: number, clients: number, op: (i: number) => Promise<vo
   return { ops: total, seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
 }
 
-function server(store: Store) {
+function server(store: Store, watchCache?: WatchCache) {
   const app = createApiServer({
     store,
+    watchCache,
     resources: RESOURCES,
     authenticate: async (r) =>
       r.headers.get("Authorization") === `Bearer ${TOKEN}` ? ADMIN_USER : undefined,
@@ -128,7 +131,9 @@ async function crud(clients: number, count: number) {
 /** Watch delivery latency: each write stamps its send time; each watcher records receive - send. */
 async function watchLatency(watchers: number, writers: number, writesPerWriter: number) {
   const store = new MemoryStore();
-  const api = server(store);
+  // BENCH_WATCH_CACHE=0: every API watcher opens its own store watch (no watch cache).
+  const cached = process.env.BENCH_WATCH_CACHE !== "0";
+  const api = server(store, cached ? new WatchCache() : undefined);
   for (let i = 0; i < writers; i++)
     await api.send("POST", "/api/v1/namespaces/default/configmaps", {
       metadata: { name: `c${i}` },
@@ -199,7 +204,7 @@ async function watchLatency(watchers: number, writers: number, writesPerWriter: 
   apiLat.sort((a, b) => a - b);
   storeLat.sort((a, b) => a - b);
   console.log(
-    `\nwatch: ${watchers} watchers, ${writers} writers x ${writesPerWriter} updates (${(expected / seconds).toFixed(0)} writes/s):`,
+    `\nwatch: ${watchers} watchers, ${writers} writers x ${writesPerWriter} updates (${(expected / seconds).toFixed(0)} writes/s), watch cache ${cached ? "on" : "off"}:`,
   );
   console.log(
     `  via API   events ${apiLat.length}  p50 ${percentile(apiLat, 50).toFixed(2)} ms  p99 ${percentile(apiLat, 99).toFixed(2)} ms`,
@@ -221,6 +226,10 @@ async function main() {
   if (process.env.BENCH_ONLY === "list") {
     await benchList(small ? [1000] : [1000, 10000], [1, 10]);
     if (process.env.BENCH_WORKER !== "0") await benchWorkerList(small ? 200 : 1000);
+    return;
+  }
+  if (process.env.BENCH_ONLY === "watch") {
+    await watchLatency(small ? 10 : 100, 10, small ? 5 : 20);
     return;
   }
   const clientCounts = small ? [1, 10] : [1, 10, 100];

@@ -29,6 +29,7 @@ import { impersonate } from "./rbac/impersonate.ts";
 import type { LeaseManager } from "./registry/leases.ts";
 import { Registry, type RegistryWrite } from "./registry/registry.ts";
 import type { ResourceInfo, ServiceAllocator } from "./registry/types.ts";
+import type { WatchCache } from "./registry/watch-cache.ts";
 import { type RequestAttributes, requestAttributes } from "./request-info.ts";
 import { mintUserToken, USER_TOKENS_PATH } from "./serviceaccount/user-tokens.ts";
 import type { UserInfo } from "./tokens.ts";
@@ -73,6 +74,8 @@ export interface ApiServerDeps {
   leases?: LeaseManager;
   /** Watch cap per identity and server-side watch timeout. */
   watch?: WatchSettings;
+  /** Shared store watches, one per resource (registry/watch-cache.ts); keep one per isolate. Absent: none. */
+  watchCache?: WatchCache;
   /** The deployment's admission plugins (ServiceAccount, the admission webhooks): after the built-in ones, before ResourceQuota. */
   admission?: AdmissionPlugin[];
   /** The table with the custom resources' rows as the stored CRDs define them now (crd/cache.ts); absent: none. */
@@ -138,6 +141,7 @@ export function createApiServer(deps: ApiServerDeps) {
     shards: deps.shards,
     expiringTtlSeconds: deps.expiringTtlSeconds,
     leases: deps.leases,
+    watchCache: deps.watchCache,
   });
   const memo = deps.bootstrapMemo ?? {};
   const app = new Hono<AppEnv>();

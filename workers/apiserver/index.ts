@@ -20,6 +20,7 @@ import { ApiMetrics } from "./prom/apiserver.ts";
 import { RbacCache } from "./rbac/cache.ts";
 import { createLeaseManager, type LeaseManager } from "./registry/leases.ts";
 import { DEFAULT_EXPIRING_TTL_SECONDS, type Registry } from "./registry/registry.ts";
+import { WatchCache } from "./registry/watch-cache.ts";
 import {
   createWatchLimiter,
   DEFAULT_MAX_WATCHES_PER_USER,
@@ -48,6 +49,14 @@ export interface ApiServerHooks {
   onWrite?: (event: WriteEvent) => void;
   /** Platform services handed to custom subresources (e.g. tunnels for logs/exec). */
   services?: PlatformServices;
+  /**
+   * Serve watches from the isolate's watch cache. Only for the Worker's own
+   * requests: a Durable Object's (the controller manager's informers) may
+   * not be woken from another request (workerd: "Cannot perform I/O on
+   * behalf of a different Durable Object"), and the cache wakes each
+   * watcher from whichever request owns the shared store watch.
+   */
+  shareWatches?: boolean;
 }
 
 /**
@@ -75,6 +84,8 @@ interface IsolateState {
   webhooks: WebhookConfigCache;
   /** Prometheus metrics (/metrics): counters are per isolate. */
   metrics: ApiMetrics;
+  /** One store watch per resource, shared by this isolate's watchers. */
+  watchCache: WatchCache;
 }
 const isolateStates = new WeakMap<object, IsolateState>();
 
@@ -90,6 +101,7 @@ function isolateState(env: Env): IsolateState {
       customResources: createCustomResourceCache(),
       webhooks: new WebhookConfigCache(),
       metrics: new ApiMetrics(),
+      watchCache: new WatchCache(),
     };
     isolateStates.set(env.STORE, state);
   }
@@ -114,6 +126,7 @@ export function apiServerForEnv(
     expiringTtlSeconds:
       intSetting(env.EVENT_TTL_SECONDS, DEFAULT_EXPIRING_TTL_SECONDS) || DEFAULT_EXPIRING_TTL_SECONDS,
     leases: state.leases,
+    watchCache: hooks.shareWatches ? state.watchCache : undefined,
     watch: {
       limiter: state.watches.limiter,
       minRequestTimeoutSeconds: intSetting(

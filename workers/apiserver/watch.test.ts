@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { TEST_TOKEN, testServer } from "./testing/fixture.ts";
+import { WatchCache } from "./registry/watch-cache.ts";
+import { testServer as fixtureServer, TEST_TOKEN } from "./testing/fixture.ts";
 
-type Server = ReturnType<typeof testServer>;
+type Server = ReturnType<typeof fixtureServer>;
 
 /** Open a watch and read events one by one (each read is bounded by the stream itself, not by sleeping). */
 async function openWatch(server: Server, query: string, accept?: string) {
@@ -36,7 +37,11 @@ const cm = (name: string, labels: Record<string, string> = {}) => ({
   data: { a: "1" },
 });
 
-describe("watch", () => {
+// Every case runs with each watcher on its own store watch, and through the watch cache (registry/watch-cache.ts).
+describe.each([
+  ["own store watch", () => fixtureServer()],
+  ["watch cache", () => fixtureServer({ watchCache: new WatchCache() })],
+])("watch (%s)", (_, testServer) => {
   it("sends synthetic ADDED for current objects, then live changes in order", async () => {
     const server = testServer();
     await server.call("POST", "/api/v1/namespaces/default/configmaps", cm("one"));

@@ -12,7 +12,13 @@ import {
   type ShardedStore,
   type ShardMap,
 } from "../../../durable-objects/store/sharded.ts";
-import type { KeyValue, Store, TxnResult } from "../../../durable-objects/store/types.ts";
+import type {
+  KeyValue,
+  Store,
+  TxnResult,
+  WatchMessage,
+  WatchOptions,
+} from "../../../durable-objects/store/types.ts";
 import { StoreError } from "../../../durable-objects/store/types.ts";
 import type { KubeObject } from "../../client/kube.ts";
 import { randomSuffix } from "../../client/names.ts";
@@ -31,7 +37,7 @@ import {
   type UpdateIO,
   type UpdateResult,
 } from "./guaranteed-update.ts";
-import { objectKey, objectResourceVersion, sameVersion } from "./keys.ts";
+import { collectionPrefix, objectKey, objectResourceVersion, sameVersion } from "./keys.ts";
 import { createLeaseManager, type LeaseManager } from "./leases.ts";
 import { type EncodedListPage, type ListPage, type ListRequest, listEncodedPage, listPage } from "./list.ts";
 import { spliceResourceVersion } from "./list-encode.ts";
@@ -39,6 +45,7 @@ import { trackUpdate } from "./managedfields.ts";
 import { finished, type PrepareDeps, prepareCreate, prepareUpdate } from "./prepare.ts";
 import { storeErrorToApi } from "./store-errors.ts";
 import type { RegistryAccess, RequestContext, ResourceInfo, ServiceAllocator } from "./types.ts";
+import type { WatchCache } from "./watch-cache.ts";
 
 /** A committed write, reported to the onWrite hook. */
 export interface RegistryWrite {
@@ -67,6 +74,8 @@ export interface RegistryDeps {
   expiringTtlSeconds?: number;
   /** Leases for expiring objects; default one manager per registry. Share one per isolate to share grants. */
   leases?: LeaseManager;
+  /** Shared store watches (one per resource per isolate); absent: each watch opens its own. */
+  watchCache?: WatchCache;
 }
 
 /** Options of a write request. */
@@ -151,6 +160,23 @@ export class Registry implements RegistryAccess {
   /** The resourceVersion of the object at `key` (physical) written at `revision` (keys.ts). */
   version(key: string, revision: number): string {
     return objectResourceVersion(key, revision, this.store.floor(key, revision));
+  }
+
+  /**
+   * The store's changes to a collection (one namespace's or all) of a resource
+   * that is not split over sub-shards, through the watch cache when there is one
+   * (a split one is watched with store.watchFrom, watch.ts).
+   */
+  watch(
+    info: ResourceInfo,
+    namespace: string | undefined,
+    options: WatchOptions,
+  ): AsyncIterable<WatchMessage> {
+    const prefix = collectionPrefix(info, namespace);
+    const cache = this.deps.watchCache;
+    return cache
+      ? cache.watch(this.store, collectionPrefix(info), prefix, options)
+      : this.store.watch(prefix, options);
   }
 
   /** now() from the injected clock. */

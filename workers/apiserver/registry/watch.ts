@@ -7,10 +7,12 @@
  * ADDED. Too old → an ERROR event carrying a 410 Expired Status.
  */
 
+import type { VectorWatchMessage } from "../../../durable-objects/store/sharded.ts";
 import {
   type KeyValue,
   StoreError,
   type WatchEvent as StoreEvent,
+  type WatchMessage,
 } from "../../../durable-objects/store/types.ts";
 import type { KubeObject } from "../../client/kube.ts";
 import { ApiError } from "../../client/status.ts";
@@ -81,13 +83,21 @@ function translate(
   return before ? { type: "DELETED", object, kv, rv } : undefined;
 }
 
-/** The events of a watch as an async iterable (initial ADDED events, then changes). */
+/** Initial ADDED events go out this many to a write, as lists stream their items. */
+const INITIAL_BATCH = 256;
+
+/**
+ * The events of a watch as an async iterable of batches (initial ADDED
+ * events, then changes): a batch is what the store handed over at once,
+ * written to the client in one chunk, so a watcher that fell behind
+ * catches up in one write instead of one per event.
+ */
 async function* watchEvents(
   registry: Registry,
   info: ResourceInfo,
   req: WatchRequest,
   signal: AbortSignal,
-): AsyncGenerator<WireEvent> {
+): AsyncGenerator<WireEvent[]> {
   const rv = parseResourceVersion(req.resourceVersion);
   const prefix = collectionPrefix(info, req.namespace);
   const shards = registry.store.shardCount(prefix);
@@ -106,51 +116,65 @@ async function* watchEvents(
       match: req.match,
       resourceVersion: rv && !isAnyVersion(rv) ? req.resourceVersion : undefined,
     });
-    for (const object of page.items) yield { type: "ADDED", object };
+    for (let i = 0; i < page.items.length; i += INITIAL_BATCH)
+      yield page.items.slice(i, i + INITIAL_BATCH).map((object): WireEvent => ({ type: "ADDED", object }));
     after = vectorOf(parseResourceVersion(page.resourceVersion)!, shards);
     if (req.sendInitialEvents && req.allowWatchBookmarks)
-      yield bookmark(page.resourceVersion, { "k8s.io/initial-events-end": "true" });
+      yield [bookmark(page.resourceVersion, { "k8s.io/initial-events-end": "true" })];
   } else {
     try {
       after = rv === undefined || isAnyVersion(rv) ? new Array<number>(shards).fill(0) : vectorOf(rv, shards);
     } catch (error) {
-      yield { type: "ERROR", object: (error as ApiError).toStatus() };
+      yield [{ type: "ERROR", object: (error as ApiError).toStatus() }];
       return;
     }
   }
-  const stream = registry.store.watchFrom(prefix, {
-    after,
-    progressIntervalMs: req.allowWatchBookmarks ? (req.bookmarkIntervalMs ?? 5000) : 0,
-    signal,
-  });
+  const progressIntervalMs = req.allowWatchBookmarks ? (req.bookmarkIntervalMs ?? 5000) : 0;
+  // One shard: through the registry, so through the isolate's watch cache; a split resource merges its sub-shards.
+  const stream =
+    shards === 1
+      ? asVector(registry.watch(info, req.namespace, { afterRevision: after[0], progressIntervalMs, signal }))
+      : registry.store.watchFrom(prefix, { after, progressIntervalMs, signal });
   try {
     for await (const message of stream) {
       if (message.type === "progress") {
-        if (req.allowWatchBookmarks) yield bookmark(vectorResourceVersion(message.revisions));
+        if (req.allowWatchBookmarks) yield [bookmark(vectorResourceVersion(message.revisions))];
         continue;
       }
       // Over sub-shards each event carries the vector to resume after it; one shard's is its revision.
       const before = shards > 1 ? message.before : undefined;
+      const batch: WireEvent[] = [];
       for (const event of message.events) {
         const version = objectResourceVersion(event.kv.key, event.kv.modRevision, before);
         const wire = translate(registry, info, event, req.match, version);
-        if (wire) yield wire;
+        if (wire) batch.push(wire);
       }
+      if (batch.length > 0) yield batch;
     }
   } catch (error) {
     if (signal.aborted) return;
     if (error instanceof StoreError && error.code === "Compacted") {
-      yield {
-        type: "ERROR",
-        object: new ApiError(
-          "Expired",
-          `too old resource version: ${vectorResourceVersion(after)}`,
-        ).toStatus(),
-      };
+      yield [
+        {
+          type: "ERROR",
+          object: new ApiError(
+            "Expired",
+            `too old resource version: ${vectorResourceVersion(after)}`,
+          ).toStatus(),
+        },
+      ];
       return;
     }
     throw error;
   }
+}
+
+/** A one-shard watch in the merged watch's shape (its `before` is never read for one shard). */
+async function* asVector(stream: AsyncIterable<WatchMessage>): AsyncGenerator<VectorWatchMessage> {
+  for await (const message of stream)
+    yield message.type === "progress"
+      ? { type: "progress", revisions: [message.revision] }
+      : { type: "events", events: message.events, shard: 0, before: [] };
 }
 
 /** Runs `fn` after `ms`; returns the cancel. Injected so tests can end a watch without waiting. */
@@ -236,7 +260,7 @@ export function watchResponse(
   const schedule = hooks.schedule ?? realSchedule;
   const keepalive = hooks.keepaliveMs ?? 0;
   // The next event, kept across pulls that ended with a keepalive instead.
-  let pending: Promise<IteratorResult<WireEvent>> | undefined;
+  let pending: Promise<IteratorResult<WireEvent[]>> | undefined;
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
@@ -250,7 +274,11 @@ export function watchResponse(
         if (next.done) {
           finish();
           controller.close();
-        } else controller.enqueue(encoder.encode(render(next.value)));
+        } else {
+          let text = "";
+          for (const event of next.value) text += render(event);
+          controller.enqueue(encoder.encode(text));
+        }
       } catch (error) {
         finish();
         const status = error instanceof ApiError ? error : new ApiError("InternalError", String(error));
