@@ -19,12 +19,29 @@ import { type ControlPlane, startControlPlane } from "../../test/e2e/harness.ts"
 import type { KubeClient } from "../../workers/client/kube.ts";
 import { R } from "../../workers/client/resources.ts";
 import type { Pod } from "../../workers/reconcile/k8s.ts";
+import { profileWorker, type WorkerProfile } from "../lib/inspector.ts";
 import { closedLoop, percentile } from "../lib/stats.ts";
 
 /** kube-scheduler's scheduler_perf CI thresholds at 5,000 nodes (pods/s), the issue's anchor. */
 const ANCHOR = { low: 680, high: 810 };
 
 const ms = (v: number) => `${v.toFixed(0)} ms`;
+
+/** BENCH_PROFILE=<dir>: a CPU profile of workerd (where the scheduler runs) per phase, written there. */
+const PROFILE_DIR = process.env.BENCH_PROFILE;
+const INSPECTOR_PORT = 9229 + (process.pid % 500);
+
+/** Start profiling the Worker when BENCH_PROFILE asks for it. */
+async function startProfile(): Promise<WorkerProfile | undefined> {
+  return PROFILE_DIR ? profileWorker(INSPECTOR_PORT) : undefined;
+}
+
+/** Write a started profile as <BENCH_PROFILE>/<name>.cpuprofile. */
+async function stopProfile(profile: WorkerProfile | undefined, name: string): Promise<void> {
+  if (!profile || !PROFILE_DIR) return;
+  await profile.stop(`${PROFILE_DIR}/${name}.cpuprofile`);
+  console.log(`  profile          ${PROFILE_DIR}/${name}.cpuprofile`);
+}
 
 /** Watch pods in a namespace and note when each was first seen bound. */
 function watchBindings(client: KubeClient, namespace: string, signal: AbortSignal): Map<string, number> {
@@ -84,7 +101,7 @@ interface Run {
 
 /** A fresh control plane with `nodeCount` simulated nodes and a "bench" namespace being watched. */
 async function setUp(label: string, nodeCount: number, env: Record<string, string> = {}): Promise<Run> {
-  const cp = await startControlPlane({ env });
+  const cp = await startControlPlane({ env, ...(PROFILE_DIR ? { inspectorPort: INSPECTOR_PORT } : {}) });
   const client = clientFor(cp);
   const t = performance.now();
   const sim = await startSimulatedNodes({
@@ -143,6 +160,7 @@ async function steady(nodeCount: number, podCount: number): Promise<void> {
   let run: Run | undefined;
   try {
     run = await setUp("steady (fast path)", nodeCount);
+    const profile = await startProfile();
     const created = await createPods(run, podCount);
     const { bound } = run;
     await until(
@@ -151,6 +169,7 @@ async function steady(nodeCount: number, podCount: number): Promise<void> {
       10 * 60_000,
       () => `${bound.size} bound`,
     );
+    await stopProfile(profile, "steady");
     const first = Math.min(...created.values());
     const last = Math.max(...bound.values());
     const latencies = [...created].map(([name, at]) => (bound.get(name) ?? at) - at).sort((a, b) => a - b);
@@ -197,6 +216,7 @@ async function backlog(nodeCount: number, podCount: number): Promise<void> {
     const { bound } = run;
     if (bound.size > 0) throw new Error(`bench: ${bound.size} pods were bound before the tick`);
     const worker = await run.cp.mf.getWorker();
+    const profile = await startProfile();
     const tick = performance.now();
     await worker.scheduled({ cron: "* * * * *" });
     await until(
@@ -205,6 +225,7 @@ async function backlog(nodeCount: number, podCount: number): Promise<void> {
       10 * 60_000,
       () => `${bound.size} bound`,
     );
+    await stopProfile(profile, "backlog");
     const times = [...bound.values()].sort((a, b) => a - b);
     const total = (times[times.length - 1] - tick) / 1000;
     const binding = (times[times.length - 1] - times[0]) / 1000;
