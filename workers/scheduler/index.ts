@@ -15,9 +15,10 @@ import {
   type Pod,
   setCondition,
 } from "../reconcile/k8s.ts";
-import { forEachLimit } from "../reconcile/pool.ts";
+import { forEachPulled } from "../reconcile/pool.ts";
 import type { Controller, Deps, Result } from "../reconcile/types.ts";
 import type { PersistentVolume, PersistentVolumeClaim, StorageClass } from "../reconcile/volumes.ts";
+import { ClusterState } from "./cluster-state.ts";
 import { preemptVictims } from "./preempt-writes.ts";
 import { eligibleToPreempt, type PodDisruptionBudget } from "./preemption.ts";
 import { isPending, queueOrder, type RuntimeClass, Scheduler } from "./schedule.ts";
@@ -105,9 +106,14 @@ interface ClusterSeen {
   at: number;
 }
 const seen = new WeakMap<object, ClusterSeen>();
+/** The node accounting per long-lived cache, brought up to date by each pass (a Snapshot gets a fresh one). */
+const states = new WeakMap<object, ClusterState>();
 export const RETRY_UNSCHEDULABLE_MS = 60_000;
 
 const isBound = (p: Pod) => !!p.spec?.nodeName && !isTerminal(p);
+const keyOf = (p: Pod) => `${p.metadata.namespace ?? ""}/${p.metadata.name ?? ""}`;
+/** How long a pass keeps taking in pods created after it started (then the round ends and others run). */
+const PASS_PULLS_FOR_MS = 1000;
 
 /** One scheduling pass over every pending pod. Throws (so the pass is retried) if a write failed for a reason other than a lost race. */
 export async function schedulePending(deps: Deps): Promise<Result | undefined> {
@@ -136,7 +142,9 @@ export async function schedulePending(deps: Deps): Promise<Result | undefined> {
     now - last.at >= RETRY_UNSCHEDULABLE_MS;
   const queue = (retry ? pending : pending.filter((p) => !markedUnschedulable(p))).sort(queueOrder);
   const classes = new Map(runtimeClasses.map((rc) => [rc.metadata?.name ?? "", rc]));
-  const scheduler = new Scheduler(nodes, pods, { runtimeClasses: classes, volumes: volumeNeeds });
+  const state = states.get(deps.cache) ?? new ClusterState();
+  states.set(deps.cache, state);
+  const scheduler = new Scheduler(nodes, pods, { runtimeClasses: classes, volumes: volumeNeeds }, state);
   let binds = 0;
   // Budgets are read only when some pod needs preemption (and only if the server serves policy/v1 PDBs).
   let budgets: Promise<PodDisruptionBudget[]> | undefined;
@@ -144,9 +152,24 @@ export async function schedulePending(deps: Deps): Promise<Result | undefined> {
     budgets ??= optional(deps.cache.list<PodDisruptionBudget>(R.poddisruptionbudgets));
     return budgets;
   };
+  // Pods created while the pass runs join it (kube's scheduling loop pops its queue while bindings run),
+  // for up to PASS_PULLS_FOR_MS; pods this pass decided once are left to the next pass.
+  const tried = new Set(queue.map(keyOf));
+  let listed = pods;
+  const more = async (): Promise<Pod[]> => {
+    if (deps.now().getTime() - now > PASS_PULLS_FOR_MS) return [];
+    const latest = await deps.cache.list<Pod>(R.pods);
+    if (latest === listed) return [];
+    listed = latest;
+    const fresh = latest.filter((p) => isPending(p) && !tried.has(keyOf(p)) && !markedUnschedulable(p));
+    if (fresh.length === 0) return [];
+    for (const p of fresh) tried.add(keyOf(p));
+    scheduler.refresh(await deps.cache.list<Node>(R.nodes), latest);
+    return fresh.sort(queueOrder);
+  };
   // A pipeline: each pod is decided (and assumed onto its node) when a binding slot frees up, so
   // decisions see every earlier one and bindings flow without waiting for a whole batch.
-  const errors = await forEachLimit(queue, deps.config.bindConcurrency, async (pod) => {
+  const errors = await forEachPulled(queue, deps.config.bindConcurrency, more, async (pod) => {
     const d = scheduler.scheduleOne(pod);
     try {
       if (d.node !== undefined) {
@@ -159,6 +182,8 @@ export async function schedulePending(deps: Deps): Promise<Result | undefined> {
         await markUnschedulable(deps, d.pod, d.message, preemption?.node);
       } else await markUnschedulable(deps, d.pod, d.message);
     } catch (error) {
+      // The pod was counted on its node when decided: a binding that did not happen frees that room.
+      if (d.node !== undefined) scheduler.forget(d.pod);
       // Already bound, deleted, or changed since our list: the next pass sees the truth.
       if (error instanceof ApiError && (error.code === 409 || error.code === 404)) return;
       throw error;
