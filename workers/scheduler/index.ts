@@ -16,16 +16,23 @@ import {
   setCondition,
 } from "../reconcile/k8s.ts";
 import { forEachPulled } from "../reconcile/pool.ts";
-import type { Controller, Deps, Result } from "../reconcile/types.ts";
+import type { Controller, Deps, Recorder, Result } from "../reconcile/types.ts";
 import type { PersistentVolume, PersistentVolumeClaim, StorageClass } from "../reconcile/volumes.ts";
 import { ClusterState } from "./cluster-state.ts";
+import { queuedRecorder } from "./events.ts";
 import { preemptVictims } from "./preempt-writes.ts";
 import { eligibleToPreempt, type PodDisruptionBudget } from "./preemption.ts";
 import { isPending, queueOrder, type RuntimeClass, Scheduler } from "./schedule.ts";
 import { selectNodePatch, type VolumeCheck, volumeCheck } from "./volumes.ts";
 
 /** Bind a pod to a node through the pods/binding subresource (its delayed claims first get the node). */
-async function bindPod(deps: Deps, pod: Pod, node: string, volumes: VolumeCheck): Promise<void> {
+async function bindPod(
+  deps: Deps,
+  events: Recorder,
+  pod: Pod,
+  node: string,
+  volumes: VolumeCheck,
+): Promise<void> {
   const { namespace, name } = pod.metadata;
   const needs = volumes(pod);
   // kube's VolumeBinding PreBind: the provisioner must know where before the pod lands there.
@@ -46,12 +53,7 @@ async function bindPod(deps: Deps, pod: Pod, node: string, volumes: VolumeCheck)
   await deps.client.create(R.pods, namespace, binding, { name, subresource: "binding" });
   // kube-scheduler's "assume": count the pod on its node until the watch shows the binding.
   deps.cache.assume(R.pods, { ...pod, spec: { ...pod.spec, nodeName: node } });
-  await deps.recorder.event(
-    pod,
-    "Normal",
-    "Scheduled",
-    `Successfully assigned ${namespace}/${name} to ${node}`,
-  );
+  await events.event(pod, "Normal", "Scheduled", `Successfully assigned ${namespace}/${name} to ${node}`);
 }
 
 /**
@@ -152,6 +154,7 @@ export async function schedulePending(deps: Deps): Promise<Result | undefined> {
     budgets ??= optional(deps.cache.list<PodDisruptionBudget>(R.poddisruptionbudgets));
     return budgets;
   };
+  const events = queuedRecorder(deps.recorder, deps.config.writeConcurrency);
   // Pods created while the pass runs join it (kube's scheduling loop pops its queue while bindings run),
   // for up to PASS_PULLS_FOR_MS; pods this pass decided once are left to the next pass.
   const tried = new Set(queue.map(keyOf));
@@ -174,7 +177,7 @@ export async function schedulePending(deps: Deps): Promise<Result | undefined> {
     try {
       if (d.node !== undefined) {
         binds++;
-        await bindPod(deps, d.pod, d.node, volumeNeeds);
+        await bindPod(deps, events, d.pod, d.node, volumeNeeds);
       } else if (eligibleToPreempt(d.pod, scheduler)) {
         const budgetList = await pdbs();
         const preemption = scheduler.preempt(d.pod, budgetList);
@@ -189,6 +192,7 @@ export async function schedulePending(deps: Deps): Promise<Result | undefined> {
       throw error;
     }
   });
+  await events.drain();
   if (errors.length) throw errors[0];
   const at = retry ? now : (last?.at ?? now);
   seen.set(deps.cache, { nodes, classes: runtimeClasses, claims, bound: bound + binds, at });
