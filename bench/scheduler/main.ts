@@ -8,10 +8,11 @@
  * Sizes: BENCH_NODES (1000), BENCH_PODS (10000), BENCH_API_NODES, BENCH_API_PODS, BENCH_SKIP_API=1.
  */
 import { runApi } from "./api.ts";
-import { runPure } from "./pure.ts";
+import { runAccounting, runPure } from "./pure.ts";
 
 const num = (name: string, d: number) => Number(process.env[name] ?? d) || d;
 runPure(num("BENCH_NODES", 1000), num("BENCH_PODS", 10_000));
+runAccounting(num("BENCH_NODES", 1000), num("BENCH_PODS", 10_000));
 if (!process.env.BENCH_SKIP_API) {
   await runApi(
     num("BENCH_API_NODES", num("BENCH_NODES", 1000)),

@@ -14,6 +14,7 @@ import { podRequests } from "../reconcile/placement/resources.ts";
 
 /** One pod as last seen, and the node it is counted on (none: pending, finished, or never listed). */
 interface Entry {
+  key: string;
   pod: Pod;
   node?: string;
   /** The update that last saw it (entries not seen by the latest were deleted). */
@@ -30,6 +31,8 @@ export class ClusterState {
   /** Counted pods by node name, including nodes not (or no longer) listed: they count when it comes back. */
   private readonly onNode = new Map<string, Map<string, Pod>>();
   private readonly entries = new Map<string, Entry>();
+  /** The entry of each pod object as listed: an unchanged pod is found without building its key. */
+  private readonly byObject = new WeakMap<Pod, Entry>();
   private lastNodes: readonly Node[] | undefined;
   private lastPods: readonly Pod[] | undefined;
   private generation = 0;
@@ -61,7 +64,7 @@ export class ClusterState {
     const entry = this.entries.get(key);
     if (entry?.node) this.uncount(key, entry);
     this.count(key, pod, node);
-    this.entries.set(key, { pod, node, seen: entry?.seen ?? this.generation });
+    this.entries.set(key, { key, pod, node, seen: entry?.seen ?? this.generation });
   }
 
   /** The binding of an assumed pod failed: stop counting it, and read it from the next list afresh. */
@@ -94,6 +97,11 @@ export class ClusterState {
   private updatePods(pods: readonly Pod[]): void {
     const generation = ++this.generation;
     for (const pod of pods) {
+      const known = this.byObject.get(pod);
+      if (known?.pod === pod && this.entries.get(known.key) === known) {
+        known.seen = generation;
+        continue;
+      }
       const key = keyOf(pod);
       const entry = this.entries.get(key);
       if (entry?.pod === pod) {
@@ -108,7 +116,9 @@ export class ClusterState {
       if (entry?.node) this.uncount(key, entry);
       const node = pod.spec?.nodeName && !isTerminal(pod) ? pod.spec.nodeName : undefined;
       if (node) this.count(key, pod, node);
-      this.entries.set(key, { pod, node, seen: generation });
+      const added: Entry = { key, pod, node, seen: generation };
+      this.entries.set(key, added);
+      this.byObject.set(pod, added);
     }
     if (this.entries.size === pods.length) return;
     for (const [key, entry] of this.entries) {

@@ -27,7 +27,7 @@ describe("queuedRecorder", () => {
     });
     while (release.length) {
       release.shift()?.();
-      await new Promise((r) => setImmediate(r));
+      await new Promise((r) => setTimeout(r, 0));
     }
     await drain;
     expect(drained).toBe(true);
