@@ -116,6 +116,8 @@ const isBound = (p: Pod) => !!p.spec?.nodeName && !isTerminal(p);
 const keyOf = (p: Pod) => `${p.metadata.namespace ?? ""}/${p.metadata.name ?? ""}`;
 /** How long a pass keeps taking in pods created after it started (then the round ends and others run). */
 const PASS_PULLS_FOR_MS = 1000;
+/** The least time between two looks at the pod list for new pods within a pass. */
+const PULL_GAP_MS = 5;
 
 /** One scheduling pass over every pending pod. Throws (so the pass is retried) if a write failed for a reason other than a lost race. */
 export async function schedulePending(deps: Deps): Promise<Result | undefined> {
@@ -157,17 +159,22 @@ export async function schedulePending(deps: Deps): Promise<Result | undefined> {
   const events = queuedRecorder(deps.recorder, deps.config.writeConcurrency);
   // Pods created while the pass runs join it (kube's scheduling loop pops its queue while bindings run),
   // for up to PASS_PULLS_FOR_MS; pods this pass decided once are left to the next pass.
+  // The pass keeps the accounting it started with (plus its own decisions): pods deleted or nodes changed
+  // meanwhile are seen by the next pass, which follows at most PASS_PULLS_FOR_MS later.
   const tried = new Set(queue.map(keyOf));
   let listed = pods;
+  let scanned = now;
   const more = async (): Promise<Pod[]> => {
     if (deps.now().getTime() - now > PASS_PULLS_FOR_MS) return [];
+    // Every binding changes the pod list (the assumed copy): scan it at most once per PULL_GAP_MS.
+    const since = deps.now().getTime() - scanned;
+    if (since < PULL_GAP_MS) await new Promise((resolve) => setTimeout(resolve, PULL_GAP_MS - since));
+    scanned = deps.now().getTime();
     const latest = await deps.cache.list<Pod>(R.pods);
     if (latest === listed) return [];
     listed = latest;
     const fresh = latest.filter((p) => isPending(p) && !tried.has(keyOf(p)) && !markedUnschedulable(p));
-    if (fresh.length === 0) return [];
     for (const p of fresh) tried.add(keyOf(p));
-    scheduler.refresh(await deps.cache.list<Node>(R.nodes), latest);
     return fresh.sort(queueOrder);
   };
   // A pipeline: each pod is decided (and assumed onto its node) when a binding slot frees up, so

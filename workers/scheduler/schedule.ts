@@ -95,11 +95,6 @@ export class Scheduler implements PreemptionView {
     }
   }
 
-  /** Newer lists in the middle of a pass (pods created meanwhile): the accounting follows them. */
-  refresh(nodes: readonly Node[], pods: readonly Pod[]): void {
-    this.state.update(nodes, pods);
-  }
-
   /** The nodes of the pass, in list order. */
   get nodes(): readonly NodeInfo[] {
     return this.state.nodes;
