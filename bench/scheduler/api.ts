@@ -251,8 +251,8 @@ async function backlog(nodeCount: number, podCount: number): Promise<void> {
   }
 }
 
-/** Run both through-the-API benchmarks and print their figures. */
-export async function runApi(nodeCount: number, podCount: number): Promise<void> {
-  await steady(nodeCount, podCount);
-  await backlog(nodeCount, podCount);
+/** Run both through-the-API benchmarks (or `only` one: "steady" or "backlog") and print their figures. */
+export async function runApi(nodeCount: number, podCount: number, only?: string): Promise<void> {
+  if (only !== "backlog") await steady(nodeCount, podCount);
+  if (only !== "steady") await backlog(nodeCount, podCount);
 }
