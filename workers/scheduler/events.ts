@@ -3,8 +3,8 @@
  * broadcaster keeps them: a binding slot is freed as soon as the binding is
  * written, and the `Scheduled` Events follow through a few writers of their
  * own, so a pass binding thousands of pods spends the API's capacity on
- * bindings first. A pass waits for its Events before it ends (their writers: the config's
- * writeConcurrency).
+ * bindings first. A pass waits for its Events before it ends, taking in new
+ * pods meanwhile (their writers: the config's writeConcurrency).
  */
 import type { KubeObject } from "../client/kube.ts";
 import type { Recorder } from "../reconcile/types.ts";
@@ -12,6 +12,8 @@ import type { Recorder } from "../reconcile/types.ts";
 /** A Recorder whose events are written by at most `limit` writers; `drain()` resolves when all are written. */
 export interface QueuedRecorder extends Recorder {
   drain(): Promise<void>;
+  /** Are Events still being written? */
+  busy(): boolean;
 }
 
 /** Queue a pass's Events in front of `recorder` (which never throws: events are best effort). */
@@ -33,6 +35,7 @@ export function queuedRecorder(recorder: Recorder, limit: number): QueuedRecorde
       // Started at once while a writer is free, so Events keep the order they were recorded in.
       if (writers < limit) void write();
     },
+    busy: () => writers > 0,
     drain() {
       if (writers === 0) return Promise.resolve();
       return new Promise((resolve) => {

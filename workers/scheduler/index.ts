@@ -179,7 +179,7 @@ export async function schedulePending(deps: Deps): Promise<Result | undefined> {
   };
   // A pipeline: each pod is decided (and assumed onto its node) when a binding slot frees up, so
   // decisions see every earlier one and bindings flow without waiting for a whole batch.
-  const errors = await forEachPulled(queue, deps.config.bindConcurrency, more, async (pod) => {
+  const place = async (pod: Pod) => {
     const d = scheduler.scheduleOne(pod);
     try {
       if (d.node !== undefined) {
@@ -198,8 +198,14 @@ export async function schedulePending(deps: Deps): Promise<Result | undefined> {
       if (error instanceof ApiError && (error.code === 409 || error.code === 404)) return;
       throw error;
     }
-  });
-  await events.drain();
+  };
+  const errors = await forEachPulled(queue, deps.config.bindConcurrency, more, place);
+  // The pass ends once its Events are written; pods created meanwhile are not kept waiting for that.
+  while (events.busy()) {
+    const fresh = await more();
+    if (fresh.length) errors.push(...(await forEachPulled(fresh, deps.config.bindConcurrency, more, place)));
+    else await Promise.race([events.drain(), new Promise((resolve) => setTimeout(resolve, PULL_GAP_MS))]);
+  }
   if (errors.length) throw errors[0];
   const at = retry ? now : (last?.at ?? now);
   seen.set(deps.cache, { nodes, classes: runtimeClasses, claims, bound: bound + binds, at });
