@@ -3,8 +3,9 @@
  * broadcaster keeps them: a binding slot is freed as soon as the binding is
  * written, and the `Scheduled` Events follow through a few writers of their
  * own, so a pass binding thousands of pods spends the API's capacity on
- * bindings first. A pass waits for its Events before it ends, taking in new
- * pods meanwhile (their writers: the config's writeConcurrency).
+ * bindings first. A pass waits for its Events, taking in new pods meanwhile,
+ * for as long as it may take them in; the rest are written behind it (their
+ * writers: the config's writeConcurrency).
  */
 import type { KubeObject } from "../client/kube.ts";
 import type { Recorder } from "../reconcile/types.ts";

@@ -200,8 +200,9 @@ export async function schedulePending(deps: Deps): Promise<Result | undefined> {
     }
   };
   const errors = await forEachPulled(queue, deps.config.bindConcurrency, more, place);
-  // The pass ends once its Events are written; pods created meanwhile are not kept waiting for that.
-  while (events.busy()) {
+  // The pass ends once its Events are written, taking in pods created meanwhile; past PASS_PULLS_FOR_MS it
+  // ends at once and the rest of its Events are written behind it (the recorder never throws).
+  while (events.busy() && deps.now().getTime() - now <= PASS_PULLS_FOR_MS) {
     const fresh = await more();
     if (fresh.length) errors.push(...(await forEachPulled(fresh, deps.config.bindConcurrency, more, place)));
     else await Promise.race([events.drain(), new Promise((resolve) => setTimeout(resolve, PULL_GAP_MS))]);
