@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import type { KubeObject } from "../client/kube.ts";
 import { R } from "../client/resources.ts";
 import type { Pod } from "../reconcile/k8s.ts";
 import { Snapshot } from "../reconcile/snapshot.ts";
@@ -95,5 +96,34 @@ describe("scheduler controller", () => {
     cache.invalidate("/nodes");
     await pass(new Date(t0.getTime() + RETRY_UNSCHEDULABLE_MS + 1000));
     expect(client.all<Pod>(R.pods).find((p) => p.metadata.name === "huge")?.spec.nodeName).toBe("big");
+  });
+
+  it("takes pods created while a pass binds into that pass, counting what it already placed", async () => {
+    // A client on which a new pod shows up (in the cache too, as an informer would show it) while the
+    // first binding is written.
+    let cache: Snapshot | undefined;
+    class CreatingMeanwhile extends FakeClient {
+      override async create<T extends KubeObject>(...args: Parameters<FakeClient["create"]>): Promise<T> {
+        const answer = await super.create<T>(...args);
+        if (args[3]?.subresource === "binding" && args[3].name === "first") {
+          this.put(R.pods, pod("second", { cpu: "600m" }));
+          cache?.invalidate("/pods");
+        }
+        return answer;
+      }
+    }
+    const client = new CreatingMeanwhile([
+      { ref: R.nodes, objects: [node("n1", { cpu: "1" }), node("n2", { cpu: "1" })] },
+      { ref: R.pods, objects: [pod("first", { cpu: "600m" })] },
+    ]);
+    cache = new Snapshot(client);
+    await schedulePending({ ...testDeps(client), cache });
+    const placed = client.all<Pod>(R.pods).map((p) => p.spec.nodeName);
+    // One pass bound both, and the second went to the other node: the first was counted where it went.
+    expect(placed.sort()).toEqual(["n1", "n2"]);
+    expect(client.writes.map((w) => `${w.verb} ${w.subresource} ${w.name}`)).toEqual([
+      "create binding first",
+      "create binding second",
+    ]);
   });
 });

@@ -8,6 +8,7 @@ import { controllerRef, isTerminal, type Node, type Pod, type Toleration } from 
 import { type FilterResult, type PodInfo, runFilters } from "../reconcile/placement/filters.ts";
 import { NodeInfo, podHostPorts } from "../reconcile/placement/node-info.ts";
 import { podRequests } from "../reconcile/placement/resources.ts";
+import { ClusterState } from "./cluster-state.ts";
 import {
   findPreemption,
   type PodDisruptionBudget,
@@ -64,48 +65,54 @@ function push(map: Map<string, Pod[]>, key: string, pod: Pod): void {
 }
 
 /**
- * The pass-long state: node accounting, the pods on each node and those
- * nominated to it by an earlier preemption, plus a rotating start index
- * (spreads work like kube-scheduler).
+ * The pass-long state: node accounting and the pods on each node (a
+ * ClusterState, kept across passes by the caller or fresh), those nominated
+ * to a node by an earlier preemption, plus a rotating start index (spreads
+ * work like kube-scheduler).
  */
 export class Scheduler implements PreemptionView {
-  readonly nodes: NodeInfo[];
-  private readonly byName = new Map<string, NodeInfo>();
-  private readonly pods = new Map<string, Pod[]>();
+  private readonly state: ClusterState;
   private readonly nominated = new Map<string, Pod[]>();
   /** UIDs of the victims chosen this pass (their room is already promised). */
   private readonly preempted = new Set<string>();
-  private nextStart = 0;
 
-  /** `pods`: every pod; bound ones count on their node, pending ones with status.nominatedNodeName hold room there. */
+  /**
+   * `pods`: every pod; bound ones count on their node, pending ones with status.nominatedNodeName hold room
+   * there. `state`: the accounting of an earlier pass, brought up to these lists (default: counted afresh).
+   */
   constructor(
-    nodes: Node[],
-    pods: Pod[],
+    nodes: readonly Node[],
+    pods: readonly Pod[],
     private readonly options: ScheduleOptions = {},
+    state = new ClusterState(),
   ) {
-    this.nodes = nodes.map((n) => new NodeInfo(n));
-    for (const info of this.nodes) this.byName.set(info.name, info);
+    this.state = state;
+    state.update(nodes, pods);
     for (const pod of pods) {
-      if (isTerminal(pod)) continue;
-      const name = pod.spec?.nodeName;
-      const node = name ? this.byName.get(name) : undefined;
-      if (name && node) {
-        node.addPod(pod);
-        push(this.pods, name, pod);
-      }
       const nominated = pod.status?.nominatedNodeName;
-      if (!name && nominated && !pod.metadata.deletionTimestamp) push(this.nominated, nominated, pod);
+      if (nominated && !pod.spec?.nodeName && !pod.metadata.deletionTimestamp && !isTerminal(pod))
+        push(this.nominated, nominated, pod);
     }
+  }
+
+  /** The nodes of the pass, in list order. */
+  get nodes(): readonly NodeInfo[] {
+    return this.state.nodes;
   }
 
   /** PreemptionView: the unfinished pods bound or assumed to a node. */
   podsOn(node: string): readonly Pod[] {
-    return this.pods.get(node) ?? [];
+    return this.state.podsOn(node);
   }
 
   /** PreemptionView: the pending pods nominated to a node. */
   nominatedOn(node: string): readonly Pod[] {
     return this.nominated.get(node) ?? [];
+  }
+
+  /** The binding of a pod this pass placed failed: its room is free again. */
+  forget(pod: Pod): void {
+    this.state.forget(pod);
   }
 
   /**
@@ -166,21 +173,22 @@ export class Scheduler implements PreemptionView {
     const want = feasibleNodesToFind(total, this.options.percentageOfNodesToScore);
     const feasible: NodeInfo[] = [];
     const reasons = new Map<string, number>();
+    const nodes = this.nodes;
+    const start = this.state.nextStart % (total || 1);
     let processed = 0;
     for (; processed < total && feasible.length < want; processed++) {
-      const node = this.nodes[(this.nextStart + processed) % total];
+      const node = nodes[(start + processed) % total];
       const failed = this.filter(info, node) ?? volumeConflict(volumes, node.node);
       if (!failed) feasible.push(node);
       else for (const r of failed) reasons.set(r, (reasons.get(r) ?? 0) + 1);
     }
-    this.nextStart = total ? (this.nextStart + processed) % total : 0;
+    this.state.nextStart = total ? (start + processed) % total : 0;
     if (feasible.length === 0) return { pod, message: fitError(total, reasons) };
     const owner = controllerRef(pod)?.uid;
     const scores = scoreNodes(info, feasible, owner);
     let best = 0;
     for (let i = 1; i < feasible.length; i++) if (scores[i] > scores[best]) best = i;
-    feasible[best].addPod(pod, info.requests, info.hostPorts);
-    push(this.pods, feasible[best].name, pod);
+    this.state.assume(pod, feasible[best].name);
     return { pod, node: feasible[best].name };
   }
 }

@@ -16,27 +16,29 @@ export function scoreNodes(pod: PodInfo, nodes: NodeInfo[], ownerUid: string | u
   const nz = nonZeroRequests(pod.requests);
   const preferred =
     pod.pod.spec.affinity?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? [];
+  // Per-node counts only when some pod could differ (an owner, preferred terms): hundreds of nodes per pod.
+  const owned = ownerUid ? nodes.map((n) => n.owners.get(ownerUid) ?? 0) : undefined;
+  const affinity = preferred.length
+    ? nodes.map((n) => {
+        let sum = 0;
+        for (const pref of preferred) if (matchTerm(pref.preference, n.labels, n.name)) sum += pref.weight;
+        return sum;
+      })
+    : undefined;
   let maxOwner = 0;
+  for (const c of owned ?? []) if (c > maxOwner) maxOwner = c;
   let maxAffinity = 0;
-  const affinity: number[] = new Array(nodes.length).fill(0);
-  const owned: number[] = new Array(nodes.length).fill(0);
+  for (const a of affinity ?? []) if (a > maxAffinity) maxAffinity = a;
+  const scores = new Array<number>(nodes.length);
   for (let i = 0; i < nodes.length; i++) {
-    if (ownerUid) {
-      owned[i] = nodes[i].owners.get(ownerUid) ?? 0;
-      if (owned[i] > maxOwner) maxOwner = owned[i];
-    }
-    for (const pref of preferred) {
-      if (matchTerm(pref.preference, nodes[i].labels, nodes[i].name)) affinity[i] += pref.weight;
-    }
-    if (affinity[i] > maxAffinity) maxAffinity = affinity[i];
-  }
-  return nodes.map((node, i) => {
+    const node = nodes[i];
     const cpu = fraction(node.nonZeroCpu + nz.cpu, node.allocatable("cpu"));
     const mem = fraction(node.nonZeroMemory + nz.memory, node.allocatable("memory"));
     const leastAllocated = ((1 - cpu + (1 - mem)) / 2) * 100;
     const balanced = (1 - Math.abs(cpu - mem) / 2) * 100;
-    const spread = maxOwner > 0 ? ((maxOwner - owned[i]) / maxOwner) * 100 : 100;
-    const preferredAffinity = maxAffinity > 0 ? (affinity[i] / maxAffinity) * 100 : 0;
-    return leastAllocated + balanced + spread + preferredAffinity;
-  });
+    const spread = owned && maxOwner > 0 ? ((maxOwner - owned[i]) / maxOwner) * 100 : 100;
+    const preferredAffinity = affinity && maxAffinity > 0 ? (affinity[i] / maxAffinity) * 100 : 0;
+    scores[i] = leastAllocated + balanced + spread + preferredAffinity;
+  }
+  return scores;
 }

@@ -18,7 +18,8 @@ export class NodeInfo {
   nonZeroMemory = 0;
   private readonly alloc: ResourceList;
   private readonly used: ResourceList = new Map();
-  private readonly ports = new Set<string>();
+  /** Host ports in use, with how many pods hold each (a pod leaving frees a port only when it was the last). */
+  private readonly ports = new Map<string, number>();
   /** Pods here per controller owner UID (for spreading). */
   readonly owners = new Map<string, number>();
 
@@ -48,7 +49,7 @@ export class NodeInfo {
     if (this.ports.has(port)) return true;
     const [protocol, ip, number] = port.split("/");
     if (ip === "0.0.0.0") {
-      for (const used of this.ports) {
+      for (const used of this.ports.keys()) {
         const [p, , n] = used.split("/");
         if (p === protocol && n === number) return true;
       }
@@ -64,9 +65,51 @@ export class NodeInfo {
     const nz = nonZeroRequests(requests);
     this.nonZeroCpu += nz.cpu;
     this.nonZeroMemory += nz.memory;
-    for (const port of hostPorts) this.ports.add(port);
+    for (const port of hostPorts) this.ports.set(port, (this.ports.get(port) ?? 0) + 1);
     const owner = controllerRef(pod)?.uid;
     if (owner) this.owners.set(owner, (this.owners.get(owner) ?? 0) + 1);
+  }
+
+  /** Undo addPod for a pod that left the node (or changed): the scheduler's cache is kept across passes. */
+  removePod(
+    pod: Pod,
+    requests: ResourceList = podRequests(pod),
+    hostPorts: string[] = podHostPorts(pod),
+  ): void {
+    this.podCount--;
+    for (const [k, v] of requests) {
+      const left = (this.used.get(k) ?? 0) - v;
+      if (left === 0) this.used.delete(k);
+      else this.used.set(k, left);
+    }
+    const nz = nonZeroRequests(requests);
+    this.nonZeroCpu -= nz.cpu;
+    this.nonZeroMemory -= nz.memory;
+    for (const port of hostPorts) {
+      const left = (this.ports.get(port) ?? 0) - 1;
+      if (left > 0) this.ports.set(port, left);
+      else this.ports.delete(port);
+    }
+    const owner = controllerRef(pod)?.uid;
+    if (owner) {
+      const left = (this.owners.get(owner) ?? 0) - 1;
+      if (left > 0) this.owners.set(owner, left);
+      else this.owners.delete(owner);
+    }
+  }
+
+  /** What the pods here add up to, in a comparable form (tests: an incrementally kept node equals a fresh one). */
+  summary(): unknown {
+    const sorted = <V>(m: Map<string, V>) => [...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return {
+      name: this.name,
+      podCount: this.podCount,
+      nonZeroCpu: this.nonZeroCpu,
+      nonZeroMemory: this.nonZeroMemory,
+      used: sorted(this.used),
+      ports: sorted(this.ports),
+      owners: sorted(this.owners),
+    };
   }
 }
 
