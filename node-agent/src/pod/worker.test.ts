@@ -205,6 +205,28 @@ describe("pod state machine", () => {
     void first;
   });
 
+  it("starts a container the last agent created but died before starting, instead of adopting it as running", async () => {
+    const p = pod();
+    const first = new PodWorker(p, deps());
+    await fx.clock.advance(0);
+    const running = fx.runtime.running("app");
+    expect(running).toBeDefined();
+    // The state a SIGKILL between CreateContainer and StartContainer leaves behind.
+    if (running) Object.assign(running, { state: "created", startedAt: undefined });
+    const written = { ...p, status: last() };
+    fx.statuses = [];
+    fx.runtime.calls.length = 0;
+    const second = new PodWorker(written, deps());
+    await fx.clock.advance(1000);
+    expect(second.history).toEqual(["adopting", "running"]);
+    expect(fx.runtime.calls.filter((c) => c.startsWith("start") || c.startsWith("create"))).toEqual([
+      "start app",
+    ]);
+    expect(fx.runtime.running("app")?.id).toBe(running?.id);
+    expect(app(last())?.state.running?.startedAt).toBeDefined();
+    void first;
+  });
+
   it("reports CreateContainerConfigError when env/volumes cannot be prepared, and retries", async () => {
     const d = deps();
     let fail = true;

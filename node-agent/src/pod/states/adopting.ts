@@ -58,10 +58,18 @@ export const adopting = defineState({
         c.id = latest.id;
         c.pulled = true;
         c.imageID = latest.imageId ?? "";
+        let startedAt = latest.startedAt;
+        if (latest.state === "created") {
+          // Created but never started: the last agent died between CreateContainer and
+          // StartContainer. Adopted as it was, it sat "running" in the status for ever and never
+          // ran; start it now (a failure throws, and the worker retries adopting).
+          await ctx.runtime.startContainer(latest.id);
+          startedAt = ctx.deps.clock.now();
+        }
         // Seen as running: observe() then records an exit and decides restarts as for any exit.
         c.needsStart = false;
-        c.state = { running: { startedAt: latest.startedAt?.toISOString() } };
-        if (latest.state === "running") startProber(ctx, c);
+        c.state = { running: { startedAt: startedAt?.toISOString() } };
+        if (latest.state === "running" || latest.state === "created") startProber(ctx, c);
       }
       if (adopted) for (const c of ctx.inits) c.done = c.done || ctx.mains.some((m) => m.id);
     }
