@@ -41,6 +41,9 @@ export interface WasmStartupFigures {
   max: number;
   notRunning: number;
   agentIdleRssMiB: number;
+  /** The agent's idle RSS split: anonymous (heaps, malloc) and file-backed (the node binary, libraries). */
+  agentIdleAnonMiB: number;
+  agentIdleFileMiB: number;
   perPodRssMiB: number;
   perPodPssMiB: number;
   agentIdlePssMiB: number;
@@ -55,6 +58,17 @@ function rssKiB(pid: number): number {
     return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
   } catch {
     return 0;
+  }
+}
+
+/** RssAnon and RssFile (+ RssShmem) of a process, KiB. */
+function rssSplitKiB(pid: number): { anon: number; file: number } {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const field = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+    return { anon: field("RssAnon"), file: field("RssFile") + field("RssShmem") };
+  } catch {
+    return { anon: 0, file: 0 };
   }
 }
 
@@ -219,6 +233,7 @@ export async function runWasmStartupBench(
       "warm-up deleted",
     );
     const idleRss = rssKiB(agent.child.pid ?? 0);
+    const idleSplit = rssSplitKiB(agent.child.pid ?? 0);
     const idlePss = pssKiB(agent.child.pid ?? 0);
     const baseline = rssOfProcesses(dataDir);
 
@@ -331,6 +346,8 @@ export async function runWasmStartupBench(
       max: Math.round(latencies[latencies.length - 1] ?? Number.NaN),
       notRunning: pods - latencies.length,
       agentIdleRssMiB: Math.round((idleRss / 1024) * 10) / 10,
+      agentIdleAnonMiB: Math.round((idleSplit.anon / 1024) * 10) / 10,
+      agentIdleFileMiB: Math.round((idleSplit.file / 1024) * 10) / 10,
       perPodRssMiB:
         Math.round(((loaded.kib - baseline.kib) / 1024 / Math.max(1, loaded.count - baseline.count)) * 10) /
         10,
@@ -367,7 +384,9 @@ export function printFigures(f: WasmStartupFigures): void {
   );
   for (const b of f.breakdown) console.log(`  ${b.phase}: p50 ${b.p50} ms, p99 ${b.p99} ms`);
   console.log(`  pods given a prepared network from the warm pool: ${f.pooledNetworks} of ${f.pods}`);
-  console.log(`  agent idle: RSS ${f.agentIdleRssMiB} MiB, PSS ${f.agentIdlePssMiB} MiB`);
+  console.log(
+    `  agent idle: RSS ${f.agentIdleRssMiB} MiB (anonymous ${f.agentIdleAnonMiB}, file ${f.agentIdleFileMiB}), PSS ${f.agentIdlePssMiB} MiB`,
+  );
   console.log(
     `  per running pod (shim, bwrap, its init, runner): RSS ${f.perPodRssMiB} MiB, PSS ${f.perPodPssMiB} MiB`,
   );
