@@ -234,7 +234,10 @@ export class NodeAgent {
     const podCIDR = (self.spec as { podCIDR?: string } | undefined)?.podCIDR;
     if (podCIDR) for (const set of podCidrSetters) await set(podCIDR);
     // Leftover warm-pool networks of an earlier agent go now; new ones come from the node's pod CIDR.
-    await wasmRuntime?.startPool();
+    // Without it pods make their own networks, as before: not a reason to stop the agent.
+    await wasmRuntime
+      ?.startPool()
+      .catch((error) => this.log(`wasm: netns pool not started: ${(error as Error).message}`));
     // Node IPAM usually answers just after registration: the Node watch brings the CIDR (new pods use it)
     // and keeps routes to the other nodes' pod CIDRs (host-gw).
     const routes = new NodeRoutes(

@@ -190,7 +190,9 @@ export class NetnsPool<N> {
         this.failures++;
         // Out of addresses or a broken plugin: back off (the pods' own path reports the error).
         this.retryAt = this.now() + Math.min(30_000, 500 * 2 ** this.failures);
-        this.options.log?.(`wasm: netns pool: preparing a network failed: ${(error as Error).message}`);
+        // Said once per run of failures: a node without CNI plugins would otherwise log every 30 s.
+        if (this.failures === 1)
+          this.options.log?.(`wasm: netns pool: preparing a network failed: ${(error as Error).message}`);
         return;
       }
       this.failures = 0;
