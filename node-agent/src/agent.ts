@@ -17,7 +17,7 @@ import { type Clock, realClock } from "./clock.ts";
 import { ClusterRecords, type DnsService, type DnsSlice } from "./dns/records.ts";
 import { DnsServer } from "./dns/server.ts";
 import { EventRecorder } from "./events/recorder.ts";
-import { createTransport, type Transport } from "./http.ts";
+import { createNodeFetch, createTransport, type Transport } from "./http.ts";
 import { localPathDir, watchCleanup } from "./local-path.ts";
 import { parseLogQuery, streamLogs } from "./logs.ts";
 import { collectMetrics } from "./metrics/index.ts";
@@ -190,6 +190,8 @@ export class NodeAgent {
           nodeName: node.name,
           hostIP: node.hostIP,
           registryMirrors: options.registryMirrors,
+          // Image pulls on node:https too: the global fetch would load a second HTTP stack (http.ts).
+          fetch: createNodeFetch(),
           network: {
             podCidr: options.cri?.podCidr,
             bridge: options.cri?.bridge,

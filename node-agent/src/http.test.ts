@@ -7,7 +7,7 @@
  * loopback.
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import type { IncomingMessage, ServerResponse } from "node:http";
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import { tmpdir } from "node:os";
@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensurePki, type LocalPki } from "../../scripts/local/pki.ts";
-import { createTransport } from "./http.ts";
+import { createNodeFetch, createTransport } from "./http.ts";
 
 let dir: string;
 let pki: LocalPki;
@@ -169,5 +169,56 @@ describe("agent transport (node:https)", () => {
   it("allows plain http only to loopback", () => {
     expect(() => createTransport({ server: "http://10.0.0.1:8080" })).toThrow(/refusing plain http/);
     expect(() => createTransport({ server: "http://127.0.0.1:8080" })).not.toThrow();
+  });
+});
+
+describe("nodeFetch (image pulls)", () => {
+  /** A plain HTTP server on loopback that records what reached it. */
+  async function plain(handler: (req: IncomingMessage, res: ServerResponse) => void) {
+    const seen: { method?: string; url?: string; authorization?: string }[] = [];
+    const server = createHttpServer((req, res) => {
+      seen.push({ method: req.method, url: req.url, authorization: req.headers.authorization });
+      req.resume();
+      req.on("end", () => handler(req, res));
+    });
+    servers.push(server as unknown as Server);
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen };
+  }
+
+  it("follows a registry's redirect to another origin without its credentials, and keeps them on the same origin", async () => {
+    const storage = await plain((_req, res) => res.end("blob bytes"));
+    const registry = await plain((req, res) => {
+      if (req.url === "/v2/x/blobs/a") res.writeHead(307, { Location: `${storage.url}/signed?x=1` }).end();
+      else if (req.url === "/v2/x/blobs/b") res.writeHead(302, { Location: "/v2/x/blobs/c" }).end();
+      else res.end(`here ${req.url}`);
+    });
+    const f = createNodeFetch();
+    const headers = { Authorization: "Bearer secret" };
+    const far = await f(`${registry.url}/v2/x/blobs/a`, { headers });
+    expect(await far.text()).toBe("blob bytes");
+    expect(storage.seen).toEqual([{ method: "GET", url: "/signed?x=1", authorization: undefined }]);
+    const near = await f(new URL(`${registry.url}/v2/x/blobs/b`), { headers });
+    expect(await near.text()).toBe("here /v2/x/blobs/c");
+    expect(registry.seen.at(-1)).toEqual({
+      method: "GET",
+      url: "/v2/x/blobs/c",
+      authorization: "Bearer secret",
+    });
+  });
+
+  it("returns a redirect as is when asked (manual), turns a 303 after a POST into a GET, and stops a loop", async () => {
+    const s = await plain((req, res) => {
+      if (req.url === "/post") res.writeHead(303, { Location: "/result" }).end();
+      else if (req.url === "/loop") res.writeHead(302, { Location: "/loop" }).end();
+      else res.end(`${req.method} ${req.url}`);
+    });
+    const f = createNodeFetch();
+    const manual = await f(`${s.url}/post`, { method: "POST", body: "x", redirect: "manual" });
+    expect(manual.status).toBe(303);
+    expect(manual.headers.get("location")).toBe("/result");
+    expect(await (await f(`${s.url}/post`, { method: "POST", body: "x" })).text()).toBe("GET /result");
+    await expect(f(`${s.url}/loop`)).rejects.toThrow(/fetch failed/);
+    expect(s.seen.filter((r) => r.url === "/loop")).toHaveLength(21);
   });
 });

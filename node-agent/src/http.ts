@@ -8,7 +8,9 @@
  * memory cost per node, and undici (a second HTTP stack with a WebAssembly
  * parser) cost ~21 MiB of RSS over node:http for the same requests
  * (docs/node-agent.md, Benchmark). Callers still see fetch's shape
- * (Request in, Response out, a streamed body).
+ * (Request in, Response out, a streamed body). `nodeFetch` is the same for
+ * the agent's other HTTP (image pulls): one global fetch call alone loads
+ * Node's bundled undici, ~9 MiB of anonymous memory for the agent's life.
  */
 import { readFileSync } from "node:fs";
 import * as http from "node:http";
@@ -70,10 +72,7 @@ export function createTransport(options: TransportOptions): Transport {
         throw new TypeError(`refusing plain http to ${target.hostname}`);
       // Every caller sends a finite body (JSON): buffered, so it goes with a Content-Length and can be
       // sent again when a reused keep-alive socket turns out to be closed.
-      const body = request.body ? Buffer.from(await request.arrayBuffer()) : undefined;
-      const send = (retry: boolean) =>
-        sendOnce(agents[target.protocol as "http:"], target, request, body, retry);
-      return send(true);
+      return sendOnce(agents[target.protocol as "http:"], await outgoing(request), true);
     },
     close: async () => {
       // destroy, not a graceful end: a long-lived watch would otherwise keep its socket open.
@@ -82,22 +81,33 @@ export function createTransport(options: TransportOptions): Transport {
   };
 }
 
-function sendOnce(
-  agent: http.Agent,
-  target: URL,
-  request: Request,
-  body: Buffer | undefined,
-  retry: boolean,
-): Promise<Response> {
+/** One request as sent on the wire: its body buffered, so it can be sent again or after a redirect. */
+interface Outgoing {
+  url: URL;
+  method: string;
+  headers: Headers;
+  body?: Buffer;
+  signal: AbortSignal;
+}
+
+const outgoing = async (request: Request): Promise<Outgoing> => ({
+  url: new URL(request.url),
+  method: request.method,
+  headers: new Headers(request.headers),
+  body: request.body ? Buffer.from(await request.arrayBuffer()) : undefined,
+  signal: request.signal,
+});
+
+function sendOnce(agent: http.Agent, out: Outgoing, retry: boolean): Promise<Response> {
   const headers: Record<string, string> = {};
-  for (const [k, v] of request.headers) headers[k] = v;
+  for (const [k, v] of out.headers) headers[k] = v;
   headers["accept-encoding"] ??= "gzip, deflate, br";
-  if (body) headers["content-length"] = String(body.length);
-  const signal = request.signal;
+  if (out.body) headers["content-length"] = String(out.body.length);
+  const { signal, url } = out;
   return new Promise<Response>((resolve, reject) => {
     if (signal.aborted) return reject(signal.reason ?? new DOMException("aborted", "AbortError"));
-    const req = (target.protocol === "https:" ? https : http).request(target, {
-      method: request.method,
+    const req = (url.protocol === "https:" ? https : http).request(url, {
+      method: out.method,
       headers,
       agent,
     });
@@ -109,7 +119,7 @@ function sendOnce(
       if (answered) return;
       // The server closed a kept-alive socket just as it was reused: nothing reached it, send again once.
       if (retry && req.reusedSocket && (error.code === "ECONNRESET" || error.code === "EPIPE"))
-        return resolve(sendOnce(agent, target, request, body, false));
+        return resolve(sendOnce(agent, out, false));
       reject(new TypeError("fetch failed", { cause: error }));
     });
     req.on("response", (res) => {
@@ -120,7 +130,7 @@ function sendOnce(
       const responseHeaders = new Headers();
       for (let i = 0; i + 1 < res.rawHeaders.length; i += 2)
         responseHeaders.append(res.rawHeaders[i], res.rawHeaders[i + 1]);
-      const bodyless = request.method === "HEAD" || status === 204 || status === 205 || status === 304;
+      const bodyless = out.method === "HEAD" || status === 204 || status === 205 || status === 304;
       if (bodyless) res.resume();
       resolve(
         new Response(bodyless ? null : (Readable.toWeb(decoded(res)) as ReadableStream<Uint8Array>), {
@@ -130,8 +140,54 @@ function sendOnce(
         }),
       );
     });
-    req.end(body);
+    req.end(out.body);
   });
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+/**
+ * fetch over node:http/https with the system's CAs, following redirects as fetch does (at most 20;
+ * credentials dropped when the origin changes; 303, and 301/302 after a POST, become a GET). For the
+ * agent's HTTP beyond the API server: image pulls from registries, which redirect blobs to storage.
+ */
+export function createNodeFetch(): typeof fetch {
+  const agents = {
+    "https:": new https.Agent({ keepAlive: true, timeout: FREE_SOCKET_TIMEOUT_MS }),
+    "http:": new http.Agent({ keepAlive: true, timeout: FREE_SOCKET_TIMEOUT_MS }),
+  };
+  const nodeFetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    const request = new Request(input, init);
+    let out = await outgoing(request);
+    for (let hops = 0; ; hops++) {
+      const protocol = out.url.protocol;
+      if (protocol !== "http:" && protocol !== "https:") throw new TypeError(`unsupported URL ${out.url}`);
+      const response = await sendOnce(agents[protocol], out, true);
+      const location = response.headers.get("location");
+      if (request.redirect === "manual" || !REDIRECTS.has(response.status) || location === null)
+        return response;
+      await response.body?.cancel();
+      if (request.redirect === "error" || hops >= 20)
+        throw new TypeError("fetch failed", { cause: new Error(`redirect to ${location} not followed`) });
+      const next = new URL(location, out.url);
+      const headers = new Headers(out.headers);
+      if (next.origin !== out.url.origin)
+        for (const name of ["authorization", "cookie", "proxy-authorization"]) headers.delete(name);
+      const toGet =
+        response.status === 303 ? out.method !== "HEAD" : response.status < 307 && out.method === "POST";
+      if (toGet)
+        for (const name of ["content-type", "content-length", "content-encoding", "content-language"])
+          headers.delete(name);
+      out = {
+        url: next,
+        method: toGet ? "GET" : out.method,
+        headers,
+        body: toGet ? undefined : out.body,
+        signal: out.signal,
+      };
+    }
+  };
+  return nodeFetch as typeof fetch;
 }
 
 /** The response body without its Content-Encoding, as fetch delivers it. */
