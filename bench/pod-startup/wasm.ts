@@ -232,9 +232,20 @@ export async function runWasmStartupBench(
       60_000,
       "warm-up deleted",
     );
-    const idleRss = rssKiB(agent.child.pid ?? 0);
-    const idleSplit = rssSplitKiB(agent.child.pid ?? 0);
-    const idlePss = pssKiB(agent.child.pid ?? 0);
+    // Idle = the lowest of 15 one-second samples: right after the warm-up the heap still holds its
+    // garbage, and V8's memory reducer shrinks it only after some seconds without allocation.
+    const pid = agent.child.pid ?? 0;
+    let idleRss = Number.POSITIVE_INFINITY;
+    let idleSplit = { anon: 0, file: 0 };
+    let idlePss = 0;
+    for (let i = 0; i < 15; i++) {
+      await new Promise((r) => setTimeout(r, 1000));
+      const rss = rssKiB(pid);
+      if (rss >= idleRss) continue;
+      idleRss = rss;
+      idleSplit = rssSplitKiB(pid);
+      idlePss = pssKiB(pid);
+    }
     const baseline = rssOfProcesses(dataDir);
 
     // Watch first, then create at the fixed rate; record when each pod is first seen Running.
