@@ -148,6 +148,24 @@ describe("NetnsPool", () => {
     expect(files()).not.toContain(`${e.id}.json`);
   });
 
+  it("does not refill while a pod prepares a network of its own, and refills once it is done", async () => {
+    const f = fakeOps();
+    const { p } = pool(f.ops, { idle: 1 });
+    await p.start();
+    await p.settled();
+    const release = p.hold();
+    expect(p.take()).toBeDefined();
+    // The pool is empty and asked for: still nothing starts while the pod's own ADD runs.
+    expect(p.take()).toBeUndefined();
+    await p.settled();
+    expect(p.size).toBe(0);
+    expect(f.prepared).toHaveLength(1);
+    release();
+    release(); // twice is once
+    await p.settled();
+    expect(p.size).toBe(2);
+  });
+
   it("close tears down every unused entry and stops refilling; a taken, unclaimed entry is left to its pod", async () => {
     const f = fakeOps();
     const { p } = pool(f.ops, { idle: 3 });

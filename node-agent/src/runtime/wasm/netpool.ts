@@ -71,6 +71,8 @@ export class NetnsPool<N> {
   private started = false;
   private closed = false;
   private failures = 0;
+  /** Pods preparing networks of their own right now: the refill waits for them (hold()). */
+  private holds = 0;
   private retryAt = 0;
   private readonly max: number;
   private readonly idle: number;
@@ -112,6 +114,23 @@ export class NetnsPool<N> {
     if (entry) this.claimed.add(entry.id);
     this.refill();
     return entry;
+  }
+
+  /**
+   * A pod is preparing a network of its own (the pool was empty): no refill starts until the returned
+   * function is called. host-local serialises ADDs on a file lock, and a niced refill holding that lock
+   * on saturated cores kept pods waiting behind it (100 pods at 20/s were slower with the pool than
+   * without it); the refill now runs in the gaps between pods' own preparations.
+   */
+  hold(): () => void {
+    this.holds++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.holds--;
+      this.refill();
+    };
   }
 
   /** The pod's own record now names the entry's namespace and lease: the pool forgets it. */
@@ -157,7 +176,7 @@ export class NetnsPool<N> {
   }
 
   private refill(): void {
-    if (!this.started || this.closed || this.filling) return;
+    if (!this.started || this.closed || this.filling || this.holds > 0) return;
     this.filling = this.fill().finally(() => {
       this.filling = undefined;
     });
@@ -165,7 +184,7 @@ export class NetnsPool<N> {
 
   // One entry at a time, so the pool's own work never takes more than a core's share from running pods.
   private async fill(): Promise<void> {
-    while (!this.closed && this.now() >= this.retryAt) {
+    while (!this.closed && this.holds === 0 && this.now() >= this.retryAt) {
       const target = this.target();
       if (this.ready.length > target) {
         const extra = this.ready.pop();

@@ -300,9 +300,26 @@ export class WasmRuntime implements Runtime {
       state: "ready",
     };
     await mkdir(join(this.sandboxDir, id), { recursive: true });
-    let netnsAt: number | undefined;
     const pooled = config.hostNetwork ? undefined : this.pool?.take();
     if (pooled) return this.runPooledSandbox(record, path, pooled);
+    // The pool was empty: it refills only once this pod's own network is ready (netpool.ts hold()).
+    const release = config.hostNetwork ? undefined : this.pool?.hold();
+    try {
+      return await this.runOwnSandbox(config, record, path, begin);
+    } finally {
+      release?.();
+    }
+  }
+
+  /** runSandbox with a network namespace and CNI ADD of the pod's own (or the host's for hostNetwork). */
+  private async runOwnSandbox(
+    config: SandboxConfig,
+    record: SandboxRecord,
+    path: string,
+    begin: number,
+  ): Promise<SandboxStatus> {
+    const id = record.id;
+    let netnsAt: number | undefined;
     if (!config.hostNetwork) {
       // A named netns (a bind mount under /run/netns) outlives every process in it and the agent:
       // containers join it one by one, and a restarted agent finds it again.
