@@ -13,7 +13,9 @@
  * (wasm/build/http-hello.wasm, serving on containerPort 8080) instead of the
  * preview1 ticker; the issue's target for those is p99 <= 1.5 s at 10/s.
  *
- *   node --import tsx bench/pod-startup/wasm.ts [--pods 100] [--rate 20] [--component]
+ * --pool N sets the agent's warm pool of prepared pod networks (--wasm-netns-pool; 0 = off) for A/B runs.
+ *
+ *   node --import tsx bench/pod-startup/wasm.ts [--pods 100] [--rate 20] [--component] [--pool N]
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -39,9 +41,14 @@ export interface WasmStartupFigures {
   max: number;
   notRunning: number;
   agentIdleRssMiB: number;
+  /** The agent's idle RSS split: anonymous (heaps, malloc) and file-backed (the node binary, libraries). */
+  agentIdleAnonMiB: number;
+  agentIdleFileMiB: number;
   perPodRssMiB: number;
   perPodPssMiB: number;
   agentIdlePssMiB: number;
+  /** Pods whose sandbox got a prepared network from the agent's warm pool. */
+  pooledNetworks: number;
   /** Per phase of start-up: p50 and p99 in ms. */
   breakdown: { phase: string; p50: number; p99: number }[];
 }
@@ -51,6 +58,17 @@ function rssKiB(pid: number): number {
     return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
   } catch {
     return 0;
+  }
+}
+
+/** RssAnon and RssFile (+ RssShmem) of a process, KiB. */
+function rssSplitKiB(pid: number): { anon: number; file: number } {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const field = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+    return { anon: field("RssAnon"), file: field("RssFile") + field("RssShmem") };
+  } catch {
+    return { anon: 0, file: 0 };
   }
 }
 
@@ -111,25 +129,33 @@ function runtimeTimings(dataDir: string): Map<string, Record<string, number>> {
   const out = new Map<string, Record<string, number>>();
   const root = join(dataDir, "wasm");
   for (const id of readdirSync(join(root, "sandboxes"))) {
-    const sb = readJson<{ podUid: string; timing?: { begin: number; netns?: number; ready: number } }>(
-      join(root, "sandboxes", id, "sandbox.json"),
-    );
+    const sb = readJson<{
+      podUid: string;
+      cniId?: string;
+      timing?: { begin: number; netns?: number; ready: number };
+    }>(join(root, "sandboxes", id, "sandbox.json"));
     if (sb?.timing)
       out.set(sb.podUid, {
         sandboxBegin: sb.timing.begin,
         netnsReady: sb.timing.netns ?? sb.timing.begin,
         sandboxReady: sb.timing.ready,
+        pooled: sb.cniId?.startsWith("wasm-pool-") ? 1 : 0,
       });
   }
   for (const id of readdirSync(join(root, "containers"))) {
-    const state = readJson<{ podUid: string; spawnedAtMs?: number }>(
+    const state = readJson<{ podUid: string; spawnedAtMs?: number; createdAt?: string }>(
       join(root, "containers", id, "state.json"),
     );
     const timing = readJson<{ runnerStart: number; instantiated: number }>(
       join(root, "containers", id, "timing.json"),
     );
     const entry = state && out.get(state.podUid);
-    if (entry && state.spawnedAtMs) Object.assign(entry, { spawned: state.spawnedAtMs, ...timing });
+    if (entry && state.spawnedAtMs)
+      Object.assign(entry, {
+        created: Date.parse(state.createdAt ?? "") || state.spawnedAtMs,
+        spawned: state.spawnedAtMs,
+        ...timing,
+      });
   }
   return out;
 }
@@ -139,6 +165,7 @@ export async function runWasmStartupBench(
   pods = 100,
   rate = 20,
   kind: "preview1" | "component" = "preview1",
+  pool?: number,
 ): Promise<WasmStartupFigures> {
   const dir = mkdtempSync(join(tmpdir(), "bench-wasm-"));
   const pki = await ensurePki(join(dir, "pki"));
@@ -155,6 +182,7 @@ export async function runWasmStartupBench(
       ...["--server", cp.url, "--ca-file", pki.caCert],
       ...["--name", node, "--data-dir", dataDir, "--node-ip", "127.0.0.1", "--max-pods", String(pods + 10)],
       ...["--cni-bridge", bridge, "--pod-cidr", `10.249.${process.pid % 250}.0/24`],
+      ...(pool === undefined ? [] : ["--wasm-netns-pool", String(pool)]),
     ],
     { token: cp.token },
   );
@@ -204,8 +232,20 @@ export async function runWasmStartupBench(
       60_000,
       "warm-up deleted",
     );
-    const idleRss = rssKiB(agent.child.pid ?? 0);
-    const idlePss = pssKiB(agent.child.pid ?? 0);
+    // Idle = the lowest of 15 one-second samples: right after the warm-up the heap still holds its
+    // garbage, and V8's memory reducer shrinks it only after some seconds without allocation.
+    const pid = agent.child.pid ?? 0;
+    let idleRss = Number.POSITIVE_INFINITY;
+    let idleSplit = { anon: 0, file: 0 };
+    let idlePss = 0;
+    for (let i = 0; i < 15; i++) {
+      await new Promise((r) => setTimeout(r, 1000));
+      const rss = rssKiB(pid);
+      if (rss >= idleRss) continue;
+      idleRss = rss;
+      idleSplit = rssSplitKiB(pid);
+      idlePss = pssKiB(pid);
+    }
     const baseline = rssOfProcesses(dataDir);
 
     // Watch first, then create at the fixed rate; record when each pod is first seen Running.
@@ -276,7 +316,8 @@ export async function runWasmStartupBench(
       "create → agent runs the sandbox (watch delivery, worker, pull check)": [],
       "netns (ip netns add, lo up)": [],
       "CNI ADD (bridge + host-local)": [],
-      "volumes, env, create container": [],
+      "volumes, env, token; container files": [],
+      "cgroups, start the shim": [],
       "spawn (shim, nsenter, bwrap, setpriv, node boot)": [],
       "instantiate (read, compile, instantiate)": [],
       "status write → seen Running on the watch": [],
@@ -294,6 +335,7 @@ export async function runWasmStartupBench(
         t.sandboxBegin,
         t.netnsReady,
         t.sandboxReady,
+        t.created,
         t.spawned,
         t.runnerStart,
         t.instantiated,
@@ -315,6 +357,8 @@ export async function runWasmStartupBench(
       max: Math.round(latencies[latencies.length - 1] ?? Number.NaN),
       notRunning: pods - latencies.length,
       agentIdleRssMiB: Math.round((idleRss / 1024) * 10) / 10,
+      agentIdleAnonMiB: Math.round((idleSplit.anon / 1024) * 10) / 10,
+      agentIdleFileMiB: Math.round((idleSplit.file / 1024) * 10) / 10,
       perPodRssMiB:
         Math.round(((loaded.kib - baseline.kib) / 1024 / Math.max(1, loaded.count - baseline.count)) * 10) /
         10,
@@ -322,6 +366,7 @@ export async function runWasmStartupBench(
         Math.round(((loaded.pss - baseline.pss) / 1024 / Math.max(1, loaded.count - baseline.count)) * 10) /
         10,
       agentIdlePssMiB: Math.round((idlePss / 1024) * 10) / 10,
+      pooledNetworks: [...createdAt.keys()].filter((n) => timings.get(uids.get(n) ?? "")?.pooled).length,
       breakdown,
     };
     return figures;
@@ -349,7 +394,10 @@ export function printFigures(f: WasmStartupFigures): void {
     "  create → bound: 0 (pods are created with spec.nodeName, as the harness has no scheduler pass)",
   );
   for (const b of f.breakdown) console.log(`  ${b.phase}: p50 ${b.p50} ms, p99 ${b.p99} ms`);
-  console.log(`  agent idle: RSS ${f.agentIdleRssMiB} MiB, PSS ${f.agentIdlePssMiB} MiB`);
+  console.log(`  pods given a prepared network from the warm pool: ${f.pooledNetworks} of ${f.pods}`);
+  console.log(
+    `  agent idle: RSS ${f.agentIdleRssMiB} MiB (anonymous ${f.agentIdleAnonMiB}, file ${f.agentIdleFileMiB}), PSS ${f.agentIdlePssMiB} MiB`,
+  );
   console.log(
     `  per running pod (shim, bwrap, its init, runner): RSS ${f.perPodRssMiB} MiB, PSS ${f.perPodPssMiB} MiB`,
   );
@@ -362,7 +410,12 @@ export function printFigures(f: WasmStartupFigures): void {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { values } = parseArgs({
-    options: { pods: { type: "string" }, rate: { type: "string" }, component: { type: "boolean" } },
+    options: {
+      pods: { type: "string" },
+      rate: { type: "string" },
+      component: { type: "boolean" },
+      pool: { type: "string" },
+    },
   });
   const kind = values.component ? "component" : "preview1";
   printFigures(
@@ -370,6 +423,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       Number(values.pods ?? 100),
       Number(values.rate ?? (kind === "component" ? 10 : 20)),
       kind,
+      values.pool === undefined ? undefined : Number(values.pool),
     ),
   );
   process.exit(0);

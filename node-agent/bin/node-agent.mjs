@@ -9,9 +9,9 @@ import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { setFlagsFromString } from "node:v8";
 
-// Idle memory (docs/node-agent.md, Benchmark): undici's HTTP parser is WebAssembly; without tier-up
-// it stays Liftoff code and skips TurboFan's compile and code (~8 MiB less RSS); parsing is a small
-// share of the agent's work. Set before undici is loaded. (Capping V8's young generation at runtime
+// Idle memory (docs/node-agent.md, Benchmark): fetch's HTTP parser (Node's bundled undici, used for
+// image pulls; the API client is node:https) is WebAssembly; without tier-up it stays Liftoff code and
+// skips TurboFan's compile and code; parsing is a small share of the agent's work. Set before it loads. (Capping V8's young generation at runtime
 // with --semi-space-growth-factor=1 saved more, but cost 7x the GC time during a pod burst.)
 setFlagsFromString("--no-wasm-tier-up");
 

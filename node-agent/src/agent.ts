@@ -17,7 +17,7 @@ import { type Clock, realClock } from "./clock.ts";
 import { ClusterRecords, type DnsService, type DnsSlice } from "./dns/records.ts";
 import { DnsServer } from "./dns/server.ts";
 import { EventRecorder } from "./events/recorder.ts";
-import { createTransport, type Transport } from "./http.ts";
+import { createNodeFetch, createTransport, type Transport } from "./http.ts";
 import { localPathDir, watchCleanup } from "./local-path.ts";
 import { parseLogQuery, streamLogs } from "./logs.ts";
 import { collectMetrics } from "./metrics/index.ts";
@@ -75,6 +75,8 @@ export interface AgentOptions {
   registryLogins?: string[];
   /** Registry mirrors ({ "docker.io": ["127.0.0.1:6500"] }), tried before the registry itself; a mirror in registryLogins gets the node's token. */
   registryMirrors?: Record<string, string[]>;
+  /** At most this many prepared WASM pod networks kept warm (--wasm-netns-pool; default 4, 0 = none). */
+  wasmNetnsPool?: number;
   /** Static pod manifests (--pod-manifest-path); default <dataDir>/manifests. */
   podManifestPath?: string;
   clock?: Clock;
@@ -179,6 +181,7 @@ export class NodeAgent {
   private async init(): Promise<void> {
     const { options, node } = this;
     const podCidrSetters: ((cidr: string) => Promise<void> | void)[] = [];
+    let wasmRuntime: WasmRuntime | undefined;
     for (const name of options.runtimes ?? ["wasm"]) {
       if (name === "wasm") {
         // WASM pods join the same bridge and host-local pool as container pods (--pod-cidr, --cni-bridge).
@@ -187,12 +190,17 @@ export class NodeAgent {
           nodeName: node.name,
           hostIP: node.hostIP,
           registryMirrors: options.registryMirrors,
+          // Image pulls on node:https too: the global fetch would load a second HTTP stack (http.ts).
+          fetch: createNodeFetch(),
           network: {
             podCidr: options.cri?.podCidr,
             bridge: options.cri?.bridge,
             ipamDataDir: join(options.dataDir, "cri", "cni-ipam"),
           },
+          netnsPool: options.wasmNetnsPool === 0 ? false : { max: options.wasmNetnsPool },
+          log: this.log,
         });
+        wasmRuntime = wasm;
         podCidrSetters.push((cidr) => wasm.setPodCidr(cidr));
         if (wasm.memoryEnforcement !== "cgroup")
           this.log("wasm: cgroups unavailable; memory limits are enforced by polling RSS (coarser)");
@@ -227,6 +235,11 @@ export class NodeAgent {
     // Container pods take their IPs from the Node's spec.podCIDR once the control plane allocates one.
     const podCIDR = (self.spec as { podCIDR?: string } | undefined)?.podCIDR;
     if (podCIDR) for (const set of podCidrSetters) await set(podCIDR);
+    // Leftover warm-pool networks of an earlier agent go now; new ones come from the node's pod CIDR.
+    // Without it pods make their own networks, as before: not a reason to stop the agent.
+    await wasmRuntime
+      ?.startPool()
+      .catch((error) => this.log(`wasm: netns pool not started: ${(error as Error).message}`));
     // Node IPAM usually answers just after registration: the Node watch brings the CIDR (new pods use it)
     // and keeps routes to the other nodes' pod CIDRs (host-gw).
     const routes = new NodeRoutes(

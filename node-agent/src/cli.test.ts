@@ -130,3 +130,15 @@ describe("--metrics-bind-address", () => {
     expect(() => parseCli([...base, "--metrics-bind-address", "10255"], env)).toThrow(/HOST:PORT/);
   });
 });
+
+describe("--wasm-netns-pool", () => {
+  const env = { [TOKEN_ENV]: "abcdef.0123456789abcdef" };
+  const base = ["--server", "https://cp.example"];
+  it("leaves the default to the runtime, takes 0 (off) or a small count, and refuses anything else", () => {
+    expect(parseCli(base, env).wasmNetnsPool).toBeUndefined();
+    expect(parseCli([...base, "--wasm-netns-pool", "0"], env).wasmNetnsPool).toBe(0);
+    expect(parseCli([...base, "--wasm-netns-pool", "8"], env).wasmNetnsPool).toBe(8);
+    for (const bad of ["-1", "many", "1.5", "100"])
+      expect(() => parseCli([...base, `--wasm-netns-pool=${bad}`], env)).toThrow(/--wasm-netns-pool must be/);
+  });
+});

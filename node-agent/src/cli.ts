@@ -32,7 +32,8 @@ const USAGE = `usage: node-agent --server URL (--token-file F | EDGEPLANE_TOKEN=
                   [--cluster-cidr CIDR] [--service-cidr CIDR] [--cluster-dns IP,...] [--cluster-domain DOMAIN]
                   [--api-proxy-cert PEM --api-proxy-key PEM]  with --service-proxy: the API for pods at 10.96.0.1:443
                   [--metrics-bind-address HOST:PORT]  Prometheus /metrics (default 127.0.0.1:10255, "" = off)
-                  [--metrics-interval SECONDS]  resource metrics push period (default 15, 0 = off)`;
+                  [--metrics-interval SECONDS]  resource metrics push period (default 15, 0 = off)
+                  [--wasm-netns-pool N]  at most N prepared WASM pod networks kept warm (default 4, 0 = off)`;
 
 /** Parse argv (and the token variable of `env`) into AgentOptions plus warnings (throws with a usage message on bad input). */
 export function parseCli(argv: string[], env: Record<string, string | undefined> = {}) {
@@ -58,6 +59,7 @@ export function parseCli(argv: string[], env: Record<string, string | undefined>
       "pod-manifest-path": { type: "string" },
       "service-proxy": { type: "boolean" },
       "no-network-policy": { type: "boolean" },
+      "wasm-netns-pool": { type: "string" },
       "cluster-cidr": { type: "string" },
       "service-cidr": { type: "string" },
       "cluster-dns": { type: "string" },
@@ -96,6 +98,9 @@ export function parseCli(argv: string[], env: Record<string, string | undefined>
   const metricsInterval = Number(values["metrics-interval"] ?? 15);
   if (!Number.isFinite(metricsInterval) || metricsInterval < 0)
     throw new Error(`--metrics-interval must be a number of seconds (0 = off)\n${USAGE}`);
+  const pool = values["wasm-netns-pool"];
+  if (pool !== undefined && !/^\d{1,2}$/.test(pool))
+    throw new Error(`--wasm-netns-pool must be a whole number up to 99 (0 = off)\n${USAGE}`);
   const name = (values.name ?? os.hostname()).toLowerCase();
   const dataDir = values["data-dir"] ?? `/var/lib/edgeplane/${name}`;
   return {
@@ -123,6 +128,7 @@ export function parseCli(argv: string[], env: Record<string, string | undefined>
       ? { clusterCidr: values["cluster-cidr"], serviceCidr: values["service-cidr"] }
       : undefined,
     networkPolicy: !values["no-network-policy"],
+    wasmNetnsPool: pool === undefined ? undefined : Number(pool),
     apiProxy:
       values["api-proxy-cert"] && values["api-proxy-key"]
         ? { certFile: values["api-proxy-cert"], keyFile: values["api-proxy-key"] }

@@ -63,18 +63,37 @@ export async function whileFrozen<T>(pid: number, work: () => Promise<T>): Promi
  */
 export async function removeWasmSandboxes(nodeDataDir: string): Promise<number> {
   const dir = join(nodeDataDir, "wasm", "sandboxes");
-  if (!existsSync(dir)) return 0;
   let removed = 0;
-  for (const id of await readdir(dir)) {
-    const record = await readFile(join(dir, id, "sandbox.json"), "utf8")
-      .then((text) => JSON.parse(text) as { id: string; netns?: string; network?: CniNetwork })
-      .catch(() => undefined);
-    if (record?.netns && record.network) {
-      await cniDel(record.network, { containerId: record.id, netns: record.netns }).catch(() => {});
-      await deleteNetns(record.netns).catch(() => {});
+  if (existsSync(dir)) {
+    for (const id of await readdir(dir)) {
+      const record = await readFile(join(dir, id, "sandbox.json"), "utf8")
+        .then(
+          (text) => JSON.parse(text) as { id: string; netns?: string; network?: CniNetwork; cniId?: string },
+        )
+        .catch(() => undefined);
+      if (record?.netns && record.network) {
+        // A network from the agent's warm pool keeps the CNI id its lease was taken under.
+        const containerId = record.cniId ?? record.id;
+        await cniDel(record.network, { containerId, netns: record.netns }).catch(() => {});
+        await deleteNetns(record.netns).catch(() => {});
+      }
+      await rm(join(dir, id), { recursive: true, force: true });
+      removed++;
     }
-    await rm(join(dir, id), { recursive: true, force: true });
-    removed++;
+  }
+  // Warm-pool networks an agent stopped hard could not tear down itself.
+  const pool = join(nodeDataDir, "wasm", "netns-pool");
+  if (existsSync(pool)) {
+    for (const name of await readdir(pool)) {
+      const entry = await readFile(join(pool, name), "utf8")
+        .then((text) => JSON.parse(text) as { netns: string; cniId: string; network: CniNetwork })
+        .catch(() => undefined);
+      if (entry?.netns && entry.network) {
+        await cniDel(entry.network, { containerId: entry.cniId, netns: entry.netns }).catch(() => {});
+        await deleteNetns(entry.netns).catch(() => {});
+      }
+      await rm(join(pool, name), { force: true });
+    }
   }
   return removed;
 }

@@ -9,11 +9,11 @@
  * manager) or SIGINT the whole process group (Ctrl-C).
  */
 import { execFile, execFileSync } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { privateNetwork } from "../../node-agent/src/testing/agent-process.ts";
+import { privateNetwork, wasmPodNetns, wasmPoolNetns } from "../../node-agent/src/testing/agent-process.ts";
 import { containerRuntimeProblem } from "../../scripts/local/host.ts";
 import { type Launched, launchNpmStart, repoPath } from "../../scripts/local/launch.ts";
 import { type ProcessInfo, processesMentioning, survivors } from "../../scripts/local/process-tree.ts";
@@ -72,10 +72,16 @@ function cniNetns(): string[] {
   return allNetns().filter((n) => n.startsWith("cni-"));
 }
 
-/** The WASM pods' namespaces of this cluster: edgeplane-<uid> of its pods. */
+/** The WASM pods' namespaces of this cluster (named by their sandbox records) and its nodes' warm pools'. */
 async function wasmNetns(): Promise<string[]> {
   const uids = (await kubectlOk(["get", "pods", "-A", "-o", "jsonpath={.items[*].metadata.uid}"])).split(" ");
-  return allNetns().filter((n) => uids.some((uid) => uid && n === `edgeplane-${uid}`));
+  const nodes = await readdir(join(stateDir, "nodes")).catch(() => [] as string[]);
+  const paths = nodes.flatMap((node) => {
+    const data = join(stateDir, "nodes", node);
+    return [...uids.map((uid) => (uid ? wasmPodNetns(data, uid) : undefined)), ...wasmPoolNetns(data)];
+  });
+  const names = paths.filter((p): p is string => p !== undefined).map((p) => p.slice("/run/netns/".length));
+  return allNetns().filter((n) => names.includes(n));
 }
 
 let registry = "";

@@ -18,6 +18,8 @@ import {
   sample,
   spawnAgent,
   until,
+  wasmPodNetns,
+  wasmPoolNetns,
 } from "../../node-agent/src/testing/agent-process.ts";
 import { startTestRegistry, type TestRegistry } from "../../node-agent/src/testing/oci-registry.ts";
 import { ensurePki, type LocalPki } from "../../scripts/local/pki.ts";
@@ -79,14 +81,11 @@ ${extra}  containers:
 ${container}`;
 }
 
-/** Runs a short Node script inside a pod's network namespace (the netns the agent created for it). */
+/** Runs a short Node script inside a pod's network namespace (the netns its sandbox record names). */
 async function inPodNetns(uid: string, script: string): Promise<string> {
-  const { stdout } = await execFileP("nsenter", [
-    `--net=/run/netns/edgeplane-${uid}`,
-    process.execPath,
-    "-e",
-    script,
-  ]);
+  const netns = wasmPodNetns(join(dir, "agent"), uid);
+  if (!netns) throw new Error(`pod ${uid} has no network namespace`);
+  const { stdout } = await execFileP("nsenter", [`--net=${netns}`, process.execPath, "-e", script]);
   return stdout.trim();
 }
 
@@ -269,10 +268,16 @@ spec:
 
     // The agent dies hard and comes back: the sandboxed pods were never tied to it, and are adopted as they are.
     const before = JSON.stringify((await getPod("web-1"))?.status?.containerStatuses);
+    const netnsB = wasmPodNetns(join(dir, "agent"), b.metadata.uid ?? "");
+    expect(netnsB && existsSync(netnsB)).toBe(true);
     await agent.stop("SIGKILL");
+    // Prepared networks the dead agent held: the next agent tears them down before it serves pods.
+    const pooled = wasmPoolNetns(join(dir, "agent"));
+    expect(pooled.length).toBeGreaterThan(0);
     expect((await fetch(`http://${ipA}:8080/while-away`)).status).toBe(200);
     agent = startAgent();
     await agent.waitFor(/tunnel connected/);
+    expect(pooled.filter((ns) => existsSync(ns))).toEqual([]);
     const adopted = await podWhere("web-1", ready, "Ready after adoption");
     expect(adopted.status?.podIP).toBe(ipA);
     const statuses = adopted.status?.containerStatuses as unknown as {
@@ -285,11 +290,7 @@ spec:
     // Deleting a pod (now through the new agent) runs CNI DEL: its netns goes, its IP lease is released.
     const del = await cp.kubectl(["delete", "pod", "web-2", "--wait=true", "--timeout=60s"]);
     expect(del.code, del.stderr).toBe(0);
-    await until(
-      async () => !existsSync(`/run/netns/edgeplane-${b.metadata.uid}`) || undefined,
-      30_000,
-      "netns gone",
-    );
+    await until(async () => !existsSync(netnsB ?? "") || undefined, 30_000, "netns gone");
     const leases = join(dir, "agent", "cri", "cni-ipam", "edgeplane");
     await until(async () => !existsSync(join(leases, ipB)) || undefined, 30_000, "lease released");
     expect(existsSync(join(leases, ipA))).toBe(true);

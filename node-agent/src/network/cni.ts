@@ -142,6 +142,8 @@ export interface CniAttachment {
   netns: string;
   ifName?: string;
   binDir?: string;
+  /** Run the plugin niced (the WASM runtime's warm pool prepares networks ahead of need). */
+  lowPriority?: boolean;
 }
 
 async function runPlugin(
@@ -152,7 +154,9 @@ async function runPlugin(
 ): Promise<Record<string, unknown>> {
   const binDir = attachment.binDir ?? CNI_BIN_DIR;
   // Through the launcher shell, not a spawn of the agent's own (which stalls its event loop per pod).
-  const { code, stdout } = await launcher.run([join(binDir, type)], {
+  const plugin = join(binDir, type);
+  const argv = attachment.lowPriority ? ["nice", "-n", "19", plugin] : [plugin];
+  const { code, stdout } = await launcher.run(argv, {
     env: {
       CNI_COMMAND: command,
       CNI_CONTAINERID: attachment.containerId,

@@ -169,6 +169,40 @@ export async function removeWasmPods(dataDir: string, nodeName: string): Promise
   const runtime = new WasmRuntime({ dataDir, nodeName, hostIP: "127.0.0.1" });
   for (const sandbox of await runtime.listSandboxes()) await runtime.removeSandbox(sandbox.id);
   for (const container of await runtime.listContainers()) await runtime.removeContainer(container.id);
+  // Warm-pool networks an agent killed with SIGKILL could not tear down.
+  await runtime.close();
+}
+
+/** The network namespace path of a WASM pod's sandbox (its own, or one from the agent's warm pool). */
+export function wasmPodNetns(dataDir: string, podUid: string): string | undefined {
+  try {
+    const record = JSON.parse(
+      readFileSync(join(dataDir, "wasm", "sandboxes", `wasm-${podUid}`, "sandbox.json"), "utf8"),
+    ) as { netns?: string };
+    return record.netns;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The namespaces of the agent's prepared, unused networks (its warm pool's entry files). */
+export function wasmPoolNetns(dataDir: string): string[] {
+  const dir = join(dataDir, "wasm", "netns-pool");
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names
+    .filter((n) => n.endsWith(".json"))
+    .flatMap((n) => {
+      try {
+        return [(JSON.parse(readFileSync(join(dir, n), "utf8")) as { netns: string }).netns];
+      } catch {
+        return [];
+      }
+    });
 }
 
 /** Poll `check` until it returns a value, at most `timeoutMs`: waits on the condition, not on time. */

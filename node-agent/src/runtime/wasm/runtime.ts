@@ -39,7 +39,8 @@ import {
 } from "../types.ts";
 import { Cgroups } from "./cgroup.ts";
 import { launcher } from "./launcher.ts";
-import { createNetns, deleteNetns } from "./netns.ts";
+import { createNetns, deleteNetns, NETNS_DIR } from "./netns.ts";
+import { NetnsPool, type PoolEntry } from "./netpool.ts";
 import { ImageStore } from "./oci.ts";
 import {
   bwrapArgs,
@@ -124,6 +125,8 @@ interface SandboxRecord {
   netns?: string;
   /** The network the IP came from: CNI DEL must see the same config, even from another agent instance. */
   network?: PodNetwork;
+  /** CNI_CONTAINERID of the ADD when not the sandbox id (a warm pool's network, netpool.ts). */
+  cniId?: string;
   /** Epoch ms at which runSandbox began and had the sandbox (netns + IP) ready (bench/pod-startup). */
   timing?: { begin: number; netns?: number; ready: number };
 }
@@ -156,6 +159,9 @@ export interface WasmRuntimeOptions {
   logMaxBytes?: number;
   /** Tests only: false runs preview1 modules without the engine's path guard, to test the OS sandbox alone. */
   engineGuard?: boolean;
+  /** Warm pool of prepared pod networks (netpool.ts), started by startPool(); false = none. */
+  netnsPool?: { max?: number; idle?: number } | false;
+  log?: (message: string) => void;
 }
 
 /** Runs WASI preview1 modules and preview2 components, one process per container. */
@@ -170,6 +176,7 @@ export class WasmRuntime implements Runtime {
   private readonly network: PodNetwork;
   private readonly seccompPath: string;
   private runtimeFiles?: RuntimeFiles;
+  private readonly pool?: NetnsPool<PodNetwork>;
   /** Checked once, on the first pod: are bwrap, setpriv and nsenter installed? */
   private sandboxReady?: boolean;
 
@@ -186,6 +193,17 @@ export class WasmRuntime implements Runtime {
       bridge: options.network?.bridge ?? DEFAULT_BRIDGE,
       ipamDataDir: options.network?.ipamDataDir ?? join(options.dataDir, "cri", "cni-ipam"),
     };
+    if (options.netnsPool !== false)
+      this.pool = new NetnsPool<PodNetwork>({
+        dir: join(root, "netns-pool"),
+        netnsDir: NETNS_DIR,
+        ops: poolOps,
+        network: () => ({ ...this.network }),
+        inUse: () => this.netnsInUse(),
+        max: options.netnsPool?.max,
+        idle: options.netnsPool?.idle,
+        log: options.log,
+      });
     this.seccompPath = join(root, "seccomp.bpf");
     writeFileSync(this.seccompPath, seccompFilter());
     if (options.cgroups !== false) {
@@ -197,6 +215,28 @@ export class WasmRuntime implements Runtime {
   /** New pods draw IPs from this CIDR (the Node's spec.podCIDR once allocated); running pods keep theirs. */
   setPodCidr(cidr: string): void {
     this.network.podCidr = cidr;
+  }
+
+  /**
+   * Tear down pool entries an earlier agent left, then keep prepared networks for new pods. Called once the
+   * node's pod CIDR is known, so the first entries are not drawn from a default about to be replaced.
+   */
+  async startPool(): Promise<void> {
+    await this.pool?.start();
+  }
+
+  /** Resolves once the warm pool is not preparing a network (tests wait on this, not on time). */
+  async poolSettled(): Promise<void> {
+    await this.pool?.settled();
+  }
+
+  private async netnsInUse(): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (const id of readdirSync(this.sandboxDir)) {
+      const netns = readJson<SandboxRecord>(join(this.sandboxDir, id, "sandbox.json"))?.netns;
+      if (netns) out.add(netns);
+    }
+    return out;
   }
 
   private get cacheDir(): string {
@@ -260,6 +300,25 @@ export class WasmRuntime implements Runtime {
       state: "ready",
     };
     await mkdir(join(this.sandboxDir, id), { recursive: true });
+    const pooled = config.hostNetwork ? undefined : this.pool?.take();
+    if (pooled) return this.runPooledSandbox(record, path, pooled);
+    // The pool was empty: it refills only once this pod's own network is ready (netpool.ts hold()).
+    const release = config.hostNetwork ? undefined : this.pool?.hold();
+    try {
+      return await this.runOwnSandbox(config, record, path, begin);
+    } finally {
+      release?.();
+    }
+  }
+
+  /** runSandbox with a network namespace and CNI ADD of the pod's own (or the host's for hostNetwork). */
+  private async runOwnSandbox(
+    config: SandboxConfig,
+    record: SandboxRecord,
+    path: string,
+    begin: number,
+  ): Promise<SandboxStatus> {
+    const id = record.id;
     let netnsAt: number | undefined;
     if (!config.hostNetwork) {
       // A named netns (a bind mount under /run/netns) outlives every process in it and the agent:
@@ -284,6 +343,25 @@ export class WasmRuntime implements Runtime {
     return { id, state: "ready", ip: record.ip ?? this.options.hostIP };
   }
 
+  /** runSandbox with a warm pool's prepared network: the record names it, then the pool forgets it. */
+  private async runPooledSandbox(
+    record: SandboxRecord,
+    path: string,
+    entry: PoolEntry<PodNetwork>,
+  ): Promise<SandboxStatus> {
+    const begin = Date.now();
+    Object.assign(record, { ip: entry.ip, netns: entry.netns, network: entry.network, cniId: entry.cniId });
+    record.timing = { begin, netns: begin, ready: Date.now() };
+    try {
+      await writeJsonAsync(path, record);
+    } catch (error) {
+      await this.pool?.giveBack(entry);
+      throw error;
+    }
+    await this.pool?.forget(entry);
+    return { id: record.id, state: "ready", ip: record.ip ?? this.options.hostIP };
+  }
+
   async sandboxStatus(sandboxId: string): Promise<SandboxStatus | undefined> {
     const record = readJson<SandboxRecord>(join(this.sandboxDir, sandboxId, "sandbox.json"));
     return record && { id: record.id, state: record.state, ip: record.ip ?? this.options.hostIP };
@@ -298,7 +376,7 @@ export class WasmRuntime implements Runtime {
     if (!record) return;
     if (record.netns && record.network) {
       // CNI DEL releases the IP lease and the veth; then the namespace itself goes.
-      await cniDel(record.network, { containerId: record.id, netns: record.netns });
+      await cniDel(record.network, { containerId: record.cniId ?? record.id, netns: record.netns });
       await deleteNetns(record.netns);
     }
     writeJson(path, { ...record, state: "notready", netns: undefined });
@@ -552,9 +630,10 @@ export class WasmRuntime implements Runtime {
     return out;
   }
 
-  /** Pods keep running when the agent stops; only our handles are dropped. */
+  /** Pods keep running when the agent stops; unused warm-pool networks are torn down. */
   async close(): Promise<void> {
-    // The shims were never the agent's children (launcher.ts): nothing to drop.
+    // The shims were never the agent's children (launcher.ts): nothing else to drop.
+    await this.pool?.close();
   }
 
   private signalRunner(dir: string, signal: NodeJS.Signals): void {
@@ -587,6 +666,21 @@ export class WasmRuntime implements Runtime {
     return err ? err.slice(-1024) : undefined;
   }
 }
+
+/** Prepares and tears down a warm pool's networks: a named netns with lo up, CNI ADD/DEL, niced. */
+const poolOps = {
+  async prepare(entry: PoolEntry<PodNetwork>): Promise<string> {
+    const { path } = await createNetns(entry.netns.slice(NETNS_DIR.length + 1), { lowPriority: true });
+    return cniAdd(entry.network, { containerId: entry.cniId, netns: path, lowPriority: true });
+  },
+  async release(entry: PoolEntry<PodNetwork>): Promise<void> {
+    try {
+      await cniDel(entry.network, { containerId: entry.cniId, netns: entry.netns });
+    } finally {
+      await deleteNetns(entry.netns);
+    }
+  },
+};
 
 /** The first process under `pid` (breadth first) that is the node runner: the bwrap'd runner.mjs. */
 function runnerPid(pid: number): number | undefined {
