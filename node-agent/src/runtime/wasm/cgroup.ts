@@ -100,6 +100,23 @@ export class Cgroups {
     }
   }
 
+  /**
+   * The processes in a container's memory cgroup. Before its first start
+   * there are none, unless an agent died after the shim joined the cgroup
+   * (its first act) and before the shim's pid was recorded: an orphan.
+   */
+  processes(id: string): number[] {
+    try {
+      const text = readFileSync(join(this.root, "memory", this.options.parent, id, "cgroup.procs"), "utf8");
+      return text
+        .split("\n")
+        .filter((line) => /^\d+$/.test(line))
+        .map(Number);
+    } catch {
+      return [];
+    }
+  }
+
   /** Remove a container's (now empty) cgroups. */
   remove(id: string): void {
     for (const controller of ["memory", "cpu", "pids"]) {

@@ -470,6 +470,14 @@ export class WasmRuntime implements Runtime {
     const record = readJson<ContainerRecord>(join(dir, "state.json"));
     if (!record) throw new Error(`container ${containerId} not found`);
     if (record.shimPid) return;
+    // A shim started by an agent that died before recording it would run beside the new one.
+    for (const pid of this.cgroups?.processes(containerId) ?? []) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
     const limits = readJson<{ memoryBytes?: number; cpuMillis?: number }>(join(dir, "limits.json")) ?? {};
     const overhead = this.options.runnerOverheadBytes ?? 96 * 1024 * 1024;
     const groups = await this.cgroups?.create(containerId, {
