@@ -144,4 +144,32 @@ describe("a resource on 4 store sub-shards through the API", () => {
     expect(await w.next()).toMatchObject({ type: "ERROR", object: { code: 410 } });
     await w.close();
   });
+
+  it("answers a crafted resourceVersion with 400 BadRequest on list, watch, get and update, and changes nothing", async () => {
+    const server = await seeded();
+    const before = await server.store.listAt("/registry/core/configmaps/");
+    for (const rv of ["1.2.x", "1.2.3.4@9", "-1", "1..2", "1@", `${"9".repeat(16)}`, "1.2.3.4@1@2"]) {
+      const q = encodeURIComponent(rv);
+      for (const path of [
+        `${CM}?resourceVersion=${q}`,
+        `${CM}?watch=true&resourceVersion=${q}`,
+        `${CM}/c01?resourceVersion=${q}`,
+      ]) {
+        const got = await server.call("GET", path);
+        expect(got.status, `${path}`).toBe(400);
+        expect(got.body).toMatchObject({ kind: "Status", reason: "BadRequest", code: 400 });
+      }
+      const put = await server.call("PUT", `${CM}/c01`, {
+        metadata: { name: "c01", resourceVersion: rv },
+        data: { v: "crafted" },
+      });
+      // A precondition that matches no stored version: refused (409 Conflict here), never written.
+      expect(put.status, rv).toBe(409);
+      expect(put.body).toMatchObject({ kind: "Status", reason: "Conflict" });
+    }
+    const after = await server.store.listAt("/registry/core/configmaps/");
+    expect(after.kvs.map((kv) => [kv.key, kv.modRevision])).toEqual(
+      before.kvs.map((kv) => [kv.key, kv.modRevision]),
+    );
+  });
 });

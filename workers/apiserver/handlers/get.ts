@@ -1,10 +1,13 @@
 /** GET of one object (or its Scale), as JSON or as a Table when asked. */
+import { parseResourceVersion } from "../registry/keys.ts";
 import { getScale } from "../registry/scale.ts";
 import { includeObjectFrom, toTable, wantsTable } from "../registry/table.ts";
 import { json, type ObjectCall, readRequest } from "./call.ts";
 
 /** GET /…/NAME and /…/NAME/status. */
 export async function get(call: ObjectCall): Promise<Response> {
+  // Served from the current revision (docs/apiserver.md), but a malformed one is still a 400, as kube answers.
+  parseResourceVersion(call.url.searchParams.get("resourceVersion"));
   const own = call.info.rest?.get;
   const object = own
     ? await own({ ...readRequest(call), name: call.name })

@@ -208,6 +208,8 @@ export function watchResponse(
   req: WatchRequest,
   hooks: WatchHooks = {},
 ): Response {
+  // A malformed resourceVersion is the request's fault: a 400 Status before any stream, as kube answers.
+  parseResourceVersion(req.resourceVersion);
   const abort = new AbortController();
   let cancelTimer: (() => void) | undefined;
   if (req.timeoutSeconds && req.timeoutSeconds > 0)
