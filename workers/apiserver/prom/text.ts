@@ -15,8 +15,18 @@ const KUBE_LATENCY_BUCKETS = [
 
 const escapeValue = (v: string) => v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
 const escapeHelp = (v: string) => v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n");
-const seriesKey = (labels: Labels) =>
-  JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : 1)));
+/**
+ * One string per label set, whatever order its names were written in. Runs on every request (a
+ * counter, a gauge and two histograms each), so it avoids JSON and per-entry arrays. Each value is
+ * prefixed by its length, so no value (whatever it holds) can run into the next pair.
+ */
+function seriesKey(labels: Labels): string {
+  const names = Object.keys(labels);
+  if (names.length > 1) names.sort();
+  let key = "";
+  for (const name of names) key += `${name}\u0000${labels[name].length}\u0000${labels[name]}`;
+  return key;
+}
 
 function labelText(labels: Labels, extra?: [string, string]): string {
   const pairs = Object.entries(labels).map(([k, v]) => `${k}="${escapeValue(v)}"`);
@@ -106,13 +116,16 @@ export class Histogram implements Metric {
   ) {}
   observe(labels: Labels, value: number): void {
     const key = seriesKey(labels);
-    const entry = this.series.get(key) ?? { labels, counts: this.buckets.map(() => 0), sum: 0, count: 0 };
-    this.buckets.forEach((le, i) => {
-      if (value <= le) entry.counts[i]++;
-    });
+    let entry = this.series.get(key);
+    if (!entry) {
+      entry = { labels, counts: this.buckets.map(() => 0), sum: 0, count: 0 };
+      this.series.set(key, entry);
+    }
+    // Only the first bucket that holds the value is counted here; render() adds them up (cumulative).
+    const i = this.buckets.findIndex((le) => value <= le);
+    if (i >= 0) entry.counts[i]++;
     entry.sum += value;
     entry.count++;
-    this.series.set(key, entry);
   }
   /** How many observations one series has. */
   count(labels: Labels): number {
@@ -121,8 +134,10 @@ export class Histogram implements Metric {
   render(): string {
     const lines = [`# HELP ${this.name} ${escapeHelp(this.help)}`, `# TYPE ${this.name} histogram`];
     for (const { labels, counts, sum, count } of this.series.values()) {
+      let cumulative = 0;
       this.buckets.forEach((le, i) => {
-        lines.push(`${this.name}_bucket${labelText(labels, ["le", num(le)])} ${counts[i]}`);
+        cumulative += counts[i];
+        lines.push(`${this.name}_bucket${labelText(labels, ["le", num(le)])} ${cumulative}`);
       });
       lines.push(`${this.name}_bucket${labelText(labels, ["le", "+Inf"])} ${count}`);
       lines.push(`${this.name}_sum${labelText(labels)} ${num(sum)}`);
