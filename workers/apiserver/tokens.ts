@@ -217,13 +217,27 @@ export function createAuthenticator(options: AuthenticatorOptions) {
   };
 }
 
-/** Compare two secrets without leaking where they differ (hash both, then compare digests). */
-export async function constantTimeEqual(a: string, b: string): Promise<boolean> {
-  const enc = new TextEncoder();
-  const [da, db] = await Promise.all([
-    crypto.subtle.digest("SHA-256", enc.encode(a)),
-    crypto.subtle.digest("SHA-256", enc.encode(b)),
-  ]);
+const sha256 = (text: string) => crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+
+/**
+ * Digests of the known secrets (the admin token, bootstrap tokens' secrets), kept per isolate: every
+ * request with a bearer token compares against one, and that side does not change between requests.
+ * Bounded: cleared when full, so rotated secrets do not pile up.
+ */
+const knownDigests = new Map<string, ArrayBuffer>();
+async function knownDigest(secret: string): Promise<ArrayBuffer> {
+  // The value, not the promise, is kept: a workerd request must not wait on a promise another request made.
+  const cached = knownDigests.get(secret);
+  if (cached) return cached;
+  const digest = await sha256(secret);
+  if (knownDigests.size >= 256) knownDigests.clear();
+  knownDigests.set(secret, digest);
+  return digest;
+}
+
+/** Compare a presented secret with a known one without leaking where they differ (hash both, compare digests). */
+export async function constantTimeEqual(presented: string, secret: string): Promise<boolean> {
+  const [da, db] = await Promise.all([sha256(presented), knownDigest(secret)]);
   const x = new Uint8Array(da);
   const y = new Uint8Array(db);
   let diff = 0;
