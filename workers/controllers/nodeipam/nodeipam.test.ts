@@ -44,6 +44,17 @@ describe("node IPAM controller", () => {
     expect(client.writes).toHaveLength(writes);
   });
 
+  it("gives 200 nodes arriving together 200 distinct blocks in one pass (the per-list memo never hands out a taken block)", async () => {
+    const names = Array.from({ length: 200 }, (_, i) => `n${i}`);
+    const client = new FakeClient([
+      { ref: R.nodes, objects: [node("held", "10.244.7.0/24"), ...names.map((n) => node(n))] },
+    ]);
+    await pass(client);
+    const given = Object.values(cidrs(client));
+    expect(given.every((c) => typeof c === "string")).toBe(true);
+    expect(new Set(given).size).toBe(201);
+  });
+
   it("rebuilds its map from the nodes after a restart and reuses a deleted node's block", async () => {
     // A fresh controller (no memory) over nodes that already hold blocks 0 and 2: the gap is used first.
     const client = new FakeClient([
