@@ -11,7 +11,6 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type CriTestEnv,
-  criUnavailableReason,
   IMAGES_DIR,
   runTestPod,
   startBasicAuthProxy,
@@ -22,10 +21,7 @@ import {
 import { buildTar, stackLayer } from "../../node-agent/src/runtime/cri/testing-oci.ts";
 import { PullError } from "../../node-agent/src/runtime/types.ts";
 
-const unavailable = criUnavailableReason();
-if (unavailable) console.warn(`cri-images tests SKIPPED: ${unavailable}`);
-
-describe.skipIf(unavailable)("images on containerd", () => {
+describe("images on containerd", () => {
   let env: CriTestEnv;
   beforeAll(async () => {
     env = await startCriTestEnv();

@@ -18,7 +18,6 @@ import { CriRuntime } from "../../node-agent/src/runtime/cri/index.ts";
 import {
   buildTestImages,
   claimSubnet,
-  criUnavailableReason,
   type LocalRegistry,
   sandboxNetns,
   startLocalRegistry,
@@ -33,9 +32,6 @@ import {
 import { startTestRegistry, type TestRegistry } from "../../node-agent/src/testing/oci-registry.ts";
 import { ensurePki } from "../../scripts/local/pki.ts";
 import { type ControlPlane, startControlPlane } from "./harness.ts";
-
-const unavailable = criUnavailableReason();
-if (unavailable) console.warn(`cri-kubectl tests SKIPPED: ${unavailable}`);
 
 const NODE = `cri-node-${randomBytes(2).toString("hex")}`;
 
@@ -56,7 +52,7 @@ type PodJson = {
   status?: { phase?: string; podIP?: string; containerStatuses?: ContainerStatusJson[] };
 };
 
-describe.skipIf(unavailable)("container pods through kubectl, the agent and containerd", () => {
+describe("container pods through kubectl, the agent and containerd", () => {
   let cp: ControlPlane;
   let registry: LocalRegistry;
   let wasmRegistry: TestRegistry;

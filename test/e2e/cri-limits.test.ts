@@ -13,7 +13,6 @@ import { existingCgroupDirs } from "../../node-agent/src/runtime/cri/cgroups.ts"
 import { ContainerConfigError, CriRuntime } from "../../node-agent/src/runtime/cri/index.ts";
 import {
   type CriTestEnv,
-  criUnavailableReason,
   runTestPod,
   startCriTestEnv,
   testContainer,
@@ -21,9 +20,6 @@ import {
   waitExited,
   waitFor,
 } from "../../node-agent/src/runtime/cri/testing.ts";
-
-const unavailable = criUnavailableReason();
-if (unavailable) console.warn(`cri-limits tests SKIPPED: ${unavailable}`);
 
 const MiB = 1024 * 1024;
 
@@ -40,7 +36,7 @@ async function capEff(env: CriTestEnv, id: string): Promise<bigint> {
   return BigInt(`0x${m[1]}`);
 }
 
-describe.skipIf(unavailable)("resources and security on containerd + runc", () => {
+describe("resources and security on containerd + runc", () => {
   let env: CriTestEnv;
   beforeAll(async () => {
     env = await startCriTestEnv();

@@ -8,7 +8,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cniConflist, parseCidr } from "../../node-agent/src/network/cni.ts";
 import {
   type CriTestEnv,
-  criUnavailableReason,
   freePort,
   runTestPod,
   startCriTestEnv,
@@ -16,9 +15,6 @@ import {
   testSandbox,
   waitFor,
 } from "../../node-agent/src/runtime/cri/testing.ts";
-
-const unavailable = criUnavailableReason();
-if (unavailable) console.warn(`cri-network tests SKIPPED: ${unavailable}`);
 
 describe("CNI config", () => {
   it("uses bridge + host-local on the pod CIDR with the first address as gateway, plus portmap", () => {
@@ -42,7 +38,7 @@ describe("CNI config", () => {
   });
 });
 
-describe.skipIf(unavailable)("pod networking on containerd + CNI", () => {
+describe("pod networking on containerd + CNI", () => {
   let env: CriTestEnv;
   beforeAll(async () => {
     env = await startCriTestEnv();

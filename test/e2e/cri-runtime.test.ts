@@ -10,7 +10,6 @@ import { existingCgroupDirs } from "../../node-agent/src/runtime/cri/cgroups.ts"
 import { CriRuntime, ExecTimeoutError } from "../../node-agent/src/runtime/cri/index.ts";
 import {
   type CriTestEnv,
-  criUnavailableReason,
   runTestPod,
   sandboxNetns,
   startCriTestEnv,
@@ -21,10 +20,7 @@ import {
 } from "../../node-agent/src/runtime/cri/testing.ts";
 import { PullError } from "../../node-agent/src/runtime/types.ts";
 
-const unavailable = criUnavailableReason();
-if (unavailable) console.warn(`cri-runtime tests SKIPPED: ${unavailable}`);
-
-describe.skipIf(unavailable)("CriRuntime on containerd + runc", () => {
+describe("CriRuntime on containerd + runc", () => {
   let env: CriTestEnv;
   beforeAll(async () => {
     env = await startCriTestEnv();

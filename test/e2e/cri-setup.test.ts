@@ -14,12 +14,9 @@ import { type CriSetup, setupCri } from "../../node-agent/src/runtime/cri/setup.
 import {
   buildTestImages,
   claimSubnet,
-  criUnavailableReason,
   type LocalRegistry,
   startLocalRegistry,
 } from "../../node-agent/src/runtime/cri/testing.ts";
-
-const unavailable = criUnavailableReason();
 
 /** Pids of containerd processes running with this config file. */
 function containerdPids(config: string): number[] {
@@ -35,9 +32,8 @@ function containerdPids(config: string): number[] {
     })
     .map(Number);
 }
-if (unavailable) console.warn(`cri-setup tests SKIPPED: ${unavailable}`);
 
-describe.skipIf(unavailable)("setupCri (--containerd=managed)", () => {
+describe("setupCri (--containerd=managed)", () => {
   let dir: string;
   let cri: CriSetup | undefined;
   let registry: LocalRegistry | undefined;

@@ -13,7 +13,6 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   buildTestImages,
-  criUnavailableReason,
   type LocalRegistry,
   removeAgentPods,
   startLocalRegistry,
@@ -40,8 +39,6 @@ declare const localStorage: { length: number };
 declare const window: Record<string, unknown>;
 
 // The terminal needs a container pod (WASM pods have no exec): containerd + runc, where the host has them.
-const criProblem = criUnavailableReason();
-if (criProblem) console.warn(`dashboard terminal test SKIPPED: ${criProblem}`);
 
 const NODE = `dash-node-${randomBytes(2).toString("hex")}`;
 const SHOTS = join(ROOT, "test/e2e/artifacts/dashboard");
@@ -100,14 +97,12 @@ describe("the dashboard in headless Chromium", () => {
       startTestRegistry(),
       launchChromium(),
     ]);
-    if (!criProblem) {
-      images = await startLocalRegistry(join(dir, "registry"));
-      busybox = await images.push(join(await buildTestImages(), "oci"), "busybox", "edgeplane/busybox:1");
-      await kubectl(
-        ["apply", "-f", "-"],
-        "apiVersion: node.k8s.io/v1\nkind: RuntimeClass\nmetadata:\n  name: runc\nhandler: runc\n",
-      );
-    }
+    images = await startLocalRegistry(join(dir, "registry"));
+    busybox = await images.push(join(await buildTestImages(), "oci"), "busybox", "edgeplane/busybox:1");
+    await kubectl(
+      ["apply", "-f", "-"],
+      "apiVersion: node.k8s.io/v1\nkind: RuntimeClass\nmetadata:\n  name: runc\nhandler: runc\n",
+    );
     ticker = registry.push("samples/ticker", "v1", [
       { mediaType: "application/wasm", bytes: new Uint8Array(readFileSync(sample("ticker"))) },
     ]).image;
@@ -127,7 +122,10 @@ describe("the dashboard in headless Chromium", () => {
         join(dir, "agent"),
         "--node-ip",
         "127.0.0.1",
-        ...(criProblem ? [] : ["--runtimes", "wasm,cri", "--containerd", "managed"]),
+        "--runtimes",
+        "wasm,cri",
+        "--containerd",
+        "managed",
       ],
       { token: cp.token },
     );
@@ -434,12 +432,10 @@ spec:
     expect(await focused()).toEqual({ text: "Deployments", role: "tab", selected: "true" });
   }, 120_000);
 
-  it.skipIf(criProblem)(
-    "opens a terminal in a container (xterm.js over the v5 channel WebSocket)",
-    async () => {
-      await kubectl(
-        ["apply", "-f", "-"],
-        `apiVersion: v1
+  it("opens a terminal in a container (xterm.js over the v5 channel WebSocket)", async () => {
+    await kubectl(
+      ["apply", "-f", "-"],
+      `apiVersion: v1
 kind: Pod
 metadata:
   name: box
@@ -451,28 +447,26 @@ spec:
     image: ${busybox}
     command: ["sleep", "3600"]
 `,
-      );
-      await kubectl(["wait", "--for=condition=Ready", "pod/box", "--timeout=90s"]);
-      await page.getByRole("link", { name: "Pods", exact: true }).click();
-      await page.getByRole("link", { name: "Terminal in pod box" }).click();
-      await page
-        .getByTestId("terminal-state")
-        .getByText("connected (v5.channel.k8s.io)")
-        .waitFor({ timeout: WAIT });
-      await page.getByTestId("terminal").click();
-      await page.keyboard.type("echo dash-$((6*7)); stty size\n");
-      const screen = page.locator(".xterm-rows");
-      // The shell computed 42, and the TTY has the terminal's size (100 columns, 32 rows).
-      await screen.getByText("dash-42").waitFor({ timeout: WAIT });
-      await screen.getByText("32 100").waitFor({ timeout: WAIT });
-      await shot("11-terminal");
-      await page.keyboard.type("exit\n");
-      await page.getByTestId("terminal-state").getByText("session ended").waitFor({ timeout: WAIT });
-      // xterm.js's <style> elements carried the page's nonce: nothing was refused.
-      expect(cspViolations).toEqual([]);
-    },
-    180_000,
-  );
+    );
+    await kubectl(["wait", "--for=condition=Ready", "pod/box", "--timeout=90s"]);
+    await page.getByRole("link", { name: "Pods", exact: true }).click();
+    await page.getByRole("link", { name: "Terminal in pod box" }).click();
+    await page
+      .getByTestId("terminal-state")
+      .getByText("connected (v5.channel.k8s.io)")
+      .waitFor({ timeout: WAIT });
+    await page.getByTestId("terminal").click();
+    await page.keyboard.type("echo dash-$((6*7)); stty size\n");
+    const screen = page.locator(".xterm-rows");
+    // The shell computed 42, and the TTY has the terminal's size (100 columns, 32 rows).
+    await screen.getByText("dash-42").waitFor({ timeout: WAIT });
+    await screen.getByText("32 100").waitFor({ timeout: WAIT });
+    await shot("11-terminal");
+    await page.keyboard.type("exit\n");
+    await page.getByTestId("terminal-state").getByText("session ended").waitFor({ timeout: WAIT });
+    // xterm.js's <style> elements carried the page's nonce: nothing was refused.
+    expect(cspViolations).toEqual([]);
+  }, 180_000);
 
   it("shows a view-only user what RBAC allows, and the server's refusal for the rest", async () => {
     await kubectl(["create", "serviceaccount", "viewer"]);

@@ -12,7 +12,6 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   buildTestImages,
-  criUnavailableReason,
   type LocalRegistry,
   removeAgentPods,
   startLocalRegistry,
@@ -23,9 +22,6 @@ import { startTestRegistry, type TestRegistry } from "../../node-agent/src/testi
 import { ensurePki } from "../../scripts/local/pki.ts";
 import { parsePrometheusText } from "../../workers/apiserver/prom/parse.ts";
 import { type ControlPlane, startControlPlane } from "./harness.ts";
-
-const unavailable = criUnavailableReason();
-if (unavailable) console.warn(`events tests SKIPPED: ${unavailable}`);
 
 const NODE = `ev-node-${randomBytes(2).toString("hex")}`;
 
@@ -38,7 +34,7 @@ interface EventJson {
   source?: { component?: string; host?: string };
 }
 
-describe.skipIf(unavailable)("the agent's events and metrics through kubectl", () => {
+describe("the agent's events and metrics through kubectl", () => {
   let cp: ControlPlane;
   let registry: LocalRegistry;
   let wasmRegistry: TestRegistry;

@@ -16,7 +16,6 @@ import { deleteBridge } from "../../node-agent/src/network/cni.ts";
 import {
   buildTestImages,
   claimSubnet,
-  criUnavailableReason,
   type LocalRegistry,
   removeAgentPods,
   startLocalRegistry,
@@ -27,9 +26,6 @@ import { startTestRegistry, type TestRegistry } from "../../node-agent/src/testi
 import { ensurePki } from "../../scripts/local/pki.ts";
 import { type ControlPlane, startControlPlane } from "./harness.ts";
 
-const unavailable = criUnavailableReason();
-if (unavailable) console.warn(`exec tests SKIPPED: ${unavailable}`);
-
 const NODE = `exec-node-${randomBytes(2).toString("hex")}`;
 const KUBECTL_DIR = "/usr/lib/google-cloud-sdk/bin";
 
@@ -39,7 +35,7 @@ interface Run {
   stderr: string;
 }
 
-describe.skipIf(unavailable)("kubectl exec, attach and cp through the tunnel", () => {
+describe("kubectl exec, attach and cp through the tunnel", () => {
   let cp: ControlPlane;
   let registry: LocalRegistry;
   let wasmRegistry: TestRegistry;

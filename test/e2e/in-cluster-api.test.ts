@@ -32,7 +32,6 @@ import { CriRuntime } from "../../node-agent/src/runtime/cri/index.ts";
 import {
   buildTestImages,
   claimSubnet,
-  criUnavailableReason,
   type LocalRegistry,
   startLocalRegistry,
   waitFor,
@@ -43,8 +42,6 @@ import { type ControlPlane, startControlPlane } from "./harness.ts";
 
 const run = promisify(execFile);
 const NODE = `api-node-${randomBytes(2).toString("hex")}`;
-const unavailable = criUnavailableReason();
-if (unavailable) console.warn(`in-cluster API tests SKIPPED: ${unavailable}`);
 
 /** The busybox image plus openssl and the shared libraries it loads (ldd), for a client that verifies TLS. */
 async function buildTlsImage(images: string, dir: string): Promise<string> {
@@ -68,7 +65,7 @@ async function buildTlsImage(images: string, dir: string): Promise<string> {
   return layout;
 }
 
-describe.skipIf(unavailable)("the API, DNS and LoadBalancers from pods on a CRI node", () => {
+describe("the API, DNS and LoadBalancers from pods on a CRI node", () => {
   let cp: ControlPlane;
   let registry: LocalRegistry;
   let agent: AgentProcess;

@@ -20,7 +20,6 @@ import { deleteBridge } from "../../node-agent/src/network/cni.ts";
 import {
   buildTestImages,
   claimSubnet,
-  criUnavailableReason,
   type LocalRegistry,
   removeAgentPods,
   startLocalRegistry,
@@ -31,14 +30,11 @@ import { ensurePki, signLeaf } from "../../scripts/local/pki.ts";
 import { ensureComponents } from "../../wasm/build-components.mjs";
 import { type ControlPlane, startControlPlane } from "./harness.ts";
 
-const unavailable = criUnavailableReason();
-if (unavailable) console.warn(`ingress tests SKIPPED: ${unavailable}`);
-
 const NODE = `ing-node-${randomBytes(2).toString("hex")}`;
 const DOMAIN = "ingress.test";
 const run = promisify(execFile);
 
-describe.skipIf(unavailable)("edge Ingress through the node tunnel", () => {
+describe("edge Ingress through the node tunnel", () => {
   let cp: ControlPlane;
   let registry: LocalRegistry;
   let wasmRegistry: TestRegistry;

@@ -23,7 +23,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   buildTestImages,
   claimSubnet,
-  criUnavailableReason,
   startLocalRegistry,
 } from "../../node-agent/src/runtime/cri/testing.ts";
 import { privateNetwork, sample, until } from "../../node-agent/src/testing/agent-process.ts";
@@ -355,20 +354,19 @@ describe("join a host in one command", () => {
 
   it("--uninstall takes the agent and its running pods off a host; node remove then needs --force", async () => {
     const host = join(dir, "host-gone");
-    // Containers too where this machine can run them: the agent's private containerd pulls busybox.
-    const withCri = criUnavailableReason() === undefined;
-    if (!withCri) console.warn(`join: the container pod is SKIPPED here: ${criUnavailableReason()}`);
-    const images = withCri ? await startLocalRegistry(join(dir, "cri-registry")) : undefined;
-    const busybox = images
-      ? await images.push(join(await buildTestImages(), "oci"), "busybox", "edgeplane/busybox:1")
-      : "";
-    const ports = [Number(new URL(cp.url).port), Number(registry.host.split(":")[1])];
-    if (images) ports.push(Number(images.host.split(":")[1]));
+    // Containers too: the agent's private containerd pulls busybox.
+    const images = await startLocalRegistry(join(dir, "cri-registry"));
+    const busybox = await images.push(join(await buildTestImages(), "oci"), "busybox", "edgeplane/busybox:1");
+    const ports = [
+      Number(new URL(cp.url).port),
+      Number(registry.host.split(":")[1]),
+      Number(images.host.split(":")[1]),
+    ];
     const net = await hostNetwork(ports);
     const created = await edgeplane(["token", "create", "--node", "gone-1", "--print-join-command"]);
     expect(created.code, created.stderr).toBe(0);
     const pasted = join(dir, "pasted-gone.sh");
-    await writeFile(pasted, `${created.stdout} ${hostFlags(host, net.ip, withCri ? "wasm,cri" : "wasm")}\n`);
+    await writeFile(pasted, `${created.stdout} ${hostFlags(host, net.ip, "wasm,cri")}\n`);
     const run = runPasted(pasted, net.ns);
     const marker = `${7000 + Math.floor(Math.random() * 999)}`;
     try {
@@ -390,9 +388,7 @@ spec:
   containers:
   - name: main
     image: ${image}
-${
-  withCri
-    ? `---
+---
 apiVersion: node.k8s.io/v1
 kind: RuntimeClass
 metadata:
@@ -411,12 +407,10 @@ spec:
   - name: main
     image: ${busybox}
     command: ["sh", "-c", "echo started; exec sleep ${marker}"]
-`
-    : ""
-}`,
+`,
       });
       expect(applied.code, applied.stderr).toBe(0);
-      const pods = withCri ? ["stranded", "stranded-box"] : ["stranded"];
+      const pods = ["stranded", "stranded-box"];
       await until(
         async () => {
           for (const name of pods) {
@@ -430,14 +424,12 @@ spec:
         120_000,
         "the pods Running",
       );
-      if (withCri) {
-        await until(
-          async () => (await cp.kubectl(["logs", "stranded-box"])).stdout.includes("started"),
-          60_000,
-          "the container's output",
-        );
-        expect(processesMentioning(`sleep\0${marker}`).length).toBe(1);
-      }
+      await until(
+        async () => (await cp.kubectl(["logs", "stranded-box"])).stdout.includes("started"),
+        60_000,
+        "the container's output",
+      );
+      expect(processesMentioning(`sleep\0${marker}`).length).toBe(1);
       // The pod's processes: each WASM container's shim, recorded in its state.json.
       const containers = join(host, "var", "wasm", "containers");
       const shims = readdirSync(containers).map(

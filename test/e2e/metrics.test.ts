@@ -16,7 +16,6 @@ import { deleteBridge } from "../../node-agent/src/network/cni.ts";
 import {
   buildTestImages,
   claimSubnet,
-  criUnavailableReason,
   type LocalRegistry,
   removeAgentPods,
   startLocalRegistry,
@@ -26,9 +25,6 @@ import { type AgentProcess, sample, spawnAgent } from "../../node-agent/src/test
 import { startTestRegistry, type TestRegistry } from "../../node-agent/src/testing/oci-registry.ts";
 import { ensurePki } from "../../scripts/local/pki.ts";
 import { type ControlPlane, startControlPlane } from "./harness.ts";
-
-const unavailable = criUnavailableReason();
-if (unavailable) console.warn(`metrics tests SKIPPED: ${unavailable}`);
 
 const NODE = `metrics-node-${randomBytes(2).toString("hex")}`;
 
@@ -51,7 +47,7 @@ function mebibytes(cell: string): number {
   return Number(cell.replace(/Mi$/, ""));
 }
 
-describe.skipIf(unavailable)("kubectl top through the agent's metrics", () => {
+describe("kubectl top through the agent's metrics", () => {
   let cp: ControlPlane;
   let registry: LocalRegistry;
   let wasmRegistry: TestRegistry;

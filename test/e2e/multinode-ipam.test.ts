@@ -21,16 +21,12 @@ import {
 } from "../../node-agent/src/runtime/cri/testing.ts";
 import { findAgentEntry, type LocalAgent, startAgent, stopAgent } from "../../scripts/local/agents.ts";
 import { nodeCriSocket, removeContainerPods, whileFrozen } from "../../scripts/local/container-pods.ts";
-import { containerRuntimeProblem } from "../../scripts/local/host.ts";
 import { createNodeNetwork, type NodeNetwork, planNodeNetwork } from "../../scripts/local/netns.ts";
 import { ensurePki } from "../../scripts/local/pki.ts";
 import { stopProcessesMentioning } from "../../scripts/local/process-tree.ts";
 import { type ControlPlane, ROOT, startControlPlane } from "./harness.ts";
 
-const unavailable = containerRuntimeProblem();
-if (unavailable) console.warn(`multinode-ipam tests SKIPPED: ${unavailable}`);
-
-describe.skipIf(unavailable)("node IPAM for two nodes in their own network namespaces", () => {
+describe("node IPAM for two nodes in their own network namespaces", () => {
   let cp: ControlPlane;
   let registry: LocalRegistry;
   let busybox: string;

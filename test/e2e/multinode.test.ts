@@ -15,13 +15,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import { claimSubnet } from "../../node-agent/src/runtime/cri/testing.ts";
-import { containerRuntimeProblem } from "../../scripts/local/host.ts";
 import { type Launched, launchNpmStart, repoPath } from "../../scripts/local/launch.ts";
 import { nodeNetworkId } from "../../scripts/local/netns.ts";
 import { type ProcessInfo, processesMentioning, survivors } from "../../scripts/local/process-tree.ts";
-
-const unavailable = containerRuntimeProblem();
-if (unavailable) console.warn(`multinode tests SKIPPED: ${unavailable}`);
 
 let stateDir: string;
 let running: Launched | undefined;
@@ -115,7 +111,7 @@ const podIP = (name: string) =>
     return phase === "Running" && ip ? ip : undefined;
   });
 
-describe.skipIf(unavailable)("npm start --nodes 2: nodes in their own network namespaces", () => {
+describe("npm start --nodes 2: nodes in their own network namespaces", () => {
   beforeAll(async () => {
     stateDir = await mkdtemp(join(tmpdir(), "edgeplane-multinode-"));
     // claimSubnet's 10.245.<n>.0/24 also names this run's node network 172.31.<n>.0/24.

@@ -17,7 +17,6 @@ import { deleteBridge } from "../../node-agent/src/network/cni.ts";
 import { hostIPv4 } from "../../node-agent/src/node.ts";
 import {
   buildTestImages,
-  criUnavailableReason,
   type LocalRegistry,
   removeAgentPods,
   startLocalRegistry,
@@ -34,12 +33,10 @@ import { ensureComponents } from "../../wasm/build-components.mjs";
 import { type ControlPlane, startControlPlane } from "./harness.ts";
 
 const execFileP = promisify(execFile);
-const unavailable = criUnavailableReason();
-if (unavailable) console.warn(`netpol tests SKIPPED: ${unavailable}`);
 
 const NODE = `np-node-${randomBytes(2).toString("hex")}`;
 
-describe.skipIf(unavailable)("NetworkPolicy on a real node (containers and WASM pods)", () => {
+describe("NetworkPolicy on a real node (containers and WASM pods)", () => {
   let cp: ControlPlane;
   let registry: LocalRegistry;
   let wasmRegistry: TestRegistry;

@@ -15,7 +15,6 @@ import { deleteBridge } from "../../node-agent/src/network/cni.ts";
 import {
   buildTestImages,
   claimSubnet,
-  criUnavailableReason,
   type LocalRegistry,
   removeAgentPods,
   startLocalRegistry,
@@ -26,13 +25,10 @@ import { ensurePki } from "../../scripts/local/pki.ts";
 import { ensureComponents } from "../../wasm/build-components.mjs";
 import { type ControlPlane, type KubectlStream, type KubectlVersion, startControlPlane } from "./harness.ts";
 
-const unavailable = criUnavailableReason();
-if (unavailable) console.warn(`port-forward tests SKIPPED: ${unavailable}`);
-
 const NODE = `pf-node-${randomBytes(2).toString("hex")}`;
 const BIG = 20 * 1024 * 1024;
 
-describe.skipIf(unavailable)("kubectl port-forward through the node tunnel", () => {
+describe("kubectl port-forward through the node tunnel", () => {
   let cp: ControlPlane;
   let registry: LocalRegistry;
   let wasmRegistry: TestRegistry;

@@ -17,7 +17,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deleteBridge } from "../../node-agent/src/network/cni.ts";
 import {
   buildTestImages,
-  criUnavailableReason,
   type LocalRegistry,
   removeAgentPods,
   startLocalRegistry,
@@ -33,9 +32,6 @@ import { startTestRegistry, type TestRegistry } from "../../node-agent/src/testi
 import { writeKubeconfig } from "../../scripts/lib/kubeconfig.ts";
 import { ensurePki } from "../../scripts/local/pki.ts";
 import { type ControlPlane, startControlPlane } from "./harness.ts";
-
-const unavailable = criUnavailableReason();
-if (unavailable) console.warn(`serviceaccount-tokens tests SKIPPED: ${unavailable}`);
 
 const NODE = `sa-node-${process.pid}`;
 const MOUNT = "/var/run/secrets/kubernetes.io/serviceaccount";
@@ -63,7 +59,7 @@ type Review = {
   };
 };
 
-describe.skipIf(unavailable)("ServiceAccount tokens through kubectl, the API and a pod", () => {
+describe("ServiceAccount tokens through kubectl, the API and a pod", () => {
   let cp: ControlPlane;
   let registry: LocalRegistry;
   let wasmRegistry: TestRegistry;

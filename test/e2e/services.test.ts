@@ -15,14 +15,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { realClock } from "../../node-agent/src/clock.ts";
 import { deleteBridge } from "../../node-agent/src/network/cni.ts";
 import { hostIPv4 } from "../../node-agent/src/node.ts";
-import { netnsUnavailableReason, TestNetns } from "../../node-agent/src/proxy/netns-testing.ts";
+import { TestNetns } from "../../node-agent/src/proxy/netns-testing.ts";
 import { ServiceProxy } from "../../node-agent/src/proxy/proxy.ts";
 import { startContainerd } from "../../node-agent/src/runtime/cri/containerd.ts";
 import { CriRuntime } from "../../node-agent/src/runtime/cri/index.ts";
 import {
   buildTestImages,
   claimSubnet,
-  criUnavailableReason,
   type LocalRegistry,
   startLocalRegistry,
   waitFor,
@@ -35,8 +34,6 @@ import { clientFor } from "./controllers-harness.ts";
 import { type ControlPlane, startControlPlane } from "./harness.ts";
 
 const execFileP = promisify(execFile);
-const unavailable = netnsUnavailableReason();
-if (unavailable) console.warn(`services tests SKIPPED: ${unavailable}`);
 
 /** Waits for `check` to return a value (not undefined), retrying on every change of `poll`'s answer, up to timeoutMs. */
 async function until<T>(check: () => Promise<T | undefined>, what: string, timeoutMs = 20_000): Promise<T> {
@@ -69,7 +66,7 @@ function slice(svc: string, ips: string[], port: number, extra: Record<string, u
   } as KubeObject;
 }
 
-describe.skipIf(unavailable)("service proxy on the real kernel", () => {
+describe("service proxy on the real kernel", () => {
   let cp: ControlPlane;
   let client: KubeClient;
   let ns: TestNetns;
@@ -240,10 +237,8 @@ describe.skipIf(unavailable)("service proxy on the real kernel", () => {
 });
 
 const NODE = `svc-node-${randomBytes(2).toString("hex")}`;
-const criUnavailable = criUnavailableReason();
-if (criUnavailable) console.warn(`services (pods) tests SKIPPED: ${criUnavailable}`);
 
-describe.skipIf(criUnavailable)("Services for real pods: proxy, DNS and env on a CRI node", () => {
+describe("Services for real pods: proxy, DNS and env on a CRI node", () => {
   let cp: ControlPlane;
   let registry: LocalRegistry;
   let agent: AgentProcess;

@@ -15,7 +15,6 @@ import { deleteBridge } from "../../node-agent/src/network/cni.ts";
 import {
   buildTestImages,
   claimSubnet,
-  criUnavailableReason,
   type LocalRegistry,
   removeAgentPods,
   startLocalRegistry,
@@ -26,9 +25,6 @@ import { startTestRegistry, type TestRegistry } from "../../node-agent/src/testi
 import { ensurePki } from "../../scripts/local/pki.ts";
 import { type ControlPlane, startControlPlane } from "./harness.ts";
 
-const unavailable = criUnavailableReason();
-if (unavailable) console.warn(`storage tests SKIPPED: ${unavailable}`);
-
 const NODE = `storage-node-${randomBytes(2).toString("hex")}`;
 
 type Obj = {
@@ -37,7 +33,7 @@ type Obj = {
   status?: { phase?: string };
 };
 
-describe.skipIf(unavailable)("local-path storage through kubectl, the agent and containerd", () => {
+describe("local-path storage through kubectl, the agent and containerd", () => {
   let cp: ControlPlane;
   let registry: LocalRegistry;
   let wasmRegistry: TestRegistry;

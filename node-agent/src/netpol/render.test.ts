@@ -7,7 +7,6 @@ import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { netnsUnavailableReason } from "../proxy/netns-testing.ts";
 import {
   type NamespaceObject,
   type PodObject,
@@ -288,59 +287,54 @@ describe("NetworkPolicy rules", () => {
     moved[1]!.status = { ...moved[1]!.status, podIP: "10.244.0.77", podIPs: [{ ip: "10.244.0.77" }] };
     expect(podsFingerprint(moved)).not.toBe(base);
   });
-
-  const unavailable = netnsUnavailableReason();
-  it.skipIf(unavailable)(
-    "the script loads into the real kernel's nftables, twice (atomic replace)",
-    async () => {
-      const ns = `ep-np-${randomBytes(3).toString("hex")}`;
-      await execFileP("ip", ["netns", "add", ns]);
-      try {
-        const { script } = render(
-          [
-            policy("a", "deny", { podSelector: {}, policyTypes: ["Ingress", "Egress"] }),
-            policy("a", "from-b", { podSelector: {}, ingress: [{ from: [{ namespaceSelector: {} }] }] }),
-            policy("a", "mixed", {
-              podSelector: { matchLabels: { app: "server" } },
-              ingress: [
-                { from: [{ ipBlock: { cidr: "10.0.0.0/8", except: ["10.1.0.0/16", "10.2.0.0/16"] } }] },
-                {
-                  from: [{ podSelector: {} }],
-                  ports: [{ port: 80, endPort: 90 }, { port: "http" }, { protocol: "SCTP" }],
-                },
-              ],
-              egress: [{ ports: [{ protocol: "UDP", port: 53 }] }],
-            }),
-          ],
-          MANY,
-        );
-        const load = (text: string) =>
-          new Promise<void>((resolve, reject) => {
-            const child = execFile("ip", ["netns", "exec", ns, "nft", "-f", "-"], (error) =>
-              error ? reject(error) : resolve(),
-            );
-            child.stdin?.end(text);
-          });
-        await load(script);
-        await load(script);
-        const { stdout } = await execFileP("ip", [
-          "netns",
-          "exec",
-          ns,
-          "nft",
-          "list",
-          "chain",
-          "ip",
-          "ep-np",
-          "ingress-10.244.0.2",
-        ]);
-        // nft merges the adjacent exceptions into one interval.
-        expect(stdout).toContain("ip saddr 10.0.0.0/8 ip saddr != { 10.1.0.0-10.2.255.255 } return");
-        expect(stdout).toContain("tcp dport 80-90 return");
-        expect(stdout).toContain("ip saddr @peers-0 return");
-      } finally {
-        await execFileP("ip", ["netns", "delete", ns]).catch(() => {});
-      }
-    },
-  );
+  it("the script loads into the real kernel's nftables, twice (atomic replace)", async () => {
+    const ns = `ep-np-${randomBytes(3).toString("hex")}`;
+    await execFileP("ip", ["netns", "add", ns]);
+    try {
+      const { script } = render(
+        [
+          policy("a", "deny", { podSelector: {}, policyTypes: ["Ingress", "Egress"] }),
+          policy("a", "from-b", { podSelector: {}, ingress: [{ from: [{ namespaceSelector: {} }] }] }),
+          policy("a", "mixed", {
+            podSelector: { matchLabels: { app: "server" } },
+            ingress: [
+              { from: [{ ipBlock: { cidr: "10.0.0.0/8", except: ["10.1.0.0/16", "10.2.0.0/16"] } }] },
+              {
+                from: [{ podSelector: {} }],
+                ports: [{ port: 80, endPort: 90 }, { port: "http" }, { protocol: "SCTP" }],
+              },
+            ],
+            egress: [{ ports: [{ protocol: "UDP", port: 53 }] }],
+          }),
+        ],
+        MANY,
+      );
+      const load = (text: string) =>
+        new Promise<void>((resolve, reject) => {
+          const child = execFile("ip", ["netns", "exec", ns, "nft", "-f", "-"], (error) =>
+            error ? reject(error) : resolve(),
+          );
+          child.stdin?.end(text);
+        });
+      await load(script);
+      await load(script);
+      const { stdout } = await execFileP("ip", [
+        "netns",
+        "exec",
+        ns,
+        "nft",
+        "list",
+        "chain",
+        "ip",
+        "ep-np",
+        "ingress-10.244.0.2",
+      ]);
+      // nft merges the adjacent exceptions into one interval.
+      expect(stdout).toContain("ip saddr 10.0.0.0/8 ip saddr != { 10.1.0.0-10.2.255.255 } return");
+      expect(stdout).toContain("tcp dport 80-90 return");
+      expect(stdout).toContain("ip saddr @peers-0 return");
+    } finally {
+      await execFileP("ip", ["netns", "delete", ns]).catch(() => {});
+    }
+  });
 });

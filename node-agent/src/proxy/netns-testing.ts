@@ -10,12 +10,6 @@ import { promisify } from "node:util";
 
 const execFileP = promisify(execFile);
 
-/** Why the netns tests cannot run here, or undefined. */
-export function netnsUnavailableReason(): string | undefined {
-  if (process.getuid?.() !== 0) return "needs root (ip netns, nft)";
-  return undefined;
-}
-
 // Servers: one per address, each answering "<address>:<port>\n" and closing.
 const SERVERS = `
 const net = require("node:net");
