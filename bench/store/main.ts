@@ -6,11 +6,14 @@
  * in-object write rate and the no-op Worker → object call rate (the ceiling).
  *
  *   npm run bench -- store          BENCH_SECONDS=5 to run each row longer
+ *   BENCH_PROFILE=<dir>             CPU profiles of workerd during the put and get rows at 100
+ *                                   clients, written there (bench/lib/inspector.ts)
  */
 import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { request } from "undici";
+import { profileWorker } from "../lib/inspector.ts";
 import { startEtcd } from "./etcd.ts";
 import {
   type LoadResult,
@@ -29,6 +32,12 @@ const CLIENTS = [1, 10, 100];
 const GET_KEYS = 100;
 const VALUE = "v".repeat(256);
 const b64 = (s: string) => Buffer.from(s).toString("base64");
+const PROFILE_DIR = process.env.BENCH_PROFILE;
+const INSPECTOR_PORT = 9229 + (process.pid % 500);
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ");
 
 function row(label: string, etcd: LoadResult, store: LoadResult): string {
   const f = (r: LoadResult) =>
@@ -114,8 +123,12 @@ async function watchRows(etcdUrl: string, storeUrl: string): Promise<void> {
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), "edgeplane-bench-store-"));
   const etcd = await startEtcd();
-  const server = await startStoreServer(join(dir, "do"), { direct: true });
+  const server = await startStoreServer(join(dir, "do"), {
+    direct: true,
+    ...(PROFILE_DIR ? { inspectorPort: INSPECTOR_PORT } : {}),
+  });
   try {
+    console.log(`load average before: ${load()} (2 shared cores)`);
     console.log(
       `store bench: 256-byte values, ${SECONDS}s per target per row (${ROUNDS} interleaved rounds), same machine`,
     );
@@ -157,10 +170,16 @@ async function main(): Promise<void> {
         // Alternate the two targets in short rounds so load swings on the machine hit both alike.
         const etcdRuns: LoadSamples[] = [];
         const storeRuns: LoadSamples[] = [];
+        const profile = PROFILE_DIR && clients === 100 ? await profileWorker(INSPECTOR_PORT) : undefined;
         for (let round = 0; round < ROUNDS; round++) {
           const offset = round * 1_000_000;
           etcdRuns.push(await runLoadSamples(etcd.url, clients, SECONDS / ROUNDS, etcdReq, offset));
           storeRuns.push(await runLoadSamples(server.url, clients, SECONDS / ROUNDS, storeReq, offset));
+        }
+        if (profile) {
+          const file = join(PROFILE_DIR as string, `${op}${clients}.cpuprofile`);
+          await profile.stop(file);
+          console.log(`  profile of workerd: ${file}`);
         }
         const etcdResult = summarize(etcdRuns);
         const storeResult = summarize(storeRuns);
@@ -189,6 +208,10 @@ async function main(): Promise<void> {
     const inObject = n / ((performance.now() - t0) / 1000);
     console.log(`in-object writes (one call, ${n} writes): ${inObject.toFixed(0)}/s`);
     for (const clients of [10, 100]) {
+      const ping = await runLoad(server.url, clients, SECONDS, () => ({ method: "GET", path: "/ping" }));
+      console.log(
+        `Worker alone, no object call x${clients}: ${ping.perSecond.toFixed(0)}/s  p50 ${ping.p50Ms.toFixed(2)} ms  p99 ${ping.p99Ms.toFixed(2)} ms`,
+      );
       const noop = await runLoad(server.url, clients, SECONDS, () => ({
         method: "GET",
         path: "/noop?shard=bench/items",
@@ -197,6 +220,7 @@ async function main(): Promise<void> {
         `no-op Worker → object call x${clients}: ${noop.perSecond.toFixed(0)}/s  p50 ${noop.p50Ms.toFixed(2)} ms  p99 ${noop.p99Ms.toFixed(2)} ms`,
       );
     }
+    console.log(`load average after: ${load()}`);
   } finally {
     await server.stop().catch(() => {});
     await etcd.stop().catch(() => {});

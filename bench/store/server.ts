@@ -66,6 +66,8 @@ export interface StoreServerOptions {
    * production has no such hop). The benchmark uses it.
    */
   direct?: boolean;
+  /** Open workerd's V8 inspector on this port (CPU profiles, bench/lib/inspector.ts). */
+  inspectorPort?: number;
 }
 
 /** Starts the fixture Worker, persisting Durable Objects under `persistDir`. */
@@ -84,6 +86,7 @@ export async function startStoreServer(
     durableObjects: { STORE: { className: "StoreObject", useSQLite: true } },
     durableObjectsPersist: persistDir,
     ...(options.direct ? { unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }] } : {}),
+    ...(options.inspectorPort ? { inspectorPort: options.inspectorPort } : {}),
   });
   let url: string;
   try {

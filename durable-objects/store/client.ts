@@ -39,14 +39,31 @@ async function call<T>(fn: () => Promise<unknown>): Promise<T> {
   return unwrap(r);
 }
 
+/**
+ * Object ids by shard name, per namespace, for the isolate's life: the Worker
+ * builds a store per request, and idFromName hashes the name each time. An id
+ * is a plain value (unlike a stub, which belongs to the request that made it).
+ */
+const idCache = new WeakMap<object, Map<string, DurableObjectId>>();
+
 /** A Store whose shards are the Durable Objects of `namespace` (the STORE binding). */
 export function createDurableStore(namespace: DurableObjectNamespace<StoreObject>): Store {
   const ns = namespace;
+  let ids = idCache.get(ns);
+  if (!ids) {
+    ids = new Map();
+    idCache.set(ns, ids);
+  }
   const stubs = new Map<string, Stub>();
   const stub = (name: string): Stub => {
     let s = stubs.get(name);
     if (!s) {
-      s = ns.get(ns.idFromName(name));
+      let id = ids.get(name);
+      if (!id) {
+        id = ns.idFromName(name);
+        ids.set(name, id);
+      }
+      s = ns.get(id);
       stubs.set(name, s);
     }
     return s;

@@ -15,12 +15,25 @@ export type WriteOp =
   | { kind: "delete"; key: string; expected?: number }
   | { kind: "revokeLease"; lease: number };
 
+/** Bound of the hot-key cache: characters of values held, and keys. */
+const HOT_CHARS = 8 * 1024 * 1024;
+const HOT_KEYS = 20_000;
+
 /** Reads and synchronous writes of one shard. */
 export class Shard {
   /** Last revision written (applied; durable once the current batch commits). */
   rev: number;
   /** Oldest revision still answerable. */
   compacted: number;
+
+  /**
+   * Current state of recently used keys, least recently used first. This
+   * object is the shard's only writer and every write goes through put() and
+   * remove(), so an entry is exact; a batch that is rolled back calls
+   * forget(). Saves the SQL read a get, a CAS or a delete of a hot key costs.
+   */
+  private readonly hot = new Map<string, KeyValue>();
+  private hotChars = 0;
 
   constructor(readonly sql: ShardSql) {
     // Like etcd, an empty store is at revision 1.
@@ -39,7 +52,7 @@ export class Shard {
 
   get(key: string, revision: number): { kv?: KeyValue; revision: number } {
     const at = this.readRevision(revision);
-    return { kv: at === this.rev ? this.sql.current(key) : this.sql.at(key, at), revision: at };
+    return { kv: at === this.rev ? this.current(key) : this.sql.at(key, at), revision: at };
   }
 
   list(prefix: string, options: ReturnType<typeof checkListOptions>): ListResult {
@@ -67,18 +80,18 @@ export class Shard {
     switch (op.kind) {
       case "create": {
         if (op.lease !== 0 && !leaseLive(op.lease)) throw leaseNotFound(op.lease);
-        const cur = this.sql.current(op.key);
+        const cur = this.current(op.key);
         if (cur) return { succeeded: false, revision: this.rev, kv: cur };
         return this.put(op.key, op.value, op.lease, undefined, events);
       }
       case "update": {
         if (op.lease !== 0 && !leaseLive(op.lease)) throw leaseNotFound(op.lease);
-        const cur = this.sql.current(op.key);
+        const cur = this.current(op.key);
         if (!cur || cur.modRevision !== op.expected) return { succeeded: false, revision: this.rev, kv: cur };
         return this.put(op.key, op.value, op.lease, cur, events);
       }
       case "delete": {
-        const cur = this.sql.current(op.key);
+        const cur = this.current(op.key);
         if (!cur || (op.expected !== undefined && cur.modRevision !== op.expected)) {
           return { succeeded: false, revision: this.rev, kv: cur };
         }
@@ -103,6 +116,7 @@ export class Shard {
       lease,
     };
     this.sql.appendPut(kv, prev ? prev.modRevision : 0);
+    this.remember(kv);
     events.push(prev ? { type: "PUT", kv, prevKv: prev } : { type: "PUT", kv });
     return { succeeded: true as const, revision: rev, kv };
   }
@@ -110,8 +124,45 @@ export class Shard {
   private remove(prev: KeyValue, events: WatchEvent[]) {
     const rev = ++this.rev;
     this.sql.appendDelete(prev, rev);
+    this.drop(prev.key);
     events.push({ type: "DELETE", kv: { ...prev, modRevision: rev, version: 0 }, prevKv: prev });
     return { succeeded: true as const, revision: rev, kv: prev };
+  }
+
+  /** Current state of a key: from the hot cache, else from SQL (and then cached). */
+  private current(key: string): KeyValue | undefined {
+    const hit = this.hot.get(key);
+    if (hit) {
+      this.hot.delete(key);
+      this.hot.set(key, hit);
+      return hit;
+    }
+    const kv = this.sql.current(key);
+    if (kv) this.remember(kv);
+    return kv;
+  }
+
+  private remember(kv: KeyValue): void {
+    this.drop(kv.key);
+    this.hot.set(kv.key, kv);
+    this.hotChars += kv.value.length;
+    while (this.hotChars > HOT_CHARS || this.hot.size > HOT_KEYS) {
+      const oldest = this.hot.keys().next().value as string;
+      this.drop(oldest);
+    }
+  }
+
+  private drop(key: string): void {
+    const old = this.hot.get(key);
+    if (!old) return;
+    this.hot.delete(key);
+    this.hotChars -= old.value.length;
+  }
+
+  /** Empties the hot cache: writes it saw were rolled back. */
+  forget(): void {
+    this.hot.clear();
+    this.hotChars = 0;
   }
 
   /** Marks history at or below `revision` unanswerable (rows are reclaimed later, in batches). */

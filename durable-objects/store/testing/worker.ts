@@ -9,6 +9,7 @@
  *   GET  /watch?prefix=P&after=N  the watch as NDJSON lines {rev, value, seenAt} (first line {})
  *   GET  /stats?shard=S      group-commit counters of a shard
  *   GET  /noop?shard=S       one Worker → object call that does nothing
+ *   GET  /ping               the Worker answers without calling an object
  *   POST /inobject?prefix=P&n=N&size=B  N writes inside one object call
  */
 import { createDurableStore } from "../client.ts";
@@ -77,6 +78,8 @@ async function handle(request: Request, env: FixtureEnv): Promise<Response> {
       const stub = env.STORE.get(env.STORE.idFromName(q("shard")));
       return Response.json(await stub.commitStats());
     }
+    case "/ping":
+      return new Response("ok");
     case "/noop": {
       const stub = env.STORE.get(env.STORE.idFromName(q("shard")));
       return Response.json(await stub.noop());
