@@ -70,7 +70,7 @@ while [ "$1" != "--" ]; do echo $$ > "$1" || exit 125; shift; done; shift
 "$@" ${SECCOMP_FD}<"$EDGEPLANE_SECCOMP" ${TIMING_FD}>"$d/timing.json"
 echo $? > "$d/exit.tmp" && mv "$d/exit.tmp" "$d/exit"`;
 
-// Processes + threads per container: node's runner uses about 11, a component runner twice that.
+// Processes + threads per container: node's runner uses about 11, a component runner (preview2-shim's I/O worker) a few more.
 const PIDS_MAX = 128;
 
 const NODE_FLAGS = ["--no-warnings", "--max-old-space-size=64", "--max-semi-space-size=1"];
@@ -647,7 +647,7 @@ export class WasmRuntime implements Runtime {
   private signalRunner(dir: string, signal: NodeJS.Signals): void {
     const record = readJson<ContainerRecord>(join(dir, "state.json"));
     if (signal === "SIGKILL" && record?.shimPid) {
-      // The whole process group (shim, runner, a component's child): nothing may outlive a kill.
+      // The whole process group (shim, bwrap, the runner): nothing may outlive a kill.
       try {
         process.kill(-record.shimPid, "SIGKILL");
       } catch {
@@ -702,7 +702,7 @@ function runnerPid(pid: number): number | undefined {
   return undefined;
 }
 
-/** RSS of a process and its children (a component runner has one), in bytes. */
+/** RSS of a process and its children (shim, bwrap, its init, the runner), in bytes. */
 function treeRssBytes(pid: number): number {
   let total = 0;
   const pids = [pid];
