@@ -255,16 +255,30 @@ export async function runWasmStartupBench(
     const createdAt = new Map<string, number>();
     const runningAt = new Map<string, number>();
     const uids = new Map<string, string>();
-    const list = (await (
-      await cp.fetch("/api/v1/namespaces/default/pods?labelSelector=bench%3Dwasm")
-    ).json()) as {
-      metadata: { resourceVersion: string };
+    type PodEvent = { metadata: { name: string; uid: string }; status?: { phase?: string } };
+    const seen = (pod: PodEvent) => {
+      const name = pod.metadata.name;
+      uids.set(name, pod.metadata.uid);
+      if (pod.status?.phase === "Running" && !running.has(name)) {
+        running.set(name, performance.now());
+        runningAt.set(name, Date.now());
+      }
     };
-    const watch = await cp.fetch(
-      `/api/v1/namespaces/default/pods?watch=true&labelSelector=bench%3Dwasm&resourceVersion=${list.metadata.resourceVersion}`,
-    );
-    const reader = watch.body!.pipeThrough(new TextDecoderStream()).getReader();
-    const watching = (async () => {
+    const relist = async () => {
+      const list = (await (
+        await cp.fetch("/api/v1/namespaces/default/pods?labelSelector=bench%3Dwasm")
+      ).json()) as { metadata: { resourceVersion: string }; items: PodEvent[] };
+      for (const pod of list.items) seen(pod);
+      return list.metadata.resourceVersion;
+    };
+    let reader: ReadableStreamDefaultReader<string> | undefined;
+    let stopped = false;
+    /** Follows the watch from resourceVersion `rv` until it ends (or all pods run). */
+    const watchFrom = async (rv: string) => {
+      const watch = await cp.fetch(
+        `/api/v1/namespaces/default/pods?watch=true&labelSelector=bench%3Dwasm&resourceVersion=${rv}`,
+      );
+      reader = watch.body!.pipeThrough(new TextDecoderStream()).getReader();
       let buffer = "";
       while (running.size < pods) {
         const { value, done } = await reader.read();
@@ -276,17 +290,21 @@ export async function runWasmStartupBench(
           buffer = buffer.slice(nl + 1);
           nl = buffer.indexOf("\n");
           // Blank lines are the server's keep-alive on a quiet watch.
-          if (!line) continue;
-          const event = JSON.parse(line) as {
-            object: { metadata: { name: string; uid: string }; status?: { phase?: string } };
-          };
-          const name = event.object.metadata.name;
-          uids.set(name, event.object.metadata.uid);
-          if (event.object.status?.phase === "Running" && !running.has(name)) {
-            running.set(name, performance.now());
-            runningAt.set(name, Date.now());
-          }
+          if (line) seen((JSON.parse(line) as { object: PodEvent }).object);
         }
+      }
+    };
+    const firstVersion = await relist();
+    const watching = (async () => {
+      let rv = firstVersion;
+      // Under heavy load the server (or workerd) may end a watch mid-run ("other side closed"):
+      // list again (a pod Running by then is counted at that moment, i.e. late, never early) and
+      // watch on from the list's version.
+      while (running.size < pods && !stopped) {
+        await watchFrom(rv).catch(() => {});
+        if (running.size < pods && !stopped) rv = await relist().catch(() => rv);
+        // A pause between attempts when the server refuses outright (bounded by the run's until()).
+        await new Promise((r) => setTimeout(r, 100));
       }
     })();
     const start = performance.now();
@@ -305,7 +323,8 @@ export async function runWasmStartupBench(
       watching,
       until(async () => running.size >= pods, 120_000, "all pods Running").catch(() => {}),
     ]);
-    await reader.cancel().catch(() => {});
+    stopped = true;
+    await reader?.cancel().catch(() => {});
     const latencies = [...created]
       .filter(([n]) => running.has(n))
       .map(([n, t]) => (running.get(n) ?? t) - t)
