@@ -112,7 +112,10 @@ it("serves HTTP requests from a wasi:http component on its pod IP and containerP
   // More than one request per instance (incoming-handler, not the one-shot fetch-event style).
   expect(await (await fetch(`http://${sb.ip}:${port}/again`)).text()).toContain("path /again");
   // One Node.js process per component pod (it was two: a runner re-executing itself to pipe stdio).
-  expect(nodeProcessesBelow(shimPid(id))).toHaveLength(1);
+  const runners = nodeProcessesBelow(shimPid(id));
+  expect(runners).toHaveLength(1);
+  // Components run on V8's baseline wasm compiler only (runtime.ts COMPONENT_FLAGS: ~30 MiB less per pod).
+  expect(readFileSync(`/proc/${runners[0]}/cmdline`, "utf8").split("\0")).toContain("--liftoff-only");
   // The runner's own line reaches the CRI log from inside that process.
   expect(readFileSync(join(dataDir, "logs", "web.log"), "utf8")).toMatch(
     / stderr F serving wasi:http component on 0\.0\.0\.0:8080$/m,
