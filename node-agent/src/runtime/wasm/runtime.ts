@@ -76,7 +76,7 @@ const PIDS_MAX = 128;
 const NODE_FLAGS = ["--no-warnings", "--max-old-space-size=64", "--max-semi-space-size=1"];
 // Components: WebAssembly stays on V8's baseline compiler (Liftoff). A jco component built with
 // componentize-js carries a whole JS engine (14 MB of core wasm for the http example); TurboFan's
-// tier-up of its start-up code cost ~30 MiB of anonymous memory and ~250 ms of CPU per pod
+// tier-up of its start-up code cost ~30 MiB of anonymous memory and ~300 ms of CPU per pod
 // (docs/node-agent.md, Benchmark). The price is slower hot loops in long CPU-bound components.
 const COMPONENT_FLAGS = ["--liftoff-only"];
 
