@@ -1,37 +1,43 @@
 // Runs a WASI preview2 component (wasi:cli/run or wasi:http/incoming-handler)
-// for runner.mjs: transpiled once per content digest with jco (cached under
-// config.cacheDir), instantiated with preview2-shim's WASIShim sandbox (args,
-// env, preopens = the pod's volumes only). The shim writes the component's
-// stdout/stderr to fds 1/2, so the runner re-executes itself as a child
-// with piped stdio and turns the pipes into CRI log lines.
-import { spawn } from "node:child_process";
+// for runner.mjs, in the runner's own process: transpiled once per content
+// digest with jco (cached under config.cacheDir), instantiated with
+// preview2-shim's WASIShim sandbox (args, env, preopens = the pod's volumes
+// only). preview2-shim writes the component's stdout/stderr with
+// process.stdout/stderr.write on the main thread (and its I/O worker's
+// console through the same streams), so replacing those two writes turns the
+// output into CRI log lines without a second process (which doubled every
+// component pod's memory: two Node runtimes, ~52 MiB PSS).
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 
-/** Parent side: start the component in a child process and log its output. */
-export async function runComponent(config, log, dir) {
-  await transpiled(config);
-  const child = spawn(
-    process.execPath,
-    ["--no-warnings", ...process.execArgv, process.argv[1], dir, "--component-child"],
-    {
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  child.stdout.on("data", (chunk) => log.write("stdout", chunk));
-  child.stderr.on("data", (chunk) => log.write("stderr", chunk));
-  for (const signal of ["SIGTERM", "SIGINT"]) process.on(signal, () => child.kill(signal));
-  const code = await new Promise((resolve) =>
-    child.on("exit", (c, s) => resolve(c ?? 128 + ({ SIGKILL: 9, SIGTERM: 15, SIGINT: 2 }[s] ?? 1))),
-  );
-  log.flush();
-  process.exit(code);
+/** Sends everything written to process.stdout/stderr to `log` as CRI lines of that stream. */
+export function captureStdio(log, streams = { stdout: process.stdout, stderr: process.stderr }) {
+  for (const [name, stream] of Object.entries(streams)) {
+    stream.write = (chunk, encoding, callback) => {
+      log.write(
+        name,
+        typeof chunk === "string"
+          ? Buffer.from(chunk, typeof encoding === "string" ? encoding : "utf8")
+          : chunk,
+      );
+      const done = typeof encoding === "function" ? encoding : callback;
+      if (typeof done === "function") process.nextTick(done);
+      return true;
+    };
+  }
 }
 
-/** Child side: instantiate and run (or serve) the component. */
-export async function runComponentChild(config) {
+/** Instantiates and runs (or serves) the component; its output goes to `log`. */
+export async function runComponent(config, log, onReady = () => {}) {
   const moduleDir = await transpiled(config);
+  captureStdio(log);
+  // SIGTERM (the kubelet's stop) ends the process as the signal would, but after the last partial line is logged.
+  for (const [signal, number] of [
+    ["SIGTERM", 15],
+    ["SIGINT", 2],
+  ])
+    process.on(signal, () => process.exit(128 + number));
   const { WASIShim } = await import("@bytecodealliance/preview2-shim/instantiation");
   const shim = new WASIShim({
     sandbox: {
@@ -44,6 +50,7 @@ export async function runComponentChild(config) {
   const { instantiate } = await import(pathToFileURL(join(moduleDir, "component.js")).href);
   const getCoreModule = (path) => WebAssembly.compile(readFileSync(join(moduleDir, path)));
   const instance = await instantiate(getCoreModule, shim.getImportObject());
+  onReady();
   const handler = instance.incomingHandler ?? instance["wasi:http/incoming-handler@0.2.0"];
   if (handler) {
     const { HTTPServer } = await import("@bytecodealliance/preview2-shim/http");

@@ -23,6 +23,24 @@ let image: string;
 const BRIDGE = `epwh${process.pid % 100000}`;
 const POD_CIDR = `10.252.${process.pid % 250}.0/24`;
 
+function shimPid(containerId: string): number {
+  return JSON.parse(readFileSync(join(dataDir, "wasm", "containers", containerId, "state.json"), "utf8"))
+    .shimPid;
+}
+
+/** Host pids of the node processes in the process tree below `pid`. */
+function nodeProcessesBelow(pid: number): number[] {
+  const pids = [pid];
+  const found: number[] = [];
+  for (let i = 0; i < pids.length; i++) {
+    if (i > 0 && readFileSync(`/proc/${pids[i]}/cmdline`, "utf8").split("\0")[0] === "/usr/bin/node")
+      found.push(pids[i]);
+    const children = readFileSync(`/proc/${pids[i]}/task/${pids[i]}/children`, "utf8").trim();
+    for (const c of children.split(/\s+/)) if (Number(c) > 0) pids.push(Number(c));
+  }
+  return found;
+}
+
 beforeAll(async () => {
   const { httpHello } = await ensureComponents();
   registry = await startTestRegistry();
@@ -93,6 +111,15 @@ it("serves HTTP requests from a wasi:http component on its pod IP and containerP
   expect(body).toBe("hello from a wasi:http component, path /greet?x=1\n");
   // More than one request per instance (incoming-handler, not the one-shot fetch-event style).
   expect(await (await fetch(`http://${sb.ip}:${port}/again`)).text()).toContain("path /again");
+  // One Node.js process per component pod (it was two: a runner re-executing itself to pipe stdio).
+  const runners = nodeProcessesBelow(shimPid(id));
+  expect(runners).toHaveLength(1);
+  // Components run on V8's baseline wasm compiler only (runtime.ts COMPONENT_FLAGS: ~30 MiB less per pod).
+  expect(readFileSync(`/proc/${runners[0]}/cmdline`, "utf8").split("\0")).toContain("--liftoff-only");
+  // The runner's own line reaches the CRI log from inside that process.
+  expect(readFileSync(join(dataDir, "logs", "web.log"), "utf8")).toMatch(
+    / stderr F serving wasi:http component on 0\.0\.0\.0:8080$/m,
+  );
   await runtime.stopContainer(id, 5);
   expect(await runtime.containerStatus(id)).toMatchObject({ state: "exited", exitCode: 143 });
 });

@@ -150,7 +150,7 @@ async function main() {
   try {
     if (config.kind === "component") {
       const { runComponent } = await import("./component-runner.mjs");
-      await runComponent(config, log, dir);
+      await runComponent(config, log, reportTiming);
     } else await runModule(readFileSync(config.modulePath), log);
   } catch (error) {
     log.write("stderr", Buffer.from(`wasm: ${error?.stack ?? error}\n`));
@@ -159,8 +159,5 @@ async function main() {
   }
 }
 
-// Dispatch last: CriLog and the helpers above must be initialised first.
-if (process.argv[3] === "--component-child") {
-  const { runComponentChild } = await import("./component-runner.mjs");
-  await runComponentChild(config);
-} else await main();
+// Last: CriLog and the helpers above must be initialised first.
+await main();

@@ -70,10 +70,15 @@ while [ "$1" != "--" ]; do echo $$ > "$1" || exit 125; shift; done; shift
 "$@" ${SECCOMP_FD}<"$EDGEPLANE_SECCOMP" ${TIMING_FD}>"$d/timing.json"
 echo $? > "$d/exit.tmp" && mv "$d/exit.tmp" "$d/exit"`;
 
-// Processes + threads per container: node's runner uses about 11, a component runner twice that.
+// Processes + threads per container: node's runner uses about 11, a component runner (preview2-shim's I/O worker) a few more.
 const PIDS_MAX = 128;
 
 const NODE_FLAGS = ["--no-warnings", "--max-old-space-size=64", "--max-semi-space-size=1"];
+// Components: WebAssembly stays on V8's baseline compiler (Liftoff). A jco component built with
+// componentize-js carries a whole JS engine (14 MB of core wasm for the http example); TurboFan's
+// tier-up of its start-up code cost ~30 MiB of anonymous memory and ~300 ms of CPU per pod
+// (docs/node-agent.md, Benchmark). The price is slower hot loops in long CPU-bound components.
+const COMPONENT_FLAGS = ["--liftoff-only"];
 
 /** What the runner process reads from <containerDir>/config.json. */
 export interface ContainerSpec {
@@ -496,6 +501,7 @@ export class WasmRuntime implements Runtime {
       ...dropPrivileges(),
       "/usr/bin/node",
       ...NODE_FLAGS,
+      ...(box.componentCacheDir ? COMPONENT_FLAGS : []),
       `${GUEST.runnerDir}/runner.mjs`,
       GUEST.container,
     ];
@@ -647,7 +653,7 @@ export class WasmRuntime implements Runtime {
   private signalRunner(dir: string, signal: NodeJS.Signals): void {
     const record = readJson<ContainerRecord>(join(dir, "state.json"));
     if (signal === "SIGKILL" && record?.shimPid) {
-      // The whole process group (shim, runner, a component's child): nothing may outlive a kill.
+      // The whole process group (shim, bwrap, the runner): nothing may outlive a kill.
       try {
         process.kill(-record.shimPid, "SIGKILL");
       } catch {
@@ -702,7 +708,7 @@ function runnerPid(pid: number): number | undefined {
   return undefined;
 }
 
-/** RSS of a process and its children (a component runner has one), in bytes. */
+/** RSS of a process and its children (shim, bwrap, its init, the runner), in bytes. */
 function treeRssBytes(pid: number): number {
   let total = 0;
   const pids = [pid];
