@@ -163,7 +163,8 @@ describe("reads from the watch cache", () => {
   });
 
   it("reads the store without a watcher, and always for a split resource", async () => {
-    for (const shards of [{}, { "core/configmaps": 4 }]) {
+    const splits: Record<string, number>[] = [{}, { "core/configmaps": 4 }];
+    for (const shards of splits) {
       const { store, counts } = countingStore();
       const server = testServer({ store, shards, watchCache: new WatchCache() });
       const watch = Object.keys(shards).length ? await seeded(server) : undefined;
