@@ -176,9 +176,11 @@ export async function benchList(sizes: number[], clientCounts: number[]): Promis
     });
     await watcher.close();
   }
-  console.log(`  load average after: ${loadavg()
-    .map((l) => l.toFixed(2))
-    .join(" ")}`);
+  console.log(
+    `  load average after: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")}`,
+  );
 }
 
 /** The same list through the real Worker (HTTPS, workerd, Durable Object store) at 1 and 10 clients. */

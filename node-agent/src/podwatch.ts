@@ -39,7 +39,10 @@ export async function watchPods(
   while (!signal.aborted) {
     try {
       if (resourceVersion === undefined) {
-        const list = await client.list<Pod>(R.pods, undefined, { fieldSelector, resourceVersion: listVersion });
+        const list = await client.list<Pod>(R.pods, undefined, {
+          fieldSelector,
+          resourceVersion: listVersion,
+        });
         listVersion = "";
         resourceVersion = list.metadata.resourceVersion ?? "0";
         handler.synced(list.items);

@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import { MemoryStore } from "../../durable-objects/store/memory.ts";
 import type { Store } from "../../durable-objects/store/types.ts";
 import { WatchCache } from "./registry/watch-cache.ts";
-import { testServer, TEST_TOKEN } from "./testing/fixture.ts";
+import { TEST_TOKEN, testServer } from "./testing/fixture.ts";
 
 const CM = "/api/v1/namespaces/a/configmaps";
 const TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json";
@@ -48,9 +48,12 @@ async function seeded(server: Server) {
     });
   const list = await server.call("GET", "/api/v1/configmaps");
   const rv = (list.body.metadata as { resourceVersion: string }).resourceVersion;
-  const response = await server.app.request(`http://test/api/v1/configmaps?watch=true&resourceVersion=${rv}`, {
-    headers: { Authorization: `Bearer ${TEST_TOKEN}` },
-  });
+  const response = await server.app.request(
+    `http://test/api/v1/configmaps?watch=true&resourceVersion=${rv}`,
+    {
+      headers: { Authorization: `Bearer ${TEST_TOKEN}` },
+    },
+  );
   const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
   await server.call("POST", "/api/v1/namespaces/b/configmaps", { metadata: { name: "live" } });
   let seen = "";
@@ -86,9 +89,14 @@ describe("reads from the watch cache", () => {
     const watch = await seeded(server);
     await server.call("GET", `${CM}?resourceVersion=0`);
     const lists = counts.list;
-    const patched = await server.call("PATCH", `${CM}/one`, { data: { v: "2" } }, {
-      "Content-Type": "application/merge-patch+json",
-    });
+    const patched = await server.call(
+      "PATCH",
+      `${CM}/one`,
+      { data: { v: "2" } },
+      {
+        "Content-Type": "application/merge-patch+json",
+      },
+    );
     const rv = patched.body.metadata!.resourceVersion as string;
     const fresh = await server.call("GET", `${CM}?resourceVersion=${rv}&resourceVersionMatch=NotOlderThan`);
     expect((fresh.body.items as { data: { v: string } }[])[0].data.v).toBe("2");
@@ -97,9 +105,9 @@ describe("reads from the watch cache", () => {
     const { current } = await store.revisions();
     const after = await server.call("GET", `${CM}?resourceVersion=${current}`);
     expect(names(after.body)).toEqual(["a/one"]);
-    expect(Number((after.body.metadata as { resourceVersion: string }).resourceVersion)).toBeGreaterThanOrEqual(
-      current,
-    );
+    expect(
+      Number((after.body.metadata as { resourceVersion: string }).resourceVersion),
+    ).toBeGreaterThanOrEqual(current);
     expect(counts.list).toBe(lists);
     const tooLarge = await server.call("GET", `${CM}?resourceVersion=${current + 100}`);
     expect(tooLarge.status).toBe(504);
@@ -133,7 +141,10 @@ describe("reads from the watch cache", () => {
         expect(token).toBeTruthy();
         const next = counts.list;
         // A continue reads the store even with rv=0 (kube allows "0" beside a continue, and ignores it).
-        const more = await server.call("GET", `/api/v1/configmaps?limit=10&continue=${token}&resourceVersion=0`);
+        const more = await server.call(
+          "GET",
+          `/api/v1/configmaps?limit=10&continue=${token}&resourceVersion=0`,
+        );
         expect(names(more.body)).toEqual(["a/two", "b/live", "b/three"]);
         expect(counts.list).toBeGreaterThan(next);
       }

@@ -84,7 +84,10 @@ export class ApiMetrics {
     "Number of stored objects at the time of last check split by kind.",
   );
 
-  readonly cacheLists = new Counter("apiserver_cache_list_total", "Number of LIST requests served from watch cache");
+  readonly cacheLists = new Counter(
+    "apiserver_cache_list_total",
+    "Number of LIST requests served from watch cache",
+  );
 
   constructor(private readonly clock: () => number = () => performance.now()) {
     for (const kind of ["readOnly", "mutating"]) this.inflight.set({ request_kind: kind }, 0);
