@@ -32,11 +32,18 @@ export async function watchPods(
 ): Promise<void> {
   const fieldSelector = `spec.nodeName=${nodeName}`;
   let resourceVersion: string | undefined;
+  // client-go's reflector: the first list takes the API server's watch cache's answer ("0": no store read
+  // per agent when many restart at once), a relist after 410 Expired a consistent one (its relistResourceVersion).
+  let listVersion = "0";
   let failures = 0;
   while (!signal.aborted) {
     try {
       if (resourceVersion === undefined) {
-        const list = await client.list<Pod>(R.pods, undefined, { fieldSelector });
+        const list = await client.list<Pod>(R.pods, undefined, {
+          fieldSelector,
+          resourceVersion: listVersion,
+        });
+        listVersion = "";
         resourceVersion = list.metadata.resourceVersion ?? "0";
         handler.synced(list.items);
       }

@@ -4,7 +4,8 @@
  * request that opened it leaving hands it to another without losing or
  * repeating an event; a late joiner after the hand-over is served from the
  * window. This is the case workerd makes hard: the socket is bound to the
- * request that opened it (registry/watch-cache.ts).
+ * request that opened it (registry/watch-cache.ts). Lists with resourceVersion=0 or NotOlderThan are
+ * answered from the cache while a watch of the resource is open, consistent ones from the store.
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { type ControlPlane, startControlPlane } from "./harness.ts";
@@ -117,3 +118,69 @@ it("shares one store watch across requests and hands it over when its owner leav
   // Not asserted: that both watches then end in the Worker. One of the two stayed counted open for
   // 20 s after a further event, with the watch cache and without it alike (docs/apiserver.md).
 });
+
+/** Lists the watch cache has answered for pods in this isolate (apiserver_cache_list_total), from /metrics. */
+async function cachedPodLists(): Promise<number> {
+  const text = await (await cp.fetch("/metrics")).text();
+  const line = text
+    .split("\n")
+    .find((l) => l.startsWith("apiserver_cache_list_total{") && l.includes('resource_prefix="/core/pods"'));
+  return line ? Number(line.split(" ").pop()) : 0;
+}
+
+it("answers kubectl's resourceVersion=0 and NotOlderThan pod lists from the watch cache; consistent ones from the store", async () => {
+  // A pod watch in the Worker (as kubelets and controllers keep one): what keeps the cache's state current.
+  const listed = await call("GET", "/api/v1/pods");
+  const response = await cp.fetch(
+    `/api/v1/pods?watch=true&resourceVersion=${listed.metadata.resourceVersion}`,
+  );
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  try {
+    await call("POST", "/api/v1/namespaces/default/pods", {
+      metadata: { name: "cached" },
+      spec: { containers: [{ name: "c", image: "busybox:1.36" }] },
+    });
+    let seen = "";
+    while (!seen.includes('"name":"cached"')) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error("watch ended");
+      seen += value;
+    }
+    const before = await cachedPodLists();
+    const any = await cp.kubectl(["get", "--raw", "/api/v1/pods?resourceVersion=0"]);
+    expect(any.code, any.stderr).toBe(0);
+    expect(JSON.parse(any.stdout).items.map((p: Item) => p.metadata.name)).toContain("cached");
+    // A write the cache has seen, asked for by version: the list waits for it and answers from the cache.
+    const modified = await call(
+      "PATCH",
+      "/api/v1/namespaces/default/pods/cached",
+      { metadata: { labels: { v: "2" } } },
+      "application/merge-patch+json",
+    );
+    const rv = modified.metadata.resourceVersion;
+    const fresh = await cp.kubectl([
+      "get",
+      "--raw",
+      `/api/v1/pods?resourceVersion=${rv}&resourceVersionMatch=NotOlderThan`,
+    ]);
+    expect(fresh.code, fresh.stderr).toBe(0);
+    const listed = JSON.parse(fresh.stdout);
+    expect(Number(listed.metadata.resourceVersion)).toBeGreaterThanOrEqual(Number(rv));
+    expect(listed.items.find((p: Item) => p.metadata.name === "cached").metadata.labels).toEqual({ v: "2" });
+    expect(await cachedPodLists()).toBe(before + 2);
+    // Consistent reads (kubectl get pods pages with limit=500 and no resourceVersion) go to the store.
+    for (const args of [
+      ["get", "--raw", "/api/v1/pods"],
+      ["get", "pods", "-A"],
+    ]) {
+      const result = await cp.kubectl(args);
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toContain("cached");
+    }
+    expect(await cachedPodLists()).toBe(before + 2);
+  } finally {
+    await reader.cancel();
+  }
+});
+
+type Item = { metadata: { name: string; labels?: Record<string, string> } };

@@ -93,6 +93,7 @@ function isolateState(env: Env): IsolateState {
   let state = isolateStates.get(env.STORE);
   const max = intSetting(env.MAX_WATCHES_PER_USER, DEFAULT_MAX_WATCHES_PER_USER);
   if (!state) {
+    const metrics = new ApiMetrics();
     state = {
       bootstrap: {},
       watches: { max, limiter: createWatchLimiter(max) },
@@ -100,8 +101,8 @@ function isolateState(env: Env): IsolateState {
       rbac: new RbacCache(),
       customResources: createCustomResourceCache(),
       webhooks: new WebhookConfigCache(),
-      metrics: new ApiMetrics(),
-      watchCache: new WatchCache(),
+      metrics,
+      watchCache: new WatchCache({ onRead: (prefix, verb) => metrics.cacheRead(prefix, verb) }),
     };
     isolateStates.set(env.STORE, state);
   }

@@ -62,7 +62,9 @@ class Informer {
     readonly ref: ResourceRef,
     private readonly onEvent: (event: InformerEvent) => void,
   ) {
-    this.synced = this.relist();
+    // client-go's reflector lists with resourceVersion "0" first (the watch cache may answer), and after
+    // 410 Expired consistently (relist's default): an expired watch must not be resumed from older state.
+    this.synced = this.relist("0");
     this.synced.then(
       () => void this.run(),
       () => {},
@@ -123,13 +125,18 @@ class Informer {
     this.live = false;
   }
 
-  /** List every page at one revision and replace the cache with it. */
-  private async relist(): Promise<void> {
+  /** List every page at one revision and replace the cache with it ("0": any freshness, "": the latest). */
+  private async relist(resourceVersion: "0" | "" = ""): Promise<void> {
     const items = new Map<string, KubeObject>();
     let token: string | undefined;
     let revision = "";
     do {
-      const page = await this.client.list(this.ref, undefined, { limit: PAGE_SIZE, continue: token });
+      const page = await this.client.list(this.ref, undefined, {
+        limit: PAGE_SIZE,
+        continue: token,
+        // Pages after the first are pinned by their continue token; kube ignores "0" beside one.
+        ...(resourceVersion && !token ? { resourceVersion } : {}),
+      });
       for (const item of page.items) items.set(keyOf(item), item);
       revision ||= page.metadata.resourceVersion ?? "";
       const next = page.metadata.continue || undefined;

@@ -26,12 +26,15 @@ export class Informer<T extends KubeObject> {
   /** Runs until `signal` aborts. */
   async run(signal: AbortSignal): Promise<void> {
     let resourceVersion: string | undefined;
+    // As client-go's reflector: the first list from the API server's watch cache ("0"), a relist after 410 consistent.
+    let listVersion = "0";
     let failures = 0;
     const key = (o: KubeObject) => `${o.metadata?.namespace ?? ""}/${o.metadata?.name ?? ""}`;
     while (!signal.aborted) {
       try {
         if (resourceVersion === undefined) {
-          const list = await this.client.list<T>(this.ref);
+          const list = await this.client.list<T>(this.ref, undefined, { resourceVersion: listVersion });
+          listVersion = "";
           resourceVersion = list.metadata.resourceVersion ?? "0";
           this.items.clear();
           for (const item of list.items) this.items.set(key(item), item);

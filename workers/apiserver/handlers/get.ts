@@ -6,12 +6,14 @@ import { json, type ObjectCall, readRequest } from "./call.ts";
 
 /** GET /…/NAME and /…/NAME/status. */
 export async function get(call: ObjectCall): Promise<Response> {
-  // Served from the current revision (docs/apiserver.md), but a malformed one is still a 400, as kube answers.
-  parseResourceVersion(call.url.searchParams.get("resourceVersion"));
+  // A malformed version is a 400 before anything is read, as kube answers (kinds with their own GET too).
+  const resourceVersion = call.url.searchParams.get("resourceVersion") ?? undefined;
+  parseResourceVersion(resourceVersion);
   const own = call.info.rest?.get;
+  // With a resourceVersion the watch cache may answer (Registry.get); without, the store.
   const object = own
     ? await own({ ...readRequest(call), name: call.name })
-    : await call.deps.registry.get(call.info, call.namespace, call.name);
+    : await call.deps.registry.get(call.info, call.namespace, call.name, resourceVersion);
   if (wantsTable(call.request.headers.get("Accept"))) {
     const meta = { resourceVersion: object.metadata?.resourceVersion };
     return json(

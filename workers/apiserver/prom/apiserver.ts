@@ -84,6 +84,11 @@ export class ApiMetrics {
     "Number of stored objects at the time of last check split by kind.",
   );
 
+  readonly cacheLists = new Counter(
+    "apiserver_cache_list_total",
+    "Number of LIST requests served from watch cache",
+  );
+
   constructor(private readonly clock: () => number = () => performance.now()) {
     for (const kind of ["readOnly", "mutating"]) this.inflight.set({ request_kind: kind }, 0);
   }
@@ -160,6 +165,13 @@ export class ApiMetrics {
   }
 
   /** The text exposition; object counts are read from the store now (kube refreshes them every minute). */
+  /** A read served from the watch cache (WatchCacheOptions.onRead): lists counted under kube's name and labels. */
+  cacheRead(resourcePrefix: string, verb: "list" | "get"): void {
+    // kube's resource_prefix is the key prefix inside /registry: "/core/pods" here (the group is in our keys).
+    if (verb === "list")
+      this.cacheLists.inc({ resource_prefix: resourcePrefix.slice("/registry".length, -1), index: "" });
+  }
+
   async render(store: Store, resources: ResourceInfo[]): Promise<Response> {
     const prefixes = new Map<string, string>();
     for (const info of resources)
@@ -172,7 +184,15 @@ export class ApiMetrics {
     );
     this.objects.reset();
     for (const { resource, count } of counts) this.objects.set({ resource }, count);
-    const text = [this.requests, this.duration, this.inflight, this.longrunning, this.store, this.objects]
+    const text = [
+      this.requests,
+      this.duration,
+      this.inflight,
+      this.longrunning,
+      this.store,
+      this.objects,
+      this.cacheLists,
+    ]
       .map((m) => m.render())
       .join("");
     return new Response(text, { headers: { "Content-Type": PROMETHEUS_CONTENT_TYPE } });

@@ -14,6 +14,7 @@ import {
   encodeContinue,
   isAnyVersion,
   parseResourceVersion,
+  toResourceVersion,
   vectorOf,
   vectorResourceVersion,
 } from "./keys.ts";
@@ -145,4 +146,46 @@ export async function listEncodedPage(
   const items: string[] = [];
   for (const kv of result.kvs) if (!match || match(decode(kv))) items.push(encode(kv));
   return { items, ...pageMeta(result, !!match, req) };
+}
+
+/**
+ * The revision a list must see to be answered from the watch cache, or
+ * undefined when it goes to the store: kube 1.32's shouldDelegateList.
+ * A consistent read (no resourceVersion), a continue, an Exact match, or
+ * a limit with any resourceVersion but "0" read the store; "0" (limit or
+ * not: kube's cache answers it whole) and NotOlderThan read the cache.
+ */
+export function cachedListRevision(req: ListRequest): number | undefined {
+  if (req.continue) return undefined;
+  const rv = parseResourceVersion(req.resourceVersion);
+  if (!rv?.revisions || rv.shard !== undefined || rv.revisions.length !== 1) return undefined;
+  if (req.resourceVersionMatch && req.resourceVersionMatch !== "NotOlderThan") return undefined;
+  const any = isAnyVersion(rv);
+  if (req.limit && req.limit > 0 && !any) return undefined;
+  return rv.revisions[0];
+}
+
+/**
+ * A list answered from the watch cache's `kvs` (a collection's objects in
+ * key order, as of `revision`): every match in one page, as kube 1.32's
+ * cacher answers even with a limit (no continue, no remainingItemCount),
+ * each item made by `item` (given the object when a selector decoded it).
+ */
+export function cachedPage<T>(
+  kvs: readonly KeyValue[],
+  revision: number,
+  req: ListRequest,
+  decode: (kv: KeyValue) => KubeObject,
+  item: (kv: KeyValue, decoded?: KubeObject) => T,
+): { items: T[]; resourceVersion: string } {
+  const match = req.match === everything ? undefined : req.match;
+  const items: T[] = [];
+  for (const kv of kvs) {
+    if (!match) items.push(item(kv));
+    else {
+      const object = decode(kv);
+      if (match(object)) items.push(item(kv, object));
+    }
+  }
+  return { items, resourceVersion: toResourceVersion(revision) };
 }

@@ -37,9 +37,23 @@ import {
   type UpdateIO,
   type UpdateResult,
 } from "./guaranteed-update.ts";
-import { collectionPrefix, objectKey, objectResourceVersion, sameVersion } from "./keys.ts";
+import {
+  collectionPrefix,
+  objectKey,
+  objectResourceVersion,
+  parseResourceVersion,
+  sameVersion,
+} from "./keys.ts";
 import { createLeaseManager, type LeaseManager } from "./leases.ts";
-import { type EncodedListPage, type ListPage, type ListRequest, listEncodedPage, listPage } from "./list.ts";
+import {
+  cachedListRevision,
+  cachedPage,
+  type EncodedListPage,
+  type ListPage,
+  type ListRequest,
+  listEncodedPage,
+  listPage,
+} from "./list.ts";
 import { spliceResourceVersion } from "./list-encode.ts";
 import { trackUpdate } from "./managedfields.ts";
 import { finished, type PrepareDeps, prepareCreate, prepareUpdate } from "./prepare.ts";
@@ -256,30 +270,71 @@ export class Registry implements RegistryAccess {
     return kv;
   }
 
-  /** Read one object; 404 when absent. */
-  async get(info: ResourceInfo, namespace: string | undefined, name: string): Promise<KubeObject> {
-    return this.decode(await this.getKV(info, namespace, name), info);
+  /**
+   * Read one object; 404 when absent. Without `resourceVersion` (a
+   * consistent read) from the store; with one, as kube's cacher.Get, from
+   * the watch cache once it has seen that version ("0": any), falling back
+   * to the store (the latest, never older) when the cache is not ready.
+   */
+  async get(
+    info: ResourceInfo,
+    namespace: string | undefined,
+    name: string,
+    resourceVersion?: string,
+  ): Promise<KubeObject> {
+    const rv = parseResourceVersion(resourceVersion);
+    const min = rv?.revisions?.length === 1 && rv.shard === undefined ? rv.revisions[0] : undefined;
+    const key = objectKey(info, namespace, name);
+    const state = min === undefined ? undefined : await this.cacheOf(info, namespace, min, "get");
+    if (!state) return this.decode(await this.getKV(info, namespace, name), info);
+    const kv = state.get(key);
+    if (!kv) throw errors.notFound(info.resource, name, info.group);
+    return this.decode(kv, info);
   }
 
-  /** List a collection at one revision, filtered by the matcher, paginated by limit/continue. */
-  list(info: ResourceInfo, namespace: string | undefined, req: ListRequest = {}): Promise<ListPage> {
-    return listPage(this.store, (kv) => this.decode(kv, info), info, namespace, req);
+  /** The watch cache's state of `info` at `minRevision` or newer, if the collection is one the cache serves and it is ready. */
+  private async cacheOf(
+    info: ResourceInfo,
+    namespace: string | undefined,
+    minRevision: number,
+    verb: "list" | "get",
+  ) {
+    const cache = this.deps.watchCache;
+    // A split resource has no shared store watch (watch.ts reads it with store.watchFrom), so no cached state.
+    if (!cache || this.store.shardCount(collectionPrefix(info, namespace)) !== 1) return undefined;
+    return cache.read(this.store, collectionPrefix(info), minRevision, verb);
+  }
+
+  /** The collection's objects from the watch cache, when the request may be answered from it (cachedListRevision) and it is ready. */
+  private async cachedList(info: ResourceInfo, namespace: string | undefined, req: ListRequest) {
+    const min = cachedListRevision(req);
+    const state = min === undefined ? undefined : await this.cacheOf(info, namespace, min, "list");
+    return state && { kvs: state.range(collectionPrefix(info, namespace)), revision: state.revision };
+  }
+
+  /**
+   * List a collection at one revision, filtered by the matcher, paginated by
+   * limit/continue: from the store, or from the watch cache for the reads
+   * kube serves from it (cachedListRevision).
+   */
+  async list(info: ResourceInfo, namespace: string | undefined, req: ListRequest = {}): Promise<ListPage> {
+    const decode = (kv: KeyValue) => this.decode(kv, info);
+    const cached = await this.cachedList(info, namespace, req);
+    if (cached) return cachedPage(cached.kvs, cached.revision, req, decode, (kv, o) => o ?? decode(kv));
+    return listPage(this.store, decode, info, namespace, req);
   }
 
   /** list() with each item as JSON text (encodeRead): the API's JSON list response. */
-  listEncoded(
+  async listEncoded(
     info: ResourceInfo,
     namespace: string | undefined,
     req: ListRequest = {},
   ): Promise<EncodedListPage> {
-    return listEncodedPage(
-      this.store,
-      (kv) => this.decode(kv, info),
-      (kv) => this.encodeRead(kv, info),
-      info,
-      namespace,
-      req,
-    );
+    const decode = (kv: KeyValue) => this.decode(kv, info);
+    const encode = (kv: KeyValue) => this.encodeRead(kv, info);
+    const cached = await this.cachedList(info, namespace, req);
+    if (cached) return cachedPage(cached.kvs, cached.revision, req, decode, encode);
+    return listEncodedPage(this.store, decode, encode, info, namespace, req);
   }
 
   /** Create an object (POST): defaults, prepareForCreate, admission, validation, then create-if-absent. */
