@@ -96,7 +96,7 @@ export const STREAM_WINDOW = 1024 * 1024;
  * 1 MiB the agent spent a third of a port-forward waiting for credit from a
  * busy workerd (issue 14's profile).
  */
-export const SOCKET_STREAM_WINDOW = 4 * 1024 * 1024;
+const SOCKET_STREAM_WINDOW = 4 * 1024 * 1024;
 
 /** The agent's window for a stream of `kind`. */
 export function streamWindow(kind: StreamKind): number {
