@@ -6,6 +6,10 @@
  * pod's IP in the same run, and the ratio printed. Prints figures; not a test.
  *
  *   node --import tsx bench/streams/portforward.ts [--mib 200] [--runs 3]
+ *
+ * BENCH_PROFILE=<dir>: CPU profiles of workerd (its V8 inspector, over the
+ * port-forwarded downloads only) and of the agent (--cpu-prof, whole run)
+ * written there, to see both ends of the tunnel in the same run.
  */
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -24,6 +28,8 @@ import {
 import { spawnAgent } from "../../node-agent/src/testing/agent-process.ts";
 import { ensurePki } from "../../scripts/local/pki.ts";
 import { startControlPlane } from "../../test/e2e/harness.ts";
+import { profileWorker } from "../lib/inspector.ts";
+import { cpuMeter } from "../lib/proc-cpu.ts";
 
 /** Port-forward figures in MB/s (10^6 bytes per second). */
 export interface PortForwardFigures {
@@ -44,6 +50,9 @@ async function download(url: string, bytes: number): Promise<number> {
   return bytes / 1e6 / seconds;
 }
 
+const PROFILE_DIR = process.env.BENCH_PROFILE;
+const INSPECTOR_PORT = 9229 + (process.pid % 500);
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Run the benchmark; undefined when containers cannot run here. */
@@ -60,7 +69,10 @@ export async function runPortForwardBench(mib = 200, runs = 3): Promise<PortForw
   const pki = await ensurePki(join(dir, "pki"));
   const images = await buildTestImages();
   const [cp, registry] = await Promise.all([
-    startControlPlane({ tls: { certPath: pki.serverCert, keyPath: pki.serverKey } }),
+    startControlPlane({
+      tls: { certPath: pki.serverCert, keyPath: pki.serverKey },
+      ...(PROFILE_DIR ? { inspectorPort: INSPECTOR_PORT } : {}),
+    }),
     startLocalRegistry(join(dir, "registry")),
   ]);
   const agentDir = join(dir, "agent");
@@ -70,7 +82,10 @@ export async function runPortForwardBench(mib = 200, runs = 3): Promise<PortForw
       ...["--node-ip", "127.0.0.1", "--runtimes", "cri", "--containerd", "managed"],
       ...["--pod-cidr", subnet.cidr, "--cni-bridge", bridge],
     ],
-    { token: cp.token },
+    {
+      token: cp.token,
+      ...(PROFILE_DIR ? { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`] } : {}),
+    },
   );
   try {
     await agent.waitFor(/tunnel connected/, 90_000);
@@ -111,9 +126,14 @@ spec:
       const local = Number(/Forwarding from 127\.0\.0\.1:(\d+) ->/.exec(out)?.[1]);
       const direct: number[] = [];
       const forwarded: number[] = [];
+      const cpu = new Map<string, number>();
       for (let i = 0; i < runs; i++) {
         direct.push(await download(`http://${ip}:8080/big`, bytes));
+        const profile = PROFILE_DIR ? await profileWorker(INSPECTOR_PORT) : undefined;
+        const meter = cpuMeter(["httpd"]);
         forwarded.push(await download(`http://127.0.0.1:${local}/big`, bytes));
+        for (const [name, s] of meter()) cpu.set(name, (cpu.get(name) ?? 0) + s);
+        await profile?.stop(join(PROFILE_DIR ?? "", `workerd-${i}.cpuprofile`));
       }
       const figures = {
         mib,
@@ -128,6 +148,9 @@ spec:
           `direct ${figures.direct.toFixed(1)} MB/s, ratio ${(figures.ratio * 100).toFixed(1)}% ` +
           `(runs: port-forward ${each(forwarded)}, direct ${each(direct)}; load ${loadavg()[0].toFixed(2)})`,
       );
+      // Where the CPU went while bytes moved through the tunnel (the bench's own share is its HTTP client).
+      const shares = [...cpu].sort((a, b) => b[1] - a[1]).map(([n, s]) => `${n} ${(s / runs).toFixed(2)}`);
+      console.log(`  CPU seconds per port-forwarded ${mib} MiB: ${shares.join(", ")}`);
       return figures;
     } finally {
       await pf.stop();

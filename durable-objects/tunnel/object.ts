@@ -59,6 +59,14 @@ export class TunnelObject extends DurableObject {
    * idle stream has nothing in flight to reorder).
    */
   private order = new Map<number, FrameOrder>();
+  /**
+   * The sockets by role, remembered so that a relayed frame costs no
+   * getWebSockets/getTags call (a bulk transfer is thousands of frames). In
+   * memory only: after a wake-up from hibernation they are found again by
+   * their tags on first use.
+   */
+  private agentSocket?: WebSocket;
+  private clients = new Map<number, WebSocket>();
 
   override async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
@@ -84,11 +92,14 @@ export class TunnelObject extends DurableObject {
     const pair = new WebSocketPair();
     this.ctx.acceptWebSocket(pair[1], ["agent"]);
     pair[1].serializeAttachment({ node, connectedAt: new Date().toISOString() });
+    this.agentSocket = pair[1];
     return new Response(null, { status: 101, webSocket: pair[0] });
   }
 
   private agent(): WebSocket | undefined {
-    return this.ctx.getWebSockets("agent").find((ws) => ws.readyState === WebSocket.OPEN);
+    if (this.agentSocket?.readyState === WebSocket.OPEN) return this.agentSocket;
+    this.agentSocket = this.ctx.getWebSockets("agent").find((ws) => ws.readyState === WebSocket.OPEN);
+    return this.agentSocket;
   }
 
   /** A stream id not in use by a client socket or a logs stream. */
@@ -233,6 +244,7 @@ export class TunnelObject extends DurableObject {
     const pair = new WebSocketPair();
     this.ctx.acceptWebSocket(pair[1], ["client", `s:${stream}`]);
     pair[1].serializeAttachment({ stream, kind: spec.kind } satisfies ClientAttachment);
+    this.clients.set(stream, pair[1]);
     const open: StreamOpen = { type: "open", stream, ...spec };
     agent.send(JSON.stringify(open));
     const headers = new Headers();
@@ -241,10 +253,16 @@ export class TunnelObject extends DurableObject {
   }
 
   private client(stream: number): WebSocket | undefined {
-    return this.ctx.getWebSockets(`s:${stream}`)[0];
+    const known = this.clients.get(stream);
+    if (known?.readyState === WebSocket.OPEN) return known;
+    this.clients.delete(stream);
+    const found = this.ctx.getWebSockets(`s:${stream}`)[0];
+    if (found) this.clients.set(stream, found);
+    return found;
   }
 
   private closeClients(code: number, why: string): void {
+    this.clients.clear();
     for (const ws of this.ctx.getWebSockets("client"))
       try {
         ws.close(code, why);
@@ -324,7 +342,9 @@ export class TunnelObject extends DurableObject {
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    if (this.ctx.getTags(ws).includes("client")) return this.clientMessage(ws, message);
+    // The agent's socket is the one most messages come from: known without asking for its tags.
+    if (ws !== this.agentSocket && this.ctx.getTags(ws).includes("client"))
+      return this.clientMessage(ws, message);
     if (typeof message !== "string") this.agentFrame(ws, message);
   }
 
@@ -332,6 +352,7 @@ export class TunnelObject extends DurableObject {
     if (this.ctx.getTags(ws).includes("client")) {
       // The client left: stop the agent's side of its stream.
       const { stream } = ws.deserializeAttachment() as ClientAttachment;
+      this.clients.delete(stream);
       this.agent()?.send(encodeFrame(StreamOp.RESET, stream));
     } else {
       this.dropAll("node agent disconnected");

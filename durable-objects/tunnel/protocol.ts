@@ -39,10 +39,11 @@ export function tunnelPath(node: string): string {
 // them in that order: under load workerd has handed a Durable Object its
 // WebSocket messages out of order (an "end" before the last "data").
 // Object → agent frames carry seq 0 (the agent's socket keeps order).
-// Flow control: the agent may have at most STREAM_WINDOW bytes of DATA
+// Flow control: the agent may have at most streamWindow(kind) bytes of DATA
 // payload per stream in flight towards the object; the object returns
 // CREDIT(n) as it hands bytes on, so its own buffer stays bounded whatever
-// the transfer size. Routing state lives in WebSocket tags/attachments, so a
+// the transfer size (a window is the agent's choice: the object only
+// credits, so either side may change it without the other). Routing state lives in WebSocket tags/attachments, so a
 // hibernated object wakes up knowing every stream.
 // ---------------------------------------------------------------------------
 
@@ -82,10 +83,25 @@ export type StreamOpCode = (typeof StreamOp)[keyof typeof StreamOp];
 
 /**
  * Bytes of DATA payload per stream the agent may send before it waits for
- * CREDIT. 1 MiB: with 256 KiB (four 64 KiB frames) the agent sat idle most
- * of a port-forward waiting for credit to come back through a busy workerd.
+ * CREDIT, on a logs stream: the object keeps what a slow reader has not read
+ * yet, so this is what it may hold per stream. 1 MiB.
  */
 export const STREAM_WINDOW = 1024 * 1024;
+
+/**
+ * The same for a stream with a client socket (exec, attach, portforward,
+ * http): the object hands each frame to the socket as it comes and credits
+ * it at once, so the window holds nothing in the object and only sets how
+ * long a credit may take to come back before the agent stalls. 4 MiB: with
+ * 1 MiB the agent spent a third of a port-forward waiting for credit from a
+ * busy workerd (issue 14's profile).
+ */
+const SOCKET_STREAM_WINDOW = 4 * 1024 * 1024;
+
+/** The agent's window for a stream of `kind`. */
+export function streamWindow(kind: StreamKind): number {
+  return kind === "logs" ? STREAM_WINDOW : SOCKET_STREAM_WINDOW;
+}
 
 /**
  * Largest DATA payload per frame (Workers accept messages up to 1 MiB). 256 KiB:
@@ -103,6 +119,9 @@ export interface StreamFrame {
   payload: Uint8Array;
 }
 
+/** Bytes before a frame's payload. */
+export const FRAME_HEADER = 9;
+
 /** Encode a binary frame. */
 export function encodeFrame(
   op: StreamOpCode,
@@ -110,26 +129,42 @@ export function encodeFrame(
   payload: Uint8Array = new Uint8Array(0),
   seq = 0,
 ): Uint8Array {
-  const out = new Uint8Array(HEADER + payload.byteLength);
-  out[0] = op;
-  const view = new DataView(out.buffer);
-  view.setUint32(1, stream >>> 0);
-  view.setUint32(5, seq >>> 0);
-  out.set(payload, HEADER);
-  return out;
+  return writeFrame(new Uint8Array(FRAME_HEADER + payload.byteLength), op, stream, [payload], seq);
 }
 
-/** Bytes before a frame's payload. */
-const HEADER = 9;
+/**
+ * Write a frame whose payload is `parts` one after the other into `out`
+ * (FRAME_HEADER + their total length bytes). The agent passes a SPDY header
+ * and the socket's own buffers as parts into one unfilled buffer, so each
+ * relayed byte is copied once on its way to the tunnel socket.
+ */
+export function writeFrame(
+  out: Uint8Array,
+  op: StreamOpCode,
+  stream: number,
+  parts: readonly Uint8Array[],
+  seq = 0,
+): Uint8Array {
+  out[0] = op;
+  const view = new DataView(out.buffer, out.byteOffset, FRAME_HEADER);
+  view.setUint32(1, stream >>> 0);
+  view.setUint32(5, seq >>> 0);
+  let at = FRAME_HEADER;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.byteLength;
+  }
+  return out;
+}
 
 /** Decode a binary frame; undefined for a malformed one. */
 export function decodeFrame(data: ArrayBuffer | Uint8Array): StreamFrame | undefined {
   const bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
-  if (bytes.byteLength < HEADER) return undefined;
+  if (bytes.byteLength < FRAME_HEADER) return undefined;
   const op = bytes[0] as StreamOpCode;
   if (op < StreamOp.DATA || op > StreamOp.CREDIT) return undefined;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return { op, stream: view.getUint32(1), seq: view.getUint32(5), payload: bytes.subarray(HEADER) };
+  return { op, stream: view.getUint32(1), seq: view.getUint32(5), payload: bytes.subarray(FRAME_HEADER) };
 }
 
 /** CREDIT payload for `n` bytes. */

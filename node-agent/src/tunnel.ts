@@ -16,11 +16,14 @@ import type {
 import {
   decodeFrame,
   encodeFrame,
+  FRAME_HEADER,
   MAX_FRAME_PAYLOAD,
   readCredit,
-  STREAM_WINDOW,
   StreamOp,
+  type StreamOpCode,
+  streamWindow,
   tunnelPath,
+  writeFrame,
 } from "../../durable-objects/tunnel/protocol.ts";
 import { ApiError } from "../../workers/client/status.ts";
 import type { Clock } from "./clock.ts";
@@ -38,8 +41,13 @@ export type LogsHandler = (
  */
 export interface AgentStream {
   readonly open: StreamOpen;
-  /** Send one message (at most MAX_FRAME_PAYLOAD bytes); waits while the stream's flow-control window is used up. */
-  send(message: Uint8Array): Promise<void>;
+  /**
+   * Send one message (at most MAX_FRAME_PAYLOAD bytes), given as the parts it
+   * is made of (e.g. a protocol header and the socket's buffers: they are
+   * copied once, into the tunnel frame); waits while the stream's
+   * flow-control window is used up.
+   */
+  send(...message: Uint8Array[]): Promise<void>;
   /** The next client message, or undefined once the client ended its side (or the stream was reset). */
   read(): Promise<Uint8Array | undefined>;
   /** No more messages from us: the object closes the client socket normally. */
@@ -251,7 +259,7 @@ class StreamState implements AgentStream {
   private inbox: Uint8Array[] = [];
   private readers: ((m: Uint8Array | undefined) => void)[] = [];
   private inboxEnded = false;
-  private credit = STREAM_WINDOW;
+  private credit: number;
   private creditWaiters: (() => void)[] = [];
   private ended = false;
   /** The next frame's seq (the object acts on our frames in this order). */
@@ -262,17 +270,21 @@ class StreamState implements AgentStream {
   constructor(
     readonly open: StreamOpen,
     private readonly socket: WebSocket,
-  ) {}
+  ) {
+    this.credit = streamWindow(open.kind);
+  }
 
-  async send(message: Uint8Array): Promise<void> {
+  async send(...message: Uint8Array[]): Promise<void> {
+    let length = 0;
+    for (const part of message) length += part.byteLength;
     // One message = one frame: the object hands it on as one client message (protocols frame by message).
-    if (message.byteLength > MAX_FRAME_PAYLOAD)
-      throw new RangeError(`stream message of ${message.byteLength} bytes exceeds ${MAX_FRAME_PAYLOAD}`);
-    while (this.credit < message.byteLength && !this.signal.aborted)
+    if (length > MAX_FRAME_PAYLOAD)
+      throw new RangeError(`stream message of ${length} bytes exceeds ${MAX_FRAME_PAYLOAD}`);
+    while (this.credit < length && !this.signal.aborted)
       await new Promise<void>((resolve) => this.creditWaiters.push(resolve));
     if (this.signal.aborted || this.ended) return;
-    this.credit -= message.byteLength;
-    this.frame(StreamOp.DATA, message);
+    this.credit -= length;
+    this.frame(StreamOp.DATA, message, length);
   }
 
   read(): Promise<Uint8Array | undefined> {
@@ -285,7 +297,7 @@ class StreamState implements AgentStream {
   end(): void {
     if (this.ended) return;
     this.ended = true;
-    this.frame(StreamOp.END);
+    this.frame(StreamOp.END, [], 0);
   }
 
   /** A frame from the object for this stream. */
@@ -300,7 +312,7 @@ class StreamState implements AgentStream {
 
   /** Abort from our side, telling the object why (`reason`: e.g. a JSON Status). */
   reset(reason: Uint8Array): void {
-    if (!this.ended) this.frame(StreamOp.RESET, reason);
+    if (!this.ended) this.frame(StreamOp.RESET, [reason], reason.byteLength);
     this.close();
   }
 
@@ -324,8 +336,10 @@ class StreamState implements AgentStream {
     else this.inbox.push(message);
   }
 
-  private frame(op: (typeof StreamOp)[keyof typeof StreamOp], payload?: Uint8Array): void {
-    if (this.socket.readyState === WebSocket.OPEN)
-      this.socket.send(encodeFrame(op, this.open.stream, payload, this.seq++));
+  /** Send a frame of `length` payload bytes made of `parts`: one unfilled buffer, each byte copied once. */
+  private frame(op: StreamOpCode, parts: readonly Uint8Array[], length: number): void {
+    if (this.socket.readyState !== WebSocket.OPEN) return;
+    const out = Buffer.allocUnsafe(FRAME_HEADER + length);
+    this.socket.send(writeFrame(out, op, this.open.stream, parts, this.seq++));
   }
 }

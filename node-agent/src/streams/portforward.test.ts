@@ -37,8 +37,9 @@ function memoryStream(open: Partial<StreamOpen>) {
       protocol: SPDY_PORTFORWARD_PROTOCOL,
       ...open,
     },
-    async send(message) {
-      frames.push(...parser.push(message));
+    async send(...message) {
+      // One message, whatever parts it was handed in.
+      frames.push(...parser.push(Buffer.concat(message)));
       for (const w of seen.splice(0)) w();
     },
     async read() {
@@ -199,9 +200,9 @@ describe("SPDY/3.1 port-forward on the agent", () => {
     });
     const m = memoryStream({});
     const send = m.stream.send;
-    m.stream.send = async (message) => {
+    m.stream.send = async (...message) => {
       await gate;
-      return send(message);
+      return send(...message);
     };
     const dial = (p: number, host: string): Socket => {
       const socket = connect({ port: p, host });

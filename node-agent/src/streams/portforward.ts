@@ -18,6 +18,7 @@ import type { AgentStream, StreamHandler } from "../tunnel.ts";
 import {
   controlFrame,
   dataFrame,
+  dataFrameHeader,
   FLAG_FIN,
   FrameParser,
   FrameType,
@@ -64,39 +65,63 @@ function forwardError(open: StreamOpen, port: number, error: unknown): string {
   return `error forwarding port ${port} to pod ${open.namespace}/${open.name}, uid ${open.uid}: ${(error as Error).message}`;
 }
 
+/** One message, whole or as the parts it is made of (the tunnel copies them into its frame once). */
+type Message = Uint8Array | Uint8Array[];
+
 /** A serialised writer to the stream: messages leave in the order they were queued; idle() waits for all. */
 function sender(stream: AgentStream) {
   let tail: Promise<void> = Promise.resolve();
-  const send = (make: () => Uint8Array | Promise<Uint8Array>): Promise<void> => {
-    tail = tail.then(async () => stream.send(await make())).catch(() => {});
+  const send = (make: () => Message | Promise<Message>): Promise<void> => {
+    tail = tail
+      .then(async () => {
+        const message = await make();
+        return Array.isArray(message) ? stream.send(...message) : stream.send(message);
+      })
+      .catch(() => {});
     return tail;
   };
   return Object.assign(send, { idle: () => tail });
 }
 
 /**
- * Relay one TCP connection's bytes to `emit`. What arrives while a message is
- * on its way is held and goes out as one message (up to CHUNK): a fast
- * download then moves in few large messages (each costs the object and kubectl
- * a message event), an idle one at once. The socket pauses while CHUNK bytes
- * wait. Call before adding "end"/"close" listeners: held bytes are queued
- * before them.
+ * Relay one TCP connection's bytes to `emit`, as messages of at most CHUNK
+ * bytes handed over as the socket's own buffers (`parts`, not joined here).
+ * A message waits for the end of the I/O phase it started in, and what
+ * arrives while one is on its way is held and goes out in the next: a fast
+ * download then moves in few large messages (Node reads a socket 64 KiB at a
+ * time, and every message costs this agent a TLS write, the object an event
+ * and kubectl a read), an idle one at once. The socket pauses while CHUNK
+ * bytes wait. Call before adding "end"/"close" listeners: held bytes are
+ * queued before them.
  */
-function pumpSocket(socket: Socket, emit: (chunk: Uint8Array) => Promise<void>): void {
+function pumpSocket(socket: Socket, emit: (parts: Buffer[], length: number) => Promise<void>): void {
   const held: Buffer[] = [];
   let size = 0;
   let sending = false;
   /** Queue everything held (emit queues in call order), in messages of at most CHUNK. */
   const take = (): Promise<void>[] => {
-    const all = held.length === 1 ? held[0] : Buffer.concat(held, size);
-    held.length = 0;
-    size = 0;
     const sends: Promise<void>[] = [];
-    for (let at = 0; at < all.length; at += CHUNK) sends.push(emit(all.subarray(at, at + CHUNK)));
+    while (held.length > 0) {
+      const parts: Buffer[] = [];
+      let length = 0;
+      while (held.length > 0 && length < CHUNK) {
+        const next = held[0];
+        const room = CHUNK - length;
+        const part = next.length <= room ? next : next.subarray(0, room);
+        if (part === next) held.shift();
+        else held[0] = next.subarray(room);
+        parts.push(part);
+        length += part.length;
+      }
+      sends.push(emit(parts, length));
+    }
+    size = 0;
     return sends;
   };
   const drain = async () => {
     sending = true;
+    // The reads libuv makes in this poll phase come as separate "data" events: let them join this message.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     while (size > 0) {
       const sends = take();
       // Gather the next message while this one goes.
@@ -186,7 +211,7 @@ async function serveSpdy(stream: AgentStream, target: (port: number) => Socket):
     }
     f.socket = socket;
     const dataId = f.data as number;
-    pumpSocket(socket, (chunk) => send(() => dataFrame(dataId, 0, chunk)));
+    pumpSocket(socket, (parts, length) => send(() => [dataFrameHeader(dataId, 0, length), ...parts]));
     socket.on("error", (error) => reportError(f, error));
     socket.on("end", () => {
       if (!f.dataFinSent) {
@@ -334,7 +359,7 @@ async function serveChannels(stream: AgentStream, target: (port: number) => Sock
         return;
       }
       sockets[i] = socket;
-      pumpSocket(socket, (chunk) => send(() => frame(2 * i, chunk)));
+      pumpSocket(socket, (parts) => send(() => [Uint8Array.of(2 * i), ...parts]));
       socket.on("error", (error) => {
         void send(() => frame(2 * i + 1, new TextEncoder().encode(forwardError(stream.open, port, error))));
       });

@@ -166,11 +166,15 @@ export function controlFrame(type: number, flags: number, payload: Uint8Array): 
 
 /** One data frame. */
 export function dataFrame(stream: number, flags: number, data: Uint8Array): Uint8Array {
-  const out = Buffer.alloc(8 + data.byteLength);
+  return Buffer.concat([dataFrameHeader(stream, flags, data.byteLength), data]);
+}
+
+/** The 8 bytes before a data frame's `length` bytes of data (sent as their own part, so the data is not copied here). */
+export function dataFrameHeader(stream: number, flags: number, length: number): Uint8Array {
+  const out = Buffer.allocUnsafe(8);
   out.writeUInt32BE(stream & 0x7fffffff, 0);
   out[4] = flags;
-  out.writeUIntBE(data.byteLength, 5, 3);
-  out.set(data, 8);
+  out.writeUIntBE(length, 5, 3);
   return out;
 }
 

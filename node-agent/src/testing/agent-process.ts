@@ -107,13 +107,17 @@ function networkOf(args: string[]): { bridge: string; podCidr: string } {
  * Start `node-agent` with these CLI arguments; `token` goes in through the environment, never argv. Unless
  * the arguments name a bridge or pod CIDR, the agent gets a private one (privateNetwork).
  */
-export function spawnAgent(args: string[], options: { token?: string } = {}): AgentProcess {
+export function spawnAgent(
+  args: string[],
+  // nodeArgs: Node flags such as --cpu-prof (which NODE_OPTIONS refuses), for a benchmark's profile of the agent.
+  options: { token?: string; nodeArgs?: string[] } = {},
+): AgentProcess {
   const env: NodeJS.ProcessEnv = { ...process.env, NODE_NO_WARNINGS: "1" };
   if (options.token !== undefined) env.EDGEPLANE_TOKEN = options.token;
   const own = args.includes("--cni-bridge") || args.includes("--pod-cidr");
   const { bridge, podCidr } = own ? { bridge: "", podCidr: "" } : networkOf(args);
   const network = own ? [] : ["--cni-bridge", bridge, "--pod-cidr", podCidr];
-  const child = spawn(process.execPath, [BIN, ...args, ...network], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), BIN, ...args, ...network], {
     stdio: ["ignore", "pipe", "pipe"],
     env,
   });
