@@ -9,7 +9,8 @@
  *
  * BENCH_SCALE=small runs a reduced set (CI smoke); BENCH_ONLY=list runs only
  * the list figures (list.ts; BENCH_WORKER=0 leaves out the real Worker's);
- * BENCH_ONLY=watch only the watch delivery figures.
+ * BENCH_ONLY=watch only the watch delivery figures; BENCH_ONLY=worker only the
+ * real Worker's (worker.ts; BENCH_PROFILE=<dir> profiles workerd there).
  */
 
 import { MemoryStore } from "../../durable-objects/store/memory.ts";
@@ -226,6 +227,10 @@ async function main() {
   if (process.env.BENCH_ONLY === "list") {
     await benchList(small ? [1000] : [1000, 10000], [1, 10]);
     if (process.env.BENCH_WORKER !== "0") await benchWorkerList(small ? 200 : 1000);
+    return;
+  }
+  if (process.env.BENCH_ONLY === "worker") {
+    await benchWorker(small ? 50 : 500);
     return;
   }
   if (process.env.BENCH_ONLY === "watch") {

@@ -4,8 +4,35 @@
  * `npm run bench -- api` runs it after the in-process comparison.
  */
 
-import { startControlPlane } from "../../test/e2e/harness.ts";
+import { readFile } from "node:fs/promises";
+import { bundleWorker } from "../../scripts/local/controlplane.ts";
+import { ROOT, startControlPlane } from "../../test/e2e/harness.ts";
+import { profileWorker } from "../lib/inspector.ts";
+import { type CpuProfile, formatShares, summarizeProfile } from "../lib/profile-summary.ts";
 import { closedLoop, percentile } from "../lib/stats.ts";
+
+/** BENCH_PROFILE=<dir>: a CPU profile of workerd during the 10-client creates, written there and summarized. */
+const PROFILE_DIR = process.env.BENCH_PROFILE;
+const INSPECTOR_PORT = 9229 + (process.pid % 500);
+
+/** Run `fn` under workerd's profiler when BENCH_PROFILE asks for it, and print where the thread's time went. */
+async function profiled<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  if (!PROFILE_DIR) return fn();
+  const profile = await profileWorker(INSPECTOR_PORT);
+  const result = await fn();
+  const file = `${PROFILE_DIR}/${name}.cpuprofile`;
+  await profile.stop(file);
+  const shares = summarizeProfile(
+    JSON.parse(await readFile(file, "utf8")) as CpuProfile,
+    await bundleWorker(ROOT),
+  );
+  console.log(`    profile ${file} (${shares.wallMs.toFixed(0)} ms of workerd's thread)`);
+  console.log(
+    `      busy ${((1 - shares.idle) * 100).toFixed(0)}%, of the wall time by code that ran: ${formatShares(shares.self)}`,
+  );
+  console.log(`      by part that was entered first (who it was for): ${formatShares(shares.owner)}`);
+  return result;
+}
 
 async function timed(total: number, clients: number, op: (i: number) => Promise<void>) {
   const { seconds, latencies: lat } = await closedLoop(total, clients, op);
@@ -14,7 +41,7 @@ async function timed(total: number, clients: number, op: (i: number) => Promise<
 
 /** Create/get/update/list of pods through the real Worker at 1 and 10 clients. */
 export async function benchWorker(count: number): Promise<void> {
-  const cp = await startControlPlane();
+  const cp = await startControlPlane(PROFILE_DIR ? { inspectorPort: INSPECTOR_PORT } : {});
   try {
     const send = async (method: string, path: string, body?: unknown, type = "application/json") => {
       const r = await cp.fetch(path, {
@@ -34,9 +61,9 @@ export async function benchWorker(count: number): Promise<void> {
       const ns = `bench-${clients}`;
       await send("POST", "/api/v1/namespaces", { metadata: { name: ns } });
       console.log(`  ${clients} client(s):`);
-      console.log(
-        `    create ${await timed(count, clients, (i) => send("POST", `/api/v1/namespaces/${ns}/pods`, pod(`p${i}`)))}`,
-      );
+      const create = () =>
+        timed(count, clients, (i) => send("POST", `/api/v1/namespaces/${ns}/pods`, pod(`p${i}`)));
+      console.log(`    create ${clients === 10 ? await profiled("create-10", create) : await create()}`);
       console.log(
         `    get    ${await timed(count, clients, (i) => send("GET", `/api/v1/namespaces/${ns}/pods/p${i}`))}`,
       );
