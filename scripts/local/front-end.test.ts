@@ -100,7 +100,7 @@ describe("local front end", () => {
     }
   });
 
-  it("answers 502 when no upstream is reachable", async () => {
+  it("answers a 503 ServiceUnavailable Status when no upstream is reachable", async () => {
     const gone = createNetServer();
     const url = await listen(gone);
     gone.close();
@@ -108,8 +108,13 @@ describe("local front end", () => {
     const front = await startFrontEnd({ host: "127.0.0.1", port: 0, tls, upstreams: [url] });
     try {
       const res = await send(front, "/api").response;
-      expect(res.statusCode).toBe(502);
-      expect(await text(res)).toMatch(/not reachable \(ECONNREFUSED\)/);
+      expect(res.statusCode).toBe(503);
+      expect(JSON.parse(await text(res))).toMatchObject({
+        kind: "Status",
+        reason: "ServiceUnavailable",
+        code: 503,
+        message: "the control plane (workerd) is not reachable: connection refused",
+      });
     } finally {
       await front.stop();
     }
@@ -155,7 +160,7 @@ describe("local front end", () => {
 
   it("ends the upstream request when the client goes away mid-stream", async () => {
     const upstreamClosed: Promise<void>[] = [];
-    const upstream = createHttpServer((req, res) => {
+    const upstream = createHttpServer((_req, res) => {
       upstreamClosed.push(once(res, "close").then(() => {}));
       res.writeHead(200);
       res.write("open\n");

@@ -176,6 +176,20 @@ interface Upstream {
   agent: Agent;
 }
 
+/** The Status kubectl shows when workerd is down (restarting): 503 ServiceUnavailable, as kube's aggregator says it. */
+function unreachable(error: NodeJS.ErrnoException) {
+  const why = error.code === "ECONNREFUSED" ? "connection refused" : (error.code ?? error.message);
+  return {
+    kind: "Status",
+    apiVersion: "v1",
+    metadata: {},
+    status: "Failure",
+    message: `the control plane (workerd) is not reachable: ${why}`,
+    reason: "ServiceUnavailable",
+    code: 503,
+  };
+}
+
 /** One request, its body streamed up and its answer streamed down; sent again on a fresh connection if an idle one was closed under it. */
 function forward(upstream: Upstream, req: IncomingMessage, res: ServerResponse): void {
   const headers = forwardHeaders(req, false);
@@ -217,8 +231,8 @@ function forward(upstream: Upstream, req: IncomingMessage, res: ServerResponse):
         return;
       }
       if (res.headersSent) return res.destroy();
-      res.writeHead(502, { "content-type": "text/plain" });
-      res.end(`front end: the Worker is not reachable (${error.code ?? error.message})\n`);
+      res.writeHead(503, { "content-type": "application/json" });
+      res.end(JSON.stringify(unreachable(error)));
     });
     return up;
   };
@@ -254,7 +268,9 @@ function upgrade(upstream: Upstream, req: IncomingMessage, socket: Duplex, head:
   });
   socket.on("error", () => up.destroy());
   socket.on("close", () => up.destroy());
+  let answered = false;
   up.on("upgrade", (upRes, upSocket, upHead) => {
+    answered = true;
     socket.write(statusLine(upRes, ["Connection", "Upgrade", "Upgrade", String(upRes.headers.upgrade)]));
     if (upHead.length) socket.write(upHead);
     if (head.length) upSocket.write(head);
@@ -266,12 +282,16 @@ function upgrade(upstream: Upstream, req: IncomingMessage, socket: Duplex, head:
   });
   // Refused (401, 404, ...): the answer, then the connection closes (it was promised to another protocol).
   up.on("response", (upRes) => {
+    answered = true;
     socket.write(statusLine(upRes, ["Connection", "close"]));
     upRes.pipe(socket);
   });
-  up.on("error", () => {
-    if (!socket.destroyed)
-      socket.end("HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+  up.on("error", (error: NodeJS.ErrnoException) => {
+    if (answered) socket.destroy();
+    else if (!socket.destroyed)
+      socket.end(
+        `HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${JSON.stringify(unreachable(error))}`,
+      );
   });
   // An upgrade request has no body: what follows the head is the new protocol's (`head`, then the socket).
   up.end();
