@@ -52,7 +52,7 @@ export interface FrontEnd {
 }
 
 /** workerd closes an idle connection after 5 s; ours go first, with a margin for the response's last bytes. */
-export const UPSTREAM_IDLE_MS = 4_000;
+const UPSTREAM_IDLE_MS = 4_000;
 /** A request body up to this size is kept until the answer starts, so a request hit by an idle close can be sent again. */
 const REPLAYABLE_BYTES = 1 << 20;
 /** Idle client connections stay open this long (kubectl's own idle timeout, 90 s, closes them first). */

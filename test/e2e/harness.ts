@@ -20,6 +20,7 @@ import { unstable_getMiniflareWorkerOptions } from "wrangler";
 import { bundleWorker as bundleLocalWorker, outboundTrusting } from "../../scripts/local/controlplane.ts";
 import { startFrontEnd } from "../../scripts/local/front-end.ts";
 import { ensurePki } from "../../scripts/local/pki.ts";
+import { startApiProcesses } from "../../scripts/local/split.ts";
 
 /** Repository root (test/e2e/ is two levels down). */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -38,7 +39,7 @@ export interface KubectlResult {
 export interface ControlPlane {
   /** https://127.0.0.1:<port>: the front end. */
   url: string;
-  /** http://127.0.0.1:<port>: workerd itself, behind the front end (what the front end protects clients from). */
+  /** http://127.0.0.1:<port>: workerd itself (the first API process), behind the front end (what the front end protects clients from). */
   workerdUrl: string;
   /** The admin bearer token (random per start). */
   token: string;
@@ -80,6 +81,13 @@ export interface ControlPlaneOptions {
   trustedCertificates?: string[];
   /** Open workerd's V8 inspector on this port (CPU profiles of the Worker; benchmarks, debugging). */
   inspectorPort?: number;
+  /**
+   * Run the API in this many workerd processes of its own, the Durable Objects in another
+   * (scripts/local/split.ts, the edge's topology); 0, the default: all in one process. In split
+   * mode the OCI registry's R2 bucket is per API process (not shared): for API benchmarks.
+   * Default: EDGEPLANE_API_PROCESSES, else 0 (so a suite can be run split as it is).
+   */
+  apiProcesses?: number;
 }
 
 let bundlePromise: Promise<string> | undefined;
@@ -102,6 +110,10 @@ async function kubectlDir(): Promise<string> {
 
 /** Start the Worker under Miniflare on 127.0.0.1:<random port> and write a kubeconfig for it. */
 export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
+  options = {
+    ...options,
+    apiProcesses: options.apiProcesses ?? Number(process.env.EDGEPLANE_API_PROCESSES ?? 0),
+  };
   const temp = await mkdtemp(join(tmpdir(), "edgeplane-e2e-"));
   const persist = options.persistDir ?? join(temp, "state");
   const token = options.env?.ADMIN_TOKEN ?? randomBytes(24).toString("hex");
@@ -137,22 +149,34 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     cachePersist: join(persist, "cache"),
     // EDGEPLANE_LOG=warn|info|debug shows the Worker's console output (benchmarks, debugging); silent by default.
     log: logFromEnv(process.env.EDGEPLANE_LOG),
+    ...(options.apiProcesses && { unsafeDevRegistryPath: join(temp, "registry") }),
   });
   let url: string;
-  let workerdUrl: URL;
+  let upstreams: URL[];
+  const apis: Miniflare[] = [];
   let front: Awaited<ReturnType<typeof startFrontEnd>>;
   try {
-    workerdUrl = await mf.ready;
+    upstreams = [await mf.ready];
+    if (options.apiProcesses) {
+      const split = await startApiProcesses({
+        worker,
+        count: options.apiProcesses,
+        registryPath: join(temp, "registry"),
+        log: logFromEnv(process.env.EDGEPLANE_LOG),
+      });
+      apis.push(...split.processes);
+      upstreams = split.urls;
+    }
     const tls = options.tls ?? (await selfSigned(join(temp, "pki")));
     front = await startFrontEnd({
       host: "127.0.0.1",
       port: 0,
       tls: { cert: await readFile(tls.certPath), key: await readFile(tls.keyPath) },
-      upstreams: [workerdUrl],
+      upstreams,
     });
     url = front.url;
   } catch (error) {
-    await mf.dispose().catch(() => {});
+    await Promise.all([mf, ...apis].map((m) => m.dispose().catch(() => {})));
     await rm(temp, { recursive: true, force: true });
     throw error;
   }
@@ -163,7 +187,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   const dispatcher = new Agent({ connect: { rejectUnauthorized: false } });
   return {
     url,
-    workerdUrl: workerdUrl.toString().replace(/\/$/, ""),
+    workerdUrl: upstreams[0].toString().replace(/\/$/, ""),
     token,
     kubeconfig,
     mf,
@@ -193,6 +217,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       ]),
     stop: async () => {
       await front.stop().catch(() => {});
+      for (const api of apis) await api.dispose().catch(() => {});
       await mf.dispose().catch(() => {});
       await dispatcher.close().catch(() => {});
       await rm(temp, { recursive: true, force: true });
