@@ -94,10 +94,10 @@ const LAST_P99_MS = 359;
 
 /** The local topologies compared: the old path, the front end alone, and the edge's split (scripts/local/split.ts). */
 const TOPOLOGIES = [
-  { name: "1 workerd, no front end (before)", apiProcesses: 0, direct: true },
-  { name: "front end -> 1 workerd", apiProcesses: 0, direct: false },
-  { name: "front end -> 1 API process + objects", apiProcesses: 1, direct: false },
-  { name: "front end -> 2 API processes + objects", apiProcesses: 2, direct: false },
+  { name: "workerd HTTPS, no front end (before)", apiProcesses: 0, frontEnd: false },
+  { name: "front end -> 1 workerd", apiProcesses: 0, frontEnd: true },
+  { name: "front end -> 1 API process + objects", apiProcesses: 1, frontEnd: true },
+  { name: "front end -> 2 API processes + objects", apiProcesses: 2, frontEnd: true },
 ];
 
 const load = () =>
@@ -118,9 +118,12 @@ export async function benchTopologies(count: number, rounds = 2): Promise<void> 
   try {
     for (let round = 1; round <= rounds; round++) {
       for (const topology of TOPOLOGIES) {
-        const cp = await startControlPlane({ apiProcesses: topology.apiProcesses });
+        const cp = await startControlPlane({
+          apiProcesses: topology.apiProcesses,
+          frontEnd: topology.frontEnd,
+        });
         try {
-          const base = topology.direct ? cp.workerdUrl : cp.url;
+          const base = cp.url;
           const post = async (path: string, body: unknown) => {
             const r = await undiciFetch(base + path, {
               method: "POST",

@@ -213,8 +213,9 @@ function forward(upstream: Upstream, req: IncomingMessage, res: ServerResponse):
       answered = true;
       kept = undefined;
       res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, responseHeaders(upRes));
-      // A watch's headers go out now, not with its first event: client-go waits for them.
-      res.flushHeaders();
+      // A stream's (a watch's) headers go out now, not with its first event: client-go waits for
+      // them. An answer of known length goes out whole, headers and body in one write.
+      if (upRes.headers["content-length"] === undefined) res.flushHeaders();
       upRes.pipe(res);
       // The Worker's answer ended early (workerd died, a stream was cut): the client must see a cut, not an end.
       upRes.on("aborted", () => res.destroy());

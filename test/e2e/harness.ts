@@ -88,6 +88,8 @@ export interface ControlPlaneOptions {
    * Default: EDGEPLANE_API_PROCESSES, else 0 (so a suite can be run split as it is).
    */
   apiProcesses?: number;
+  /** false: no front end, workerd serves HTTPS itself (the path before the front end, for the bench's comparison). */
+  frontEnd?: boolean;
 }
 
 let bundlePromise: Promise<string> | undefined;
@@ -150,11 +152,12 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     // EDGEPLANE_LOG=warn|info|debug shows the Worker's console output (benchmarks, debugging); silent by default.
     log: logFromEnv(process.env.EDGEPLANE_LOG),
     ...(options.apiProcesses && { unsafeDevRegistryPath: join(temp, "registry") }),
+    ...(options.frontEnd === false && { https: true }),
   });
   let url: string;
   let upstreams: URL[];
   const apis: Miniflare[] = [];
-  let front: Awaited<ReturnType<typeof startFrontEnd>>;
+  let front: Awaited<ReturnType<typeof startFrontEnd>> | undefined;
   try {
     upstreams = [await mf.ready];
     if (options.apiProcesses) {
@@ -167,14 +170,18 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       apis.push(...split.processes);
       upstreams = split.urls;
     }
-    const tls = options.tls ?? (await selfSigned(join(temp, "pki")));
-    front = await startFrontEnd({
-      host: "127.0.0.1",
-      port: 0,
-      tls: { cert: await readFile(tls.certPath), key: await readFile(tls.keyPath) },
-      upstreams,
-    });
-    url = front.url;
+    if (options.frontEnd === false) {
+      url = upstreams[0].toString().replace(/\/$/, "");
+    } else {
+      const tls = options.tls ?? (await selfSigned(join(temp, "pki")));
+      front = await startFrontEnd({
+        host: "127.0.0.1",
+        port: 0,
+        tls: { cert: await readFile(tls.certPath), key: await readFile(tls.keyPath) },
+        upstreams,
+      });
+      url = front.url;
+    }
   } catch (error) {
     await Promise.all([mf, ...apis].map((m) => m.dispose().catch(() => {})));
     await rm(temp, { recursive: true, force: true });
@@ -216,7 +223,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
         ...args,
       ]),
     stop: async () => {
-      await front.stop().catch(() => {});
+      await front?.stop().catch(() => {});
       for (const api of apis) await api.dispose().catch(() => {});
       await mf.dispose().catch(() => {});
       await dispatcher.close().catch(() => {});
