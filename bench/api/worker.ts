@@ -1,7 +1,11 @@
 /**
- * The full local path (HTTPS → workerd → API server → SQLite Durable Object
- * store) measured with real HTTP clients against the Worker under Miniflare.
- * `npm run bench -- api` runs it after the in-process comparison.
+ * The full local path (HTTPS → the local front end → workerd → API server →
+ * SQLite Durable Object store) measured with real HTTP clients against the
+ * Worker under Miniflare, then create at 10 clients by local topology (one
+ * workerd without the front end, as before it; the front end; the API split
+ * into processes of its own, scripts/local/split.ts) side by side.
+ * `npm run bench -- api` runs it after the in-process comparison;
+ * BENCH_ONLY=worker runs only this.
  */
 
 import { readFile } from "node:fs/promises";
@@ -58,7 +62,9 @@ export async function benchWorker(count: number): Promise<void> {
       metadata: { name, labels: { app: "bench" } },
       spec: { containers: [{ name: "c", image: "busybox:1.36" }] },
     });
-    console.log(`\nreal Worker (HTTPS, workerd, Durable Object store), ${count} pods per run:`);
+    console.log(
+      `\nreal Worker (HTTPS through the local front end, workerd, Durable Object store), ${count} pods per run:`,
+    );
     for (const clients of [1, 10]) {
       const ns = `bench-${clients}`;
       await send("POST", "/api/v1/namespaces", { metadata: { name: ns } });
