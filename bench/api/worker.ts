@@ -100,10 +100,10 @@ const LAST_P99_MS = 359;
 
 /** The local topologies compared: the old path, the front end alone, and the edge's split (scripts/local/split.ts). */
 const TOPOLOGIES = [
-  { name: "workerd HTTPS, no front end (before)", apiProcesses: 0, frontEnd: false },
-  { name: "front end -> 1 workerd", apiProcesses: 0, frontEnd: true },
-  { name: "front end -> 1 API process + objects", apiProcesses: 1, frontEnd: true },
-  { name: "front end -> 2 API processes + objects", apiProcesses: 2, frontEnd: true },
+  { name: "workerd HTTPS, no front end (before)", slug: "before", apiProcesses: 0, frontEnd: false },
+  { name: "front end -> 1 workerd", slug: "front-end", apiProcesses: 0, frontEnd: true },
+  { name: "front end -> 1 API process + objects", slug: "split-1", apiProcesses: 1, frontEnd: true },
+  { name: "front end -> 2 API processes + objects", slug: "split-2", apiProcesses: 2, frontEnd: true },
 ];
 
 const load = () =>
@@ -124,9 +124,11 @@ export async function benchTopologies(count: number, rounds = 2): Promise<void> 
   try {
     for (let round = 1; round <= rounds; round++) {
       for (const topology of TOPOLOGIES) {
+        // BENCH_PROFILE: the profile is of the process holding the Durable Objects (the only one when not split).
         const cp = await startControlPlane({
           apiProcesses: topology.apiProcesses,
           frontEnd: topology.frontEnd,
+          ...(PROFILE_DIR ? { inspectorPort: INSPECTOR_PORT } : {}),
         });
         try {
           const base = cp.url;
@@ -142,11 +144,13 @@ export async function benchTopologies(count: number, rounds = 2): Promise<void> 
           };
           await post("/api/v1/namespaces", { metadata: { name: "bench" } });
           const before = load();
-          const { seconds, latencies } = await closedLoop(count, 10, (i) =>
-            post("/api/v1/namespaces/bench/pods", {
-              metadata: { name: `p${i}`, labels: { app: "bench" } },
-              spec: { containers: [{ name: "c", image: "busybox:1.36" }] },
-            }),
+          const { seconds, latencies } = await profiled(`topology-${round}-${topology.slug}`, () =>
+            closedLoop(count, 10, (i) =>
+              post("/api/v1/namespaces/bench/pods", {
+                metadata: { name: `p${i}`, labels: { app: "bench" } },
+                spec: { containers: [{ name: "c", image: "busybox:1.36" }] },
+              }),
+            ),
           );
           const p99 = percentile(latencies, 99);
           console.log(
