@@ -75,7 +75,8 @@ describe("local front end", () => {
         if (buffered.length < end + 4 + length) return;
         const body = buffered.slice(end + 4, end + 4 + length);
         buffered = "";
-        if (first && answered === 1) return void socket.destroy();
+        // A reset: to the front end, the socket was closed with its request unread.
+        if (first && answered === 1) return void socket.resetAndDestroy();
         answered++;
         socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length + 5}\r\n\r\ngot: ${body}`);
       });
@@ -94,6 +95,39 @@ describe("local front end", () => {
       expect(res.statusCode).toBe(200);
       expect(await text(res)).toBe("got: two");
       expect(connections.length).toBe(2);
+    } finally {
+      await front.stop();
+      upstream.close();
+    }
+  });
+
+  it("never sends a POST again when the upstream may have taken it (closed after reading, no answer)", async () => {
+    const seen: string[] = [];
+    let connections = 0;
+    const upstream = createHttpServer((req, res) => {
+      let body = "";
+      req.on("data", (d) => (body += d));
+      req.on("end", () => {
+        seen.push(body);
+        // The first answers; the second is read and then the process "dies" (FIN, no answer).
+        if (seen.length === 2) req.socket.destroy();
+        else res.end(`got: ${body}`);
+      });
+    });
+    upstream.on("connection", () => connections++);
+    const front = await startFrontEnd({
+      host: "127.0.0.1",
+      port: 0,
+      tls,
+      upstreams: [await listen(upstream)],
+    });
+    try {
+      expect(await text(await send(front, "/x", { method: "POST", body: "one" }).response)).toBe("got: one");
+      const res = await send(front, "/x", { method: "POST", body: "two" }).response;
+      expect(res.statusCode).toBe(503);
+      await text(res);
+      expect(seen).toEqual(["one", "two"]);
+      expect(connections).toBe(1);
     } finally {
       await front.stop();
       upstream.close();

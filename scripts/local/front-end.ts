@@ -12,7 +12,8 @@
  * clients keep their connections as long as they like (their own idle
  * timeouts close them first), and the upstream connections are ours, closed
  * after 4 s idle (before workerd's 5 s), with a request retried on a fresh
- * connection when an idle one turned out closed before it took any byte.
+ * connection when an idle one turned out closed before it took any byte
+ * (notTaken below: never a request workerd may have applied).
  *
  * With several upstreams (one per API workerd process) requests go round
  * robin, the edge's load balancing. Bodies and upgrades (watch, logs -f,
@@ -110,9 +111,20 @@ function responseHeaders(res: IncomingMessage): string[] {
   return out;
 }
 
-/** An error that means the upstream connection was gone before it read the request (an idle close). */
-function closedIdle(request: ClientRequest, error: NodeJS.ErrnoException): boolean {
-  return request.reusedSocket && ["ECONNRESET", "EPIPE"].includes(error.code ?? "");
+/**
+ * Whether a kept connection failed in a way that proves the request was not
+ * taken, so sending it again cannot apply it twice. A reset (RST: `read
+ * ECONNRESET`) or a write into a closed socket (EPIPE) means workerd's socket
+ * was closed with our bytes unread: its idle close, or a crash before it read
+ * them. A plain close before any answer ("socket hang up", a FIN) proves
+ * nothing: workerd may have read the request and died applying it, so such a
+ * request is sent again only when the method is idempotent (as Go's client
+ * does). The 4 s pool timeout makes all of this rare: workerd closes after 5.
+ */
+function notTaken(request: ClientRequest, method: string, error: NodeJS.ErrnoException): boolean {
+  if (!request.reusedSocket) return false;
+  if (error.code === "EPIPE" || (error.code === "ECONNRESET" && error.syscall === "read")) return true;
+  return error.code === "ECONNRESET" && ["GET", "HEAD", "OPTIONS"].includes(method);
 }
 
 /** Start the front end. */
@@ -223,7 +235,7 @@ function forward(upstream: Upstream, req: IncomingMessage, res: ServerResponse):
     });
     up.on("error", (error: NodeJS.ErrnoException) => {
       if (answered) return res.destroy();
-      if (!fresh && closedIdle(up, error) && kept) {
+      if (!fresh && notTaken(up, req.method ?? "", error) && kept) {
         const again = send(true);
         for (const chunk of kept) again.write(chunk);
         if (req.readableEnded) again.end();
