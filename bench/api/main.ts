@@ -9,7 +9,9 @@
  *
  * BENCH_SCALE=small runs a reduced set (CI smoke); BENCH_ONLY=list runs only
  * the list figures (list.ts; BENCH_WORKER=0 leaves out the real Worker's);
- * BENCH_ONLY=watch only the watch delivery figures.
+ * BENCH_ONLY=watch only the watch delivery figures; BENCH_ONLY=worker only the
+ * real Worker's (worker.ts: through the front end, then create at 10 clients by
+ * local topology side by side; BENCH_PROFILE=<dir> profiles workerd there).
  */
 
 import { MemoryStore } from "../../durable-objects/store/memory.ts";
@@ -20,7 +22,7 @@ import { WatchCache } from "../../workers/apiserver/registry/watch-cache.ts";
 import { ADMIN_USER } from "../../workers/apiserver/tokens.ts";
 import { closedLoop, percentile } from "../lib/stats.ts";
 import { benchList, benchWorkerList } from "./list.ts";
-import { benchWorker } from "./worker.ts";
+import { benchTopologies, benchWorker } from "./worker.ts";
 
 const small = process.env.BENCH_SCALE === "small";
 const TOKEN = "bench-token";
@@ -228,6 +230,11 @@ async function main() {
     if (process.env.BENCH_WORKER !== "0") await benchWorkerList(small ? 200 : 1000);
     return;
   }
+  if (process.env.BENCH_ONLY === "worker") {
+    await benchWorker(small ? 50 : 500);
+    await benchTopologies(small ? 50 : 500);
+    return;
+  }
   if (process.env.BENCH_ONLY === "watch") {
     await watchLatency(small ? 10 : 100, 10, small ? 5 : 20);
     return;
@@ -238,6 +245,7 @@ async function main() {
   await benchList(small ? [1000] : [1000, 10000], [1, 10]);
   await watchLatency(small ? 10 : 100, 10, small ? 5 : 20);
   await benchWorker(small ? 50 : 500);
+  await benchTopologies(small ? 50 : 500);
 }
 
 await main();

@@ -1,9 +1,11 @@
 /**
  * The control plane on the local machine: the Worker (workers/index.ts,
- * bundled with esbuild as wrangler does) under Miniflare/workerd, serving
- * HTTPS on 127.0.0.1 with the bindings from wrangler.toml and every Durable
- * Object and R2 object persisted under the state dir, plus the cron triggers
- * fired on their schedule (Miniflare, like `wrangler dev`, does not).
+ * bundled with esbuild as wrangler does) under Miniflare/workerd on loopback,
+ * behind the local front end (scripts/local/front-end.ts: HTTPS on
+ * 127.0.0.1, holding client connections as Cloudflare's edge does), with the
+ * bindings from wrangler.toml and every Durable Object and R2 object
+ * persisted under the state dir, plus the cron triggers fired on their
+ * schedule (Miniflare, like `wrangler dev`, does not).
  */
 import { createWriteStream, readFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
@@ -12,6 +14,7 @@ import type { Readable } from "node:stream";
 import { build } from "esbuild";
 import { Log, LogLevel, Miniflare, type WorkerOptions } from "miniflare";
 import { startCronLoop } from "./cron.ts";
+import { startFrontEnd } from "./front-end.ts";
 import { descendants } from "./process-tree.ts";
 
 /** What startControlPlane needs. */
@@ -33,7 +36,7 @@ export interface ControlPlaneOptions {
 
 /** A running local control plane. */
 export interface LocalControlPlane {
-  /** https://127.0.0.1:<port> */
+  /** https://127.0.0.1:<port>: the front end. */
   url: string;
   /** http://127.0.0.1:<port> of the Worker's ingress-only entrypoint (loopback; TLS goes in front). */
   ingressUrl: URL;
@@ -137,11 +140,9 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<L
   let workerdPid: number | undefined;
   const mfOptions = {
     workers: [worker],
+    // Plain HTTP on loopback: the front end terminates TLS, as the edge does before the Worker.
     host: "127.0.0.1",
-    port: options.port,
-    https: true,
-    httpsCertPath: options.tls.certPath,
-    httpsKeyPath: options.tls.keyPath,
+    port: 0,
     durableObjectsPersist: join(persist, "do"),
     r2Persist: join(persist, "r2"),
     kvPersist: join(persist, "kv"),
@@ -160,19 +161,27 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<L
     },
   };
   const mf = await withoutTheirSignalHandlers(() => new Miniflare(mfOptions));
-  let url: string;
+  let upstream: URL;
   let ingressUrl: URL;
+  let front: Awaited<ReturnType<typeof startFrontEnd>>;
   try {
-    url = (await mf.ready).origin;
+    upstream = await mf.ready;
     ingressUrl = await mf.unsafeGetDirectURL("edgeplane", INGRESS_ENTRYPOINT);
+    front = await startFrontEnd({
+      host: "127.0.0.1",
+      port: options.port,
+      tls: { cert: readFileSync(options.tls.certPath), key: readFileSync(options.tls.keyPath) },
+      upstreams: [upstream],
+    });
   } catch (error) {
     await mf.dispose().catch(() => {});
     log.end();
     throw error;
   }
+  const url = front.url;
   workerdPid = findWorkerd();
-  // A restart serves on the port the first start got, so the kubeconfig and the agents stay right.
-  mfOptions.port = Number(new URL(url).port);
+  // A restart serves on the port the first start got, so the front end's upstream stays right.
+  mfOptions.port = Number(upstream.port);
 
   const fireCron = async (cron: string) => {
     const w = await mf.getWorker("edgeplane");
@@ -207,6 +216,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<L
     stop: async () => {
       expectExit = true;
       loop.stop();
+      await front.stop();
       await mf.dispose();
       await new Promise<void>((resolve) => log.end(resolve));
     },

@@ -1,14 +1,16 @@
 /**
  * End-to-end harness: starts the real Edgeplane Worker (workers/index.ts,
- * bundled with esbuild) under Miniflare/workerd on a random loopback port,
- * with the Durable Object, R2 and var bindings read from wrangler.toml, and
- * drives it with the real kubectl binaries.
+ * bundled with esbuild) under Miniflare/workerd on loopback, behind the same
+ * front end `npm start` puts before it (scripts/local/front-end.ts: HTTPS on a
+ * random port, client connections held as the edge holds them), with the
+ * Durable Object, R2 and var bindings read from wrangler.toml, and drives it
+ * with the real kubectl binaries.
  *
  * One control plane per test file (start in beforeAll, stop in afterAll).
  */
 import { execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -16,6 +18,9 @@ import { Log, LogLevel, Miniflare, type WorkerOptions } from "miniflare";
 import { Agent, fetch as undiciFetch } from "undici";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
 import { bundleWorker as bundleLocalWorker, outboundTrusting } from "../../scripts/local/controlplane.ts";
+import { startFrontEnd } from "../../scripts/local/front-end.ts";
+import { ensurePki } from "../../scripts/local/pki.ts";
+import { startApiProcesses } from "../../scripts/local/split.ts";
 
 /** Repository root (test/e2e/ is two levels down). */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -32,8 +37,10 @@ export interface KubectlResult {
 
 /** A running local control plane. */
 export interface ControlPlane {
-  /** http://127.0.0.1:<port> */
+  /** https://127.0.0.1:<port>: the front end. */
   url: string;
+  /** http://127.0.0.1:<port>: workerd itself (the first API process), behind the front end (what the front end protects clients from). */
+  workerdUrl: string;
   /** The admin bearer token (random per start). */
   token: string;
   /** Path of a kubeconfig file holding url + token. */
@@ -68,12 +75,21 @@ export interface ControlPlaneOptions {
   persistDir?: string;
   /** Extra or overriding bindings (vars/secrets), e.g. { ADMIN_TOKEN: "..." }. */
   env?: Record<string, string>;
-  /** Serve HTTPS with this certificate (e.g. signed by a test CA) instead of Miniflare's self-signed one. */
+  /** Serve HTTPS with this certificate (e.g. signed by a test CA) instead of a fresh self-signed one. */
   tls?: { certPath: string; keyPath: string };
   /** PEM CA certificates the Worker's outgoing fetches trust besides the public CAs (e.g. a test webhook's CA). */
   trustedCertificates?: string[];
   /** Open workerd's V8 inspector on this port (CPU profiles of the Worker; benchmarks, debugging). */
   inspectorPort?: number;
+  /**
+   * Run the API in this many workerd processes of its own, the Durable Objects in another
+   * (scripts/local/split.ts, the edge's topology); 0, the default: all in one process. In split
+   * mode the OCI registry's R2 bucket is per API process (not shared): for API benchmarks.
+   * Default: EDGEPLANE_API_PROCESSES, else 0 (so a suite can be run split as it is).
+   */
+  apiProcesses?: number;
+  /** false: no front end, workerd serves HTTPS itself (the path before the front end, for the bench's comparison). */
+  frontEnd?: boolean;
 }
 
 let bundlePromise: Promise<string> | undefined;
@@ -96,6 +112,10 @@ async function kubectlDir(): Promise<string> {
 
 /** Start the Worker under Miniflare on 127.0.0.1:<random port> and write a kubeconfig for it. */
 export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
+  options = {
+    ...options,
+    apiProcesses: options.apiProcesses ?? Number(process.env.EDGEPLANE_API_PROCESSES ?? 0),
+  };
   const temp = await mkdtemp(join(tmpdir(), "edgeplane-e2e-"));
   const persist = options.persistDir ?? join(temp, "state");
   const token = options.env?.ADMIN_TOKEN ?? randomBytes(24).toString("hex");
@@ -118,27 +138,52 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   // Cron triggers are fired by tests explicitly (mf.dispatchFetch("/cdn-cgi/handler/scheduled")) when needed.
   const mf = new Miniflare({
     workers: [worker],
+    // Plain HTTP on loopback: the front end below serves HTTPS (kubectl, client-go, sends bearer
+    // tokens only over TLS; the kubeconfig skips verification for loopback).
     host: "127.0.0.1",
     port: 0,
-    // kubectl (client-go) does not send bearer tokens over plain HTTP, so serve HTTPS with
-    // Miniflare's self-signed certificate; the kubeconfig skips verification for loopback.
-    https: true,
     // No network here: placeholder Request.cf instead of fetching it from Cloudflare.
     cf: false,
     ...(options.inspectorPort ? { inspectorPort: options.inspectorPort } : {}),
-    ...(options.tls ? { httpsCertPath: options.tls.certPath, httpsKeyPath: options.tls.keyPath } : {}),
     durableObjectsPersist: join(persist, "do"),
     r2Persist: join(persist, "r2"),
     kvPersist: join(persist, "kv"),
     cachePersist: join(persist, "cache"),
     // EDGEPLANE_LOG=warn|info|debug shows the Worker's console output (benchmarks, debugging); silent by default.
     log: logFromEnv(process.env.EDGEPLANE_LOG),
+    ...(options.apiProcesses && { unsafeDevRegistryPath: join(temp, "registry") }),
+    ...(options.frontEnd === false && { https: true }),
   });
   let url: string;
+  let upstreams: URL[];
+  const apis: Miniflare[] = [];
+  let front: Awaited<ReturnType<typeof startFrontEnd>> | undefined;
   try {
-    url = (await mf.ready).toString().replace(/\/$/, "");
+    upstreams = [await mf.ready];
+    if (options.apiProcesses) {
+      const split = await startApiProcesses({
+        worker,
+        count: options.apiProcesses,
+        registryPath: join(temp, "registry"),
+        log: logFromEnv(process.env.EDGEPLANE_LOG),
+      });
+      apis.push(...split.processes);
+      upstreams = split.urls;
+    }
+    if (options.frontEnd === false) {
+      url = upstreams[0].toString().replace(/\/$/, "");
+    } else {
+      const tls = options.tls ?? (await selfSigned(join(temp, "pki")));
+      front = await startFrontEnd({
+        host: "127.0.0.1",
+        port: 0,
+        tls: { cert: await readFile(tls.certPath), key: await readFile(tls.keyPath) },
+        upstreams,
+      });
+      url = front.url;
+    }
   } catch (error) {
-    await mf.dispose().catch(() => {});
+    await Promise.all([mf, ...apis].map((m) => m.dispose().catch(() => {})));
     await rm(temp, { recursive: true, force: true });
     throw error;
   }
@@ -149,6 +194,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   const dispatcher = new Agent({ connect: { rejectUnauthorized: false } });
   return {
     url,
+    workerdUrl: upstreams[0].toString().replace(/\/$/, ""),
     token,
     kubeconfig,
     mf,
@@ -177,11 +223,19 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
         ...args,
       ]),
     stop: async () => {
+      await front?.stop().catch(() => {});
+      for (const api of apis) await api.dispose().catch(() => {});
       await mf.dispose().catch(() => {});
       await dispatcher.close().catch(() => {});
       await rm(temp, { recursive: true, force: true });
     },
   };
+}
+
+/** A certificate for 127.0.0.1 from a throwaway CA (scripts/local/pki.ts, as `npm start` makes its own). */
+async function selfSigned(dir: string): Promise<{ certPath: string; keyPath: string }> {
+  const pki = await ensurePki(dir);
+  return { certPath: pki.serverCert, keyPath: pki.serverKey };
 }
 
 /** Miniflare's log at the level EDGEPLANE_LOG names, or none. */
