@@ -33,13 +33,17 @@ function fakeOps() {
 
 let dir: string;
 let time: number;
+/** Pools a test made: closed before their directory goes, so no refill still running writes into it. */
+let made: NetnsPool<Net>[] = [];
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "netpool-"));
   time = 1_000_000;
 });
 
-afterEach(() => {
+afterEach(async () => {
+  await Promise.all(made.map((p) => p.close()));
+  made = [];
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -59,6 +63,7 @@ function pool(
     windowMs: 10_000,
     now: () => time,
   });
+  made.push(p);
   return { p, net };
 }
 
