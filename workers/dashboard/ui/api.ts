@@ -50,12 +50,33 @@ export function onUnauthorized(listener: () => void): () => void {
   return () => unauthorized.delete(listener);
 }
 
-/** fetch() a path of the API with the token; throws ApiFailure (from the Status body) on a non-2xx answer. */
-export async function api(path: string, init: RequestInit = {}, token = getToken()): Promise<Response> {
+/** Methods that change nothing on the server. */
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/**
+ * fetch() a path of the API with the token; throws ApiFailure (from the Status body) on a non-2xx answer.
+ * A request that changes nothing (`safe`: GET/HEAD/OPTIONS, or a review the caller marks) is sent once
+ * more when the network fails under it ("Failed to fetch": Chrome aborts requests in flight when the
+ * host's interfaces change, and a kept connection can close as it is reused); writes never are.
+ */
+export async function api(
+  path: string,
+  init: RequestInit = {},
+  token = getToken(),
+  safe = SAFE_METHODS.has((init.method ?? "GET").toUpperCase()),
+): Promise<Response> {
   const headers = new Headers(init.headers);
   if (token) headers.set("Authorization", `Bearer ${token}`);
   if (!headers.has("Accept")) headers.set("Accept", "application/json");
-  const response = await fetch(path, { ...init, headers, credentials: "omit", cache: "no-store" });
+  const send = () => fetch(path, { ...init, headers, credentials: "omit", cache: "no-store" });
+  let response: Response;
+  try {
+    response = await send();
+  } catch (error) {
+    // A TypeError is fetch's network failure; an abort (DOMException) is the caller's wish.
+    if (!safe || !(error instanceof TypeError) || init.signal?.aborted) throw error;
+    response = await send();
+  }
   if (response.ok) return response;
   const failure = await failureOf(response);
   if (failure.code === 401 && token === getToken()) for (const listener of unauthorized) listener();
@@ -67,18 +88,24 @@ export async function getJson<T>(path: string, signal?: AbortSignal): Promise<T>
   return (await (await api(path, { signal })).json()) as T;
 }
 
-/** Send a JSON (or other typed) body and parse the answer. */
+/** Send a JSON (or other typed) body and parse the answer; `safe` when sending it twice changes nothing (reviews). */
 export async function sendJson<T>(
   method: string,
   path: string,
   body: unknown,
   contentType = "application/json",
+  safe = false,
 ): Promise<T> {
-  const response = await api(path, {
-    method,
-    headers: { "Content-Type": contentType },
-    body: typeof body === "string" ? body : JSON.stringify(body),
-  });
+  const response = await api(
+    path,
+    {
+      method,
+      headers: { "Content-Type": contentType },
+      body: typeof body === "string" ? body : JSON.stringify(body),
+    },
+    getToken(),
+    safe,
+  );
   return (await response.json()) as T;
 }
 

@@ -42,6 +42,8 @@ async function whoAmI(token: string): Promise<string> {
       "POST",
       "/apis/authentication.k8s.io/v1/selfsubjectreviews",
       { apiVersion: "authentication.k8s.io/v1", kind: "SelfSubjectReview" },
+      "application/json",
+      true, // a review stores nothing: sending it again after a network failure is harmless
     );
     return review.status?.userInfo?.username ?? "unknown user";
   } catch (error) {
