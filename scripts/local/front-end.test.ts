@@ -35,6 +35,11 @@ async function listen(server: Server | ReturnType<typeof createNetServer>): Prom
   return new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
 }
 
+/** A front end on a free loopback port with the test CA's certificate, over these upstreams. */
+function frontOver(...upstreams: URL[]): Promise<FrontEnd> {
+  return startFrontEnd({ host: "127.0.0.1", port: 0, tls, upstreams });
+}
+
 /** A request through the front end; resolves with the response once its headers arrive. */
 function send(
   front: FrontEnd,
@@ -81,12 +86,7 @@ describe("local front end", () => {
         socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length + 5}\r\n\r\ngot: ${body}`);
       });
     });
-    const front = await startFrontEnd({
-      host: "127.0.0.1",
-      port: 0,
-      tls,
-      upstreams: [await listen(upstream)],
-    });
+    const front = await frontOver(await listen(upstream));
     try {
       const one = send(front, "/api/v1/pods", { method: "POST", body: "one" });
       expect(await text(await one.response)).toBe("got: one");
@@ -115,12 +115,7 @@ describe("local front end", () => {
       });
     });
     upstream.on("connection", () => connections++);
-    const front = await startFrontEnd({
-      host: "127.0.0.1",
-      port: 0,
-      tls,
-      upstreams: [await listen(upstream)],
-    });
+    const front = await frontOver(await listen(upstream));
     try {
       expect(await text(await send(front, "/x", { method: "POST", body: "one" }).response)).toBe("got: one");
       const res = await send(front, "/x", { method: "POST", body: "two" }).response;
@@ -139,7 +134,7 @@ describe("local front end", () => {
     const url = await listen(gone);
     gone.close();
     await once(gone, "close");
-    const front = await startFrontEnd({ host: "127.0.0.1", port: 0, tls, upstreams: [url] });
+    const front = await frontOver(url);
     try {
       const res = await send(front, "/api").response;
       expect(res.statusCode).toBe(503);
@@ -166,12 +161,7 @@ describe("local front end", () => {
         more = () => res.end('{"type":"DELETED"}\n');
       };
     });
-    const front = await startFrontEnd({
-      host: "127.0.0.1",
-      port: 0,
-      tls,
-      upstreams: [await listen(upstream)],
-    });
+    const front = await frontOver(await listen(upstream));
     try {
       const { response } = send(front, "/api/v1/pods?watch=1", {
         headers: { "CF-Connecting-IP": "203.0.113.9", "MF-Original-URL": "https://evil/" },
@@ -199,12 +189,7 @@ describe("local front end", () => {
       res.writeHead(200);
       res.write("open\n");
     });
-    const front = await startFrontEnd({
-      host: "127.0.0.1",
-      port: 0,
-      tls,
-      upstreams: [await listen(upstream)],
-    });
+    const front = await frontOver(await listen(upstream));
     try {
       const { req, response } = send(front, "/api/v1/pods?watch=1");
       const res = await response;
@@ -234,12 +219,7 @@ describe("local front end", () => {
         ws.on("message", (data) => ws.send(`echo ${data}`));
       });
     });
-    const front = await startFrontEnd({
-      host: "127.0.0.1",
-      port: 0,
-      tls,
-      upstreams: [await listen(upstream)],
-    });
+    const front = await frontOver(await listen(upstream));
     try {
       const ws = new WebSocket(`${front.url.replace("https", "wss")}/api/v1/namespaces/a/pods/p/exec`, {
         rejectUnauthorized: false,
@@ -282,12 +262,7 @@ describe("local front end", () => {
 
   it("spreads requests over its upstreams in turn", async () => {
     const servers = [0, 1].map((n) => createHttpServer((_req, res) => res.end(String(n))));
-    const front = await startFrontEnd({
-      host: "127.0.0.1",
-      port: 0,
-      tls,
-      upstreams: await Promise.all(servers.map(listen)),
-    });
+    const front = await frontOver(...(await Promise.all(servers.map(listen))));
     try {
       const answers: string[] = [];
       for (let i = 0; i < 4; i++) answers.push(await text(await send(front, "/").response));
