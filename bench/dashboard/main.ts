@@ -15,7 +15,7 @@
  */
 import { loadavg } from "node:os";
 import { buildDashboard } from "../../scripts/edgeplane/dashboard-build.ts";
-import { launchChromium, navigating } from "../../test/e2e/dashboard-browser.ts";
+import { launchChromium } from "../../test/e2e/dashboard-browser.ts";
 import { ROOT, startControlPlane } from "../../test/e2e/harness.ts";
 import { closedLoop, percentile } from "../lib/stats.ts";
 
@@ -40,7 +40,9 @@ console.log(
   `dashboard bench: ${PODS} pods on ${NODES} fake nodes (load ${loadavg()[0].toFixed(2)}); app ${(built.gzipBytes / 1024).toFixed(1)} KiB gzipped`,
 );
 const cp = await startControlPlane();
-const browser = await launchChromium();
+const chrome = await launchChromium();
+await chrome.reach(cp.url);
+const browser = chrome.browser;
 try {
   const json = { "Content-Type": "application/json" };
   const send = async (method: string, path: string, body: object, type = "application/json") => {
@@ -73,7 +75,7 @@ try {
     viewport: { width: 1280, height: 800 },
   });
   const page = await context.newPage();
-  await navigating(() => page.goto(`${cp.url}/ui/`));
+  await page.goto(`${cp.url}/ui/`);
   await page.getByLabel("Bearer token").fill(cp.token);
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.getByTestId("user").waitFor({ timeout: 60_000 });
@@ -81,12 +83,9 @@ try {
   const timeTo = async (hash: string, ready: () => Promise<unknown>): Promise<number[]> => {
     const times: number[] = [];
     for (let i = 0; i < ROUNDS; i++) {
-      await navigating(() => page.goto(`${cp.url}/ui/${hash}`));
-      const t0 = await navigating(async () => {
-        const start = performance.now();
-        await page.reload();
-        return start;
-      });
+      await page.goto(`${cp.url}/ui/${hash}`);
+      const t0 = performance.now();
+      await page.reload();
       await ready();
       times.push(performance.now() - t0);
     }
@@ -218,6 +217,6 @@ try {
   console.log(`heap growth from t=${first.s} s to the end: ${mib(last.used - first.used)}`);
   await context.close();
 } finally {
-  await browser.close();
+  await chrome.close();
   await cp.stop();
 }

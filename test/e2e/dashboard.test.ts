@@ -21,7 +21,7 @@ import { type AgentProcess, sample, spawnAgent } from "../../node-agent/src/test
 import { startTestRegistry, type TestRegistry } from "../../node-agent/src/testing/oci-registry.ts";
 import { buildDashboard } from "../../scripts/edgeplane/dashboard-build.ts";
 import { ensurePki, ensureSigningKey } from "../../scripts/local/pki.ts";
-import { launchChromium, navigating } from "./dashboard-browser.ts";
+import { type IsolatedBrowser, launchChromium } from "./dashboard-browser.ts";
 import { type ControlPlane, ROOT, startControlPlane } from "./harness.ts";
 
 // Browser globals for the callbacks that run inside the page (page.evaluate / waitForFunction), not in Node.
@@ -50,6 +50,7 @@ describe("the dashboard in headless Chromium", () => {
   let images: LocalRegistry | undefined;
   let busybox = "";
   let agent: AgentProcess;
+  let chrome: IsolatedBrowser;
   let browser: Browser;
   let context: BrowserContext;
   let page: Page;
@@ -77,7 +78,7 @@ describe("the dashboard in headless Chromium", () => {
   }
 
   async function signIn(token: string): Promise<void> {
-    await navigating(() => page.goto(`${cp.url}/ui/`));
+    await page.goto(`${cp.url}/ui/`);
     await page.getByLabel("Bearer token").fill(token);
     await page.getByRole("button", { name: "Sign in" }).click();
   }
@@ -88,7 +89,7 @@ describe("the dashboard in headless Chromium", () => {
     const pki = await ensurePki(join(dir, "pki"));
     const built = await buildDashboard(ROOT);
     console.log(`dashboard build: ${(built.gzipBytes / 1024).toFixed(1)} KiB gzipped`);
-    [cp, registry, browser] = await Promise.all([
+    [cp, registry, chrome] = await Promise.all([
       startControlPlane({
         tls: { certPath: pki.serverCert, keyPath: pki.serverKey },
         // ServiceAccount tokens for the view-only user.
@@ -97,6 +98,8 @@ describe("the dashboard in headless Chromium", () => {
       startTestRegistry(),
       launchChromium(),
     ]);
+    browser = chrome.browser;
+    await chrome.reach(cp.url);
     images = await startLocalRegistry(join(dir, "registry"));
     busybox = await images.push(join(await buildTestImages(), "oci"), "busybox", "edgeplane/busybox:1");
     await kubectl(
@@ -139,7 +142,7 @@ describe("the dashboard in headless Chromium", () => {
 
   afterAll(async () => {
     await context?.close();
-    await browser?.close();
+    await chrome?.close();
     if (cp && agent) {
       await cp.kubectl(["delete", "deployment", "--all", "--wait=false"]);
       await cp.kubectl(["delete", "pods", "--all", "--wait=true", "--timeout=60s"], { timeoutMs: 70_000 });
@@ -151,7 +154,7 @@ describe("the dashboard in headless Chromium", () => {
   }, 180_000);
 
   it("serves /ui with a strict CSP and says clearly when the token is wrong", async () => {
-    const response = await navigating(() => page.goto(`${cp.url}/ui`));
+    const response = await page.goto(`${cp.url}/ui`);
     expect(response?.status()).toBe(200);
     const headers = response!.headers();
     expect(headers["content-security-policy"]).toMatch(/script-src 'self'/);
@@ -491,7 +494,7 @@ spec:
     });
     const other = await viewer.newPage();
     try {
-      await navigating(() => other.goto(`${cp.url}/ui/#/workloads`));
+      await other.goto(`${cp.url}/ui/#/workloads`);
       await other.getByLabel("Bearer token").fill(token);
       await other.getByRole("button", { name: "Sign in" }).click();
       expect(await other.getByTestId("user").textContent({ timeout: WAIT })).toBe(
@@ -533,9 +536,9 @@ spec:
         ],
       }),
     );
-    await navigating(() => page.goto(`${cp.url}/ui/#/pods`));
+    await page.goto(`${cp.url}/ui/#/pods`);
     // A reload, so the namespace picker (polled every 30 s) lists the new namespace at once.
-    await navigating(() => page.reload());
+    await page.reload();
     await page.getByLabel("Namespace").selectOption("long");
     const table = page.getByRole("table", { name: /Pods in long/ });
     await table.getByText(`(${N})`).waitFor({ timeout: WAIT });
