@@ -265,7 +265,7 @@ export function createApiServer(deps: ApiServerDeps) {
     const { target, verb } = c.get("attributes");
     if (!target) throw new ApiError("NotFound", "the server could not find the requested resource");
     const user = c.get("user");
-    const ctx = { user: user.name, groups: user.groups, now: now(), dryRun: false };
+    const ctx = { user: user.name, groups: user.groups, now: now(), dryRun: false, namespaces: new Map() };
     return handleResource(target, verb, request, user, ctx, {
       registry,
       unknownFields: deps.schema?.unknownFields,

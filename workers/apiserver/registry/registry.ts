@@ -61,6 +61,11 @@ import { storeErrorToApi } from "./store-errors.ts";
 import type { RegistryAccess, RequestContext, ResourceInfo, ServiceAllocator } from "./types.ts";
 import type { WatchCache } from "./watch-cache.ts";
 
+function notFoundAsUndefined(error: unknown): undefined {
+  if (error instanceof ApiError && error.code === 404) return undefined;
+  throw error;
+}
+
 /** A committed write, reported to the onWrite hook. */
 export interface RegistryWrite {
   group: string;
@@ -261,6 +266,28 @@ export class Registry implements RegistryAccess {
     } catch {
       // A failing hook must never fail a committed write.
     }
+  }
+
+  /**
+   * The Namespace `name`, undefined when absent. Several admission plugins need the namespace of
+   * one write (kube's share a namespace informer): within a request they share one store read
+   * through ctx.namespaces. An absent one is not remembered (the built-in ones are made on demand).
+   */
+  namespace(name: string, ctx: RequestContext): Promise<KubeObject | undefined> {
+    const info = this.lookup("", "namespaces");
+    if (!info) return Promise.resolve(undefined);
+    const memo = ctx.namespaces;
+    const held = memo?.get(name);
+    if (held) return held;
+    const read = this.get(info, undefined, name).catch(notFoundAsUndefined);
+    if (!memo) return read;
+    memo.set(name, read);
+    // Only a namespace that was there is kept: absence or a failure is read again by the next plugin.
+    const forget = () => {
+      if (memo.get(name) === read) memo.delete(name);
+    };
+    read.then((ns) => ns || forget(), forget);
+    return read;
   }
 
   /** Read one object with its store state; 404 when absent. */
