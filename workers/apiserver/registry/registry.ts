@@ -29,6 +29,7 @@ import {
   runConnectAdmission,
   runDeleteAdmission,
 } from "../admission/chain.ts";
+import type { CollectionCache } from "./collection-cache.ts";
 import { type DeleteRequest, deleteOptionsObject, deleteOutcome } from "./deletion.ts";
 import {
   conflictError,
@@ -95,6 +96,8 @@ export interface RegistryDeps {
   leases?: LeaseManager;
   /** Shared store watches (one per resource per isolate); absent: each watch opens its own. */
   watchCache?: WatchCache;
+  /** Collections admission reads on every write, held per isolate (collection-cache.ts); absent: listed each time. */
+  collections?: CollectionCache;
 }
 
 /** Options of a write request. */
@@ -255,6 +258,7 @@ export class Registry implements RegistryAccess {
   }
 
   private notify(info: ResourceInfo, object: KubeObject, type: RegistryWrite["type"]): void {
+    this.deps.collections?.observe(info);
     try {
       this.deps.onWrite?.({
         group: info.group,
@@ -288,6 +292,17 @@ export class Registry implements RegistryAccess {
     };
     read.then((ns) => ns || forget(), forget);
     return read;
+  }
+
+  /**
+   * The objects of `info` in `namespace` (every namespace when undefined) as admission reads them on
+   * every write: from the isolate's collection cache when there is one (kube's plugins read
+   * informers), else one list. The objects are shared: callers must not change them.
+   */
+  async admissionList(info: ResourceInfo, namespace?: string): Promise<KubeObject[]> {
+    if (!this.deps.collections) return (await this.list(info, namespace)).items;
+    const all = await this.deps.collections.list(this, info);
+    return namespace === undefined ? all : all.filter((o) => o.metadata?.namespace === namespace);
   }
 
   /** Read one object with its store state; 404 when absent. */
