@@ -53,7 +53,9 @@ async function profiled<T>(name: string, fn: () => Promise<T>, ops?: number): Pr
 
 function printCpu(used: Map<string, number>, ops: number): void {
   const ms = ((used.get("workerd") ?? 0) * 1000) / ops;
-  console.log(`    workerd CPU ${ms.toFixed(2)} ms per operation (every workerd process and thread, from /proc)`);
+  console.log(
+    `    workerd CPU ${ms.toFixed(2)} ms per operation (every workerd process and thread, from /proc)`,
+  );
 }
 
 async function timed(total: number, clients: number, op: (i: number) => Promise<void>) {
@@ -162,13 +164,15 @@ export async function benchTopologies(count: number, rounds = 2): Promise<void> 
           };
           await post("/api/v1/namespaces", { metadata: { name: "bench" } });
           const before = load();
-          const { seconds, latencies } = await profiled(`topology-${round}-${topology.slug}`, () =>
-            closedLoop(count, 10, (i) =>
-              post("/api/v1/namespaces/bench/pods", {
-                metadata: { name: `p${i}`, labels: { app: "bench" } },
-                spec: { containers: [{ name: "c", image: "busybox:1.36" }] },
-              }),
-            ),
+          const { seconds, latencies } = await profiled(
+            `topology-${round}-${topology.slug}`,
+            () =>
+              closedLoop(count, 10, (i) =>
+                post("/api/v1/namespaces/bench/pods", {
+                  metadata: { name: `p${i}`, labels: { app: "bench" } },
+                  spec: { containers: [{ name: "c", image: "busybox:1.36" }] },
+                }),
+              ),
             count,
           );
           const p99 = percentile(latencies, 99);

@@ -26,7 +26,13 @@ describe("the collection cache", () => {
     const clock = { ms: 0 };
     const collections = new CollectionCache({ maxAgeMs: 1000, now: () => clock.ms });
     const admission = [limitRangerAdmission(), priorityAdmission];
-    const here = new Registry({ store, resources: RESOURCES, now: () => new Date(0), admission, collections });
+    const here = new Registry({
+      store,
+      resources: RESOURCES,
+      now: () => new Date(0),
+      admission,
+      collections,
+    });
     const elsewhere = new Registry({ store, resources: RESOURCES, now: () => new Date(0) });
     let n = 0;
     const createPod = async () => {
