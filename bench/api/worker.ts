@@ -14,6 +14,7 @@ import { Agent, fetch as undiciFetch } from "undici";
 import { bundleWorker } from "../../scripts/local/controlplane.ts";
 import { ROOT, startControlPlane } from "../../test/e2e/harness.ts";
 import { profileWorker } from "../lib/inspector.ts";
+import { cpuMeter } from "../lib/proc-cpu.ts";
 import { type CpuProfile, formatShares, summarizeProfile } from "../lib/profile-summary.ts";
 import { closedLoop, percentile } from "../lib/stats.ts";
 
@@ -21,11 +22,21 @@ import { closedLoop, percentile } from "../lib/stats.ts";
 const PROFILE_DIR = process.env.BENCH_PROFILE;
 const INSPECTOR_PORT = 9229 + (process.pid % 500);
 
-/** Run `fn` under workerd's profiler when BENCH_PROFILE asks for it, and print where the thread's time went. */
-async function profiled<T>(name: string, fn: () => Promise<T>): Promise<T> {
-  if (!PROFILE_DIR) return fn();
+/**
+ * Run `fn` under workerd's profiler when BENCH_PROFILE asks for it, and print where the thread's time
+ * went; with `ops`, also workerd's CPU time per operation (from /proc: unlike the profile's wall
+ * time, a thread descheduled by other load on the shared machine does not count).
+ */
+async function profiled<T>(name: string, fn: () => Promise<T>, ops?: number): Promise<T> {
+  const cpu = ops ? cpuMeter() : undefined;
+  if (!PROFILE_DIR) {
+    const result = await fn();
+    if (cpu && ops) printCpu(cpu(), ops);
+    return result;
+  }
   const profile = await profileWorker(INSPECTOR_PORT);
   const result = await fn();
+  if (cpu && ops) printCpu(cpu(), ops);
   const file = `${PROFILE_DIR}/${name}.cpuprofile`;
   await profile.stop(file);
   const shares = summarizeProfile(
@@ -38,6 +49,13 @@ async function profiled<T>(name: string, fn: () => Promise<T>): Promise<T> {
   );
   console.log(`      by part that was entered first (who it was for): ${formatShares(shares.owner)}`);
   return result;
+}
+
+function printCpu(used: Map<string, number>, ops: number): void {
+  const ms = ((used.get("workerd") ?? 0) * 1000) / ops;
+  console.log(
+    `    workerd CPU ${ms.toFixed(2)} ms per operation (every workerd process and thread, from /proc)`,
+  );
 }
 
 async function timed(total: number, clients: number, op: (i: number) => Promise<void>) {
@@ -71,7 +89,9 @@ export async function benchWorker(count: number): Promise<void> {
       console.log(`  ${clients} client(s):`);
       const create = () =>
         timed(count, clients, (i) => send("POST", `/api/v1/namespaces/${ns}/pods`, pod(`p${i}`)));
-      console.log(`    create ${clients === 10 ? await profiled("create-10", create) : await create()}`);
+      console.log(
+        `    create ${clients === 10 ? await profiled("create-10", create, count) : await create()}`,
+      );
       console.log(
         `    get    ${await timed(count, clients, (i) => send("GET", `/api/v1/namespaces/${ns}/pods/p${i}`))}`,
       );
@@ -144,13 +164,16 @@ export async function benchTopologies(count: number, rounds = 2): Promise<void> 
           };
           await post("/api/v1/namespaces", { metadata: { name: "bench" } });
           const before = load();
-          const { seconds, latencies } = await profiled(`topology-${round}-${topology.slug}`, () =>
-            closedLoop(count, 10, (i) =>
-              post("/api/v1/namespaces/bench/pods", {
-                metadata: { name: `p${i}`, labels: { app: "bench" } },
-                spec: { containers: [{ name: "c", image: "busybox:1.36" }] },
-              }),
-            ),
+          const { seconds, latencies } = await profiled(
+            `topology-${round}-${topology.slug}`,
+            () =>
+              closedLoop(count, 10, (i) =>
+                post("/api/v1/namespaces/bench/pods", {
+                  metadata: { name: `p${i}`, labels: { app: "bench" } },
+                  spec: { containers: [{ name: "c", image: "busybox:1.36" }] },
+                }),
+              ),
+            count,
           );
           const p99 = percentile(latencies, 99);
           console.log(

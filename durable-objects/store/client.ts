@@ -117,18 +117,30 @@ function watchShard(shard: () => Stub, prefix: string, options: WatchOptions): A
     ws.accept();
     let sent = o.afterRevision;
     let timer: ReturnType<typeof setTimeout> | undefined;
+    let heard = Date.now();
     // Progress is asked for when idle: the shard answers with a revision everything up to which was sent.
+    // A message only notes the time; the timer, when it fires, waits out the rest of the quiet interval
+    // (re-arming a timer per message cost more than the message's own handling under load).
+    const tick = () => {
+      timer = undefined;
+      if (ch.closed) return;
+      const quiet = Date.now() - heard;
+      if (quiet < o.progressIntervalMs) {
+        timer = setTimeout(tick, o.progressIntervalMs - quiet);
+        return;
+      }
+      try {
+        ws.send("progress");
+      } catch {
+        // Closing; the close handler ends the stream.
+      }
+      heard = Date.now();
+      timer = setTimeout(tick, o.progressIntervalMs);
+    };
     const arm = () => {
-      if (o.progressIntervalMs <= 0 || ch.closed) return;
-      if (timer !== undefined) clearTimeout(timer);
-      timer = setTimeout(() => {
-        try {
-          ws.send("progress");
-        } catch {
-          // Closing; the close handler ends the stream.
-        }
-        arm();
-      }, o.progressIntervalMs);
+      heard = Date.now();
+      if (o.progressIntervalMs <= 0 || ch.closed || timer !== undefined) return;
+      timer = setTimeout(tick, o.progressIntervalMs);
     };
     const frames = new FrameReader();
     ws.addEventListener("message", (ev) => {

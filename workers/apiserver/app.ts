@@ -26,6 +26,7 @@ import type { PlatformServices } from "./platform.ts";
 import type { ApiMetrics } from "./prom/apiserver.ts";
 import { escalationAdmission } from "./rbac/escalation.ts";
 import { impersonate } from "./rbac/impersonate.ts";
+import type { CollectionCache } from "./registry/collection-cache.ts";
 import type { LeaseManager } from "./registry/leases.ts";
 import { Registry, type RegistryWrite } from "./registry/registry.ts";
 import type { ResourceInfo, ServiceAllocator } from "./registry/types.ts";
@@ -76,6 +77,8 @@ export interface ApiServerDeps {
   watch?: WatchSettings;
   /** Shared store watches, one per resource (registry/watch-cache.ts); keep one per isolate. Absent: none. */
   watchCache?: WatchCache;
+  /** Collections admission reads on every write (registry/collection-cache.ts); keep one per isolate. Absent: listed per write. */
+  collections?: CollectionCache;
   /** The deployment's admission plugins (ServiceAccount, the admission webhooks): after the built-in ones, before ResourceQuota. */
   admission?: AdmissionPlugin[];
   /** The table with the custom resources' rows as the stored CRDs define them now (crd/cache.ts); absent: none. */
@@ -142,6 +145,7 @@ export function createApiServer(deps: ApiServerDeps) {
     expiringTtlSeconds: deps.expiringTtlSeconds,
     leases: deps.leases,
     watchCache: deps.watchCache,
+    collections: deps.collections,
   });
   const memo = deps.bootstrapMemo ?? {};
   const app = new Hono<AppEnv>();
@@ -265,7 +269,7 @@ export function createApiServer(deps: ApiServerDeps) {
     const { target, verb } = c.get("attributes");
     if (!target) throw new ApiError("NotFound", "the server could not find the requested resource");
     const user = c.get("user");
-    const ctx = { user: user.name, groups: user.groups, now: now(), dryRun: false };
+    const ctx = { user: user.name, groups: user.groups, now: now(), dryRun: false, namespaces: new Map() };
     return handleResource(target, verb, request, user, ctx, {
       registry,
       unknownFields: deps.schema?.unknownFields,

@@ -18,6 +18,7 @@ import { schemaServices } from "./openapi/index.ts";
 import type { PlatformServices } from "./platform.ts";
 import { ApiMetrics } from "./prom/apiserver.ts";
 import { RbacCache } from "./rbac/cache.ts";
+import { CollectionCache } from "./registry/collection-cache.ts";
 import { createLeaseManager, type LeaseManager } from "./registry/leases.ts";
 import { DEFAULT_EXPIRING_TTL_SECONDS, type Registry } from "./registry/registry.ts";
 import { WatchCache } from "./registry/watch-cache.ts";
@@ -86,6 +87,8 @@ interface IsolateState {
   metrics: ApiMetrics;
   /** One store watch per resource, shared by this isolate's watchers. */
   watchCache: WatchCache;
+  /** The collections admission reads on every write (PriorityClasses, LimitRanges). */
+  collections: CollectionCache;
 }
 const isolateStates = new WeakMap<object, IsolateState>();
 
@@ -103,6 +106,7 @@ function isolateState(env: Env): IsolateState {
       webhooks: new WebhookConfigCache(),
       metrics,
       watchCache: new WatchCache({ onRead: (prefix, verb) => metrics.cacheRead(prefix, verb) }),
+      collections: new CollectionCache(),
     };
     isolateStates.set(env.STORE, state);
   }
@@ -128,6 +132,7 @@ export function apiServerForEnv(
       intSetting(env.EVENT_TTL_SECONDS, DEFAULT_EXPIRING_TTL_SECONDS) || DEFAULT_EXPIRING_TTL_SECONDS,
     leases: state.leases,
     watchCache: hooks.shareWatches ? state.watchCache : undefined,
+    collections: state.collections,
     watch: {
       limiter: state.watches.limiter,
       minRequestTimeoutSeconds: intSetting(

@@ -51,7 +51,7 @@ async function itemsFor(attrs: AdmissionAttributes, memo: WeakMap<object, Obj[]>
   if (known) return known;
   const info = attrs.registry.lookup("", "limitranges");
   const items = info
-    ? (await attrs.registry.list(info, attrs.object.metadata?.namespace)).items.flatMap((lr) =>
+    ? (await attrs.registry.admissionList(info, attrs.object.metadata?.namespace)).flatMap((lr) =>
         list(obj(lr.spec).limits),
       )
     : [];

@@ -196,13 +196,9 @@ export interface PodSecurityOptions {
 
 /** Build Pod Security Admission with a cluster default level: a validating plugin (after the object's validation). */
 export function podSecurityAdmission(options: PodSecurityOptions): AdmissionPlugin {
-  const namespacePolicy = async (registry: Registry, namespace: string | undefined) => {
-    const nsInfo = registry.lookup("", "namespaces");
-    if (!nsInfo || !namespace) return undefined;
-    const ns = await registry.get(nsInfo, undefined, namespace).catch((error) => {
-      if (error instanceof ApiError && error.code === 404) return undefined;
-      throw error;
-    });
+  const namespacePolicy = async (registry: Registry, namespace: string | undefined, ctx: RequestContext) => {
+    if (!registry.lookup("", "namespaces") || !namespace) return undefined;
+    const ns = await registry.namespace(namespace, ctx);
     return policyFor(ns?.metadata?.labels, options.defaultLevel).policy;
   };
 
@@ -215,7 +211,7 @@ export function podSecurityAdmission(options: PodSecurityOptions): AdmissionPlug
   ) => {
     if (ctx.subresource && IGNORED_POD_SUBRESOURCES.has(ctx.subresource)) return;
     if (old && !significantPodUpdate(pod, old)) return;
-    const policy = await namespacePolicy(registry, pod.metadata?.namespace);
+    const policy = await namespacePolicy(registry, pod.metadata?.namespace, ctx);
     if (!policy) return;
     const enforced = evaluatePod(policy.enforce, pod.metadata?.annotations, pod.spec ?? {});
     if (enforced.length) {
@@ -236,7 +232,7 @@ export function podSecurityAdmission(options: PodSecurityOptions): AdmissionPlug
     ctx: RequestContext,
   ) => {
     if (ctx.subresource) return;
-    const policy = await namespacePolicy(registry, namespace);
+    const policy = await namespacePolicy(registry, namespace, ctx);
     if (!policy) return;
     // Workloads are never refused (their pods are): the enforce level, then the warn level, only warn.
     const seen = new Set<string>();

@@ -41,7 +41,7 @@ function forbidden(attrs: AdmissionAttributes, message: string): ApiError {
 
 async function priorityClasses(registry: Registry): Promise<PriorityClass[]> {
   const info = registry.lookup(GROUP, "priorityclasses");
-  return info ? ((await registry.list(info, undefined)).items as unknown as PriorityClass[]) : [];
+  return info ? ((await registry.admissionList(info)) as unknown as PriorityClass[]) : [];
 }
 
 /** The globalDefault class (the lowest value if a race left two, as kube picks). */

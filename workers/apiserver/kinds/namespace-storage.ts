@@ -26,20 +26,16 @@ async function admitNamespacedCreate(
   info: ResourceInfo,
   object: KubeObject,
   registry: Registry,
+  ctx: RequestContext,
 ): Promise<void> {
   if (!info.namespaced) return;
-  const nsInfo = namespacesOf(registry);
   const ns = object.metadata?.namespace;
-  if (!nsInfo || !ns) return;
-  let namespace: KubeObject;
-  try {
-    namespace = await registry.get(nsInfo, undefined, ns);
-  } catch (error) {
-    if (error instanceof ApiError && error.code === 404 && BUILTIN_NAMESPACES.includes(ns)) {
-      await ensureBuiltinNamespaces(registry, true);
-      return;
-    }
-    throw error;
+  if (!namespacesOf(registry) || !ns) return;
+  const namespace = await registry.namespace(ns, ctx);
+  if (!namespace) {
+    if (!BUILTIN_NAMESPACES.includes(ns)) throw errors.notFound("namespaces", ns);
+    await ensureBuiltinNamespaces(registry, true);
+    return;
   }
   if (namespace.metadata?.deletionTimestamp)
     throw new ApiError(
@@ -62,8 +58,8 @@ async function admitNamespacedCreate(
 /** The NamespaceLifecycle plugin of the admission chain (creates only, before validation). */
 const namespaceLifecycle: AdmissionPlugin = {
   name: "NamespaceLifecycle",
-  async admit({ operation, info, object, registry }) {
-    if (operation === "CREATE") await admitNamespacedCreate(info, object, registry);
+  async admit({ operation, info, object, registry, ctx }) {
+    if (operation === "CREATE") await admitNamespacedCreate(info, object, registry, ctx);
   },
 };
 

@@ -43,34 +43,43 @@ function itemSegment(item: Record<string, unknown>, keys: string[]): string {
   return `k:${JSON.stringify(Object.fromEntries(keys.map((k) => [k, item[k]])))}`;
 }
 
-/** Leaf paths of an object → JSON of the leaf value; `rules` say which lists are keyed. */
+/** `path` (JSON array text without its closing "]") extended by one segment. */
+function childPath(path: string, seg: string): string {
+  return path === "[" ? `[${JSON.stringify(seg)}` : `${path},${JSON.stringify(seg)}`;
+}
+
+/**
+ * Leaf paths of an object → JSON of the leaf value; `rules` say which lists are keyed. A path is
+ * JSON.stringify of its segments, built as text on the way down rather than by stringifying a
+ * copied segment array at every leaf (every update of every object walks two objects here).
+ */
 export function leaves(object: unknown, rules: MergeRules = mergeRule): Map<string, string> {
   const out = new Map<string, string>();
-  const walk = (value: unknown, segs: string[], names: string[]) => {
+  const walk = (value: unknown, path: string, names: string[]) => {
     if (Array.isArray(value)) {
       const keys = ruleKeys(rules(names));
       if (keys && keyedItems(value, keys)) {
         for (const item of value as Record<string, unknown>[]) {
-          const itemSeg = itemSegment(item, keys);
-          out.set(JSON.stringify([...segs, itemSeg, "."]), "");
-          walkMap(item, [...segs, itemSeg], names);
+          const itemPath = childPath(path, itemSegment(item, keys));
+          out.set(`${childPath(itemPath, ".")}]`, "");
+          walkMap(item, itemPath, names);
         }
         return;
       }
-      out.set(JSON.stringify(segs), JSON.stringify(value));
+      out.set(`${path}]`, JSON.stringify(value));
       return;
     }
     if (value && typeof value === "object") {
-      if (Object.keys(value).length === 0) out.set(JSON.stringify(segs), "{}");
-      else walkMap(value as Record<string, unknown>, segs, names);
+      if (Object.keys(value).length === 0) out.set(`${path}]`, "{}");
+      else walkMap(value as Record<string, unknown>, path, names);
       return;
     }
-    out.set(JSON.stringify(segs), JSON.stringify(value));
+    out.set(`${path}]`, JSON.stringify(value));
   };
-  const walkMap = (map: Record<string, unknown>, segs: string[], names: string[]) => {
+  const walkMap = (map: Record<string, unknown>, path: string, names: string[]) => {
     for (const [k, v] of Object.entries(map)) {
       if (v === undefined) continue;
-      walk(v, [...segs, `f:${k}`], [...names, k]);
+      walk(v, childPath(path, `f:${k}`), [...names, k]);
     }
   };
   if (object && typeof object === "object") {
@@ -79,11 +88,11 @@ export function leaves(object: unknown, rules: MergeRules = mergeRule): Map<stri
       if (k === "metadata" && v && typeof v === "object") {
         for (const [mk, mv] of Object.entries(v as Record<string, unknown>)) {
           if (SKIP_META.has(mk) || mv === undefined) continue;
-          walk(mv, ["f:metadata", `f:${mk}`], ["metadata", mk]);
+          walk(mv, childPath('["f:metadata"', `f:${mk}`), ["metadata", mk]);
         }
         continue;
       }
-      walk(v, [`f:${k}`], [k]);
+      walk(v, childPath("[", `f:${k}`), [k]);
     }
   }
   return out;
@@ -191,8 +200,10 @@ export function setOwnership(
       continue;
     }
     const fields = fromFieldsV1(entry.fieldsV1);
-    for (const p of taken) fields.delete(p);
-    if (fields.size) out.push({ ...entry, fieldsV1: toFieldsV1(fields) });
+    let lost = false;
+    for (const p of taken) lost = fields.delete(p) || lost;
+    // An entry that loses nothing is kept as it is (rebuilding it from its own paths gives the same).
+    if (fields.size) out.push(lost ? { ...entry, fieldsV1: toFieldsV1(fields) } : entry);
   }
   if (owned.size) {
     const entry: ManagedFieldsEntry = {

@@ -29,6 +29,7 @@ import {
   runConnectAdmission,
   runDeleteAdmission,
 } from "../admission/chain.ts";
+import type { CollectionCache } from "./collection-cache.ts";
 import { type DeleteRequest, deleteOptionsObject, deleteOutcome } from "./deletion.ts";
 import {
   conflictError,
@@ -61,6 +62,11 @@ import { storeErrorToApi } from "./store-errors.ts";
 import type { RegistryAccess, RequestContext, ResourceInfo, ServiceAllocator } from "./types.ts";
 import type { WatchCache } from "./watch-cache.ts";
 
+function notFoundAsUndefined(error: unknown): undefined {
+  if (error instanceof ApiError && error.code === 404) return undefined;
+  throw error;
+}
+
 /** A committed write, reported to the onWrite hook. */
 export interface RegistryWrite {
   group: string;
@@ -90,6 +96,8 @@ export interface RegistryDeps {
   leases?: LeaseManager;
   /** Shared store watches (one per resource per isolate); absent: each watch opens its own. */
   watchCache?: WatchCache;
+  /** Collections admission reads on every write, held per isolate (collection-cache.ts); absent: listed each time. */
+  collections?: CollectionCache;
 }
 
 /** Options of a write request. */
@@ -250,6 +258,7 @@ export class Registry implements RegistryAccess {
   }
 
   private notify(info: ResourceInfo, object: KubeObject, type: RegistryWrite["type"]): void {
+    this.deps.collections?.observe(info);
     try {
       this.deps.onWrite?.({
         group: info.group,
@@ -261,6 +270,39 @@ export class Registry implements RegistryAccess {
     } catch {
       // A failing hook must never fail a committed write.
     }
+  }
+
+  /**
+   * The Namespace `name`, undefined when absent. Several admission plugins need the namespace of
+   * one write (kube's share a namespace informer): within a request they share one store read
+   * through ctx.namespaces. An absent one is not remembered (the built-in ones are made on demand).
+   */
+  namespace(name: string, ctx: RequestContext): Promise<KubeObject | undefined> {
+    const info = this.lookup("", "namespaces");
+    if (!info) return Promise.resolve(undefined);
+    const memo = ctx.namespaces;
+    const held = memo?.get(name);
+    if (held) return held;
+    const read = this.get(info, undefined, name).catch(notFoundAsUndefined);
+    if (!memo) return read;
+    memo.set(name, read);
+    // Only a namespace that was there is kept: absence or a failure is read again by the next plugin.
+    const forget = () => {
+      if (memo.get(name) === read) memo.delete(name);
+    };
+    read.then((ns) => ns || forget(), forget);
+    return read;
+  }
+
+  /**
+   * The objects of `info` in `namespace` (every namespace when undefined) as admission reads them on
+   * every write: from the isolate's collection cache when there is one (kube's plugins read
+   * informers), else one list. The objects are shared: callers must not change them.
+   */
+  async admissionList(info: ResourceInfo, namespace?: string): Promise<KubeObject[]> {
+    if (!this.deps.collections) return (await this.list(info, namespace)).items;
+    const all = await this.deps.collections.list(this, info);
+    return namespace === undefined ? all : all.filter((o) => o.metadata?.namespace === namespace);
   }
 
   /** Read one object with its store state; 404 when absent. */

@@ -40,6 +40,11 @@ export interface RequestContext {
   allocator?: ServiceAllocator;
   /** Admission warnings for this request; the handler returns them as Warning headers. */
   warnings?: string[];
+  /**
+   * Namespaces this request has read (Registry.namespace): NamespaceLifecycle, PodSecurity and the
+   * webhooks' namespaceSelector share one store read per request. Copies of the context share it.
+   */
+  namespaces?: Map<string, Promise<KubeObject | undefined>>;
 }
 
 /**

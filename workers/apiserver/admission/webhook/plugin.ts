@@ -129,13 +129,9 @@ async function namespaceLabels(attrs: Attributes): Promise<Record<string, string
   const object = subject(attrs);
   if (info.group === "" && info.resource === "namespaces") return object.metadata?.labels ?? {};
   if (!info.namespaced) return undefined;
-  const nsInfo = attrs.registry.lookup("", "namespaces");
   const name = object.metadata?.namespace;
-  if (!nsInfo || !name) return {};
-  const ns = await attrs.registry.get(nsInfo, undefined, name).catch((error) => {
-    if (error instanceof ApiError && error.code === 404) return undefined;
-    throw error;
-  });
+  if (!attrs.registry.lookup("", "namespaces") || !name) return {};
+  const ns = await attrs.registry.namespace(name, attrs.ctx);
   return ns?.metadata?.labels ?? {};
 }
 
