@@ -9,8 +9,10 @@
  */
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { TestProject } from "vitest/node";
 import { reclaimNetworkSlots } from "../node-agent/src/testing/agent-process.ts";
 import { containerRuntimeProblem, hasCommand, missingPackages, runSetupHost } from "../scripts/local/host.ts";
+import { buildWorker } from "./e2e/worker-build.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -30,11 +32,14 @@ function hostProblem(): string | undefined {
   return undefined;
 }
 
-export default function setup(): void {
+export default async function setup(project: TestProject): Promise<void> {
   const problem = hostProblem();
   if (problem)
     throw new Error(
       `the end-to-end and node tests need root on Linux with the project's Debian packages: ${problem}`,
     );
   reclaimNetworkSlots();
+  // The Worker bundled and wrangler.toml read once for every e2e file's control planes (test/e2e/harness.ts):
+  // per file, esbuild and importing wrangler took seconds of each file's start.
+  project.provide("edgeplaneWorker", await buildWorker());
 }

@@ -106,9 +106,19 @@ async function withoutTheirSignalHandlers<T>(fn: () => Promise<T> | T): Promise<
   }
 }
 
-/** wrangler's config readers, so local bindings are exactly what `wrangler deploy` ships. */
-function importWrangler(): Promise<typeof import("wrangler")> {
-  return withoutTheirSignalHandlers(() => import("wrangler"));
+/**
+ * wrangler.toml read by wrangler's own config readers, so local bindings are exactly what `wrangler deploy`
+ * ships: the Worker's Miniflare options and its cron schedule.
+ */
+export async function wranglerConfig(
+  root: string,
+): Promise<{ workerOptions: WorkerOptions; crons: string[] }> {
+  const config = join(root, "wrangler.toml");
+  const wrangler = await withoutTheirSignalHandlers(() => import("wrangler"));
+  return {
+    workerOptions: wrangler.unstable_getMiniflareWorkerOptions(config).workerOptions as WorkerOptions,
+    crons: wrangler.unstable_readConfig({ config }).triggers?.crons ?? [],
+  };
 }
 
 /** The Worker's named entrypoint serving only ingress (workers/index.ts). */
@@ -117,10 +127,7 @@ const INGRESS_ENTRYPOINT = "IngressEntrypoint";
 /** Start the Worker on 127.0.0.1:<port> over HTTPS, and its cron schedule. */
 export async function startControlPlane(options: ControlPlaneOptions): Promise<LocalControlPlane> {
   const script = await bundleWorker(options.root);
-  const config = join(options.root, "wrangler.toml");
-  const wrangler = await importWrangler();
-  const { workerOptions } = wrangler.unstable_getMiniflareWorkerOptions(config);
-  const crons: string[] = wrangler.unstable_readConfig({ config }).triggers?.crons ?? [];
+  const { workerOptions, crons } = await wranglerConfig(options.root);
   const persist = join(options.stateDir, "state");
   await mkdir(persist, { recursive: true });
   const log = createWriteStream(options.logFile, { flags: "a" });

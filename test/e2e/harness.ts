@@ -16,11 +16,12 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Log, LogLevel, Miniflare, type WorkerOptions } from "miniflare";
 import { Agent, fetch as undiciFetch } from "undici";
-import { unstable_getMiniflareWorkerOptions } from "wrangler";
-import { bundleWorker as bundleLocalWorker, outboundTrusting } from "../../scripts/local/controlplane.ts";
+import { inject } from "vitest";
+import { outboundTrusting } from "../../scripts/local/controlplane.ts";
 import { startFrontEnd } from "../../scripts/local/front-end.ts";
 import { ensurePki } from "../../scripts/local/pki.ts";
 import { startApiProcesses } from "../../scripts/local/split.ts";
+import { buildWorker, type WorkerBuild } from "./worker-build.ts";
 
 /** Repository root (test/e2e/ is two levels down). */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -92,12 +93,16 @@ export interface ControlPlaneOptions {
   frontEnd?: boolean;
 }
 
-let bundlePromise: Promise<string> | undefined;
+let buildPromise: Promise<WorkerBuild> | undefined;
 
-/** Bundle workers/index.ts once per process, exactly as `npm start` does. */
-function bundleWorker(): Promise<string> {
-  bundlePromise ??= bundleLocalWorker(ROOT);
-  return bundlePromise;
+/**
+ * Under vitest, the build the global setup made once for every test file (bundling and importing wrangler
+ * cost each file seconds of its start); elsewhere (benchmarks), made here once per process.
+ */
+function workerBuild(): Promise<WorkerBuild> {
+  const provided = process.env.VITEST ? inject("edgeplaneWorker") : undefined;
+  buildPromise ??= provided ? Promise.resolve(provided) : buildWorker();
+  return buildPromise;
 }
 
 /** Directory holding kubectl.1.27 ... kubectl.1.33 next to the real kubectl. */
@@ -119,8 +124,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   const temp = await mkdtemp(join(tmpdir(), "edgeplane-e2e-"));
   const persist = options.persistDir ?? join(temp, "state");
   const token = options.env?.ADMIN_TOKEN ?? randomBytes(24).toString("hex");
-  const [script, binDir] = await Promise.all([bundleWorker(), kubectlDir()]);
-  const { workerOptions } = unstable_getMiniflareWorkerOptions(join(ROOT, "wrangler.toml"));
+  const [{ script, workerOptions }, binDir] = await Promise.all([workerBuild(), kubectlDir()]);
   const bindings = {
     ...((workerOptions.bindings as Record<string, unknown>) ?? {}),
     // Secrets are encrypted at rest, as under `npm start`: a fresh key per control plane unless the test brings one.
