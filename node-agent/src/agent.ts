@@ -533,16 +533,24 @@ export class NodeAgent {
     }
   }
 
-  /** Lease every 10 s; node status every minute (and at once after a failure). */
+  /**
+   * Lease every 10 s; node status every minute, and at once after a failed or a late beat. A late beat
+   * (this process was stopped, its host suspended) may have left the lease silent past the grace period:
+   * the node lifecycle controller then set Ready=Unknown, which only our status puts right, as the
+   * kubelet's status sync does as soon as it sees the Node differ.
+   */
   private async heartbeat(nodeUid?: string): Promise<void> {
     let beats = 0;
     let healthy = true;
+    let last = this.clock.now().getTime();
     while (!this.stopper.signal.aborted) {
       await this.clock.sleep(10_000, this.stopper.signal);
       if (this.stopper.signal.aborted) return;
+      const late = this.clock.now().getTime() - last > 15_000;
       try {
         await renewLease(this.client, this.node, this.clock, nodeUid);
-        if (++beats % 6 === 0 || !healthy) await postStatus(this.client, this.node, this.clock);
+        last = this.clock.now().getTime();
+        if (++beats % 6 === 0 || !healthy || late) await postStatus(this.client, this.node, this.clock);
         healthy = true;
       } catch (error) {
         healthy = false;
