@@ -37,7 +37,9 @@ export function launchNpmStart(args: string[], env: NodeJS.ProcessEnv = {}): Lau
     cwd: ROOT,
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, ...env },
+    // Any free ingress port unless the test names one: the default 8443 is taken when two test files run
+    // npm start side by side (their control-plane and registry ports are already --port 0).
+    env: { ...process.env, EDGEPLANE_INGRESS_PORT: "0", ...env },
   });
   let text = "";
   const waiters = new Set<() => void>();
