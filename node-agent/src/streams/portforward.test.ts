@@ -1,5 +1,12 @@
 import { once } from "node:events";
-import { connect, createServer, type Server, type Socket } from "node:net";
+import {
+  connect,
+  createServer,
+  type OnReadOpts,
+  type Server,
+  type Socket,
+  type TcpNetConnectOpts,
+} from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import type { StreamOpen } from "../../../durable-objects/tunnel/protocol.ts";
 import type { AgentStream } from "../tunnel.ts";
@@ -204,9 +211,18 @@ describe("SPDY/3.1 port-forward on the agent", () => {
       await gate;
       return send(...message);
     };
-    const dial = (p: number, host: string): Socket => {
-      const socket = connect({ port: p, host });
-      socket.once("data", () => agentRead());
+    const dial = (options: TcpNetConnectOpts): Socket => {
+      const onread = options.onread as OnReadOpts;
+      const socket = connect({
+        ...options,
+        onread: {
+          ...onread,
+          callback: (n, buffer) => {
+            agentRead();
+            return onread.callback(n, buffer);
+          },
+        },
+      });
       socket.once("end", () => release());
       return socket;
     };
