@@ -30,7 +30,7 @@ import { spawnAgent } from "../../node-agent/src/testing/agent-process.ts";
 import { ensurePki } from "../../scripts/local/pki.ts";
 import { startControlPlane } from "../../test/e2e/harness.ts";
 import { profileWorker } from "../lib/inspector.ts";
-import { cpuMeter } from "../lib/proc-cpu.ts";
+import { type CpuUse, cpuMeter } from "../lib/proc-cpu.ts";
 
 /** Port-forward figures in MB/s (10^6 bytes per second). */
 export interface PortForwardFigures {
@@ -157,13 +157,16 @@ spec:
       const local = Number(/Forwarding from 127\.0\.0\.1:(\d+) ->/.exec(out)?.[1]);
       const direct: number[] = [];
       const forwarded: number[] = [];
-      const cpu = new Map<string, number>();
+      const cpu = new Map<string, CpuUse>();
       for (let i = 0; i < runs; i++) {
         direct.push(await download(ip, 8080, "/big", bytes));
         const profile = PROFILE_DIR ? await profileWorker(INSPECTOR_PORT) : undefined;
         const meter = cpuMeter(["httpd"]);
         forwarded.push(await download("127.0.0.1", local, "/big", bytes));
-        for (const [name, s] of meter()) cpu.set(name, (cpu.get(name) ?? 0) + s);
+        for (const [name, use] of meter()) {
+          const sum = cpu.get(name) ?? { cpu: 0, system: 0 };
+          cpu.set(name, { cpu: sum.cpu + use.cpu, system: sum.system + use.system });
+        }
         await profile?.stop(join(PROFILE_DIR ?? "", `workerd-${i}.cpuprofile`));
       }
       const figures = {
@@ -181,7 +184,9 @@ spec:
       );
       // Where the CPU went while bytes moved through the tunnel ("bench" is this process: the local front end, TLS to
       // kubectl and to the agent, and the download client).
-      const shares = [...cpu].sort((a, b) => b[1] - a[1]).map(([n, s]) => `${n} ${(s / runs).toFixed(2)}`);
+      const shares = [...cpu]
+        .sort((a, b) => b[1].cpu - a[1].cpu)
+        .map(([n, u]) => `${n} ${(u.cpu / runs).toFixed(2)} (kernel ${(u.system / runs).toFixed(2)})`);
       console.log(`  CPU seconds per port-forwarded ${mib} MiB: ${shares.join(", ")}`);
       return figures;
     } finally {
