@@ -66,6 +66,7 @@ function download(host: string, port: number, path: string, bytes: number): Prom
             const end = head.indexOf("\r\n\r\n");
             if (end >= 0) body = head.length - end - 4;
           }
+          return true;
         },
       },
     });

@@ -42,7 +42,7 @@ export class FrameBuffers {
     };
   }
 
-  /** Idle buffers held (for tests and /status). */
+  /** Idle buffers held (for tests). */
   get idle(): number {
     return this.free.length;
   }
