@@ -14,7 +14,7 @@ import { Agent, fetch as undiciFetch } from "undici";
 import { bundleWorker } from "../../scripts/local/controlplane.ts";
 import { ROOT, startControlPlane } from "../../test/e2e/harness.ts";
 import { profileWorker } from "../lib/inspector.ts";
-import { cpuMeter } from "../lib/proc-cpu.ts";
+import { type CpuUse, cpuMeter } from "../lib/proc-cpu.ts";
 import { type CpuProfile, formatShares, summarizeProfile } from "../lib/profile-summary.ts";
 import { closedLoop, percentile } from "../lib/stats.ts";
 
@@ -51,8 +51,8 @@ async function profiled<T>(name: string, fn: () => Promise<T>, ops?: number): Pr
   return result;
 }
 
-function printCpu(used: Map<string, number>, ops: number): void {
-  const ms = ((used.get("workerd") ?? 0) * 1000) / ops;
+function printCpu(used: Map<string, CpuUse>, ops: number): void {
+  const ms = ((used.get("workerd")?.cpu ?? 0) * 1000) / ops;
   console.log(
     `    workerd CPU ${ms.toFixed(2)} ms per operation (every workerd process and thread, from /proc)`,
   );

@@ -27,6 +27,7 @@ import {
 } from "../../durable-objects/tunnel/protocol.ts";
 import { ApiError } from "../../workers/client/status.ts";
 import type { Clock } from "./clock.ts";
+import { FrameBuffers } from "./frame-buffers.ts";
 
 /** Serves one logs request: call (and await) send() with text chunks; resolve when done. Throw ApiError for a Status. */
 export type LogsHandler = (
@@ -79,6 +80,8 @@ export class TunnelClient {
   private readonly stopper = new AbortController();
   private readonly streams = new Map<number, StreamState>();
   private connectedWaiters: (() => void)[] = [];
+  /** Large frames' buffers, reused (a 4 MiB window of 256 KiB frames is 16 of them). */
+  private readonly buffers = new FrameBuffers(FRAME_HEADER + MAX_FRAME_PAYLOAD, 16);
   /** True while the WebSocket is open. */
   connected = false;
 
@@ -169,7 +172,7 @@ export class TunnelClient {
       );
       return;
     }
-    const stream = new StreamState(open, socket);
+    const stream = new StreamState(open, socket, this.buffers);
     this.streams.get(open.stream)?.close();
     this.streams.set(open.stream, stream);
     handler(stream)
@@ -270,6 +273,7 @@ class StreamState implements AgentStream {
   constructor(
     readonly open: StreamOpen,
     private readonly socket: WebSocket,
+    private readonly buffers: FrameBuffers,
   ) {
     this.credit = streamWindow(open.kind);
   }
@@ -336,10 +340,14 @@ class StreamState implements AgentStream {
     else this.inbox.push(message);
   }
 
-  /** Send a frame of `length` payload bytes made of `parts`: one unfilled buffer, each byte copied once. */
+  /**
+   * Send a frame of `length` payload bytes made of `parts`: one unfilled
+   * buffer, each byte copied once; a large one is reused once `ws` has
+   * written it (its send callback).
+   */
   private frame(op: StreamOpCode, parts: readonly Uint8Array[], length: number): void {
     if (this.socket.readyState !== WebSocket.OPEN) return;
-    const out = Buffer.allocUnsafe(FRAME_HEADER + length);
-    this.socket.send(writeFrame(out, op, this.open.stream, parts, this.seq++));
+    const { buffer, release } = this.buffers.take(FRAME_HEADER + length);
+    this.socket.send(writeFrame(buffer, op, this.open.stream, parts, this.seq++), release);
   }
 }

@@ -14,7 +14,7 @@ import type { Readable } from "node:stream";
 import { build } from "esbuild";
 import { Log, LogLevel, Miniflare, type WorkerOptions } from "miniflare";
 import { startCronLoop } from "./cron.ts";
-import { startFrontEnd } from "./front-end.ts";
+import { startFrontEndThread } from "./front-end-thread.ts";
 import { descendants } from "./process-tree.ts";
 
 /** What startControlPlane needs. */
@@ -170,11 +170,11 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<L
   const mf = await withoutTheirSignalHandlers(() => new Miniflare(mfOptions));
   let upstream: URL;
   let ingressUrl: URL;
-  let front: Awaited<ReturnType<typeof startFrontEnd>>;
+  let front: Awaited<ReturnType<typeof startFrontEndThread>>;
   try {
     upstream = await mf.ready;
     ingressUrl = await mf.unsafeGetDirectURL("edgeplane", INGRESS_ENTRYPOINT);
-    front = await startFrontEnd({
+    front = await startFrontEndThread({
       host: "127.0.0.1",
       port: options.port,
       tls: { cert: readFileSync(options.tls.certPath), key: readFileSync(options.tls.keyPath) },

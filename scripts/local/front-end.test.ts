@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket, { WebSocketServer } from "ws";
 import { type FrontEnd, startFrontEnd } from "./front-end.ts";
+import { startFrontEndThread } from "./front-end-thread.ts";
 import { ensurePki } from "./pki.ts";
 
 let dir: string;
@@ -270,6 +271,40 @@ describe("local front end", () => {
     } finally {
       await front.stop();
       for (const s of servers) s.close();
+    }
+  });
+
+  it("runs on a thread of its own (as the control plane runs it): requests, new upstreams, stop", async () => {
+    const servers = [0, 1].map((n) => createHttpServer((_req, res) => res.end(`upstream ${n}`)));
+    const [first, second] = await Promise.all(servers.map(listen));
+    const front = await startFrontEndThread({ host: "127.0.0.1", port: 0, tls, upstreams: [first] });
+    try {
+      expect(front.url).toBe(`https://127.0.0.1:${front.port}`);
+      expect(await text(await send(front, "/").response)).toBe("upstream 0");
+      front.setUpstreams([second]);
+      // The message reaches the thread before the next request's bytes do: both go in order, but on two paths.
+      let answer = "";
+      for (let i = 0; i < 50 && answer !== "upstream 1"; i++)
+        answer = await text(await send(front, "/").response);
+      expect(answer).toBe("upstream 1");
+    } finally {
+      await front.stop();
+      for (const s of servers) s.close();
+    }
+    // Stopped: the port no longer answers.
+    const refused = send(front, "/");
+    await expect(refused.response).rejects.toThrow();
+  });
+
+  it("reports a thread's failure to start (the port is taken) as a rejected start", async () => {
+    const taken = createNetServer();
+    const url = await listen(taken);
+    try {
+      await expect(
+        startFrontEndThread({ host: "127.0.0.1", port: Number(url.port), tls, upstreams: [url] }),
+      ).rejects.toThrow(/EADDRINUSE/);
+    } finally {
+      taken.close();
     }
   });
 });

@@ -18,7 +18,7 @@ import { Log, LogLevel, Miniflare, type WorkerOptions } from "miniflare";
 import { Agent, fetch as undiciFetch } from "undici";
 import { inject } from "vitest";
 import { outboundTrusting } from "../../scripts/local/controlplane.ts";
-import { startFrontEnd } from "../../scripts/local/front-end.ts";
+import { startFrontEndThread } from "../../scripts/local/front-end-thread.ts";
 import { ensurePki } from "../../scripts/local/pki.ts";
 import { startApiProcesses } from "../../scripts/local/split.ts";
 import { buildWorker, type WorkerBuild } from "./worker-build.ts";
@@ -161,7 +161,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   let url: string;
   let upstreams: URL[];
   const apis: Miniflare[] = [];
-  let front: Awaited<ReturnType<typeof startFrontEnd>> | undefined;
+  let front: Awaited<ReturnType<typeof startFrontEndThread>> | undefined;
   try {
     upstreams = [await mf.ready];
     if (options.apiProcesses) {
@@ -178,7 +178,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       url = upstreams[0].toString().replace(/\/$/, "");
     } else {
       const tls = options.tls ?? (await selfSigned(join(temp, "pki")));
-      front = await startFrontEnd({
+      front = await startFrontEndThread({
         host: "127.0.0.1",
         port: 0,
         tls: { cert: await readFile(tls.certPath), key: await readFile(tls.keyPath) },

@@ -1,5 +1,12 @@
 import { once } from "node:events";
-import { connect, createServer, type Server, type Socket } from "node:net";
+import {
+  connect,
+  createServer,
+  type OnReadOpts,
+  type Server,
+  type Socket,
+  type TcpNetConnectOpts,
+} from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import type { StreamOpen } from "../../../durable-objects/tunnel/protocol.ts";
 import type { AgentStream } from "../tunnel.ts";
@@ -176,6 +183,34 @@ describe("SPDY/3.1 port-forward on the agent", () => {
     await done;
   });
 
+  it("relays a large download intact while the tunnel makes each message wait (buffers reused only once sent)", async () => {
+    // 3 MiB of a pattern that differs at every offset a reused buffer could shift it to.
+    const body = Buffer.alloc(3 * 1024 * 1024);
+    for (let i = 0; i < body.length; i += 4) body.writeUInt32BE(i, i);
+    const server = createServer((socket) => socket.end(body));
+    servers.push(server);
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    const port = (server.address() as { port: number }).port;
+    const m = memoryStream({});
+    const send = m.stream.send;
+    // Like a tunnel waiting for credit: the message is copied only later.
+    m.stream.send = async (...message) => {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      return send(...message);
+    };
+    const done = portForwardHandler({ podIP: () => "127.0.0.1" })(m.stream);
+    const client = new HeaderCodec();
+    m.push(await synStream(client, 1, "error", port, "0"));
+    m.push(await synStream(client, 3, "data", port, "0"));
+    await m.until(isData(3, true));
+    const got = Buffer.concat(m.frames.filter(isData(3)).map((f) => (f as { data: Uint8Array }).data));
+    expect(got.length).toBe(body.length);
+    expect(got.equals(body)).toBe(true);
+    m.push(undefined);
+    await done;
+  });
+
   it("sends what the pod wrote while a message was on its way as one message, and its FIN after it", async () => {
     // The pod writes "first", then (once the agent read it) 200 small pieces and closes.
     const pieces = Array.from({ length: 200 }, (_, i) => `piece ${i};`);
@@ -204,9 +239,18 @@ describe("SPDY/3.1 port-forward on the agent", () => {
       await gate;
       return send(...message);
     };
-    const dial = (p: number, host: string): Socket => {
-      const socket = connect({ port: p, host });
-      socket.once("data", () => agentRead());
+    const dial = (options: TcpNetConnectOpts): Socket => {
+      const onread = options.onread as OnReadOpts;
+      const socket = connect({
+        ...options,
+        onread: {
+          ...onread,
+          callback: (n, buffer) => {
+            agentRead();
+            return onread.callback(n, buffer);
+          },
+        },
+      });
       socket.once("end", () => release());
       return socket;
     };

@@ -12,9 +12,11 @@
  *   2i+1 = error of port i, each channel's first message starts with the port
  *   as little-endian u16; one connection per port for the socket's life.
  */
-import { connect as netConnect, type Socket } from "node:net";
+import { connect as netConnect, type Socket, type TcpNetConnectOpts } from "node:net";
 import { MAX_FRAME_PAYLOAD, type StreamOpen } from "../../../durable-objects/tunnel/protocol.ts";
+import { FrameBuffers } from "../frame-buffers.ts";
 import type { AgentStream, StreamHandler } from "../tunnel.ts";
+import { socketPump } from "./socket-pump.ts";
 import {
   controlFrame,
   dataFrame,
@@ -41,24 +43,35 @@ const CHUNK = MAX_FRAME_PAYLOAD - 16;
 export interface PortForwardOptions {
   /** The IP of the pod a stream is for, when it runs here and has one. */
   podIP(open: StreamOpen): string | undefined;
-  /** Open a TCP connection (injected so tests can count or refuse connections). */
-  connect?: (port: number, host: string) => Socket;
+  /** Open a TCP connection (injected so tests can count or refuse connections); pass `onread` on. */
+  connect?: (options: TcpNetConnectOpts) => Socket;
 }
 
 /** The `portforward` stream handler for the tunnel client. */
 export function portForwardHandler(options: PortForwardOptions): StreamHandler {
-  const connect = options.connect ?? ((port, host) => netConnect({ port, host, noDelay: true }));
+  const connect = options.connect ?? netConnect;
+  // Messages gathered from pod sockets, reused (each is copied into its tunnel frame, then free).
+  const buffers = new FrameBuffers(CHUNK, 16);
   return async (stream) => {
-    const target = (port: number) => {
+    const target: Target = (port, emit) => {
       const ip = options.podIP(stream.open);
       if (!ip) throw new Error(`pod ${stream.open.namespace}/${stream.open.name} has no IP on this node`);
-      return connect(port, ip);
+      const pump = socketPump(CHUNK, buffers, emit);
+      const socket = connect({ port, host: ip, noDelay: true, onread: pump.onread });
+      pump.attach(socket);
+      return socket;
     };
     if (stream.open.protocol === V4_CHANNEL_PROTOCOL) return serveChannels(stream, target);
     if (stream.open.protocol === SPDY_PORTFORWARD_PROTOCOL) return serveSpdy(stream, target);
     throw new Error(`port-forward does not speak subprotocol "${stream.open.protocol}"`);
   };
 }
+
+/**
+ * Connect to the pod's `port`, relaying what it sends to `emit` in messages
+ * (socket-pump.ts); listeners added to the socket come after the pump's.
+ */
+type Target = (port: number, emit: (message: Buffer) => Promise<void>) => Socket;
 
 /** kube's message for a failed forward (kubectl prints it after "an error occurred forwarding"). */
 function forwardError(open: StreamOpen, port: number, error: unknown): string {
@@ -81,66 +94,6 @@ function sender(stream: AgentStream) {
     return tail;
   };
   return Object.assign(send, { idle: () => tail });
-}
-
-/**
- * Relay one TCP connection's bytes to `emit`, as messages of at most CHUNK
- * bytes handed over as the socket's own buffers (`parts`, not joined here).
- * A message waits for the end of the I/O phase it started in, and what
- * arrives while one is on its way is held and goes out in the next: a fast
- * download then moves in few large messages (Node reads a socket 64 KiB at a
- * time, and every message costs this agent a TLS write, the object an event
- * and kubectl a read), an idle one at once. The socket pauses while CHUNK
- * bytes wait. Call before adding "end"/"close" listeners: held bytes are
- * queued before them.
- */
-function pumpSocket(socket: Socket, emit: (parts: Buffer[], length: number) => Promise<void>): void {
-  const held: Buffer[] = [];
-  let size = 0;
-  let sending = false;
-  /** Queue everything held (emit queues in call order), in messages of at most CHUNK. */
-  const take = (): Promise<void>[] => {
-    const sends: Promise<void>[] = [];
-    while (held.length > 0) {
-      const parts: Buffer[] = [];
-      let length = 0;
-      while (held.length > 0 && length < CHUNK) {
-        const next = held[0];
-        const room = CHUNK - length;
-        const part = next.length <= room ? next : next.subarray(0, room);
-        if (part === next) held.shift();
-        else held[0] = next.subarray(room);
-        parts.push(part);
-        length += part.length;
-      }
-      sends.push(emit(parts, length));
-    }
-    size = 0;
-    return sends;
-  };
-  const drain = async () => {
-    sending = true;
-    // The reads libuv makes in this poll phase come as separate "data" events: let them join this message.
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    while (size > 0) {
-      const sends = take();
-      // Gather the next message while this one goes.
-      if (!socket.destroyed) socket.resume();
-      await Promise.all(sends);
-    }
-    sending = false;
-  };
-  socket.on("data", (data: Buffer) => {
-    held.push(data);
-    size += data.length;
-    if (size >= CHUNK) socket.pause();
-    if (!sending) void drain();
-  });
-  const flush = () => {
-    if (size > 0) void take();
-  };
-  socket.on("end", flush);
-  socket.on("close", flush);
 }
 
 /** Write to a socket, waiting for it to drain when its buffer is full (back-pressure to the tunnel). */
@@ -173,7 +126,7 @@ interface Forward {
   clientEnded: boolean;
 }
 
-async function serveSpdy(stream: AgentStream, target: (port: number) => Socket): Promise<void> {
+async function serveSpdy(stream: AgentStream, target: Target): Promise<void> {
   const codec = new HeaderCodec();
   const parser = new FrameParser();
   const send = sender(stream);
@@ -201,17 +154,16 @@ async function serveSpdy(stream: AgentStream, target: (port: number) => Socket):
   };
 
   const start = (f: Forward) => {
+    const dataId = f.data as number;
     let socket: Socket;
     try {
-      socket = target(f.port);
+      socket = target(f.port, (message) => send(() => [dataFrameHeader(dataId, 0, message.length), message]));
     } catch (error) {
       reportError(f, error);
       forget(f);
       return;
     }
     f.socket = socket;
-    const dataId = f.data as number;
-    pumpSocket(socket, (parts, length) => send(() => [dataFrameHeader(dataId, 0, length), ...parts]));
     socket.on("error", (error) => reportError(f, error));
     socket.on("end", () => {
       if (!f.dataFinSent) {
@@ -325,7 +277,7 @@ async function serveSpdy(stream: AgentStream, target: (port: number) => Socket):
   }
 }
 
-async function serveChannels(stream: AgentStream, target: (port: number) => Socket): Promise<void> {
+async function serveChannels(stream: AgentStream, target: Target): Promise<void> {
   const ports = stream.open.query
     // The API's PodPortForwardOptions say `ports`; the kubelet's own URL says `port`: take both.
     .filter(([k]) => k === "ports" || k === "port")
@@ -352,14 +304,13 @@ async function serveChannels(stream: AgentStream, target: (port: number) => Sock
     return new Promise<void>((resolve) => {
       let socket: Socket;
       try {
-        socket = target(port);
+        socket = target(port, (message) => send(() => [Uint8Array.of(2 * i), message]));
       } catch (error) {
         void send(() => frame(2 * i + 1, new TextEncoder().encode(forwardError(stream.open, port, error))));
         resolve();
         return;
       }
       sockets[i] = socket;
-      pumpSocket(socket, (parts) => send(() => [Uint8Array.of(2 * i), ...parts]));
       socket.on("error", (error) => {
         void send(() => frame(2 * i + 1, new TextEncoder().encode(forwardError(stream.open, port, error))));
       });
