@@ -8,7 +8,9 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
+import type { ClientResponse } from "../../../../workers/client/kube.ts";
 import { resolveInRoot } from "../../fs/securejoin.ts";
+import { cancelBody, type NodeFetch } from "../../http.ts";
 import { PullError, type PullOptions } from "../types.ts";
 import { applyLayer } from "./layers.ts";
 
@@ -92,7 +94,7 @@ export class ImageStore {
 
   constructor(
     private readonly dir: string,
-    private readonly fetcher: typeof fetch = fetch,
+    private readonly fetcher: NodeFetch = fetch,
     /** Registry mirrors ({ "docker.io": ["127.0.0.1:6500"] }), tried in order before the registry, as containerd's hosts.toml. */
     private readonly mirrors: Record<string, string[]> = {},
   ) {
@@ -247,7 +249,7 @@ class RegistrySession {
 
   constructor(
     private readonly ref: ImageRef,
-    private readonly fetcher: typeof fetch,
+    private readonly fetcher: NodeFetch,
     private readonly options: PullOptions,
   ) {
     const scheme = isLoopbackHost(ref.registry) ? "http" : "https";
@@ -268,25 +270,25 @@ class RegistrySession {
     return new Uint8Array(await response.arrayBuffer());
   }
 
-  private async get(path: string, accept: string): Promise<Response> {
+  private async get(path: string, accept: string): Promise<ClientResponse> {
     for (let attempt = 0; attempt < 2; attempt++) {
       const headers: Record<string, string> = { Accept: accept };
       if (this.authorization) headers.Authorization = this.authorization;
       const response = await this.fetcher(this.base + path, { headers, signal: this.options.signal });
       if (response.status === 401 && attempt === 0) {
-        await response.body?.cancel();
+        await cancelBody(response);
         this.authorization = await this.authorize(response.headers.get("www-authenticate") ?? "");
         continue;
       }
       if (response.status === 404) {
-        await response.body?.cancel();
+        await cancelBody(response);
         throw new PullError(
           "ErrImagePull",
           `${this.ref.repository}:${this.ref.reference}: not found (${path})`,
         );
       }
       if (!response.ok) {
-        await response.body?.cancel();
+        await cancelBody(response);
         throw new PullError("ErrImagePull", `registry answered ${response.status} for ${path}`);
       }
       return response;

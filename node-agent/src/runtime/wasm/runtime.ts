@@ -26,6 +26,7 @@ import { chown, mkdir, open, rename, writeFile } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Clock, realClock } from "../../clock.ts";
+import type { NodeFetch } from "../../http.ts";
 import { cniAdd, cniDel, DEFAULT_BRIDGE, DEFAULT_POD_CIDR } from "../../network/cni.ts";
 import {
   type ContainerConfig,
@@ -153,7 +154,8 @@ export interface WasmRuntimeOptions {
   hostIP: string;
   /** Pod network; defaults to the default bridge and pod CIDR with leases under <dataDir>/cri/cni-ipam. */
   network?: Partial<PodNetwork>;
-  fetch?: typeof fetch;
+  /** The image puller's HTTP (the agent's createNodeFetch; default: global fetch). */
+  fetch?: NodeFetch;
   /** Registry mirrors for the image puller (the agent's --registry-mirror). */
   registryMirrors?: Record<string, string[]>;
   clock?: Clock;
