@@ -2,7 +2,7 @@
  * The WASM runtime (RuntimeClass handler "wasm"). Each container runs in its
  * own detached process: a few-line sh shim (joins the container's cgroups,
  * enters the pod's network namespace, drops to an unprivileged uid and runs
- * `node runner.mjs` inside a bubblewrap sandbox (sandbox.ts), then writes the
+ * `node runner.cjs` (or its startup snapshot) inside a bubblewrap sandbox (sandbox.ts), then writes the
  * exit code to <dir>/exit), so a crash, an endless loop, a memory hog or an
  * engine escape is confined to that process, and pods outlive an agent
  * restart. Each pod (sandbox) gets its own network namespace with an IP from
@@ -55,10 +55,11 @@ import {
   sandboxAvailable,
 } from "./sandbox.ts";
 import { seccompFilter } from "./seccomp.ts";
+import { runnerSnapshot } from "./snapshot.ts";
 
-// The bundled agent (bin/node-agent.mjs) no longer sits next to runner.mjs: it says where it is.
+// The bundled agent (bin/node-agent.mjs) no longer sits next to runner.cjs: it says where it is.
 const RUNNER =
-  process.env.EDGEPLANE_WASM_RUNNER ?? join(dirname(fileURLToPath(import.meta.url)), "runner.mjs");
+  process.env.EDGEPLANE_WASM_RUNNER ?? join(dirname(fileURLToPath(import.meta.url)), "runner.cjs");
 const COMPONENT_RUNNER = join(dirname(RUNNER), "component-runner.mjs");
 
 // The runner writes its start and instantiation times here (epoch ms) for bench/pod-startup.
@@ -93,7 +94,7 @@ export interface ContainerSpec {
   preopens: Record<string, string>;
   logPath: string;
   logMaxBytes: number;
-  /** False turns off runner.mjs's preview1 path guard (wasi-guard.mjs): tests use it to show the OS wall alone. */
+  /** False turns off runner.cjs's preview1 path guard (guardPaths): tests use it to show the OS wall alone. */
   engineGuard?: boolean;
   /** Rotate by copying to <log>.1 and truncating: inside the sandbox the log is a bound file, not a directory. */
   rotateInPlace?: boolean;
@@ -183,6 +184,8 @@ export class WasmRuntime implements Runtime {
   private readonly network: PodNetwork;
   private readonly seccompPath: string;
   private runtimeFiles?: RuntimeFiles;
+  /** The preview1 runner's startup snapshot (snapshot.ts), built on the first module pod; undefined if it failed. */
+  private snapshot?: Promise<string | undefined>;
   private readonly pool?: NetnsPool<PodNetwork>;
   /** Checked once, on the first pod: are bwrap, setpriv and nsenter installed? */
   private sandboxReady?: boolean;
@@ -496,15 +499,17 @@ export class WasmRuntime implements Runtime {
     if (!box) throw new Error(`container ${containerId} has no sandbox spec`);
     const netns = readJson<SandboxRecord>(join(this.sandboxDir, record.sandboxId, "sandbox.json"))?.netns;
     this.runtimeFiles ??= findRuntimeFiles(RUNNER);
+    // Modules start from the runner's snapshot; components (their own flags, ESM imports) from the script.
+    const snapshot = box.componentCacheDir ? undefined : await this.runnerSnapshot();
     const command = [
       ...(netns ? ["nsenter", `--net=${netns}`] : []),
       "bwrap",
-      ...bwrapArgs(this.runtimeFiles, box),
+      ...bwrapArgs({ ...this.runtimeFiles, snapshot }, box),
       ...dropPrivileges(),
       "/usr/bin/node",
       ...NODE_FLAGS,
       ...(box.componentCacheDir ? COMPONENT_FLAGS : []),
-      `${GUEST.runnerDir}/runner.mjs`,
+      ...(snapshot ? ["--snapshot-blob", GUEST.snapshot] : [`${GUEST.runnerDir}/runner.cjs`]),
       GUEST.container,
     ];
     const spawnedAtMs = Date.now();
@@ -523,6 +528,19 @@ export class WasmRuntime implements Runtime {
     record.startedAt = this.clock.now().toISOString();
     await writeJsonAsync(join(dir, "state.json"), record);
     if (!record.cgroup && limits.memoryBytes) this.watchMemory(containerId, limits.memoryBytes + overhead);
+  }
+
+  /** The snapshot, built once; a failed build is logged and pods start from the script instead. */
+  private runnerSnapshot(): Promise<string | undefined> {
+    this.snapshot ??= runnerSnapshot(
+      RUNNER,
+      join(this.options.dataDir, "wasm", "snapshots"),
+      NODE_FLAGS,
+    ).catch((error: Error) => {
+      this.options.log?.(`wasm: ${error.message}; pods start without it`);
+      return undefined;
+    });
+    return this.snapshot;
   }
 
   /**
@@ -698,12 +716,13 @@ const poolOps = {
   },
 };
 
-/** The first process under `pid` (breadth first) that is the node runner: the bwrap'd runner.mjs. */
+/** The first process under `pid` (breadth first) that is the node runner (runner.cjs, its snapshot, or an older agent's runner.mjs). */
 function runnerPid(pid: number): number | undefined {
   const pids = [pid];
   for (let i = 0; i < pids.length && i < 16; i++) {
     const argv = readText(`/proc/${pids[i]}/cmdline`).split("\0");
-    if (i > 0 && argv[0] === "/usr/bin/node" && argv.some((a) => a.endsWith("/runner.mjs"))) return pids[i];
+    if (i > 0 && argv[0] === "/usr/bin/node" && argv.some((a) => a.startsWith(`${GUEST.runnerDir}/runner.`)))
+      return pids[i];
     for (const child of readText(`/proc/${pids[i]}/task/${pids[i]}/children`).trim().split(/\s+/))
       if (Number(child) > 0) pids.push(Number(child));
   }
