@@ -1,18 +1,18 @@
 // One WASM container, in its own process (started detached by the wasm
 // runtime through a tiny sh shim that records the exit code). Plain
-// CommonJS that requires only Node's built-in modules, so it also serves as
-// a startup-snapshot entry: start-up time is pod start-up time.
+// CommonJS that requires only Node's built-in modules: start-up time is pod
+// start-up time, and CommonJS skips the ESM loader's start (~56 ms of CPU
+// per pod in the sandbox's clean environment, against ~70 ms as an ES
+// module; docs/node-agent.md, Benchmark). It also makes the file a valid
+// `node --build-snapshot` entry; a snapshot was measured and not taken (it
+// saves ~9 ms more but keeps its 4 MB blob in every pod's private memory).
 //
 //   node runner.cjs <containerDir>
-//   node --snapshot-blob runner.blob <containerDir>   (built from this file: snapshot.ts)
 //
 // <containerDir>/config.json says what to run (see ContainerSpec in
 // runtime.ts). stdout/stderr of the module go to config.logPath in CRI
 // format ("<RFC3339Nano> stdout F <line>"), rotated at config.logMaxBytes.
-// A snapshot holds this file's functions with node:fs and node:wasi already
-// loaded: the runner then costs ~44 ms of CPU instead of ~73 ms with the ESM
-// loader (docs/node-agent.md, Benchmark). Components (component-runner.mjs)
-// are imported at run time and never go through the snapshot.
+// Components (component-runner.mjs) are imported when a pod is one.
 "use strict";
 const { closeSync, ftruncateSync, openSync, readFileSync, readSync, renameSync, statSync, writeSync } =
   require("node:fs");
@@ -206,7 +206,6 @@ const PATH_ARGS = {
 
 /** Wraps `imports` (a copy of wasi.wasiImport) in place; `memory()` returns the instance's memory. */
 function guardPaths(imports, memory) {
-  // Made here, not at load: a snapshot's heap should hold only functions and constants.
   const decoder = new TextDecoder();
   const encoder = new TextEncoder();
   for (const [name, positions] of Object.entries(PATH_ARGS)) {
@@ -243,9 +242,5 @@ function guardPaths(imports, memory) {
   return imports;
 }
 
-// Last: everything above must be initialised first. In a snapshot the arguments are node's own
-// (`node --snapshot-blob b <dir>`: argv[1]); run as a script they follow the script's path.
-const { startupSnapshot } = require("node:v8");
-if (startupSnapshot.isBuildingSnapshot())
-  startupSnapshot.setDeserializeMainFunction(() => main(process.argv[1]));
-else main(process.argv[2]);
+// Last: everything above must be initialised first.
+main(process.argv[2]);

@@ -2,7 +2,7 @@
  * The WASM runtime (RuntimeClass handler "wasm"). Each container runs in its
  * own detached process: a few-line sh shim (joins the container's cgroups,
  * enters the pod's network namespace, drops to an unprivileged uid and runs
- * `node runner.cjs` (or its startup snapshot) inside a bubblewrap sandbox (sandbox.ts), then writes the
+ * `node runner.cjs` inside a bubblewrap sandbox (sandbox.ts), then writes the
  * exit code to <dir>/exit), so a crash, an endless loop, a memory hog or an
  * engine escape is confined to that process, and pods outlive an agent
  * restart. Each pod (sandbox) gets its own network namespace with an IP from
@@ -55,7 +55,6 @@ import {
   sandboxAvailable,
 } from "./sandbox.ts";
 import { seccompFilter } from "./seccomp.ts";
-import { runnerSnapshot } from "./snapshot.ts";
 
 // The bundled agent (bin/node-agent.mjs) no longer sits next to runner.cjs: it says where it is.
 const RUNNER =
@@ -184,8 +183,6 @@ export class WasmRuntime implements Runtime {
   private readonly network: PodNetwork;
   private readonly seccompPath: string;
   private runtimeFiles?: RuntimeFiles;
-  /** The preview1 runner's startup snapshot (snapshot.ts), built on the first module pod; undefined if it failed. */
-  private snapshot?: Promise<string | undefined>;
   private readonly pool?: NetnsPool<PodNetwork>;
   /** Checked once, on the first pod: are bwrap, setpriv and nsenter installed? */
   private sandboxReady?: boolean;
@@ -499,17 +496,15 @@ export class WasmRuntime implements Runtime {
     if (!box) throw new Error(`container ${containerId} has no sandbox spec`);
     const netns = readJson<SandboxRecord>(join(this.sandboxDir, record.sandboxId, "sandbox.json"))?.netns;
     this.runtimeFiles ??= findRuntimeFiles(RUNNER);
-    // Modules start from the runner's snapshot; components (their own flags, ESM imports) from the script.
-    const snapshot = box.componentCacheDir ? undefined : await this.runnerSnapshot();
     const command = [
       ...(netns ? ["nsenter", `--net=${netns}`] : []),
       "bwrap",
-      ...bwrapArgs({ ...this.runtimeFiles, snapshot }, box),
+      ...bwrapArgs(this.runtimeFiles, box),
       ...dropPrivileges(),
       "/usr/bin/node",
       ...NODE_FLAGS,
       ...(box.componentCacheDir ? COMPONENT_FLAGS : []),
-      ...(snapshot ? ["--snapshot-blob", GUEST.snapshot] : [`${GUEST.runnerDir}/runner.cjs`]),
+      `${GUEST.runnerDir}/runner.cjs`,
       GUEST.container,
     ];
     const spawnedAtMs = Date.now();
@@ -528,19 +523,6 @@ export class WasmRuntime implements Runtime {
     record.startedAt = this.clock.now().toISOString();
     await writeJsonAsync(join(dir, "state.json"), record);
     if (!record.cgroup && limits.memoryBytes) this.watchMemory(containerId, limits.memoryBytes + overhead);
-  }
-
-  /** The snapshot, built once; a failed build is logged and pods start from the script instead. */
-  private runnerSnapshot(): Promise<string | undefined> {
-    this.snapshot ??= runnerSnapshot(
-      RUNNER,
-      join(this.options.dataDir, "wasm", "snapshots"),
-      NODE_FLAGS,
-    ).catch((error: Error) => {
-      this.options.log?.(`wasm: ${error.message}; pods start without it`);
-      return undefined;
-    });
-    return this.snapshot;
   }
 
   /**
@@ -716,7 +698,7 @@ const poolOps = {
   },
 };
 
-/** The first process under `pid` (breadth first) that is the node runner (runner.cjs, its snapshot, or an older agent's runner.mjs). */
+/** The first process under `pid` (breadth first) that is the node runner (runner.cjs, or an older agent's runner.mjs). */
 function runnerPid(pid: number): number | undefined {
   const pids = [pid];
   for (let i = 0; i < pids.length && i < 16; i++) {

@@ -4,12 +4,11 @@
  * is started as:
  *
  *   [nsenter --net=<pod netns>] bwrap <args> setpriv --reuid=65534 ... node runner.cjs /edgeplane/container
- *
- * (preview1 modules: `node --snapshot-blob <runner.blob> /edgeplane/container`, snapshot.ts)
+
  *
  * bwrap runs as root (the agent's shim) and creates fresh mount, PID, IPC
  * and UTS namespaces on an empty tmpfs root holding only: the node binary,
- * setpriv and their shared libraries, the two runner scripts (and the runner's snapshot) and
+ * setpriv and their shared libraries, the two runner scripts and
  * preview2-shim (read-only), the module or transpiled component (read-only),
  * the container's config (read-only), its two log files, and the pod's
  * declared volumes. It keeps only CAP_SETUID/SETGID/SETPCAP, sets
@@ -31,7 +30,6 @@ export const SANDBOX_UID = 65534;
 /** Where things appear inside the sandbox. */
 export const GUEST = {
   runnerDir: "/edgeplane/runner",
-  snapshot: "/edgeplane/runner/runner.blob",
   container: "/edgeplane/container",
   module: "/edgeplane/module.wasm",
   cache: "/edgeplane/cache",
@@ -72,8 +70,6 @@ export interface RuntimeFiles {
   runnerDir: string;
   /** Package name → host directory, exposed under <runnerDir>/node_modules. */
   packages: Record<string, string>;
-  /** The preview1 runner's startup snapshot (snapshot.ts), when node starts from it. */
-  snapshot?: string;
 }
 
 /** Finds the node binary's shared libraries (via ldd) and the packages the component runner imports. */
@@ -120,9 +116,6 @@ export function bwrapArgs(runtime: RuntimeFiles, spec: SandboxSpec): string[] {
     ...runtime.libraries.map((lib): [string, string, string] => ["--ro-bind", realpathSync(lib), lib]),
     ["--ro-bind", join(runtime.runnerDir, "runner.cjs"), `${GUEST.runnerDir}/runner.cjs`],
     ["--ro-bind", join(runtime.runnerDir, "component-runner.mjs"), `${GUEST.runnerDir}/component-runner.mjs`],
-    ...(runtime.snapshot
-      ? [["--ro-bind", runtime.snapshot, GUEST.snapshot] as [string, string, string]]
-      : []),
     ...Object.entries(runtime.packages).map(([name, dir]): [string, string, string] => [
       "--ro-bind",
       dir,
