@@ -17,7 +17,7 @@ setFlagsFromString("--no-wasm-tier-up");
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const args = process.argv.slice(2);
-process.env.EDGEPLANE_WASM_RUNNER = join(root, "node-agent/src/runtime/wasm/runner.mjs");
+process.env.EDGEPLANE_WASM_RUNNER = join(root, "node-agent/src/runtime/wasm/runner.cjs");
 
 function newestMtime(dir) {
   let newest = 0;

@@ -3,20 +3,24 @@
  * CAs: the CA pin (a server of another CA is refused), keep-alive (requests
  * share one connection), a streamed response read before it ends (a watch),
  * abort, request bodies with a Content-Length, gzip bodies, a retry when a
- * reused connection was closed by the server, and plain http only to
- * loopback.
+ * reused connection was closed by the server, plain http only to loopback
+ * and requests only to the API server's origin; and that the API client and
+ * an image pull over it load neither undici nor web streams.
  */
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensurePki, type LocalPki } from "../../scripts/local/pki.ts";
 import { createNodeFetch, createTransport } from "./http.ts";
 
+const here = dirname(fileURLToPath(import.meta.url));
 let dir: string;
 let pki: LocalPki;
 let other: LocalPki;
@@ -71,17 +75,15 @@ describe("agent transport (node:https)", () => {
     });
     const t = createTransport({ server: url, caFile: pki.caCert });
     try {
-      const first = await t.fetch(new Request(`${url}/a`));
+      const first = await t.fetch(`${url}/a`);
       expect(first.status).toBe(200);
       expect(first.headers.get("content-type")).toBe("application/json");
       expect(await first.json()).toMatchObject({ method: "GET" });
-      const posted = await t.fetch(
-        new Request(`${url}/b`, {
-          method: "POST",
-          body: '{"x":1}',
-          headers: { "User-Agent": "edgeplane-test" },
-        }),
-      );
+      const posted = await t.fetch(`${url}/b`, {
+        method: "POST",
+        body: '{"x":1}',
+        headers: { "User-Agent": "edgeplane-test" },
+      });
       expect(await posted.json()).toEqual({
         method: "POST",
         length: "7",
@@ -93,14 +95,14 @@ describe("agent transport (node:https)", () => {
 
       // Without the CA, the private certificate is refused.
       const untrusting = createTransport({ server: url });
-      await expect(untrusting.fetch(new Request(`${url}/a`))).rejects.toThrow(/fetch failed/);
+      await expect(untrusting.fetch(`${url}/a`)).rejects.toThrow(/fetch failed/);
       await untrusting.close();
     } finally {
       await t.close();
     }
     // Pinned to another CA: refused too.
     const pinnedElsewhere = createTransport({ server: url, caFile: other.caCert });
-    const error = await pinnedElsewhere.fetch(new Request(`${url}/a`)).catch((e: Error) => e);
+    const error = await pinnedElsewhere.fetch(`${url}/a`).catch((e: Error) => e);
     expect(String((error as Error & { cause?: Error }).cause)).toMatch(/certificate/i);
     await pinnedElsewhere.close();
   });
@@ -123,16 +125,16 @@ describe("agent transport (node:https)", () => {
     });
     const t = createTransport({ server: url, caFile: pki.caCert });
     try {
-      const gz = await t.fetch(new Request(`${url}/gz`));
+      const gz = await t.fetch(`${url}/gz`);
       expect(await gz.json()).toEqual({ zipped: true });
 
       const abort = new AbortController();
-      const watch = await t.fetch(new Request(`${url}/watch`, { signal: abort.signal }));
-      const reader = (watch.body as ReadableStream<Uint8Array>).getReader();
-      const { value } = await reader.read();
-      expect(new TextDecoder().decode(value)).toBe('{"type":"ADDED"}\n');
+      const watch = await t.fetch(`${url}/watch`, { signal: abort.signal });
+      const chunks = watch.body?.[Symbol.asyncIterator]();
+      const first = await chunks?.next();
+      expect(new TextDecoder().decode(first?.value)).toBe('{"type":"ADDED"}\n');
       abort.abort();
-      await expect(reader.read()).rejects.toThrow();
+      await expect(chunks?.next()).rejects.toThrow();
       // The server sees the connection go.
       await closed;
     } finally {
@@ -155,10 +157,8 @@ describe("agent transport (node:https)", () => {
     });
     const t = createTransport({ server: url, caFile: pki.caCert });
     try {
-      expect(await (await t.fetch(new Request(`${url}/1`))).text()).toBe("GET ");
-      expect(await (await t.fetch(new Request(`${url}/2`, { method: "POST", body: "x" }))).text()).toBe(
-        "POST x",
-      );
+      expect(await (await t.fetch(`${url}/1`)).text()).toBe("GET ");
+      expect(await (await t.fetch(`${url}/2`, { method: "POST", body: "x" })).text()).toBe("POST x");
       expect(resets).toBe(1);
       expect(served.size).toBe(2);
     } finally {
@@ -166,9 +166,52 @@ describe("agent transport (node:https)", () => {
     }
   });
 
-  it("allows plain http only to loopback", () => {
+  it("allows plain http only to loopback, and sends nothing (no token) to another origin", async () => {
     expect(() => createTransport({ server: "http://10.0.0.1:8080" })).toThrow(/refusing plain http/);
-    expect(() => createTransport({ server: "http://127.0.0.1:8080" })).not.toThrow();
+    const t = createTransport({ server: "http://127.0.0.1:8080" });
+    await expect(t.fetch("http://127.0.0.2:8080/api")).rejects.toThrow(/not the API server/);
+    await expect(t.fetch("https://127.0.0.1:8080/api")).rejects.toThrow(/not the API server/);
+    await t.close();
+  });
+
+  it("serves the API client (get, create, watch) and an image pull without loading undici or web streams", () => {
+    // In a fresh process: vitest itself may have loaded both already. Node 20 defines fetch's classes
+    // lazily from its bundled undici, whose module is in the builtin module list once loaded (+9 MiB).
+    const script = `
+      const { createTransport, createNodeFetch } = await import(${JSON.stringify(join(here, "http.ts"))});
+      const { createKubeClient } = await import(${JSON.stringify(join(here, "../../workers/client/kube.ts"))});
+      const http = await import("node:http");
+      const server = http.createServer((q, s) => {
+        if (q.url.includes("watch=true")) return s.end('{"type":"ADDED","object":{"metadata":{"name":"w"}}}\\n');
+        if (q.url === "/moved") return s.writeHead(302, { Location: "/blob" }).end();
+        q.resume();
+        q.on("end", () => s.end(JSON.stringify({ metadata: { name: q.method + " " + q.url } })));
+      }).listen(0, "127.0.0.1");
+      await new Promise((r) => server.once("listening", r));
+      const base = "http://127.0.0.1:" + server.address().port;
+      const transport = createTransport({ server: base });
+      const client = createKubeClient({ fetch: transport.fetch, baseUrl: base, token: "t" });
+      const ref = { group: "", version: "v1", resource: "nodes", namespaced: false };
+      const seen = [(await client.get(ref, undefined, "n1")).metadata.name];
+      seen.push((await client.create(ref, undefined, { metadata: { name: "n2" } })).metadata.name);
+      for await (const event of client.watch(ref, undefined)) seen.push(event.object.metadata.name);
+      const pulled = await createNodeFetch()(base + "/moved");
+      seen.push(JSON.parse(Buffer.from(await pulled.arrayBuffer()).toString()).metadata.name);
+      await transport.close();
+      server.close();
+      const loaded = (what) => process.moduleLoadList.some((m) => m.includes(what));
+      console.log(JSON.stringify({ seen, undici: loaded("undici"), webstreams: loaded("webstreams/readablestream") }));
+    `;
+    const child = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+      encoding: "utf8",
+      timeout: 30_000,
+    });
+    expect(child.stderr).toBe("");
+    expect(JSON.parse(child.stdout)).toEqual({
+      seen: ["GET /api/v1/nodes/n1", "POST /api/v1/nodes", "w", "GET /blob"],
+      undici: false,
+      webstreams: false,
+    });
   });
 });
 

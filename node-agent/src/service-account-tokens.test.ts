@@ -39,7 +39,11 @@ async function cluster(now: () => Date) {
     now,
   });
   const client = (token: string) =>
-    createKubeClient({ baseUrl: "http://api", token, fetch: async (request) => app.fetch(request) });
+    createKubeClient({
+      baseUrl: "http://api",
+      token,
+      fetch: async (url, init) => app.fetch(new Request(url, init)),
+    });
   const admin = client("admin");
   await admin.create(R.secrets, "kube-system", {
     metadata: { name: "bootstrap-token-abcdef" },

@@ -3,7 +3,7 @@
  * hosts (/edgeplane/v1/join/agent.tar.gz): every npm dependency bundled in,
  * so a host needs only Node.js 20+ (and containerd for containers). Layout:
  *   agent.mjs    the agent (node-agent/src/cli.ts)
- *   runner.mjs, wasi-guard.mjs, component-runner.mjs
+ *   runner.cjs, component-runner.mjs
  *                the WASM runner the agent spawns per container, as they are
  *                in the source: the sandbox binds exactly these three files
  *                (runtime/wasm/sandbox.ts) and they import only node:*
@@ -193,7 +193,7 @@ async function tarGz(files: [string, string | Buffer, number][]): Promise<Buffer
 /** Build the bundle from the repository at `root` into `root/BUNDLE_ASSET`. */
 export async function buildAgentBundle(root: string, out = join(root, BUNDLE_ASSET)): Promise<AgentBundle> {
   const wasm = join(root, "node-agent/src/runtime/wasm");
-  const runnerFiles = ["runner.mjs", "wasi-guard.mjs", "component-runner.mjs"];
+  const runnerFiles = ["runner.cjs", "component-runner.mjs"];
   const [code, runners, proto, containerdTmpl, buildSh, jco, shim] = await Promise.all([
     programs({
       agent: join(root, "node-agent/src/cli.ts"),

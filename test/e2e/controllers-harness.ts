@@ -25,15 +25,9 @@ export interface Cluster {
 export function clientFor(cp: ControlPlane): KubeClient {
   return createKubeClient({
     baseUrl: cp.url,
-    fetch: async (request) => {
-      const url = new URL(request.url);
-      const body = request.method === "GET" || request.method === "HEAD" ? undefined : await request.text();
-      return cp.fetch(url.pathname + url.search, {
-        method: request.method,
-        headers: request.headers,
-        body,
-        signal: request.signal,
-      });
+    fetch: async (url, init) => {
+      const { pathname, search } = new URL(url);
+      return cp.fetch(pathname + search, init);
     },
   });
 }

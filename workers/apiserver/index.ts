@@ -189,7 +189,8 @@ export function inProcessClient(
   return createKubeClient({
     baseUrl: "http://apiserver.internal",
     userAgent: `${user.name.split(":").pop() ?? "edgeplane"}/v0 edgeplane`,
-    fetch: async (request) => {
+    fetch: async (url, init) => {
+      const request = new Request(url, init);
       internalRequests.set(request, user);
       return app.fetch(request);
     },

@@ -144,12 +144,40 @@ export interface KubeClient {
     options?: WatchOptions,
   ): AsyncIterable<WatchEvent<T>>;
   /** A raw request relative to the server root, for anything the helpers above do not cover (logs, discovery). */
-  request(path: string, init?: RequestInit): Promise<Response>;
+  request(path: string, init?: ClientRequestInit): Promise<ClientResponse>;
 }
 
+/** A request as the client sends it: fetch's init, with headers as a plain record and a string body. */
+export interface ClientRequestInit {
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string;
+  signal?: AbortSignal;
+}
+
+/**
+ * The part of fetch's Response the client reads: fetch's own Response is one. The node agent builds a
+ * lighter one over node:http (node-agent/src/http.ts): in Node 20 constructing a Request, Response or
+ * Headers loads Node's bundled undici for the life of the process (~9 MiB), which the agent's idle
+ * memory target has no room for.
+ */
+export interface ClientResponse {
+  readonly ok: boolean;
+  readonly status: number;
+  readonly headers: { get(name: string): string | null };
+  /** The body as it arrives, read at most once (instead of text/json/arrayBuffer); leaving the loop early cancels it. */
+  readonly body: AsyncIterable<Uint8Array> | null;
+  text(): Promise<string>;
+  json(): Promise<unknown>;
+  arrayBuffer(): Promise<ArrayBuffer>;
+}
+
+/** fetch's (url, init) form, as far as the client uses it: global fetch is one. */
+export type ClientFetch = (url: string, init?: ClientRequestInit) => Promise<ClientResponse>;
+
 export interface KubeClientOptions {
-  /** How requests are sent: global fetch, or the in-process API server's handler. */
-  fetch: (request: Request) => Promise<Response>;
+  /** How requests are sent: global fetch, the in-process API server's handler, or the node agent's client. */
+  fetch: ClientFetch;
   /** Server root, e.g. "https://127.0.0.1:8787" (in-process: any origin, e.g. "http://apiserver.internal"). */
   baseUrl: string;
   /** Bearer token sent on every request. */
@@ -179,15 +207,17 @@ function resourcePath(ref: ResourceRef, namespace?: string, name?: string, subre
 export function createKubeClient(options: KubeClientOptions): KubeClient {
   const base = options.baseUrl.replace(/\/$/, "");
 
-  async function send(path: string, init: RequestInit = {}): Promise<Response> {
-    const headers = new Headers(init.headers);
-    if (options.token) headers.set("Authorization", `Bearer ${options.token}`);
-    if (options.userAgent && !headers.has("User-Agent")) headers.set("User-Agent", options.userAgent);
-    if (!headers.has("Accept")) headers.set("Accept", "application/json");
-    return options.fetch(new Request(base + path, { ...init, headers }));
+  async function send(path: string, init: ClientRequestInit = {}): Promise<ClientResponse> {
+    // Header names are case-insensitive: the caller's own Accept or User-Agent wins, whatever its case.
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(init.headers ?? {})) headers[name.toLowerCase()] = value;
+    if (options.token) headers.authorization = `Bearer ${options.token}`;
+    if (options.userAgent) headers["user-agent"] ??= options.userAgent;
+    headers.accept ??= "application/json";
+    return options.fetch(base + path, { ...init, headers });
   }
 
-  async function call<T>(path: string, init?: RequestInit): Promise<T> {
+  async function call<T>(path: string, init?: ClientRequestInit): Promise<T> {
     const response = await send(path, init);
     const text = await response.text();
     let body: unknown;
@@ -202,7 +232,7 @@ export function createKubeClient(options: KubeClientOptions): KubeClient {
     return body as T;
   }
 
-  function json(method: string, body: unknown, contentType = "application/json"): RequestInit {
+  function json(method: string, body: unknown, contentType = "application/json"): ClientRequestInit {
     return { method, body: JSON.stringify(body), headers: { "Content-Type": contentType } };
   }
 
@@ -266,7 +296,7 @@ function query(params: Record<string, unknown>): string {
 }
 
 async function* watchStream<T extends KubeObject>(
-  send: (path: string, init?: RequestInit) => Promise<Response>,
+  send: (path: string, init?: ClientRequestInit) => Promise<ClientResponse>,
   ref: ResourceRef,
   namespace: string | undefined,
   options: WatchOptions,
@@ -284,13 +314,13 @@ async function* watchStream<T extends KubeObject>(
     throw ApiError.fromStatus(status, response.status);
   }
   if (!response.body) return;
-  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  // Iterated, not piped through a TextDecoderStream: a watch is always open in the node agent, and web
+  // streams are a module it otherwise never loads. Leaving the loop (return, throw) cancels the body.
+  const decoder = new TextDecoder();
   let buffer = "";
   try {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buffer += value;
+    for await (const chunk of response.body) {
+      buffer += decoder.decode(chunk, { stream: true });
       let newline = buffer.indexOf("\n");
       while (newline >= 0) {
         const line = buffer.slice(0, newline).trim();
@@ -306,7 +336,5 @@ async function* watchStream<T extends KubeObject>(
   } catch (error) {
     if (signal?.aborted) return;
     throw error;
-  } finally {
-    reader.cancel().catch(() => {});
   }
 }

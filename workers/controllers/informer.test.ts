@@ -22,7 +22,10 @@ function cluster(): KubeClient {
     resources: RESOURCES,
     authenticate: async () => ADMIN_USER,
   });
-  return createKubeClient({ baseUrl: "http://apiserver.test", fetch: async (r) => app.fetch(r) });
+  return createKubeClient({
+    baseUrl: "http://apiserver.test",
+    fetch: async (url, init) => app.fetch(new Request(url, init)),
+  });
 }
 
 async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {

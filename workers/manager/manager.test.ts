@@ -13,7 +13,7 @@ import { managerStub } from "./index.ts";
 
 function client(): KubeClient {
   return createKubeClient({
-    fetch: (request) => SELF.fetch(request),
+    fetch: (url, init) => SELF.fetch(url, init),
     baseUrl: "http://edgeplane.test",
     token: env.ADMIN_TOKEN,
   });

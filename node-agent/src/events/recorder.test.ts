@@ -22,11 +22,14 @@ function setup() {
         : { name: "system:node:n1", groups: ["system:nodes", "system:authenticated"] },
     authorize,
   });
-  const client = createKubeClient({ baseUrl: "http://api", fetch: async (r) => app.request(r) });
+  const client = createKubeClient({
+    baseUrl: "http://api",
+    fetch: async (url, init) => app.request(url, init),
+  });
   const admin = createKubeClient({
     baseUrl: "http://api",
     token: "admin",
-    fetch: async (r) => app.request(r),
+    fetch: async (url, init) => app.request(url, init),
   });
   const clock = new FakeClock();
   const logged: string[] = [];

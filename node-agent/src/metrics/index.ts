@@ -4,6 +4,7 @@
  * (collector.ts) and push the sample to the control plane (push.ts), which
  * serves it as metrics.k8s.io (docs/metrics.md).
  */
+import type { ClientFetch } from "../../../workers/client/kube.ts";
 import type { Clock } from "../clock.ts";
 import type { Pod } from "../pod/k8s.ts";
 import type { Runtime } from "../runtime/types.ts";
@@ -16,7 +17,7 @@ export interface CollectOptions {
   server: string;
   node: string;
   token: string;
-  fetch: (request: Request) => Promise<Response>;
+  fetch: ClientFetch;
   intervalMs: number;
   runtimes: Map<string, Runtime>;
   /** Per runtime handler: where a container's cgroup is (runtimes without an entry are not measured). */

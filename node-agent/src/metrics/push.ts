@@ -4,6 +4,7 @@
  * is logged and the next period tries again (a sample is only ever the latest).
  */
 
+import type { ClientFetch } from "../../../workers/client/kube.ts";
 import type { NodeSample } from "../../../workers/client/metrics-sample.ts";
 import type { Clock } from "../clock.ts";
 
@@ -17,7 +18,7 @@ export interface PushOptions {
   server: string;
   node: string;
   token: string;
-  fetch: (request: Request) => Promise<Response>;
+  fetch: ClientFetch;
   /** Produce this period's sample (undefined: nothing to send yet). */
   sample: () => Promise<NodeSample | undefined>;
   intervalMs: number;
@@ -28,13 +29,11 @@ export interface PushOptions {
 
 /** Send one sample; throws with the server's message on a non-2xx answer. */
 export async function pushSample(options: PushOptions, sample: NodeSample): Promise<void> {
-  const response = await options.fetch(
-    new Request(new URL(metricsPath(options.node), options.server), {
-      method: "POST",
-      headers: { Authorization: `Bearer ${options.token}`, "Content-Type": "application/json" },
-      body: JSON.stringify(sample),
-    }),
-  );
+  const response = await options.fetch(new URL(metricsPath(options.node), options.server).href, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${options.token}`, "Content-Type": "application/json" },
+    body: JSON.stringify(sample),
+  });
   if (!response.ok) {
     const text = await response.text();
     let message = text.slice(0, 200);
@@ -45,7 +44,8 @@ export async function pushSample(options: PushOptions, sample: NodeSample): Prom
     }
     throw new Error(`metrics push: ${response.status} ${message}`);
   }
-  await response.body?.cancel();
+  // Read to the end, not cancelled: the keep-alive connection then serves the next push.
+  await response.arrayBuffer();
 }
 
 /** Sample and push every intervalMs until the signal aborts. */

@@ -42,7 +42,7 @@ function setup() {
   const client = createKubeClient({
     baseUrl: "http://test",
     token: TEST_TOKEN,
-    fetch: async (request) => server.app.fetch(request),
+    fetch: async (url, init) => server.app.fetch(new Request(url, init)),
   });
   const now = new Date("2026-01-01T00:00:00Z");
   /** Fresh deps per pass, as the manager gives them. */

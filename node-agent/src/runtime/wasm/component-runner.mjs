@@ -1,5 +1,5 @@
 // Runs a WASI preview2 component (wasi:cli/run or wasi:http/incoming-handler)
-// for runner.mjs, in the runner's own process: transpiled once per content
+// for runner.cjs, in the runner's own process: transpiled once per content
 // digest with jco (cached under config.cacheDir), instantiated with
 // preview2-shim's WASIShim sandbox (args, env, preopens = the pod's volumes
 // only). preview2-shim writes the component's stdout/stderr with

@@ -1,12 +1,15 @@
 /**
  * The module lookup after unpacking: an entrypoint that is a link (through a
  * symlink chain or absolute) is resolved inside the image root, so an image
- * cannot make the agent read a host file as its module.
+ * cannot make the agent read a host file as its module. And a blob whose
+ * bytes do not match its digest is refused, leaving nothing in the cache (blobs
+ * are streamed to a temporary file and renamed into place only once verified).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createNodeFetch, type NodeFetch } from "../../http.ts";
 import { sample } from "../../testing/agent-process.ts";
 import { startTestRegistry, type TestRegistry } from "../../testing/oci-registry.ts";
 import { makeTar, type TarEntry } from "../../testing/tar.ts";
@@ -56,5 +59,41 @@ describe("ImageStore module lookup", () => {
       { name: "app.wasm", type: "symlink", linkname: "/bin/app.wasm" },
     ]);
     expect((await store.pull(inside, { policy: "Always" })).kind).toBe("module");
+  });
+});
+
+describe("ImageStore blob verification", () => {
+  it("refuses a blob whose bytes are not its digest's and caches nothing of it", async () => {
+    const { image } = registry.push("tampered/module", "v1", [
+      { mediaType: "application/wasm", bytes: new Uint8Array(readFileSync(sample("hello"))) },
+    ]);
+    const real = createNodeFetch();
+    // A registry (or a path to it) that serves other bytes under the digest: a valid wasm header, then junk.
+    const tampering: NodeFetch = async (url, init) => {
+      const response = await real(url, init);
+      if (!String(url).includes("/blobs/")) return response;
+      await response.arrayBuffer();
+      const unused = () => Promise.reject(new Error("the store streams blobs"));
+      return {
+        text: unused,
+        json: unused,
+        arrayBuffer: unused,
+        ok: response.ok,
+        status: response.status,
+        headers: response.headers,
+        body: (async function* () {
+          yield new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 42]);
+        })(),
+      };
+    };
+    const images = join(dir, "tampered");
+    const error = await new ImageStore(images, tampering).pull(image, { policy: "Always" }).catch((e) => e);
+    expect(error).toBeInstanceOf(PullError);
+    expect(error.message).toMatch(/failed sha256 verification/);
+    expect(readdirSync(join(images, "blobs", "sha256"))).toEqual([]);
+    // The same image through an honest registry connection is pulled and cached.
+    const pulled = await new ImageStore(images, real).pull(image, { policy: "Always" });
+    expect(pulled.kind).toBe("module");
+    expect(readdirSync(join(images, "blobs", "sha256"))).toEqual([pulled.moduleDigest.slice(7)]);
   });
 });

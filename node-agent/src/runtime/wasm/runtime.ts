@@ -2,7 +2,7 @@
  * The WASM runtime (RuntimeClass handler "wasm"). Each container runs in its
  * own detached process: a few-line sh shim (joins the container's cgroups,
  * enters the pod's network namespace, drops to an unprivileged uid and runs
- * `node runner.mjs` inside a bubblewrap sandbox (sandbox.ts), then writes the
+ * `node runner.cjs` inside a bubblewrap sandbox (sandbox.ts), then writes the
  * exit code to <dir>/exit), so a crash, an endless loop, a memory hog or an
  * engine escape is confined to that process, and pods outlive an agent
  * restart. Each pod (sandbox) gets its own network namespace with an IP from
@@ -26,6 +26,7 @@ import { chown, mkdir, open, rename, writeFile } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Clock, realClock } from "../../clock.ts";
+import type { NodeFetch } from "../../http.ts";
 import { cniAdd, cniDel, DEFAULT_BRIDGE, DEFAULT_POD_CIDR } from "../../network/cni.ts";
 import {
   type ContainerConfig,
@@ -55,9 +56,9 @@ import {
 } from "./sandbox.ts";
 import { seccompFilter } from "./seccomp.ts";
 
-// The bundled agent (bin/node-agent.mjs) no longer sits next to runner.mjs: it says where it is.
+// The bundled agent (bin/node-agent.mjs) no longer sits next to runner.cjs: it says where it is.
 const RUNNER =
-  process.env.EDGEPLANE_WASM_RUNNER ?? join(dirname(fileURLToPath(import.meta.url)), "runner.mjs");
+  process.env.EDGEPLANE_WASM_RUNNER ?? join(dirname(fileURLToPath(import.meta.url)), "runner.cjs");
 const COMPONENT_RUNNER = join(dirname(RUNNER), "component-runner.mjs");
 
 // The runner writes its start and instantiation times here (epoch ms) for bench/pod-startup.
@@ -92,7 +93,7 @@ export interface ContainerSpec {
   preopens: Record<string, string>;
   logPath: string;
   logMaxBytes: number;
-  /** False turns off runner.mjs's preview1 path guard (wasi-guard.mjs): tests use it to show the OS wall alone. */
+  /** False turns off runner.cjs's preview1 path guard (guardPaths): tests use it to show the OS wall alone. */
   engineGuard?: boolean;
   /** Rotate by copying to <log>.1 and truncating: inside the sandbox the log is a bound file, not a directory. */
   rotateInPlace?: boolean;
@@ -153,7 +154,8 @@ export interface WasmRuntimeOptions {
   hostIP: string;
   /** Pod network; defaults to the default bridge and pod CIDR with leases under <dataDir>/cri/cni-ipam. */
   network?: Partial<PodNetwork>;
-  fetch?: typeof fetch;
+  /** The image puller's HTTP (the agent's createNodeFetch; default: global fetch). */
+  fetch?: NodeFetch;
   /** Registry mirrors for the image puller (the agent's --registry-mirror). */
   registryMirrors?: Record<string, string[]>;
   clock?: Clock;
@@ -502,7 +504,7 @@ export class WasmRuntime implements Runtime {
       "/usr/bin/node",
       ...NODE_FLAGS,
       ...(box.componentCacheDir ? COMPONENT_FLAGS : []),
-      `${GUEST.runnerDir}/runner.mjs`,
+      `${GUEST.runnerDir}/runner.cjs`,
       GUEST.container,
     ];
     const spawnedAtMs = Date.now();
@@ -696,12 +698,13 @@ const poolOps = {
   },
 };
 
-/** The first process under `pid` (breadth first) that is the node runner: the bwrap'd runner.mjs. */
+/** The first process under `pid` (breadth first) that is the node runner (runner.cjs, or an older agent's runner.mjs). */
 function runnerPid(pid: number): number | undefined {
   const pids = [pid];
   for (let i = 0; i < pids.length && i < 16; i++) {
     const argv = readText(`/proc/${pids[i]}/cmdline`).split("\0");
-    if (i > 0 && argv[0] === "/usr/bin/node" && argv.some((a) => a.endsWith("/runner.mjs"))) return pids[i];
+    if (i > 0 && argv[0] === "/usr/bin/node" && argv.some((a) => a.startsWith(`${GUEST.runnerDir}/runner.`)))
+      return pids[i];
     for (const child of readText(`/proc/${pids[i]}/task/${pids[i]}/children`).trim().split(/\s+/))
       if (Number(child) > 0) pids.push(Number(child));
   }

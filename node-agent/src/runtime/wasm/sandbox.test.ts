@@ -273,7 +273,7 @@ describe("WASM pod sandbox", () => {
   it("the seccomp filter refuses unshare (which uid 65534 may otherwise call here) and lets ordinary work run", () => {
     const filter = join(dataDir, "seccomp.bpf");
     writeFileSync(filter, seccompFilter());
-    const files = findRuntimeFiles(join(here, "runner.mjs"));
+    const files = findRuntimeFiles(join(here, "runner.cjs"));
     const configDir = join(dataDir, "probe");
     mkdirSync(configDir, { recursive: true });
     const log = join(configDir, "log");

@@ -3,7 +3,8 @@
  * node:wasi is no security boundary, so each runner is assumed escapable and
  * is started as:
  *
- *   [nsenter --net=<pod netns>] bwrap <args> setpriv --reuid=65534 ... node runner.mjs /edgeplane/container
+ *   [nsenter --net=<pod netns>] bwrap <args> setpriv --reuid=65534 ... node runner.cjs /edgeplane/container
+
  *
  * bwrap runs as root (the agent's shim) and creates fresh mount, PID, IPC
  * and UTS namespaces on an empty tmpfs root holding only: the node binary,
@@ -113,9 +114,8 @@ export function bwrapArgs(runtime: RuntimeFiles, spec: SandboxSpec): string[] {
     ["--ro-bind", runtime.node, "/usr/bin/node"],
     ["--ro-bind", runtime.setpriv, "/usr/bin/setpriv"],
     ...runtime.libraries.map((lib): [string, string, string] => ["--ro-bind", realpathSync(lib), lib]),
-    ["--ro-bind", join(runtime.runnerDir, "runner.mjs"), `${GUEST.runnerDir}/runner.mjs`],
+    ["--ro-bind", join(runtime.runnerDir, "runner.cjs"), `${GUEST.runnerDir}/runner.cjs`],
     ["--ro-bind", join(runtime.runnerDir, "component-runner.mjs"), `${GUEST.runnerDir}/component-runner.mjs`],
-    ["--ro-bind", join(runtime.runnerDir, "wasi-guard.mjs"), `${GUEST.runnerDir}/wasi-guard.mjs`],
     ...Object.entries(runtime.packages).map(([name, dir]): [string, string, string] => [
       "--ro-bind",
       dir,
