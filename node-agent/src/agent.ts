@@ -26,7 +26,7 @@ import { parseBindAddress, serveMetrics } from "./metrics-prom/server.ts";
 import { ensureBridgeNetfilter, NetpolEnforcer } from "./netpol/enforcer.ts";
 import { DEFAULT_BRIDGE } from "./network/cni.ts";
 import { ipRouteTable, NodeRoutes, watchNodes } from "./network/routes.ts";
-import { hostIPv4, type NodeOptions, postStatus, registerNode, renewLease } from "./node.ts";
+import { heartbeat, hostIPv4, type NodeOptions, registerNode, renewLease } from "./node.ts";
 import { Backoff } from "./pod/backoff.ts";
 import { type EnvService, parseResolvConf, serviceEnv } from "./pod/container-config.ts";
 import type { ClusterDns, PodDeps } from "./pod/context.ts";
@@ -300,7 +300,9 @@ export class NodeAgent {
       },
     });
     this.tunnel.start();
-    this.background.push(this.heartbeat(self.metadata?.uid));
+    this.background.push(
+      heartbeat(this.client, node, this.clock, this.stopper.signal, this.log, self.metadata?.uid),
+    );
     if (options.metricsIntervalMs !== 0)
       this.background.push(
         collectMetrics({
@@ -529,32 +531,6 @@ export class NodeAgent {
           this.node.hostIP,
           apiSources(this.client, this.tokens),
         ).catch((error) => this.log(`volumes of ${pod.metadata.name}: ${(error as Error).message}`));
-      }
-    }
-  }
-
-  /**
-   * Lease every 10 s; node status every minute, and at once after a failed or a late beat. A late beat
-   * (this process was stopped, its host suspended) may have left the lease silent past the grace period:
-   * the node lifecycle controller then set Ready=Unknown, which only our status puts right, as the
-   * kubelet's status sync does as soon as it sees the Node differ.
-   */
-  private async heartbeat(nodeUid?: string): Promise<void> {
-    let beats = 0;
-    let healthy = true;
-    let last = this.clock.now().getTime();
-    while (!this.stopper.signal.aborted) {
-      await this.clock.sleep(10_000, this.stopper.signal);
-      if (this.stopper.signal.aborted) return;
-      const late = this.clock.now().getTime() - last > 15_000;
-      try {
-        await renewLease(this.client, this.node, this.clock, nodeUid);
-        last = this.clock.now().getTime();
-        if (++beats % 6 === 0 || !healthy || late) await postStatus(this.client, this.node, this.clock);
-        healthy = true;
-      } catch (error) {
-        healthy = false;
-        this.log(`heartbeat: ${(error as Error).message}`);
       }
     }
   }

@@ -69,6 +69,14 @@ export class FakeClock implements Clock {
     return this.sleepers.length;
   }
 
+  /**
+   * Time passes while this process does not run (stopped, its host suspended): nothing wakes now;
+   * sleepers that came due wake late, on the next advance, as real timers fire after a SIGCONT.
+   */
+  jump(ms: number): void {
+    this.time += ms;
+  }
+
   /** Move time forward by `ms`, waking sleepers in time order and letting promise chains settle between wake-ups. */
   async advance(ms: number): Promise<void> {
     const target = this.time + ms;

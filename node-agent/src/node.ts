@@ -191,6 +191,39 @@ export async function renewLease(
   }
 }
 
+/**
+ * Lease every 10 s; node status every minute, and at once after a failed or a late beat. A late beat
+ * (this process was stopped, its host suspended) may have left the lease silent past the grace period:
+ * the node lifecycle controller then set Ready=Unknown, which only our status puts right, as the
+ * kubelet's status sync does as soon as it sees the Node differ. Runs until `signal` aborts.
+ */
+export async function heartbeat(
+  client: KubeClient,
+  options: NodeOptions,
+  clock: Clock,
+  signal: AbortSignal,
+  log: (message: string) => void,
+  nodeUid?: string,
+): Promise<void> {
+  let beats = 0;
+  let healthy = true;
+  let last = clock.now().getTime();
+  while (!signal.aborted) {
+    await clock.sleep(10_000, signal);
+    if (signal.aborted) return;
+    const late = clock.now().getTime() - last > 15_000;
+    try {
+      await renewLease(client, options, clock, nodeUid);
+      last = clock.now().getTime();
+      if (++beats % 6 === 0 || !healthy || late) await postStatus(client, options, clock);
+      healthy = true;
+    } catch (error) {
+      healthy = false;
+      log(`heartbeat: ${(error as Error).message}`);
+    }
+  }
+}
+
 /** The first non-internal IPv4 address of the host (or loopback). */
 export function hostIPv4(): string {
   for (const addresses of Object.values(os.networkInterfaces())) {
