@@ -3,7 +3,6 @@
  * Object store, the resource table, the clock, token authentication, and an
  * in-process client for the scheduler and controllers.
  */
-import { createDurableStore } from "../../durable-objects/store/client.ts";
 import { createKubeClient, type KubeClient } from "../client/kube.ts";
 import type { Env } from "../env.ts";
 import { metricsService } from "../metrics/service.ts";
@@ -100,7 +99,7 @@ function isolateState(env: Env): IsolateState {
     state = {
       bootstrap: {},
       watches: { max, limiter: createWatchLimiter(max) },
-      leases: createLeaseManager(createDurableStore(env.STORE), Date.now),
+      leases: createLeaseManager(Date.now),
       rbac: new RbacCache(),
       customResources: createCustomResourceCache(),
       webhooks: new WebhookConfigCache(),

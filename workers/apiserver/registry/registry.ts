@@ -140,7 +140,7 @@ export class Registry implements RegistryAccess {
   constructor(deps: RegistryDeps) {
     this.deps = deps;
     this.store = createShardedStore(deps.store, deps.shards ?? {});
-    this.leases = deps.leases ?? createLeaseManager(deps.store, () => deps.now().getTime());
+    this.leases = deps.leases ?? createLeaseManager(() => deps.now().getTime());
     this.prepare = {
       registry: this,
       admission: deps.admission ?? [],
@@ -155,14 +155,16 @@ export class Registry implements RegistryAccess {
    */
   private async write(info: ResourceInfo, op: (lease?: number) => Promise<TxnResult>): Promise<TxnResult> {
     const ttl = this.deps.expiringTtlSeconds ?? DEFAULT_EXPIRING_TTL_SECONDS;
-    const lease = info.storage?.expires ? await this.leases.leaseFor(ttl).catch(storeErrorToApi) : undefined;
+    const lease = info.storage?.expires
+      ? await this.leases.leaseFor(this.deps.store, ttl).catch(storeErrorToApi)
+      : undefined;
     try {
       return await op(lease);
     } catch (error) {
       if (lease === undefined || !(error instanceof StoreError) || error.code !== "LeaseNotFound")
         storeErrorToApi(error);
       this.leases.forget(lease);
-      const fresh = await this.leases.leaseFor(ttl).catch(storeErrorToApi);
+      const fresh = await this.leases.leaseFor(this.deps.store, ttl).catch(storeErrorToApi);
       return op(fresh).catch(storeErrorToApi);
     }
   }
